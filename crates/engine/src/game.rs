@@ -1,0 +1,295 @@
+//! The contract every game implements.
+
+use crate::rng::GameRng;
+use arbiter_protocol::{ErrorCode, PlayerId, PlayerInfo};
+use serde::{Serialize, de::DeserializeOwned};
+use serde_json::Value;
+use std::fmt;
+
+/// Static facts about a game, shown in the lobby and used to bound rooms.
+#[derive(Debug, Clone, Serialize)]
+pub struct GameInfo {
+    /// Registry name, used on the wire (`"tictactoe"`).
+    pub name: &'static str,
+    /// Human title.
+    pub title: &'static str,
+    /// One line for the lobby.
+    pub description: &'static str,
+    /// Fewest players the game can start with.
+    pub min_players: u32,
+    /// Most seats a room of this game can have.
+    pub max_players: u32,
+}
+
+/// Who caused an entry: a seated player, or the room itself (timers).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// A seated player.
+    Player(PlayerId),
+    /// The room: a timer that fired.
+    System,
+}
+
+/// Whose eyes a view is for. Hidden information is filtered by the game's `view`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Viewer {
+    /// A seated player sees their own secrets.
+    Player(PlayerId),
+    /// A spectator sees only what is public.
+    Spectator,
+}
+
+/// Where a game stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    /// Not started: waiting for players.
+    Waiting,
+    /// In progress.
+    Playing,
+    /// Over. `ranking` lists groups of players from first place down; a group of several
+    /// players is a tie (a draw is one group holding everyone).
+    Finished {
+        /// Places, best first.
+        ranking: Vec<Vec<PlayerId>>,
+    },
+}
+
+/// A refusal by the game's rules. Its `code` is stable and machine-readable.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GameError {
+    /// Stable code (`NOT_YOUR_TURN`, `INVALID_MOVE`, …).
+    pub code: ErrorCode,
+    /// Human explanation.
+    pub message: String,
+    /// Optional structured facts.
+    pub details: Option<Value>,
+}
+
+impl GameError {
+    /// A refusal with a code and message.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            details: None,
+        }
+    }
+
+    /// `NOT_YOUR_TURN`.
+    pub fn not_your_turn() -> Self {
+        Self::new(ErrorCode::NotYourTurn, "it is not your turn")
+    }
+
+    /// `INVALID_MOVE` with a reason.
+    pub fn invalid_move(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidMove, message)
+    }
+
+    /// `GAME_OVER`.
+    pub fn game_over() -> Self {
+        Self::new(ErrorCode::GameOver, "the game is over")
+    }
+}
+
+impl fmt::Display for GameError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for GameError {}
+
+/// Identifies a scheduled system action so the game can cancel it.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
+pub struct TimerId(pub u64);
+
+/// A system action the game asked to run later.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct Timer<A> {
+    /// Id handed to the game by [`Ctx::schedule`].
+    pub id: TimerId,
+    /// Room time (ms since the Unix epoch) at which it fires.
+    pub due_ms: u64,
+    /// The action applied as [`Actor::System`].
+    pub action: A,
+}
+
+/// Pending timers plus the counter that makes their ids deterministic.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct Timers<A> {
+    next_id: u64,
+    pending: Vec<Timer<A>>,
+}
+
+impl<A> Default for Timers<A> {
+    fn default() -> Self {
+        Self {
+            next_id: 1,
+            pending: Vec::new(),
+        }
+    }
+}
+
+impl<A> Timers<A> {
+    /// Earliest due time, if any timer is pending.
+    pub fn next_due(&self) -> Option<u64> {
+        self.pending.iter().map(|t| t.due_ms).min()
+    }
+
+    /// Remove and return the earliest timer due at or before `now_ms` (ties by id).
+    pub fn pop_due(&mut self, now_ms: u64) -> Option<Timer<A>> {
+        let idx = self
+            .pending
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.due_ms <= now_ms)
+            .min_by_key(|(_, t)| (t.due_ms, t.id))
+            .map(|(i, _)| i)?;
+        Some(self.pending.remove(idx))
+    }
+
+    /// Put back a timer taken by [`Timers::pop_due`].
+    pub(crate) fn restore(&mut self, timer: Timer<A>) {
+        self.pending.push(timer);
+    }
+
+    /// Remove a pending timer; returns whether it was pending.
+    pub(crate) fn cancel(&mut self, id: TimerId) -> bool {
+        let before = self.pending.len();
+        self.pending.retain(|t| t.id != id);
+        before != self.pending.len()
+    }
+
+    /// Pending timers, in no particular order.
+    pub fn pending(&self) -> &[Timer<A>] {
+        &self.pending
+    }
+}
+
+/// What a game may touch besides its state while it handles an entry: the room's seeded RNG,
+/// the entry's time and the timer queue. Everything here is replayed from the log.
+pub struct Ctx<'a, A> {
+    pub(crate) rng: &'a mut GameRng,
+    pub(crate) now_ms: u64,
+    pub(crate) timers: &'a mut Timers<A>,
+}
+
+impl<'a, A> Ctx<'a, A> {
+    /// A context over the given parts; the engine builds these, tests may too.
+    pub fn new(rng: &'a mut GameRng, now_ms: u64, timers: &'a mut Timers<A>) -> Self {
+        Self {
+            rng,
+            now_ms,
+            timers,
+        }
+    }
+
+    /// The room's seeded RNG. The only source of randomness a game may use.
+    pub fn rng(&mut self) -> &mut GameRng {
+        self.rng
+    }
+
+    /// Time of the entry being applied (ms since the Unix epoch), as recorded in the log.
+    pub fn now_ms(&self) -> u64 {
+        self.now_ms
+    }
+
+    /// Apply `action` as [`Actor::System`] after `after_ms` milliseconds. It enters the log
+    /// like any action when it fires.
+    pub fn schedule(&mut self, after_ms: u64, action: A) -> TimerId {
+        let id = TimerId(self.timers.next_id);
+        self.timers.next_id += 1;
+        self.timers.pending.push(Timer {
+            id,
+            due_ms: self.now_ms.saturating_add(after_ms),
+            action,
+        });
+        id
+    }
+
+    /// Cancel a pending timer; returns whether it was still pending.
+    pub fn cancel(&mut self, id: TimerId) -> bool {
+        self.timers.cancel(id)
+    }
+
+    /// Room time at which a pending timer fires.
+    pub fn due(&self, id: TimerId) -> Option<u64> {
+        self.timers
+            .pending
+            .iter()
+            .find(|t| t.id == id)
+            .map(|t| t.due_ms)
+    }
+}
+
+/// A game: plain rules over plain data. The engine owns the state, serialises access to it,
+/// logs every entry and turns views into patches; the game only decides.
+///
+/// Every method must be deterministic given its inputs and [`Ctx`]: no clocks, no thread RNG,
+/// no IO. An `Err` from a mutating method leaves the room unchanged (the engine applies
+/// entries to a copy and keeps it only on success).
+pub trait Game: Send + Sync + 'static {
+    /// Full authoritative state, hidden information included. Never sent as is.
+    type State: Clone + Serialize + DeserializeOwned + Send + 'static;
+    /// What players (and timers) propose.
+    type Action: Clone + Serialize + DeserializeOwned + Send + 'static;
+    /// Room options chosen at creation.
+    type Config: Clone + Serialize + DeserializeOwned + Default + Send + 'static;
+
+    /// Static facts.
+    fn info(&self) -> GameInfo;
+
+    /// The initial state of a room, before anyone sits down.
+    fn setup(
+        &self,
+        config: &Self::Config,
+        cx: &mut Ctx<'_, Self::Action>,
+    ) -> Result<Self::State, GameError>;
+
+    /// A player takes a seat. Refuse with `JOIN_REFUSED` (or another code) to keep them out;
+    /// a joiner who asked for any role then becomes a spectator.
+    fn join(
+        &self,
+        state: &mut Self::State,
+        player: &PlayerInfo,
+        cx: &mut Ctx<'_, Self::Action>,
+    ) -> Result<(), GameError>;
+
+    /// A seated player leaves for good. Cannot be refused.
+    fn leave(&self, state: &mut Self::State, player: &PlayerId, cx: &mut Ctx<'_, Self::Action>);
+
+    /// Apply an action under the rules.
+    fn apply(
+        &self,
+        state: &mut Self::State,
+        by: &Actor,
+        action: Self::Action,
+        cx: &mut Ctx<'_, Self::Action>,
+    ) -> Result<(), GameError>;
+
+    /// What `viewer` may see. Hidden information is removed here and nowhere else.
+    fn view(&self, state: &Self::State, viewer: &Viewer) -> Value;
+
+    /// Where the game stands.
+    fn status(&self, state: &Self::State) -> Status;
+
+    /// Actions `player` may take now (bots and UI hints). Empty when the game does not say.
+    fn legal_actions(&self, _state: &Self::State, _player: &PlayerId) -> Vec<Self::Action> {
+        Vec::new()
+    }
+
+    /// True when the action's effect does not depend on the version the client saw, so a
+    /// stale `base` is accepted (chat, ready toggles).
+    fn order_independent(&self, _action: &Self::Action) -> bool {
+        false
+    }
+
+    /// True when every viewer sees the same view. The engine then computes one view, one
+    /// patch and one encoded frame per change for the whole room.
+    fn public_view(&self) -> bool {
+        false
+    }
+}

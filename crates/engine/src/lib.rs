@@ -1,0 +1,27 @@
+//! The Arbiter room engine.
+//!
+//! A [`Game`] is plain rules over plain data. The engine hosts each room as an actor that
+//! owns its state and is its only writer: it de-duplicates actions by (player, seq), checks
+//! the version an action was based on, applies it to a copy of the state, logs it, and sends
+//! every viewer the patch from their last view to their new one. All randomness comes from
+//! the room's seeded [`GameRng`] and all time from the log, so a room's state is a function
+//! of (game, config, seed, log) — see [`replay`].
+
+mod actor;
+mod game;
+mod log;
+mod outbox;
+mod registry;
+mod rng;
+mod room;
+mod rooms;
+
+pub use actor::{RoomCmd, RoomGone, RoomHandle, RoomLifetimes};
+pub use arbiter_protocol as protocol;
+pub use game::{Actor, Ctx, Game, GameError, GameInfo, Status, Timer, TimerId, Timers, Viewer};
+pub use log::{EntryKind, LogEntry, Replayed, replay};
+pub use outbox::{Caller, ConnId, Outbox};
+pub use registry::Registry;
+pub use rng::GameRng;
+pub use room::{Room, RoomOptions, RoomSpec};
+pub use rooms::{CreateOptions, RoomLimits, Rooms};

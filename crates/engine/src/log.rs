@@ -1,0 +1,172 @@
+//! The action log and deterministic replay: state = f(game, config, seed, log).
+
+use crate::game::{Actor, Ctx, Game, GameError, Timers};
+use crate::rng::GameRng;
+use arbiter_protocol::{ErrorCode, PlayerId, PlayerInfo};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// What one log entry did. Actions are kept as the JSON the client sent, so the log is
+/// readable without the game's types.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EntryKind {
+    /// A player took a seat.
+    Join {
+        /// Who.
+        player: PlayerInfo,
+    },
+    /// A seated player left.
+    Leave {
+        /// Who.
+        player: PlayerId,
+    },
+    /// A player's action.
+    Act {
+        /// Who.
+        player: PlayerId,
+        /// The client's sequence number.
+        seq: u64,
+        /// The action as sent.
+        action: Value,
+    },
+    /// A scheduled system action fired.
+    Timer {
+        /// Which timer.
+        id: crate::game::TimerId,
+        /// Its action.
+        action: Value,
+    },
+}
+
+/// One accepted entry: applying it to the state at `v - 1` gave the state at `v`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogEntry {
+    /// Version this entry produced.
+    pub v: u64,
+    /// Room time of the entry (ms since the Unix epoch); games read it through `Ctx::now_ms`.
+    pub at_ms: u64,
+    /// What happened.
+    #[serde(flatten)]
+    pub kind: EntryKind,
+}
+
+/// Everything an entry may change. Entries are applied to a copy of this and the copy is
+/// kept only on success, which is what makes a refused action change nothing.
+#[derive(Debug)]
+pub(crate) struct Staged<G: Game> {
+    pub(crate) state: G::State,
+    pub(crate) rng: GameRng,
+    pub(crate) timers: Timers<G::Action>,
+}
+
+impl<G: Game> Clone for Staged<G> {
+    fn clone(&self) -> Self {
+        Self {
+            state: self.state.clone(),
+            rng: self.rng.clone(),
+            timers: self.timers.clone(),
+        }
+    }
+}
+
+impl<G: Game> Staged<G> {
+    /// The state right after creation, before any entry.
+    pub(crate) fn setup(
+        game: &G,
+        config: &G::Config,
+        seed: u64,
+        created_ms: u64,
+    ) -> Result<Self, GameError> {
+        let mut rng = GameRng::from_seed(seed);
+        let mut timers = Timers::default();
+        let state = game.setup(config, &mut Ctx::new(&mut rng, created_ms, &mut timers))?;
+        Ok(Self { state, rng, timers })
+    }
+
+    /// Apply one entry in place. The single code path shared by live play and replay.
+    pub(crate) fn apply(
+        &mut self,
+        game: &G,
+        kind: &EntryKind,
+        at_ms: u64,
+    ) -> Result<(), GameError> {
+        if let EntryKind::Timer { id, action } = kind {
+            // A fired timer is always consumed. If the game refuses its action (the situation
+            // it was set for has passed), the entry changes nothing else.
+            self.timers.cancel(*id);
+            let action = parse_action::<G>(action)?;
+            let mut attempt = self.clone();
+            let mut cx = Ctx::new(&mut attempt.rng, at_ms, &mut attempt.timers);
+            match game.apply(&mut attempt.state, &Actor::System, action, &mut cx) {
+                Ok(()) => *self = attempt,
+                Err(e) => tracing::debug!(error = %e, "timer action refused by the game"),
+            }
+            return Ok(());
+        }
+        let mut cx = Ctx::new(&mut self.rng, at_ms, &mut self.timers);
+        match kind {
+            EntryKind::Join { player } => game.join(&mut self.state, player, &mut cx),
+            EntryKind::Leave { player } => {
+                game.leave(&mut self.state, player, &mut cx);
+                Ok(())
+            }
+            EntryKind::Act { player, action, .. } => {
+                let action = parse_action::<G>(action)?;
+                game.apply(
+                    &mut self.state,
+                    &Actor::Player(player.clone()),
+                    action,
+                    &mut cx,
+                )
+            }
+            EntryKind::Timer { .. } => Ok(()),
+        }
+    }
+}
+
+/// Decode a game action from JSON, mapping failure to `INVALID_ACTION`.
+pub(crate) fn parse_action<G: Game>(action: &Value) -> Result<G::Action, GameError> {
+    G::Action::deserialize(action)
+        .map_err(|e| GameError::new(ErrorCode::InvalidAction, format!("not a valid action: {e}")))
+}
+
+/// Decode a game config; `null` means the game's defaults.
+pub(crate) fn parse_config<G: Game>(config: &Value) -> Result<G::Config, GameError> {
+    if config.is_null() {
+        return Ok(G::Config::default());
+    }
+    G::Config::deserialize(config)
+        .map_err(|e| GameError::new(ErrorCode::InvalidConfig, format!("invalid config: {e}")))
+}
+
+/// A room rebuilt by [`replay`].
+pub struct Replayed<G: Game> {
+    /// The state after the last entry.
+    pub state: G::State,
+    /// The RNG's position after the last entry.
+    pub rng: GameRng,
+    /// Timers pending after the last entry.
+    pub timers: Timers<G::Action>,
+}
+
+/// Rebuild a room's state from its creation parameters and log. Fails if an entry no longer
+/// applies (a log written by a different version of the rules).
+pub fn replay<G: Game>(
+    game: &G,
+    config: &Value,
+    seed: u64,
+    created_ms: u64,
+    log: &[LogEntry],
+) -> Result<Replayed<G>, GameError> {
+    let config = parse_config::<G>(config)?;
+    let mut staged = Staged::<G>::setup(game, &config, seed, created_ms)?;
+    for entry in log {
+        staged.apply(game, &entry.kind, entry.at_ms)?;
+    }
+    Ok(Replayed {
+        state: staged.state,
+        rng: staged.rng,
+        timers: staged.timers,
+    })
+}

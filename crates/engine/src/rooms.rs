@@ -1,0 +1,211 @@
+//! The directory of live rooms on this node: create, find by id or code, list.
+
+use crate::actor::{RoomHandle, RoomLifetimes};
+use crate::game::GameError;
+use crate::registry::Registry;
+use crate::room::{RoomOptions, RoomSpec};
+use arbiter_protocol::{ErrorCode, RoomInfo};
+use rand::Rng;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// Letters for room codes: no vowels (no words), no look-alikes (0/O, 1/I/L).
+const CODE_ALPHABET: &[u8] = b"BCDFGHJKMNPQRSTVWXZ";
+const CODE_LEN: usize = 5;
+
+/// Node-wide limits on rooms.
+#[derive(Debug, Clone, Copy)]
+pub struct RoomLimits {
+    /// Live rooms this node will hold.
+    pub max_rooms: usize,
+    /// Spectator places when `create` does not say.
+    pub default_spectators: u32,
+    /// Most spectator places a room may ask for.
+    pub max_spectators: u32,
+    /// When idle rooms close.
+    pub lifetimes: RoomLifetimes,
+}
+
+impl Default for RoomLimits {
+    fn default() -> Self {
+        Self {
+            max_rooms: 10_000,
+            default_spectators: 64,
+            max_spectators: 1_000,
+            lifetimes: RoomLifetimes::default(),
+        }
+    }
+}
+
+/// What `create` asks for besides the game and its config.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CreateOptions {
+    /// Listed publicly (default true).
+    pub public: Option<bool>,
+    /// Seats (default and cap: the game's maximum).
+    pub max_players: Option<u32>,
+    /// Spectator places.
+    pub max_spectators: Option<u32>,
+}
+
+#[derive(Default)]
+struct Live {
+    by_id: HashMap<String, RoomHandle>,
+    by_code: HashMap<String, String>,
+}
+
+struct Inner {
+    registry: Registry,
+    limits: RoomLimits,
+    /// A std mutex: held for map lookups only, never across an await.
+    live: Mutex<Live>,
+}
+
+/// Live rooms, shared by every connection and the REST API.
+#[derive(Clone)]
+pub struct Rooms(Arc<Inner>);
+
+impl Rooms {
+    /// A directory serving the games in `registry`.
+    pub fn new(registry: Registry, limits: RoomLimits) -> Self {
+        Self(Arc::new(Inner {
+            registry,
+            limits,
+            live: Mutex::new(Live::default()),
+        }))
+    }
+
+    /// The games on offer.
+    pub fn registry(&self) -> &Registry {
+        &self.0.registry
+    }
+
+    fn live(&self) -> MutexGuard<'_, Live> {
+        // A panic while holding this lock cannot leave the maps half-updated (each update
+        // is a single insert or remove), so a poisoned lock is still usable.
+        self.0.live.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Create a room and start its actor.
+    pub fn create(
+        &self,
+        game: &str,
+        config: Value,
+        options: CreateOptions,
+    ) -> Result<RoomHandle, GameError> {
+        let info = self.0.registry.info(game).ok_or_else(|| {
+            GameError::new(ErrorCode::UnknownGame, format!("no game named {game:?}"))
+        })?;
+        let max_players = options.max_players.unwrap_or(info.max_players);
+        if max_players < info.min_players.max(1) || max_players > info.max_players {
+            return Err(GameError::new(
+                ErrorCode::InvalidConfig,
+                format!(
+                    "max_players must be between {} and {} for {}",
+                    info.min_players.max(1),
+                    info.max_players,
+                    info.name
+                ),
+            ));
+        }
+        let limits = self.0.limits;
+        let max_spectators = options.max_spectators.unwrap_or(limits.default_spectators);
+        if max_spectators > limits.max_spectators {
+            return Err(GameError::new(
+                ErrorCode::InvalidConfig,
+                format!("max_spectators is at most {}", limits.max_spectators),
+            ));
+        }
+        let mut rng = rand::rng();
+        let (id, code) = {
+            let live = self.live();
+            if live.by_id.len() >= limits.max_rooms {
+                return Err(GameError::new(
+                    ErrorCode::Unavailable,
+                    "this server holds as many rooms as it may",
+                ));
+            }
+            let code = loop {
+                let code: String = (0..CODE_LEN)
+                    .map(|_| CODE_ALPHABET[rng.random_range(0..CODE_ALPHABET.len())] as char)
+                    .collect();
+                if !live.by_code.contains_key(&code) {
+                    break code;
+                }
+            };
+            let id: String = format!("r_{:016x}", rng.random::<u64>());
+            (id, code)
+        };
+        let spec = RoomSpec {
+            id: id.clone(),
+            code: code.clone(),
+            config,
+            seed: rng.random(),
+            created_ms: 0,
+            options: RoomOptions {
+                public: options.public.unwrap_or(true),
+                max_players,
+                max_spectators,
+            },
+        };
+        let weak = Arc::downgrade(&self.0);
+        let (close_id, close_code) = (id.clone(), code.clone());
+        let on_close = Box::new(move || {
+            if let Some(inner) = weak.upgrade() {
+                let mut live = inner.live.lock().unwrap_or_else(|p| p.into_inner());
+                live.by_id.remove(&close_id);
+                live.by_code.remove(&close_code);
+            }
+        });
+        let handle = self
+            .0
+            .registry
+            .spawn(game, spec, limits.lifetimes, on_close)
+            .ok_or_else(|| GameError::new(ErrorCode::UnknownGame, "no such game"))??;
+        let mut live = self.live();
+        live.by_code.insert(code, id.clone());
+        live.by_id.insert(id, handle.clone());
+        Ok(handle)
+    }
+
+    /// A live room by id (`r_…`) or code (case-insensitive).
+    pub fn find(&self, id_or_code: &str) -> Option<RoomHandle> {
+        let live = self.live();
+        if let Some(h) = live.by_id.get(id_or_code) {
+            return Some(h.clone());
+        }
+        let code = id_or_code.trim().to_ascii_uppercase();
+        let id = live.by_code.get(&code)?;
+        live.by_id.get(id).cloned()
+    }
+
+    /// Facts about live rooms; only public ones when `public_only`.
+    pub fn list(&self, public_only: bool) -> Vec<RoomInfo> {
+        let handles: Vec<RoomHandle> = self.live().by_id.values().cloned().collect();
+        let mut rooms: Vec<RoomInfo> = handles
+            .iter()
+            .map(RoomHandle::info)
+            .filter(|r| r.public || !public_only)
+            .collect();
+        rooms.sort_by(|a, b| a.id.cmp(&b.id));
+        rooms
+    }
+
+    /// Number of live rooms.
+    pub fn len(&self) -> usize {
+        self.live().by_id.len()
+    }
+
+    /// True when no room is live.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Forget every room; their actors stop once the last connection lets go of them.
+    pub fn close_all(&self) {
+        let mut live = self.live();
+        live.by_id.clear();
+        live.by_code.clear();
+    }
+}

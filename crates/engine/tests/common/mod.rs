@@ -1,0 +1,239 @@
+//! A small game with hidden information, timers and RNG, used to test the engine without a
+//! network, and a recording outbox standing in for a connection's queue.
+
+#![allow(dead_code, unreachable_pub, missing_docs, clippy::unwrap_used)]
+
+use arbiter_engine::protocol::{ErrorCode, PlayerId, PlayerInfo, ServerMsg};
+use arbiter_engine::{Actor, Caller, Ctx, Game, GameError, GameInfo, Outbox, Status, Viewer};
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+/// Each seated player holds a secret token drawn from the room RNG. A player sees only their
+/// own; spectators see none — until a timed `reveal` shows them all.
+pub struct Secrets;
+
+#[derive(Clone, Serialize, Deserialize)]
+pub struct State {
+    pub secrets: BTreeMap<PlayerId, String>,
+    pub counter: u64,
+    pub chat: Vec<String>,
+    pub rolls: Vec<u32>,
+    pub revealed: bool,
+    pub big: Vec<u32>,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Action {
+    Bump,
+    Say { text: String },
+    Roll,
+    RollThenFail,
+    Arm { after_ms: u64 },
+    Reveal,
+    Scramble,
+}
+
+impl Game for Secrets {
+    type State = State;
+    type Action = Action;
+    type Config = Value;
+
+    fn info(&self) -> GameInfo {
+        GameInfo {
+            name: "secrets",
+            title: "Secrets",
+            description: "test game with hidden information",
+            min_players: 1,
+            max_players: 3,
+        }
+    }
+
+    fn setup(&self, _c: &Value, _cx: &mut Ctx<'_, Action>) -> Result<State, GameError> {
+        Ok(State {
+            secrets: BTreeMap::new(),
+            counter: 0,
+            chat: Vec::new(),
+            rolls: Vec::new(),
+            revealed: false,
+            big: (0..40).collect(),
+        })
+    }
+
+    fn join(
+        &self,
+        s: &mut State,
+        p: &PlayerInfo,
+        cx: &mut Ctx<'_, Action>,
+    ) -> Result<(), GameError> {
+        let token = format!("SECRET{:016x}", cx.rng().next_u64());
+        s.secrets.insert(p.id.clone(), token);
+        Ok(())
+    }
+
+    fn leave(&self, s: &mut State, p: &PlayerId, _cx: &mut Ctx<'_, Action>) {
+        s.secrets.remove(p);
+    }
+
+    fn apply(
+        &self,
+        s: &mut State,
+        by: &Actor,
+        a: Action,
+        cx: &mut Ctx<'_, Action>,
+    ) -> Result<(), GameError> {
+        match (a, by) {
+            (Action::Bump, _) => s.counter += 1,
+            (Action::Say { text }, _) => s.chat.push(text),
+            (Action::Roll, _) => s.rolls.push(cx.rng().below(1_000_000)),
+            (Action::RollThenFail, _) => {
+                s.rolls.push(cx.rng().below(1_000_000));
+                s.counter += 100;
+                return Err(GameError::invalid_move("this action always fails"));
+            }
+            (Action::Arm { after_ms }, _) => {
+                cx.schedule(after_ms, Action::Reveal);
+            }
+            (Action::Reveal, Actor::System) => s.revealed = true,
+            (Action::Reveal, Actor::Player(_)) => {
+                return Err(GameError::new(
+                    ErrorCode::InvalidMove,
+                    "only the room reveals",
+                ));
+            }
+            (Action::Scramble, _) => {
+                for x in &mut s.big {
+                    *x = cx.rng().below(1_000_000) + 1_000_000;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn view(&self, s: &State, viewer: &Viewer) -> Value {
+        let secrets: BTreeMap<&PlayerId, Option<&String>> = s
+            .secrets
+            .iter()
+            .map(|(id, secret)| {
+                let visible = s.revealed || *viewer == Viewer::Player(id.clone());
+                (id, visible.then_some(secret))
+            })
+            .collect();
+        json!({
+            "secrets": secrets,
+            "counter": s.counter,
+            "chat": s.chat,
+            "rolls": s.rolls,
+            "revealed": s.revealed,
+            "big": s.big,
+        })
+    }
+
+    fn status(&self, _s: &State) -> Status {
+        Status::Playing
+    }
+
+    fn order_independent(&self, a: &Action) -> bool {
+        matches!(a, Action::Say { .. })
+    }
+}
+
+/// Records every frame pushed to a connection.
+#[derive(Default)]
+pub struct Inbox {
+    frames: Mutex<Vec<Bytes>>,
+    pub refuse: std::sync::atomic::AtomicBool,
+}
+
+impl Outbox for Inbox {
+    fn push(&self, frame: Bytes) -> bool {
+        if self.refuse.load(std::sync::atomic::Ordering::SeqCst) {
+            return false;
+        }
+        self.frames.lock().unwrap().push(frame);
+        true
+    }
+}
+
+/// A participant: its caller identity and what it received.
+pub struct Peer {
+    pub caller: Caller,
+    pub inbox: Arc<Inbox>,
+    seen: usize,
+}
+
+impl Peer {
+    pub fn new(conn: u64, id: &str) -> Self {
+        let inbox = Arc::new(Inbox::default());
+        Self {
+            caller: Caller {
+                conn,
+                player: PlayerInfo {
+                    id: id.into(),
+                    name: id.to_uppercase(),
+                },
+                outbox: inbox.clone(),
+            },
+            inbox,
+            seen: 0,
+        }
+    }
+
+    pub fn id(&self) -> PlayerId {
+        self.caller.player.id.clone()
+    }
+
+    /// Every frame ever received, as text.
+    pub fn raw(&self) -> Vec<String> {
+        self.inbox
+            .frames
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|b| String::from_utf8(b.to_vec()).unwrap())
+            .collect()
+    }
+
+    /// Frames received since the last call, decoded.
+    pub fn take(&mut self) -> Vec<ServerMsg> {
+        let frames = self.inbox.frames.lock().unwrap();
+        let out = frames[self.seen..]
+            .iter()
+            .map(|b| serde_json::from_slice(b).unwrap())
+            .collect();
+        self.seen = frames.len();
+        out
+    }
+}
+
+/// A client-side copy of one room's view, kept by applying what the server sent.
+#[derive(Default)]
+pub struct Mirror {
+    pub v: u64,
+    pub view: Value,
+    pub versions: Vec<u64>,
+}
+
+impl Mirror {
+    pub fn absorb(&mut self, msgs: &[ServerMsg]) {
+        for m in msgs {
+            match m {
+                ServerMsg::Snapshot { v, view, .. } => {
+                    self.v = *v;
+                    self.view = view.clone();
+                    self.versions.push(*v);
+                }
+                ServerMsg::Patch { from, v, ops, .. } => {
+                    assert_eq!(*from, self.v, "patch does not start at the version held");
+                    json_patch::patch(&mut self.view, ops).unwrap();
+                    self.v = *v;
+                    self.versions.push(*v);
+                }
+                _ => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,362 @@
+//! The room engine without a network: hidden information, de-duplication, stale bases,
+//! patches versus snapshots, atomic refusals, timers and deterministic replay.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use arbiter_engine::protocol::{ErrorCode, JoinRole, PresenceEvent, Role, ServerMsg};
+use arbiter_engine::{Game, Room, RoomOptions, RoomSpec, Viewer, replay};
+use common::{Mirror, Peer, Secrets};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+fn room(max_players: u32) -> Room<Secrets> {
+    Room::new(
+        Arc::new(Secrets),
+        RoomSpec {
+            id: "r_test".into(),
+            code: "BCDFG".into(),
+            config: Value::Null,
+            seed: 99,
+            created_ms: 1_000,
+            options: RoomOptions {
+                public: true,
+                max_players,
+                max_spectators: 4,
+            },
+        },
+    )
+    .unwrap()
+}
+
+fn acks(msgs: &[ServerMsg]) -> Vec<(u64, u64)> {
+    msgs.iter()
+        .filter_map(|m| match m {
+            ServerMsg::Ack { seq, v, .. } => Some((*seq, *v)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn rejects(msgs: &[ServerMsg]) -> Vec<(u64, ErrorCode)> {
+    msgs.iter()
+        .filter_map(|m| match m {
+            ServerMsg::Reject { seq, code, .. } => Some((*seq, *code)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_viewer_never_receives_another_seats_secret() {
+    let mut r = room(3);
+    let (mut alice, mut bob, mut watcher) = (
+        Peer::new(1, "alice"),
+        Peer::new(2, "bob"),
+        Peer::new(3, "watcher"),
+    );
+    r.join(&alice.caller, JoinRole::Player, None, 1_001);
+    r.join(&bob.caller, JoinRole::Player, None, 1_002);
+    r.join(&watcher.caller, JoinRole::Spectator, None, 1_003);
+    for (seq, a) in [
+        json!({"type": "bump"}),
+        json!({"type": "roll"}),
+        json!({"type": "say", "text": "hi"}),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        r.act(&alice.caller, seq as u64 + 1, None, a.clone(), 1_010);
+        r.act(&bob.caller, seq as u64 + 1, None, a, 1_011);
+    }
+    let secret = |id: &str| r.state().secrets[&id.into()].clone();
+    let (sa, sb) = (secret("alice"), secret("bob"));
+    assert_ne!(sa, sb);
+
+    let alice_raw = alice.raw().join("\n");
+    let bob_raw = bob.raw().join("\n");
+    let watcher_raw = watcher.raw().join("\n");
+    assert!(alice_raw.contains(&sa), "alice sees her own secret");
+    assert!(!alice_raw.contains(&sb), "alice never sees bob's secret");
+    assert!(bob_raw.contains(&sb) && !bob_raw.contains(&sa));
+    assert!(
+        !watcher_raw.contains("SECRET"),
+        "spectators see no secret at all"
+    );
+
+    // Each mirror, kept only from what was sent, equals the viewer's own view.
+    for (peer, viewer) in [
+        (&mut alice, Viewer::Player("alice".into())),
+        (&mut bob, Viewer::Player("bob".into())),
+        (&mut watcher, Viewer::Spectator),
+    ] {
+        let mut m = Mirror::default();
+        m.absorb(&peer.take());
+        assert_eq!(m.view, Secrets.view(r.state(), &viewer));
+        assert_eq!(m.v, r.version());
+    }
+}
+
+#[test]
+fn versions_arrive_gap_free_and_patches_rebuild_the_view() {
+    let mut r = room(2);
+    let (mut alice, mut bob) = (Peer::new(1, "alice"), Peer::new(2, "bob"));
+    r.join(&alice.caller, JoinRole::Player, None, 0);
+    r.join(&bob.caller, JoinRole::Player, None, 0);
+    for seq in 1..=20 {
+        r.act(&alice.caller, seq, None, json!({"type": "bump"}), 0);
+    }
+    let (mut ma, mut mb) = (Mirror::default(), Mirror::default());
+    ma.absorb(&alice.take());
+    mb.absorb(&bob.take());
+    // Alice's seat made v1 and her snapshot; bob's seat v2; then twenty bumps.
+    assert_eq!(ma.versions, (1..=22).collect::<Vec<u64>>());
+    assert_eq!(mb.versions, (2..=22).collect::<Vec<u64>>());
+    assert_eq!(
+        ma.view,
+        Secrets.view(r.state(), &Viewer::Player("alice".into()))
+    );
+    assert_eq!(
+        mb.view,
+        Secrets.view(r.state(), &Viewer::Player("bob".into()))
+    );
+    assert_eq!(ma.view["counter"], json!(20));
+}
+
+#[test]
+fn a_duplicated_seq_is_applied_once_and_answered_again() {
+    let mut r = room(2);
+    let mut alice = Peer::new(1, "alice");
+    r.join(&alice.caller, JoinRole::Player, None, 0);
+    r.act(&alice.caller, 1, None, json!({"type": "bump"}), 0);
+    r.act(&alice.caller, 1, None, json!({"type": "bump"}), 0);
+    r.act(&alice.caller, 2, None, json!({"type": "fly"}), 0);
+    r.act(&alice.caller, 2, None, json!({"type": "bump"}), 0);
+    let msgs = alice.take();
+    assert_eq!(acks(&msgs), vec![(1, 2), (1, 2)]);
+    assert_eq!(
+        rejects(&msgs),
+        vec![(2, ErrorCode::InvalidAction), (2, ErrorCode::InvalidAction)]
+    );
+    assert_eq!(r.state().counter, 1);
+    assert_eq!(r.version(), 2);
+
+    // A seq below the highest one seen, never sent before: its answer cannot be known.
+    r.act(&alice.caller, 10, None, json!({"type": "bump"}), 0);
+    r.act(&alice.caller, 5, None, json!({"type": "bump"}), 0);
+    let msgs = alice.take();
+    assert_eq!(acks(&msgs), vec![(10, 3)]);
+    assert_eq!(rejects(&msgs), vec![(5, ErrorCode::SeqReused)]);
+    assert_eq!(r.state().counter, 2);
+}
+
+#[test]
+fn a_stale_base_is_rejected_unless_the_action_is_order_independent() {
+    let mut r = room(2);
+    let (mut alice, mut bob) = (Peer::new(1, "alice"), Peer::new(2, "bob"));
+    r.join(&alice.caller, JoinRole::Player, None, 0);
+    r.join(&bob.caller, JoinRole::Player, None, 0);
+    let v = r.version();
+    r.act(&alice.caller, 1, Some(v), json!({"type": "bump"}), 0);
+    r.act(&bob.caller, 1, Some(v), json!({"type": "bump"}), 0);
+    r.act(
+        &bob.caller,
+        2,
+        Some(v),
+        json!({"type": "say", "text": "gg"}),
+        0,
+    );
+    r.act(&bob.caller, 3, Some(v + 10), json!({"type": "bump"}), 0);
+    assert_eq!(acks(&alice.take()), vec![(1, v + 1)]);
+    let msgs = bob.take();
+    assert_eq!(
+        rejects(&msgs),
+        vec![(1, ErrorCode::Stale), (3, ErrorCode::InvalidField)]
+    );
+    assert_eq!(acks(&msgs), vec![(2, v + 2)]);
+    let stale = msgs.iter().find_map(|m| match m {
+        ServerMsg::Reject {
+            code: ErrorCode::Stale,
+            details,
+            ..
+        } => details.clone(),
+        _ => None,
+    });
+    assert_eq!(stale, Some(json!({"v": v + 1})));
+    assert_eq!(r.state().counter, 1);
+    assert_eq!(r.state().chat, vec!["gg".to_owned()]);
+}
+
+#[test]
+fn a_refused_action_changes_nothing_not_even_the_rng() {
+    let mut a = room(1);
+    let mut b = room(1);
+    let pa = Peer::new(1, "alice");
+    let pb = Peer::new(1, "alice");
+    a.join(&pa.caller, JoinRole::Player, None, 0);
+    b.join(&pb.caller, JoinRole::Player, None, 0);
+    a.act(&pa.caller, 1, None, json!({"type": "roll_then_fail"}), 0);
+    a.act(&pa.caller, 2, None, json!({"type": "roll"}), 0);
+    b.act(&pb.caller, 1, None, json!({"type": "roll"}), 0);
+    assert_eq!(a.state().counter, 0);
+    assert_eq!(a.state().rolls, b.state().rolls);
+    assert_eq!(a.version(), b.version());
+}
+
+#[test]
+fn a_patch_larger_than_the_view_is_sent_as_a_snapshot() {
+    let mut r = room(1);
+    let mut alice = Peer::new(1, "alice");
+    r.join(&alice.caller, JoinRole::Player, None, 0);
+    r.act(&alice.caller, 1, None, json!({"type": "bump"}), 0);
+    r.act(&alice.caller, 2, None, json!({"type": "scramble"}), 0);
+    let msgs = alice.take();
+    let kinds: Vec<&str> = msgs
+        .iter()
+        .filter_map(|m| match m {
+            ServerMsg::Snapshot { .. } => Some("snapshot"),
+            ServerMsg::Patch { .. } => Some("patch"),
+            _ => None,
+        })
+        .collect();
+    // Join snapshot, a one-op patch for the bump, a snapshot for forty replaced numbers.
+    assert_eq!(kinds, vec!["snapshot", "patch", "snapshot"]);
+    let mut m = Mirror::default();
+    m.absorb(&msgs);
+    assert_eq!(
+        m.view,
+        Secrets.view(r.state(), &Viewer::Player("alice".into()))
+    );
+}
+
+#[test]
+fn joins_beyond_the_seats_become_spectators_and_are_told_why() {
+    let mut r = room(1);
+    let (alice, mut bob, mut carol) = (
+        Peer::new(1, "alice"),
+        Peer::new(2, "bob"),
+        Peer::new(3, "carol"),
+    );
+    r.join(&alice.caller, JoinRole::Any, None, 0);
+    r.join(&bob.caller, JoinRole::Any, Some(7), 0);
+    r.join(&carol.caller, JoinRole::Player, Some(8), 0);
+    match &bob.take()[0] {
+        ServerMsg::Joined {
+            rid,
+            role,
+            notice,
+            members,
+            ..
+        } => {
+            assert_eq!(*rid, Some(7));
+            assert_eq!(*role, Role::Spectator);
+            assert!(
+                notice.as_deref().unwrap_or("").contains("spectator"),
+                "{notice:?}"
+            );
+            assert_eq!(members.len(), 2);
+        }
+        other => panic!("expected joined, got {other:?}"),
+    }
+    match &carol.take()[0] {
+        ServerMsg::Error { rid, code, .. } => {
+            assert_eq!(*rid, Some(8));
+            assert_eq!(*code, ErrorCode::RoomFull);
+        }
+        other => panic!("expected error, got {other:?}"),
+    }
+    r.act(&bob.caller, 1, None, json!({"type": "bump"}), 0);
+    r.act(&carol.caller, 1, None, json!({"type": "bump"}), 0);
+    assert_eq!(rejects(&bob.take()), vec![(1, ErrorCode::NotAPlayer)]);
+    assert_eq!(rejects(&carol.take()), vec![(1, ErrorCode::NotInRoom)]);
+    assert_eq!(r.state().counter, 0);
+    let _ = alice;
+}
+
+#[test]
+fn presence_follows_connections_and_seats_survive_a_disconnect() {
+    let mut r = room(2);
+    let (mut alice, bob) = (Peer::new(1, "alice"), Peer::new(2, "bob"));
+    r.join(&alice.caller, JoinRole::Player, None, 0);
+    r.join(&bob.caller, JoinRole::Player, None, 0);
+    r.disconnect(bob.caller.conn);
+    let bob_again = Peer::new(3, "bob");
+    r.join(&bob_again.caller, JoinRole::Any, None, 0);
+    r.leave(&bob_again.caller, Some(4), 0);
+    let events: Vec<PresenceEvent> = alice
+        .take()
+        .iter()
+        .filter_map(|m| match m {
+            ServerMsg::Presence { event, member, .. } if member.id.as_str() == "bob" => {
+                Some(*event)
+            }
+            _ => None,
+        })
+        .collect();
+    use PresenceEvent::*;
+    assert_eq!(events, vec![Joined, Disconnected, Connected, Left]);
+    assert!(!r.state().secrets.contains_key(&"bob".into()));
+    assert!(r.state().secrets.contains_key(&"alice".into()));
+}
+
+#[test]
+fn a_connection_whose_queue_refuses_is_dropped_and_others_carry_on() {
+    let mut r = room(2);
+    let (mut alice, bob) = (Peer::new(1, "alice"), Peer::new(2, "bob"));
+    r.join(&alice.caller, JoinRole::Player, None, 0);
+    r.join(&bob.caller, JoinRole::Player, None, 0);
+    bob.inbox
+        .refuse
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    r.act(&alice.caller, 1, None, json!({"type": "bump"}), 0);
+    assert_eq!(r.connection_count(), 1);
+    let msgs = alice.take();
+    assert!(msgs.iter().any(|m| matches!(
+        m,
+        ServerMsg::Presence {
+            event: PresenceEvent::Disconnected,
+            ..
+        }
+    )));
+    assert_eq!(acks(&msgs), vec![(1, 3)]);
+}
+
+#[test]
+fn state_is_a_function_of_config_seed_and_log() {
+    let mut r = room(3);
+    let (alice, bob) = (Peer::new(1, "alice"), Peer::new(2, "bob"));
+    r.join(&alice.caller, JoinRole::Player, None, 5);
+    r.join(&bob.caller, JoinRole::Player, None, 6);
+    for seq in 1..=5 {
+        r.act(&alice.caller, seq, None, json!({"type": "roll"}), 10 + seq);
+        r.act(
+            &bob.caller,
+            seq,
+            None,
+            json!({"type": "scramble"}),
+            20 + seq,
+        );
+    }
+    r.act(
+        &alice.caller,
+        6,
+        None,
+        json!({"type": "arm", "after_ms": 50}),
+        100,
+    );
+    r.fire_due_timers(149);
+    assert!(!r.state().revealed);
+    r.fire_due_timers(150);
+    assert!(r.state().revealed);
+    r.leave(&bob.caller, None, 200);
+    let spec = r.spec().clone();
+    let replayed = replay(&Secrets, &spec.config, spec.seed, spec.created_ms, r.log()).unwrap();
+    assert_eq!(
+        serde_json::to_value(&replayed.state).unwrap(),
+        serde_json::to_value(r.state()).unwrap()
+    );
+    assert!(replayed.timers.pending().is_empty());
+    assert_eq!(r.log().len() as u64, r.version());
+    assert!(r.log().windows(2).all(|w| w[1].v == w[0].v + 1));
+}

@@ -1,0 +1,11 @@
+//! Arbiter's built-in games. Each game is one module; [`registry`] lists them all, so adding
+//! a game is one module plus one line there.
+
+pub mod tictactoe;
+
+use arbiter_engine::Registry;
+
+/// Every built-in game.
+pub fn registry() -> Registry {
+    Registry::new().with(tictactoe::TicTacToe)
+}

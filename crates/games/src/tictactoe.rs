@@ -1,0 +1,495 @@
+//! Tic-tac-toe: two seats, X and O, three in a row wins.
+//!
+//! Rules (docs/games/tictactoe.md): the first player seated plays X, the second O; when both
+//! seats are filled a random player starts. A move names an empty cell by row and column
+//! (0–2). Three in a row, column or diagonal wins; a full board without one is a draw. After
+//! the game is over either player may restart, and a random player starts the next game. A
+//! player who leaves a game in progress forfeits it; the free seat can be taken by a new
+//! player, which starts a fresh game.
+
+use arbiter_engine::protocol::{ErrorCode, PlayerId, PlayerInfo};
+use arbiter_engine::{Actor, Ctx, Game, GameError, GameInfo, Status, Viewer};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// The game.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TicTacToe;
+
+/// A player's mark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Mark {
+    /// Seated first.
+    X,
+    /// Seated second.
+    O,
+}
+
+/// A seated player.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Seat {
+    /// Their mark.
+    pub mark: Mark,
+    /// Display name from the player.
+    pub name: String,
+}
+
+/// The whole game; everything in it is public.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct State {
+    /// Cells row by row: index = row * 3 + col.
+    pub board: [Option<Mark>; 9],
+    /// Seated players by id.
+    pub players: BTreeMap<PlayerId, Seat>,
+    /// Whose move it is; `None` before two players are seated and after the game ends.
+    pub turn: Option<PlayerId>,
+    /// The winner, once there is one.
+    pub winner: Option<PlayerId>,
+    /// The three winning cells.
+    pub line: Option<[u8; 3]>,
+    /// The game ended in a draw.
+    pub draw: bool,
+    /// The game ended because a player left.
+    pub forfeit: bool,
+    /// The game is over (won, drawn or forfeited) and may be restarted.
+    pub over: bool,
+    /// Games started in this room so far.
+    pub round: u32,
+}
+
+/// What players propose.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Action {
+    /// Put your mark on an empty cell.
+    Move {
+        /// 0–2, top to bottom.
+        row: u8,
+        /// 0–2, left to right.
+        col: u8,
+    },
+    /// Start a new game once this one is over.
+    Restart,
+}
+
+/// Tic-tac-toe has no options.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {}
+
+const LINES: [[u8; 3]; 8] = [
+    [0, 1, 2],
+    [3, 4, 5],
+    [6, 7, 8],
+    [0, 3, 6],
+    [1, 4, 7],
+    [2, 5, 8],
+    [0, 4, 8],
+    [2, 4, 6],
+];
+
+impl State {
+    fn player_with(&self, mark: Mark) -> Option<&PlayerId> {
+        self.players
+            .iter()
+            .find(|(_, s)| s.mark == mark)
+            .map(|(id, _)| id)
+    }
+
+    /// Clear the board and let a random seated player start.
+    fn start(&mut self, cx: &mut Ctx<'_, Action>) {
+        self.board = [None; 9];
+        self.winner = None;
+        self.line = None;
+        self.draw = false;
+        self.forfeit = false;
+        self.over = false;
+        self.round += 1;
+        let ids: Vec<PlayerId> = self.players.keys().cloned().collect();
+        self.turn = cx.rng().pick(&ids).cloned();
+    }
+
+    fn winning_line(&self) -> Option<[u8; 3]> {
+        LINES.into_iter().find(|l| {
+            let [a, b, c] = l.map(|i| self.board[usize::from(i)]);
+            a.is_some() && a == b && b == c
+        })
+    }
+}
+
+impl Game for TicTacToe {
+    type State = State;
+    type Action = Action;
+    type Config = Config;
+
+    fn info(&self) -> GameInfo {
+        GameInfo {
+            name: "tictactoe",
+            title: "Tic-tac-toe",
+            description: "Two players, X and O; three in a row wins.",
+            min_players: 2,
+            max_players: 2,
+        }
+    }
+
+    fn setup(&self, _config: &Config, _cx: &mut Ctx<'_, Action>) -> Result<State, GameError> {
+        Ok(State::default())
+    }
+
+    fn join(
+        &self,
+        state: &mut State,
+        player: &PlayerInfo,
+        cx: &mut Ctx<'_, Action>,
+    ) -> Result<(), GameError> {
+        let mark = match (state.player_with(Mark::X), state.player_with(Mark::O)) {
+            (None, _) => Mark::X,
+            (_, None) => Mark::O,
+            _ => {
+                return Err(GameError::new(ErrorCode::RoomFull, "both seats are taken"));
+            }
+        };
+        state.players.insert(
+            player.id.clone(),
+            Seat {
+                mark,
+                name: player.name.clone(),
+            },
+        );
+        if state.players.len() == 2 {
+            state.start(cx);
+        }
+        Ok(())
+    }
+
+    fn leave(&self, state: &mut State, player: &PlayerId, _cx: &mut Ctx<'_, Action>) {
+        if state.players.remove(player).is_none() {
+            return;
+        }
+        if state.turn.is_some() {
+            // A game in progress is forfeited to the player who stayed.
+            state.winner = state.players.keys().next().cloned();
+            state.forfeit = true;
+            state.over = true;
+            state.turn = None;
+        }
+    }
+
+    fn apply(
+        &self,
+        state: &mut State,
+        by: &Actor,
+        action: Action,
+        cx: &mut Ctx<'_, Action>,
+    ) -> Result<(), GameError> {
+        let Actor::Player(player) = by else {
+            return Err(GameError::invalid_move("tic-tac-toe has no timed actions"));
+        };
+        let seat = state
+            .players
+            .get(player)
+            .ok_or_else(|| GameError::new(ErrorCode::NotAPlayer, "you have no seat"))?;
+        match action {
+            Action::Move { row, col } => {
+                if state.over {
+                    return Err(GameError::game_over());
+                }
+                if state.players.len() < 2 {
+                    return Err(GameError::invalid_move("waiting for an opponent"));
+                }
+                if state.turn.as_ref() != Some(player) {
+                    return Err(GameError::not_your_turn());
+                }
+                if row > 2 || col > 2 {
+                    return Err(GameError::invalid_move(format!(
+                        "row and col must be 0, 1 or 2 (got {row}, {col})"
+                    )));
+                }
+                let cell = usize::from(row * 3 + col);
+                if state.board[cell].is_some() {
+                    return Err(GameError::invalid_move("that cell is already taken"));
+                }
+                state.board[cell] = Some(seat.mark);
+                if let Some(line) = state.winning_line() {
+                    state.winner = Some(player.clone());
+                    state.line = Some(line);
+                    state.over = true;
+                    state.turn = None;
+                } else if state.board.iter().all(Option::is_some) {
+                    state.draw = true;
+                    state.over = true;
+                    state.turn = None;
+                } else {
+                    state.turn = state.players.keys().find(|id| *id != player).cloned();
+                }
+                Ok(())
+            }
+            Action::Restart => {
+                if !state.over {
+                    return Err(GameError::new(
+                        ErrorCode::GameInProgress,
+                        "a game in progress cannot be restarted",
+                    ));
+                }
+                if state.players.len() < 2 {
+                    return Err(GameError::invalid_move("waiting for an opponent"));
+                }
+                state.start(cx);
+                Ok(())
+            }
+        }
+    }
+
+    fn view(&self, state: &State, _viewer: &Viewer) -> Value {
+        serde_json::to_value(state).unwrap_or(Value::Null)
+    }
+
+    fn status(&self, state: &State) -> Status {
+        if state.over {
+            let ranking = match &state.winner {
+                Some(w) => {
+                    let mut r = vec![vec![w.clone()]];
+                    let rest: Vec<PlayerId> = state
+                        .players
+                        .keys()
+                        .filter(|id| *id != w)
+                        .cloned()
+                        .collect();
+                    if !rest.is_empty() {
+                        r.push(rest);
+                    }
+                    r
+                }
+                None => vec![state.players.keys().cloned().collect()],
+            };
+            Status::Finished { ranking }
+        } else if state.turn.is_some() {
+            Status::Playing
+        } else {
+            Status::Waiting
+        }
+    }
+
+    fn legal_actions(&self, state: &State, player: &PlayerId) -> Vec<Action> {
+        if state.over {
+            return vec![Action::Restart];
+        }
+        if state.turn.as_ref() != Some(player) {
+            return Vec::new();
+        }
+        (0u8..9)
+            .filter(|&i| state.board[usize::from(i)].is_none())
+            .map(|i| Action::Move {
+                row: i / 3,
+                col: i % 3,
+            })
+            .collect()
+    }
+
+    fn public_view(&self) -> bool {
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arbiter_engine::{GameRng, Timers};
+
+    struct Table {
+        state: State,
+        rng: GameRng,
+        timers: Timers<Action>,
+    }
+
+    impl Table {
+        fn new(seed: u64) -> Self {
+            let mut t = Self {
+                state: State::default(),
+                rng: GameRng::from_seed(seed),
+                timers: Timers::default(),
+            };
+            for id in ["alice", "bob"] {
+                let p = PlayerInfo {
+                    id: id.into(),
+                    name: id.to_uppercase(),
+                };
+                let mut cx = Ctx::new(&mut t.rng, 0, &mut t.timers);
+                TicTacToe.join(&mut t.state, &p, &mut cx).expect("seat");
+            }
+            t
+        }
+
+        fn act(&mut self, who: &PlayerId, action: Action) -> Result<(), GameError> {
+            let mut cx = Ctx::new(&mut self.rng, 0, &mut self.timers);
+            TicTacToe.apply(
+                &mut self.state,
+                &Actor::Player(who.clone()),
+                action,
+                &mut cx,
+            )
+        }
+
+        fn mover(&self) -> PlayerId {
+            self.state.turn.clone().expect("someone to move")
+        }
+
+        fn play(&mut self, cells: &[u8]) {
+            for &c in cells {
+                let who = self.mover();
+                self.act(
+                    &who,
+                    Action::Move {
+                        row: c / 3,
+                        col: c % 3,
+                    },
+                )
+                .expect("legal move");
+            }
+        }
+    }
+
+    #[test]
+    fn names_and_marks_come_from_seating_order() {
+        let t = Table::new(1);
+        assert_eq!(t.state.players[&"alice".into()].mark, Mark::X);
+        assert_eq!(t.state.players[&"bob".into()].name, "BOB");
+        assert_eq!(t.state.players[&"bob".into()].mark, Mark::O);
+        assert!(t.state.turn.is_some());
+        assert_eq!(TicTacToe.status(&t.state), Status::Playing);
+    }
+
+    #[test]
+    fn every_line_wins_for_the_player_who_completes_it() {
+        for line in LINES {
+            let mut t = Table::new(u64::from(line[0]) * 10 + u64::from(line[2]));
+            let first = t.mover();
+            // The first player takes the line; the second plays elsewhere, never blocking.
+            let others: Vec<u8> = (0..9).filter(|c| !line.contains(c)).collect();
+            let mut others = others.into_iter().filter(|&c| {
+                // Avoid giving the second player a line of their own first.
+                !(line == [0, 4, 8] && c == 2)
+            });
+            for (i, &cell) in line.iter().enumerate() {
+                t.play(&[cell]);
+                if i < 2 {
+                    let o = others.next().expect("a free cell");
+                    t.play(&[o]);
+                }
+            }
+            assert_eq!(t.state.winner.as_ref(), Some(&first), "line {line:?}");
+            assert_eq!(t.state.line, Some(line));
+            assert!(t.state.over);
+            assert_eq!(
+                TicTacToe.status(&t.state),
+                Status::Finished {
+                    ranking: vec![
+                        vec![first.clone()],
+                        t.state
+                            .players
+                            .keys()
+                            .filter(|p| **p != first)
+                            .cloned()
+                            .collect()
+                    ]
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn full_board_without_line_is_a_draw() {
+        let mut t = Table::new(3);
+        // X O X / X O O / O X X — no line.
+        t.play(&[0, 1, 2, 4, 3, 5, 7, 6, 8]);
+        assert!(t.state.draw && t.state.over);
+        assert_eq!(t.state.winner, None);
+        assert!(
+            matches!(TicTacToe.status(&t.state), Status::Finished { ranking } if ranking.len() == 1 && ranking[0].len() == 2)
+        );
+    }
+
+    #[test]
+    fn refusals_carry_stable_codes_and_change_nothing() {
+        let mut t = Table::new(4);
+        let mover = t.mover();
+        let other = t
+            .state
+            .players
+            .keys()
+            .find(|p| **p != mover)
+            .cloned()
+            .expect("two");
+        let before = t.state.clone();
+        let code = |r: Result<(), GameError>| r.expect_err("refused").code;
+        assert_eq!(
+            code(t.act(&other, Action::Move { row: 0, col: 0 })),
+            ErrorCode::NotYourTurn
+        );
+        assert_eq!(
+            code(t.act(&mover, Action::Move { row: 3, col: 0 })),
+            ErrorCode::InvalidMove
+        );
+        assert_eq!(
+            code(t.act(&mover, Action::Restart)),
+            ErrorCode::GameInProgress
+        );
+        assert_eq!(
+            code(t.act(&"eve".into(), Action::Restart)),
+            ErrorCode::NotAPlayer
+        );
+        assert_eq!(t.state, before);
+        t.play(&[4]);
+        assert_eq!(
+            code(t.act(&t.mover(), Action::Move { row: 1, col: 1 })),
+            ErrorCode::InvalidMove
+        );
+    }
+
+    #[test]
+    fn finished_game_refuses_moves_and_restarts_clean() {
+        let mut t = Table::new(5);
+        t.play(&[0, 3, 1, 4, 2]);
+        let winner = t.state.winner.clone().expect("won");
+        assert_eq!(
+            t.act(&winner, Action::Move { row: 2, col: 2 })
+                .expect_err("over")
+                .code,
+            ErrorCode::GameOver
+        );
+        t.act(&winner, Action::Restart).expect("restart");
+        assert!(!t.state.over && t.state.board.iter().all(Option::is_none));
+        assert_eq!(t.state.round, 2);
+        assert!(t.state.turn.is_some());
+    }
+
+    #[test]
+    fn leaving_mid_game_forfeits_and_a_newcomer_takes_the_free_mark() {
+        let mut t = Table::new(6);
+        t.play(&[4]);
+        let mut cx = Ctx::new(&mut t.rng, 0, &mut t.timers);
+        TicTacToe.leave(&mut t.state, &"alice".into(), &mut cx);
+        assert!(t.state.over && t.state.forfeit);
+        assert_eq!(t.state.winner, Some("bob".into()));
+        let carol = PlayerInfo {
+            id: "carol".into(),
+            name: "Carol".into(),
+        };
+        TicTacToe
+            .join(&mut t.state, &carol, &mut cx)
+            .expect("free seat");
+        assert_eq!(t.state.players[&"carol".into()].mark, Mark::X);
+        assert!(!t.state.over && t.state.board.iter().all(Option::is_none));
+    }
+
+    #[test]
+    fn actions_parse_strictly() {
+        let ok: Action =
+            serde_json::from_str(r#"{"type":"move","row":1,"col":2}"#).expect("parses");
+        assert_eq!(ok, Action::Move { row: 1, col: 2 });
+        assert!(serde_json::from_str::<Action>(r#"{"type":"move","row":1}"#).is_err());
+        assert!(serde_json::from_str::<Action>(r#"{"type":"move","row":-1,"col":0}"#).is_err());
+        assert!(serde_json::from_str::<Action>(r#"{"type":"fly"}"#).is_err());
+    }
+}

@@ -1,0 +1,24 @@
+//! Arbiter wire protocol, version 1.
+//!
+//! Every frame is one JSON object with a `t` field naming its type. This crate holds the
+//! envelopes both directions, the stable error codes and the WebSocket close codes. It does
+//! no IO: the server, the Rust client and the tests share these types, and
+//! `docs/protocol.md` is their human-readable contract.
+
+mod codes;
+mod messages;
+
+pub use codes::{ErrorCode, close};
+pub use messages::{
+    ClientMsg, JoinRole, Member, PlayerId, PlayerInfo, PresenceEvent, Role, RoomInfo, RoomStatus,
+    ServerMsg,
+};
+
+/// Protocol version spoken by this crate; `hello` must carry it.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Default cap on one incoming frame, in bytes.
+pub const DEFAULT_MAX_FRAME: usize = 64 * 1024;
+
+/// Re-exported so users of [`ServerMsg::Patch`] need no direct dependency.
+pub use json_patch::Patch;

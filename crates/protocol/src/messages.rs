@@ -1,0 +1,392 @@
+//! The envelopes, one enum per direction, tagged by `t`.
+
+use crate::ErrorCode;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::fmt;
+
+/// A stable player identity, issued by the server in `welcome` and carried in the signed token.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PlayerId(pub String);
+
+impl PlayerId {
+    /// The id as a string slice.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for PlayerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&str> for PlayerId {
+    fn from(s: &str) -> Self {
+        Self(s.to_owned())
+    }
+}
+
+/// Who a participant is, as others see them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlayerInfo {
+    /// Stable id.
+    pub id: PlayerId,
+    /// Display name chosen by the player (trimmed, 1–32 characters).
+    pub name: String,
+}
+
+/// How a member takes part in a room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Holds a seat and may act.
+    Player,
+    /// Watches the public view and may not act.
+    Spectator,
+}
+
+/// The role a joiner asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JoinRole {
+    /// A seat if one is free, otherwise a spectator place; `joined.role` tells which.
+    #[default]
+    Any,
+    /// A seat or nothing (`ROOM_FULL` / `JOIN_REFUSED`).
+    Player,
+    /// A spectator place.
+    Spectator,
+}
+
+/// A member of a room as listed in `joined` and `presence`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    /// Player id.
+    pub id: PlayerId,
+    /// Display name.
+    pub name: String,
+    /// Seat holder or spectator.
+    pub role: Role,
+    /// Whether at least one of the member's connections is open.
+    pub connected: bool,
+}
+
+/// Lifecycle of a room as the lobby shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoomStatus {
+    /// Waiting for enough players.
+    Waiting,
+    /// A game is running.
+    Playing,
+    /// The game has ended (it may be restarted).
+    Finished,
+}
+
+/// Public facts about a room, as `joined` and the REST API give them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomInfo {
+    /// Opaque room id (`r_…`).
+    pub id: String,
+    /// Short human code for joining by voice or chat (5 letters).
+    pub code: String,
+    /// Registered game name.
+    pub game: String,
+    /// Listed in the public room list.
+    pub public: bool,
+    /// Seats in the room.
+    pub max_players: u32,
+    /// Spectator places in the room.
+    pub max_spectators: u32,
+    /// Seated players now.
+    pub players: u32,
+    /// Spectators now.
+    pub spectators: u32,
+    /// Lifecycle.
+    pub status: RoomStatus,
+    /// Current state version.
+    pub v: u64,
+}
+
+/// A presence change in a room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PresenceEvent {
+    /// A member entered the room.
+    Joined,
+    /// A member left the room (explicitly, or its seat was released).
+    Left,
+    /// A member's connection came back.
+    Connected,
+    /// A member's last connection dropped; its seat is kept.
+    Disconnected,
+}
+
+/// Messages a client sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "t", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientMsg {
+    /// First message on every connection.
+    Hello {
+        /// Protocol version the client speaks; must be 1.
+        v: u32,
+        /// A token from an earlier `welcome`, to keep the same identity.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token: Option<String>,
+        /// Display name.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+    },
+    /// Create a room and enter it.
+    Create {
+        /// Request id echoed in the answer.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rid: Option<u64>,
+        /// Registered game name.
+        game: String,
+        /// Game configuration; the game's defaults when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        config: Option<Value>,
+        /// Listed in the public room list (default true).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        public: Option<bool>,
+        /// Seats; the game's maximum when absent, never above it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_players: Option<u32>,
+        /// Spectator places (default 64).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_spectators: Option<u32>,
+        /// The creator's role (default `any`).
+        #[serde(default, rename = "as")]
+        role: JoinRole,
+    },
+    /// Enter a room by id or code.
+    Join {
+        /// Request id echoed in the answer.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rid: Option<u64>,
+        /// Room id (`r_…`) or its 5-letter code.
+        room: String,
+        /// Requested role (default `any`).
+        #[serde(default, rename = "as")]
+        role: JoinRole,
+    },
+    /// Leave a room; a seat is released.
+    Leave {
+        /// Request id echoed in the answer.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rid: Option<u64>,
+        /// Room id.
+        room: String,
+    },
+    /// Propose a game action.
+    Act {
+        /// Room id.
+        room: String,
+        /// Client sequence number, increasing per (player, room); a repeat is answered again.
+        seq: u64,
+        /// The version the client saw; `STALE` if older, unless order does not matter.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        base: Option<u64>,
+        /// The game-defined action.
+        action: Value,
+    },
+    /// Ask for a fresh snapshot of a room the client is in.
+    Sync {
+        /// Room id.
+        room: String,
+    },
+    /// Liveness probe; answered with `pong`.
+    Ping {
+        /// Echoed in `pong`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        n: Option<u64>,
+    },
+}
+
+/// Messages the server sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "t", rename_all = "snake_case")]
+pub enum ServerMsg {
+    /// Answer to `hello`.
+    Welcome {
+        /// Protocol version.
+        v: u32,
+        /// The identity of this connection.
+        player: PlayerInfo,
+        /// Signed token to present in a later `hello` to keep the identity.
+        token: String,
+        /// Largest frame the server accepts, in bytes.
+        max_frame: usize,
+    },
+    /// Answer to `create` and `join`: the client is now a member.
+    Joined {
+        /// Echo of the request id.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rid: Option<u64>,
+        /// The room.
+        room: RoomInfo,
+        /// The role the client got.
+        role: Role,
+        /// Why the role differs from the one asked for (`any` that found the seats full).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        notice: Option<String>,
+        /// Everyone in the room, the client included.
+        members: Vec<Member>,
+    },
+    /// Answer to `leave`.
+    Left {
+        /// Echo of the request id.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rid: Option<u64>,
+        /// Room id.
+        room: String,
+    },
+    /// The whole view of a room for this viewer.
+    Snapshot {
+        /// Room id.
+        room: String,
+        /// State version the view belongs to.
+        v: u64,
+        /// The viewer's view.
+        view: Value,
+    },
+    /// RFC 6902 operations turning the view at `from` into the view at `v`.
+    Patch {
+        /// Room id.
+        room: String,
+        /// Version the operations apply to.
+        from: u64,
+        /// Version after applying them.
+        v: u64,
+        /// The operations (possibly empty: the state moved on, this view did not change).
+        ops: json_patch::Patch,
+    },
+    /// The action with this `seq` was applied and produced version `v`.
+    Ack {
+        /// Room id.
+        room: String,
+        /// Echo of the action's seq.
+        seq: u64,
+        /// Version the action produced.
+        v: u64,
+    },
+    /// The action with this `seq` was refused; nothing changed.
+    Reject {
+        /// Room id.
+        room: String,
+        /// Echo of the action's seq.
+        seq: u64,
+        /// Stable code.
+        code: ErrorCode,
+        /// Human-readable explanation.
+        message: String,
+        /// Extra structured facts (for `STALE`: the current version).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        details: Option<Value>,
+    },
+    /// Someone joined, left, connected or disconnected.
+    Presence {
+        /// Room id.
+        room: String,
+        /// What happened.
+        event: PresenceEvent,
+        /// The member it happened to, as it is after the event.
+        member: Member,
+    },
+    /// A request that is not an action failed, or a frame could not be understood.
+    Error {
+        /// Echo of the request id, when the failing request had one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rid: Option<u64>,
+        /// Stable code.
+        code: ErrorCode,
+        /// Human-readable explanation.
+        message: String,
+        /// Extra structured facts.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        details: Option<Value>,
+    },
+    /// Answer to `ping`.
+    Pong {
+        /// Echo of `ping.n`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        n: Option<u64>,
+    },
+}
+
+impl ServerMsg {
+    /// Encode as a JSON text frame.
+    pub fn to_json(&self) -> String {
+        // Serialising these types cannot fail: every map key is a string.
+        serde_json::to_string(self).unwrap_or_else(|e| {
+            format!(r#"{{"t":"error","code":"INTERNAL","message":"encode failed: {e}"}}"#)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn client_messages_round_trip_with_documented_spelling() {
+        let m: ClientMsg = serde_json::from_value(json!({
+            "t": "act", "room": "r_1", "seq": 3, "base": 7, "action": {"type": "place", "cell": 4}
+        }))
+        .expect("act parses");
+        assert_eq!(
+            m,
+            ClientMsg::Act {
+                room: "r_1".into(),
+                seq: 3,
+                base: Some(7),
+                action: json!({"type": "place", "cell": 4})
+            }
+        );
+        let j: ClientMsg =
+            serde_json::from_value(json!({"t": "join", "room": "KXQTP", "as": "spectator"}))
+                .expect("join parses");
+        assert!(matches!(
+            j,
+            ClientMsg::Join {
+                role: JoinRole::Spectator,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn unknown_fields_and_wrong_types_are_refused() {
+        assert!(serde_json::from_value::<ClientMsg>(json!({"t": "ping", "x": 1})).is_err());
+        assert!(
+            serde_json::from_value::<ClientMsg>(
+                json!({"t": "act", "room": "r", "seq": "1", "action": {}})
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn unknown_error_codes_decode_as_unknown() {
+        let m: ServerMsg = serde_json::from_value(json!({
+            "t": "error", "code": "SOMETHING_NEW", "message": "x"
+        }))
+        .expect("decodes");
+        assert!(matches!(
+            m,
+            ServerMsg::Error {
+                code: ErrorCode::Unknown,
+                ..
+            }
+        ));
+        assert_eq!(
+            serde_json::to_value(ErrorCode::NotYourTurn).expect("encodes"),
+            json!(ErrorCode::NotYourTurn.as_str())
+        );
+    }
+}
