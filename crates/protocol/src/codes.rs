@@ -121,6 +121,8 @@ pub mod close {
     pub const NORMAL: u16 = 1000;
     /// The server is shutting down.
     pub const GOING_AWAY: u16 = 1001;
+    /// The peer broke the WebSocket protocol (e.g. an unmasked client frame).
+    pub const PROTOCOL_ERROR: u16 = 1002;
     /// A binary frame arrived on a JSON connection.
     pub const UNSUPPORTED_DATA: u16 = 1003;
     /// A text frame was not valid UTF-8.

@@ -1,0 +1,108 @@
+//! The Arbiter server: WebSocket and REST transports in front of the room engine.
+//!
+//! [`start`] binds a listener and serves until [`Running::stop`]; the `arbiter` binary is a
+//! thin CLI over it.
+
+mod api;
+mod app;
+mod auth;
+mod ws;
+
+pub use app::Settings;
+pub use auth::Signer;
+
+use app::App;
+use arbiter_engine::{Registry, Rooms};
+use axum::Router;
+use axum::response::Html;
+use axum::routing::get;
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+/// How long a stopping server waits for connections to say goodbye.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The HTTP routes.
+fn router(app: App) -> Router {
+    Router::new()
+        .route(
+            "/",
+            get(|| async { Html(include_str!("../../../web/index.html")) }),
+        )
+        .route("/ws", get(ws::upgrade))
+        .route("/healthz", get(api::health))
+        .route("/api/v1/games", get(api::games))
+        .route("/api/v1/rooms", get(api::rooms))
+        .route("/api/v1/rooms/{id}", get(api::room))
+        .with_state(app)
+}
+
+/// A server that is accepting connections.
+pub struct Running {
+    addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    rooms: Rooms,
+    served: JoinHandle<io::Result<()>>,
+    alive: mpsc::Receiver<()>,
+}
+
+impl Running {
+    /// The address it listens on (useful with port 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stop gracefully: stop accepting, close every WebSocket with 1001 after flushing what
+    /// is queued for it, wait for the connections to end, then stop the rooms.
+    pub async fn stop(mut self) -> io::Result<()> {
+        let _ = self.stop.send(true);
+        let served = self.served.await.map_err(io::Error::other);
+        // `recv` returns `None` once every connection task has dropped its token.
+        let drained = tokio::time::timeout(DRAIN_TIMEOUT, self.alive.recv()).await;
+        if drained.is_err() {
+            tracing::warn!("connections still open after the drain timeout");
+        }
+        self.rooms.close_all();
+        served?
+    }
+
+    /// Wait until the server stops by itself (it only does on a listener failure).
+    pub async fn wait(&mut self) -> io::Result<()> {
+        (&mut self.served).await.map_err(io::Error::other)?
+    }
+}
+
+/// Bind `listen` and serve `registry`'s games.
+pub async fn start(
+    listen: SocketAddr,
+    registry: Registry,
+    settings: Settings,
+    signer: Signer,
+) -> io::Result<Running> {
+    let listener = TcpListener::bind(listen).await?;
+    let addr = listener.local_addr()?;
+    let (stop, stop_rx) = watch::channel(false);
+    let (alive_tx, alive) = mpsc::channel(1);
+    let rooms = Rooms::new(registry, settings.rooms);
+    let app = App::new(rooms.clone(), signer, settings, stop_rx.clone(), alive_tx);
+    let mut graceful = stop_rx;
+    let served = tokio::spawn(async move {
+        axum::serve(listener, router(app).into_make_service())
+            .with_graceful_shutdown(async move {
+                let _ = graceful.wait_for(|stop| *stop).await;
+            })
+            .await
+    });
+    tracing::info!(%addr, "arbiter listening");
+    Ok(Running {
+        addr,
+        stop,
+        rooms,
+        served,
+        alive,
+    })
+}

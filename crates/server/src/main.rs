@@ -1,0 +1,123 @@
+//! The `arbiter` command.
+
+use arbiter_server::{Settings, Signer};
+use clap::{Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "arbiter",
+    version,
+    about = "Server-authoritative game-state synchronization"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "ARBITER_LISTEN", default_value = "127.0.0.1:7878")]
+    listen: SocketAddr,
+    /// Directory for the server's files (the token secret; later the embedded database).
+    #[arg(long, env = "ARBITER_DATA_DIR", default_value = "./data")]
+    data_dir: PathBuf,
+    /// Secret for signing identity tokens; by default one is generated into the data dir.
+    #[arg(long, env = "ARBITER_SECRET", hide_env_values = true)]
+    secret: Option<String>,
+    /// Largest incoming WebSocket message, in bytes.
+    #[arg(long, env = "ARBITER_MAX_FRAME", default_value_t = arbiter_protocol::DEFAULT_MAX_FRAME)]
+    max_frame: usize,
+    /// Frames queued for one connection before it counts as too slow and is closed.
+    #[arg(long, env = "ARBITER_OUTBOX_FRAMES", default_value_t = 1024)]
+    outbox_frames: usize,
+    /// Live rooms this node will hold.
+    #[arg(long, env = "ARBITER_MAX_ROOMS", default_value_t = 10_000)]
+    max_rooms: usize,
+    /// Log filter (tracing `EnvFilter` syntax).
+    #[arg(long, env = "ARBITER_LOG", default_value = "info")]
+    log: String,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let Command::Serve(args) = cli.command;
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(&args.log))
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("arbiter: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("arbiter: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> std::io::Result<()> {
+    std::fs::create_dir_all(&args.data_dir)?;
+    let signer = match &args.secret {
+        Some(secret) if secret.len() >= 16 => Signer::new(secret),
+        Some(_) => {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "--secret must be at least 16 characters",
+            ));
+        }
+        None => Signer::load_or_create(&args.data_dir)?,
+    };
+    let mut settings = Settings {
+        max_frame: args.max_frame,
+        outbox_frames: args.outbox_frames.max(1),
+        ..Settings::default()
+    };
+    settings.rooms.max_rooms = args.max_rooms;
+    let mut running =
+        arbiter_server::start(args.listen, arbiter_games::registry(), settings, signer).await?;
+    println!("Arbiter is listening on http://{}/", running.addr());
+    tokio::select! {
+        () = shutdown_signal() => {
+            tracing::info!("shutting down");
+            running.stop().await
+        }
+        result = running.wait() => result,
+    }
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,309 @@
+//! Bad input over a real socket: each gets a structured answer and changes nothing; only
+//! frames that make the stream unreadable close it, with the documented code.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use arbiter_protocol::{ClientMsg, ErrorCode, JoinRole, ServerMsg, close};
+use arbiter_server::Settings;
+use futures_util::SinkExt;
+use serde_json::json;
+use support::{Raw, get, server, server_with};
+use tokio_tungstenite::tungstenite::Message;
+
+fn error_code(m: &ServerMsg) -> (Option<u64>, ErrorCode) {
+    match m {
+        ServerMsg::Error { rid, code, .. } => (*rid, *code),
+        other => panic!("expected error, got {other:?}"),
+    }
+}
+
+fn reject_code(m: &ServerMsg) -> (u64, ErrorCode) {
+    match m {
+        ServerMsg::Reject { seq, code, .. } => (*seq, *code),
+        other => panic!("expected reject, got {other:?}"),
+    }
+}
+
+async fn ping_still_works(c: &mut Raw) {
+    c.send(&ClientMsg::Ping { n: Some(77) }).await;
+    assert_eq!(c.msg().await, ServerMsg::Pong { n: Some(77) });
+}
+
+#[tokio::test]
+async fn malformed_frames_get_structured_errors_and_the_socket_stays_open() {
+    let srv = server().await;
+    let mut c = Raw::connect(srv.addr()).await;
+
+    c.send_text("{not json").await;
+    assert_eq!(error_code(&c.msg().await).1, ErrorCode::BadMessage);
+    c.send_text("[1,2,3]").await;
+    assert_eq!(error_code(&c.msg().await).1, ErrorCode::BadMessage);
+    c.send_text(r#"{"t":"teleport"}"#).await;
+    assert_eq!(error_code(&c.msg().await).1, ErrorCode::UnknownType);
+    c.send_text(r#"{"t":"join","rid":3,"room":"X"}"#).await;
+    assert_eq!(
+        error_code(&c.msg().await),
+        (Some(3), ErrorCode::NotAuthenticated)
+    );
+    c.send_text(r#"{"t":"act","room":"r_1","seq":4,"action":{}}"#)
+        .await;
+    assert_eq!(
+        reject_code(&c.msg().await),
+        (4, ErrorCode::NotAuthenticated)
+    );
+
+    c.hello("ada").await;
+    c.send_text(r#"{"t":"join","rid":5,"room":42}"#).await;
+    assert_eq!(
+        error_code(&c.msg().await),
+        (Some(5), ErrorCode::InvalidField)
+    );
+    c.send_text(r#"{"t":"act","room":"r_1","seq":6,"base":"x","action":{}}"#)
+        .await;
+    assert_eq!(reject_code(&c.msg().await), (6, ErrorCode::InvalidField));
+    c.send_text(r#"{"t":"ping","extra":true}"#).await;
+    assert_eq!(error_code(&c.msg().await).1, ErrorCode::InvalidField);
+    c.send_text(r#"{"t":"hello","v":1}"#).await;
+    assert_eq!(
+        error_code(&c.msg().await).1,
+        ErrorCode::AlreadyAuthenticated
+    );
+    c.send_text(r#"{"t":"create","rid":8,"game":"chess"}"#)
+        .await;
+    assert_eq!(
+        error_code(&c.msg().await),
+        (Some(8), ErrorCode::UnknownGame)
+    );
+    c.send_text(r#"{"t":"create","rid":9,"game":"tictactoe","config":{"size":4}}"#)
+        .await;
+    assert_eq!(
+        error_code(&c.msg().await),
+        (Some(9), ErrorCode::InvalidConfig)
+    );
+    c.send_text(r#"{"t":"create","rid":10,"game":"tictactoe","max_players":3}"#)
+        .await;
+    assert_eq!(
+        error_code(&c.msg().await),
+        (Some(10), ErrorCode::InvalidConfig)
+    );
+    c.send_text(r#"{"t":"join","rid":11,"room":"ZZZZZ"}"#).await;
+    assert_eq!(
+        error_code(&c.msg().await),
+        (Some(11), ErrorCode::RoomNotFound)
+    );
+    c.send_text(r#"{"t":"act","room":"r_nope","seq":12,"action":{"type":"restart"}}"#)
+        .await;
+    assert_eq!(reject_code(&c.msg().await), (12, ErrorCode::RoomNotFound));
+    ping_still_works(&mut c).await;
+
+    // Nothing above created a room.
+    assert_eq!(get(srv.addr(), "/api/v1/rooms").await.1, json!([]));
+    srv.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn rule_violations_are_rejected_and_change_nothing() {
+    let srv = server().await;
+    let (mut a, mut b, mut eve) = (
+        Raw::connect(srv.addr()).await,
+        Raw::connect(srv.addr()).await,
+        Raw::connect(srv.addr()).await,
+    );
+    let pa = a.hello("ann").await;
+    b.hello("bob").await;
+    eve.hello("eve").await;
+    a.send(&ClientMsg::Create {
+        rid: Some(1),
+        game: "tictactoe".into(),
+        config: None,
+        public: Some(true),
+        max_players: None,
+        max_spectators: None,
+        role: JoinRole::Player,
+    })
+    .await;
+    let room = match a.msg().await {
+        ServerMsg::Joined { room, .. } => room,
+        other => panic!("expected joined, got {other:?}"),
+    };
+    b.send(&ClientMsg::Join {
+        rid: Some(1),
+        room: room.code.clone(),
+        role: JoinRole::Player,
+    })
+    .await;
+    let ServerMsg::Snapshot { view, v, .. } =
+        b.until(|m| matches!(m, ServerMsg::Snapshot { .. })).await
+    else {
+        unreachable!()
+    };
+    assert_eq!(v, 2);
+    let (mover, waiter) = if view["turn"] == json!(pa.id.as_str()) {
+        (&mut a, &mut b)
+    } else {
+        (&mut b, &mut a)
+    };
+
+    let act = |seq, action| ClientMsg::Act {
+        room: room.id.clone(),
+        seq,
+        base: None,
+        action,
+    };
+    waiter
+        .send(&act(1, json!({"type": "move", "row": 0, "col": 0})))
+        .await;
+    assert_eq!(
+        reject_code(
+            &waiter
+                .until(|m| matches!(m, ServerMsg::Reject { .. }))
+                .await
+        ),
+        (1, ErrorCode::NotYourTurn)
+    );
+    mover
+        .send(&act(1, json!({"type": "move", "row": 5, "col": 0})))
+        .await;
+    assert_eq!(
+        reject_code(&mover.until(|m| matches!(m, ServerMsg::Reject { .. })).await),
+        (1, ErrorCode::InvalidMove)
+    );
+    mover
+        .send(&act(2, json!({"type": "move", "row": "a", "col": 0})))
+        .await;
+    assert_eq!(
+        reject_code(&mover.until(|m| matches!(m, ServerMsg::Reject { .. })).await),
+        (2, ErrorCode::InvalidAction)
+    );
+    mover.send(&act(3, json!({"type": "restart"}))).await;
+    assert_eq!(
+        reject_code(&mover.until(|m| matches!(m, ServerMsg::Reject { .. })).await),
+        (3, ErrorCode::GameInProgress)
+    );
+    // Someone who never joined the room.
+    eve.send(&act(1, json!({"type": "move", "row": 1, "col": 1})))
+        .await;
+    assert_eq!(reject_code(&eve.msg().await), (1, ErrorCode::NotInRoom));
+    eve.send(&ClientMsg::Leave {
+        rid: Some(2),
+        room: room.id.clone(),
+    })
+    .await;
+    assert_eq!(
+        error_code(&eve.msg().await),
+        (Some(2), ErrorCode::NotInRoom)
+    );
+
+    // Still version 2: none of that changed the room.
+    let (status, info) = get(srv.addr(), &format!("/api/v1/rooms/{}", room.id)).await;
+    assert_eq!(status, 200);
+    assert_eq!(info["v"], json!(2));
+    assert_eq!(info["status"], json!("playing"));
+    srv.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn oversized_frames_close_with_1009() {
+    let srv = server_with(
+        arbiter_games::registry(),
+        Settings {
+            max_frame: 1024,
+            ..Settings::default()
+        },
+    )
+    .await;
+    let mut c = Raw::connect(srv.addr()).await;
+    c.hello("big").await;
+    let huge = format!(r#"{{"t":"ping","pad":"{}"}}"#, "x".repeat(4096));
+    c.send_text(&huge).await;
+    assert_eq!(c.closed().await.0, Some(close::MESSAGE_TOO_BIG));
+    srv.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn binary_frames_close_with_1003() {
+    let srv = server().await;
+    let mut c = Raw::connect(srv.addr()).await;
+    c.ws.send(Message::binary(vec![1u8, 2, 3])).await.unwrap();
+    assert_eq!(c.closed().await.0, Some(close::UNSUPPORTED_DATA));
+    srv.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn wrong_protocol_version_is_explained_then_closed() {
+    let srv = server().await;
+    let mut c = Raw::connect(srv.addr()).await;
+    c.send_text(r#"{"t":"hello","v":9}"#).await;
+    assert_eq!(error_code(&c.msg().await).1, ErrorCode::UnsupportedVersion);
+    assert_eq!(c.closed().await.0, Some(close::UNSUPPORTED_VERSION));
+    srv.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_connection_that_never_says_hello_is_closed() {
+    let settings = Settings {
+        hello_timeout: std::time::Duration::from_millis(200),
+        ..Settings::default()
+    };
+    let srv = server_with(arbiter_games::registry(), settings).await;
+    let mut c = Raw::connect(srv.addr()).await;
+    assert_eq!(c.closed().await.0, Some(close::HELLO_TIMEOUT));
+    srv.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn tokens_keep_identity_and_forgeries_are_refused() {
+    let srv = server().await;
+    let mut c = Raw::connect(srv.addr()).await;
+    c.send(&ClientMsg::Hello {
+        v: 1,
+        token: None,
+        name: Some("  ada  ".into()),
+    })
+    .await;
+    let (player, token) = match c.msg().await {
+        ServerMsg::Welcome { player, token, .. } => (player, token),
+        other => panic!("expected welcome, got {other:?}"),
+    };
+    assert_eq!(player.name, "ada");
+
+    let mut d = Raw::connect(srv.addr()).await;
+    let forged = token.replacen(player.id.as_str(), "p_0000000000000000", 1);
+    d.send(&ClientMsg::Hello {
+        v: 1,
+        token: Some(forged),
+        name: None,
+    })
+    .await;
+    assert_eq!(error_code(&d.msg().await).1, ErrorCode::BadToken);
+    d.send(&ClientMsg::Hello {
+        v: 1,
+        token: Some("garbage".into()),
+        name: None,
+    })
+    .await;
+    assert_eq!(error_code(&d.msg().await).1, ErrorCode::BadToken);
+    d.send(&ClientMsg::Hello {
+        v: 1,
+        token: None,
+        name: Some("\u{1}".into()),
+    })
+    .await;
+    assert_eq!(error_code(&d.msg().await).1, ErrorCode::InvalidField);
+    d.send(&ClientMsg::Hello {
+        v: 1,
+        token: Some(token),
+        name: Some("Ada L.".into()),
+    })
+    .await;
+    match d.msg().await {
+        ServerMsg::Welcome { player: again, .. } => {
+            assert_eq!(again.id, player.id);
+            assert_eq!(again.name, "Ada L.");
+        }
+        other => panic!("expected welcome, got {other:?}"),
+    }
+    srv.stop().await.unwrap();
+}

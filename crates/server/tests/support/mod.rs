@@ -1,0 +1,170 @@
+//! Helpers for black-box tests: a real server on port 0, raw WebSocket and HTTP clients.
+//! Waits are bounded by a timeout that fails the test; nothing sleeps to synchronise.
+
+#![allow(dead_code, unreachable_pub, missing_docs, clippy::unwrap_used)]
+
+use arbiter_protocol::{ClientMsg, PlayerInfo, ServerMsg};
+use arbiter_server::{Running, Settings, Signer};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::Value;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// Longest any single expected event may take before the test fails.
+pub const PATIENCE: Duration = Duration::from_secs(10);
+
+pub async fn server_with(registry: arbiter_engine::Registry, settings: Settings) -> Running {
+    arbiter_server::start(
+        "127.0.0.1:0".parse().unwrap(),
+        registry,
+        settings,
+        Signer::new("test-secret-test-secret-test-secret"),
+    )
+    .await
+    .unwrap()
+}
+
+pub async fn server() -> Running {
+    server_with(arbiter_games::registry(), Settings::default()).await
+}
+
+pub fn ws_url(addr: SocketAddr) -> String {
+    format!("ws://{addr}/ws")
+}
+
+/// A WebSocket client that speaks raw frames, for feeding the server bad input.
+pub struct Raw {
+    pub ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+/// What the server did next.
+#[derive(Debug)]
+pub enum Event {
+    Msg(ServerMsg),
+    Closed(Option<u16>, String),
+}
+
+impl Raw {
+    pub async fn connect(addr: SocketAddr) -> Self {
+        let (ws, _) = tokio_tungstenite::connect_async(ws_url(addr))
+            .await
+            .unwrap();
+        Self { ws }
+    }
+
+    pub async fn send_text(&mut self, text: &str) {
+        self.ws.send(Message::text(text)).await.unwrap();
+    }
+
+    pub async fn send(&mut self, msg: &ClientMsg) {
+        self.send_text(&serde_json::to_string(msg).unwrap()).await;
+    }
+
+    pub async fn next(&mut self) -> Event {
+        loop {
+            let frame = tokio::time::timeout(PATIENCE, self.ws.next())
+                .await
+                .expect("the server did not answer in time");
+            match frame {
+                Some(Ok(Message::Text(t))) => {
+                    return Event::Msg(
+                        serde_json::from_str(&t).expect("server frames are protocol"),
+                    );
+                }
+                Some(Ok(Message::Close(frame))) => {
+                    return Event::Closed(
+                        frame.as_ref().map(|f| u16::from(f.code)),
+                        frame.map(|f| f.reason.to_string()).unwrap_or_default(),
+                    );
+                }
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => return Event::Closed(None, e.to_string()),
+                None => return Event::Closed(None, "eof".into()),
+            }
+        }
+    }
+
+    pub async fn msg(&mut self) -> ServerMsg {
+        match self.next().await {
+            Event::Msg(m) => m,
+            Event::Closed(code, why) => {
+                panic!("closed ({code:?}, {why}) while expecting a message")
+            }
+        }
+    }
+
+    /// Skip frames until one matches.
+    pub async fn until(&mut self, mut pred: impl FnMut(&ServerMsg) -> bool) -> ServerMsg {
+        loop {
+            let m = self.msg().await;
+            if pred(&m) {
+                return m;
+            }
+        }
+    }
+
+    pub async fn hello(&mut self, name: &str) -> PlayerInfo {
+        self.send(&ClientMsg::Hello {
+            v: 1,
+            token: None,
+            name: Some(name.into()),
+        })
+        .await;
+        match self.msg().await {
+            ServerMsg::Welcome { player, .. } => player,
+            other => panic!("expected welcome, got {other:?}"),
+        }
+    }
+
+    pub async fn closed(&mut self) -> (Option<u16>, String) {
+        loop {
+            if let Event::Closed(code, why) = self.next().await {
+                return (code, why);
+            }
+        }
+    }
+}
+
+/// A plain HTTP/1.1 GET; returns the status and the JSON body.
+pub async fn get(addr: SocketAddr, path: &str) -> (u16, Value) {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    tokio::time::timeout(PATIENCE, s.read_to_end(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8(buf).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    let status: u16 = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_owned()
+    };
+    (
+        status,
+        serde_json::from_str(&body).unwrap_or(Value::String(body)),
+    )
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        body = &rest[n + 2..];
+    }
+    out
+}
