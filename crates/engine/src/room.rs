@@ -286,6 +286,7 @@ impl<G: Game> Room<G> {
             role,
             notice,
             members: self.members.iter().map(MemberState::to_member).collect(),
+            seq: self.books.get(&caller.player.id).map_or(0, |b| b.last),
         };
         let snapshot = self.snapshot_frame(&key);
         let ok = caller.outbox.push(encode(&joined)) && caller.outbox.push(snapshot);

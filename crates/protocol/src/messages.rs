@@ -236,6 +236,9 @@ pub enum ServerMsg {
         notice: Option<String>,
         /// Everyone in the room, the client included.
         members: Vec<Member>,
+        /// The highest action `seq` this player has used in this room (0 if none). A client
+        /// that lost its counter (a reload, a new process) continues above it.
+        seq: u64,
     },
     /// Answer to `leave`.
     Left {

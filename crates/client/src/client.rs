@@ -1,0 +1,458 @@
+//! The [`Client`] handle and the [`Events`] stream of one connection.
+
+use crate::conn::{self, Socket};
+use crate::error::{ClientError, CloseInfo};
+use crate::state::{Reply, Shared};
+use crate::view::RoomView;
+use arbiter_protocol::{
+    ClientMsg, JoinRole, Member, PROTOCOL_VERSION, PlayerInfo, Role, RoomInfo, ServerMsg,
+};
+use futures_util::{SinkExt, Stream, StreamExt};
+use serde::Serialize;
+use serde_json::Value;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio_tungstenite::tungstenite::Message;
+
+/// What the client says about itself in `hello`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Hello {
+    /// Display name; the server picks one when absent.
+    pub name: Option<String>,
+    /// Token from an earlier [`Client::token`], to come back as the same player.
+    pub token: Option<String>,
+}
+
+impl Hello {
+    /// A new player with this display name.
+    pub fn named(name: impl Into<String>) -> Self {
+        Self {
+            name: Some(name.into()),
+            token: None,
+        }
+    }
+}
+
+/// A `create` request; `None` fields take the server's defaults.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateRoom {
+    /// Registered game name.
+    pub game: String,
+    /// Game configuration; the game's defaults when `None`.
+    pub config: Option<Value>,
+    /// Listed in the public room list (server default: true).
+    pub public: Option<bool>,
+    /// Seats; the game's maximum when `None`.
+    pub max_players: Option<u32>,
+    /// Spectator places (server default: 64).
+    pub max_spectators: Option<u32>,
+    /// The creator's role.
+    pub role: JoinRole,
+}
+
+impl CreateRoom {
+    /// A room of `game` with every other setting left to the server.
+    pub fn new(game: impl Into<String>) -> Self {
+        Self {
+            game: game.into(),
+            ..Self::default()
+        }
+    }
+}
+
+/// The answer to a successful `create` or `join`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Joined {
+    /// The room as it is after entering it.
+    pub room: RoomInfo,
+    /// The role the server gave, which may differ from the one asked for.
+    pub role: Role,
+    /// Why the role differs from the one asked for.
+    pub notice: Option<String>,
+    /// Everyone in the room, this client included.
+    pub members: Vec<Member>,
+}
+
+/// Overrides for [`Client::act_with`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ActOptions {
+    /// Send this seq instead of the next one, e.g. to resend an action. The room's counter
+    /// moves up to it, so later automatic seqs stay above it.
+    pub seq: Option<u64>,
+    /// The version the action was decided on; the server answers `STALE` if the room moved on
+    /// and the action depends on order.
+    pub base: Option<u64>,
+}
+
+/// Every server frame of the connection, in arrival order, starting with `welcome`.
+///
+/// Frames are routed to waiting calls and views before they appear here. The stream ends when
+/// the connection closes. Unread frames queue up; drop the `Events` if nobody reads it, which
+/// does not affect the [`Client`].
+#[derive(Debug)]
+pub struct Events {
+    rx: mpsc::UnboundedReceiver<ServerMsg>,
+}
+
+impl Events {
+    /// The next frame, or `None` once the connection has closed and every frame was taken.
+    pub async fn next(&mut self) -> Option<ServerMsg> {
+        self.rx.recv().await
+    }
+
+    /// The next frame if one has already arrived.
+    pub fn try_next(&mut self) -> Option<ServerMsg> {
+        self.rx.try_recv().ok()
+    }
+}
+
+impl Stream for Events {
+    type Item = ServerMsg;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<ServerMsg>> {
+        self.rx.poll_recv(cx)
+    }
+}
+
+/// A handle to one connection; clones share it. The connection stays open while a handle
+/// exists, and is closed normally when the last one is dropped.
+#[derive(Debug, Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    player: PlayerInfo,
+    token: String,
+    max_frame: usize,
+    outgoing: mpsc::UnboundedSender<Message>,
+    shared: Arc<Shared>,
+    /// Request ids and ping numbers; one counter keeps them unique per connection.
+    next_id: AtomicU64,
+}
+
+impl Client {
+    /// Open a WebSocket to `url` (`ws://…`), say hello and wait for `welcome`.
+    ///
+    /// Fails with [`ClientError::Server`] when the server answers `hello` with `error` (a bad
+    /// token, an unsupported version) and with [`ClientError::Closed`] when it closes first.
+    pub async fn connect(url: &str, hello: Hello) -> Result<(Client, Events), ClientError> {
+        let (mut ws, _response) = tokio_tungstenite::connect_async(url).await?;
+        ws.send(conn::encode(&ClientMsg::Hello {
+            v: PROTOCOL_VERSION,
+            token: hello.token,
+            name: hello.name,
+        })?)
+        .await?;
+        let welcome = await_welcome(&mut ws).await?;
+
+        let (events_tx, events_rx) = mpsc::unbounded_channel();
+        let _ = events_tx.send(welcome.msg);
+        let (outgoing, outgoing_rx) = mpsc::unbounded_channel();
+        let shared = Arc::new(Shared::default());
+        tokio::spawn(conn::run(ws, outgoing_rx, Arc::clone(&shared), events_tx));
+        let client = Client {
+            inner: Arc::new(Inner {
+                player: welcome.player,
+                token: welcome.token,
+                max_frame: welcome.max_frame,
+                outgoing,
+                shared,
+                next_id: AtomicU64::new(1),
+            }),
+        };
+        Ok((client, Events { rx: events_rx }))
+    }
+
+    /// This connection's player, as `welcome` named it.
+    pub fn player(&self) -> &PlayerInfo {
+        &self.inner.player
+    }
+
+    /// The signed token to pass in a later [`Hello`] to come back as the same player.
+    pub fn token(&self) -> &str {
+        &self.inner.token
+    }
+
+    /// The largest frame the server accepts, in bytes.
+    pub fn max_frame(&self) -> usize {
+        self.inner.max_frame
+    }
+
+    /// Create a room and enter it.
+    pub async fn create(&self, room: CreateRoom) -> Result<Joined, ClientError> {
+        let rid = self.next_id();
+        let reply = self
+            .request(
+                rid,
+                ClientMsg::Create {
+                    rid: Some(rid),
+                    game: room.game,
+                    config: room.config,
+                    public: room.public,
+                    max_players: room.max_players,
+                    max_spectators: room.max_spectators,
+                    role: room.role,
+                },
+            )
+            .await?;
+        joined(reply)
+    }
+
+    /// Enter a room by id (`r_…`) or 5-letter code. Its snapshot follows the answer; await it
+    /// with [`Client::watch`].
+    pub async fn join(&self, room: &str, role: JoinRole) -> Result<Joined, ClientError> {
+        let rid = self.next_id();
+        let reply = self
+            .request(
+                rid,
+                ClientMsg::Join {
+                    rid: Some(rid),
+                    room: room.to_owned(),
+                    role,
+                },
+            )
+            .await?;
+        joined(reply)
+    }
+
+    /// Leave a room, releasing a seat. The local view of the room is dropped.
+    pub async fn leave(&self, room: &str) -> Result<(), ClientError> {
+        let rid = self.next_id();
+        let msg = ClientMsg::Leave {
+            rid: Some(rid),
+            room: room.to_owned(),
+        };
+        match self.request(rid, msg).await? {
+            ServerMsg::Left { .. } => Ok(()),
+            other => Err(unexpected("left", &other)),
+        }
+    }
+
+    /// Propose an action with the room's next seq; resolves to the version it produced.
+    ///
+    /// The server sends the patch before the ack, so the local view already shows the version
+    /// when this returns (unless the view is resyncing). A refusal is
+    /// [`ClientError::Rejected`].
+    ///
+    /// Seqs continue above the highest one the server reports in `joined` for this player,
+    /// so a new client with an old token never reuses a seq the room already answered.
+    pub async fn act(&self, room: &str, action: impl Serialize) -> Result<u64, ClientError> {
+        let action =
+            serde_json::to_value(action).map_err(|e| ClientError::Encode(e.to_string()))?;
+        self.act_with(room, ActOptions::default(), action).await
+    }
+
+    /// [`Client::act`] with an explicit seq and/or base version. Several calls awaiting the
+    /// same seq all get its answer.
+    pub async fn act_with(
+        &self,
+        room: &str,
+        options: ActOptions,
+        action: Value,
+    ) -> Result<u64, ClientError> {
+        let (seq, rx) = {
+            let mut state = self.inner.shared.lock();
+            state.check_open()?;
+            let last = state.seqs.entry(room.to_owned()).or_default();
+            let seq = options.seq.unwrap_or(*last + 1);
+            *last = (*last).max(seq);
+            let (tx, rx) = oneshot::channel();
+            state
+                .acts
+                .entry((room.to_owned(), seq))
+                .or_default()
+                .push(tx);
+            (seq, rx)
+        };
+        self.send(&ClientMsg::Act {
+            room: room.to_owned(),
+            seq,
+            base: options.base,
+            action,
+        })?;
+        rx.await.map_err(|_| self.closed_error())?
+    }
+
+    /// The highest seq this client has sent in a room (0 before the first action).
+    pub fn last_seq(&self, room: &str) -> u64 {
+        let state = self.inner.shared.lock();
+        state.seqs.get(room).copied().unwrap_or(0)
+    }
+
+    /// The room's view as last received, once its first snapshot has arrived.
+    pub fn view(&self, room: &str) -> Option<RoomView> {
+        self.inner.shared.lock().view(room)
+    }
+
+    /// Follow a room's view, e.g. `rx.wait_for(|v| v.as_ref().is_some_and(|v| v.v >= 3))`.
+    /// It turns `None` when the room is left; `wait_for` fails once the connection has closed.
+    pub fn watch(&self, room: &str) -> watch::Receiver<Option<RoomView>> {
+        self.inner.shared.lock().watch(room)
+    }
+
+    /// Ask for a fresh snapshot of a room. The client does this by itself when a patch does
+    /// not fit its view.
+    pub fn sync(&self, room: &str) -> Result<(), ClientError> {
+        self.send(&ClientMsg::Sync {
+            room: room.to_owned(),
+        })
+    }
+
+    /// Send a text frame as is, bypassing the protocol types (for probing the server with bad
+    /// input). Answers arrive on [`Events`].
+    pub fn send_raw(&self, text: String) -> Result<(), ClientError> {
+        self.queue(Message::text(text))
+    }
+
+    /// Round trip a `ping`; resolves to the time until its `pong`.
+    pub async fn ping(&self) -> Result<Duration, ClientError> {
+        let n = self.next_id();
+        let rx = {
+            let mut state = self.inner.shared.lock();
+            state.check_open()?;
+            let (tx, rx) = oneshot::channel();
+            state.pings.insert(n, tx);
+            rx
+        };
+        let start = Instant::now();
+        self.send(&ClientMsg::Ping { n: Some(n) })?;
+        rx.await.map_err(|_| self.closed_error())?;
+        Ok(start.elapsed())
+    }
+
+    /// Start a normal close (code 1000). Pending calls fail with [`ClientError::Closed`] once
+    /// the server answers; await [`Client::closed`] for that. Does nothing if already closed.
+    pub fn close(&self) {
+        let _ = self.inner.outgoing.send(conn::normal_close());
+    }
+
+    /// Resolves when the connection has ended, with the server's close code and reason.
+    pub async fn closed(&self) -> CloseInfo {
+        let mut rx = self.inner.shared.lock().subscribe_closed();
+        // The sender lives in the shared state this handle keeps alive, so this cannot fail.
+        let info = rx
+            .wait_for(Option::is_some)
+            .await
+            .ok()
+            .and_then(|r| r.clone());
+        info.unwrap_or_default()
+    }
+
+    /// How the connection ended, or `None` while it is open.
+    pub fn close_info(&self) -> Option<CloseInfo> {
+        self.inner.shared.lock().close_info()
+    }
+
+    fn next_id(&self) -> u64 {
+        self.inner.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    fn closed_error(&self) -> ClientError {
+        self.inner.shared.lock().closed_error()
+    }
+
+    fn send(&self, msg: &ClientMsg) -> Result<(), ClientError> {
+        self.queue(conn::encode(msg)?)
+    }
+
+    fn queue(&self, frame: Message) -> Result<(), ClientError> {
+        self.inner
+            .outgoing
+            .send(frame)
+            .map_err(|_| self.closed_error())
+    }
+
+    /// Register a waiter for `rid` before sending, so the answer cannot arrive first.
+    async fn request(&self, rid: u64, msg: ClientMsg) -> Result<ServerMsg, ClientError> {
+        let rx: oneshot::Receiver<Reply> = {
+            let mut state = self.inner.shared.lock();
+            state.check_open()?;
+            let (tx, rx) = oneshot::channel();
+            state.requests.insert(rid, tx);
+            rx
+        };
+        self.send(&msg)?;
+        rx.await.map_err(|_| self.closed_error())?
+    }
+}
+
+/// The `welcome` frame and the identity it gives.
+struct Welcome {
+    msg: ServerMsg,
+    player: PlayerInfo,
+    token: String,
+    max_frame: usize,
+}
+
+/// Read until `welcome`; an `error` or a close before it is the server refusing the hello.
+async fn await_welcome(ws: &mut Socket) -> Result<Welcome, ClientError> {
+    while let Some(frame) = ws.next().await {
+        match frame? {
+            Message::Text(text) => {
+                let msg: ServerMsg = serde_json::from_str(&text)
+                    .map_err(|e| ClientError::Protocol(format!("bad frame before welcome: {e}")))?;
+                return match &msg {
+                    ServerMsg::Welcome {
+                        player,
+                        token,
+                        max_frame,
+                        ..
+                    } => Ok(Welcome {
+                        player: player.clone(),
+                        token: token.clone(),
+                        max_frame: *max_frame,
+                        msg,
+                    }),
+                    ServerMsg::Error {
+                        code,
+                        message,
+                        details,
+                        ..
+                    } => Err(ClientError::Server {
+                        code: *code,
+                        message: message.clone(),
+                        details: details.clone(),
+                    }),
+                    other => Err(unexpected("welcome", other)),
+                };
+            }
+            Message::Close(frame) => return Err(conn::close_info(frame).into()),
+            Message::Binary(_) => {
+                return Err(ClientError::Protocol("binary frame before welcome".into()));
+            }
+            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
+        }
+    }
+    Err(ClientError::Closed {
+        code: None,
+        reason: "connection closed before welcome".into(),
+    })
+}
+
+fn joined(reply: ServerMsg) -> Result<Joined, ClientError> {
+    match reply {
+        ServerMsg::Joined {
+            room,
+            role,
+            notice,
+            members,
+            ..
+        } => Ok(Joined {
+            room,
+            role,
+            notice,
+            members,
+        }),
+        other => Err(unexpected("joined", &other)),
+    }
+}
+
+fn unexpected(wanted: &str, got: &ServerMsg) -> ClientError {
+    ClientError::Protocol(format!("expected {wanted}, got {got:?}"))
+}
