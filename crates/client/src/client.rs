@@ -234,6 +234,19 @@ impl Client {
         }
     }
 
+    /// Seat a bot in a room this client is in; resolves to the bot's membership.
+    pub async fn add_bot(&self, room: &str) -> Result<Member, ClientError> {
+        let rid = self.next_id();
+        let msg = ClientMsg::AddBot {
+            rid: Some(rid),
+            room: room.to_owned(),
+        };
+        match self.request(rid, msg).await? {
+            ServerMsg::BotAdded { bot, .. } => Ok(bot),
+            other => Err(unexpected("bot_added", &other)),
+        }
+    }
+
     /// Propose an action with the room's next seq; resolves to the version it produced.
     ///
     /// The server sends the patch before the ack, so the local view already shows the version

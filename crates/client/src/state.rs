@@ -171,6 +171,7 @@ impl State {
                     let _ = tx.send(());
                 }
             }
+            ServerMsg::BotAdded { rid, .. } => self.answer(*rid, || Ok(msg.clone())),
             ServerMsg::Welcome { .. } | ServerMsg::Presence { .. } => {}
         }
         None

@@ -22,6 +22,13 @@ pub enum RoomCmd {
         /// Request id to echo.
         rid: Option<u64>,
     },
+    /// Seat a bot.
+    AddBot {
+        /// Who asks.
+        caller: Caller,
+        /// Request id to echo.
+        rid: Option<u64>,
+    },
     /// Leave the room.
     Leave {
         /// Who.
@@ -166,7 +173,7 @@ async fn run<G: Game>(
 ) {
     let mut idle_since = Some(Instant::now());
     loop {
-        let timer_at = room.next_timer_due().map(|ms| clock.instant_of(ms));
+        let timer_at = room.next_due().map(|ms| clock.instant_of(ms));
         let idle_deadline = idle_since.map(|t| {
             t + if room.member_count() == 0 {
                 lifetimes.empty
@@ -180,13 +187,14 @@ async fn run<G: Game>(
                 let now = clock.now_ms();
                 match cmd {
                     RoomCmd::Join { caller, role, rid } => room.join(&caller, role, rid, now),
+                    RoomCmd::AddBot { caller, rid } => room.add_bot(&caller, rid, now),
                     RoomCmd::Leave { caller, rid } => room.leave(&caller, rid, now),
                     RoomCmd::Act { caller, seq, base, action } => room.act(&caller, seq, base, action, now),
                     RoomCmd::Sync { caller } => room.sync(&caller),
-                    RoomCmd::Disconnect { conn } => room.disconnect(conn),
+                    RoomCmd::Disconnect { conn } => room.disconnect(conn, now),
                 }
             }
-            () = sleep_until_opt(timer_at) => room.fire_due_timers(clock.now_ms()),
+            () = sleep_until_opt(timer_at) => room.fire_due(clock.now_ms()),
             () = sleep_until_opt(idle_deadline) => {
                 tracing::info!(room = %room.id(), members = room.member_count(), "closing idle room");
                 room.close(ErrorCode::RoomClosed, "the room closed after being idle");

@@ -292,4 +292,49 @@ pub trait Game: Send + Sync + 'static {
     fn public_view(&self) -> bool {
         false
     }
+
+    /// True when the game wants to hear when a seated player's connection drops or returns
+    /// ([`Game::connection`]). Each such change is then an entry of its own.
+    fn tracks_connections(&self) -> bool {
+        false
+    }
+
+    /// A seated player's last connection closed (`connected: false`) or one came back. The
+    /// seat is held for the room's grace period, after which [`Game::leave`] applies; in the
+    /// meantime the game may, for example, skip the player's turns when their clock runs out.
+    fn connection(
+        &self,
+        _state: &mut Self::State,
+        _player: &PlayerId,
+        _connected: bool,
+        _cx: &mut Ctx<'_, Self::Action>,
+    ) {
+    }
+
+    /// The name of the `n`th bot (from 1) added to a room, or `None` when the game has no bots.
+    fn bot_name(&self, _n: u32) -> Option<String> {
+        None
+    }
+
+    /// What the bot in seat `bot` does now, if anything, and after what pause. Asked after
+    /// every change while a human is connected. `rng` is the bot's own, derived from the room
+    /// seed and version: bots never draw from the game's RNG, so they cannot alter the game's
+    /// random stream, and their chosen actions are logged like anyone's.
+    fn bot_move(
+        &self,
+        _state: &Self::State,
+        _bot: &PlayerId,
+        _rng: &mut GameRng,
+    ) -> Option<BotMove<Self::Action>> {
+        None
+    }
+}
+
+/// A bot's decision: an action, applied after a pause that makes it look considered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BotMove<A> {
+    /// The action, which goes through the same checks as a human's.
+    pub action: A,
+    /// Milliseconds to wait before acting.
+    pub delay_ms: u64,
 }

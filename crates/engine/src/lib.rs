@@ -18,7 +18,9 @@ mod rooms;
 
 pub use actor::{RoomCmd, RoomGone, RoomHandle, RoomLifetimes};
 pub use arbiter_protocol as protocol;
-pub use game::{Actor, Ctx, Game, GameError, GameInfo, Status, Timer, TimerId, Timers, Viewer};
+pub use game::{
+    Actor, BotMove, Ctx, Game, GameError, GameInfo, Status, Timer, TimerId, Timers, Viewer,
+};
 pub use log::{EntryKind, LogEntry, Replayed, replay};
 pub use outbox::{Caller, ConnId, Outbox};
 pub use registry::Registry;

@@ -30,6 +30,13 @@ pub enum EntryKind {
         /// The action as sent.
         action: Value,
     },
+    /// A seated player's connection dropped or came back (games that track connections).
+    Connection {
+        /// Who.
+        player: PlayerId,
+        /// Whether they now have an open connection.
+        connected: bool,
+    },
     /// A scheduled system action fired.
     Timer {
         /// Which timer.
@@ -109,6 +116,10 @@ impl<G: Game> Staged<G> {
             EntryKind::Join { player } => game.join(&mut self.state, player, &mut cx),
             EntryKind::Leave { player } => {
                 game.leave(&mut self.state, player, &mut cx);
+                Ok(())
+            }
+            EntryKind::Connection { player, connected } => {
+                game.connection(&mut self.state, player, *connected, &mut cx);
                 Ok(())
             }
             EntryKind::Act { player, action, .. } => {

@@ -1,9 +1,10 @@
-//! One room: state, members, connections, views and the de-duplication books. No IO and no
-//! async here; the actor (`actor.rs`) owns a `Room` and feeds it commands one at a time.
+//! One room: state, members, connections, views, bots and the de-duplication books. No IO and
+//! no async here; the actor (`actor.rs`) owns a `Room` and feeds it commands one at a time.
 
 use crate::game::{Game, GameError, Status, Viewer};
 use crate::log::{EntryKind, LogEntry, Staged, parse_action, parse_config};
 use crate::outbox::{Caller, ConnId, Outbox};
+use crate::rng::GameRng;
 use arbiter_protocol::{
     ErrorCode, JoinRole, Member, PlayerId, PlayerInfo, PresenceEvent, Role, RoomInfo, RoomStatus,
     ServerMsg,
@@ -29,6 +30,8 @@ pub struct RoomOptions {
     pub max_players: u32,
     /// Spectator places.
     pub max_spectators: u32,
+    /// How long a disconnected player's seat is held before the game's leave rule applies.
+    pub seat_grace_ms: u64,
 }
 
 /// Everything needed to create a room, and to rebuild it from its log.
@@ -73,6 +76,7 @@ struct SentView {
 struct MemberState {
     info: PlayerInfo,
     role: Role,
+    bot: bool,
     /// Open connections of this member in this room.
     conns: u32,
 }
@@ -83,7 +87,8 @@ impl MemberState {
             id: self.info.id.clone(),
             name: self.info.name.clone(),
             role: self.role,
-            connected: self.conns > 0,
+            connected: self.bot || self.conns > 0,
+            bot: self.bot,
         }
     }
 }
@@ -122,6 +127,15 @@ impl SeqBook {
     }
 }
 
+/// A bot's decided action, waiting for its pause to end.
+struct PendingBot {
+    bot: PlayerId,
+    action: Value,
+    due_ms: u64,
+    /// The decision holds only if nothing changed meanwhile.
+    at_v: u64,
+}
+
 /// A live room.
 pub struct Room<G: Game> {
     game: Arc<G>,
@@ -135,6 +149,15 @@ pub struct Room<G: Game> {
     views: HashMap<ViewKey, SentView>,
     books: HashMap<PlayerId, SeqBook>,
     log: Vec<LogEntry>,
+    /// Room time of the command being handled; entries record it.
+    now_ms: u64,
+    /// Connections whose queue refused a frame, dropped once the current command is done
+    /// (dropping them mid-fan-out would interleave a second entry with the first).
+    dropped: Vec<ConnId>,
+    /// When each disconnected seated player's seat is released.
+    seat_deadlines: HashMap<PlayerId, u64>,
+    pending_bot: Option<PendingBot>,
+    bots_added: u32,
 }
 
 impl<G: Game> Room<G> {
@@ -144,6 +167,7 @@ impl<G: Game> Room<G> {
         let current = Staged::setup(&*game, &config, spec.seed, spec.created_ms)?;
         Ok(Self {
             game,
+            now_ms: spec.created_ms,
             spec,
             current,
             v: 0,
@@ -152,6 +176,10 @@ impl<G: Game> Room<G> {
             views: HashMap::new(),
             books: HashMap::new(),
             log: Vec::new(),
+            dropped: Vec::new(),
+            seat_deadlines: HashMap::new(),
+            pending_bot: None,
+            bots_added: 0,
         })
     }
 
@@ -185,14 +213,22 @@ impl<G: Game> Room<G> {
         self.conns.len()
     }
 
-    /// Members, seated or not.
+    /// Members, seated or not, bots included.
     pub fn member_count(&self) -> usize {
         self.members.len()
     }
 
-    /// Room time at which the earliest pending timer fires.
-    pub fn next_timer_due(&self) -> Option<u64> {
-        self.current.timers.next_due()
+    /// Room time of the next thing the room will do by itself: a game timer, a bot's move or
+    /// the release of a disconnected player's seat.
+    pub fn next_due(&self) -> Option<u64> {
+        [
+            self.current.timers.next_due(),
+            self.pending_bot.as_ref().map(|b| b.due_ms),
+            self.seat_deadlines.values().min().copied(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Public facts for the lobby and REST.
@@ -227,6 +263,11 @@ impl<G: Game> Room<G> {
         self.members.iter().position(|m| &m.info.id == id)
     }
 
+    fn member_index_of_conn(&self, conn: ConnId) -> Option<usize> {
+        let player = &self.conns.get(&conn)?.player;
+        self.member_index(player)
+    }
+
     fn key_for(&self, player: &PlayerId, role: Role) -> ViewKey {
         if role == Role::Spectator || self.game.public_view() {
             ViewKey::Public
@@ -235,9 +276,29 @@ impl<G: Game> Room<G> {
         }
     }
 
+    /// Queue a frame for one connection, remembering it for dropping if its queue refuses.
+    fn send_to(&mut self, conn: ConnId, outbox: &Arc<dyn Outbox>, frame: Bytes) {
+        if !outbox.push(frame) {
+            self.dropped.push(conn);
+        }
+    }
+
+    /// Finish a command: drop the connections that could not keep up.
+    fn settle(&mut self) {
+        while let Some(conn) = self.dropped.pop() {
+            self.drop_connection(conn);
+        }
+    }
+
     /// Enter the room (`create` and `join`). Answers the caller with `joined` and a snapshot,
     /// tells the others with `presence`.
     pub fn join(&mut self, caller: &Caller, role: JoinRole, rid: Option<u64>, now_ms: u64) {
+        self.now_ms = now_ms;
+        self.join_inner(caller, role, rid);
+        self.settle();
+    }
+
+    fn join_inner(&mut self, caller: &Caller, role: JoinRole, rid: Option<u64>) {
         if self.conns.contains_key(&caller.conn) {
             return send_error(
                 caller,
@@ -250,12 +311,13 @@ impl<G: Game> Room<G> {
         let (idx, is_new) = match self.member_index(&caller.player.id) {
             // Another tab, or a reconnect: the seat (or place) is still there.
             Some(idx) => (idx, false),
-            None => match self.admit(caller, role, now_ms) {
+            None => match self.admit(&caller.player, role) {
                 Ok((new_role, why)) => {
                     notice = why;
                     self.members.push(MemberState {
                         info: caller.player.clone(),
                         role: new_role,
+                        bot: false,
                         conns: 0,
                     });
                     (self.members.len() - 1, true)
@@ -270,6 +332,9 @@ impl<G: Game> Room<G> {
             self.presence(PresenceEvent::Joined, member);
         } else if self.members[idx].conns == 1 {
             self.presence(PresenceEvent::Connected, member);
+            if self.seat_deadlines.remove(&caller.player.id).is_some() {
+                self.tell_game_connection(&caller.player.id, true);
+            }
         }
         let key = self.key_for(&caller.player.id, role);
         self.conns.insert(
@@ -288,34 +353,26 @@ impl<G: Game> Room<G> {
             members: self.members.iter().map(MemberState::to_member).collect(),
             seq: self.books.get(&caller.player.id).map_or(0, |b| b.last),
         };
+        self.send_to(caller.conn, &caller.outbox, encode(&joined));
         let snapshot = self.snapshot_frame(&key);
-        let ok = caller.outbox.push(encode(&joined)) && caller.outbox.push(snapshot);
-        if !ok {
-            self.disconnect(caller.conn);
-        }
+        self.send_to(caller.conn, &caller.outbox, snapshot);
+        // A human arriving can wake bots that wait for company.
+        self.plan_bot();
     }
 
     /// Decide the role of a newcomer, seating them through the game when they get a seat.
     fn admit(
         &mut self,
-        caller: &Caller,
+        player: &PlayerInfo,
         role: JoinRole,
-        now_ms: u64,
     ) -> Result<(Role, Option<String>), GameError> {
         if role == JoinRole::Spectator {
             self.spectator_place()?;
             return Ok((Role::Spectator, None));
         }
-        let refusal = if self.seated() >= self.spec.options.max_players {
-            GameError::new(ErrorCode::RoomFull, "every seat is taken")
-        } else {
-            let kind = EntryKind::Join {
-                player: caller.player.clone(),
-            };
-            match self.commit(kind, now_ms) {
-                Ok(_) => return Ok((Role::Player, None)),
-                Err(e) => e,
-            }
+        let refusal = match self.seat(player) {
+            Ok(()) => return Ok((Role::Player, None)),
+            Err(e) => e,
         };
         if role == JoinRole::Player {
             return Err(refusal);
@@ -325,6 +382,17 @@ impl<G: Game> Room<G> {
             Role::Spectator,
             Some(format!("{}: you are a spectator", refusal.message)),
         ))
+    }
+
+    /// Take a seat through the game, if one is free.
+    fn seat(&mut self, player: &PlayerInfo) -> Result<(), GameError> {
+        if self.seated() >= self.spec.options.max_players {
+            return Err(GameError::new(ErrorCode::RoomFull, "every seat is taken"));
+        }
+        let kind = EntryKind::Join {
+            player: player.clone(),
+        };
+        self.commit(kind).map(|_| ())
     }
 
     fn spectator_place(&self) -> Result<(), GameError> {
@@ -339,14 +407,64 @@ impl<G: Game> Room<G> {
         }
     }
 
+    /// Seat a bot (`add_bot`). Any member may ask; the answer is `bot_added`.
+    pub fn add_bot(&mut self, caller: &Caller, rid: Option<u64>, now_ms: u64) {
+        self.now_ms = now_ms;
+        if !self.conns.contains_key(&caller.conn) {
+            return send_error(caller, rid, ErrorCode::NotInRoom, "not in this room");
+        }
+        let n = self.bots_added + 1;
+        let Some(name) = self.game.bot_name(n) else {
+            let game = self.game.info().title;
+            return send_error(
+                caller,
+                rid,
+                ErrorCode::Unsupported,
+                format!("{game} has no bots"),
+            );
+        };
+        let bot = PlayerInfo {
+            id: PlayerId(format!("b_{n}")),
+            name,
+        };
+        if let Err(e) = self.seat(&bot) {
+            return send_error(caller, rid, e.code, e.message);
+        }
+        self.bots_added = n;
+        self.members.push(MemberState {
+            info: bot,
+            role: Role::Player,
+            bot: true,
+            conns: 0,
+        });
+        let member = self.members[self.members.len() - 1].to_member();
+        self.presence(PresenceEvent::Joined, member.clone());
+        let added = ServerMsg::BotAdded {
+            rid,
+            room: self.spec.id.clone(),
+            bot: member,
+        };
+        self.send_to(caller.conn, &caller.outbox, encode(&added));
+        self.plan_bot();
+        self.settle();
+    }
+
     /// Leave the room. A seated player's seat is released through the game.
     pub fn leave(&mut self, caller: &Caller, rid: Option<u64>, now_ms: u64) {
+        self.now_ms = now_ms;
         let Some(idx) = self.member_index_of_conn(caller.conn) else {
             return send_error(caller, rid, ErrorCode::NotInRoom, "not in this room");
         };
+        self.remove_member(idx, Some((caller.conn, rid)));
+        self.settle();
+    }
+
+    /// Remove a member with all their connections (each told `left`; `answer` names the one
+    /// that asked and its rid), releasing their seat through the game.
+    fn remove_member(&mut self, idx: usize, answer: Option<(ConnId, Option<u64>)>) {
         let member = self.members.remove(idx);
         let id = member.info.id.clone();
-        // Every connection of this member leaves together.
+        self.seat_deadlines.remove(&id);
         let conns: Vec<ConnId> = self
             .conns
             .iter()
@@ -355,17 +473,18 @@ impl<G: Game> Room<G> {
             .collect();
         for conn in conns {
             if let Some(c) = self.conns.remove(&conn) {
-                let rid = if conn == caller.conn { rid } else { None };
-                c.outbox.push(encode(&ServerMsg::Left {
+                let rid = answer.and_then(|(asker, rid)| if asker == conn { rid } else { None });
+                let left = ServerMsg::Left {
                     rid,
                     room: self.spec.id.clone(),
-                }));
+                };
+                c.outbox.push(encode(&left));
                 self.forget_view_if_unused(&c.key);
             }
         }
         if member.role == Role::Player {
             // Leaving cannot be refused; a failure here is a bug in the game.
-            if let Err(e) = self.commit(EntryKind::Leave { player: id }, now_ms) {
+            if let Err(e) = self.commit(EntryKind::Leave { player: id }) {
                 tracing::error!(room = %self.spec.id, error = %e, "game refused a leave");
             }
         }
@@ -374,27 +493,46 @@ impl<G: Game> Room<G> {
         self.presence(PresenceEvent::Left, gone);
     }
 
-    fn member_index_of_conn(&self, conn: ConnId) -> Option<usize> {
-        let player = &self.conns.get(&conn)?.player;
-        self.member_index(player)
+    /// A connection closed. A seated member keeps their seat for the grace period.
+    pub fn disconnect(&mut self, conn: ConnId, now_ms: u64) {
+        self.now_ms = now_ms;
+        self.drop_connection(conn);
+        self.settle();
     }
 
-    /// A connection closed. The member keeps their seat.
-    pub fn disconnect(&mut self, conn: ConnId) {
-        let mut pending = vec![conn];
-        while let Some(conn) = pending.pop() {
-            let Some(c) = self.conns.remove(&conn) else {
-                continue;
-            };
-            self.forget_view_if_unused(&c.key);
-            let Some(idx) = self.member_index(&c.player) else {
-                continue;
-            };
-            self.members[idx].conns -= 1;
-            if self.members[idx].conns == 0 {
-                let member = self.members[idx].to_member();
-                pending.extend(self.presence_collect(PresenceEvent::Disconnected, member));
-            }
+    fn drop_connection(&mut self, conn: ConnId) {
+        let Some(c) = self.conns.remove(&conn) else {
+            return;
+        };
+        self.forget_view_if_unused(&c.key);
+        let Some(idx) = self.member_index(&c.player) else {
+            return;
+        };
+        self.members[idx].conns -= 1;
+        if self.members[idx].conns > 0 {
+            return;
+        }
+        if self.members[idx].role == Role::Spectator {
+            // A spectator place is only worth holding while someone watches from it.
+            return self.remove_member(idx, None);
+        }
+        let member = self.members[idx].to_member();
+        self.presence(PresenceEvent::Disconnected, member);
+        let deadline = self.now_ms + self.spec.options.seat_grace_ms;
+        self.seat_deadlines.insert(c.player.clone(), deadline);
+        self.tell_game_connection(&c.player, false);
+    }
+
+    fn tell_game_connection(&mut self, player: &PlayerId, connected: bool) {
+        if !self.game.tracks_connections() {
+            return;
+        }
+        let kind = EntryKind::Connection {
+            player: player.clone(),
+            connected,
+        };
+        if let Err(e) = self.commit(kind) {
+            tracing::error!(room = %self.spec.id, error = %e, "connection entry failed");
         }
     }
 
@@ -404,9 +542,8 @@ impl<G: Game> Room<G> {
             return send_error(caller, None, ErrorCode::NotInRoom, "not in this room");
         };
         let frame = self.snapshot_frame(&key);
-        if !caller.outbox.push(frame) {
-            self.disconnect(caller.conn);
-        }
+        self.send_to(caller.conn, &caller.outbox, frame);
+        self.settle();
     }
 
     /// A player's action: de-duplicate, check the base version, apply, fan out, answer.
@@ -418,43 +555,43 @@ impl<G: Game> Room<G> {
         action: Value,
         now_ms: u64,
     ) {
-        let reply = |msg: ServerMsg| caller.outbox.push(encode(&msg));
+        self.now_ms = now_ms;
+        let msg = self.answer_act(caller.conn, seq, base, action);
+        self.send_to(caller.conn, &caller.outbox, encode(&msg));
+        self.settle();
+    }
+
+    fn answer_act(
+        &mut self,
+        conn: ConnId,
+        seq: u64,
+        base: Option<u64>,
+        action: Value,
+    ) -> ServerMsg {
         let room = self.spec.id.clone();
-        let Some(conn) = self.conns.get(&caller.conn) else {
-            reply(reject(&room, seq, &not_in_room()));
-            return;
+        let player = match self.member_index_of_conn(conn) {
+            None => return reject(&room, seq, &not_in_room()),
+            Some(idx) if self.members[idx].role != Role::Player => {
+                let e = GameError::new(ErrorCode::NotAPlayer, "spectators cannot act");
+                return reject(&room, seq, &e);
+            }
+            Some(idx) => self.members[idx].info.id.clone(),
         };
-        let player = conn.player.clone();
-        let Some(idx) = self.member_index(&player) else {
-            reply(reject(&room, seq, &not_in_room()));
-            return;
-        };
-        if self.members[idx].role != Role::Player {
-            let e = GameError::new(ErrorCode::NotAPlayer, "spectators cannot act");
-            reply(reject(&room, seq, &e));
-            return;
-        }
         let book = self.books.entry(player.clone()).or_default();
         if seq <= book.last {
-            let msg = match book.answer(seq) {
+            return match book.answer(seq) {
                 Some(Answer::Ack(v)) => ServerMsg::Ack { room, seq, v: *v },
                 Some(Answer::Reject(e)) => reject(&room, seq, e),
-                None => reject(
-                    &room,
-                    seq,
-                    &GameError::new(
-                        ErrorCode::SeqReused,
-                        format!(
-                            "seq {seq} is not above {} and its answer is no longer kept",
-                            book.last
-                        ),
-                    ),
-                ),
+                None => {
+                    let message = format!(
+                        "seq {seq} is not above {} and its answer is no longer kept",
+                        book.last
+                    );
+                    reject(&room, seq, &GameError::new(ErrorCode::SeqReused, message))
+                }
             };
-            reply(msg);
-            return;
         }
-        let answer = self.check_and_commit(&player, seq, base, action, now_ms);
+        let answer = self.check_and_commit(&player, seq, base, action);
         let msg = match &answer {
             Answer::Ack(v) => ServerMsg::Ack {
                 room: room.clone(),
@@ -464,9 +601,7 @@ impl<G: Game> Room<G> {
             Answer::Reject(e) => reject(&room, seq, e),
         };
         self.books.entry(player).or_default().remember(seq, answer);
-        if !reply(msg) {
-            self.disconnect(caller.conn);
-        }
+        msg
     }
 
     fn check_and_commit(
@@ -475,7 +610,6 @@ impl<G: Game> Room<G> {
         seq: u64,
         base: Option<u64>,
         action: Value,
-        now_ms: u64,
     ) -> Answer {
         match base {
             Some(b) if b > self.v => {
@@ -508,47 +642,133 @@ impl<G: Game> Room<G> {
             seq,
             action,
         };
-        match self.commit(kind, now_ms) {
+        match self.commit(kind) {
             Ok(v) => Answer::Ack(v),
             Err(e) => Answer::Reject(e),
         }
     }
 
-    /// Fire every timer due at `now_ms`, each as its own entry.
-    pub fn fire_due_timers(&mut self, now_ms: u64) {
-        while let Some(timer) = self.current.timers.pop_due(now_ms) {
-            let action = match serde_json::to_value(&timer.action) {
-                Ok(a) => a,
-                Err(e) => {
-                    tracing::error!(room = %self.spec.id, error = %e, "timer action does not serialise");
-                    continue;
+    /// Do everything due at `now_ms`: game timers (each its own entry), a bot's move and the
+    /// release of seats whose grace period ran out, in time order.
+    pub fn fire_due(&mut self, now_ms: u64) {
+        self.now_ms = now_ms;
+        while let Some(due) = self.next_due().filter(|d| *d <= now_ms) {
+            if self.current.timers.next_due() == Some(due) {
+                self.fire_game_timer(due);
+            } else if self.pending_bot.as_ref().map(|b| b.due_ms) == Some(due) {
+                self.play_bot();
+            } else if let Some(player) = self
+                .seat_deadlines
+                .iter()
+                .find(|(_, d)| **d == due)
+                .map(|(p, _)| p.clone())
+            {
+                self.seat_deadlines.remove(&player);
+                if let Some(idx) = self.member_index(&player) {
+                    tracing::debug!(room = %self.spec.id, %player, "seat released after grace");
+                    self.remove_member(idx, None);
                 }
-            };
-            // The timer goes back in so that applying the entry removes it, exactly as replay
-            // of the same entry does.
-            let id = timer.id;
-            self.current.timers.restore(timer);
-            let kind = EntryKind::Timer { id, action };
-            if let Err(e) = self.commit(kind, now_ms) {
-                tracing::error!(room = %self.spec.id, error = %e, "timer entry failed");
             }
+        }
+        self.settle();
+    }
+
+    fn fire_game_timer(&mut self, due: u64) {
+        let Some(timer) = self.current.timers.pop_due(due) else {
+            return;
+        };
+        let action = match serde_json::to_value(&timer.action) {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::error!(room = %self.spec.id, error = %e, "timer action does not serialise");
+                return;
+            }
+        };
+        // The timer goes back in so that applying the entry removes it, exactly as replay of
+        // the same entry does.
+        let id = timer.id;
+        self.current.timers.restore(timer);
+        if let Err(e) = self.commit(EntryKind::Timer { id, action }) {
+            tracing::error!(room = %self.spec.id, error = %e, "timer entry failed");
         }
     }
 
-    /// Apply an entry to a copy of the state; on success keep it, bump the version, log it
-    /// and send every connected viewer its patch.
-    fn commit(&mut self, kind: EntryKind, at_ms: u64) -> Result<u64, GameError> {
+    /// Ask the bots, in seat order, whether one wants to act; remember the first decision.
+    /// Bots only play while a human is connected, so an abandoned room goes quiet.
+    fn plan_bot(&mut self) {
+        self.pending_bot = None;
+        if self.conns.is_empty() {
+            return;
+        }
+        let bots: Vec<(usize, PlayerId)> = self
+            .members
+            .iter()
+            .filter(|m| m.bot && m.role == Role::Player)
+            .map(|m| m.info.id.clone())
+            .enumerate()
+            .collect();
+        for (i, bot) in bots {
+            let seed = self.spec.seed
+                ^ self.v.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                ^ (i as u64).rotate_left(32);
+            let mut rng = GameRng::from_seed(seed);
+            let Some(decision) = self.game.bot_move(&self.current.state, &bot, &mut rng) else {
+                continue;
+            };
+            let action = match serde_json::to_value(&decision.action) {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::error!(room = %self.spec.id, error = %e, "bot action does not serialise");
+                    continue;
+                }
+            };
+            self.pending_bot = Some(PendingBot {
+                bot,
+                action,
+                due_ms: self.now_ms + decision.delay_ms,
+                at_v: self.v,
+            });
+            return;
+        }
+    }
+
+    fn play_bot(&mut self) {
+        let Some(PendingBot {
+            bot, action, at_v, ..
+        }) = self.pending_bot.take()
+        else {
+            return;
+        };
+        if at_v != self.v || self.member_index(&bot).is_none() {
+            return self.plan_bot();
+        }
+        let seq = self.books.get(&bot).map_or(0, |b| b.last) + 1;
+        let answer = self.check_and_commit(&bot, seq, None, action);
+        if let Answer::Reject(e) = &answer {
+            // A bot proposing an illegal move is a bug in its game; it waits for the next
+            // change rather than retrying the same move forever.
+            tracing::warn!(room = %self.spec.id, %bot, error = %e, "bot move refused");
+        }
+        self.books.entry(bot).or_default().remember(seq, answer);
+    }
+
+    /// Apply an entry to a copy of the state; on success keep it, bump the version, log it,
+    /// send every connected viewer its patch and let the bots think. Returns the version the
+    /// entry produced.
+    fn commit(&mut self, kind: EntryKind) -> Result<u64, GameError> {
         let mut next = self.current.clone();
-        next.apply(&*self.game, &kind, at_ms)?;
+        next.apply(&*self.game, &kind, self.now_ms)?;
         self.current = next;
         self.v += 1;
+        let v = self.v;
         self.log.push(LogEntry {
-            v: self.v,
-            at_ms,
+            v,
+            at_ms: self.now_ms,
             kind,
         });
         self.fan_out();
-        Ok(self.v)
+        self.plan_bot();
+        Ok(v)
     }
 
     /// Send each open view key its patch (or snapshot) for the new version: one view, one
@@ -567,12 +787,11 @@ impl<G: Game> Room<G> {
             let frame = if patch.len() <= SMALL_PATCH {
                 patch
             } else {
-                let snapshot = ServerMsg::Snapshot {
+                let snapshot = encode(&ServerMsg::Snapshot {
                     room: self.spec.id.clone(),
                     v: self.v,
                     view: view.clone(),
-                };
-                let snapshot = encode(&snapshot);
+                });
                 if snapshot.len() < patch.len() {
                     snapshot
                 } else {
@@ -582,16 +801,12 @@ impl<G: Game> Room<G> {
             *sent = SentView { v: self.v, view };
             frames.insert(key.clone(), frame);
         }
-        let mut failed = Vec::new();
         for (&id, conn) in &self.conns {
             if let Some(frame) = frames.get(&conn.key)
                 && !conn.outbox.push(frame.clone())
             {
-                failed.push(id);
+                self.dropped.push(id);
             }
-        }
-        for id in failed {
-            self.disconnect(id);
         }
     }
 
@@ -616,23 +831,16 @@ impl<G: Game> Room<G> {
 
     /// Tell every open connection about a presence change.
     fn presence(&mut self, event: PresenceEvent, member: Member) {
-        for conn in self.presence_collect(event, member) {
-            self.disconnect(conn);
-        }
-    }
-
-    /// Send a presence event to every open connection; returns those that failed.
-    fn presence_collect(&self, event: PresenceEvent, member: Member) -> Vec<ConnId> {
         let frame = encode(&ServerMsg::Presence {
             room: self.spec.id.clone(),
             event,
             member,
         });
-        self.conns
-            .iter()
-            .filter(|(_, c)| !c.outbox.push(frame.clone()))
-            .map(|(&id, _)| id)
-            .collect()
+        for (&id, conn) in &self.conns {
+            if !conn.outbox.push(frame.clone()) {
+                self.dropped.push(id);
+            }
+        }
     }
 
     /// Tell every connection the room is closing and forget them.
@@ -647,6 +855,7 @@ impl<G: Game> Room<G> {
             conn.outbox.push(frame.clone());
         }
         self.views.clear();
+        self.pending_bot = None;
     }
 }
 

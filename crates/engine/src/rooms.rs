@@ -9,6 +9,7 @@ use rand::Rng;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 /// Letters for room codes: no vowels (no words), no look-alikes (0/O, 1/I/L).
 const CODE_ALPHABET: &[u8] = b"BCDFGHJKMNPQRSTVWXZ";
@@ -25,6 +26,8 @@ pub struct RoomLimits {
     pub max_spectators: u32,
     /// When idle rooms close.
     pub lifetimes: RoomLifetimes,
+    /// How long a disconnected player's seat is held.
+    pub seat_grace: Duration,
 }
 
 impl Default for RoomLimits {
@@ -34,6 +37,7 @@ impl Default for RoomLimits {
             default_spectators: 64,
             max_spectators: 1_000,
             lifetimes: RoomLifetimes::default(),
+            seat_grace: Duration::from_secs(120),
         }
     }
 }
@@ -147,6 +151,7 @@ impl Rooms {
                 public: options.public.unwrap_or(true),
                 max_players,
                 max_spectators,
+                seat_grace_ms: limits.seat_grace.as_millis() as u64,
             },
         };
         let weak = Arc::downgrade(&self.0);

@@ -24,6 +24,7 @@ fn room(max_players: u32) -> Room<Secrets> {
                 public: true,
                 max_players,
                 max_spectators: 4,
+                seat_grace_ms: 1_000,
             },
         },
     )
@@ -280,7 +281,7 @@ fn presence_follows_connections_and_seats_survive_a_disconnect() {
     let (mut alice, bob) = (Peer::new(1, "alice"), Peer::new(2, "bob"));
     r.join(&alice.caller, JoinRole::Player, None, 0);
     r.join(&bob.caller, JoinRole::Player, None, 0);
-    r.disconnect(bob.caller.conn);
+    r.disconnect(bob.caller.conn, 0);
     let bob_again = Peer::new(3, "bob");
     r.join(&bob_again.caller, JoinRole::Any, None, 0);
     r.leave(&bob_again.caller, Some(4), 0);
@@ -345,9 +346,9 @@ fn state_is_a_function_of_config_seed_and_log() {
         json!({"type": "arm", "after_ms": 50}),
         100,
     );
-    r.fire_due_timers(149);
+    r.fire_due(149);
     assert!(!r.state().revealed);
-    r.fire_due_timers(150);
+    r.fire_due(150);
     assert!(r.state().revealed);
     r.leave(&bob.caller, None, 200);
     let spec = r.spec().clone();
@@ -359,4 +360,235 @@ fn state_is_a_function_of_config_seed_and_log() {
     assert!(replayed.timers.pending().is_empty());
     assert_eq!(r.log().len() as u64, r.version());
     assert!(r.log().windows(2).all(|w| w[1].v == w[0].v + 1));
+}
+
+#[test]
+fn bots_act_through_the_action_path_only_while_a_human_is_connected() {
+    let mut r = room(3);
+    let mut alice = Peer::new(1, "alice");
+    r.join(&alice.caller, JoinRole::Player, None, 0);
+    r.add_bot(&alice.caller, Some(9), 0);
+    let added = alice.take().into_iter().find_map(|m| match m {
+        ServerMsg::BotAdded { rid, bot, .. } => Some((rid, bot)),
+        _ => None,
+    });
+    let (rid, bot) = added.expect("bot_added");
+    assert_eq!(rid, Some(9));
+    assert!(bot.bot && bot.connected && bot.role == Role::Player);
+    assert_eq!(bot.name, "Robo 1");
+    assert_eq!(r.next_due(), None, "the bot has nothing to do yet");
+
+    r.act(
+        &alice.caller,
+        1,
+        None,
+        json!({"type": "target", "n": 3}),
+        1_000,
+    );
+    let mut now = 1_000;
+    while let Some(due) = r.next_due() {
+        assert!(
+            due >= now + 100 && due < now + 150,
+            "bots pause before acting"
+        );
+        now = due;
+        r.fire_due(now);
+    }
+    assert_eq!(r.state().counter, 3);
+    let bot_entries: Vec<u64> = r
+        .log()
+        .iter()
+        .filter_map(|e| match &e.kind {
+            arbiter_engine::EntryKind::Act { player, seq, .. } if player.as_str() == "b_1" => {
+                Some(*seq)
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(bot_entries, vec![1, 2, 3]);
+    let spec = r.spec().clone();
+    let replayed = replay(&Secrets, &spec.config, spec.seed, spec.created_ms, r.log()).unwrap();
+    assert_eq!(replayed.state.counter, 3);
+
+    // With nobody watching, bots stop.
+    r.act(
+        &alice.caller,
+        2,
+        None,
+        json!({"type": "target", "n": 10}),
+        now,
+    );
+    assert!(r.next_due().is_some());
+    r.disconnect(alice.caller.conn, now);
+    assert_eq!(
+        r.next_due().map(|d| d - now),
+        Some(1_000),
+        "only the seat deadline remains"
+    );
+}
+
+#[test]
+fn a_game_without_bots_says_so() {
+    struct NoBots;
+    impl arbiter_engine::Game for NoBots {
+        type State = ();
+        type Action = ();
+        type Config = ();
+        fn info(&self) -> arbiter_engine::GameInfo {
+            arbiter_engine::GameInfo {
+                name: "nobots",
+                title: "No bots",
+                description: "",
+                min_players: 1,
+                max_players: 2,
+            }
+        }
+        fn setup(
+            &self,
+            _: &(),
+            _: &mut arbiter_engine::Ctx<'_, ()>,
+        ) -> Result<(), arbiter_engine::GameError> {
+            Ok(())
+        }
+        fn join(
+            &self,
+            _: &mut (),
+            _: &arbiter_engine::protocol::PlayerInfo,
+            _: &mut arbiter_engine::Ctx<'_, ()>,
+        ) -> Result<(), arbiter_engine::GameError> {
+            Ok(())
+        }
+        fn leave(
+            &self,
+            _: &mut (),
+            _: &arbiter_engine::protocol::PlayerId,
+            _: &mut arbiter_engine::Ctx<'_, ()>,
+        ) {
+        }
+        fn apply(
+            &self,
+            _: &mut (),
+            _: &arbiter_engine::Actor,
+            _: (),
+            _: &mut arbiter_engine::Ctx<'_, ()>,
+        ) -> Result<(), arbiter_engine::GameError> {
+            Ok(())
+        }
+        fn view(&self, _: &(), _: &Viewer) -> Value {
+            Value::Null
+        }
+        fn status(&self, _: &()) -> arbiter_engine::Status {
+            arbiter_engine::Status::Playing
+        }
+    }
+    let mut r = Room::new(
+        Arc::new(NoBots),
+        RoomSpec {
+            id: "r".into(),
+            code: "C".into(),
+            config: Value::Null,
+            seed: 1,
+            created_ms: 0,
+            options: RoomOptions {
+                public: true,
+                max_players: 2,
+                max_spectators: 1,
+                seat_grace_ms: 0,
+            },
+        },
+    )
+    .unwrap();
+    let mut alice = Peer::new(1, "alice");
+    r.join(&alice.caller, JoinRole::Player, None, 0);
+    r.add_bot(&alice.caller, Some(1), 0);
+    let errors: Vec<ErrorCode> = alice
+        .take()
+        .iter()
+        .filter_map(|m| match m {
+            ServerMsg::Error { code, .. } => Some(*code),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(errors, vec![ErrorCode::Unsupported]);
+    assert_eq!(r.member_count(), 1);
+}
+
+#[test]
+fn a_disconnected_seat_is_held_for_the_grace_period_and_the_game_is_told() {
+    let mut r = room(3);
+    let (mut alice, bob) = (Peer::new(1, "alice"), Peer::new(2, "bob"));
+    r.join(&alice.caller, JoinRole::Player, None, 0);
+    r.join(&bob.caller, JoinRole::Player, None, 0);
+    r.disconnect(bob.caller.conn, 5_000);
+    assert_eq!(r.state().away, vec!["bob".into()]);
+    r.fire_due(5_999);
+    assert!(
+        r.state().secrets.contains_key(&"bob".into()),
+        "held during the grace period"
+    );
+
+    // Back in time: the seat is his and the game hears it.
+    let bob2 = Peer::new(3, "bob");
+    r.join(&bob2.caller, JoinRole::Spectator, None, 5_500);
+    assert!(r.state().away.is_empty());
+    assert_eq!(r.next_due(), None);
+
+    // Gone for longer than the grace period: the seat is released through the game.
+    r.disconnect(bob2.caller.conn, 7_000);
+    r.fire_due(8_000);
+    assert!(!r.state().secrets.contains_key(&"bob".into()));
+    let events: Vec<(PresenceEvent, String)> = alice
+        .take()
+        .iter()
+        .filter_map(|m| match m {
+            ServerMsg::Presence { event, member, .. } => Some((*event, member.id.to_string())),
+            _ => None,
+        })
+        .collect();
+    use PresenceEvent::*;
+    let bob_events: Vec<PresenceEvent> = events
+        .iter()
+        .filter(|(_, id)| id == "bob")
+        .map(|(e, _)| *e)
+        .collect();
+    assert_eq!(
+        bob_events,
+        vec![Joined, Disconnected, Connected, Disconnected, Left]
+    );
+    let spec = r.spec().clone();
+    let replayed = replay(&Secrets, &spec.config, spec.seed, spec.created_ms, r.log()).unwrap();
+    assert_eq!(
+        serde_json::to_value(&replayed.state).unwrap(),
+        serde_json::to_value(r.state()).unwrap()
+    );
+}
+
+#[test]
+fn a_spectator_who_disconnects_frees_the_place() {
+    let mut r = room(1);
+    let alice = Peer::new(1, "alice");
+    r.join(&alice.caller, JoinRole::Player, None, 0);
+    for i in 0..4 {
+        let s = Peer::new(10 + i, &format!("s{i}"));
+        r.join(&s.caller, JoinRole::Spectator, None, 0);
+    }
+    let mut late = Peer::new(20, "late");
+    r.join(&late.caller, JoinRole::Spectator, Some(1), 0);
+    assert!(matches!(
+        late.take()[0],
+        ServerMsg::Error {
+            code: ErrorCode::RoomFull,
+            ..
+        }
+    ));
+    r.disconnect(10, 0);
+    r.join(&late.caller, JoinRole::Spectator, Some(2), 0);
+    assert!(matches!(
+        late.take()[0],
+        ServerMsg::Joined {
+            role: Role::Spectator,
+            ..
+        }
+    ));
+    assert_eq!(r.member_count(), 5);
 }

@@ -8,7 +8,7 @@
 //! player, which starts a fresh game.
 
 use arbiter_engine::protocol::{ErrorCode, PlayerId, PlayerInfo};
-use arbiter_engine::{Actor, Ctx, Game, GameError, GameInfo, Status, Viewer};
+use arbiter_engine::{Actor, BotMove, Ctx, Game, GameError, GameInfo, GameRng, Status, Viewer};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -290,12 +290,93 @@ impl Game for TicTacToe {
     fn public_view(&self) -> bool {
         true
     }
+
+    fn bot_name(&self, n: u32) -> Option<String> {
+        Some(if n == 1 {
+            "Bot".to_owned()
+        } else {
+            format!("Bot {n}")
+        })
+    }
+
+    /// Perfect play: among the moves with the best minimax outcome, a random one. Bots never
+    /// restart a finished game; a human decides when to play again.
+    fn bot_move(
+        &self,
+        state: &State,
+        bot: &PlayerId,
+        rng: &mut GameRng,
+    ) -> Option<BotMove<Action>> {
+        if state.over || state.turn.as_ref() != Some(bot) {
+            return None;
+        }
+        let mark = state.players.get(bot)?.mark;
+        let mut board = state.board;
+        let mut best = Vec::new();
+        let mut best_score = i32::MIN;
+        for cell in 0..9 {
+            if board[cell].is_some() {
+                continue;
+            }
+            board[cell] = Some(mark);
+            let score = -negamax(&mut board, other(mark));
+            board[cell] = None;
+            if score > best_score {
+                best_score = score;
+                best.clear();
+            }
+            if score == best_score {
+                best.push(cell as u8);
+            }
+        }
+        let cell = *rng.pick(&best)?;
+        Some(BotMove {
+            action: Action::Move {
+                row: cell / 3,
+                col: cell % 3,
+            },
+            delay_ms: 350 + u64::from(rng.below(400)),
+        })
+    }
+}
+
+fn other(mark: Mark) -> Mark {
+    match mark {
+        Mark::X => Mark::O,
+        Mark::O => Mark::X,
+    }
+}
+
+/// The outcome for `to_move` under perfect play: +10 − depth for a win, 0 for a draw, so a
+/// quicker win (and a slower loss) scores better.
+fn negamax(board: &mut [Option<Mark>; 9], to_move: Mark) -> i32 {
+    let empty = board.iter().filter(|c| c.is_none()).count() as i32;
+    let won = LINES.iter().any(|l| {
+        let [a, b, c] = l.map(|i| board[usize::from(i)]);
+        a.is_some() && a == b && b == c
+    });
+    if won {
+        // The previous mover completed a line.
+        return -(10 + empty);
+    }
+    if empty == 0 {
+        return 0;
+    }
+    let mut best = i32::MIN;
+    for cell in 0..9 {
+        if board[cell].is_none() {
+            board[cell] = Some(to_move);
+            best = best.max(-negamax(board, other(to_move)));
+            board[cell] = None;
+        }
+    }
+    best
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arbiter_engine::{GameRng, Timers};
+    use arbiter_engine::Timers;
 
     struct Table {
         state: State,
@@ -481,6 +562,71 @@ mod tests {
             .expect("free seat");
         assert_eq!(t.state.players[&"carol".into()].mark, Mark::X);
         assert!(!t.state.over && t.state.board.iter().all(Option::is_none));
+    }
+
+    #[test]
+    fn the_bot_never_loses_and_takes_a_win_when_offered() {
+        // Against every sequence of human moves, the bot (O here, X when it starts) never loses.
+        fn explore(t: &mut Table, bot: &PlayerId, human: &PlayerId, rng: &mut GameRng) -> u32 {
+            if t.state.over {
+                assert_ne!(
+                    t.state.winner.as_ref(),
+                    Some(human),
+                    "the bot lost: {:?}",
+                    t.state.board
+                );
+                return 1;
+            }
+            if t.state.turn.as_ref() == Some(bot) {
+                let m = TicTacToe
+                    .bot_move(&t.state, bot, rng)
+                    .expect("bot moves on its turn");
+                let saved = t.state.clone();
+                t.act(bot, m.action).expect("bot move is legal");
+                let n = explore(t, bot, human, rng);
+                t.state = saved;
+                return n;
+            }
+            let mut games = 0;
+            for a in TicTacToe.legal_actions(&t.state, human) {
+                let saved = t.state.clone();
+                t.act(human, a).expect("legal");
+                games += explore(t, bot, human, rng);
+                t.state = saved;
+            }
+            games
+        }
+        let mut rng = GameRng::from_seed(9);
+        for first in ["alice", "bob"] {
+            let mut t = Table::new(0);
+            t.state.turn = Some(first.into());
+            let (bot, human): (PlayerId, PlayerId) = ("bob".into(), "alice".into());
+            assert!(explore(&mut t, &bot, &human, &mut rng) > 1);
+        }
+        // X X . / O O . / . . .  with O (bob) to move: O completes its row.
+        let mut t = Table::new(0);
+        t.state.board = [
+            Some(Mark::X),
+            Some(Mark::X),
+            None,
+            Some(Mark::O),
+            Some(Mark::O),
+            None,
+            None,
+            None,
+            None,
+        ];
+        t.state.turn = Some("bob".into());
+        let m = TicTacToe
+            .bot_move(&t.state, &"bob".into(), &mut rng)
+            .expect("move");
+        assert_eq!(m.action, Action::Move { row: 1, col: 2 });
+        assert!(
+            TicTacToe
+                .bot_move(&t.state, &"alice".into(), &mut rng)
+                .is_none(),
+            "not its turn"
+        );
     }
 
     #[test]

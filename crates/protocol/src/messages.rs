@@ -70,8 +70,11 @@ pub struct Member {
     pub name: String,
     /// Seat holder or spectator.
     pub role: Role,
-    /// Whether at least one of the member's connections is open.
+    /// Whether at least one of the member's connections is open (always true for bots).
     pub connected: bool,
+    /// A bot seat, played by the server.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub bot: bool,
 }
 
 /// Lifecycle of a room as the lobby shows it.
@@ -182,6 +185,14 @@ pub enum ClientMsg {
         /// Room id.
         room: String,
     },
+    /// Seat a bot played by the server (games that have bots).
+    AddBot {
+        /// Request id echoed in the answer.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rid: Option<u64>,
+        /// Room id.
+        room: String,
+    },
     /// Propose a game action.
     Act {
         /// Room id.
@@ -247,6 +258,16 @@ pub enum ServerMsg {
         rid: Option<u64>,
         /// Room id.
         room: String,
+    },
+    /// Answer to `add_bot`: the bot now holds a seat.
+    BotAdded {
+        /// Echo of the request id.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rid: Option<u64>,
+        /// Room id.
+        room: String,
+        /// The bot.
+        bot: Member,
     },
     /// The whole view of a room for this viewer.
     Snapshot {

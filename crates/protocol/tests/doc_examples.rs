@@ -39,7 +39,9 @@ fn every_example_is_a_valid_message_and_every_type_has_one() {
             server_types.insert(t);
         }
     }
-    let want_client = ["hello", "create", "join", "leave", "act", "sync", "ping"];
+    let want_client = [
+        "hello", "create", "join", "leave", "add_bot", "act", "sync", "ping",
+    ];
     let want_server = [
         "welcome", "joined", "left", "snapshot", "patch", "ack", "reject", "presence", "error",
         "pong",

@@ -43,6 +43,9 @@ struct ServeArgs {
     /// Live rooms this node will hold.
     #[arg(long, env = "ARBITER_MAX_ROOMS", default_value_t = 10_000)]
     max_rooms: usize,
+    /// Seconds a disconnected player's seat is held before it is released.
+    #[arg(long, env = "ARBITER_SEAT_GRACE_SECS", default_value_t = 120)]
+    seat_grace_secs: u64,
     /// Log filter (tracing `EnvFilter` syntax).
     #[arg(long, env = "ARBITER_LOG", default_value = "info")]
     log: String,
@@ -88,6 +91,7 @@ async fn serve(args: ServeArgs) -> std::io::Result<()> {
         ..Settings::default()
     };
     settings.rooms.max_rooms = args.max_rooms;
+    settings.rooms.seat_grace = std::time::Duration::from_secs(args.seat_grace_secs);
     let mut running =
         arbiter_server::start(args.listen, arbiter_games::registry(), settings, signer).await?;
     println!("Arbiter is listening on http://{}/", running.addr());

@@ -260,6 +260,20 @@ impl Connection {
                     }
                 }
             }
+            ClientMsg::AddBot { rid, room } => match self.handle_for(&room) {
+                Some(h) => {
+                    let caller = self.caller(&player);
+                    if h.send(RoomCmd::AddBot { caller, rid }).await.is_err() {
+                        self.rooms.remove(h.id());
+                        self.outbox
+                            .error(rid, ErrorCode::RoomClosed, "the room has closed");
+                    }
+                }
+                None => {
+                    self.outbox
+                        .error(rid, ErrorCode::RoomNotFound, format!("no room {room:?}"))
+                }
+            },
             ClientMsg::Act {
                 room,
                 seq,
@@ -407,7 +421,9 @@ impl Connection {
                 "expected a JSON object with a string field \"t\"",
             );
         };
-        const KNOWN: [&str; 7] = ["hello", "create", "join", "leave", "act", "sync", "ping"];
+        const KNOWN: [&str; 8] = [
+            "hello", "create", "join", "leave", "add_bot", "act", "sync", "ping",
+        ];
         if !KNOWN.contains(&t) {
             return self.outbox.error(
                 None,

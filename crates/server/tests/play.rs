@@ -660,3 +660,56 @@ async fn a_viewer_never_receives_another_seats_hidden_information() {
     assert!(cat.is_empty(), "the spectator sees no hand");
     srv.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_human_plays_a_bot_to_the_end_and_the_bot_never_loses() {
+    let srv = server().await;
+    let ada = Seat::connect(srv.addr(), "Ada").await;
+    let room = ada
+        .client
+        .create(CreateRoom::new("tictactoe"))
+        .await
+        .unwrap()
+        .room;
+    let bot = ada.client.add_bot(&room.id).await.unwrap();
+    assert!(bot.bot && bot.connected);
+    let mut watch = ada.client.watch(&room.id);
+    let me = ada.client.player().id.as_str().to_owned();
+    loop {
+        let view = tokio::time::timeout(
+            PATIENCE,
+            watch.wait_for(|v| {
+                v.as_ref()
+                    .is_some_and(|v| v.view["over"] == json!(true) || v.view["turn"] == json!(me))
+            }),
+        )
+        .await
+        .expect("the bot answers")
+        .unwrap()
+        .clone()
+        .unwrap()
+        .view;
+        if view["over"] == json!(true) {
+            assert_ne!(view["winner"], json!(me), "perfect play never loses");
+            break;
+        }
+        // The human plays the first free cell.
+        let cell = view["board"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .position(Value::is_null)
+            .unwrap();
+        ada.client
+            .act(
+                &room.id,
+                json!({"type": "move", "row": cell / 3, "col": cell % 3}),
+            )
+            .await
+            .unwrap();
+    }
+    // A third bot has no seat.
+    let err = ada.client.add_bot(&room.id).await.unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::RoomFull));
+    srv.stop().await.unwrap();
+}

@@ -23,6 +23,10 @@ pub struct State {
     pub rolls: Vec<u32>,
     pub revealed: bool,
     pub big: Vec<u32>,
+    /// Seated players whose connection is down.
+    pub away: Vec<PlayerId>,
+    /// Bots bump the counter until it reaches this.
+    pub bot_target: u64,
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -35,6 +39,7 @@ pub enum Action {
     Arm { after_ms: u64 },
     Reveal,
     Scramble,
+    Target { n: u64 },
 }
 
 impl Game for Secrets {
@@ -60,6 +65,8 @@ impl Game for Secrets {
             rolls: Vec::new(),
             revealed: false,
             big: (0..40).collect(),
+            away: Vec::new(),
+            bot_target: 0,
         })
     }
 
@@ -104,6 +111,7 @@ impl Game for Secrets {
                     "only the room reveals",
                 ));
             }
+            (Action::Target { n }, _) => s.bot_target = n,
             (Action::Scramble, _) => {
                 for x in &mut s.big {
                     *x = cx.rng().below(1_000_000) + 1_000_000;
@@ -129,6 +137,7 @@ impl Game for Secrets {
             "rolls": s.rolls,
             "revealed": s.revealed,
             "big": s.big,
+            "away": s.away,
         })
     }
 
@@ -138,6 +147,33 @@ impl Game for Secrets {
 
     fn order_independent(&self, a: &Action) -> bool {
         matches!(a, Action::Say { .. })
+    }
+
+    fn tracks_connections(&self) -> bool {
+        true
+    }
+
+    fn connection(&self, s: &mut State, p: &PlayerId, connected: bool, _cx: &mut Ctx<'_, Action>) {
+        s.away.retain(|a| a != p);
+        if !connected {
+            s.away.push(p.clone());
+        }
+    }
+
+    fn bot_name(&self, n: u32) -> Option<String> {
+        Some(format!("Robo {n}"))
+    }
+
+    fn bot_move(
+        &self,
+        s: &State,
+        _bot: &PlayerId,
+        rng: &mut arbiter_engine::GameRng,
+    ) -> Option<arbiter_engine::BotMove<Action>> {
+        (s.counter < s.bot_target).then(|| arbiter_engine::BotMove {
+            action: Action::Bump,
+            delay_ms: 100 + u64::from(rng.below(50)),
+        })
     }
 }
 
