@@ -52,6 +52,8 @@ pub struct CreateRoom {
     pub max_spectators: Option<u32>,
     /// The creator's role.
     pub role: JoinRole,
+    /// A fixed RNG seed (only servers that allow seeded rooms accept it).
+    pub seed: Option<u64>,
 }
 
 impl CreateRoom {
@@ -198,6 +200,7 @@ impl Client {
                     max_players: room.max_players,
                     max_spectators: room.max_spectators,
                     role: room.role,
+                    seed: room.seed,
                 },
             )
             .await?;

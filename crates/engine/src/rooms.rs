@@ -26,6 +26,8 @@ pub struct RoomLimits {
     pub max_spectators: u32,
     /// When idle rooms close.
     pub lifetimes: RoomLifetimes,
+    /// Whether `create` may fix the room's RNG seed.
+    pub allow_seeded_rooms: bool,
     /// How long a disconnected player's seat is held.
     pub seat_grace: Duration,
 }
@@ -37,6 +39,7 @@ impl Default for RoomLimits {
             default_spectators: 64,
             max_spectators: 1_000,
             lifetimes: RoomLifetimes::default(),
+            allow_seeded_rooms: false,
             seat_grace: Duration::from_secs(120),
         }
     }
@@ -51,6 +54,9 @@ pub struct CreateOptions {
     pub max_players: Option<u32>,
     /// Spectator places.
     pub max_spectators: Option<u32>,
+    /// A fixed RNG seed, for reproducible rooms (tests, demos). Only honoured when the
+    /// directory allows it: a player who knows the seed of a card game knows the deck.
+    pub seed: Option<u64>,
 }
 
 #[derive(Default)]
@@ -121,6 +127,12 @@ impl Rooms {
                 format!("max_spectators is at most {}", limits.max_spectators),
             ));
         }
+        if options.seed.is_some() && !limits.allow_seeded_rooms {
+            return Err(GameError::new(
+                ErrorCode::InvalidField,
+                "this server does not accept room seeds",
+            ));
+        }
         let mut rng = rand::rng();
         let (id, code) = {
             let live = self.live();
@@ -145,7 +157,7 @@ impl Rooms {
             id: id.clone(),
             code: code.clone(),
             config,
-            seed: rng.random(),
+            seed: options.seed.unwrap_or_else(|| rng.random()),
             created_ms: 0,
             options: RoomOptions {
                 public: options.public.unwrap_or(true),

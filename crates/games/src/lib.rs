@@ -1,6 +1,10 @@
 //! Arbiter's built-in games. Each game is one module; [`registry`] lists them all, so adding
 //! a game is one module plus one line there.
 
+pub mod dicegame;
+pub mod owedrahn;
+pub mod poker;
+pub mod tellit;
 pub mod tictactoe;
 
 use arbiter_engine::Registry;

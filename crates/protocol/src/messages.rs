@@ -165,6 +165,9 @@ pub enum ClientMsg {
         /// The creator's role (default `any`).
         #[serde(default, rename = "as")]
         role: JoinRole,
+        /// Fix the room's RNG seed (servers started with `--allow-seeded-rooms` only).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seed: Option<u64>,
     },
     /// Enter a room by id or code.
     Join {

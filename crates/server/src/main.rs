@@ -46,6 +46,10 @@ struct ServeArgs {
     /// Seconds a disconnected player's seat is held before it is released.
     #[arg(long, env = "ARBITER_SEAT_GRACE_SECS", default_value_t = 120)]
     seat_grace_secs: u64,
+    /// Let `create` fix a room's RNG seed (reproducible rooms for tests and demos; never in
+    /// production: knowing the seed of a card game means knowing the deck).
+    #[arg(long, env = "ARBITER_ALLOW_SEEDED_ROOMS")]
+    allow_seeded_rooms: bool,
     /// Log filter (tracing `EnvFilter` syntax).
     #[arg(long, env = "ARBITER_LOG", default_value = "info")]
     log: String,
@@ -91,6 +95,7 @@ async fn serve(args: ServeArgs) -> std::io::Result<()> {
         ..Settings::default()
     };
     settings.rooms.max_rooms = args.max_rooms;
+    settings.rooms.allow_seeded_rooms = args.allow_seeded_rooms;
     settings.rooms.seat_grace = std::time::Duration::from_secs(args.seat_grace_secs);
     let mut running =
         arbiter_server::start(args.listen, arbiter_games::registry(), settings, signer).await?;

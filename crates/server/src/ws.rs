@@ -213,11 +213,13 @@ impl Connection {
                 max_players,
                 max_spectators,
                 role,
+                seed,
             } => {
                 let options = CreateOptions {
                     public,
                     max_players,
                     max_spectators,
+                    seed,
                 };
                 let config = config.unwrap_or(Value::Null);
                 match self.app.rooms().create(&game, config, options) {

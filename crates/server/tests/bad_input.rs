@@ -88,6 +88,12 @@ async fn malformed_frames_get_structured_errors_and_the_socket_stays_open() {
         error_code(&c.msg().await),
         (Some(10), ErrorCode::InvalidConfig)
     );
+    c.send_text(r#"{"t":"create","rid":13,"game":"tictactoe","seed":7}"#)
+        .await;
+    assert_eq!(
+        error_code(&c.msg().await),
+        (Some(13), ErrorCode::InvalidField)
+    );
     c.send_text(r#"{"t":"join","rid":11,"room":"ZZZZZ"}"#).await;
     assert_eq!(
         error_code(&c.msg().await),
@@ -122,6 +128,7 @@ async fn rule_violations_are_rejected_and_change_nothing() {
         max_players: None,
         max_spectators: None,
         role: JoinRole::Player,
+        seed: None,
     })
     .await;
     let room = match a.msg().await {

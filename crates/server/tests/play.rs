@@ -713,3 +713,44 @@ async fn a_human_plays_a_bot_to_the_end_and_the_bot_never_loses() {
     assert_eq!(err.code(), Some(ErrorCode::RoomFull));
     srv.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn seeded_rooms_replay_the_same_randomness_when_the_server_allows_them() {
+    let mut settings = arbiter_server::Settings::default();
+    settings.rooms.allow_seeded_rooms = true;
+    let srv = server_with(arbiter_games::registry(), settings).await;
+    let ada = Seat::connect(srv.addr(), "Ada").await;
+    let bob = Seat::connect(srv.addr(), "Bob").await;
+    let ada_id = json!(ada.client.player().id.as_str());
+    let mut first_movers = Vec::new();
+    for round in 0..2 {
+        let mut starts = Vec::new();
+        for seed in 1..=8u64 {
+            let create = CreateRoom {
+                seed: Some(seed),
+                ..CreateRoom::new("tictactoe")
+            };
+            let room = ada.client.create(create).await.unwrap().room;
+            bob.client.join(&room.id, JoinRole::Player).await.unwrap();
+            let mut w = ada.client.watch(&room.id);
+            let view = w
+                .wait_for(|v| v.as_ref().is_some_and(|v| v.v == 2))
+                .await
+                .unwrap()
+                .clone()
+                .unwrap();
+            starts.push(view.view["turn"] == ada_id);
+        }
+        first_movers.push(starts);
+        let _ = round;
+    }
+    assert_eq!(
+        first_movers[0], first_movers[1],
+        "the same seeds start the same players"
+    );
+    assert!(
+        first_movers[0].iter().any(|a| *a) && first_movers[0].iter().any(|a| !*a),
+        "seeds differ"
+    );
+    srv.stop().await.unwrap();
+}

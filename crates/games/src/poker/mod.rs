@@ -1,0 +1,1 @@
+//! Being written; see issue 3/4.
