@@ -5,7 +5,7 @@ use crate::error::{ClientError, CloseInfo};
 use crate::state::{Reply, Shared};
 use crate::view::RoomView;
 use arbiter_protocol::{
-    ClientMsg, JoinRole, Member, PROTOCOL_VERSION, PlayerInfo, Role, RoomInfo, ServerMsg,
+    ClientMsg, Encoding, JoinRole, Member, PROTOCOL_VERSION, PlayerInfo, Role, RoomInfo, ServerMsg,
 };
 use futures_util::{SinkExt, Stream, StreamExt};
 use serde::Serialize;
@@ -17,6 +17,8 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
 
 /// What the client says about itself in `hello`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -25,6 +27,8 @@ pub struct Hello {
     pub name: Option<String>,
     /// Token from an earlier [`Client::token`], to come back as the same player.
     pub token: Option<String>,
+    /// Wire encoding, negotiated as a WebSocket subprotocol (JSON by default).
+    pub encoding: Encoding,
 }
 
 impl Hello {
@@ -33,6 +37,7 @@ impl Hello {
         Self {
             name: Some(name.into()),
             token: None,
+            encoding: Encoding::Json,
         }
     }
 }
@@ -132,6 +137,7 @@ struct Inner {
     player: PlayerInfo,
     token: String,
     max_frame: usize,
+    encoding: Encoding,
     outgoing: mpsc::UnboundedSender<Message>,
     shared: Arc<Shared>,
     /// Request ids and ping numbers; one counter keeps them unique per connection.
@@ -144,25 +150,40 @@ impl Client {
     /// Fails with [`ClientError::Server`] when the server answers `hello` with `error` (a bad
     /// token, an unsupported version) and with [`ClientError::Closed`] when it closes first.
     pub async fn connect(url: &str, hello: Hello) -> Result<(Client, Events), ClientError> {
-        let (mut ws, _response) = tokio_tungstenite::connect_async(url).await?;
-        ws.send(conn::encode(&ClientMsg::Hello {
+        let encoding = hello.encoding;
+        let mut request = url.into_client_request()?;
+        if encoding != Encoding::Json {
+            let protocol = HeaderValue::from_static(encoding.subprotocol());
+            request
+                .headers_mut()
+                .insert("Sec-WebSocket-Protocol", protocol);
+        }
+        let (mut ws, _response) = tokio_tungstenite::connect_async(request).await?;
+        let hello = ClientMsg::Hello {
             v: PROTOCOL_VERSION,
             token: hello.token,
             name: hello.name,
-        })?)
-        .await?;
-        let welcome = await_welcome(&mut ws).await?;
+        };
+        ws.send(conn::encode(encoding, &hello)?).await?;
+        let welcome = await_welcome(&mut ws, encoding).await?;
 
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         let _ = events_tx.send(welcome.msg);
         let (outgoing, outgoing_rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared::default());
-        tokio::spawn(conn::run(ws, outgoing_rx, Arc::clone(&shared), events_tx));
+        tokio::spawn(conn::run(
+            ws,
+            encoding,
+            outgoing_rx,
+            Arc::clone(&shared),
+            events_tx,
+        ));
         let client = Client {
             inner: Arc::new(Inner {
                 player: welcome.player,
                 token: welcome.token,
                 max_frame: welcome.max_frame,
+                encoding,
                 outgoing,
                 shared,
                 next_id: AtomicU64::new(1),
@@ -210,18 +231,52 @@ impl Client {
     /// Enter a room by id (`r_…`) or 5-letter code. Its snapshot follows the answer; await it
     /// with [`Client::watch`].
     pub async fn join(&self, room: &str, role: JoinRole) -> Result<Joined, ClientError> {
+        self.join_since(room, role, None).await
+    }
+
+    /// [`Client::join`] for a client that already holds the room's view at version `since`:
+    /// the server sends only the state frames it missed (or a snapshot if it has not kept
+    /// them), which apply on top of the view this client holds.
+    pub async fn join_since(
+        &self,
+        room: &str,
+        role: JoinRole,
+        since: Option<u64>,
+    ) -> Result<Joined, ClientError> {
         let rid = self.next_id();
-        let reply = self
-            .request(
-                rid,
-                ClientMsg::Join {
-                    rid: Some(rid),
-                    room: room.to_owned(),
-                    role,
-                },
-            )
-            .await?;
-        joined(reply)
+        let msg = ClientMsg::Join {
+            rid: Some(rid),
+            room: room.to_owned(),
+            role,
+            since,
+        };
+        joined(self.request(rid, msg).await?)
+    }
+
+    /// Reconnect after `previous` lost its connection: the same player (its token), the same
+    /// encoding, its views and sequence counters carried over, and every room it was in
+    /// rejoined with the version it holds — so it receives exactly what it missed. Actions
+    /// whose answers were lost can then be resent with their original seq
+    /// ([`Client::act_with`]); the server answers them again without applying them twice.
+    pub async fn resume(
+        url: &str,
+        previous: &Client,
+        encoding: Encoding,
+    ) -> Result<(Client, Events), ClientError> {
+        let hello = Hello {
+            name: Some(previous.player().name.clone()),
+            token: Some(previous.token().to_owned()),
+            encoding,
+        };
+        let (client, events) = Client::connect(url, hello).await?;
+        let rooms = {
+            let old = previous.inner.shared.lock();
+            client.inner.shared.lock().adopt(&old)
+        };
+        for (room, v) in rooms {
+            client.join_since(&room, JoinRole::Any, v).await?;
+        }
+        Ok((client, events))
     }
 
     /// Leave a room, releasing a seat. The local view of the room is dropped.
@@ -374,7 +429,7 @@ impl Client {
     }
 
     fn send(&self, msg: &ClientMsg) -> Result<(), ClientError> {
-        self.queue(conn::encode(msg)?)
+        self.queue(conn::encode(self.inner.encoding, msg)?)
     }
 
     fn queue(&self, frame: Message) -> Result<(), ClientError> {
@@ -407,43 +462,44 @@ struct Welcome {
 }
 
 /// Read until `welcome`; an `error` or a close before it is the server refusing the hello.
-async fn await_welcome(ws: &mut Socket) -> Result<Welcome, ClientError> {
+async fn await_welcome(ws: &mut Socket, encoding: Encoding) -> Result<Welcome, ClientError> {
     while let Some(frame) = ws.next().await {
-        match frame? {
-            Message::Text(text) => {
-                let msg: ServerMsg = serde_json::from_str(&text)
-                    .map_err(|e| ClientError::Protocol(format!("bad frame before welcome: {e}")))?;
-                return match &msg {
-                    ServerMsg::Welcome {
-                        player,
-                        token,
-                        max_frame,
-                        ..
-                    } => Ok(Welcome {
-                        player: player.clone(),
-                        token: token.clone(),
-                        max_frame: *max_frame,
-                        msg,
-                    }),
-                    ServerMsg::Error {
-                        code,
-                        message,
-                        details,
-                        ..
-                    } => Err(ClientError::Server {
-                        code: *code,
-                        message: message.clone(),
-                        details: details.clone(),
-                    }),
-                    other => Err(unexpected("welcome", other)),
-                };
-            }
-            Message::Close(frame) => return Err(conn::close_info(frame).into()),
-            Message::Binary(_) => {
-                return Err(ClientError::Protocol("binary frame before welcome".into()));
-            }
-            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
+        let frame = frame?;
+        if let Message::Close(close) = frame {
+            return Err(conn::close_info(close).into());
         }
+        let Some(decoded) = conn::decode(encoding, &frame) else {
+            continue;
+        };
+        let msg = decoded
+            .map_err(|e| ClientError::Protocol(format!("bad frame before welcome: {e}")))?
+            .into_iter()
+            .next()
+            .ok_or_else(|| ClientError::Protocol("empty batch before welcome".into()))?;
+        return match &msg {
+            ServerMsg::Welcome {
+                player,
+                token,
+                max_frame,
+                ..
+            } => Ok(Welcome {
+                player: player.clone(),
+                token: token.clone(),
+                max_frame: *max_frame,
+                msg,
+            }),
+            ServerMsg::Error {
+                code,
+                message,
+                details,
+                ..
+            } => Err(ClientError::Server {
+                code: *code,
+                message: message.clone(),
+                details: details.clone(),
+            }),
+            other => Err(unexpected("welcome", other)),
+        };
     }
     Err(ClientError::Closed {
         code: None,

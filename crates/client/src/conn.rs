@@ -3,7 +3,7 @@
 
 use crate::error::{ClientError, CloseInfo};
 use crate::state::Shared;
-use arbiter_protocol::{ClientMsg, ServerMsg};
+use arbiter_protocol::{ClientMsg, Encoding, ServerMsg};
 use futures_util::{SinkExt, StreamExt};
 use std::sync::Arc;
 use tokio::net::TcpStream;
@@ -17,11 +17,32 @@ use tracing::{debug, warn};
 /// A client WebSocket as `connect_async` returns it.
 pub(crate) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-/// Encode a client message as a text frame.
-pub(crate) fn encode(msg: &ClientMsg) -> Result<Message, ClientError> {
-    serde_json::to_string(msg)
-        .map(Message::text)
-        .map_err(|e| ClientError::Encode(e.to_string()))
+/// Encode a client message as a frame of the connection's encoding.
+pub(crate) fn encode(encoding: Encoding, msg: &ClientMsg) -> Result<Message, ClientError> {
+    match encoding {
+        Encoding::Json => serde_json::to_string(msg)
+            .map(Message::text)
+            .map_err(|e| ClientError::Encode(e.to_string())),
+        Encoding::MsgPack => rmp_serde::to_vec_named(msg)
+            .map(Message::binary)
+            .map_err(|e| ClientError::Encode(e.to_string())),
+    }
+}
+
+/// Decode a server frame (one message, or a batch of them) of the connection's encoding.
+pub(crate) fn decode(
+    encoding: Encoding,
+    frame: &Message,
+) -> Option<Result<Vec<ServerMsg>, String>> {
+    let bytes: &[u8] = match (encoding, frame) {
+        (Encoding::Json, Message::Text(t)) => t.as_bytes(),
+        (Encoding::MsgPack, Message::Binary(b)) => b,
+        (_, Message::Text(_) | Message::Binary(_)) => {
+            return Some(Err("frame type does not match the encoding".into()));
+        }
+        _ => return None,
+    };
+    Some(encoding.decode_server(bytes).map_err(|e| e.0))
 }
 
 /// A normal-closure close frame.
@@ -48,6 +69,7 @@ pub(crate) fn close_info(frame: Option<CloseFrame>) -> CloseInfo {
 /// `Events` still held sees the frames up to the close.
 pub(crate) async fn run(
     ws: Socket,
+    encoding: Encoding,
     mut outgoing: mpsc::UnboundedReceiver<Message>,
     shared: Arc<Shared>,
     events: mpsc::UnboundedSender<ServerMsg>,
@@ -56,21 +78,23 @@ pub(crate) async fn run(
     // Our close frame went out: nothing may follow it.
     let mut closing = false;
     let mut handles_gone = false;
-    let info = loop {
+    let info = 'conn: loop {
         tokio::select! {
             frame = stream.next() => match frame {
-                Some(Ok(Message::Text(text))) => {
-                    let Some(room) = on_text(&shared, &events, &text) else { continue };
+                Some(Ok(msg @ (Message::Text(_) | Message::Binary(_)))) => {
+                    let resync = on_frame(&shared, &events, encoding, &msg);
                     if closing {
                         continue;
                     }
-                    match encode(&ClientMsg::Sync { room }) {
-                        Ok(sync) => {
-                            if let Err(e) = sink.send(sync).await {
-                                break lost(e);
+                    for room in resync {
+                        match encode(encoding, &ClientMsg::Sync { room }) {
+                            Ok(sync) => {
+                                if let Err(e) = sink.send(sync).await {
+                                    break 'conn lost(e);
+                                }
                             }
+                            Err(e) => warn!(error = %e, "cannot encode sync"),
                         }
-                        Err(e) => warn!(error = %e, "cannot encode sync"),
                     }
                 }
                 Some(Ok(Message::Close(frame))) => {
@@ -79,7 +103,6 @@ pub(crate) async fn run(
                     let _ = sink.flush().await;
                     break close_info(frame);
                 }
-                Some(Ok(Message::Binary(_))) => warn!("ignoring a binary frame"),
                 Some(Ok(_)) => {}
                 Some(Err(e)) => break lost(e),
                 None => break lost("connection closed"),
@@ -115,22 +138,27 @@ fn lost(why: impl ToString) -> CloseInfo {
     }
 }
 
-/// Decode and route one text frame; returns a room that needs a `sync`.
-fn on_text(
+/// Decode and route one frame (a message or a batch); returns rooms that need a `sync`.
+fn on_frame(
     shared: &Shared,
     events: &mpsc::UnboundedSender<ServerMsg>,
-    text: &str,
-) -> Option<String> {
-    let msg = match serde_json::from_str::<ServerMsg>(text) {
-        Ok(msg) => msg,
-        Err(e) => {
+    encoding: Encoding,
+    frame: &Message,
+) -> Vec<String> {
+    let msgs = match decode(encoding, frame) {
+        Some(Ok(msgs)) => msgs,
+        Some(Err(e)) => {
             warn!(error = %e, "ignoring a frame that is not protocol v1");
-            return None;
+            return Vec::new();
         }
+        None => return Vec::new(),
     };
-    // Route before publishing, so whoever sees the event also sees its effect.
-    let resync = shared.lock().route(&msg);
-    // Nobody may be listening; the client works without an `Events` reader.
-    let _ = events.send(msg);
+    let mut resync = Vec::new();
+    for msg in msgs {
+        // Route before publishing, so whoever sees the event also sees its effect.
+        resync.extend(shared.lock().route(&msg));
+        // Nobody may be listening; the client works without an `Events` reader.
+        let _ = events.send(msg);
+    }
     resync
 }

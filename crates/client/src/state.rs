@@ -208,6 +208,22 @@ impl State {
         }
     }
 
+    /// Take over another connection's views and sequence counters (a resume); returns each
+    /// room with the version held, to rejoin from.
+    pub(crate) fn adopt(&mut self, old: &State) -> Vec<(String, Option<u64>)> {
+        self.seqs.clone_from(&old.seqs);
+        let mut rooms = Vec::new();
+        for (room, view) in &old.views {
+            let v = view.current().map(|c| c.v);
+            self.views.insert(room.clone(), view.clone());
+            let current = view.current().cloned();
+            self.publish(room, current);
+            rooms.push((room.clone(), v));
+        }
+        rooms.sort();
+        rooms
+    }
+
     fn publish(&mut self, room: &str, view: Option<RoomView>) {
         if let Some(tx) = self.watches.get(room) {
             if tx.receiver_count() == 0 {

@@ -179,6 +179,7 @@ async fn hello_carries_name_and_token_and_welcome_gives_the_identity() {
     let hello = Hello {
         name: Some("ada".into()),
         token: Some("tok.old".into()),
+        ..Hello::default()
     };
     let (client, mut events, _peer, sent) = connect_with(hello).await;
     assert_eq!(

@@ -21,6 +21,8 @@ pub enum RoomCmd {
         role: JoinRole,
         /// Request id to echo.
         rid: Option<u64>,
+        /// The version a resuming client holds.
+        since: Option<u64>,
     },
     /// Seat a bot.
     AddBot {
@@ -186,7 +188,7 @@ async fn run<G: Game>(
                 let Some(cmd) = cmd else { break };
                 let now = clock.now_ms();
                 match cmd {
-                    RoomCmd::Join { caller, role, rid } => room.join(&caller, role, rid, now),
+                    RoomCmd::Join { caller, role, rid, since } => room.join(&caller, role, rid, since, now),
                     RoomCmd::AddBot { caller, rid } => room.add_bot(&caller, rid, now),
                     RoomCmd::Leave { caller, rid } => room.leave(&caller, rid, now),
                     RoomCmd::Act { caller, seq, base, action } => room.act(&caller, seq, base, action, now),

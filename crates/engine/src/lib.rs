@@ -22,7 +22,7 @@ pub use game::{
     Actor, BotMove, Ctx, Game, GameError, GameInfo, Status, Timer, TimerId, Timers, Viewer,
 };
 pub use log::{EntryKind, LogEntry, Replayed, replay};
-pub use outbox::{Caller, ConnId, Outbox};
+pub use outbox::{Caller, ConnId, Frame, FrameKind, Outbox};
 pub use registry::Registry;
 pub use rng::GameRng;
 pub use room::{Room, RoomOptions, RoomSpec};

@@ -1,20 +1,45 @@
 //! How a room reaches a connection without knowing what transport carries it.
 
-use arbiter_protocol::PlayerInfo;
+use arbiter_protocol::{Encoding, PlayerInfo};
 use bytes::Bytes;
 use std::sync::Arc;
 
 /// Identifies one client connection, unique for the life of the process.
 pub type ConnId = u64;
 
+/// What a frame carries, so a transport under pressure knows what it may collapse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameKind {
+    /// A `snapshot`: supersedes every earlier state frame of its room.
+    Snapshot,
+    /// A `patch`: may be dropped only if a fresh snapshot of its room replaces it.
+    Patch,
+    /// Anything else (answers, presence, errors): never dropped.
+    Control,
+}
+
+/// One encoded message on its way to a connection.
+#[derive(Debug, Clone)]
+pub struct Frame {
+    /// What it carries.
+    pub kind: FrameKind,
+    /// The room it belongs to.
+    pub room: Arc<str>,
+    /// The encoded message, in the connection's encoding; shared by every connection that
+    /// gets the same bytes.
+    pub bytes: Bytes,
+}
+
 /// The sending side of one connection's bounded outbound queue.
-///
-/// Frames are already encoded, so a frame shared by many viewers is encoded once and only
-/// its reference count grows per connection.
 pub trait Outbox: Send + Sync + 'static {
-    /// Queue a frame. `false` means the connection is gone or its queue overflowed; the room
-    /// then drops the connection (the transport closes it with a clear code, never silently).
-    fn push(&self, frame: Bytes) -> bool;
+    /// The encoding this connection reads.
+    fn encoding(&self) -> Encoding {
+        Encoding::Json
+    }
+
+    /// Queue a frame. `false` means the connection is gone or hopelessly behind; the room
+    /// then drops it (the transport closes it with a clear code, never silently).
+    fn push(&self, frame: Frame) -> bool;
 }
 
 /// The connection a command came from, with the identity it authenticated as.

@@ -3,11 +3,11 @@
 
 use crate::game::{Game, GameError, Status, Viewer};
 use crate::log::{EntryKind, LogEntry, Staged, parse_action, parse_config};
-use crate::outbox::{Caller, ConnId, Outbox};
+use crate::outbox::{Caller, ConnId, Frame, FrameKind, Outbox};
 use crate::rng::GameRng;
 use arbiter_protocol::{
-    ErrorCode, JoinRole, Member, PlayerId, PlayerInfo, PresenceEvent, Role, RoomInfo, RoomStatus,
-    ServerMsg,
+    Encoding, ErrorCode, JoinRole, Member, PlayerId, PlayerInfo, PresenceEvent, Role, RoomInfo,
+    RoomStatus, ServerMsg,
 };
 use bytes::Bytes;
 use serde_json::{Value, json};
@@ -16,6 +16,9 @@ use std::sync::Arc;
 
 /// How many answers per player the room remembers for retried sequence numbers.
 const SEQ_MEMORY: usize = 64;
+
+/// State frames kept per view key so a returning client can be sent exactly what it missed.
+const HISTORY: usize = 128;
 
 /// Patches at most this long (bytes) are sent without measuring the snapshot: no snapshot
 /// envelope is smaller.
@@ -67,10 +70,44 @@ impl ViewKey {
     }
 }
 
-/// The last view sent to one view key, the base of its next patch.
+/// The last view sent to one view key, the base of its next patch, and the recent state
+/// messages that led to it.
 struct SentView {
     v: u64,
     view: Value,
+    /// The latest state messages (patches, or a snapshot where that was smaller), oldest
+    /// first, forming a chain of versions that ends at `v`.
+    history: VecDeque<Arc<ServerMsg>>,
+}
+
+impl SentView {
+    fn new(v: u64, view: Value) -> Self {
+        Self {
+            v,
+            view,
+            history: VecDeque::new(),
+        }
+    }
+
+    fn record(&mut self, msg: Arc<ServerMsg>) {
+        if self.history.len() == HISTORY {
+            self.history.pop_front();
+        }
+        self.history.push_back(msg);
+    }
+
+    /// The state messages that take a viewer holding version `since` to `v`, if the history
+    /// still reaches back that far.
+    fn since(&self, since: u64) -> Option<Vec<Arc<ServerMsg>>> {
+        if since == self.v {
+            return Some(Vec::new());
+        }
+        let start = self
+            .history
+            .iter()
+            .position(|m| matches!(**m, ServerMsg::Patch { from, .. } if from == since))?;
+        Some(self.history.iter().skip(start).cloned().collect())
+    }
 }
 
 struct MemberState {
@@ -140,12 +177,15 @@ struct PendingBot {
 pub struct Room<G: Game> {
     game: Arc<G>,
     spec: RoomSpec,
+    /// The id, shared by every frame of this room.
+    room_id: Arc<str>,
     current: Staged<G>,
     v: u64,
     /// In join order; seats first come first served.
     members: Vec<MemberState>,
     conns: HashMap<ConnId, ConnState>,
-    /// Only keys with at least one open connection are kept and updated.
+    /// Views kept up to date: the public one once anyone has seen it, and each seat's while
+    /// the seat is held (so a player returning within the grace period can resume).
     views: HashMap<ViewKey, SentView>,
     books: HashMap<PlayerId, SeqBook>,
     log: Vec<LogEntry>,
@@ -167,6 +207,7 @@ impl<G: Game> Room<G> {
         let current = Staged::setup(&*game, &config, spec.seed, spec.created_ms)?;
         Ok(Self {
             game,
+            room_id: spec.id.as_str().into(),
             now_ms: spec.created_ms,
             spec,
             current,
@@ -276,8 +317,20 @@ impl<G: Game> Room<G> {
         }
     }
 
-    /// Queue a frame for one connection, remembering it for dropping if its queue refuses.
-    fn send_to(&mut self, conn: ConnId, outbox: &Arc<dyn Outbox>, frame: Bytes) {
+    /// Encode a message for one connection and queue it, remembering the connection for
+    /// dropping if its queue refuses.
+    fn send_to(
+        &mut self,
+        conn: ConnId,
+        outbox: &Arc<dyn Outbox>,
+        kind: FrameKind,
+        msg: &ServerMsg,
+    ) {
+        let frame = Frame {
+            kind,
+            room: self.room_id.clone(),
+            bytes: outbox.encoding().encode(msg),
+        };
         if !outbox.push(frame) {
             self.dropped.push(conn);
         }
@@ -292,13 +345,29 @@ impl<G: Game> Room<G> {
 
     /// Enter the room (`create` and `join`). Answers the caller with `joined` and a snapshot,
     /// tells the others with `presence`.
-    pub fn join(&mut self, caller: &Caller, role: JoinRole, rid: Option<u64>, now_ms: u64) {
+    ///
+    /// `since` is the version a returning client holds: it then gets exactly the state frames
+    /// it missed (none if it is current) instead of a snapshot, when the room still has them.
+    pub fn join(
+        &mut self,
+        caller: &Caller,
+        role: JoinRole,
+        rid: Option<u64>,
+        since: Option<u64>,
+        now_ms: u64,
+    ) {
         self.now_ms = now_ms;
-        self.join_inner(caller, role, rid);
+        self.join_inner(caller, role, rid, since);
         self.settle();
     }
 
-    fn join_inner(&mut self, caller: &Caller, role: JoinRole, rid: Option<u64>) {
+    fn join_inner(
+        &mut self,
+        caller: &Caller,
+        role: JoinRole,
+        rid: Option<u64>,
+        since: Option<u64>,
+    ) {
         if self.conns.contains_key(&caller.conn) {
             return send_error(
                 caller,
@@ -353,9 +422,8 @@ impl<G: Game> Room<G> {
             members: self.members.iter().map(MemberState::to_member).collect(),
             seq: self.books.get(&caller.player.id).map_or(0, |b| b.last),
         };
-        self.send_to(caller.conn, &caller.outbox, encode(&joined));
-        let snapshot = self.snapshot_frame(&key);
-        self.send_to(caller.conn, &caller.outbox, snapshot);
+        self.send_to(caller.conn, &caller.outbox, FrameKind::Control, &joined);
+        self.catch_up(caller, &key, since);
         // A human arriving can wake bots that wait for company.
         self.plan_bot();
     }
@@ -444,7 +512,7 @@ impl<G: Game> Room<G> {
             room: self.spec.id.clone(),
             bot: member,
         };
-        self.send_to(caller.conn, &caller.outbox, encode(&added));
+        self.send_to(caller.conn, &caller.outbox, FrameKind::Control, &added);
         self.plan_bot();
         self.settle();
     }
@@ -478,10 +546,14 @@ impl<G: Game> Room<G> {
                     rid,
                     room: self.spec.id.clone(),
                 };
-                c.outbox.push(encode(&left));
-                self.forget_view_if_unused(&c.key);
+                c.outbox.push(Frame {
+                    kind: FrameKind::Control,
+                    room: self.room_id.clone(),
+                    bytes: c.outbox.encoding().encode(&left),
+                });
             }
         }
+        self.views.remove(&ViewKey::Seat(id.clone()));
         if member.role == Role::Player {
             // Leaving cannot be refused; a failure here is a bug in the game.
             if let Err(e) = self.commit(EntryKind::Leave { player: id }) {
@@ -504,7 +576,6 @@ impl<G: Game> Room<G> {
         let Some(c) = self.conns.remove(&conn) else {
             return;
         };
-        self.forget_view_if_unused(&c.key);
         let Some(idx) = self.member_index(&c.player) else {
             return;
         };
@@ -541,8 +612,7 @@ impl<G: Game> Room<G> {
         let Some(key) = self.conns.get(&caller.conn).map(|c| c.key.clone()) else {
             return send_error(caller, None, ErrorCode::NotInRoom, "not in this room");
         };
-        let frame = self.snapshot_frame(&key);
-        self.send_to(caller.conn, &caller.outbox, frame);
+        self.catch_up(caller, &key, None);
         self.settle();
     }
 
@@ -557,7 +627,7 @@ impl<G: Game> Room<G> {
     ) {
         self.now_ms = now_ms;
         let msg = self.answer_act(caller.conn, seq, base, action);
-        self.send_to(caller.conn, &caller.outbox, encode(&msg));
+        self.send_to(caller.conn, &caller.outbox, FrameKind::Control, &msg);
         self.settle();
     }
 
@@ -771,73 +841,114 @@ impl<G: Game> Room<G> {
         Ok(v)
     }
 
-    /// Send each open view key its patch (or snapshot) for the new version: one view, one
-    /// diff and one encoded frame per key, shared by all of the key's connections.
+    /// Send each view key its patch (or snapshot) for the new version: one view, one diff and
+    /// one encoded frame per key and encoding, shared by all of the key's connections.
     fn fan_out(&mut self) {
-        let mut frames: HashMap<ViewKey, Bytes> = HashMap::with_capacity(self.views.len());
+        let mut msgs: HashMap<ViewKey, (Arc<ServerMsg>, FrameKind, Bytes)> =
+            HashMap::with_capacity(self.views.len());
         for (key, sent) in self.views.iter_mut() {
             let view = self.game.view(&self.current.state, &key.viewer());
             let ops = json_patch::diff(&sent.view, &view);
-            let patch = encode(&ServerMsg::Patch {
+            let patch = ServerMsg::Patch {
                 room: self.spec.id.clone(),
                 from: sent.v,
                 v: self.v,
                 ops,
-            });
-            let frame = if patch.len() <= SMALL_PATCH {
-                patch
-            } else {
-                let snapshot = encode(&ServerMsg::Snapshot {
+            };
+            let patch_json = Encoding::Json.encode(&patch);
+            let mut chosen = (Arc::new(patch), FrameKind::Patch, patch_json);
+            if chosen.2.len() > SMALL_PATCH {
+                let snapshot = ServerMsg::Snapshot {
                     room: self.spec.id.clone(),
                     v: self.v,
                     view: view.clone(),
-                });
-                if snapshot.len() < patch.len() {
-                    snapshot
-                } else {
-                    patch
+                };
+                let snapshot_json = Encoding::Json.encode(&snapshot);
+                if snapshot_json.len() < chosen.2.len() {
+                    chosen = (Arc::new(snapshot), FrameKind::Snapshot, snapshot_json);
                 }
-            };
-            *sent = SentView { v: self.v, view };
-            frames.insert(key.clone(), frame);
+            }
+            sent.v = self.v;
+            sent.view = view;
+            sent.record(chosen.0.clone());
+            msgs.insert(key.clone(), chosen);
         }
+        let mut other_encodings: HashMap<ViewKey, Bytes> = HashMap::new();
         for (&id, conn) in &self.conns {
-            if let Some(frame) = frames.get(&conn.key)
-                && !conn.outbox.push(frame.clone())
-            {
+            let Some((msg, kind, json)) = msgs.get(&conn.key) else {
+                continue;
+            };
+            let encoding = conn.outbox.encoding();
+            let bytes = match encoding {
+                Encoding::Json => json.clone(),
+                other => other_encodings
+                    .entry(conn.key.clone())
+                    .or_insert_with(|| other.encode(msg))
+                    .clone(),
+            };
+            let frame = Frame {
+                kind: *kind,
+                room: self.room_id.clone(),
+                bytes,
+            };
+            if !conn.outbox.push(frame) {
                 self.dropped.push(id);
             }
         }
     }
 
-    /// A snapshot of the current view for `key`, starting to track the key if needed.
-    fn snapshot_frame(&mut self, key: &ViewKey) -> Bytes {
-        let sent = self.views.entry(key.clone()).or_insert_with(|| SentView {
-            v: self.v,
-            view: self.game.view(&self.current.state, &key.viewer()),
+    /// Bring a connection up to date: the state frames it missed since `since`, or a snapshot.
+    fn catch_up(&mut self, caller: &Caller, key: &ViewKey, since: Option<u64>) {
+        let v = self.v;
+        let sent = self.views.entry(key.clone()).or_insert_with(|| {
+            SentView::new(v, self.game.view(&self.current.state, &key.viewer()))
         });
-        encode(&ServerMsg::Snapshot {
-            room: self.spec.id.clone(),
-            v: sent.v,
-            view: sent.view.clone(),
-        })
-    }
-
-    fn forget_view_if_unused(&mut self, key: &ViewKey) {
-        if !self.conns.values().any(|c| &c.key == key) {
-            self.views.remove(key);
+        let missed = since.and_then(|s| sent.since(s));
+        let frames: Vec<(FrameKind, Arc<ServerMsg>)> = match missed {
+            Some(msgs) => msgs
+                .into_iter()
+                .map(|m| {
+                    let kind = match *m {
+                        ServerMsg::Snapshot { .. } => FrameKind::Snapshot,
+                        _ => FrameKind::Patch,
+                    };
+                    (kind, m)
+                })
+                .collect(),
+            None => vec![(
+                FrameKind::Snapshot,
+                Arc::new(ServerMsg::Snapshot {
+                    room: self.spec.id.clone(),
+                    v: sent.v,
+                    view: sent.view.clone(),
+                }),
+            )],
+        };
+        for (kind, msg) in frames {
+            self.send_to(caller.conn, &caller.outbox, kind, &msg);
         }
     }
 
     /// Tell every open connection about a presence change.
     fn presence(&mut self, event: PresenceEvent, member: Member) {
-        let frame = encode(&ServerMsg::Presence {
+        let msg = ServerMsg::Presence {
             room: self.spec.id.clone(),
             event,
             member,
-        });
+        };
+        let mut encoded: HashMap<Encoding, Bytes> = HashMap::new();
         for (&id, conn) in &self.conns {
-            if !conn.outbox.push(frame.clone()) {
+            let encoding = conn.outbox.encoding();
+            let bytes = encoded
+                .entry(encoding)
+                .or_insert_with(|| encoding.encode(&msg))
+                .clone();
+            let frame = Frame {
+                kind: FrameKind::Control,
+                room: self.room_id.clone(),
+                bytes,
+            };
+            if !conn.outbox.push(frame) {
                 self.dropped.push(id);
             }
         }
@@ -845,14 +956,18 @@ impl<G: Game> Room<G> {
 
     /// Tell every connection the room is closing and forget them.
     pub fn close(&mut self, code: ErrorCode, message: &str) {
-        let frame = encode(&ServerMsg::Error {
+        let msg = ServerMsg::Error {
             rid: None,
             code,
             message: message.to_owned(),
             details: Some(json!({ "room": self.spec.id })),
-        });
+        };
         for (_, conn) in self.conns.drain() {
-            conn.outbox.push(frame.clone());
+            conn.outbox.push(Frame {
+                kind: FrameKind::Control,
+                room: self.room_id.clone(),
+                bytes: conn.outbox.encoding().encode(&msg),
+            });
         }
         self.views.clear();
         self.pending_bot = None;
@@ -874,15 +989,15 @@ fn reject(room: &str, seq: u64, e: &GameError) -> ServerMsg {
 }
 
 fn send_error(caller: &Caller, rid: Option<u64>, code: ErrorCode, message: impl Into<String>) {
-    caller.outbox.push(encode(&ServerMsg::Error {
+    let msg = ServerMsg::Error {
         rid,
         code,
         message: message.into(),
         details: None,
-    }));
-}
-
-/// Encode a server message as a JSON text frame.
-pub(crate) fn encode(msg: &ServerMsg) -> Bytes {
-    Bytes::from(msg.to_json())
+    };
+    caller.outbox.push(Frame {
+        kind: FrameKind::Control,
+        room: Arc::from(""),
+        bytes: caller.outbox.encoding().encode(&msg),
+    });
 }

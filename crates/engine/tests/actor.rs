@@ -7,7 +7,7 @@ mod common;
 
 use arbiter_engine::protocol::{JoinRole, PlayerInfo, ServerMsg};
 use arbiter_engine::{
-    Caller, CreateOptions, Outbox, Registry, RoomCmd, RoomLifetimes, RoomLimits, Rooms,
+    Caller, CreateOptions, Frame, Outbox, Registry, RoomCmd, RoomLifetimes, RoomLimits, Rooms,
 };
 use bytes::Bytes;
 use common::Secrets;
@@ -20,8 +20,8 @@ use tokio::time::Instant;
 struct Chan(mpsc::UnboundedSender<Bytes>);
 
 impl Outbox for Chan {
-    fn push(&self, frame: Bytes) -> bool {
-        self.0.send(frame).is_ok()
+    fn push(&self, frame: Frame) -> bool {
+        self.0.send(frame.bytes).is_ok()
     }
 }
 
@@ -63,6 +63,7 @@ async fn a_timer_fires_at_its_due_time_as_a_system_entry() {
         caller: ada.clone(),
         role: JoinRole::Player,
         rid: None,
+        since: None,
     })
     .await
     .unwrap();
@@ -128,6 +129,7 @@ async fn rooms_without_connections_close_and_leave_the_directory() {
             caller: ada,
             role: JoinRole::Player,
             rid: None,
+            since: None,
         })
         .await
         .unwrap();

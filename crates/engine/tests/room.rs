@@ -5,7 +5,7 @@
 
 mod common;
 
-use arbiter_engine::protocol::{ErrorCode, JoinRole, PresenceEvent, Role, ServerMsg};
+use arbiter_engine::protocol::{Encoding, ErrorCode, JoinRole, PresenceEvent, Role, ServerMsg};
 use arbiter_engine::{Game, Room, RoomOptions, RoomSpec, Viewer, replay};
 use common::{Mirror, Peer, Secrets};
 use serde_json::{Value, json};
@@ -57,9 +57,9 @@ fn a_viewer_never_receives_another_seats_secret() {
         Peer::new(2, "bob"),
         Peer::new(3, "watcher"),
     );
-    r.join(&alice.caller, JoinRole::Player, None, 1_001);
-    r.join(&bob.caller, JoinRole::Player, None, 1_002);
-    r.join(&watcher.caller, JoinRole::Spectator, None, 1_003);
+    r.join(&alice.caller, JoinRole::Player, None, None, 1_001);
+    r.join(&bob.caller, JoinRole::Player, None, None, 1_002);
+    r.join(&watcher.caller, JoinRole::Spectator, None, None, 1_003);
     for (seq, a) in [
         json!({"type": "bump"}),
         json!({"type": "roll"}),
@@ -103,8 +103,8 @@ fn a_viewer_never_receives_another_seats_secret() {
 fn versions_arrive_gap_free_and_patches_rebuild_the_view() {
     let mut r = room(2);
     let (mut alice, mut bob) = (Peer::new(1, "alice"), Peer::new(2, "bob"));
-    r.join(&alice.caller, JoinRole::Player, None, 0);
-    r.join(&bob.caller, JoinRole::Player, None, 0);
+    r.join(&alice.caller, JoinRole::Player, None, None, 0);
+    r.join(&bob.caller, JoinRole::Player, None, None, 0);
     for seq in 1..=20 {
         r.act(&alice.caller, seq, None, json!({"type": "bump"}), 0);
     }
@@ -129,7 +129,7 @@ fn versions_arrive_gap_free_and_patches_rebuild_the_view() {
 fn a_duplicated_seq_is_applied_once_and_answered_again() {
     let mut r = room(2);
     let mut alice = Peer::new(1, "alice");
-    r.join(&alice.caller, JoinRole::Player, None, 0);
+    r.join(&alice.caller, JoinRole::Player, None, None, 0);
     r.act(&alice.caller, 1, None, json!({"type": "bump"}), 0);
     r.act(&alice.caller, 1, None, json!({"type": "bump"}), 0);
     r.act(&alice.caller, 2, None, json!({"type": "fly"}), 0);
@@ -156,8 +156,8 @@ fn a_duplicated_seq_is_applied_once_and_answered_again() {
 fn a_stale_base_is_rejected_unless_the_action_is_order_independent() {
     let mut r = room(2);
     let (mut alice, mut bob) = (Peer::new(1, "alice"), Peer::new(2, "bob"));
-    r.join(&alice.caller, JoinRole::Player, None, 0);
-    r.join(&bob.caller, JoinRole::Player, None, 0);
+    r.join(&alice.caller, JoinRole::Player, None, None, 0);
+    r.join(&bob.caller, JoinRole::Player, None, None, 0);
     let v = r.version();
     r.act(&alice.caller, 1, Some(v), json!({"type": "bump"}), 0);
     r.act(&bob.caller, 1, Some(v), json!({"type": "bump"}), 0);
@@ -195,8 +195,8 @@ fn a_refused_action_changes_nothing_not_even_the_rng() {
     let mut b = room(1);
     let pa = Peer::new(1, "alice");
     let pb = Peer::new(1, "alice");
-    a.join(&pa.caller, JoinRole::Player, None, 0);
-    b.join(&pb.caller, JoinRole::Player, None, 0);
+    a.join(&pa.caller, JoinRole::Player, None, None, 0);
+    b.join(&pb.caller, JoinRole::Player, None, None, 0);
     a.act(&pa.caller, 1, None, json!({"type": "roll_then_fail"}), 0);
     a.act(&pa.caller, 2, None, json!({"type": "roll"}), 0);
     b.act(&pb.caller, 1, None, json!({"type": "roll"}), 0);
@@ -209,7 +209,7 @@ fn a_refused_action_changes_nothing_not_even_the_rng() {
 fn a_patch_larger_than_the_view_is_sent_as_a_snapshot() {
     let mut r = room(1);
     let mut alice = Peer::new(1, "alice");
-    r.join(&alice.caller, JoinRole::Player, None, 0);
+    r.join(&alice.caller, JoinRole::Player, None, None, 0);
     r.act(&alice.caller, 1, None, json!({"type": "bump"}), 0);
     r.act(&alice.caller, 2, None, json!({"type": "scramble"}), 0);
     let msgs = alice.take();
@@ -239,9 +239,9 @@ fn joins_beyond_the_seats_become_spectators_and_are_told_why() {
         Peer::new(2, "bob"),
         Peer::new(3, "carol"),
     );
-    r.join(&alice.caller, JoinRole::Any, None, 0);
-    r.join(&bob.caller, JoinRole::Any, Some(7), 0);
-    r.join(&carol.caller, JoinRole::Player, Some(8), 0);
+    r.join(&alice.caller, JoinRole::Any, None, None, 0);
+    r.join(&bob.caller, JoinRole::Any, Some(7), None, 0);
+    r.join(&carol.caller, JoinRole::Player, Some(8), None, 0);
     match &bob.take()[0] {
         ServerMsg::Joined {
             rid,
@@ -279,11 +279,11 @@ fn joins_beyond_the_seats_become_spectators_and_are_told_why() {
 fn presence_follows_connections_and_seats_survive_a_disconnect() {
     let mut r = room(2);
     let (mut alice, bob) = (Peer::new(1, "alice"), Peer::new(2, "bob"));
-    r.join(&alice.caller, JoinRole::Player, None, 0);
-    r.join(&bob.caller, JoinRole::Player, None, 0);
+    r.join(&alice.caller, JoinRole::Player, None, None, 0);
+    r.join(&bob.caller, JoinRole::Player, None, None, 0);
     r.disconnect(bob.caller.conn, 0);
     let bob_again = Peer::new(3, "bob");
-    r.join(&bob_again.caller, JoinRole::Any, None, 0);
+    r.join(&bob_again.caller, JoinRole::Any, None, None, 0);
     r.leave(&bob_again.caller, Some(4), 0);
     let events: Vec<PresenceEvent> = alice
         .take()
@@ -305,8 +305,8 @@ fn presence_follows_connections_and_seats_survive_a_disconnect() {
 fn a_connection_whose_queue_refuses_is_dropped_and_others_carry_on() {
     let mut r = room(2);
     let (mut alice, bob) = (Peer::new(1, "alice"), Peer::new(2, "bob"));
-    r.join(&alice.caller, JoinRole::Player, None, 0);
-    r.join(&bob.caller, JoinRole::Player, None, 0);
+    r.join(&alice.caller, JoinRole::Player, None, None, 0);
+    r.join(&bob.caller, JoinRole::Player, None, None, 0);
     bob.inbox
         .refuse
         .store(true, std::sync::atomic::Ordering::SeqCst);
@@ -327,8 +327,8 @@ fn a_connection_whose_queue_refuses_is_dropped_and_others_carry_on() {
 fn state_is_a_function_of_config_seed_and_log() {
     let mut r = room(3);
     let (alice, bob) = (Peer::new(1, "alice"), Peer::new(2, "bob"));
-    r.join(&alice.caller, JoinRole::Player, None, 5);
-    r.join(&bob.caller, JoinRole::Player, None, 6);
+    r.join(&alice.caller, JoinRole::Player, None, None, 5);
+    r.join(&bob.caller, JoinRole::Player, None, None, 6);
     for seq in 1..=5 {
         r.act(&alice.caller, seq, None, json!({"type": "roll"}), 10 + seq);
         r.act(
@@ -366,7 +366,7 @@ fn state_is_a_function_of_config_seed_and_log() {
 fn bots_act_through_the_action_path_only_while_a_human_is_connected() {
     let mut r = room(3);
     let mut alice = Peer::new(1, "alice");
-    r.join(&alice.caller, JoinRole::Player, None, 0);
+    r.join(&alice.caller, JoinRole::Player, None, None, 0);
     r.add_bot(&alice.caller, Some(9), 0);
     let added = alice.take().into_iter().find_map(|m| match m {
         ServerMsg::BotAdded { rid, bot, .. } => Some((rid, bot)),
@@ -499,7 +499,7 @@ fn a_game_without_bots_says_so() {
     )
     .unwrap();
     let mut alice = Peer::new(1, "alice");
-    r.join(&alice.caller, JoinRole::Player, None, 0);
+    r.join(&alice.caller, JoinRole::Player, None, None, 0);
     r.add_bot(&alice.caller, Some(1), 0);
     let errors: Vec<ErrorCode> = alice
         .take()
@@ -517,8 +517,8 @@ fn a_game_without_bots_says_so() {
 fn a_disconnected_seat_is_held_for_the_grace_period_and_the_game_is_told() {
     let mut r = room(3);
     let (mut alice, bob) = (Peer::new(1, "alice"), Peer::new(2, "bob"));
-    r.join(&alice.caller, JoinRole::Player, None, 0);
-    r.join(&bob.caller, JoinRole::Player, None, 0);
+    r.join(&alice.caller, JoinRole::Player, None, None, 0);
+    r.join(&bob.caller, JoinRole::Player, None, None, 0);
     r.disconnect(bob.caller.conn, 5_000);
     assert_eq!(r.state().away, vec!["bob".into()]);
     r.fire_due(5_999);
@@ -529,7 +529,7 @@ fn a_disconnected_seat_is_held_for_the_grace_period_and_the_game_is_told() {
 
     // Back in time: the seat is his and the game hears it.
     let bob2 = Peer::new(3, "bob");
-    r.join(&bob2.caller, JoinRole::Spectator, None, 5_500);
+    r.join(&bob2.caller, JoinRole::Spectator, None, None, 5_500);
     assert!(r.state().away.is_empty());
     assert_eq!(r.next_due(), None);
 
@@ -567,13 +567,13 @@ fn a_disconnected_seat_is_held_for_the_grace_period_and_the_game_is_told() {
 fn a_spectator_who_disconnects_frees_the_place() {
     let mut r = room(1);
     let alice = Peer::new(1, "alice");
-    r.join(&alice.caller, JoinRole::Player, None, 0);
+    r.join(&alice.caller, JoinRole::Player, None, None, 0);
     for i in 0..4 {
         let s = Peer::new(10 + i, &format!("s{i}"));
-        r.join(&s.caller, JoinRole::Spectator, None, 0);
+        r.join(&s.caller, JoinRole::Spectator, None, None, 0);
     }
     let mut late = Peer::new(20, "late");
-    r.join(&late.caller, JoinRole::Spectator, Some(1), 0);
+    r.join(&late.caller, JoinRole::Spectator, Some(1), None, 0);
     assert!(matches!(
         late.take()[0],
         ServerMsg::Error {
@@ -582,7 +582,7 @@ fn a_spectator_who_disconnects_frees_the_place() {
         }
     ));
     r.disconnect(10, 0);
-    r.join(&late.caller, JoinRole::Spectator, Some(2), 0);
+    r.join(&late.caller, JoinRole::Spectator, Some(2), None, 0);
     assert!(matches!(
         late.take()[0],
         ServerMsg::Joined {
@@ -591,4 +591,98 @@ fn a_spectator_who_disconnects_frees_the_place() {
         }
     ));
     assert_eq!(r.member_count(), 5);
+}
+
+#[test]
+fn a_returning_client_gets_exactly_the_frames_it_missed() {
+    let mut r = room(2);
+    let (alice, mut bob) = (Peer::new(1, "alice"), Peer::new(2, "bob"));
+    r.join(&alice.caller, JoinRole::Player, None, None, 0);
+    r.join(&bob.caller, JoinRole::Player, None, None, 0);
+    r.act(&bob.caller, 1, None, json!({"type": "bump"}), 0);
+    let mut mirror = Mirror::default();
+    mirror.absorb(&bob.take());
+    let held = mirror.v;
+    r.disconnect(bob.caller.conn, 0);
+    for seq in 1..=5 {
+        r.act(&alice.caller, seq, None, json!({"type": "roll"}), 0);
+    }
+    let mut back = Peer::new(3, "bob");
+    r.join(&back.caller, JoinRole::Any, None, Some(held), 10);
+    let msgs = back.take();
+    let states: Vec<(u64, u64)> = msgs
+        .iter()
+        .filter_map(|m| match m {
+            ServerMsg::Patch { from, v, .. } => Some((*from, *v)),
+            ServerMsg::Snapshot { v, .. } => Some((u64::MAX, *v)),
+            _ => None,
+        })
+        .collect();
+    // The disconnect, five rolls and the return (the game tracks connections): seven
+    // patches, no snapshot.
+    assert_eq!(
+        states,
+        (held..held + 7).map(|v| (v, v + 1)).collect::<Vec<_>>()
+    );
+    mirror.absorb(&msgs);
+    assert_eq!(
+        mirror.view,
+        Secrets.view(r.state(), &Viewer::Player("bob".into()))
+    );
+
+    // Already current: nothing but `joined`.
+    let mut again = Peer::new(4, "bob");
+    r.join(&again.caller, JoinRole::Any, None, Some(r.version()), 10);
+    assert!(
+        again
+            .take()
+            .iter()
+            .all(|m| matches!(m, ServerMsg::Joined { .. }))
+    );
+
+    // Too far behind for the history: a snapshot.
+    for seq in 6..=200 {
+        r.act(&alice.caller, seq, None, json!({"type": "bump"}), 0);
+    }
+    let mut late = Peer::new(5, "bob");
+    r.join(&late.caller, JoinRole::Any, None, Some(held), 10);
+    let kinds: Vec<bool> = late
+        .take()
+        .iter()
+        .filter_map(|m| match m {
+            ServerMsg::Snapshot { v, .. } => Some(*v == r.version()),
+            ServerMsg::Patch { .. } => Some(false),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(kinds, vec![true]);
+}
+
+#[test]
+fn msgpack_and_json_connections_receive_the_same_messages() {
+    let mut r = room(2);
+    let mut alice = Peer::new(1, "alice");
+    let mut bob = Peer::with_encoding(2, "alice", Encoding::MsgPack);
+    r.join(&alice.caller, JoinRole::Player, None, None, 0);
+    let _ = alice.take();
+    r.join(&bob.caller, JoinRole::Player, None, None, 0);
+    for seq in 1..=3 {
+        r.act(&alice.caller, seq, None, json!({"type": "roll"}), 0);
+    }
+    let json_states: Vec<ServerMsg> = alice
+        .take()
+        .into_iter()
+        .filter(|m| matches!(m, ServerMsg::Patch { .. }))
+        .collect();
+    let msgpack_states: Vec<ServerMsg> = bob
+        .take()
+        .into_iter()
+        .filter(|m| matches!(m, ServerMsg::Patch { .. }))
+        .collect();
+    assert_eq!(json_states.len(), 3);
+    assert_eq!(json_states, msgpack_states);
+    assert!(
+        bob.raw_bytes().iter().all(|b| b.first() != Some(&b'{')),
+        "binary frames, not JSON"
+    );
 }

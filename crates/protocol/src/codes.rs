@@ -63,6 +63,8 @@ pub enum ErrorCode {
     Unavailable,
     /// Too many messages; slow down.
     RateLimited,
+    /// No long-poll session has that id (it ended or never existed); open a new one.
+    SessionNotFound,
     /// A failure of the server, not of the request.
     Internal,
     /// A code this client does not know yet (newer server).
@@ -105,6 +107,7 @@ impl ErrorCode {
             Self::RoomClosed => "ROOM_CLOSED",
             Self::Unavailable => "UNAVAILABLE",
             Self::RateLimited => "RATE_LIMITED",
+            Self::SessionNotFound => "SESSION_NOT_FOUND",
             Self::Internal => "INTERNAL",
             Self::Unknown => "UNKNOWN",
         }
@@ -138,8 +141,11 @@ pub mod close {
     pub const SERVICE_RESTART: u16 = 1012;
     /// `hello` asked for a protocol version the server does not speak.
     pub const UNSUPPORTED_VERSION: u16 = 4002;
+    /// Nothing (not even a pong) arrived from the client within the heartbeat timeout.
+    pub const HEARTBEAT_TIMEOUT: u16 = 4004;
     /// No `hello` arrived within the handshake deadline.
     pub const HELLO_TIMEOUT: u16 = 4003;
-    /// The client did not read its frames fast enough; its seats are kept.
+    /// The client did not read its frames fast enough (its queue overflowed even after
+    /// collapsing patches, or a write stalled); its seats are kept.
     pub const TOO_SLOW: u16 = 4008;
 }

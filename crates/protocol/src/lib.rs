@@ -6,9 +6,11 @@
 //! `docs/protocol.md` is their human-readable contract.
 
 mod codes;
+mod encoding;
 mod messages;
 
 pub use codes::{ErrorCode, close};
+pub use encoding::{DecodeError, Encoding, SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK};
 pub use messages::{
     ClientMsg, JoinRole, Member, PlayerId, PlayerInfo, PresenceEvent, Role, RoomInfo, RoomStatus,
     ServerMsg,

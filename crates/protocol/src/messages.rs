@@ -179,6 +179,10 @@ pub enum ClientMsg {
         /// Requested role (default `any`).
         #[serde(default, rename = "as")]
         role: JoinRole,
+        /// The version of this room's view the client already holds (resuming after a
+        /// reconnect): the server then sends only the state frames it missed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        since: Option<u64>,
     },
     /// Leave a room; a seat is released.
     Leave {

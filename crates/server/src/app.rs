@@ -1,9 +1,12 @@
 //! State shared by every request and connection.
 
 use crate::auth::Signer;
+use crate::lp::LpCmd;
+use crate::queue::QueueLimits;
 use arbiter_engine::{ConnId, RoomLimits, Rooms};
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
@@ -14,8 +17,18 @@ pub struct Settings {
     pub max_frame: usize,
     /// A connection that has not said `hello` by then is closed.
     pub hello_timeout: Duration,
-    /// Frames a connection's outbound queue holds before the client counts as too slow.
-    pub outbox_frames: usize,
+    /// Bounds of each connection's outbound queue.
+    pub queue: QueueLimits,
+    /// How often the server pings each WebSocket client.
+    pub heartbeat_interval: Duration,
+    /// A client from which nothing (not even a pong) arrived for this long is disconnected.
+    pub heartbeat_timeout: Duration,
+    /// A write that takes longer than this means the client stopped reading.
+    pub write_timeout: Duration,
+    /// How long a long-poll `GET` waits for a message before answering empty.
+    pub poll_timeout: Duration,
+    /// A long-poll session not polled for this long counts as disconnected.
+    pub poll_idle_timeout: Duration,
     /// Room limits and lifetimes.
     pub rooms: RoomLimits,
 }
@@ -25,7 +38,12 @@ impl Default for Settings {
         Self {
             max_frame: arbiter_protocol::DEFAULT_MAX_FRAME,
             hello_timeout: Duration::from_secs(10),
-            outbox_frames: 1024,
+            queue: QueueLimits::default(),
+            heartbeat_interval: Duration::from_secs(5),
+            heartbeat_timeout: Duration::from_secs(20),
+            write_timeout: Duration::from_secs(10),
+            poll_timeout: Duration::from_secs(25),
+            poll_idle_timeout: Duration::from_secs(30),
             rooms: RoomLimits::default(),
         }
     }
@@ -40,6 +58,31 @@ struct Inner {
     open_conns: AtomicUsize,
     /// Each connection task holds a clone; the server waits for all of them to drop it.
     alive: mpsc::Sender<()>,
+    /// Open long-poll sessions by id.
+    long_polls: LongPolls,
+}
+
+/// Open long-poll sessions, each reached through its task's command channel.
+#[derive(Default)]
+pub(crate) struct LongPolls(Mutex<HashMap<String, mpsc::Sender<LpCmd>>>);
+
+impl LongPolls {
+    fn map(&self) -> MutexGuard<'_, HashMap<String, mpsc::Sender<LpCmd>>> {
+        // Single inserts and removes: a poisoned lock still holds a consistent map.
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn get(&self, sid: &str) -> Option<mpsc::Sender<LpCmd>> {
+        self.map().get(sid).cloned()
+    }
+
+    pub(crate) fn insert(&self, sid: String, tx: mpsc::Sender<LpCmd>) {
+        self.map().insert(sid, tx);
+    }
+
+    pub(crate) fn remove(&self, sid: &str) {
+        self.map().remove(sid);
+    }
 }
 
 /// Cheap to clone; handed to every handler.
@@ -74,6 +117,7 @@ impl App {
             next_conn: AtomicU64::new(1),
             open_conns: AtomicUsize::new(0),
             alive,
+            long_polls: LongPolls::default(),
         }))
     }
 
@@ -87,6 +131,10 @@ impl App {
 
     pub(crate) fn settings(&self) -> &Settings {
         &self.0.settings
+    }
+
+    pub(crate) fn long_polls(&self) -> &LongPolls {
+        &self.0.long_polls
     }
 
     pub(crate) fn shutdown_signal(&self) -> watch::Receiver<bool> {

@@ -6,16 +6,20 @@
 mod api;
 mod app;
 mod auth;
+mod lp;
+mod queue;
+mod session;
 mod ws;
 
 pub use app::Settings;
 pub use auth::Signer;
+pub use queue::QueueLimits;
 
 use app::App;
 use arbiter_engine::{Registry, Rooms};
 use axum::Router;
 use axum::response::Html;
-use axum::routing::get;
+use axum::routing::{get, post};
 use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -34,6 +38,8 @@ fn router(app: App) -> Router {
             get(|| async { Html(include_str!("../../../web/index.html")) }),
         )
         .route("/ws", get(ws::upgrade))
+        .route("/lp", post(lp::open))
+        .route("/lp/{sid}", post(lp::send).get(lp::poll).delete(lp::end))
         .route("/healthz", get(api::health))
         .route("/api/v1/games", get(api::games))
         .route("/api/v1/rooms", get(api::rooms))

@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 #[derive(Parser)]
 #[command(
@@ -37,9 +38,15 @@ struct ServeArgs {
     /// Largest incoming WebSocket message, in bytes.
     #[arg(long, env = "ARBITER_MAX_FRAME", default_value_t = arbiter_protocol::DEFAULT_MAX_FRAME)]
     max_frame: usize,
-    /// Frames queued for one connection before it counts as too slow and is closed.
+    /// Frames queued for one connection before its patches collapse into a snapshot.
     #[arg(long, env = "ARBITER_OUTBOX_FRAMES", default_value_t = 1024)]
     outbox_frames: usize,
+    /// Bytes queued for one connection before its patches collapse into a snapshot.
+    #[arg(long, env = "ARBITER_OUTBOX_BYTES", default_value_t = 1 << 20)]
+    outbox_bytes: usize,
+    /// Seconds without any frame from a client before it counts as gone.
+    #[arg(long, env = "ARBITER_HEARTBEAT_TIMEOUT_SECS", default_value_t = 20)]
+    heartbeat_timeout_secs: u64,
     /// Live rooms this node will hold.
     #[arg(long, env = "ARBITER_MAX_ROOMS", default_value_t = 10_000)]
     max_rooms: usize,
@@ -91,12 +98,17 @@ async fn serve(args: ServeArgs) -> std::io::Result<()> {
     };
     let mut settings = Settings {
         max_frame: args.max_frame,
-        outbox_frames: args.outbox_frames.max(1),
+        queue: arbiter_server::QueueLimits {
+            frames: args.outbox_frames.max(1),
+            bytes: args.outbox_bytes.max(1024),
+        },
+        heartbeat_timeout: Duration::from_secs(args.heartbeat_timeout_secs.max(1)),
+        heartbeat_interval: Duration::from_secs(args.heartbeat_timeout_secs.max(4) / 4),
         ..Settings::default()
     };
     settings.rooms.max_rooms = args.max_rooms;
     settings.rooms.allow_seeded_rooms = args.allow_seeded_rooms;
-    settings.rooms.seat_grace = std::time::Duration::from_secs(args.seat_grace_secs);
+    settings.rooms.seat_grace = Duration::from_secs(args.seat_grace_secs);
     let mut running =
         arbiter_server::start(args.listen, arbiter_games::registry(), settings, signer).await?;
     println!("Arbiter is listening on http://{}/", running.addr());

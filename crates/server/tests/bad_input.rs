@@ -139,6 +139,7 @@ async fn rule_violations_are_rejected_and_change_nothing() {
         rid: Some(1),
         room: room.code.clone(),
         role: JoinRole::Player,
+        since: None,
     })
     .await;
     let ServerMsg::Snapshot { view, v, .. } =

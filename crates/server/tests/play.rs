@@ -367,6 +367,7 @@ async fn a_reconnecting_player_keeps_the_seat_and_continues_its_seqs() {
         Hello {
             name: Some("Bob".into()),
             token: Some(token),
+            ..Hello::default()
         },
     )
     .await
@@ -469,7 +470,7 @@ async fn rest_lists_games_and_public_rooms_only() {
 }
 
 #[tokio::test]
-async fn shutdown_closes_every_socket_with_going_away() {
+async fn shutdown_tells_every_client_to_reconnect() {
     let srv = server().await;
     let mut raw = Raw::connect(srv.addr()).await;
     raw.hello("ada").await;
@@ -479,11 +480,11 @@ async fn shutdown_closes_every_socket_with_going_away() {
         .await
         .unwrap();
     srv.stop().await.unwrap();
-    assert_eq!(raw.closed().await.0, Some(close::GOING_AWAY));
+    assert_eq!(raw.closed().await.0, Some(close::SERVICE_RESTART));
     let info = tokio::time::timeout(PATIENCE, ada.client.closed())
         .await
         .unwrap();
-    assert_eq!(info.code, Some(close::GOING_AWAY));
+    assert_eq!(info.code, Some(close::SERVICE_RESTART));
 }
 
 mod hidden {

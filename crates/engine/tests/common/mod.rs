@@ -3,8 +3,10 @@
 
 #![allow(dead_code, unreachable_pub, missing_docs, clippy::unwrap_used)]
 
-use arbiter_engine::protocol::{ErrorCode, PlayerId, PlayerInfo, ServerMsg};
-use arbiter_engine::{Actor, Caller, Ctx, Game, GameError, GameInfo, Outbox, Status, Viewer};
+use arbiter_engine::protocol::{Encoding, ErrorCode, PlayerId, PlayerInfo, ServerMsg};
+use arbiter_engine::{
+    Actor, Caller, Ctx, Frame, Game, GameError, GameInfo, Outbox, Status, Viewer,
+};
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -182,14 +184,19 @@ impl Game for Secrets {
 pub struct Inbox {
     frames: Mutex<Vec<Bytes>>,
     pub refuse: std::sync::atomic::AtomicBool,
+    pub encoding: Encoding,
 }
 
 impl Outbox for Inbox {
-    fn push(&self, frame: Bytes) -> bool {
+    fn encoding(&self) -> Encoding {
+        self.encoding
+    }
+
+    fn push(&self, frame: Frame) -> bool {
         if self.refuse.load(std::sync::atomic::Ordering::SeqCst) {
             return false;
         }
-        self.frames.lock().unwrap().push(frame);
+        self.frames.lock().unwrap().push(frame.bytes);
         true
     }
 }
@@ -203,7 +210,14 @@ pub struct Peer {
 
 impl Peer {
     pub fn new(conn: u64, id: &str) -> Self {
-        let inbox = Arc::new(Inbox::default());
+        Self::with_encoding(conn, id, Encoding::Json)
+    }
+
+    pub fn with_encoding(conn: u64, id: &str, encoding: Encoding) -> Self {
+        let inbox = Arc::new(Inbox {
+            encoding,
+            ..Inbox::default()
+        });
         Self {
             caller: Caller {
                 conn,
@@ -233,12 +247,17 @@ impl Peer {
             .collect()
     }
 
+    /// Every frame ever received, as bytes.
+    pub fn raw_bytes(&self) -> Vec<Bytes> {
+        self.inbox.frames.lock().unwrap().clone()
+    }
+
     /// Frames received since the last call, decoded.
     pub fn take(&mut self) -> Vec<ServerMsg> {
         let frames = self.inbox.frames.lock().unwrap();
         let out = frames[self.seen..]
             .iter()
-            .map(|b| serde_json::from_slice(b).unwrap())
+            .flat_map(|b| self.inbox.encoding.decode_server(b).unwrap())
             .collect();
         self.seen = frames.len();
         out

@@ -39,6 +39,8 @@ pub fn ws_url(addr: SocketAddr) -> String {
 /// A WebSocket client that speaks raw frames, for feeding the server bad input.
 pub struct Raw {
     pub ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    /// Messages of a batch frame not handed out yet.
+    pending: std::collections::VecDeque<ServerMsg>,
 }
 
 /// What the server did next.
@@ -53,7 +55,10 @@ impl Raw {
         let (ws, _) = tokio_tungstenite::connect_async(ws_url(addr))
             .await
             .unwrap();
-        Self { ws }
+        Self {
+            ws,
+            pending: Default::default(),
+        }
     }
 
     pub async fn send_text(&mut self, text: &str) {
@@ -65,15 +70,22 @@ impl Raw {
     }
 
     pub async fn next(&mut self) -> Event {
+        if let Some(m) = self.pending.pop_front() {
+            return Event::Msg(m);
+        }
         loop {
             let frame = tokio::time::timeout(PATIENCE, self.ws.next())
                 .await
                 .expect("the server did not answer in time");
             match frame {
                 Some(Ok(Message::Text(t))) => {
-                    return Event::Msg(
-                        serde_json::from_str(&t).expect("server frames are protocol"),
-                    );
+                    let msgs = arbiter_protocol::Encoding::Json
+                        .decode_server(t.as_bytes())
+                        .expect("server frames are protocol");
+                    self.pending.extend(msgs);
+                    if let Some(m) = self.pending.pop_front() {
+                        return Event::Msg(m);
+                    }
                 }
                 Some(Ok(Message::Close(frame))) => {
                     return Event::Closed(

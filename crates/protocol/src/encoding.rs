@@ -1,0 +1,196 @@
+//! The two wire encodings: JSON text frames (default) and MessagePack binary frames, chosen
+//! per connection with the WebSocket subprotocol. The messages are the same.
+
+use crate::{ClientMsg, ServerMsg};
+use bytes::Bytes;
+
+/// WebSocket subprotocol that selects JSON (also the default when none is asked for).
+pub const SUBPROTOCOL_JSON: &str = "arbiter.v1.json";
+/// WebSocket subprotocol that selects MessagePack.
+pub const SUBPROTOCOL_MSGPACK: &str = "arbiter.v1.msgpack";
+
+/// How a connection's messages are encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Encoding {
+    /// One JSON object (or array of objects) per text frame.
+    #[default]
+    Json,
+    /// One MessagePack map (or array of maps) per binary frame, with field names.
+    MsgPack,
+}
+
+/// A frame that could not be decoded, with the reason in words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeError(pub String);
+
+impl Encoding {
+    /// The encoding a subprotocol name selects.
+    pub fn from_subprotocol(name: &str) -> Option<Self> {
+        match name {
+            SUBPROTOCOL_JSON => Some(Self::Json),
+            SUBPROTOCOL_MSGPACK => Some(Self::MsgPack),
+            _ => None,
+        }
+    }
+
+    /// The subprotocol name of this encoding.
+    pub fn subprotocol(self) -> &'static str {
+        match self {
+            Self::Json => SUBPROTOCOL_JSON,
+            Self::MsgPack => SUBPROTOCOL_MSGPACK,
+        }
+    }
+
+    /// Encode one server message.
+    pub fn encode(self, msg: &ServerMsg) -> Bytes {
+        match self {
+            Self::Json => Bytes::from(msg.to_json()),
+            // Our types always serialise; a failure would be a bug, reported in-band.
+            Self::MsgPack => Bytes::from(rmp_serde::to_vec_named(msg).unwrap_or_else(|e| {
+                let err = ServerMsg::Error {
+                    rid: None,
+                    code: crate::ErrorCode::Internal,
+                    message: format!("encode failed: {e}"),
+                    details: None,
+                };
+                rmp_serde::to_vec_named(&err).unwrap_or_default()
+            })),
+        }
+    }
+
+    /// Join already-encoded messages into one frame holding an array of them.
+    pub fn batch(self, frames: &[Bytes]) -> Bytes {
+        let body: usize = frames.iter().map(Bytes::len).sum();
+        let mut out = Vec::with_capacity(body + frames.len() + 5);
+        match self {
+            Self::Json => {
+                out.push(b'[');
+                for (i, f) in frames.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    out.extend_from_slice(f);
+                }
+                out.push(b']');
+            }
+            Self::MsgPack => {
+                let n = frames.len();
+                if n < 16 {
+                    out.push(0x90 | n as u8);
+                } else if n <= usize::from(u16::MAX) {
+                    out.push(0xdc);
+                    out.extend_from_slice(&(n as u16).to_be_bytes());
+                } else {
+                    out.push(0xdd);
+                    out.extend_from_slice(&(n as u32).to_be_bytes());
+                }
+                for f in frames {
+                    out.extend_from_slice(f);
+                }
+            }
+        }
+        Bytes::from(out)
+    }
+
+    /// Decode one client message.
+    pub fn decode_client(self, frame: &[u8]) -> Result<ClientMsg, DecodeError> {
+        match self {
+            Self::Json => serde_json::from_slice(frame).map_err(|e| DecodeError(e.to_string())),
+            Self::MsgPack => rmp_serde::from_slice(frame).map_err(|e| DecodeError(e.to_string())),
+        }
+    }
+
+    /// Decode a server frame: one message or a batch of them.
+    pub fn decode_server(self, frame: &[u8]) -> Result<Vec<ServerMsg>, DecodeError> {
+        #[derive(serde::Deserialize)]
+        #[serde(untagged)]
+        enum OneOrMany {
+            Many(Vec<ServerMsg>),
+            One(Box<ServerMsg>),
+        }
+        let parsed: OneOrMany = match self {
+            Self::Json => serde_json::from_slice(frame).map_err(|e| DecodeError(e.to_string()))?,
+            Self::MsgPack => {
+                rmp_serde::from_slice(frame).map_err(|e| DecodeError(e.to_string()))?
+            }
+        };
+        Ok(match parsed {
+            OneOrMany::Many(v) => v,
+            OneOrMany::One(m) => vec![*m],
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn sample() -> Vec<ServerMsg> {
+        let ops: json_patch::Patch =
+            serde_json::from_value(json!([{"op": "replace", "path": "/board/4", "value": "X"}]))
+                .expect("patch");
+        vec![
+            ServerMsg::Pong { n: Some(1) },
+            ServerMsg::Patch {
+                room: "r_1".into(),
+                from: 3,
+                v: 4,
+                ops,
+            },
+            ServerMsg::Snapshot {
+                room: "r_1".into(),
+                v: 4,
+                view: json!({"board": [null, "X"], "n": -2.5, "deep": {"a": [1, {"b": true}]}}),
+            },
+        ]
+    }
+
+    #[test]
+    fn both_encodings_round_trip_single_messages_and_batches() {
+        for enc in [Encoding::Json, Encoding::MsgPack] {
+            let msgs = sample();
+            let frames: Vec<Bytes> = msgs.iter().map(|m| enc.encode(m)).collect();
+            for (m, f) in msgs.iter().zip(&frames) {
+                assert_eq!(
+                    &enc.decode_server(f).expect("decodes")[..],
+                    std::slice::from_ref(m)
+                );
+            }
+            assert_eq!(
+                enc.decode_server(&enc.batch(&frames))
+                    .expect("batch decodes"),
+                msgs
+            );
+        }
+        let many: Vec<Bytes> = (0..20)
+            .map(|n| Encoding::MsgPack.encode(&ServerMsg::Pong { n: Some(n) }))
+            .collect();
+        assert_eq!(
+            Encoding::MsgPack
+                .decode_server(&Encoding::MsgPack.batch(&many))
+                .expect("array16")
+                .len(),
+            20
+        );
+    }
+
+    #[test]
+    fn client_messages_decode_from_msgpack_with_the_same_rules() {
+        let act = ClientMsg::Act {
+            room: "r".into(),
+            seq: 2,
+            base: None,
+            action: json!({"type": "move", "row": 1, "col": 2}),
+        };
+        let bytes = rmp_serde::to_vec_named(&act).expect("encodes");
+        assert_eq!(Encoding::MsgPack.decode_client(&bytes), Ok(act));
+        let unknown = rmp_serde::to_vec_named(&json!({"t": "ping", "x": 1})).expect("encodes");
+        assert!(Encoding::MsgPack.decode_client(&unknown).is_err());
+        assert_eq!(
+            Encoding::from_subprotocol("arbiter.v1.msgpack"),
+            Some(Encoding::MsgPack)
+        );
+        assert_eq!(Encoding::from_subprotocol("other"), None);
+    }
+}
