@@ -76,8 +76,8 @@ struct SentView {
     v: u64,
     view: Value,
     /// The latest state messages (patches, or a snapshot where that was smaller), oldest
-    /// first, forming a chain of versions that ends at `v`.
-    history: VecDeque<Arc<ServerMsg>>,
+    /// first, each with the version it starts from, forming a chain that ends at `v`.
+    history: VecDeque<(u64, Arc<ServerMsg>)>,
 }
 
 impl SentView {
@@ -89,11 +89,11 @@ impl SentView {
         }
     }
 
-    fn record(&mut self, msg: Arc<ServerMsg>) {
+    fn record(&mut self, from: u64, msg: Arc<ServerMsg>) {
         if self.history.len() == HISTORY {
             self.history.pop_front();
         }
-        self.history.push_back(msg);
+        self.history.push_back((from, msg));
     }
 
     /// The state messages that take a viewer holding version `since` to `v`, if the history
@@ -102,11 +102,14 @@ impl SentView {
         if since == self.v {
             return Some(Vec::new());
         }
-        let start = self
-            .history
-            .iter()
-            .position(|m| matches!(**m, ServerMsg::Patch { from, .. } if from == since))?;
-        Some(self.history.iter().skip(start).cloned().collect())
+        let start = self.history.iter().position(|(from, _)| *from == since)?;
+        Some(
+            self.history
+                .iter()
+                .skip(start)
+                .map(|(_, m)| m.clone())
+                .collect(),
+        )
     }
 }
 
@@ -336,6 +339,28 @@ impl<G: Game> Room<G> {
         }
     }
 
+    /// Answer a request that failed with `error`, naming this room in `details.room` so the
+    /// client can tell which room it is about.
+    fn send_error(
+        &self,
+        caller: &Caller,
+        rid: Option<u64>,
+        code: ErrorCode,
+        message: impl Into<String>,
+    ) {
+        let msg = ServerMsg::Error {
+            rid,
+            code,
+            message: message.into(),
+            details: Some(json!({ "room": self.spec.id })),
+        };
+        caller.outbox.push(Frame {
+            kind: FrameKind::Control,
+            room: self.room_id.clone(),
+            bytes: caller.outbox.encoding().encode(&msg),
+        });
+    }
+
     /// Finish a command: drop the connections that could not keep up.
     fn settle(&mut self) {
         while let Some(conn) = self.dropped.pop() {
@@ -369,7 +394,7 @@ impl<G: Game> Room<G> {
         since: Option<u64>,
     ) {
         if self.conns.contains_key(&caller.conn) {
-            return send_error(
+            return self.send_error(
                 caller,
                 rid,
                 ErrorCode::AlreadyInRoom,
@@ -391,7 +416,7 @@ impl<G: Game> Room<G> {
                     });
                     (self.members.len() - 1, true)
                 }
-                Err(e) => return send_error(caller, rid, e.code, e.message),
+                Err(e) => return self.send_error(caller, rid, e.code, e.message),
             },
         };
         self.members[idx].conns += 1;
@@ -479,12 +504,12 @@ impl<G: Game> Room<G> {
     pub fn add_bot(&mut self, caller: &Caller, rid: Option<u64>, now_ms: u64) {
         self.now_ms = now_ms;
         if !self.conns.contains_key(&caller.conn) {
-            return send_error(caller, rid, ErrorCode::NotInRoom, "not in this room");
+            return self.send_error(caller, rid, ErrorCode::NotInRoom, "not in this room");
         }
         let n = self.bots_added + 1;
         let Some(name) = self.game.bot_name(n) else {
             let game = self.game.info().title;
-            return send_error(
+            return self.send_error(
                 caller,
                 rid,
                 ErrorCode::Unsupported,
@@ -496,7 +521,7 @@ impl<G: Game> Room<G> {
             name,
         };
         if let Err(e) = self.seat(&bot) {
-            return send_error(caller, rid, e.code, e.message);
+            return self.send_error(caller, rid, e.code, e.message);
         }
         self.bots_added = n;
         self.members.push(MemberState {
@@ -521,7 +546,7 @@ impl<G: Game> Room<G> {
     pub fn leave(&mut self, caller: &Caller, rid: Option<u64>, now_ms: u64) {
         self.now_ms = now_ms;
         let Some(idx) = self.member_index_of_conn(caller.conn) else {
-            return send_error(caller, rid, ErrorCode::NotInRoom, "not in this room");
+            return self.send_error(caller, rid, ErrorCode::NotInRoom, "not in this room");
         };
         self.remove_member(idx, Some((caller.conn, rid)));
         self.settle();
@@ -610,7 +635,7 @@ impl<G: Game> Room<G> {
     /// Resend the caller's current view as a snapshot.
     pub fn sync(&mut self, caller: &Caller) {
         let Some(key) = self.conns.get(&caller.conn).map(|c| c.key.clone()) else {
-            return send_error(caller, None, ErrorCode::NotInRoom, "not in this room");
+            return self.send_error(caller, None, ErrorCode::NotInRoom, "not in this room");
         };
         self.catch_up(caller, &key, None);
         self.settle();
@@ -868,9 +893,10 @@ impl<G: Game> Room<G> {
                     chosen = (Arc::new(snapshot), FrameKind::Snapshot, snapshot_json);
                 }
             }
+            let from = sent.v;
             sent.v = self.v;
             sent.view = view;
-            sent.record(chosen.0.clone());
+            sent.record(from, chosen.0.clone());
             msgs.insert(key.clone(), chosen);
         }
         let mut other_encodings: HashMap<ViewKey, Bytes> = HashMap::new();
@@ -986,18 +1012,4 @@ fn reject(room: &str, seq: u64, e: &GameError) -> ServerMsg {
         message: e.message.clone(),
         details: e.details.clone(),
     }
-}
-
-fn send_error(caller: &Caller, rid: Option<u64>, code: ErrorCode, message: impl Into<String>) {
-    let msg = ServerMsg::Error {
-        rid,
-        code,
-        message: message.into(),
-        details: None,
-    };
-    caller.outbox.push(Frame {
-        kind: FrameKind::Control,
-        room: Arc::from(""),
-        bytes: caller.outbox.encoding().encode(&msg),
-    });
 }

@@ -1,6 +1,7 @@
 //! Arbiter's built-in games. Each game is one module; [`registry`] lists them all, so adding
 //! a game is one module plus one line there.
 
+pub mod counter;
 pub mod dicegame;
 pub mod owedrahn;
 pub mod poker;
@@ -11,5 +12,7 @@ use arbiter_engine::Registry;
 
 /// Every built-in game.
 pub fn registry() -> Registry {
-    Registry::new().with(tictactoe::TicTacToe)
+    Registry::new()
+        .with(tictactoe::TicTacToe)
+        .with(counter::Counter)
 }

@@ -8,7 +8,9 @@
 //! player, which starts a fresh game.
 
 use arbiter_engine::protocol::{ErrorCode, PlayerId, PlayerInfo};
-use arbiter_engine::{Actor, BotMove, Ctx, Game, GameError, GameInfo, GameRng, Status, Viewer};
+use arbiter_engine::{
+    Actor, BotMove, Ctx, Game, GameError, GameInfo, GameRng, Status, TimerId, Viewer,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -56,6 +58,15 @@ pub struct State {
     pub over: bool,
     /// Games started in this room so far.
     pub round: u32,
+    /// Marks placed this round; names the move a turn clock belongs to.
+    pub moves: u8,
+    /// When the player to move runs out of time (room time, ms), if the room has a clock.
+    pub deadline: Option<u64>,
+    /// Milliseconds per move (0: no clock), from the room's config.
+    pub turn_ms: u64,
+    /// The pending clock timer.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub clock: Option<TimerId>,
 }
 
 /// What players propose.
@@ -71,12 +82,25 @@ pub enum Action {
     },
     /// Start a new game once this one is over.
     Restart,
+    /// The turn clock ran out for `mover` at move `at_move`: a random free cell is played
+    /// for them. Only the room's clock sends this.
+    Timeout {
+        /// Whose time ran out.
+        mover: PlayerId,
+        /// The move number the clock was set for.
+        at_move: u8,
+    },
 }
 
-/// Tic-tac-toe has no options.
+/// Room options.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Config {}
+pub struct Config {
+    /// Milliseconds each player has per move; when they run out, a random free cell is
+    /// played for them. 0 (the default) means no clock.
+    #[serde(default)]
+    pub turn_ms: u64,
+}
 
 const LINES: [[u8; 3]; 8] = [
     [0, 1, 2],
@@ -106,8 +130,49 @@ impl State {
         self.forfeit = false;
         self.over = false;
         self.round += 1;
+        self.moves = 0;
         let ids: Vec<PlayerId> = self.players.keys().cloned().collect();
         self.turn = cx.rng().pick(&ids).cloned();
+        self.wind_clock(cx);
+    }
+
+    /// Restart the turn clock for whoever is to move (or stop it when nobody is).
+    fn wind_clock(&mut self, cx: &mut Ctx<'_, Action>) {
+        if let Some(old) = self.clock.take() {
+            cx.cancel(old);
+        }
+        self.deadline = None;
+        let Some(mover) = self.turn.clone() else {
+            return;
+        };
+        if self.turn_ms == 0 {
+            return;
+        }
+        let at_move = self.moves;
+        self.clock = Some(cx.schedule(self.turn_ms, Action::Timeout { mover, at_move }));
+        self.deadline = Some(cx.now_ms() + self.turn_ms);
+    }
+
+    /// Put `player`'s mark on `cell` (already checked legal) and settle the outcome.
+    fn place(&mut self, player: &PlayerId, cell: usize, cx: &mut Ctx<'_, Action>) {
+        let Some(mark) = self.players.get(player).map(|s| s.mark) else {
+            return;
+        };
+        self.board[cell] = Some(mark);
+        self.moves += 1;
+        if let Some(line) = self.winning_line() {
+            self.winner = Some(player.clone());
+            self.line = Some(line);
+            self.over = true;
+            self.turn = None;
+        } else if self.board.iter().all(Option::is_some) {
+            self.draw = true;
+            self.over = true;
+            self.turn = None;
+        } else {
+            self.turn = self.players.keys().find(|id| *id != player).cloned();
+        }
+        self.wind_clock(cx);
     }
 
     fn winning_line(&self) -> Option<[u8; 3]> {
@@ -133,8 +198,11 @@ impl Game for TicTacToe {
         }
     }
 
-    fn setup(&self, _config: &Config, _cx: &mut Ctx<'_, Action>) -> Result<State, GameError> {
-        Ok(State::default())
+    fn setup(&self, config: &Config, _cx: &mut Ctx<'_, Action>) -> Result<State, GameError> {
+        Ok(State {
+            turn_ms: config.turn_ms,
+            ..State::default()
+        })
     }
 
     fn join(
@@ -163,7 +231,7 @@ impl Game for TicTacToe {
         Ok(())
     }
 
-    fn leave(&self, state: &mut State, player: &PlayerId, _cx: &mut Ctx<'_, Action>) {
+    fn leave(&self, state: &mut State, player: &PlayerId, cx: &mut Ctx<'_, Action>) {
         if state.players.remove(player).is_none() {
             return;
         }
@@ -173,6 +241,7 @@ impl Game for TicTacToe {
             state.forfeit = true;
             state.over = true;
             state.turn = None;
+            state.wind_clock(cx);
         }
     }
 
@@ -183,13 +252,38 @@ impl Game for TicTacToe {
         action: Action,
         cx: &mut Ctx<'_, Action>,
     ) -> Result<(), GameError> {
-        let Actor::Player(player) = by else {
-            return Err(GameError::invalid_move("tic-tac-toe has no timed actions"));
+        let player = match (by, action) {
+            (Actor::System, Action::Timeout { mover, at_move }) => {
+                // Stale if the player moved (or the game ended) since the clock was wound.
+                if state.turn.as_ref() != Some(&mover) || state.moves != at_move {
+                    return Err(GameError::invalid_move("that clock has already stopped"));
+                }
+                let free: Vec<usize> = (0..9).filter(|&c| state.board[c].is_none()).collect();
+                let cell = *cx
+                    .rng()
+                    .pick(&free)
+                    .ok_or_else(|| GameError::invalid_move("no free cell"))?;
+                state.place(&mover, cell, cx);
+                return Ok(());
+            }
+            (Actor::System, _) => {
+                return Err(GameError::new(
+                    ErrorCode::InvalidAction,
+                    "not a timed action",
+                ));
+            }
+            (Actor::Player(_), Action::Timeout { .. }) => {
+                return Err(GameError::new(
+                    ErrorCode::InvalidAction,
+                    "only the room's clock can time a player out",
+                ));
+            }
+            (Actor::Player(player), action) => (player, action),
         };
-        let seat = state
-            .players
-            .get(player)
-            .ok_or_else(|| GameError::new(ErrorCode::NotAPlayer, "you have no seat"))?;
+        let (player, action) = player;
+        if !state.players.contains_key(player) {
+            return Err(GameError::new(ErrorCode::NotAPlayer, "you have no seat"));
+        }
         match action {
             Action::Move { row, col } => {
                 if state.over {
@@ -210,21 +304,13 @@ impl Game for TicTacToe {
                 if state.board[cell].is_some() {
                     return Err(GameError::invalid_move("that cell is already taken"));
                 }
-                state.board[cell] = Some(seat.mark);
-                if let Some(line) = state.winning_line() {
-                    state.winner = Some(player.clone());
-                    state.line = Some(line);
-                    state.over = true;
-                    state.turn = None;
-                } else if state.board.iter().all(Option::is_some) {
-                    state.draw = true;
-                    state.over = true;
-                    state.turn = None;
-                } else {
-                    state.turn = state.players.keys().find(|id| *id != player).cloned();
-                }
+                state.place(player, cell, cx);
                 Ok(())
             }
+            Action::Timeout { .. } => Err(GameError::new(
+                ErrorCode::InvalidAction,
+                "only the room's clock can time a player out",
+            )),
             Action::Restart => {
                 if !state.over {
                     return Err(GameError::new(
@@ -242,7 +328,12 @@ impl Game for TicTacToe {
     }
 
     fn view(&self, state: &State, _viewer: &Viewer) -> Value {
-        serde_json::to_value(state).unwrap_or(Value::Null)
+        let mut view = serde_json::to_value(state).unwrap_or(Value::Null);
+        if let Some(fields) = view.as_object_mut() {
+            // The timer id is bookkeeping; the deadline is what clients show.
+            fields.remove("clock");
+        }
+        view
     }
 
     fn status(&self, state: &State) -> Status {
@@ -626,6 +717,63 @@ mod tests {
                 .bot_move(&t.state, &"alice".into(), &mut rng)
                 .is_none(),
             "not its turn"
+        );
+    }
+
+    #[test]
+    fn the_turn_clock_plays_a_random_cell_for_a_player_who_runs_out_of_time() {
+        let mut t = Table::new(11);
+        t.state.turn_ms = 1_000;
+        let mut cx = Ctx::new(&mut t.rng, 5_000, &mut t.timers);
+        t.state.start(&mut cx);
+        let mover = t.mover();
+        assert_eq!(t.state.deadline, Some(6_000));
+        let timer = t.timers.pending()[0].clone();
+        assert_eq!(timer.due_ms, 6_000);
+        assert_eq!(
+            timer.action,
+            Action::Timeout {
+                mover: mover.clone(),
+                at_move: 0
+            }
+        );
+
+        // A player cannot time anyone out.
+        assert_eq!(
+            t.act(&mover, timer.action.clone())
+                .expect_err("refused")
+                .code,
+            ErrorCode::InvalidAction
+        );
+        let mut cx = Ctx::new(&mut t.rng, 6_000, &mut t.timers);
+        TicTacToe
+            .apply(&mut t.state, &Actor::System, timer.action.clone(), &mut cx)
+            .expect("clock fires");
+        assert_eq!(t.state.board.iter().filter(|c| c.is_some()).count(), 1);
+        assert_ne!(t.state.turn.as_ref(), Some(&mover), "the turn passed");
+        assert_eq!(
+            t.state.deadline,
+            Some(7_000),
+            "the next player's clock is wound"
+        );
+        assert_eq!(
+            t.timers.pending().len(),
+            1,
+            "the old timer is gone, a new one set"
+        );
+
+        // The same (now stale) timeout again changes nothing.
+        let mut cx = Ctx::new(&mut t.rng, 6_500, &mut t.timers);
+        assert!(
+            TicTacToe
+                .apply(&mut t.state, &Actor::System, timer.action, &mut cx)
+                .is_err()
+        );
+        assert!(
+            TicTacToe
+                .view(&t.state, &Viewer::Spectator)
+                .get("clock")
+                .is_none()
         );
     }
 

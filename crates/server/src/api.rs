@@ -44,6 +44,7 @@ pub(crate) async fn health(State(app): State<App>) -> Json<serde_json::Value> {
         "status": "ok",
         "rooms": app.rooms().len(),
         "connections": app.open_connections(),
+        "queued_bytes": app.queued_bytes(),
     }))
 }
 

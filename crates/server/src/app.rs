@@ -2,7 +2,7 @@
 
 use crate::auth::Signer;
 use crate::lp::LpCmd;
-use crate::queue::QueueLimits;
+use crate::queue::{ConnQueue, QueueLimits};
 use arbiter_engine::{ConnId, RoomLimits, Rooms};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -60,6 +60,8 @@ struct Inner {
     alive: mpsc::Sender<()>,
     /// Open long-poll sessions by id.
     long_polls: LongPolls,
+    /// Bytes waiting in all outbound queues.
+    queued_bytes: Arc<AtomicUsize>,
 }
 
 /// Open long-poll sessions, each reached through its task's command channel.
@@ -118,6 +120,7 @@ impl App {
             open_conns: AtomicUsize::new(0),
             alive,
             long_polls: LongPolls::default(),
+            queued_bytes: Arc::default(),
         }))
     }
 
@@ -131,6 +134,19 @@ impl App {
 
     pub(crate) fn settings(&self) -> &Settings {
         &self.0.settings
+    }
+
+    /// A fresh outbound queue for a connection of this server.
+    pub(crate) fn new_queue(&self, encoding: arbiter_protocol::Encoding) -> Arc<ConnQueue> {
+        Arc::new(ConnQueue::new(
+            encoding,
+            self.0.settings.queue,
+            self.0.queued_bytes.clone(),
+        ))
+    }
+
+    pub(crate) fn queued_bytes(&self) -> usize {
+        self.0.queued_bytes.load(Ordering::Relaxed)
     }
 
     pub(crate) fn long_polls(&self) -> &LongPolls {

@@ -50,6 +50,7 @@ fn router(app: App) -> Router {
 /// A server that is accepting connections.
 pub struct Running {
     addr: SocketAddr,
+    app: App,
     stop: watch::Sender<bool>,
     rooms: Rooms,
     served: JoinHandle<io::Result<()>>,
@@ -62,17 +63,37 @@ impl Running {
         self.addr
     }
 
+    /// The live rooms, for embedding the server in a larger program (and for tests).
+    pub fn rooms(&self) -> &Rooms {
+        &self.rooms
+    }
+
+    /// Connections (WebSocket and long-poll) currently open.
+    pub fn open_connections(&self) -> usize {
+        self.app.open_connections()
+    }
+
     /// Stop gracefully: stop accepting, close every WebSocket with 1001 after flushing what
     /// is queued for it, wait for the connections to end, then stop the rooms.
-    pub async fn stop(mut self) -> io::Result<()> {
-        let _ = self.stop.send(true);
-        let served = self.served.await.map_err(io::Error::other);
+    pub async fn stop(self) -> io::Result<()> {
+        let Running {
+            app,
+            stop,
+            rooms,
+            served,
+            mut alive,
+            ..
+        } = self;
+        // The app holds a connection token of its own; only connections may keep us waiting.
+        drop(app);
+        let _ = stop.send(true);
+        let served = served.await.map_err(io::Error::other);
         // `recv` returns `None` once every connection task has dropped its token.
-        let drained = tokio::time::timeout(DRAIN_TIMEOUT, self.alive.recv()).await;
+        let drained = tokio::time::timeout(DRAIN_TIMEOUT, alive.recv()).await;
         if drained.is_err() {
             tracing::warn!("connections still open after the drain timeout");
         }
-        self.rooms.close_all();
+        rooms.close_all();
         served?
     }
 
@@ -96,6 +117,7 @@ pub async fn start(
     let rooms = Rooms::new(registry, settings.rooms);
     let app = App::new(rooms.clone(), signer, settings, stop_rx.clone(), alive_tx);
     let mut graceful = stop_rx;
+    let handle = app.clone();
     let served = tokio::spawn(async move {
         axum::serve(listener, router(app).into_make_service())
             .with_graceful_shutdown(async move {
@@ -106,6 +128,7 @@ pub async fn start(
     tracing::info!(%addr, "arbiter listening");
     Ok(Running {
         addr,
+        app: handle,
         stop,
         rooms,
         served,

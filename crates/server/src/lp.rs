@@ -13,7 +13,6 @@
 //! dropped: the rooms mark the player disconnected and hold the seat.
 
 use crate::app::App;
-use crate::queue::ConnQueue;
 use crate::session::{Flow, Session};
 use arbiter_protocol::{Encoding, ErrorCode, close};
 use axum::Json;
@@ -25,7 +24,6 @@ use rand::Rng;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::VecDeque;
-use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, sleep_until};
 
@@ -132,7 +130,7 @@ fn batch(after: u64, sent: &VecDeque<(u64, Bytes)>, ended: Option<Ended>) -> Res
 async fn run(app: App, sid: String, mut rx: mpsc::Receiver<LpCmd>) {
     let _alive = app.connection_opened();
     let settings = app.settings().clone();
-    let queue = Arc::new(ConnQueue::new(Encoding::Json, settings.queue));
+    let queue = app.new_queue(Encoding::Json);
     let mut session = Session::new(app.clone(), queue.clone());
     // Numbered messages not yet acknowledged by a later poll.
     let mut sent: VecDeque<(u64, Bytes)> = VecDeque::new();

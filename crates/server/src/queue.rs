@@ -10,6 +10,7 @@
 use arbiter_engine::{Frame, FrameKind, Outbox};
 use arbiter_protocol::Encoding;
 use std::collections::{HashSet, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::Notify;
 
@@ -51,6 +52,8 @@ struct State {
 /// The queue. Rooms see it as an [`Outbox`].
 pub(crate) struct ConnQueue {
     encoding: Encoding,
+    /// Bytes queued across all connections of the server, for `/healthz`.
+    total: Arc<AtomicUsize>,
     limits: QueueLimits,
     state: Mutex<State>,
     /// Wakes the transport when there is something to write or to do.
@@ -69,9 +72,10 @@ pub(crate) struct Drained {
 }
 
 impl ConnQueue {
-    pub(crate) fn new(encoding: Encoding, limits: QueueLimits) -> Self {
+    pub(crate) fn new(encoding: Encoding, limits: QueueLimits, total: Arc<AtomicUsize>) -> Self {
         Self {
             encoding,
+            total,
             limits,
             state: Mutex::new(State::default()),
             ready: Notify::new(),
@@ -86,6 +90,7 @@ impl ConnQueue {
     /// Take everything queued.
     pub(crate) fn drain(&self) -> Drained {
         let mut s = self.lock();
+        self.total.fetch_sub(s.bytes, Ordering::Relaxed);
         s.bytes = 0;
         Drained {
             frames: s.frames.drain(..).collect(),
@@ -140,6 +145,7 @@ impl Outbox for ConnQueue {
             s.frames
                 .retain(|f| f.kind == FrameKind::Control || f.room != room);
             s.bytes = s.frames.iter().map(|f| f.bytes.len()).sum();
+            self.total.fetch_sub(before - s.bytes, Ordering::Relaxed);
             tracing::debug!(%room, freed = before - s.bytes, "collapsing a slow client's patches");
             s.lagging.insert(room.clone());
             s.resync.push(room);
@@ -156,6 +162,7 @@ impl Outbox for ConnQueue {
             return false;
         }
         s.bytes += frame.bytes.len();
+        self.total.fetch_add(frame.bytes.len(), Ordering::Relaxed);
         s.frames.push_back(frame);
         drop(s);
         self.ready.notify_one();
@@ -184,6 +191,7 @@ mod tests {
                 frames: 4,
                 bytes: 1 << 20,
             },
+            Default::default(),
         );
         assert!(q.push(frame(FrameKind::Patch, "a", "a1")));
         assert!(q.push(frame(FrameKind::Control, "a", "ack")));
@@ -210,6 +218,7 @@ mod tests {
                 frames: 2,
                 bytes: 1 << 20,
             },
+            Default::default(),
         );
         for _ in 0..8 {
             assert!(q.push(frame(FrameKind::Control, "", "x")));
@@ -227,6 +236,7 @@ mod tests {
                 frames: 100,
                 bytes: 10,
             },
+            Default::default(),
         );
         assert!(q.push(frame(FrameKind::Patch, "a", "123456")));
         assert!(q.push(frame(FrameKind::Patch, "a", "123456")));

@@ -88,6 +88,22 @@ impl Session {
         });
     }
 
+    /// An error about a room, named in `details.room` so the client can match it.
+    fn room_error(
+        &self,
+        rid: Option<u64>,
+        room: &str,
+        code: ErrorCode,
+        message: impl Into<String>,
+    ) {
+        self.queue.control(&ServerMsg::Error {
+            rid,
+            code,
+            message: message.into(),
+            details: Some(serde_json::json!({ "room": room })),
+        });
+    }
+
     fn reject(&self, room: String, seq: u64, code: ErrorCode, message: impl Into<String>) {
         self.queue.control(&ServerMsg::Reject {
             room,
@@ -169,16 +185,26 @@ impl Session {
                     };
                     self.enter(h, cmd, rid).await;
                 }
-                None => self.error(rid, ErrorCode::RoomNotFound, format!("no room {room:?}")),
+                None => self.room_error(
+                    rid,
+                    &room,
+                    ErrorCode::RoomNotFound,
+                    format!("no room {room:?}"),
+                ),
             },
             ClientMsg::Leave { rid, room } => match self.handle_for(&room) {
                 Some(h) => {
                     self.rooms.remove(h.id());
                     if h.send(RoomCmd::Leave { caller, rid }).await.is_err() {
-                        self.error(rid, ErrorCode::RoomClosed, "the room has closed");
+                        self.room_error(rid, h.id(), ErrorCode::RoomClosed, "the room has closed");
                     }
                 }
-                None => self.error(rid, ErrorCode::RoomNotFound, format!("no room {room:?}")),
+                None => self.room_error(
+                    rid,
+                    &room,
+                    ErrorCode::RoomNotFound,
+                    format!("no room {room:?}"),
+                ),
             },
             ClientMsg::AddBot { rid, room } => {
                 self.deliver(&room, RoomCmd::AddBot { caller, rid }, rid)
@@ -230,10 +256,15 @@ impl Session {
             Some(h) => {
                 if h.send(cmd).await.is_err() {
                     self.rooms.remove(h.id());
-                    self.error(rid, ErrorCode::RoomClosed, "the room has closed");
+                    self.room_error(rid, h.id(), ErrorCode::RoomClosed, "the room has closed");
                 }
             }
-            None => self.error(rid, ErrorCode::RoomNotFound, format!("no room {room:?}")),
+            None => self.room_error(
+                rid,
+                room,
+                ErrorCode::RoomNotFound,
+                format!("no room {room:?}"),
+            ),
         }
     }
 
@@ -242,7 +273,7 @@ impl Session {
         if room.send(cmd).await.is_ok() {
             self.rooms.insert(room.id().to_owned(), room);
         } else {
-            self.error(rid, ErrorCode::RoomClosed, "the room has closed");
+            self.room_error(rid, room.id(), ErrorCode::RoomClosed, "the room has closed");
         }
     }
 

@@ -3,7 +3,6 @@
 //! pings the client and notices when it stops answering.
 
 use crate::app::App;
-use crate::queue::ConnQueue;
 use crate::session::{Flow, Session};
 use arbiter_protocol::{Encoding, SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK, close};
 use axum::extract::State;
@@ -11,7 +10,6 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgr
 use axum::response::Response;
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
-use std::sync::Arc;
 use tokio::time::{Instant, MissedTickBehavior, timeout};
 
 /// Read buffer per connection. tungstenite zero-fills the whole buffer before each read, so
@@ -36,7 +34,7 @@ async fn run(app: App, socket: WebSocket) {
         .and_then(Encoding::from_subprotocol)
         .unwrap_or_default();
     let settings = app.settings().clone();
-    let queue = Arc::new(ConnQueue::new(encoding, settings.queue));
+    let queue = app.new_queue(encoding);
     let mut session = Session::new(app.clone(), queue.clone());
     let (mut sink, mut stream) = socket.split();
 
