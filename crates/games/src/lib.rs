@@ -14,5 +14,9 @@ use arbiter_engine::Registry;
 pub fn registry() -> Registry {
     Registry::new()
         .with(tictactoe::TicTacToe)
+        .with(dicegame::DiceGame)
+        .with(owedrahn::OweDrahn)
+        .with(tellit::TellIt)
+        .with(poker::Poker)
         .with(counter::Counter)
 }

@@ -1,0 +1,43 @@
+/**
+ * `@arbiter/client` — the TypeScript SDK of the Arbiter game server.
+ *
+ * @packageDocumentation
+ */
+export {
+  ArbiterClient,
+  longPollUrlFor,
+  type ActionOf,
+  type ClientEvents,
+  type ClientOptions,
+  type ConnectionState,
+  type CreateOptions,
+  type GameTypes,
+  type HeartbeatOptions,
+  type JoinOptions,
+  type ReconnectOptions,
+  type StateInfo,
+  type ViewOf,
+} from './client.js';
+export { Room, type ActOptions, type PredictContext, type Predictor, type RoomEvents, type ViewInfo, type ViewReason } from './room.js';
+export { ArbiterError, type ClientErrorCode, type ErrorCode, type ServerErrorCode } from './errors.js';
+export { applyPatch, deepClone, deepEqual, escapePointerToken, parsePointer, PatchError } from './patch.js';
+export * as msgpack from './msgpack.js';
+export { MsgPackExt } from './msgpack.js';
+export type {
+  CloseInfo,
+  Encoding,
+  FetchLike,
+  FetchResponseLike,
+  TransportKind,
+  WebSocketConstructor,
+  WebSocketLike,
+} from './transport.js';
+export * from './protocol.js';
+export {
+  predictTicTacToe,
+  winningLine,
+  type Mark,
+  type TicTacToeAction,
+  type TicTacToeSeat,
+  type TicTacToeView,
+} from './games/tictactoe.js';

@@ -1,0 +1,211 @@
+/**
+ * The wire messages of Arbiter protocol version 1 (docs/protocol.md). Field names are the
+ * server's `snake_case` ones; the SDK does not rename anything on the wire.
+ */
+
+/** Any JSON value. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+/** The protocol version this SDK speaks. */
+export const PROTOCOL_VERSION = 1;
+/** WebSocket subprotocol that selects MessagePack binary frames. */
+export const SUBPROTOCOL_MSGPACK = 'arbiter.v1.msgpack';
+/** WebSocket subprotocol that names the default JSON text frames. */
+export const SUBPROTOCOL_JSON = 'arbiter.v1.json';
+
+/** How a member takes part in a room. */
+export type Role = 'player' | 'spectator';
+/** The role a joiner asks for. */
+export type JoinRole = 'any' | 'player' | 'spectator';
+/** A room's lifecycle as the lobby shows it. */
+export type RoomStatus = 'waiting' | 'playing' | 'finished';
+/** What a `presence` message reports. */
+export type PresenceEvent = 'joined' | 'left' | 'connected' | 'disconnected';
+
+/** Who a participant is. */
+export interface PlayerInfo {
+  id: string;
+  name: string;
+}
+
+/** A member of a room, as `joined` and `presence` list it. */
+export interface Member {
+  id: string;
+  name: string;
+  role: Role;
+  connected: boolean;
+  /** Present (true) for bot seats played by the server. */
+  bot?: boolean;
+}
+
+/** Public facts about a room (`joined.room`, `GET /api/v1/rooms`). */
+export interface RoomInfo {
+  id: string;
+  code: string;
+  game: string;
+  public: boolean;
+  max_players: number;
+  max_spectators: number;
+  players: number;
+  spectators: number;
+  status: RoomStatus;
+  v: number;
+}
+
+/** One RFC 6902 operation. */
+export type PatchOperation =
+  | { op: 'add'; path: string; value: unknown }
+  | { op: 'remove'; path: string }
+  | { op: 'replace'; path: string; value: unknown }
+  | { op: 'move'; path: string; from: string }
+  | { op: 'copy'; path: string; from: string }
+  | { op: 'test'; path: string; value: unknown };
+
+// ---- client → server ----------------------------------------------------------------------
+
+export interface HelloMsg {
+  t: 'hello';
+  v: number;
+  name?: string;
+  token?: string;
+}
+export interface CreateMsg {
+  t: 'create';
+  rid?: number;
+  game: string;
+  config?: unknown;
+  public?: boolean;
+  max_players?: number;
+  max_spectators?: number;
+  as?: JoinRole;
+  seed?: number;
+}
+export interface JoinMsg {
+  t: 'join';
+  rid?: number;
+  room: string;
+  as?: JoinRole;
+  since?: number;
+}
+export interface LeaveMsg {
+  t: 'leave';
+  rid?: number;
+  room: string;
+}
+export interface AddBotMsg {
+  t: 'add_bot';
+  rid?: number;
+  room: string;
+}
+export interface ActMsg {
+  t: 'act';
+  room: string;
+  seq: number;
+  base?: number;
+  action: unknown;
+}
+export interface SyncMsg {
+  t: 'sync';
+  room: string;
+}
+export interface PingMsg {
+  t: 'ping';
+  n?: number;
+}
+
+/** Every message a client sends. */
+export type ClientMsg = HelloMsg | CreateMsg | JoinMsg | LeaveMsg | AddBotMsg | ActMsg | SyncMsg | PingMsg;
+
+// ---- server → client ----------------------------------------------------------------------
+
+export interface WelcomeMsg {
+  t: 'welcome';
+  v: number;
+  player: PlayerInfo;
+  token: string;
+  max_frame: number;
+}
+export interface JoinedMsg {
+  t: 'joined';
+  rid?: number;
+  room: RoomInfo;
+  role: Role;
+  notice?: string;
+  members: Member[];
+  /** The highest action seq this player has used in this room (0 if none). */
+  seq: number;
+}
+export interface LeftMsg {
+  t: 'left';
+  rid?: number;
+  room: string;
+}
+export interface BotAddedMsg {
+  t: 'bot_added';
+  rid?: number;
+  room: string;
+  bot: Member;
+}
+export interface SnapshotMsg<V = unknown> {
+  t: 'snapshot';
+  room: string;
+  v: number;
+  view: V;
+}
+export interface PatchMsg {
+  t: 'patch';
+  room: string;
+  from: number;
+  v: number;
+  ops: PatchOperation[];
+}
+export interface AckMsg {
+  t: 'ack';
+  room: string;
+  seq: number;
+  v: number;
+}
+export interface RejectMsg {
+  t: 'reject';
+  room: string;
+  seq: number;
+  code: string;
+  message: string;
+  details?: unknown;
+}
+export interface PresenceMsg {
+  t: 'presence';
+  room: string;
+  event: PresenceEvent;
+  member: Member;
+}
+export interface ErrorMsg {
+  t: 'error';
+  rid?: number;
+  code: string;
+  message: string;
+  details?: unknown;
+}
+export interface PongMsg {
+  t: 'pong';
+  n?: number;
+}
+/** A message of a type this SDK does not know (a newer server); passed on as is. */
+export interface UnknownMsg {
+  t: string;
+  [field: string]: unknown;
+}
+
+/** Every message a server sends (that this SDK knows). */
+export type ServerMsg =
+  | WelcomeMsg
+  | JoinedMsg
+  | LeftMsg
+  | BotAddedMsg
+  | SnapshotMsg
+  | PatchMsg
+  | AckMsg
+  | RejectMsg
+  | PresenceMsg
+  | ErrorMsg
+  | PongMsg;

@@ -1,0 +1,379 @@
+import { Emitter } from './emitter.js';
+import { ArbiterError } from './errors.js';
+import { applyPatch, deepClone } from './patch.js';
+import type {
+  ActMsg,
+  ClientMsg,
+  JoinRole,
+  JoinedMsg,
+  Member,
+  PatchMsg,
+  PresenceMsg,
+  RejectMsg,
+  Role,
+  RoomInfo,
+  SnapshotMsg,
+} from './protocol.js';
+
+/**
+ * Compute the view an action would produce, for optimistic display. Return the new view (or
+ * mutate `view`, a private copy, and return nothing). Throw when the action would not apply
+ * (not your turn, cell taken, …): that prediction is then simply not shown.
+ */
+export type Predictor<V, A> = (view: V, action: A, context: PredictContext) => V | void;
+
+export interface PredictContext {
+  /** The acting player's id (this client's). */
+  player: string;
+  /** The server version the prediction is stacked on. */
+  version: number;
+}
+
+/** What changed the displayed view. */
+export type ViewReason = 'snapshot' | 'patch' | 'predict' | 'ack' | 'reject';
+
+export interface ViewInfo {
+  /** The server version of {@link Room.serverView}. */
+  version: number;
+  reason: ViewReason;
+  /** Actions predicted on top of the server view (0 when the view is the server's). */
+  pending: number;
+}
+
+export interface ActOptions {
+  /**
+   * The version the action was chosen on, so the server refuses it with `STALE` if the room
+   * has moved on (unless the game says order does not matter). `true` = the server version
+   * held now ({@link Room.version}).
+   */
+  base?: true | number;
+}
+
+export interface RoomEvents<V> {
+  /** The displayed view changed (server state, a prediction, or a rollback). */
+  view: (view: V, info: ViewInfo) => void;
+  /** Someone joined, left, connected or disconnected. */
+  presence: (msg: PresenceMsg) => void;
+  /** The member list changed. */
+  members: (members: readonly Member[]) => void;
+  /** The server answered a `join` for this room: the first one, and again after each resume. */
+  joined: (msg: JoinedMsg) => void;
+  /** A problem that concerns this room but no request (a patch that did not apply, …). */
+  error: (err: ArbiterError) => void;
+  /** The client is no longer in the room: it left (no error), or the room closed / the seat was lost (error). */
+  left: (reason: ArbiterError | undefined) => void;
+}
+
+/** What a room needs from its client. Internal. */
+export interface RoomHost {
+  /** Send now if the connection is ready; false if not (the message is then not sent). */
+  send(msg: ClientMsg): boolean;
+  /** A request answered by rid (`add_bot`, `leave`, the resume `join`). */
+  request<T>(msg: ClientMsg & { rid?: number }, kind: 'leave' | 'add_bot'): Promise<T>;
+  /** Bytes the message takes on the wire, and the server's cap (0 if unknown). */
+  frameSize(msg: ClientMsg): { size: number; max: number };
+  playerId(): string;
+  forget(room: Room<any, any>): void;
+}
+
+interface PendingAct<A> {
+  seq: number;
+  action: A;
+  msg: ActMsg;
+  /** Sent on the current connection (re-sent on resume whatever this says). */
+  sent: boolean;
+  /** The version the ack named, once acked; the prediction stays until the view reaches it. */
+  acked?: number;
+  resolve: (v: number) => void;
+  reject: (err: ArbiterError) => void;
+}
+
+/**
+ * A room this client is in. The server is authoritative: {@link serverView} is exactly what
+ * it sent; {@link view} is what to display — the server view with this client's pending
+ * actions re-applied by {@link predict}, in seq order.
+ */
+export class Room<V = unknown, A = unknown> extends Emitter<RoomEvents<V>> {
+  /** The room id (`r_…`). */
+  readonly id: string;
+  /** Public facts from the latest `joined`. */
+  info: RoomInfo;
+  role: Role;
+  /** Why the role differs from the one asked for, if it does. */
+  notice: string | undefined;
+  members: Member[];
+  /** The view as the server last sent it (at {@link version}); undefined before the first snapshot. */
+  serverView: V | undefined = undefined;
+  /** The displayed view: {@link serverView} plus pending predicted actions. */
+  view: V | undefined = undefined;
+  /** The server version held ({@link serverView}'s). */
+  version = 0;
+  /** Optional local model of the game for optimistic updates. */
+  predict: Predictor<V, A> | undefined;
+
+  #host: RoomHost;
+  #as: JoinRole;
+  #seq = 0;
+  #pending: PendingAct<A>[] = [];
+  #syncRequested = false;
+  #syncWaiters: Array<{ resolve: () => void; reject: (e: ArbiterError) => void }> = [];
+  #gone = false;
+  #dirty: ViewReason | null = null;
+
+  /** @internal */
+  constructor(host: RoomHost, joined: JoinedMsg, as: JoinRole) {
+    super();
+    this.#host = host;
+    this.#as = as;
+    this.id = joined.room.id;
+    this.info = joined.room;
+    this.role = joined.role;
+    this.notice = joined.notice;
+    this.members = joined.members;
+    this.#seq = joined.seq;
+  }
+
+  /** The room's five-letter code. */
+  get code(): string {
+    return this.info.code;
+  }
+  /** The game's registered name. */
+  get game(): string {
+    return this.info.game;
+  }
+  /** False once the client left the room (or lost it). */
+  get active(): boolean {
+    return !this.#gone;
+  }
+  /** Actions sent (or queued) and not yet settled. */
+  get pendingActions(): number {
+    return this.#pending.filter((p) => p.acked === undefined).length;
+  }
+  /** The last seq used in this room. */
+  get seq(): number {
+    return this.#seq;
+  }
+
+  /**
+   * Propose an action. Resolves with the version it produced when the server acks it, or
+   * rejects with an {@link ArbiterError} carrying the server's code (`NOT_YOUR_TURN`,
+   * `STALE`, …). While the connection is down the action is queued and sent on resume with
+   * the same seq, so it applies exactly once. With {@link predict} set, {@link view} shows
+   * its effect at once and rolls back if it is refused.
+   */
+  act(action: A, options: ActOptions = {}): Promise<number> {
+    if (this.#gone) {
+      return Promise.reject(new ArbiterError('NOT_IN_ROOM', 'this client is no longer in the room', undefined, { room: this.id }));
+    }
+    const seq = ++this.#seq;
+    const msg: ActMsg = { t: 'act', room: this.id, seq, action };
+    if (options.base === true) msg.base = this.version;
+    else if (typeof options.base === 'number') msg.base = options.base;
+    const { size, max } = this.#host.frameSize(msg);
+    if (max > 0 && size > max) {
+      return Promise.reject(
+        new ArbiterError('FRAME_TOO_LARGE', `the action takes ${size} bytes; the server accepts ${max}`, { size, max }, { seq, room: this.id }),
+      );
+    }
+    return new Promise<number>((resolve, reject) => {
+      const p: PendingAct<A> = { seq, action, msg, sent: false, resolve, reject };
+      this.#pending.push(p);
+      p.sent = this.#host.send(msg);
+      if (this.predict) this.#recompute('predict');
+    });
+  }
+
+  /** Ask for a fresh snapshot; resolves when it has arrived. */
+  sync(): Promise<void> {
+    if (this.#gone) return Promise.reject(new ArbiterError('NOT_IN_ROOM', 'this client is no longer in the room'));
+    return new Promise((resolve, reject) => {
+      this.#syncWaiters.push({ resolve, reject });
+      this.#requestSync(true);
+    });
+  }
+
+  /** Seat a bot in a free seat (games that have bots). Resolves with the bot's member entry. */
+  addBot(): Promise<Member> {
+    if (this.#gone) return Promise.reject(new ArbiterError('NOT_IN_ROOM', 'this client is no longer in the room'));
+    return this.#host.request<Member>({ t: 'add_bot', room: this.id }, 'add_bot');
+  }
+
+  /** Leave the room (a seat is released: the game decides what that means). */
+  async leave(): Promise<void> {
+    if (this.#gone) return;
+    await this.#host.request<void>({ t: 'leave', room: this.id }, 'leave');
+  }
+
+  // ---- called by the client ------------------------------------------------------------
+
+  /** @internal The seq counter continues above what the server has seen. */
+  _joined(msg: JoinedMsg, resumed: boolean): void {
+    this.info = msg.room;
+    this.role = msg.role;
+    this.notice = msg.notice;
+    this.members = msg.members;
+    this.#seq = Math.max(this.#seq, msg.seq);
+    this.emit('joined', msg);
+    if (resumed) this.emit('members', this.members);
+  }
+
+  /** @internal */
+  _snapshot(msg: SnapshotMsg): void {
+    this.serverView = msg.view as V;
+    this.version = msg.v;
+    this.#syncRequested = false;
+    this.#settle();
+    this.#markDirty('snapshot');
+    for (const w of this.#syncWaiters.splice(0)) w.resolve();
+  }
+
+  /** @internal Apply a patch only on the version it starts from; anything else re-syncs. */
+  _patch(msg: PatchMsg): void {
+    if (this.serverView === undefined) {
+      this.#requestSync(false);
+      return;
+    }
+    if (msg.v <= this.version) return; // older than what is held
+    if (msg.from !== this.version) {
+      this.#requestSync(false);
+      return;
+    }
+    let next: V;
+    try {
+      next = applyPatch(this.serverView, msg.ops);
+    } catch (err) {
+      this.emit('error', new ArbiterError('PATCH_FAILED', `patch ${msg.from}→${msg.v} did not apply: ${(err as Error).message}`, undefined, { room: this.id, cause: err }));
+      this.#requestSync(false);
+      return;
+    }
+    this.serverView = next;
+    this.version = msg.v;
+    this.#settle();
+    this.#markDirty('patch');
+  }
+
+  /** @internal */
+  _ack(seq: number, v: number): void {
+    const p = this.#pending.find((x) => x.seq === seq);
+    if (!p || p.acked !== undefined) return;
+    p.acked = v;
+    p.resolve(v);
+    if (this.#settle()) this.#markDirty('ack');
+  }
+
+  /** @internal */
+  _reject(msg: RejectMsg): void {
+    const i = this.#pending.findIndex((x) => x.seq === msg.seq);
+    if (i < 0) return;
+    const [p] = this.#pending.splice(i, 1);
+    if (p!.acked !== undefined) return;
+    p!.reject(new ArbiterError(msg.code, msg.message, msg.details, { seq: msg.seq, room: this.id }));
+    if (this.predict) this.#markDirty('reject');
+  }
+
+  /** @internal */
+  _presence(msg: PresenceMsg): void {
+    const i = this.members.findIndex((m) => m.id === msg.member.id);
+    if (msg.event === 'left') {
+      if (i >= 0) this.members.splice(i, 1);
+    } else if (i >= 0) {
+      this.members[i] = msg.member;
+    } else {
+      this.members.push(msg.member);
+    }
+    this.members = [...this.members];
+    this.info = {
+      ...this.info,
+      players: this.members.filter((m) => m.role === 'player').length,
+      spectators: this.members.filter((m) => m.role === 'spectator').length,
+    };
+    this.emit('presence', msg);
+    this.emit('members', this.members);
+  }
+
+  /** @internal The connection dropped: nothing is in flight on it any more. */
+  _disconnected(): void {
+    this.#syncRequested = false;
+    for (const p of this.#pending) p.sent = false;
+  }
+
+  /**
+   * @internal The resume: `join` with `since` = the version held, then every unanswered
+   * action with its original seq. Both go on the same connection, so they arrive in order.
+   */
+  _resume(rid: number): void {
+    const join: ClientMsg = { t: 'join', rid, room: this.id, as: this.role === 'spectator' ? 'spectator' : this.#as };
+    if (this.serverView !== undefined) join.since = this.version;
+    this.#host.send(join);
+    for (const p of this.#pending) {
+      if (p.acked === undefined) p.sent = this.#host.send(p.msg);
+    }
+    if (this.#syncWaiters.length > 0) this.#requestSync(true);
+  }
+
+  /** @internal The room is gone for this client. */
+  _gone(reason: ArbiterError | undefined): void {
+    if (this.#gone) return;
+    this.#gone = true;
+    const err = reason ?? new ArbiterError('NOT_IN_ROOM', 'left the room', undefined, { room: this.id });
+    for (const p of this.#pending.splice(0)) if (p.acked === undefined) p.reject(err);
+    for (const w of this.#syncWaiters.splice(0)) w.reject(err);
+    this.#host.forget(this);
+    if (this.predict) this.#recompute('reject');
+    this.emit('left', reason);
+  }
+
+  /** @internal Emit the view change gathered while handling one frame. */
+  _flush(): void {
+    const reason = this.#dirty;
+    if (reason === null) return;
+    this.#dirty = null;
+    this.#recompute(reason);
+  }
+
+  // ---- internals -----------------------------------------------------------------------
+
+  #markDirty(reason: ViewReason): void {
+    // A frame's last state message names the change; `patch`/`snapshot` win over the rest.
+    if (this.#dirty === 'snapshot' || this.#dirty === 'patch') {
+      if (reason === 'snapshot') this.#dirty = reason;
+      return;
+    }
+    this.#dirty = reason;
+  }
+
+  /** Drop acked predictions the server view now includes. True if any was dropped. */
+  #settle(): boolean {
+    const before = this.#pending.length;
+    this.#pending = this.#pending.filter((p) => p.acked === undefined || p.acked > this.version);
+    return this.#pending.length !== before;
+  }
+
+  #requestSync(force: boolean): void {
+    if (this.#syncRequested && !force) return;
+    if (this.#host.send({ t: 'sync', room: this.id })) this.#syncRequested = true;
+  }
+
+  /** The displayed view: the server view with pending actions re-applied in seq order. */
+  #recompute(reason: ViewReason): void {
+    let view = this.serverView;
+    let predicted = 0;
+    const predict = this.predict;
+    if (predict && view !== undefined && this.#pending.length > 0) {
+      const context: PredictContext = { player: this.#host.playerId(), version: this.version };
+      for (const p of this.#pending) {
+        // Each prediction gets its own copy, so one that throws half-way leaves no trace.
+        const draft = deepClone(view) as V;
+        try {
+          const out = predict(draft, p.action, context);
+          view = out === undefined ? draft : out;
+          predicted++;
+        } catch {
+          // The action would not apply to the view as it is now: show nothing for it.
+        }
+      }
+    }
+    this.view = view;
+    if (view !== undefined) this.emit('view', view, { version: this.version, reason, pending: predicted });
+  }
+}

@@ -1,0 +1,345 @@
+/**
+ * Client behaviour against a scripted in-process server (a fake WebSocket), where every
+ * message and its timing is under the test's control: rebasing predictions, the patch rules,
+ * the resume sequence, backoff, limits.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ArbiterClient, ArbiterError, type ClientOptions, type ConnectionState, type StateInfo, type WebSocketConstructor } from '@arbiter/client';
+import { waitFor } from './helpers/util.js';
+
+type Msg = Record<string, any>;
+
+class FakeServer {
+  sockets: FakeSocket[] = [];
+  received: Msg[] = [];
+  v = 1;
+  view: unknown = { log: [] };
+  maxFrame = 65536;
+  joinedSeq = 0;
+  /** Refuse connections (close before open). */
+  refuse = false;
+
+  get socket(): FakeSocket {
+    return this.sockets[this.sockets.length - 1]!;
+  }
+
+  handle(msg: Msg, sock: FakeSocket): void {
+    this.received.push(msg);
+    const room = { id: 'r_1', code: 'ABCDE', game: 'log', public: true, max_players: 2, max_spectators: 8, players: 1, spectators: 0, status: 'playing', v: this.v };
+    const members = [{ id: 'p_1', name: 'Ada', role: 'player', connected: true }];
+    if (msg.t === 'hello') {
+      sock.deliver({ t: 'welcome', v: 1, player: { id: 'p_1', name: 'Ada' }, token: `tok${this.sockets.length}`, max_frame: this.maxFrame });
+    } else if (msg.t === 'create' || (msg.t === 'join' && msg.since === undefined)) {
+      sock.deliver([
+        { t: 'joined', rid: msg.rid, room, role: 'player', members, seq: this.joinedSeq },
+        { t: 'snapshot', room: 'r_1', v: this.v, view: this.view },
+      ]);
+    } else if (msg.t === 'join') {
+      sock.deliver({ t: 'joined', rid: msg.rid, room, role: 'player', members, seq: this.joinedSeq });
+    }
+  }
+
+  constructor() {
+    const server = this;
+    class FakeSocket {
+      binaryType = 'blob';
+      protocol = '';
+      readyState = 0;
+      onopen: any = null;
+      onmessage: any = null;
+      onclose: any = null;
+      onerror: any = null;
+      constructor(
+        readonly url: string,
+        readonly protocols?: string | string[],
+      ) {
+        server.sockets.push(this as any);
+        setTimeout(() => {
+          if (server.refuse) {
+            this.readyState = 3;
+            this.onclose?.({ code: 1006, reason: 'refused' });
+          } else {
+            this.readyState = 1;
+            this.onopen?.({});
+          }
+        }, 0);
+      }
+      send(data: string): void {
+        server.handle(JSON.parse(data), this as any);
+      }
+      close(): void {
+        this.readyState = 3;
+      }
+      deliver(msgs: unknown): void {
+        if (this.readyState === 1) this.onmessage?.({ data: JSON.stringify(msgs) });
+      }
+      drop(code = 1006, reason = ''): void {
+        this.readyState = 3;
+        this.onclose?.({ code, reason });
+      }
+    }
+    this.WebSocket = FakeSocket as unknown as WebSocketConstructor;
+  }
+  WebSocket: WebSocketConstructor;
+
+  client(options: Partial<ClientOptions> = {}): ArbiterClient {
+    return new ArbiterClient({
+      url: 'ws://fake/ws',
+      WebSocket: this.WebSocket,
+      heartbeat: false,
+      reconnect: { initialDelayMs: 10, maxDelayMs: 40 },
+      ...options,
+    });
+  }
+}
+type FakeSocket = { deliver(m: unknown): void; drop(code?: number, reason?: string): void; readyState: number };
+
+interface LogView {
+  log: string[];
+}
+type LogAction = { add: string };
+const appendPredict = (view: LogView, action: LogAction) => {
+  view.log.push(action.add);
+};
+
+async function setup(options: Partial<ClientOptions> = {}) {
+  const server = new FakeServer();
+  const client = server.client(options);
+  await client.connect();
+  const room = await client.join<LogView, LogAction>('ABCDE');
+  return { server, client, room };
+}
+
+const sent = (server: FakeServer, t: string) => server.received.filter((m) => m.t === t);
+
+describe('optimistic updates', () => {
+  it('rebases pending predictions on server patches and rolls back a reject', async () => {
+    const { server, client, room } = await setup();
+    const shown: string[][] = [];
+    room.on('view', (v) => shown.push([...v.log]));
+    room.predict = appendPredict;
+
+    const a = room.act({ add: 'a' });
+    assert.deepStrictEqual(room.view!.log, ['a'], 'the prediction shows at once');
+    assert.deepStrictEqual(room.serverView!.log, [], 'the server view is untouched');
+
+    // Another player's entry lands first: the prediction is re-applied on top of it.
+    server.socket.deliver({ t: 'patch', room: 'r_1', from: 1, v: 2, ops: [{ op: 'add', path: '/log/-', value: 'z' }] });
+    assert.deepStrictEqual(room.view!.log, ['z', 'a']);
+    const b = room.act({ add: 'b' });
+    assert.deepStrictEqual(room.view!.log, ['z', 'a', 'b']);
+
+    // Our first action is applied: its patch and its ack come in one frame.
+    server.socket.deliver([
+      { t: 'patch', room: 'r_1', from: 2, v: 3, ops: [{ op: 'add', path: '/log/-', value: 'a' }] },
+      { t: 'ack', room: 'r_1', seq: 1, v: 3 },
+    ]);
+    assert.equal(await a, 3);
+    assert.deepStrictEqual(room.view!.log, ['z', 'a', 'b']);
+    assert.ok(!shown.some((s) => s.join() === 'z,a,a,b'), 'no frame shows the action twice');
+
+    server.socket.deliver({ t: 'reject', room: 'r_1', seq: 2, code: 'INVALID_MOVE', message: 'no b', details: { why: 1 } });
+    await assert.rejects(b, (e: unknown) => e instanceof ArbiterError && e.code === 'INVALID_MOVE' && e.seq === 2 && (e.details as any).why === 1);
+    assert.deepStrictEqual(room.view, room.serverView, 'rolled back to the server view');
+    assert.deepStrictEqual(room.view!.log, ['z', 'a']);
+    assert.deepStrictEqual(shown.at(-1), ['z', 'a']);
+    client.close();
+  });
+
+  it('keeps an acked prediction until the view reaches its version, and skips one that throws', async () => {
+    const { server, client, room } = await setup();
+    room.predict = (view, action) => {
+      if (action.add === 'bad') throw new Error('would not apply');
+      view.log.push(action.add);
+    };
+    const a = room.act({ add: 'a' });
+    const bad = room.act({ add: 'bad' });
+    assert.deepStrictEqual(room.view!.log, ['a']);
+    // The ack overtakes the state (the patches were collapsed into a coming snapshot).
+    server.socket.deliver({ t: 'ack', room: 'r_1', seq: 1, v: 5 });
+    assert.equal(await a, 5);
+    assert.deepStrictEqual(room.view!.log, ['a'], 'still shown: the server view does not have it yet');
+    server.socket.deliver({ t: 'snapshot', room: 'r_1', v: 5, view: { log: ['x', 'a'] } });
+    assert.deepStrictEqual(room.view!.log, ['x', 'a']);
+    assert.equal(room.version, 5);
+    server.socket.deliver({ t: 'reject', room: 'r_1', seq: 2, code: 'INVALID_ACTION', message: 'bad' });
+    await assert.rejects(bad, { code: 'INVALID_ACTION' });
+    client.close();
+  });
+});
+
+describe('patch rules', () => {
+  it('applies only on the held version, ignores old ones, re-syncs otherwise', async () => {
+    const { server, client, room } = await setup();
+    const errors: ArbiterError[] = [];
+    room.on('error', (e) => errors.push(e));
+    const syncs = () => sent(server, 'sync').length;
+
+    server.socket.deliver({ t: 'patch', room: 'r_1', from: 1, v: 2, ops: [{ op: 'add', path: '/log/-', value: 'a' }] });
+    assert.equal(room.version, 2);
+    // Older than what is held: ignored, no sync.
+    server.socket.deliver({ t: 'patch', room: 'r_1', from: 1, v: 2, ops: [{ op: 'add', path: '/log/-', value: 'a' }] });
+    assert.deepStrictEqual(room.serverView!.log, ['a']);
+    assert.equal(syncs(), 0);
+    // A gap: not applied, one sync (not one per patch).
+    server.socket.deliver({ t: 'patch', room: 'r_1', from: 3, v: 4, ops: [{ op: 'add', path: '/log/-', value: 'c' }] });
+    server.socket.deliver({ t: 'patch', room: 'r_1', from: 4, v: 5, ops: [{ op: 'add', path: '/log/-', value: 'd' }] });
+    assert.equal(room.version, 2);
+    assert.equal(syncs(), 1);
+    assert.deepStrictEqual(sent(server, 'sync')[0], { t: 'sync', room: 'r_1' });
+    // A snapshot always replaces the view, also jumping ahead.
+    server.socket.deliver({ t: 'snapshot', room: 'r_1', v: 9, view: { log: ['s'] } });
+    assert.equal(room.version, 9);
+    assert.deepStrictEqual(room.view, { log: ['s'] });
+    // A patch that does not apply: kept as it was, atomically, and re-synced.
+    server.socket.deliver({
+      t: 'patch', room: 'r_1', from: 9, v: 10,
+      ops: [{ op: 'add', path: '/log/-', value: 'x' }, { op: 'test', path: '/log/0', value: 'nope' }],
+    });
+    assert.equal(room.version, 9);
+    assert.deepStrictEqual(room.serverView, { log: ['s'] });
+    assert.equal(syncs(), 2);
+    assert.equal(errors.length, 1);
+    assert.equal(errors[0]!.code, 'PATCH_FAILED');
+    const synced = room.sync();
+    server.socket.deliver({ t: 'snapshot', room: 'r_1', v: 10, view: { log: ['s', 'x'] } });
+    await synced;
+    assert.equal(room.version, 10);
+    client.close();
+  });
+});
+
+describe('reconnect and resume', () => {
+  it('backs off with jitter, then hellos with the token, re-joins with since and resends with the original seqs', async () => {
+    const { server, client, room } = await setup({ reconnect: { initialDelayMs: 10, maxDelayMs: 40, jitter: 1 } });
+    const states: Array<[ConnectionState, StateInfo]> = [];
+    client.on('state', (s, info) => states.push([s, info]));
+    server.socket.deliver({ t: 'patch', room: 'r_1', from: 1, v: 2, ops: [{ op: 'add', path: '/log/-', value: 'a' }] });
+    const first = room.act({ add: 'x' }); // sent, never answered
+    const token = client.token;
+
+    server.refuse = true;
+    server.received.length = 0;
+    server.socket.drop(1006);
+    const queued = room.act({ add: 'y' }); // offline: queued
+    assert.equal(room.pendingActions, 2);
+    await waitFor(() => states.filter(([s]) => s === 'reconnecting').length >= 4, 'several attempts');
+    const attempts = states.filter(([s]) => s === 'reconnecting').map(([, i]) => i);
+    assert.deepStrictEqual(attempts.slice(0, 4).map((i) => i.attempt), [1, 2, 3, 4]);
+    assert.equal(attempts[0]!.code, 1006);
+    attempts.forEach((i) => assert.ok(i.delayMs! >= 0 && i.delayMs! <= Math.min(40, 10 * 2 ** (i.attempt! - 1))));
+    assert.equal(server.received.length, 0, 'nothing is sent while the server is unreachable');
+
+    server.refuse = false;
+    server.joinedSeq = 1; // the server saw seq 1
+    await waitFor(() => client.state === 'open', 'the reconnection');
+    assert.equal(states.at(-1)![1].resumed, true);
+    assert.deepStrictEqual(
+      server.received.map((m) => m.t),
+      ['hello', 'join', 'act', 'act'],
+      'hello, join, then the unanswered actions in seq order',
+    );
+    assert.equal(server.received[0]!.token, token);
+    assert.deepStrictEqual(server.received[1], { t: 'join', rid: server.received[1]!.rid, room: 'r_1', as: 'any', since: 2 });
+    assert.deepStrictEqual(server.received.slice(2).map((m) => [m.seq, m.action.add]), [[1, 'x'], [2, 'y']]);
+    server.socket.deliver([
+      { t: 'ack', room: 'r_1', seq: 1, v: 3 },
+      { t: 'ack', room: 'r_1', seq: 2, v: 4 },
+    ]);
+    assert.deepStrictEqual([await first, await queued], [3, 4]);
+    client.close();
+  });
+
+  it('does not re-join a room whose leave was in flight; re-joins to leave when it was asked offline', async () => {
+    const { server, client, room } = await setup();
+    const leaving = room.leave(); // sent; the answer is lost with the connection
+    server.received.length = 0;
+    server.socket.drop();
+    await leaving;
+    assert.equal(room.active, false);
+    await waitFor(() => client.state === 'open', 'the reconnection');
+    assert.deepStrictEqual(server.received.map((m) => m.t), ['hello'], 'no re-join of the room left');
+
+    const again = await client.join<LogView, LogAction>('ABCDE');
+    server.refuse = true;
+    server.socket.drop();
+    const offline = again.leave(); // asked while offline
+    server.received.length = 0;
+    server.refuse = false;
+    await waitFor(() => server.received.some((m) => m.t === 'leave'), 'the leave');
+    assert.deepStrictEqual(server.received.map((m) => m.t), ['hello', 'join', 'leave']);
+    const leave = server.received[2]!;
+    server.socket.deliver({ t: 'left', rid: leave.rid, room: 'r_1' });
+    await offline;
+    assert.equal(again.active, false);
+    client.close();
+  });
+
+  it('continues seqs above joined.seq', async () => {
+    const server = new FakeServer();
+    server.joinedSeq = 41;
+    const client = server.client();
+    await client.connect();
+    const room = await client.join<LogView, LogAction>('ABCDE');
+    void room.act({ add: 'a' }).catch(() => {});
+    assert.equal(sent(server, 'act')[0]!.seq, 42);
+    client.close();
+  });
+
+  it('gives up after maxAttempts and fails what is pending', async () => {
+    const { server, client, room } = await setup({ reconnect: { initialDelayMs: 1, maxDelayMs: 2, maxAttempts: 2 } });
+    server.refuse = true;
+    server.socket.drop();
+    const p = room.act({ add: 'a' });
+    await assert.rejects(p, { code: 'CLOSED' });
+    assert.equal(client.state, 'closed');
+  });
+
+  it('treats 4002 as final', async () => {
+    const { server, client } = await setup();
+    const closed = new Promise<StateInfo>((res) => client.on('state', (s, i) => s === 'closed' && res(i)));
+    server.socket.drop(4002, 'unsupported protocol version');
+    const info = await closed;
+    assert.equal(info.code, 4002);
+    assert.equal(info.error?.code, 'UNSUPPORTED_VERSION');
+  });
+});
+
+describe('client limits and errors', () => {
+  it('refuses an action above max_frame without sending it', async () => {
+    const server = new FakeServer();
+    server.maxFrame = 200;
+    const client = server.client();
+    await client.connect();
+    const room = await client.join<LogView, LogAction>('ABCDE');
+    await assert.rejects(room.act({ add: 'x'.repeat(300) }), { code: 'FRAME_TOO_LARGE' });
+    assert.equal(sent(server, 'act').length, 0);
+    client.close();
+  });
+
+  it('rejects connect when the server cannot be reached, and pending work on close', async () => {
+    const server = new FakeServer();
+    server.refuse = true;
+    const client = server.client();
+    await assert.rejects(client.connect(), { code: 'CONNECT_FAILED' });
+    assert.equal(client.state, 'closed');
+
+    const { client: c2, room } = await setup();
+    const p = room.act({ add: 'a' });
+    const left = new Promise((res) => room.on('left', res));
+    c2.close();
+    await assert.rejects(p, { code: 'CLOSED' });
+    assert.equal(((await left) as ArbiterError).code, 'CLOSED');
+    await assert.rejects(c2.join('ABCDE'), { code: 'CLOSED' });
+  });
+
+  it('a refused hello rejects connect with the server code', async () => {
+    const server = new FakeServer();
+    server.handle = function (msg, sock) {
+      if (msg.t === 'hello') sock.deliver({ t: 'error', code: 'BAD_TOKEN', message: 'forged' });
+    };
+    const client = server.client({ token: 'v1.bad' });
+    await assert.rejects(client.connect(), (e: unknown) => e instanceof ArbiterError && e.code === 'BAD_TOKEN');
+  });
+});

@@ -1,0 +1,944 @@
+#![allow(clippy::unwrap_used)]
+
+use super::*;
+use arbiter_engine::Timers;
+use proptest::prelude::*;
+
+fn id(s: &str) -> PlayerId {
+    s.into()
+}
+
+/// A table driven the way the engine drives it: every entry on a copy, kept only on success.
+struct Table {
+    state: State,
+    rng: GameRng,
+    timers: Timers<Action>,
+    now: u64,
+}
+
+impl Table {
+    fn with(config: Config, players: &[&str]) -> Self {
+        let mut rng = GameRng::from_seed(7);
+        let mut timers = Timers::default();
+        let state = OweDrahn
+            .setup(&config, &mut Ctx::new(&mut rng, 1_000, &mut timers))
+            .expect("valid config");
+        let mut t = Self {
+            state,
+            rng,
+            timers,
+            now: 1_000,
+        };
+        for p in players {
+            t.join(p).expect("seat");
+        }
+        t
+    }
+
+    fn new(players: &[&str]) -> Self {
+        Self::with(Config::default(), players)
+    }
+
+    /// Run `f` on copies of the state, RNG and timers; keep them only if it succeeds.
+    fn entry(
+        &mut self,
+        f: impl FnOnce(&mut State, &mut Ctx<'_, Action>) -> Result<(), GameError>,
+    ) -> Result<(), GameError> {
+        let (mut state, mut rng, mut timers) =
+            (self.state.clone(), self.rng.clone(), self.timers.clone());
+        f(&mut state, &mut Ctx::new(&mut rng, self.now, &mut timers))?;
+        (self.state, self.rng, self.timers) = (state, rng, timers);
+        Ok(())
+    }
+
+    fn join(&mut self, who: &str) -> Result<(), GameError> {
+        let info = PlayerInfo {
+            id: id(who),
+            name: who.to_uppercase(),
+        };
+        self.entry(|s, cx| OweDrahn.join(s, &info, cx))
+    }
+
+    fn act(&mut self, who: &str, action: Action) -> Result<(), GameError> {
+        self.entry(|s, cx| OweDrahn.apply(s, &Actor::Player(id(who)), action, cx))
+    }
+
+    fn code(&mut self, who: &str, action: Action) -> ErrorCode {
+        let before = self.state.clone();
+        let code = self.act(who, action).expect_err("refused").code;
+        assert_eq!(self.state, before, "a refusal changes nothing");
+        code
+    }
+
+    fn leave(&mut self, who: &str) {
+        self.entry(|s, cx| {
+            OweDrahn.leave(s, &id(who), cx);
+            Ok(())
+        })
+        .expect("leave");
+    }
+
+    fn connection(&mut self, who: &str, connected: bool) {
+        self.entry(|s, cx| {
+            OweDrahn.connection(s, &id(who), connected, cx);
+            Ok(())
+        })
+        .expect("connection");
+    }
+
+    /// Let `ms` pass, firing due timers the way the engine does.
+    fn advance(&mut self, ms: u64) {
+        self.now += ms;
+        while let Some(timer) = self.timers.pop_due(self.now) {
+            let at = timer.due_ms;
+            let (mut state, mut rng, mut timers) =
+                (self.state.clone(), self.rng.clone(), self.timers.clone());
+            let mut cx = Ctx::new(&mut rng, at, &mut timers);
+            if OweDrahn
+                .apply(&mut state, &Actor::System, timer.action, &mut cx)
+                .is_ok()
+            {
+                (self.state, self.rng, self.timers) = (state, rng, timers);
+            }
+        }
+    }
+
+    fn start(&mut self) {
+        let ids: Vec<PlayerId> = self.state.order.clone();
+        for p in ids {
+            self.act(p.as_str(), Action::Ready { ready: true })
+                .expect("ready");
+        }
+        assert_eq!(self.state.phase, Phase::Playing);
+    }
+
+    /// Make the next die `face`.
+    fn rig(&mut self, face: u8) {
+        let seed = (0..)
+            .find(|&s| GameRng::from_seed(s).range_inclusive(1, 6) == u32::from(face))
+            .expect("some seed");
+        self.rng = GameRng::from_seed(seed);
+    }
+
+    fn turn(&self) -> String {
+        self.state.turn.clone().expect("a turn").0
+    }
+
+    /// Give the turn to `who` with the total at `total`.
+    fn set(&mut self, who: &str, total: u8) {
+        self.state.turn = Some(id(who));
+        self.state.total = total;
+    }
+
+    fn roll(&mut self, who: &str, face: u8) {
+        self.rig(face);
+        self.act(who, Action::Roll).expect("roll");
+    }
+
+    fn p(&self, who: &str) -> &Player {
+        &self.state.players[&id(who)]
+    }
+
+    fn balance(&self, who: &str) -> i64 {
+        self.state.players.get(&id(who)).map_or_else(
+            || self.state.departed[&id(who)].balance_cents,
+            |p| p.balance_cents,
+        )
+    }
+}
+
+#[test]
+fn a_game_starts_when_every_seated_player_and_at_least_two_are_ready() {
+    let mut t = Table::new(&["ann"]);
+    t.act("ann", Action::Ready { ready: true }).expect("ready");
+    assert_eq!(t.state.phase, Phase::Lobby, "one player is not a game");
+    t.join("bob").expect("seat");
+    t.join("cat").expect("seat");
+    t.act("bob", Action::Ready { ready: true }).expect("ready");
+    assert_eq!(t.state.phase, Phase::Lobby, "cat is not ready");
+    t.act("ann", Action::Ready { ready: false })
+        .expect("unready");
+    t.act("cat", Action::Ready { ready: true }).expect("ready");
+    assert_eq!(t.state.phase, Phase::Lobby, "ann took it back");
+    t.act("ann", Action::Ready { ready: true }).expect("ready");
+    assert_eq!(t.state.phase, Phase::Playing);
+    assert_eq!(t.state.round, 1);
+    assert!(t.state.players.values().all(|p| !p.ready && p.life == 6));
+    let first = t.state.turn.clone().expect("someone starts");
+    assert_eq!(t.state.event, Some(Event::Started { first }));
+    assert_eq!(OweDrahn.status(&t.state), Status::Playing);
+}
+
+#[test]
+fn a_lobby_leaver_who_was_the_last_unready_player_lets_the_game_start() {
+    let mut t = Table::new(&["ann", "bob", "cat"]);
+    t.act("ann", Action::Ready { ready: true }).expect("ready");
+    t.act("bob", Action::Ready { ready: true }).expect("ready");
+    t.leave("cat");
+    assert_eq!(t.state.phase, Phase::Playing);
+}
+
+#[test]
+fn ready_is_for_seated_players_between_games() {
+    let mut t = Table::new(&["ann", "bob"]);
+    // The original server crashed on a spectator's ready; here it is a plain refusal.
+    assert_eq!(
+        t.code("eve", Action::Ready { ready: true }),
+        ErrorCode::NotAPlayer
+    );
+    t.start();
+    assert_eq!(
+        t.code("ann", Action::Ready { ready: true }),
+        ErrorCode::GameInProgress,
+        "re-readying mid-game does not restart it"
+    );
+}
+
+#[test]
+fn a_roll_adds_its_face_except_a_three_and_passes_the_turn() {
+    let mut t = Table::new(&["ann", "bob", "cat"]);
+    t.start();
+    t.set("ann", 4);
+    t.roll("ann", 3);
+    assert_eq!(t.state.total, 4, "a 3 adds nothing");
+    assert_eq!(t.turn(), "bob");
+    t.roll("bob", 5);
+    assert_eq!(t.state.total, 9);
+    assert_eq!(t.turn(), "cat");
+    t.roll("cat", 1);
+    assert_eq!((t.state.total, t.turn().as_str()), (10, "ann"), "wraps");
+    assert_eq!(t.state.rolls.len(), 3);
+    assert_eq!(
+        t.state.rolls[1],
+        Roll {
+            player: id("bob"),
+            die: 5,
+            total: 9,
+            life_before: 6,
+            busted: false
+        }
+    );
+    assert_eq!(t.p("bob").stats.rolled_dice, [0, 0, 0, 0, 1, 0]);
+}
+
+#[test]
+fn a_total_over_fifteen_costs_every_life_and_dead_players_are_skipped() {
+    let mut t = Table::new(&["ann", "bob", "cat"]);
+    t.start();
+    t.set("bob", 15);
+    t.roll("bob", 6);
+    let last = t.state.rolls.last().expect("a roll").clone();
+    assert_eq!((last.total, last.busted, last.life_before), (21, true, 6));
+    assert_eq!(t.p("bob").life, 0);
+    assert_eq!(t.state.total, 0, "the next player starts from 0");
+    assert_eq!(t.balance("bob"), -100);
+    assert_eq!(t.state.pot_cents, 100);
+    assert_eq!(t.state.money_total(), 0);
+    assert_eq!(t.turn(), "cat");
+    t.roll("cat", 2);
+    assert_eq!(t.turn(), "ann");
+    t.roll("ann", 2);
+    assert_eq!(t.turn(), "cat", "bob is dead and skipped");
+    assert_eq!(t.code("bob", Action::Roll), ErrorCode::NotYourTurn);
+    let s = &t.p("bob").stats;
+    assert_eq!((s.rolled_21, s.max_life_losses, s.worst_rolls), (1, 1, 0));
+}
+
+#[test]
+fn owing_drahn_follows_the_original_clients_rule() {
+    let mut t = Table::new(&["ann", "bob"]);
+    t.start();
+    t.set("ann", 9);
+    assert_eq!(t.code("bob", Action::OweDrahn), ErrorCode::NotYourTurn);
+    assert_eq!(
+        t.code("ann", Action::OweDrahn),
+        ErrorCode::InvalidMove,
+        "below 10"
+    );
+    t.state.total = 10;
+    t.state.players.get_mut(&id("ann")).expect("ann").life = 1;
+    assert_eq!(
+        t.code("ann", Action::OweDrahn),
+        ErrorCode::InvalidMove,
+        "last life"
+    );
+    t.state.players.get_mut(&id("ann")).expect("ann").life = 6;
+    t.act("ann", Action::OweDrahn).expect("owe drahn");
+    assert_eq!(t.p("ann").life, 5);
+    assert!(t.p("ann").choosing);
+    assert_eq!(t.state.total, 0);
+    assert_eq!(t.turn(), "ann", "the turn does not pass");
+    t.state.total = 12;
+    assert_eq!(
+        t.code("ann", Action::OweDrahn),
+        ErrorCode::InvalidMove,
+        "already choosing"
+    );
+    assert_eq!(
+        t.state.event,
+        Some(Event::LostLife {
+            player: id("ann"),
+            life: 5
+        })
+    );
+}
+
+#[test]
+fn the_chooser_hands_the_turn_to_a_living_player_or_rolls() {
+    let mut t = Table::new(&["ann", "bob", "cat"]);
+    t.start();
+    t.set("ann", 12);
+    assert_eq!(
+        t.code("ann", Action::ChooseNext { player: id("cat") }),
+        ErrorCode::InvalidMove,
+        "only after owing drahn"
+    );
+    t.act("ann", Action::OweDrahn).expect("owe");
+    t.state.players.get_mut(&id("bob")).expect("bob").life = 0;
+    assert_eq!(
+        t.code("ann", Action::ChooseNext { player: id("bob") }),
+        ErrorCode::InvalidMove,
+        "dead"
+    );
+    assert_eq!(
+        t.code("ann", Action::ChooseNext { player: id("eve") }),
+        ErrorCode::InvalidMove,
+        "unknown"
+    );
+    assert_eq!(
+        t.code("cat", Action::ChooseNext { player: id("cat") }),
+        ErrorCode::NotYourTurn
+    );
+    t.act("ann", Action::ChooseNext { player: id("cat") })
+        .expect("choose");
+    assert_eq!(t.turn(), "cat");
+    assert!(!t.p("ann").choosing);
+
+    // Choosing yourself, and rolling instead of choosing, are both allowed.
+    t.set("cat", 11);
+    t.act("cat", Action::OweDrahn).expect("owe");
+    t.act("cat", Action::ChooseNext { player: id("cat") })
+        .expect("self");
+    assert_eq!(t.turn(), "cat");
+    t.state.total = 10;
+    t.act("cat", Action::OweDrahn).expect("owe");
+    t.roll("cat", 4);
+    assert!(!t.p("cat").choosing);
+    assert_eq!((t.state.total, t.turn().as_str()), (4, "ann"));
+}
+
+#[test]
+fn the_last_player_alive_takes_the_pot_and_the_table_resets_after_a_while() {
+    let mut t = Table::new(&["ann", "bob", "cat"]);
+    t.act("ann", Action::SetMainBet { amount_cents: 250 })
+        .expect("bet");
+    t.start();
+    t.set("ann", 15);
+    t.roll("ann", 6);
+    t.set("bob", 15);
+    t.roll("bob", 1);
+    assert_eq!(t.state.phase, Phase::Over);
+    assert_eq!(t.state.winner, Some(id("cat")));
+    assert_eq!(
+        (t.balance("ann"), t.balance("bob"), t.balance("cat")),
+        (-250, -250, 500)
+    );
+    assert_eq!((t.state.pot_cents, t.state.money_total()), (0, 0));
+    assert_eq!(
+        OweDrahn.status(&t.state),
+        Status::Finished {
+            ranking: vec![vec![id("cat")], vec![id("bob")], vec![id("ann")]]
+        }
+    );
+    assert_eq!(t.code("cat", Action::Roll), ErrorCode::GameOver);
+    assert_eq!(t.state.reset_at_ms, Some(t.now + 5_000));
+    assert_eq!(t.p("cat").stats.wins, 1);
+    assert!(t.state.players.values().all(|p| p.stats.games == 1));
+
+    t.advance(4_999);
+    assert_eq!(t.state.phase, Phase::Over);
+    t.advance(1);
+    assert_eq!(t.state.phase, Phase::Lobby);
+    assert_eq!(t.state.event, Some(Event::Reset));
+    assert!(t.state.players.values().all(|p| p.life == 6 && !p.ready));
+    assert_eq!(
+        t.state.main_bet_cents, 100,
+        "the main bet goes back to 1.00"
+    );
+    assert_eq!(t.balance("cat"), 500, "balances carry over");
+    assert!(t.state.rolls.is_empty() && t.state.turn.is_none());
+    t.start();
+    assert_eq!(t.state.round, 2);
+}
+
+#[test]
+fn the_main_bet_is_set_between_games_within_bounds() {
+    let mut t = Table::new(&["ann", "bob"]);
+    assert_eq!(t.state.main_bet_cents, 100);
+    t.act("bob", Action::SetMainBet { amount_cents: 1050 })
+        .expect("set");
+    assert_eq!(t.state.main_bet_cents, 1050);
+    for bad in [0, -500, MAX_BET_CENTS + 1] {
+        assert_eq!(
+            t.code("ann", Action::SetMainBet { amount_cents: bad }),
+            ErrorCode::InvalidMove
+        );
+    }
+    t.start();
+    assert_eq!(
+        t.code("ann", Action::SetMainBet { amount_cents: 200 }),
+        ErrorCode::GameInProgress
+    );
+}
+
+#[test]
+fn side_bets_are_proposed_answered_and_cancelled_by_the_right_players() {
+    let mut t = Table::new(&["ann", "bob", "cat"]);
+    let propose = |opponent: &str, amount_cents| Action::ProposeBet {
+        opponent: id(opponent),
+        amount_cents,
+    };
+    assert_eq!(t.code("ann", propose("ann", 100)), ErrorCode::InvalidMove);
+    assert_eq!(t.code("ann", propose("eve", 100)), ErrorCode::InvalidMove);
+    for bad in [0, -5, -1, MAX_BET_CENTS + 1] {
+        assert_eq!(t.code("ann", propose("bob", bad)), ErrorCode::InvalidMove);
+    }
+    assert!(t.state.side_bets.is_empty());
+    t.act("ann", propose("bob", 250)).expect("propose");
+    assert_eq!(
+        t.state.side_bets[&1],
+        SideBet {
+            challenger: id("ann"),
+            opponent: id("bob"),
+            amount_cents: 250,
+            status: BetStatus::Pending,
+            winner: None
+        }
+    );
+    assert_eq!(
+        t.code("cat", Action::AcceptBet { bet: 1 }),
+        ErrorCode::InvalidMove
+    );
+    assert_eq!(
+        t.code("ann", Action::AcceptBet { bet: 1 }),
+        ErrorCode::InvalidMove,
+        "not your own"
+    );
+    assert_eq!(
+        t.code("bob", Action::AcceptBet { bet: 9 }),
+        ErrorCode::InvalidMove
+    );
+    assert_eq!(
+        t.code("bob", Action::CancelBet { bet: 1 }),
+        ErrorCode::InvalidMove,
+        "only the challenger cancels"
+    );
+    t.act("bob", Action::AcceptBet { bet: 1 }).expect("accept");
+    assert_eq!(t.state.side_bets[&1].status, BetStatus::Accepted);
+    assert_eq!(
+        t.code("bob", Action::DeclineBet { bet: 1 }),
+        ErrorCode::InvalidMove,
+        "already answered"
+    );
+    assert_eq!(
+        t.code("ann", Action::CancelBet { bet: 1 }),
+        ErrorCode::InvalidMove,
+        "an accepted bet stands"
+    );
+    t.act("cat", propose("ann", 100)).expect("propose");
+    t.act("ann", Action::DeclineBet { bet: 2 })
+        .expect("decline");
+    assert_eq!(t.state.side_bets[&2].status, BetStatus::Declined);
+    t.act("cat", propose("bob", 100)).expect("propose");
+    t.act("cat", propose("ann", 300)).expect("propose");
+    t.act("cat", Action::CancelBet { bet: 3 }).expect("cancel");
+    assert_eq!(
+        t.state.side_bets.keys().copied().collect::<Vec<_>>(),
+        vec![1, 2, 4]
+    );
+    assert_eq!(
+        t.code("cat", Action::CancelBet { bet: 3 }),
+        ErrorCode::InvalidMove
+    );
+    t.start();
+    assert_eq!(
+        t.state.side_bets[&4].status,
+        BetStatus::Lapsed,
+        "unanswered bets lapse when the game starts"
+    );
+    assert_eq!(
+        t.code("cat", propose("bob", 100)),
+        ErrorCode::GameInProgress
+    );
+    assert_eq!(
+        t.code("ann", Action::AcceptBet { bet: 4 }),
+        ErrorCode::GameInProgress
+    );
+}
+
+#[test]
+fn side_bets_settle_on_each_death_and_the_money_stays_zero_sum() {
+    // p1 and p2 both bet against p3; p1 also bets against p2.
+    let mut t = Table::new(&["p1", "p2", "p3"]);
+    for (challenger, opponent, amount_cents) in
+        [("p1", "p3", 250), ("p2", "p3", 400), ("p1", "p2", 100)]
+    {
+        t.act(
+            challenger,
+            Action::ProposeBet {
+                opponent: id(opponent),
+                amount_cents,
+            },
+        )
+        .expect("propose");
+    }
+    for (who, bet) in [("p3", 1), ("p3", 2), ("p2", 3)] {
+        t.act(who, Action::AcceptBet { bet }).expect("accept");
+    }
+    t.start();
+    t.set("p3", 14);
+    t.roll("p3", 4);
+    assert_eq!(
+        (t.balance("p1"), t.balance("p2"), t.balance("p3")),
+        (250, 400, -750),
+        "p3 pays both bets and the main bet"
+    );
+    assert_eq!(t.state.pot_cents, 100);
+    assert_eq!(t.state.money_total(), 0);
+    assert_eq!(t.state.side_bets[&3].status, BetStatus::Accepted);
+    assert_eq!(t.state.side_bets[&1].winner, Some(id("p1")));
+    t.set("p2", 15);
+    t.roll("p2", 5);
+    assert_eq!(t.state.phase, Phase::Over);
+    assert_eq!(
+        (t.balance("p1"), t.balance("p2"), t.balance("p3")),
+        (250 + 100 + 200, 400 - 100 - 100, -750)
+    );
+    assert_eq!(t.state.money_total(), 0);
+    assert!(
+        t.state
+            .side_bets
+            .values()
+            .all(|b| b.status == BetStatus::Settled)
+    );
+    t.advance(5_000);
+    assert!(t.state.side_bets.is_empty(), "decided bets are cleared");
+}
+
+#[test]
+fn leaving_mid_game_counts_as_dying_and_the_balance_is_kept() {
+    let mut t = Table::new(&["ann", "bob", "cat"]);
+    t.act(
+        "cat",
+        Action::ProposeBet {
+            opponent: id("ann"),
+            amount_cents: 300,
+        },
+    )
+    .expect("propose");
+    t.act("ann", Action::AcceptBet { bet: 1 }).expect("accept");
+    t.start();
+    t.set("ann", 7);
+    t.leave("ann");
+    assert!(!t.state.players.contains_key(&id("ann")));
+    assert_eq!(t.turn(), "bob", "the leaver's turn passes on");
+    assert_eq!(t.balance("ann"), -400);
+    assert_eq!(t.balance("cat"), 300);
+    assert_eq!(t.state.money_total(), 0);
+    assert_eq!(t.state.phase, Phase::Playing);
+    t.leave("cat");
+    assert_eq!(t.state.phase, Phase::Over);
+    assert_eq!(t.state.winner, Some(id("bob")));
+    assert_eq!(t.balance("bob"), 200);
+    assert_eq!(t.state.money_total(), 0);
+    // Coming back restores the balance.
+    t.join("ann").expect("a seat during the result");
+    assert_eq!(t.balance("ann"), -400);
+    assert!(!t.state.departed.contains_key(&id("ann")));
+    assert_eq!(t.state.money_total(), 0);
+}
+
+#[test]
+fn joining_is_refused_during_a_game_with_join_refused() {
+    let mut t = Table::new(&["ann", "bob"]);
+    t.start();
+    let before = t.state.clone();
+    let err = t.join("cat").expect_err("refused");
+    assert_eq!(err.code, ErrorCode::JoinRefused);
+    assert_eq!(t.state, before);
+    assert_eq!(
+        t.join("ann").expect_err("refused").code,
+        ErrorCode::JoinRefused
+    );
+}
+
+#[test]
+fn a_disconnected_players_turn_is_skipped_after_the_timeout() {
+    let config = Config {
+        turn_timeout_ms: 10_000,
+        ..Config::default()
+    };
+    let mut t = Table::with(config, &["ann", "bob", "cat"]);
+    t.start();
+    t.set("bob", 5);
+    t.connection("ann", false);
+    assert!(t.state.turn_timer.is_none(), "not ann's turn");
+    assert!(!t.p("ann").connected);
+    t.connection("bob", false);
+    assert_eq!(t.state.turn_deadline_ms, Some(t.now + 10_000));
+    t.advance(9_999);
+    assert_eq!(t.turn(), "bob");
+    t.advance(1);
+    assert_eq!(t.state.event, Some(Event::Skipped { player: id("bob") }));
+    assert_eq!(t.turn(), "cat");
+    assert_eq!(t.state.total, 5, "a skip leaves the total alone");
+    assert_eq!(t.p("bob").life, 5, "a skip costs a life");
+    assert!(t.state.turn_timer.is_none());
+    // Cat rolls; ann is away too, so her turn gets its own timer.
+    t.roll("cat", 1);
+    assert_eq!(t.turn(), "ann");
+    assert!(t.state.turn_timer.is_some());
+    // She comes back in time: no skip.
+    t.connection("ann", true);
+    assert!(t.state.turn_timer.is_none() && t.timers.pending().is_empty());
+    t.advance(20_000);
+    assert_eq!(t.turn(), "ann");
+    // A stale skip is refused.
+    let mut cx = Ctx::new(&mut t.rng, t.now, &mut t.timers);
+    let stale = Action::SkipTurn {
+        turn_no: t.state.turn_no - 1,
+    };
+    assert!(
+        OweDrahn
+            .apply(&mut t.state.clone(), &Actor::System, stale, &mut cx)
+            .is_err()
+    );
+}
+
+#[test]
+fn a_skip_on_the_last_life_puts_the_absent_player_out() {
+    let mut t = Table::new(&["ann", "bob"]);
+    t.start();
+    t.set("bob", 12);
+    t.state.players.get_mut(&id("bob")).expect("bob").life = 1;
+    t.connection("bob", false);
+    t.advance(30_000);
+    assert_eq!(t.state.phase, Phase::Over);
+    assert_eq!(t.state.winner, Some(id("ann")));
+    assert_eq!((t.balance("ann"), t.balance("bob")), (100, -100));
+    assert_eq!(t.state.deaths, vec![id("bob")]);
+}
+
+#[test]
+fn timed_actions_cannot_be_sent_by_players() {
+    let mut t = Table::new(&["ann", "bob"]);
+    t.start();
+    assert_eq!(t.code("ann", Action::Reset), ErrorCode::InvalidAction);
+    assert_eq!(
+        t.code("ann", Action::SkipTurn { turn_no: 1 }),
+        ErrorCode::InvalidAction
+    );
+}
+
+#[test]
+fn stats_count_faces_and_the_memorable_rolls() {
+    let mut t = Table::new(&["ann", "bob"]);
+    t.start();
+    t.set("ann", 9);
+    t.roll("ann", 6);
+    assert_eq!(t.p("ann").stats.perfect_rolls, 1);
+    t.set("ann", 15);
+    t.roll("ann", 3);
+    assert_eq!(t.p("ann").stats.luckiest_rolls, 1);
+    t.set("ann", 10);
+    t.roll("ann", 6);
+    let s = t.p("ann").stats.clone();
+    assert_eq!(s.worst_rolls, 1);
+    assert_eq!(s.max_life_losses, 1);
+    assert_eq!(s.rolled_21, 0);
+    assert_eq!(s.rolled_dice, [0, 0, 1, 0, 0, 2]);
+    assert_eq!((s.games, s.wins), (1, 0));
+    assert_eq!(t.p("bob").stats.wins, 1);
+}
+
+#[test]
+fn config_is_validated() {
+    let mut rng = GameRng::from_seed(1);
+    let mut timers = Timers::default();
+    let mut cx = Ctx::new(&mut rng, 0, &mut timers);
+    for bad in [
+        Config {
+            lives: 1,
+            ..Config::default()
+        },
+        Config {
+            main_bet_cents: 0,
+            ..Config::default()
+        },
+        Config {
+            turn_timeout_ms: 0,
+            ..Config::default()
+        },
+    ] {
+        assert_eq!(
+            OweDrahn.setup(&bad, &mut cx).expect_err("bad").code,
+            ErrorCode::InvalidConfig
+        );
+    }
+    let c: Config = serde_json::from_str(r#"{"turn_timeout_ms": 500}"#).expect("partial");
+    assert_eq!((c.turn_timeout_ms, c.lives), (500, 6));
+    assert!(serde_json::from_str::<Config>(r#"{"speed": 1}"#).is_err());
+}
+
+#[test]
+fn actions_parse_strictly() {
+    let a: Action =
+        serde_json::from_str(r#"{"type":"choose_next","player":"p_1"}"#).expect("parses");
+    assert_eq!(a, Action::ChooseNext { player: id("p_1") });
+    let a: Action = serde_json::from_str(r#"{"type":"owe_drahn"}"#).expect("parses");
+    assert_eq!(a, Action::OweDrahn);
+    assert!(serde_json::from_str::<Action>(r#"{"type":"ready"}"#).is_err());
+    assert!(serde_json::from_str::<Action>(r#"{"type":"set_main_bet","amount":1}"#).is_err());
+    assert!(serde_json::from_str::<Action>(r#"{"type":"accept_bet","bet":-1}"#).is_err());
+}
+
+#[test]
+fn the_view_is_public_and_hides_timer_bookkeeping() {
+    let mut t = Table::new(&["ann", "bob"]);
+    t.start();
+    let v = OweDrahn.view(&t.state, &Viewer::Spectator);
+    assert_eq!(v, OweDrahn.view(&t.state, &Viewer::Player(id("ann"))));
+    assert_eq!(v["phase"], "playing");
+    assert_eq!(v["players"]["ann"]["life"], 6);
+    assert_eq!(v["players"]["ann"]["balance_cents"], 0);
+    assert!(v.get("turn_timer").is_none() && v.get("next_bet").is_none());
+    assert!(OweDrahn.public_view() && OweDrahn.tracks_connections());
+}
+
+#[test]
+fn the_bot_readies_answers_bets_and_weighs_the_risk() {
+    let mut rng = GameRng::from_seed(3);
+    let mut t = Table::new(&["ann", "bot"]);
+    let mv = |t: &Table, rng: &mut GameRng| OweDrahn.bot_move(&t.state, &id("bot"), rng);
+    t.act(
+        "ann",
+        Action::ProposeBet {
+            opponent: id("bot"),
+            amount_cents: 200,
+        },
+    )
+    .expect("propose");
+    t.act(
+        "ann",
+        Action::ProposeBet {
+            opponent: id("bot"),
+            amount_cents: 201,
+        },
+    )
+    .expect("propose");
+    let m = mv(&t, &mut rng).expect("answers");
+    assert_eq!(m.action, Action::AcceptBet { bet: 1 });
+    assert!((700..=1500).contains(&m.delay_ms));
+    t.act("bot", m.action).expect("legal");
+    assert_eq!(
+        mv(&t, &mut rng).expect("answers").action,
+        Action::DeclineBet { bet: 2 }
+    );
+    t.act("bot", Action::DeclineBet { bet: 2 }).expect("legal");
+    assert_eq!(
+        mv(&t, &mut rng).expect("readies").action,
+        Action::Ready { ready: true }
+    );
+    t.act("bot", Action::Ready { ready: true }).expect("legal");
+    assert_eq!(mv(&t, &mut rng), None, "waits for the human");
+    t.act("ann", Action::Ready { ready: true }).expect("ready");
+    t.set("ann", 5);
+    assert_eq!(mv(&t, &mut rng), None, "not its turn");
+    t.set("bot", 9);
+    assert_eq!(mv(&t, &mut rng).expect("plays").action, Action::Roll);
+    t.set("bot", 13);
+    assert_eq!(mv(&t, &mut rng).expect("plays").action, Action::OweDrahn);
+    t.state.players.get_mut(&id("bot")).expect("bot").life = 1;
+    assert_eq!(
+        mv(&t, &mut rng).expect("plays").action,
+        Action::Roll,
+        "no life to spare"
+    );
+    t.state.players.get_mut(&id("bot")).expect("bot").life = 6;
+    t.act("bot", Action::OweDrahn).expect("owe");
+    assert_eq!(
+        mv(&t, &mut rng).expect("chooses").action,
+        Action::ChooseNext { player: id("ann") }
+    );
+    assert_eq!(bot::busting_faces(10), 1);
+    assert_eq!(bot::busting_faces(15), 5);
+}
+
+#[test]
+fn bots_alone_always_finish_their_games() {
+    for seed in 0..40 {
+        let mut t = Table::new(&["b1", "b2", "b3", "b4"]);
+        t.rng = GameRng::from_seed(seed);
+        let mut bot_rng = GameRng::from_seed(seed + 1000);
+        let mut moves = 0;
+        while t.state.round < 3 || t.state.phase != Phase::Over {
+            let mover = t.state.order.clone().into_iter().find_map(|p| {
+                OweDrahn
+                    .bot_move(&t.state, &p, &mut bot_rng)
+                    .map(|m| (p, m))
+            });
+            match mover {
+                Some((p, m)) => t.act(p.as_str(), m.action).expect("bots play legally"),
+                None => t.advance(t.state.config.reset_delay_ms),
+            }
+            assert_eq!(t.state.money_total(), 0);
+            moves += 1;
+            assert!(moves < 2_000, "seed {seed}: no end in sight");
+        }
+    }
+}
+
+/// Every action worth trying at this table, legal or not.
+fn universe(state: &State) -> Vec<(PlayerId, Action)> {
+    let mut ids: Vec<PlayerId> = state.order.clone();
+    ids.push(id("ghost"));
+    let mut acts = vec![
+        Action::Roll,
+        Action::OweDrahn,
+        Action::Ready { ready: true },
+        Action::Ready { ready: false },
+        Action::SetMainBet { amount_cents: 0 },
+        Action::SetMainBet {
+            amount_cents: MAX_BET_CENTS + 1,
+        },
+    ];
+    for amount_cents in SAMPLE_AMOUNTS {
+        acts.push(Action::SetMainBet { amount_cents });
+        for o in &ids {
+            acts.push(Action::ProposeBet {
+                opponent: o.clone(),
+                amount_cents,
+            });
+        }
+    }
+    for o in &ids {
+        acts.push(Action::ChooseNext { player: o.clone() });
+        acts.push(Action::ProposeBet {
+            opponent: o.clone(),
+            amount_cents: -5,
+        });
+    }
+    for bet in 0..state.next_bet + 1 {
+        acts.extend([
+            Action::AcceptBet { bet },
+            Action::DeclineBet { bet },
+            Action::CancelBet { bet },
+        ]);
+    }
+    ids.iter()
+        .flat_map(|p| acts.iter().map(move |a| (p.clone(), a.clone())))
+        .collect()
+}
+
+#[derive(Debug, Clone)]
+enum Step {
+    /// Try the `n`th action of the universe (mostly legal ones, see below).
+    Act(usize, bool),
+    /// A seated player readies up (the game starts once all have).
+    Ready(usize),
+    Leave(usize),
+    Join(u8),
+    Connection(usize, bool),
+    Wait(u64),
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        12 => (any::<usize>(), any::<bool>()).prop_map(|(n, legal)| Step::Act(n, legal)),
+        3 => any::<usize>().prop_map(Step::Ready),
+        1 => any::<usize>().prop_map(Step::Leave),
+        2 => (0u8..6).prop_map(Step::Join),
+        1 => (any::<usize>(), any::<bool>()).prop_map(|(n, c)| Step::Connection(n, c)),
+        2 => prop_oneof![Just(1_000u64), Just(5_000), Just(30_000)].prop_map(Step::Wait),
+    ]
+}
+
+fn check_consistent(s: &State) {
+    assert_eq!(s.money_total(), 0, "money is conserved");
+    assert_eq!(s.order.len(), s.players.len());
+    assert!(s.order.iter().all(|p| s.players.contains_key(p)));
+    match s.phase {
+        Phase::Playing => {
+            let turn = s.turn.as_ref().expect("a turn while playing");
+            assert!(s.players[turn].life > 0, "the player on turn is alive");
+            assert!(s.alive().len() >= 2, "a game with one player left is over");
+            assert!(s.total <= BUST_ABOVE);
+            assert!(
+                s.players
+                    .iter()
+                    .all(|(p, pl)| !pl.choosing || Some(p) == s.turn.as_ref())
+            );
+        }
+        Phase::Lobby => {
+            assert!(s.turn.is_none() && s.pot_cents == 0);
+            assert!(s.players.values().all(|p| p.life == s.config.lives));
+        }
+        Phase::Over => {
+            assert!(s.turn.is_none() && s.pot_cents == 0);
+            assert!(s.reset_timer.is_some());
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_play_conserves_money_and_accepts_only_legal_actions(
+        steps in proptest::collection::vec(step(), 1..250)
+    ) {
+        let mut t = Table::new(&["p0", "p1", "p2"]);
+        for s in steps {
+            match s {
+                Step::Act(n, prefer_legal) => {
+                    let all = universe(&t.state);
+                    let legal: Vec<(PlayerId, Action)> = all
+                        .iter()
+                        .filter(|(p, a)| OweDrahn.legal_actions(&t.state, p).contains(a))
+                        .cloned()
+                        .collect();
+                    let pool = if prefer_legal && !legal.is_empty() { &legal } else { &all };
+                    let (p, a) = pool[n % pool.len()].clone();
+                    let was_legal = OweDrahn.legal_actions(&t.state, &p).contains(&a);
+                    let ok = t.act(p.as_str(), a.clone()).is_ok();
+                    prop_assert_eq!(ok, was_legal, "{:?} by {} (legal: {})", a, p, was_legal);
+                }
+                Step::Ready(n) => {
+                    if !t.state.order.is_empty() {
+                        let p = t.state.order[n % t.state.order.len()].clone();
+                        let a = Action::Ready { ready: true };
+                        let legal = OweDrahn.legal_actions(&t.state, &p).contains(&a);
+                        prop_assert_eq!(t.act(p.as_str(), a).is_ok(), legal);
+                    }
+                }
+                Step::Leave(n) => {
+                    if !t.state.order.is_empty() {
+                        let p = t.state.order[n % t.state.order.len()].clone();
+                        t.leave(p.as_str());
+                    }
+                }
+                Step::Join(k) => {
+                    let _ = t.join(&format!("p{k}"));
+                }
+                Step::Connection(n, c) => {
+                    if !t.state.order.is_empty() {
+                        let p = t.state.order[n % t.state.order.len()].clone();
+                        t.connection(p.as_str(), c);
+                    }
+                }
+                Step::Wait(ms) => t.advance(ms),
+            }
+            check_consistent(&t.state);
+        }
+    }
+}

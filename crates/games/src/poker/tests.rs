@@ -1,0 +1,799 @@
+//! Whole-table tests through the `Game` trait: seating, blinds and the button, leavers, the
+//! clock, chips, views, hand records, bots, and a property test over random legal play.
+
+#![allow(clippy::unwrap_used)]
+
+use super::*;
+use crate::poker::cards::{commitment, deck_from_seed, parse_card, parse_seed};
+use arbiter_engine::Timers;
+use proptest::prelude::*;
+
+/// A table driven like the engine drives a room: every entry is applied to a copy that is
+/// kept only on success, timers fire in time order as system actions.
+struct T {
+    state: State,
+    rng: GameRng,
+    timers: Timers<Action>,
+    now: u64,
+}
+
+fn cfg() -> Config {
+    Config {
+        action_timeout_ms: 0,
+        hand_delay_ms: 100,
+        ..Config::default()
+    }
+}
+
+impl T {
+    fn new(config: Config, seed: u64) -> Self {
+        let mut rng = GameRng::from_seed(seed);
+        let mut timers = Timers::default();
+        let state = {
+            let mut cx = Ctx::new(&mut rng, 1_000, &mut timers);
+            Poker.setup(&config, &mut cx).expect("setup")
+        };
+        Self {
+            state,
+            rng,
+            timers,
+            now: 1_000,
+        }
+    }
+
+    fn with<R>(
+        &mut self,
+        f: impl FnOnce(&mut State, &mut Ctx<'_, Action>) -> Result<R, GameError>,
+    ) -> Result<R, GameError> {
+        let saved = (self.state.clone(), self.rng.clone(), self.timers.clone());
+        let mut cx = Ctx::new(&mut self.rng, self.now, &mut self.timers);
+        let out = f(&mut self.state, &mut cx);
+        if out.is_err() {
+            (self.state, self.rng, self.timers) = saved;
+        }
+        out
+    }
+
+    fn join(&mut self, id: &str) -> Result<(), GameError> {
+        let p = PlayerInfo {
+            id: id.into(),
+            name: id.to_uppercase(),
+        };
+        self.with(|s, cx| Poker.join(s, &p, cx))
+    }
+
+    fn leave(&mut self, id: &str) {
+        let id = PlayerId::from(id);
+        self.with(|s, cx| {
+            Poker.leave(s, &id, cx);
+            Ok(())
+        })
+        .expect("leave cannot fail");
+    }
+
+    fn act(&mut self, id: &str, a: Action) -> Result<(), GameError> {
+        let by = Actor::Player(id.into());
+        self.with(|s, cx| Poker.apply(s, &by, a, cx))
+    }
+
+    /// Fire the earliest timer, moving the clock to it; false when none is pending.
+    fn fire(&mut self) -> bool {
+        let Some(due) = self.timers.next_due() else {
+            return false;
+        };
+        self.now = self.now.max(due);
+        let timer = self.timers.pop_due(self.now).expect("a due timer");
+        let _ = self.with(|s, cx| Poker.apply(s, &Actor::System, timer.action, cx));
+        true
+    }
+
+    fn hand(&self) -> &Hand {
+        self.state.hand.as_ref().expect("a hand")
+    }
+
+    fn live(&self) -> bool {
+        self.state.live_hand().is_some()
+    }
+
+    fn to_act(&self) -> Option<String> {
+        let h = self.state.live_hand()?;
+        h.to_act.map(|i| h.seats[i].player.0.clone())
+    }
+
+    fn view(&self, id: &str) -> Value {
+        Poker.view(&self.state, &Viewer::Player(id.into()))
+    }
+
+    fn conserved(&self) {
+        let (at_table, bought, cashed) = chip_totals(&self.state);
+        assert_eq!(at_table + cashed, bought, "chips were created or lost");
+    }
+
+    /// Play the running hand out: the player to act checks or calls (folds if `fold`).
+    fn play_out(&mut self, fold: bool) {
+        while let Some(p) = self.to_act() {
+            let a = if fold {
+                Action::Fold {}
+            } else {
+                let l = self.state.legal(&p.as_str().into()).unwrap().0.unwrap();
+                if l.check {
+                    Action::Check {}
+                } else {
+                    Action::Call {}
+                }
+            };
+            self.act(&p, a).expect("legal");
+            self.conserved();
+        }
+    }
+}
+
+fn seat_of(t: &T, id: &str) -> u8 {
+    t.state.players[&PlayerId::from(id)].seat
+}
+
+#[test]
+fn hands_start_after_the_delay_once_two_players_sit() {
+    let mut t = T::new(cfg(), 1);
+    t.join("a").unwrap();
+    assert_eq!(Poker.status(&t.state), Status::Waiting);
+    assert!(t.state.next_hand.is_none());
+    t.join("b").unwrap();
+    assert_eq!(Poker.status(&t.state), Status::Playing);
+    let (_, due) = t.state.next_hand.expect("a deal is scheduled");
+    assert_eq!(due, 1_100);
+    assert_eq!(t.view("a")["next_hand_ms"], json!(1_100));
+    assert!(!t.live());
+    assert!(t.fire());
+    assert!(t.live());
+    assert_eq!(t.hand().number, 1);
+    assert_eq!(
+        t.view("a")["hand"]["commitment"],
+        json!(t.hand().commitment)
+    );
+    t.conserved();
+}
+
+#[test]
+fn heads_up_the_button_posts_the_small_blind_and_acts_first() {
+    for seed in 0..6 {
+        let mut t = T::new(cfg(), seed);
+        t.join("a").unwrap();
+        t.join("b").unwrap();
+        t.fire();
+        let h = t.hand();
+        let button = h.positions.button;
+        let btn = h.seats.iter().find(|s| s.seat == button).unwrap();
+        let other = h.seats.iter().find(|s| s.seat != button).unwrap();
+        assert_eq!(h.sb_seat, Some(button));
+        assert_eq!((btn.bet, other.bet), (5, 10));
+        assert_eq!(t.to_act(), Some(btn.player.0.clone()));
+        let (b, o) = (btn.player.0.clone(), other.player.0.clone());
+        t.act(&b, Action::Call {}).unwrap();
+        t.act(&o, Action::Check {}).unwrap();
+        assert_eq!(
+            t.to_act(),
+            Some(o.clone()),
+            "the big blind acts first on the flop"
+        );
+        t.play_out(true);
+        t.fire();
+        // The blinds swap for the next hand.
+        let h = t.hand();
+        assert_eq!(h.positions.button, seat_of(&t, &o));
+        assert_eq!(t.to_act(), Some(o));
+    }
+}
+
+#[test]
+fn the_button_follows_the_dead_button_rule_when_players_leave() {
+    let mut t = T::new(cfg(), 7);
+    for p in ["a", "b", "c", "d", "e"] {
+        t.join(p).unwrap();
+    }
+    t.fire();
+    let first = t.hand().positions;
+    t.play_out(true);
+    // The last big blind leaves between hands.
+    let bb_player = t
+        .state
+        .players
+        .iter()
+        .find(|(_, p)| p.seat == first.bb)
+        .map(|(id, _)| id.0.clone())
+        .unwrap();
+    t.leave(&bb_player);
+    t.conserved();
+    t.fire();
+    let second = t.hand().positions;
+    assert_eq!(
+        second.sb, first.bb,
+        "the small blind position is the old big blind"
+    );
+    assert_eq!(
+        t.hand().sb_seat,
+        None,
+        "nobody is there: a dead small blind"
+    );
+    assert_eq!(second.button, first.sb);
+    let seats: Vec<u8> = t.hand().seats.iter().map(|s| s.seat).collect();
+    assert!(seats.contains(&second.bb) && second.bb != first.bb);
+    assert_eq!(t.hand().pot(), 10, "only the big blind posted");
+    t.play_out(true);
+    // The next big blind moves on by one player; the old small blind has the button.
+    t.fire();
+    let third = t.hand().positions;
+    assert_eq!(third.button, second.sb);
+    assert_eq!(third.sb, second.bb);
+    t.conserved();
+}
+
+#[test]
+fn a_player_who_leaves_mid_hand_is_folded_and_removed_when_it_ends() {
+    let mut t = T::new(cfg(), 3);
+    for p in ["a", "b", "c"] {
+        t.join(p).unwrap();
+    }
+    t.fire();
+    let actor = t.to_act().unwrap();
+    let bought = t.state.bought_in;
+    t.leave(&actor);
+    t.conserved();
+    assert!(t.state.players[&PlayerId::from(actor.as_str())].left);
+    assert_ne!(t.to_act(), Some(actor.clone()), "the turn moved on");
+    let i = t.hand().index_of_player(&actor.as_str().into()).unwrap();
+    assert!(t.hand().seats[i].folded);
+    let last = t.hand().actions.last().unwrap();
+    assert!(last.auto && last.kind == history::ActionKind::Fold);
+    // A leaver's chips stay in the pot; the rest of their stack is cashed out at hand end.
+    t.play_out(false);
+    assert!(
+        !t.state
+            .players
+            .contains_key(&PlayerId::from(actor.as_str()))
+    );
+    assert_eq!(t.state.cashed_out, 1_000 - t.hand().seats[i].total);
+    assert_eq!(t.state.bought_in, bought);
+    t.conserved();
+    // Two players are left and the game goes on.
+    assert!(t.fire());
+    assert!(t.live());
+    // A leave between hands cashes out at once; one player left means waiting.
+    let h = t.hand().clone();
+    t.play_out(true);
+    let p = h.seats[0].player.0.clone();
+    let stack = t.state.players[&PlayerId::from(p.as_str())].stack;
+    let before = t.state.cashed_out;
+    t.leave(&p);
+    assert_eq!(t.state.cashed_out, before + stack);
+    assert_eq!(Poker.status(&t.state), Status::Waiting);
+    t.conserved();
+}
+
+#[test]
+fn the_last_opponent_leaving_ends_the_hand() {
+    let mut t = T::new(cfg(), 5);
+    t.join("a").unwrap();
+    t.join("b").unwrap();
+    t.fire();
+    let waiting = t.to_act().unwrap();
+    let other = if waiting == "a" { "b" } else { "a" };
+    t.leave(other);
+    assert!(t.hand().is_over());
+    assert_eq!(t.state.hands_played, 1);
+    let winner = &t.state.players[&PlayerId::from(waiting.as_str())];
+    assert!(winner.stack > 1_000);
+    t.conserved();
+}
+
+#[test]
+fn the_clock_checks_or_folds_uses_the_time_bank_and_sits_the_player_out() {
+    let config = Config {
+        action_timeout_ms: 1_000,
+        time_bank_ms: 500,
+        ..cfg()
+    };
+    let mut t = T::new(config, 2);
+    t.join("a").unwrap();
+    t.join("b").unwrap();
+    t.fire();
+    let dealt_at = t.now;
+    let first = t.to_act().unwrap();
+    assert_eq!(t.view("a")["hand"]["deadline_ms"], json!(dealt_at + 1_000));
+    // The player acts in time: the clock moves to the next player.
+    t.now += 200;
+    t.act(&first, Action::Call {}).unwrap();
+    let second = t.to_act().unwrap();
+    assert_eq!(t.view("a")["hand"]["deadline_ms"], json!(t.now + 1_000));
+    assert_eq!(t.timers.pending().len(), 1, "the first clock was cancelled");
+    // The second player lets the clock run: first the time bank, then a check for them.
+    assert!(t.fire());
+    assert_eq!(t.to_act(), Some(second.clone()));
+    assert_eq!(t.view("a")["hand"]["deadline_ms"], json!(t.now + 500));
+    assert!(t.fire());
+    let last = t.hand().actions.last().unwrap().clone();
+    assert_eq!(last.kind, history::ActionKind::Check);
+    assert!(last.auto);
+    let p = &t.state.players[&PlayerId::from(second.as_str())];
+    assert_eq!(p.time_bank_ms, 0);
+    assert!(p.timed_out);
+    // On the flop the first to act is `second` again; with no bank left the clock folds.
+    assert_eq!(t.to_act(), Some(second.clone()));
+    t.act(&second, Action::Bet { amount: 20 }).unwrap();
+    assert!(!t.state.players[&PlayerId::from(second.as_str())].timed_out);
+    assert!(t.fire(), "first's clock runs out: the time bank starts");
+    assert!(!t.hand().is_over());
+    assert!(t.fire(), "the time bank runs out: the clock folds");
+    assert!(t.hand().is_over());
+    let folded = t
+        .hand()
+        .actions
+        .iter()
+        .rev()
+        .find(|a| a.kind == history::ActionKind::Fold)
+        .unwrap();
+    assert!(folded.auto && folded.player.0 == first);
+    // Timed out players sit out from the next hand.
+    assert!(t.state.players[&PlayerId::from(first.as_str())].sitting_out);
+    assert_eq!(Poker.status(&t.state), Status::Waiting);
+    assert!(t.state.next_hand.is_none());
+    t.act(&first, Action::SitIn {}).unwrap();
+    assert!(t.state.next_hand.is_some());
+    t.conserved();
+}
+
+#[test]
+fn rebuys_and_top_ups_respect_the_buy_in_limits_between_hands() {
+    let mut t = T::new(cfg(), 4);
+    t.join("a").unwrap();
+    t.join("b").unwrap();
+    let code = |r: Result<(), GameError>| r.expect_err("refused").code;
+    assert_eq!(
+        code(t.act("a", Action::Rebuy { amount: 1_001 })),
+        ErrorCode::InvalidMove
+    );
+    assert_eq!(
+        code(t.act("a", Action::Rebuy { amount: 0 })),
+        ErrorCode::InvalidMove
+    );
+    t.act("a", Action::Rebuy { amount: 500 }).unwrap();
+    assert_eq!(t.state.players[&PlayerId::from("a")].stack, 1_500);
+    t.act("a", Action::TopUp {}).unwrap();
+    assert_eq!(t.state.players[&PlayerId::from("a")].stack, 2_000);
+    assert_eq!(t.state.players[&PlayerId::from("a")].bought_in, 2_000);
+    assert_eq!(code(t.act("a", Action::TopUp {})), ErrorCode::InvalidMove);
+    assert_eq!(t.view("a")["legal"]["rebuy"], Value::Null);
+    assert_eq!(
+        t.view("b")["legal"]["rebuy"],
+        json!({"min": 1, "max": 1_000})
+    );
+    t.fire();
+    assert_eq!(
+        code(t.act("b", Action::Rebuy { amount: 10 })),
+        ErrorCode::GameInProgress
+    );
+    assert_eq!(t.view("b")["legal"]["rebuy"], Value::Null);
+    // A player who busts must come back to at least the minimum buy-in.
+    t.state.players.get_mut(&PlayerId::from("b")).unwrap().stack = 0;
+    t.state.hand = None;
+    assert_eq!(
+        t.view("b")["legal"]["rebuy"],
+        json!({"min": 400, "max": 2_000})
+    );
+    assert_eq!(
+        code(t.act("b", Action::Rebuy { amount: 300 })),
+        ErrorCode::InvalidMove
+    );
+    t.act("b", Action::Rebuy { amount: 400 }).unwrap();
+}
+
+#[test]
+fn refusals_carry_stable_codes() {
+    let mut t = T::new(cfg(), 9);
+    t.join("a").unwrap();
+    let code = |r: Result<(), GameError>| r.expect_err("refused").code;
+    assert_eq!(code(t.act("a", Action::Check {})), ErrorCode::InvalidMove);
+    assert_eq!(code(t.act("z", Action::Check {})), ErrorCode::NotAPlayer);
+    assert_eq!(
+        code(t.act("a", Action::NextHand {})),
+        ErrorCode::InvalidAction
+    );
+    assert_eq!(
+        code(t.act("a", Action::Timeout { hand: 1, turn: 1 })),
+        ErrorCode::InvalidAction
+    );
+    assert_eq!(code(t.act("a", Action::SitIn {})), ErrorCode::InvalidMove);
+    t.join("b").unwrap();
+    t.fire();
+    let waiting = if t.to_act().unwrap() == "a" { "b" } else { "a" };
+    assert_eq!(
+        code(t.act(waiting, Action::Fold {})),
+        ErrorCode::NotYourTurn
+    );
+    let mover = t.to_act().unwrap();
+    assert_eq!(
+        code(t.act(&mover, Action::Check {})),
+        ErrorCode::InvalidMove
+    );
+    assert_eq!(
+        code(t.act(&mover, Action::Bet { amount: 50 })),
+        ErrorCode::InvalidMove
+    );
+    assert_eq!(
+        code(t.act(&mover, Action::Raise { amount: 15 })),
+        ErrorCode::InvalidMove
+    );
+    for i in 0..9 {
+        let id = format!("p{i}");
+        let r = t.join(&id);
+        if i < 7 {
+            r.unwrap();
+        } else {
+            assert_eq!(code(r), ErrorCode::RoomFull);
+        }
+    }
+    let bad = |v: Value| {
+        let c: Result<Config, _> = serde_json::from_value(v);
+        let c = c.expect("parses");
+        Poker
+            .setup(
+                &c,
+                &mut Ctx::new(&mut GameRng::from_seed(0), 0, &mut Timers::default()),
+            )
+            .expect_err("invalid")
+            .code
+    };
+    assert_eq!(bad(json!({"small_blind": 20})), ErrorCode::InvalidConfig);
+    assert_eq!(bad(json!({"seats": 10})), ErrorCode::InvalidConfig);
+    assert_eq!(bad(json!({"buy_in": 100})), ErrorCode::InvalidConfig);
+    assert!(serde_json::from_value::<Config>(json!({"blinds": 1})).is_err());
+}
+
+#[test]
+fn actions_parse_strictly() {
+    let ok: Action = serde_json::from_value(json!({"type": "raise", "amount": 60})).unwrap();
+    assert_eq!(ok, Action::Raise { amount: 60 });
+    let ok: Action = serde_json::from_value(json!({"type": "all_in"})).unwrap();
+    assert_eq!(ok, Action::AllIn {});
+    assert!(serde_json::from_value::<Action>(json!({"type": "raise"})).is_err());
+    assert!(serde_json::from_value::<Action>(json!({"type": "bet", "amount": -5})).is_err());
+    assert!(serde_json::from_value::<Action>(json!({"type": "call", "amount": 5})).is_err());
+}
+
+/// Hole cards in a view that belong to someone other than `me`, outside `last_hand`.
+fn foreign_cards(view: &Value, me: Option<&str>, hand: &Hand) -> Vec<String> {
+    let mut v = view.clone();
+    v["last_hand"] = Value::Null;
+    let text = v.to_string();
+    let mut leaks = Vec::new();
+    for s in &hand.seats {
+        if Some(s.player.0.as_str()) == me || s.shown {
+            continue;
+        }
+        for c in card_names(&s.hole) {
+            if text.contains(&format!("\"{c}\"")) {
+                leaks.push(format!("{}:{c}", s.player.0));
+            }
+        }
+        if view["players"][&s.player.0]["cards"] != Value::Null {
+            leaks.push(format!("{}: cards field", s.player.0));
+        }
+    }
+    leaks
+}
+
+#[test]
+fn views_hide_other_hole_cards_and_showdown_reveals_only_shown_hands() {
+    let mut t = T::new(cfg(), 21);
+    for p in ["a", "b", "c"] {
+        t.join(p).unwrap();
+    }
+    t.fire();
+    let spectator = Poker.view(&t.state, &Viewer::Spectator);
+    assert!(foreign_cards(&spectator, None, t.hand()).is_empty());
+    assert_eq!(spectator["legal"], Value::Null);
+    assert_eq!(spectator["you"], Value::Null);
+    for p in ["a", "b", "c"] {
+        let v = t.view(p);
+        assert!(foreign_cards(&v, Some(p), t.hand()).is_empty());
+        assert_eq!(v["players"][p]["cards"].as_array().unwrap().len(), 2);
+        assert_eq!(v["you"], json!(p));
+    }
+    t.play_out(false);
+    let h = t.hand().clone();
+    assert!(h.is_over());
+    assert!(h.seats.iter().any(|s| s.shown), "someone shows at showdown");
+    for p in ["a", "b", "c"] {
+        let v = t.view(p);
+        assert!(foreign_cards(&v, Some(p), &h).is_empty());
+        for s in &h.seats {
+            let shown = v["players"][&s.player.0]["cards"] != Value::Null;
+            assert_eq!(shown, s.shown || s.player.0 == p);
+        }
+        // The record shows the same: own and shown cards only.
+        let rec = &v["last_hand"];
+        for (k, s) in h.seats.iter().enumerate() {
+            let hole = &rec["seats"][k]["hole"];
+            assert_eq!(*hole != Value::Null, s.shown || s.player.0 == p);
+        }
+    }
+}
+
+#[test]
+fn the_hand_record_lets_anyone_verify_the_deck() {
+    let config = Config { ante: 1, ..cfg() };
+    let mut t = T::new(config, 33);
+    for p in ["a", "b", "c", "d"] {
+        t.join(p).unwrap();
+    }
+    t.fire();
+    let committed = t.view("a")["hand"]["commitment"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(t.view("a")["last_hand"].is_null());
+    t.play_out(false);
+    let history = hand_history(&t.state);
+    assert_eq!(history.len(), 1);
+    let rec = &history[0];
+    assert_eq!(rec.commitment, committed);
+    let seed = parse_seed(&rec.seed).expect("hex seed");
+    assert_eq!(commitment(&seed), committed);
+    let deck = deck_from_seed(&seed);
+    // Dealing: one card at a time from the left of the button, twice round; then burn and
+    // turn 3, burn and turn 1, burn and turn 1.
+    let n = rec.seats.len();
+    let start = rec
+        .seats
+        .iter()
+        .position(|s| s.seat > rec.button)
+        .unwrap_or(0);
+    for k in 0..n {
+        let s = &rec.seats[(start + k) % n];
+        assert_eq!(s.hole, [deck[k], deck[n + k]]);
+    }
+    let b = 2 * n;
+    assert_eq!(
+        rec.board,
+        vec![
+            deck[b + 1],
+            deck[b + 2],
+            deck[b + 3],
+            deck[b + 5],
+            deck[b + 7]
+        ]
+    );
+    let v = t.view("a")["last_hand"].clone();
+    assert_eq!(v["seed"], json!(rec.seed));
+    assert_eq!(v["board"].as_array().unwrap().len(), 5);
+    assert_eq!(
+        rec.actions
+            .iter()
+            .filter(|a| a.kind == history::ActionKind::Ante)
+            .count(),
+        4
+    );
+    let won: u64 = rec.seats.iter().map(|s| s.won).sum();
+    let paid: u64 = rec.pots.iter().map(|p| p.amount).sum();
+    assert_eq!(won, paid);
+    let before: u64 = rec.seats.iter().map(|s| s.stack_before).sum();
+    let after: u64 = rec.seats.iter().map(|s| s.stack_after).sum();
+    assert_eq!(before, after);
+    // History is bounded.
+    let config = Config {
+        history_len: 3,
+        ..cfg()
+    };
+    let mut t = T::new(config, 1);
+    t.join("a").unwrap();
+    t.join("b").unwrap();
+    for _ in 0..5 {
+        t.fire();
+        t.play_out(true);
+    }
+    let numbers: Vec<u64> = hand_history(&t.state).iter().map(|r| r.number).collect();
+    assert_eq!(numbers, vec![3, 4, 5]);
+}
+
+#[test]
+fn bots_play_legal_varied_poker_and_rebuy_when_busted() {
+    let mut t = T::new(cfg(), 77);
+    let bots = ["b1", "b2", "b3", "b4"];
+    for b in bots {
+        t.join(b).unwrap();
+    }
+    let mut bot_rng = GameRng::from_seed(5);
+    let mut steps = 0;
+    while t.state.hands_played < 40 {
+        steps += 1;
+        assert!(steps < 20_000, "the table stalled");
+        let mut acted = false;
+        for b in bots {
+            if let Some(m) = Poker.bot_move(&t.state, &b.into(), &mut bot_rng) {
+                assert!((600..=1_500).contains(&m.delay_ms));
+                t.act(b, m.action.clone())
+                    .unwrap_or_else(|e| panic!("bot {b} proposed {:?}: {e}", m.action));
+                t.conserved();
+                acted = true;
+                break;
+            }
+        }
+        if !acted {
+            assert!(t.fire(), "nothing to do and no timer");
+        }
+    }
+    let kinds: Vec<history::ActionKind> = hand_history(&t.state)
+        .iter()
+        .flat_map(|r| r.actions.iter().map(|a| a.kind))
+        .collect();
+    use history::ActionKind as K;
+    for k in [K::Fold, K::Check, K::Call, K::Bet, K::Raise] {
+        assert!(kinds.contains(&k), "bots never chose {k:?}");
+    }
+}
+
+#[test]
+fn bots_raise_premium_hands_and_fold_trash_to_a_raise() {
+    let mut t = T::new(cfg(), 8);
+    for p in ["a", "b", "c"] {
+        t.join(p).unwrap();
+    }
+    t.fire();
+    let mut rng = GameRng::from_seed(1);
+    let actor = t.to_act().unwrap();
+    let i = t.hand().index_of_player(&actor.as_str().into()).unwrap();
+    let set = |t: &mut T, cards: [&str; 2]| {
+        let h = t.state.hand.as_mut().unwrap();
+        h.seats[i].hole = cards.map(|c| parse_card(c).unwrap());
+    };
+    set(&mut t, ["As", "Ad"]);
+    for _ in 0..20 {
+        let m = bot::decide(&t.state, &actor.as_str().into(), &mut rng).unwrap();
+        assert!(
+            matches!(m, Action::Raise { .. } | Action::AllIn {}),
+            "aces: {m:?}"
+        );
+    }
+    set(&mut t, ["7s", "2d"]);
+    t.act(&actor, Action::Raise { amount: 40 })
+        .expect("a raises first");
+    let next = t.to_act().unwrap();
+    let j = t.hand().index_of_player(&next.as_str().into()).unwrap();
+    t.state.hand.as_mut().unwrap().seats[j].hole =
+        [parse_card("7h").unwrap(), parse_card("2c").unwrap()];
+    for _ in 0..20 {
+        let m = bot::decide(&t.state, &next.as_str().into(), &mut rng).unwrap();
+        assert_eq!(m, Action::Fold {});
+    }
+}
+
+/// One step of random play chosen by `c`.
+fn random_step(t: &mut T, c: u32, joined: &mut u32) {
+    let ids: Vec<String> = t.state.players.keys().map(|p| p.0.clone()).collect();
+    let pick = |n: usize| (c as usize / 64) % n.max(1);
+    match c % 64 {
+        0 if !ids.is_empty() => t.leave(&ids[pick(ids.len())]),
+        1 | 2 => {
+            *joined += 1;
+            let _ = t.join(&format!("n{joined}"));
+        }
+        3 | 4 if !ids.is_empty() => {
+            let p = &ids[pick(ids.len())];
+            let options = Poker.legal_actions(&t.state, &p.as_str().into());
+            let between: Vec<Action> = options
+                .into_iter()
+                .filter(|a| {
+                    matches!(
+                        a,
+                        Action::Rebuy { .. }
+                            | Action::TopUp {}
+                            | Action::SitIn {}
+                            | Action::SitOut {}
+                    )
+                })
+                .collect();
+            if !between.is_empty() {
+                let a = between[(c as usize / 7) % between.len()].clone();
+                t.act(p, a).expect("a listed action is legal");
+            }
+        }
+        5 => {
+            t.fire();
+        }
+        _ => match t.to_act() {
+            Some(p) => {
+                let (legal, _) = t.state.legal(&p.as_str().into()).unwrap();
+                let l = legal.expect("the player to act has options");
+                let mut options = vec![Action::Fold {}];
+                if l.check {
+                    options.extend([Action::Check {}, Action::Check {}]);
+                }
+                if l.call.is_some() {
+                    options.extend([Action::Call {}, Action::Call {}, Action::Call {}]);
+                }
+                let span = |r: table::Range| r.min + u64::from(c / 3) % (r.max - r.min + 1);
+                if let Some(r) = l.bet {
+                    options.push(Action::Bet { amount: span(r) });
+                }
+                if let Some(r) = l.raise {
+                    options.push(Action::Raise { amount: span(r) });
+                }
+                if l.all_in.is_some() {
+                    options.push(Action::AllIn {});
+                }
+                let a = options[(c as usize / 5) % options.len()].clone();
+                t.act(&p, a.clone())
+                    .unwrap_or_else(|e| panic!("{p} {a:?} was listed as legal: {e}"));
+            }
+            None => {
+                t.fire();
+            }
+        },
+    }
+}
+
+fn check_invariants(t: &T) {
+    t.conserved();
+    for (id, p) in &t.state.players {
+        assert!(
+            p.stack <= t.state.bought_in,
+            "{id}: more chips than were ever bought"
+        );
+    }
+    let Some(h) = t.state.hand.as_ref() else {
+        return;
+    };
+    let live: u64 = h.seats.iter().map(|s| s.total).sum();
+    if !h.is_over() {
+        assert_eq!(h.pot(), live);
+    }
+    let spectator = Poker.view(&t.state, &Viewer::Spectator);
+    assert_eq!(foreign_cards(&spectator, None, h), Vec::<String>::new());
+    for id in t.state.players.keys() {
+        let v = Poker.view(&t.state, &Viewer::Player(id.clone()));
+        assert_eq!(
+            foreign_cards(&v, Some(&id.0), h),
+            Vec::<String>::new(),
+            "{id}"
+        );
+        if !h.is_over() {
+            assert!(
+                h.seats.iter().all(|s| !s.shown),
+                "nothing is shown before the end"
+            );
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 20, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_legal_play_conserves_chips_and_hides_hole_cards(
+        seed in any::<u64>(),
+        players in 2u32..=6,
+        ante in 0u64..=3,
+        clock in any::<bool>(),
+        choices in prop::collection::vec(any::<u32>(), 50..200),
+    ) {
+        let config = Config {
+            ante,
+            min_buy_in: 20,
+            max_buy_in: 400,
+            buy_in: 200,
+            action_timeout_ms: if clock { 5_000 } else { 0 },
+            time_bank_ms: if clock { 1_000 } else { 0 },
+            ..cfg()
+        };
+        let mut t = T::new(config, seed);
+        let mut joined = 0;
+        for _ in 0..players {
+            joined += 1;
+            t.join(&format!("n{joined}")).unwrap();
+        }
+        for c in choices {
+            random_step(&mut t, c, &mut joined);
+            check_invariants(&t);
+        }
+    }
+}

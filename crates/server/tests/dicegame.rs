@@ -1,0 +1,273 @@
+//! The dice game end to end over real sockets: two humans and a bot play a seeded game to a
+//! winner (twice, to show the seed makes it reproducible), a latecomer becomes a spectator,
+//! and a disconnected player's turn is skipped when the turn clock runs out.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use arbiter_client::{Client, CreateRoom, Hello, RoomView};
+use arbiter_protocol::{ErrorCode, JoinRole, Role};
+use serde_json::{Value, json};
+use support::{PATIENCE, server_with, ws_url};
+
+async fn seeded_server() -> arbiter_server::Running {
+    let mut settings = arbiter_server::Settings::default();
+    settings.rooms.allow_seeded_rooms = true;
+    server_with(
+        arbiter_games::registry().with(arbiter_games::dicegame::DiceGame),
+        settings,
+    )
+    .await
+}
+
+async fn connect(addr: std::net::SocketAddr, name: &str) -> Client {
+    let (client, events) = Client::connect(&ws_url(addr), Hello::named(name))
+        .await
+        .unwrap();
+    drop(events);
+    client
+}
+
+/// Wait until the client's view of `room` satisfies `pred`.
+async fn until(client: &Client, room: &str, pred: impl Fn(&Value) -> bool) -> RoomView {
+    until_from(client, room, 0, pred).await
+}
+
+/// Wait until the client's view of `room` is at version `from` or later and satisfies `pred`.
+async fn until_from(
+    client: &Client,
+    room: &str,
+    from: u64,
+    pred: impl Fn(&Value) -> bool,
+) -> RoomView {
+    let mut watch = client.watch(room);
+    tokio::time::timeout(
+        PATIENCE,
+        watch.wait_for(|rv| rv.as_ref().is_some_and(|rv| rv.v >= from && pred(&rv.view))),
+    )
+    .await
+    .expect("the view did not get there in time")
+    .unwrap()
+    .clone()
+    .unwrap()
+}
+
+/// Wait until the client's view reaches version `v` exactly.
+async fn at_version(client: &Client, room: &str, v: u64) -> Value {
+    let mut watch = client.watch(room);
+    let got = tokio::time::timeout(
+        PATIENCE,
+        watch.wait_for(|rv| rv.as_ref().is_some_and(|rv| rv.v >= v)),
+    )
+    .await
+    .expect("the view did not reach the version in time")
+    .unwrap()
+    .clone()
+    .unwrap();
+    assert_eq!(got.v, v, "overshot the final version");
+    got.view
+}
+
+/// A simple human: roll when the table is clear; select every 1, every 5 and every die whose
+/// face shows three or more times (such a selection always scores); set aside, banking at 250
+/// or with one or two dice left. Every choice must be among the view's legal hints.
+fn human_choice(view: &Value) -> Value {
+    let legal = view["legal"].as_array().unwrap();
+    let roll = json!({"type": "roll"});
+    if legal.contains(&roll) {
+        return roll;
+    }
+    let dice: Vec<u64> = view["dice"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_u64().unwrap())
+        .collect();
+    let selected: Vec<u64> = view["selected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_u64().unwrap())
+        .collect();
+    let wanted = |f: u64| f == 1 || f == 5 || dice.iter().filter(|&&d| d == f).count() >= 3;
+    let next = (0..dice.len() as u64).find(|&i| wanted(dice[i as usize]) && !selected.contains(&i));
+    let action = match next {
+        Some(index) => json!({"type": "select", "index": index}),
+        None => {
+            let me = view["turn"].as_str().unwrap();
+            let total = view["players"][me]["round_score"].as_u64().unwrap()
+                + view["selection"]["points"].as_u64().unwrap();
+            let left = dice.len() - selected.len();
+            let bank = total >= 250 || (1..=2).contains(&left);
+            json!({"type": "set_aside", "end_turn": bank})
+        }
+    };
+    assert!(legal.contains(&action), "{action} is not in {legal:?}");
+    action
+}
+
+/// One seeded game: Ada and Bob (humans) and a bot to 1000 (this seed makes a seven-turn
+/// game); Cy arrives late and watches.
+/// Returns the final view every participant agreed on.
+async fn play_one(ada: &Client, bob: &Client, cy: &Client, seed: u64) -> Value {
+    let created = ada
+        .create(CreateRoom {
+            seed: Some(seed),
+            config: Some(json!({"target": 1000, "bust_delay_ms": 200, "bot_delay_ms": [20, 60]})),
+            ..CreateRoom::new("dicegame")
+        })
+        .await
+        .unwrap();
+    let room = created.room.id.clone();
+    assert_eq!(created.room.max_players, 6);
+    let joined = bob.join(&created.room.code, JoinRole::Any).await.unwrap();
+    assert_eq!(joined.role, Role::Player);
+    let bot = ada.add_bot(&room).await.unwrap();
+    assert!(bot.bot);
+    assert_eq!(bot.name, "Ctibor the Tanner");
+
+    let waiting = until(ada, &room, |v| v["players"].as_object().unwrap().len() == 3).await;
+    assert_eq!(waiting.view["phase"], json!("waiting"));
+    assert_eq!(waiting.view["legal"], json!([{"type": "start"}]));
+    bob.act(&room, json!({"type": "start"})).await.unwrap();
+
+    // After the start: a latecomer asking for any role watches, with a notice; a bot is refused.
+    let late = cy.join(&room, JoinRole::Any).await.unwrap();
+    assert_eq!(late.role, Role::Spectator);
+    assert!(late.notice.unwrap().contains("the game has started"));
+    let err = ada.add_bot(&room).await.unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::JoinRefused));
+    let err = cy.act(&room, json!({"type": "roll"})).await.unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::NotAPlayer));
+
+    let ada_id = ada.player().id.as_str().to_owned();
+    let bob_id = bob.player().id.as_str().to_owned();
+    let mut human_moves = 0;
+    let mut acked = 0;
+    let final_v = loop {
+        // Ada's copy may lag behind the mover's acknowledged version by a patch: wait for it.
+        let rv = until_from(ada, &room, acked, |v| {
+            v["phase"] == json!("over")
+                || ((v["turn"] == json!(ada_id) || v["turn"] == json!(bob_id))
+                    && !v["legal"].as_array().unwrap().is_empty())
+        })
+        .await;
+        if rv.view["phase"] == json!("over") {
+            break rv.v;
+        }
+        let (mover, other) = if rv.view["turn"] == json!(ada_id) {
+            (ada, bob)
+        } else {
+            (bob, ada)
+        };
+        // The player not on turn is told so.
+        let err = other.act(&room, json!({"type": "roll"})).await.unwrap_err();
+        assert_eq!(err.code(), Some(ErrorCode::NotYourTurn));
+        let v = mover.act(&room, human_choice(&rv.view)).await.unwrap();
+        assert_eq!(v, rv.v + 1, "nothing else happens on a human's turn");
+        acked = v;
+        human_moves += 1;
+        assert!(human_moves < 400, "the game does not end");
+    };
+
+    let views = [
+        at_version(ada, &room, final_v).await,
+        at_version(bob, &room, final_v).await,
+        at_version(cy, &room, final_v).await,
+    ];
+    assert!(
+        views.iter().all(|v| *v == views[0]),
+        "every participant sees the same final view"
+    );
+    let end = &views[0];
+    let winner = end["winner"].as_str().expect("a winner").to_owned();
+    assert!(end["players"][&winner]["score"].as_u64().unwrap() >= 1000);
+    assert!(
+        end["turn_no"].as_u64().unwrap() >= 4,
+        "with three seats in turn, every seat (the bot too) played a turn"
+    );
+    assert_eq!(end["winner_name"], end["players"][&winner]["name"]);
+    assert_eq!(end["turn"], Value::Null);
+    assert_eq!(end["legal"], json!([{"type": "restart"}]));
+    assert!(
+        end["players"]
+            .as_object()
+            .unwrap()
+            .values()
+            .all(|p| p["connected"] == json!(true))
+    );
+    end.clone()
+}
+
+#[tokio::test]
+async fn two_humans_and_a_bot_play_a_seeded_game_to_a_winner_reproducibly() {
+    let srv = seeded_server().await;
+    // The same clients play both games, so the player ids (keys of the view) are the same.
+    let ada = connect(srv.addr(), "Ada").await;
+    let bob = connect(srv.addr(), "Bob").await;
+    let cy = connect(srv.addr(), "Cy").await;
+    let first = play_one(&ada, &bob, &cy, 8).await;
+    let again = play_one(&ada, &bob, &cy, 8).await;
+    assert_eq!(first, again, "the same seed plays the same game");
+    srv.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_disconnected_players_turn_is_skipped_when_the_clock_runs_out() {
+    let srv = seeded_server().await;
+    let ada = connect(srv.addr(), "Ada").await;
+    let bob = connect(srv.addr(), "Bob").await;
+    let room = ada
+        .create(CreateRoom {
+            seed: Some(5),
+            config: Some(json!({"turn_timeout_ms": 1500})),
+            ..CreateRoom::new("dicegame")
+        })
+        .await
+        .unwrap()
+        .room;
+    bob.join(&room.id, JoinRole::Player).await.unwrap();
+    ada.act(&room.id, json!({"type": "start"})).await.unwrap();
+    let bob_id = bob.player().id.as_str().to_owned();
+    let ada_id = ada.player().id.as_str().to_owned();
+    bob.close();
+    bob.closed().await;
+    let gone = until(&ada, &room.id, |v| {
+        v["players"][&bob_id]["connected"] == json!(false)
+    })
+    .await;
+    assert!(gone.view["turn_deadline_ms"].as_u64().is_some());
+
+    // Ada plays her turns (roll, then bank whatever scores); Bob's turn comes and goes.
+    let mut skipped = 0;
+    let mut seen_bob_turn = None;
+    while skipped < 2 {
+        let rv = until(&ada, &room.id, |v| {
+            v["turn"] == json!(bob_id) || !v["legal"].as_array().unwrap().is_empty()
+        })
+        .await;
+        let turn_no = rv.view["turn_no"].as_u64().unwrap();
+        if rv.view["turn"] == json!(bob_id) {
+            if seen_bob_turn != Some(turn_no) {
+                seen_bob_turn = Some(turn_no);
+                let next =
+                    until(&ada, &room.id, |v| v["turn_no"].as_u64().unwrap() > turn_no).await;
+                assert_eq!(next.view["turn"], json!(ada_id));
+                assert_eq!(next.view["turn_no"], json!(turn_no + 1));
+                assert_eq!(next.view["players"][&bob_id]["score"], json!(0));
+                skipped += 1;
+            }
+            continue;
+        }
+        let action = human_choice(&rv.view);
+        let action = if action["type"] == json!("set_aside") {
+            json!({"type": "set_aside", "end_turn": true})
+        } else {
+            action
+        };
+        // A bust passes Ada's turn by itself; the loop then sees Bob's turn.
+        ada.act(&room.id, action).await.unwrap();
+    }
+    srv.stop().await.unwrap();
+}
