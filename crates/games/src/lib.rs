@@ -5,6 +5,7 @@ pub mod counter;
 pub mod dicegame;
 pub mod owedrahn;
 pub mod poker;
+pub mod tcg;
 pub mod tellit;
 pub mod tictactoe;
 
