@@ -292,6 +292,15 @@ impl Client {
         }
     }
 
+    /// Say something in a room; everyone there (this client too) receives it as a `chat`
+    /// event. Refusals (too long, too fast) arrive as an `error` event naming the room.
+    pub fn chat(&self, room: &str, text: &str) -> Result<(), ClientError> {
+        self.send(&ClientMsg::Chat {
+            room: room.to_owned(),
+            text: text.to_owned(),
+        })
+    }
+
     /// Seat a bot in a room this client is in; resolves to the bot's membership.
     pub async fn add_bot(&self, room: &str) -> Result<Member, ClientError> {
         let rid = self.next_id();

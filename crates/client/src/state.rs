@@ -172,7 +172,7 @@ impl State {
                 }
             }
             ServerMsg::BotAdded { rid, .. } => self.answer(*rid, || Ok(msg.clone())),
-            ServerMsg::Welcome { .. } | ServerMsg::Presence { .. } => {}
+            ServerMsg::Welcome { .. } | ServerMsg::Presence { .. } | ServerMsg::Chat { .. } => {}
         }
         None
     }

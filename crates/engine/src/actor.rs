@@ -1,8 +1,9 @@
 //! The room actor: one task per room owns its [`Room`] and is its only writer.
 
 use crate::game::Game;
+use crate::game::{GameError, Viewer};
 use crate::outbox::{Caller, ConnId};
-use crate::room::Room;
+use crate::room::{Query, Room};
 use arbiter_protocol::{ErrorCode, JoinRole, RoomInfo};
 use serde_json::Value;
 use std::sync::Arc;
@@ -48,6 +49,22 @@ pub enum RoomCmd {
         base: Option<u64>,
         /// The action.
         action: Value,
+    },
+    /// Relay a chat message.
+    Chat {
+        /// Who.
+        caller: Caller,
+        /// What.
+        text: String,
+    },
+    /// A read-only question, answered on `reply`.
+    Query {
+        /// Whose eyes.
+        viewer: Viewer,
+        /// What.
+        query: Query,
+        /// Where the answer goes.
+        reply: tokio::sync::oneshot::Sender<Result<Value, GameError>>,
     },
     /// Resend a snapshot.
     Sync {
@@ -193,6 +210,10 @@ async fn run<G: Game>(
                     RoomCmd::Leave { caller, rid } => room.leave(&caller, rid, now),
                     RoomCmd::Act { caller, seq, base, action } => room.act(&caller, seq, base, action, now),
                     RoomCmd::Sync { caller } => room.sync(&caller),
+                    RoomCmd::Chat { caller, text } => room.chat(&caller, &text, now),
+                    RoomCmd::Query { viewer, query, reply } => {
+                        let _ = reply.send(room.query(&viewer, &query));
+                    }
                     RoomCmd::Disconnect { conn } => room.disconnect(conn, now),
                 }
             }

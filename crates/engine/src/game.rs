@@ -311,6 +311,12 @@ pub trait Game: Send + Sync + 'static {
     ) {
     }
 
+    /// The game's own records (poker hand histories, scores per round), as `viewer` may see
+    /// them, for the REST history API. `null` when the game keeps none.
+    fn history(&self, _state: &Self::State, _viewer: &Viewer) -> Value {
+        Value::Null
+    }
+
     /// The name of the `n`th bot (from 1) added to a room, or `None` when the game has no bots.
     fn bot_name(&self, _n: u32) -> Option<String> {
         None

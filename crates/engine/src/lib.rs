@@ -25,5 +25,5 @@ pub use log::{EntryKind, LogEntry, Replayed, replay};
 pub use outbox::{Caller, ConnId, Frame, FrameKind, Outbox};
 pub use registry::Registry;
 pub use rng::GameRng;
-pub use room::{Room, RoomOptions, RoomSpec};
+pub use room::{Query, Room, RoomOptions, RoomSpec};
 pub use rooms::{CreateOptions, RoomLimits, Rooms};

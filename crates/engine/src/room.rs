@@ -17,6 +17,16 @@ use std::sync::Arc;
 /// How many answers per player the room remembers for retried sequence numbers.
 const SEQ_MEMORY: usize = 64;
 
+/// Chat messages kept to show newcomers.
+const CHAT_MEMORY: usize = 50;
+
+/// At most this many chat messages per member in any `CHAT_WINDOW_MS`.
+const CHAT_BURST: usize = 5;
+const CHAT_WINDOW_MS: u64 = 5_000;
+
+/// Longest chat message, in characters.
+const CHAT_MAX_CHARS: usize = 500;
+
 /// State frames kept per view key so a returning client can be sent exactly what it missed.
 const HISTORY: usize = 128;
 
@@ -176,6 +186,25 @@ struct PendingBot {
     at_v: u64,
 }
 
+/// Read-only questions about a room's history (the REST history API).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Query {
+    /// Log entries above version `after`, at most `limit` of them.
+    Log {
+        /// Exclusive lower bound.
+        after: u64,
+        /// Most entries to return.
+        limit: usize,
+    },
+    /// The viewer's view at version `v`.
+    StateAt {
+        /// The version.
+        v: u64,
+    },
+    /// The game's own records (e.g. poker hand histories), as the viewer may see them.
+    History,
+}
+
 /// A live room.
 pub struct Room<G: Game> {
     game: Arc<G>,
@@ -201,6 +230,10 @@ pub struct Room<G: Game> {
     seat_deadlines: HashMap<PlayerId, u64>,
     pending_bot: Option<PendingBot>,
     bots_added: u32,
+    /// The latest chat messages, shown to whoever joins.
+    chat: VecDeque<Arc<ServerMsg>>,
+    /// When each member last spoke, for the chat rate limit.
+    chat_times: HashMap<PlayerId, VecDeque<u64>>,
 }
 
 impl<G: Game> Room<G> {
@@ -224,6 +257,8 @@ impl<G: Game> Room<G> {
             seat_deadlines: HashMap::new(),
             pending_bot: None,
             bots_added: 0,
+            chat: VecDeque::new(),
+            chat_times: HashMap::new(),
         })
     }
 
@@ -449,6 +484,10 @@ impl<G: Game> Room<G> {
         };
         self.send_to(caller.conn, &caller.outbox, FrameKind::Control, &joined);
         self.catch_up(caller, &key, since);
+        let recent: Vec<Arc<ServerMsg>> = self.chat.iter().cloned().collect();
+        for msg in recent {
+            self.send_to(caller.conn, &caller.outbox, FrameKind::Control, &msg);
+        }
         // A human arriving can wake bots that wait for company.
         self.plan_bot();
     }
@@ -629,6 +668,112 @@ impl<G: Game> Room<G> {
         };
         if let Err(e) = self.commit(kind) {
             tracing::error!(room = %self.spec.id, error = %e, "connection entry failed");
+        }
+    }
+
+    /// A chat message from a member, relayed to everyone in the room.
+    pub fn chat(&mut self, caller: &Caller, text: &str, now_ms: u64) {
+        self.now_ms = now_ms;
+        let Some(idx) = self.member_index_of_conn(caller.conn) else {
+            return self.send_error(caller, None, ErrorCode::NotInRoom, "not in this room");
+        };
+        let text = text.trim();
+        let problem = if text.is_empty() {
+            Some("a chat message must not be empty")
+        } else if text.chars().count() > CHAT_MAX_CHARS {
+            Some("a chat message is at most 500 characters")
+        } else if text.chars().any(|c| c.is_control() && c != '\n') {
+            Some("a chat message must not contain control characters")
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            return self.send_error(caller, None, ErrorCode::InvalidField, problem);
+        }
+        let from = self.members[idx].info.clone();
+        let times = self.chat_times.entry(from.id.clone()).or_default();
+        while times.front().is_some_and(|t| t + CHAT_WINDOW_MS <= now_ms) {
+            times.pop_front();
+        }
+        if times.len() >= CHAT_BURST {
+            return self.send_error(
+                caller,
+                None,
+                ErrorCode::RateLimited,
+                "too many chat messages; wait a few seconds",
+            );
+        }
+        times.push_back(now_ms);
+        let msg = Arc::new(ServerMsg::Chat {
+            room: self.spec.id.clone(),
+            from,
+            text: text.to_owned(),
+            at: now_ms,
+        });
+        if self.chat.len() == CHAT_MEMORY {
+            self.chat.pop_front();
+        }
+        self.chat.push_back(msg.clone());
+        self.broadcast_control(&msg);
+        self.settle();
+    }
+
+    /// Answer a read-only question about the room's history for `viewer`.
+    pub fn query(&self, viewer: &Viewer, query: &Query) -> Result<Value, GameError> {
+        match query {
+            Query::Log { after, limit } => {
+                let finished = matches!(
+                    self.game.status(&self.current.state),
+                    Status::Finished { .. }
+                );
+                let open = self.game.public_view() || finished;
+                let entries: Vec<Value> = self
+                    .log
+                    .iter()
+                    .filter(|e| e.v > *after)
+                    .take(*limit)
+                    .map(|e| {
+                        let mut entry = serde_json::to_value(e).unwrap_or(Value::Null);
+                        let own = match (&e.kind, viewer) {
+                            (EntryKind::Act { player, .. }, Viewer::Player(p)) => player == p,
+                            _ => false,
+                        };
+                        // Actions can carry what others may not see yet (a secret text):
+                        // shown when the game is public or over, or to their author.
+                        if !open
+                            && !own
+                            && let Some(fields) = entry.as_object_mut()
+                        {
+                            fields.remove("action");
+                        }
+                        entry
+                    })
+                    .collect();
+                Ok(json!({ "v": self.v, "entries": entries }))
+            }
+            Query::StateAt { v } => {
+                if *v > self.v {
+                    return Err(GameError::new(
+                        ErrorCode::InvalidField,
+                        format!("the room is at version {}", self.v),
+                    ));
+                }
+                let upto = usize::try_from(*v)
+                    .unwrap_or(usize::MAX)
+                    .min(self.log.len());
+                let past = crate::log::replay(
+                    &*self.game,
+                    &self.spec.config,
+                    self.spec.seed,
+                    self.spec.created_ms,
+                    &self.log[..upto],
+                )?;
+                Ok(json!({ "v": v, "view": self.game.view(&past.state, viewer) }))
+            }
+            Query::History => Ok(json!({
+                "v": self.v,
+                "history": self.game.history(&self.current.state, viewer),
+            })),
         }
     }
 
@@ -962,12 +1107,17 @@ impl<G: Game> Room<G> {
             event,
             member,
         };
+        self.broadcast_control(&msg);
+    }
+
+    /// Send one message to every open connection, encoded once per encoding.
+    fn broadcast_control(&mut self, msg: &ServerMsg) {
         let mut encoded: HashMap<Encoding, Bytes> = HashMap::new();
         for (&id, conn) in &self.conns {
             let encoding = conn.outbox.encoding();
             let bytes = encoded
                 .entry(encoding)
-                .or_insert_with(|| encoding.encode(&msg))
+                .or_insert_with(|| encoding.encode(msg))
                 .clone();
             let frame = Frame {
                 kind: FrameKind::Control,

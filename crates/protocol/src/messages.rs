@@ -212,6 +212,13 @@ pub enum ClientMsg {
         /// The game-defined action.
         action: Value,
     },
+    /// Say something to everyone in a room (1–500 characters).
+    Chat {
+        /// Room id.
+        room: String,
+        /// The message.
+        text: String,
+    },
     /// Ask for a fresh snapshot of a room the client is in.
     Sync {
         /// Room id.
@@ -340,6 +347,17 @@ pub enum ServerMsg {
         /// Extra structured facts.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         details: Option<Value>,
+    },
+    /// A chat message in a room (also replayed, the latest ones, after `joined`).
+    Chat {
+        /// Room id.
+        room: String,
+        /// Who said it.
+        from: PlayerInfo,
+        /// What they said.
+        text: String,
+        /// Room time it was said (ms since the Unix epoch).
+        at: u64,
     },
     /// Answer to `ping`.
     Pong {

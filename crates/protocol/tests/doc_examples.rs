@@ -40,10 +40,20 @@ fn every_example_is_a_valid_message_and_every_type_has_one() {
         }
     }
     let want_client = [
-        "hello", "create", "join", "leave", "add_bot", "act", "sync", "ping",
+        "hello", "create", "join", "leave", "add_bot", "act", "chat", "sync", "ping",
     ];
     let want_server = [
-        "welcome", "joined", "left", "snapshot", "patch", "ack", "reject", "presence", "error",
+        "welcome",
+        "joined",
+        "left",
+        "bot_added",
+        "snapshot",
+        "patch",
+        "ack",
+        "reject",
+        "presence",
+        "error",
+        "chat",
         "pong",
     ];
     for t in want_client {

@@ -1,13 +1,15 @@
 //! The REST API: games, public rooms, one room, health.
 
 use crate::app::App;
-use arbiter_engine::GameInfo;
+use arbiter_engine::{GameInfo, Query as RoomQuery, RoomCmd, Viewer};
 use arbiter_protocol::{ErrorCode, RoomInfo};
 use axum::Json;
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
 
 /// An API failure. The mapping from codes to HTTP statuses lives here and nowhere else.
 #[derive(Debug)]
@@ -29,6 +31,8 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = match self.code {
             ErrorCode::RoomNotFound | ErrorCode::UnknownGame => StatusCode::NOT_FOUND,
+            ErrorCode::BadToken => StatusCode::UNAUTHORIZED,
+            ErrorCode::RoomClosed => StatusCode::GONE,
             ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
@@ -56,6 +60,116 @@ pub(crate) async fn games(State(app): State<App>) -> Json<Vec<GameInfo>> {
 /// `GET /api/v1/rooms`: public rooms only.
 pub(crate) async fn rooms(State(app): State<App>) -> Json<Vec<RoomInfo>> {
     Json(app.rooms().list(true))
+}
+
+/// Whose eyes a REST request looks through: a player with `Authorization: Bearer <token>`
+/// (the token from `welcome`), a spectator otherwise. A bad token is refused, not ignored.
+fn viewer(app: &App, headers: &HeaderMap) -> Result<Viewer, ApiError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(Viewer::Spectator);
+    };
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::BadToken,
+                "expected Authorization: Bearer <token>",
+            )
+        })?;
+    app.signer()
+        .verify(token.trim())
+        .map(Viewer::Player)
+        .map_err(|e| ApiError::new(ErrorCode::BadToken, e.to_string()))
+}
+
+async fn ask(
+    app: &App,
+    id: &str,
+    viewer: Viewer,
+    query: RoomQuery,
+) -> Result<Json<Value>, ApiError> {
+    let room = app
+        .rooms()
+        .find(id)
+        .ok_or_else(|| ApiError::new(ErrorCode::RoomNotFound, format!("no room {id:?}")))?;
+    let (reply, answer) = oneshot::channel();
+    room.send(RoomCmd::Query {
+        viewer,
+        query,
+        reply,
+    })
+    .await
+    .map_err(|_| ApiError::new(ErrorCode::RoomClosed, "the room has closed"))?;
+    let answer = answer
+        .await
+        .map_err(|_| ApiError::new(ErrorCode::RoomClosed, "the room has closed"))?;
+    answer
+        .map(Json)
+        .map_err(|e| ApiError::new(e.code, e.message))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct LogParams {
+    #[serde(default)]
+    after: u64,
+    #[serde(default = "default_limit")]
+    limit: usize,
+}
+
+fn default_limit() -> usize {
+    100
+}
+
+/// `GET /api/v1/rooms/{id}/log?after=N&limit=M`: entries above version N (at most 1,000).
+pub(crate) async fn log(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    Query(p): Query<LogParams>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let viewer = viewer(&app, &headers)?;
+    let query = RoomQuery::Log {
+        after: p.after,
+        limit: p.limit.min(1_000),
+    };
+    ask(&app, &id, viewer, query).await
+}
+
+#[derive(Deserialize)]
+pub(crate) struct StateParams {
+    v: Option<u64>,
+}
+
+/// `GET /api/v1/rooms/{id}/state?v=N`: the requester's view at version N (default: now).
+pub(crate) async fn state(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    Query(p): Query<StateParams>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let viewer = viewer(&app, &headers)?;
+    let v = match p.v {
+        Some(v) => v,
+        None => app
+            .rooms()
+            .find(&id)
+            .map(|h| h.info().v)
+            .ok_or_else(|| ApiError::new(ErrorCode::RoomNotFound, format!("no room {id:?}")))?,
+    };
+    ask(&app, &id, viewer, RoomQuery::StateAt { v }).await
+}
+
+/// `GET /api/v1/rooms/{id}/history`: the game's records (e.g. poker hands) as the requester
+/// may see them.
+pub(crate) async fn history(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let viewer = viewer(&app, &headers)?;
+    ask(&app, &id, viewer, RoomQuery::History).await
 }
 
 /// `GET /api/v1/rooms/{id}`: by id or code; private rooms too, for whoever knows the id.

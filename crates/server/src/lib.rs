@@ -44,6 +44,9 @@ fn router(app: App) -> Router {
         .route("/api/v1/games", get(api::games))
         .route("/api/v1/rooms", get(api::rooms))
         .route("/api/v1/rooms/{id}", get(api::room))
+        .route("/api/v1/rooms/{id}/log", get(api::log))
+        .route("/api/v1/rooms/{id}/state", get(api::state))
+        .route("/api/v1/rooms/{id}/history", get(api::history))
         .with_state(app)
 }
 

@@ -19,8 +19,8 @@ pub(crate) enum Flow {
 }
 
 /// Message types of protocol v1, to tell an unknown type from a malformed known one.
-const KNOWN: [&str; 8] = [
-    "hello", "create", "join", "leave", "add_bot", "act", "sync", "ping",
+const KNOWN: [&str; 9] = [
+    "hello", "create", "join", "leave", "add_bot", "act", "chat", "sync", "ping",
 ];
 
 pub(crate) struct Session {
@@ -233,6 +233,10 @@ impl Session {
                     self.reject(room, seq, ErrorCode::RoomNotFound, message);
                 }
             },
+            ClientMsg::Chat { room, text } => {
+                self.deliver(&room, RoomCmd::Chat { caller, text }, None)
+                    .await;
+            }
             ClientMsg::Sync { room } => {
                 self.deliver(&room, RoomCmd::Sync { caller }, None).await;
             }

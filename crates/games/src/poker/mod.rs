@@ -914,6 +914,11 @@ impl Game for Poker {
         )
     }
 
+    /// Every recorded hand, oldest first, with the cards `viewer` may see.
+    fn history(&self, state: &State, viewer: &Viewer) -> Value {
+        Value::Array(hand_history(state).iter().map(|h| h.view(viewer)).collect())
+    }
+
     fn bot_name(&self, n: u32) -> Option<String> {
         Some(if n == 1 {
             "Bot".to_owned()
