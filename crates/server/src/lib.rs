@@ -9,6 +9,7 @@ mod auth;
 mod lp;
 mod queue;
 mod session;
+mod web;
 mod ws;
 
 pub use app::Settings;
@@ -18,7 +19,6 @@ pub use queue::QueueLimits;
 use app::App;
 use arbiter_engine::{Registry, Rooms};
 use axum::Router;
-use axum::response::Html;
 use axum::routing::{get, post};
 use std::io;
 use std::net::SocketAddr;
@@ -33,10 +33,8 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// The HTTP routes.
 fn router(app: App) -> Router {
     Router::new()
-        .route(
-            "/",
-            get(|| async { Html(include_str!("../../../web/index.html")) }),
-        )
+        .route("/", get(web::index))
+        .route("/web/{*path}", get(web::file))
         .route("/ws", get(ws::upgrade))
         .route("/lp", post(lp::open))
         .route("/lp/{sid}", post(lp::send).get(lp::poll).delete(lp::end))
