@@ -4,6 +4,7 @@ use crate::game::Game;
 use crate::game::{GameError, Viewer};
 use crate::outbox::{Caller, ConnId};
 use crate::room::{Query, Room};
+use crate::store::{Archive, Store, StoreError};
 use arbiter_protocol::{ErrorCode, JoinRole, RoomInfo};
 use serde_json::Value;
 use std::sync::Arc;
@@ -163,12 +164,40 @@ impl Default for RoomLifetimes {
     }
 }
 
-/// Start the actor for `room`. `on_close` runs when it stops by itself (idle) so the
-/// directory can forget it.
+/// When an entry counts as done: before its acknowledgement goes out, or after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// Nothing produced by an entry (ack, patches) leaves the server before the entry is
+    /// committed: an acknowledged action survives a crash.
+    #[default]
+    Strict,
+    /// Frames leave at once and entries are committed right after: faster acks, and a crash
+    /// can lose the actions acknowledged in the last commit window (one group commit).
+    Relaxed,
+}
+
+/// Where and how a room's entries are kept.
+#[derive(Clone)]
+pub struct Persistence {
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// When acks may leave.
+    pub durability: Durability,
+    /// A snapshot is written every this many versions.
+    pub snapshot_every: u64,
+}
+
+/// Commands handled before the room persists and sends: a busy room commits (and fsyncs)
+/// once per batch rather than once per action.
+const BATCH: usize = 64;
+
+/// Start the actor for `room`. `on_close` runs when it stops by itself (idle, or a storage
+/// failure) so the directory can forget it.
 pub(crate) fn spawn<G: Game>(
-    room: Room<G>,
+    mut room: Room<G>,
     clock: RoomClock,
     lifetimes: RoomLifetimes,
+    persistence: Option<Persistence>,
     on_close: Box<dyn FnOnce() + Send>,
 ) -> RoomHandle {
     let (tx, rx) = mpsc::channel(ROOM_QUEUE);
@@ -178,67 +207,140 @@ pub(crate) fn spawn<G: Game>(
         tx,
         info,
     };
-    tokio::spawn(run(room, rx, info_tx, clock, lifetimes, on_close));
+    room.set_hold(true);
+    let actor = Actor {
+        clock,
+        lifetimes,
+        persistence,
+    };
+    tokio::spawn(actor.run(room, rx, info_tx, on_close));
     handle
 }
 
-async fn run<G: Game>(
-    mut room: Room<G>,
-    mut rx: mpsc::Receiver<RoomCmd>,
-    info_tx: watch::Sender<RoomInfo>,
+struct Actor {
     clock: RoomClock,
     lifetimes: RoomLifetimes,
-    on_close: Box<dyn FnOnce() + Send>,
-) {
-    let mut idle_since = Some(Instant::now());
-    loop {
-        let timer_at = room.next_due().map(|ms| clock.instant_of(ms));
-        let idle_deadline = idle_since.map(|t| {
-            t + if room.member_count() == 0 {
-                lifetimes.empty
-            } else {
-                lifetimes.abandoned
-            }
-        });
-        tokio::select! {
-            cmd = rx.recv() => {
-                let Some(cmd) = cmd else { break };
-                let now = clock.now_ms();
-                match cmd {
-                    RoomCmd::Join { caller, role, rid, since } => room.join(&caller, role, rid, since, now),
-                    RoomCmd::AddBot { caller, rid } => room.add_bot(&caller, rid, now),
-                    RoomCmd::Leave { caller, rid } => room.leave(&caller, rid, now),
-                    RoomCmd::Act { caller, seq, base, action } => room.act(&caller, seq, base, action, now),
-                    RoomCmd::Sync { caller } => room.sync(&caller),
-                    RoomCmd::Chat { caller, text } => room.chat(&caller, &text, now),
-                    RoomCmd::Query { viewer, query, reply } => {
-                        let _ = reply.send(room.query(&viewer, &query));
+    persistence: Option<Persistence>,
+}
+
+fn handle<G: Game>(room: &mut Room<G>, cmd: RoomCmd, now: u64) {
+    match cmd {
+        RoomCmd::Join {
+            caller,
+            role,
+            rid,
+            since,
+        } => room.join(&caller, role, rid, since, now),
+        RoomCmd::AddBot { caller, rid } => room.add_bot(&caller, rid, now),
+        RoomCmd::Leave { caller, rid } => room.leave(&caller, rid, now),
+        RoomCmd::Act {
+            caller,
+            seq,
+            base,
+            action,
+        } => room.act(&caller, seq, base, action, now),
+        RoomCmd::Sync { caller } => room.sync(&caller),
+        RoomCmd::Chat { caller, text } => room.chat(&caller, &text, now),
+        RoomCmd::Query {
+            viewer,
+            query,
+            reply,
+        } => {
+            let _ = reply.send(room.query(&viewer, &query));
+        }
+        RoomCmd::Disconnect { conn } => room.disconnect(conn, now),
+    }
+}
+
+impl Actor {
+    async fn run<G: Game>(
+        self,
+        mut room: Room<G>,
+        mut rx: mpsc::Receiver<RoomCmd>,
+        info_tx: watch::Sender<RoomInfo>,
+        on_close: Box<dyn FnOnce() + Send>,
+    ) {
+        let mut idle_since = Some(Instant::now());
+        loop {
+            let timer_at = room.next_due().map(|ms| self.clock.instant_of(ms));
+            let idle_deadline = idle_since.map(|t| {
+                t + if room.member_count() == 0 {
+                    self.lifetimes.empty
+                } else {
+                    self.lifetimes.abandoned
+                }
+            });
+            tokio::select! {
+                cmd = rx.recv() => {
+                    let Some(cmd) = cmd else { break };
+                    handle(&mut room, cmd, self.clock.now_ms());
+                    for _ in 1..BATCH {
+                        let Ok(cmd) = rx.try_recv() else { break };
+                        handle(&mut room, cmd, self.clock.now_ms());
                     }
-                    RoomCmd::Disconnect { conn } => room.disconnect(conn, now),
+                }
+                () = sleep_until_opt(timer_at) => room.fire_due(self.clock.now_ms()),
+                () = sleep_until_opt(idle_deadline) => {
+                    tracing::info!(room = %room.id(), members = room.member_count(), "closing idle room");
+                    room.close(ErrorCode::RoomClosed, "the room closed after being idle");
+                    rx.close();
+                    if let Some(p) = &self.persistence
+                        && let Err(e) = p.store.archive(room.id(), Archive::Idle, self.clock.now_ms()).await
+                    {
+                        tracing::error!(room = %room.id(), error = %e, "archiving failed");
+                    }
+                    on_close();
+                    return;
                 }
             }
-            () = sleep_until_opt(timer_at) => room.fire_due(clock.now_ms()),
-            () = sleep_until_opt(idle_deadline) => {
-                tracing::info!(room = %room.id(), members = room.member_count(), "closing idle room");
-                room.close(ErrorCode::RoomClosed, "the room closed after being idle");
+            if let Err(e) = self.deliver(&mut room).await {
+                // Entries that are not durable must not be acknowledged: stop the room. Its
+                // clients get an error, reconnect, and find it as storage last had it.
+                tracing::error!(room = %room.id(), error = %e, "storage failed; closing the room");
+                room.close(ErrorCode::Internal, "the room's storage failed; reconnect");
                 rx.close();
                 on_close();
                 return;
             }
+            idle_since = match (room.connection_count(), idle_since) {
+                (0, None) => Some(Instant::now()),
+                (0, since) => since,
+                _ => None,
+            };
+            info_tx.send_if_modified(|info| {
+                let now = room.info();
+                let changed = *info != now;
+                *info = now;
+                changed
+            });
         }
-        idle_since = match (room.connection_count(), idle_since) {
-            (0, None) => Some(Instant::now()),
-            (0, since) => since,
-            _ => None,
-        };
-        info_tx.send_if_modified(|info| {
-            let now = room.info();
-            let changed = *info != now;
-            *info = now;
-            changed
-        });
+        room.close(ErrorCode::Unavailable, "the server is shutting down");
     }
-    room.close(ErrorCode::Unavailable, "the server is shutting down");
+
+    /// Make new entries durable, then send what they produced (the reverse under relaxed
+    /// durability). Dropping connections that could not take their frames can produce more
+    /// entries, so repeat until nothing is left.
+    async fn deliver<G: Game>(&self, room: &mut Room<G>) -> Result<(), StoreError> {
+        loop {
+            if let Some(p) = &self.persistence {
+                let before = room.persisted_version();
+                let entries = room.take_unpersisted();
+                if !entries.is_empty() {
+                    let every = p.snapshot_every.max(1);
+                    let snapshot =
+                        (room.version() / every > before / every).then(|| room.snapshot());
+                    if p.durability == Durability::Relaxed {
+                        room.flush(self.clock.now_ms());
+                    }
+                    p.store.append(room.id(), entries, snapshot).await?;
+                }
+            }
+            if !room.has_mail() {
+                return Ok(());
+            }
+            room.flush(self.clock.now_ms());
+        }
+    }
 }
 
 async fn sleep_until_opt(at: Option<Instant>) {

@@ -15,8 +15,9 @@ mod registry;
 mod rng;
 mod room;
 mod rooms;
+mod store;
 
-pub use actor::{RoomCmd, RoomGone, RoomHandle, RoomLifetimes};
+pub use actor::{Durability, Persistence, RoomCmd, RoomGone, RoomHandle, RoomLifetimes};
 pub use arbiter_protocol as protocol;
 pub use game::{
     Actor, BotMove, Ctx, Game, GameError, GameInfo, Status, Timer, TimerId, Timers, Viewer,
@@ -27,3 +28,4 @@ pub use registry::Registry;
 pub use rng::GameRng;
 pub use room::{Query, Room, RoomOptions, RoomSpec};
 pub use rooms::{CreateOptions, RoomLimits, Rooms};
+pub use store::{Archive, Loaded, Snapshot, Store, StoreError, StoreFuture, StoredRoom, fnv1a};

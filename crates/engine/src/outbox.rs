@@ -40,6 +40,12 @@ pub trait Outbox: Send + Sync + 'static {
     /// Queue a frame. `false` means the connection is gone or hopelessly behind; the room
     /// then drops it (the transport closes it with a clear code, never silently).
     fn push(&self, frame: Frame) -> bool;
+
+    /// Queue several frames at once. Transports that can should make them one unit (a
+    /// client never sees only some of them, and they can leave in one batch frame).
+    fn push_all(&self, frames: Vec<Frame>) -> bool {
+        frames.into_iter().all(|f| self.push(f))
+    }
 }
 
 /// The connection a command came from, with the identity it authenticated as.

@@ -1,10 +1,18 @@
 //! Games registered by name, behind a type-erased entry.
 
-use crate::actor::{self, RoomClock, RoomHandle, RoomLifetimes};
+use crate::actor::{self, Persistence, RoomClock, RoomHandle, RoomLifetimes};
 use crate::game::{Game, GameError, GameInfo};
 use crate::room::{Room, RoomSpec};
+use crate::store::Loaded;
 use std::collections::BTreeMap;
 use std::sync::Arc;
+
+/// How to start a room's actor, whatever its game.
+pub(crate) struct Launch {
+    pub(crate) lifetimes: RoomLifetimes,
+    pub(crate) persistence: Option<Persistence>,
+    pub(crate) on_close: Box<dyn FnOnce() + Send>,
+}
 
 /// A registered game with its types erased: it can describe itself and start rooms.
 trait GameEntry: Send + Sync {
@@ -13,9 +21,16 @@ trait GameEntry: Send + Sync {
         &self,
         spec: RoomSpec,
         clock: RoomClock,
-        lifetimes: RoomLifetimes,
-        on_close: Box<dyn FnOnce() + Send>,
+        launch: Launch,
     ) -> Result<RoomHandle, GameError>;
+    fn restore(
+        &self,
+        spec: RoomSpec,
+        loaded: &Loaded,
+        clock: RoomClock,
+        launch: Launch,
+    ) -> Result<RoomHandle, GameError>;
+    fn check(&self, spec: &RoomSpec) -> Result<(), GameError>;
 }
 
 struct Entry<G>(Arc<G>);
@@ -25,16 +40,41 @@ impl<G: Game> GameEntry for Entry<G> {
         self.0.info()
     }
 
+    fn check(&self, spec: &RoomSpec) -> Result<(), GameError> {
+        Room::new(self.0.clone(), spec.clone()).map(|_| ())
+    }
+
     fn spawn(
         &self,
         spec: RoomSpec,
         clock: RoomClock,
-        lifetimes: RoomLifetimes,
-        on_close: Box<dyn FnOnce() + Send>,
+        launch: Launch,
     ) -> Result<RoomHandle, GameError> {
         let room = Room::new(self.0.clone(), spec)?;
-        Ok(actor::spawn(room, clock, lifetimes, on_close))
+        Ok(start(room, clock, launch))
     }
+
+    fn restore(
+        &self,
+        spec: RoomSpec,
+        loaded: &Loaded,
+        clock: RoomClock,
+        launch: Launch,
+    ) -> Result<RoomHandle, GameError> {
+        let now = clock.now_ms();
+        let room = Room::restore(self.0.clone(), spec, &loaded.snapshots, &loaded.log, now)?;
+        Ok(start(room, clock, launch))
+    }
+}
+
+fn start<G: Game>(room: Room<G>, clock: RoomClock, launch: Launch) -> RoomHandle {
+    actor::spawn(
+        room,
+        clock,
+        launch.lifetimes,
+        launch.persistence,
+        launch.on_close,
+    )
 }
 
 /// The games a server offers. Adding a game is one `register` call.
@@ -72,19 +112,38 @@ impl Registry {
         self.games.get(name).map(|g| g.info())
     }
 
+    /// Check that `game` exists and accepts the spec's config, without starting anything.
+    pub(crate) fn check(&self, game: &str, spec: &RoomSpec) -> Result<(), GameError> {
+        let entry = self.games.get(game).ok_or_else(|| {
+            GameError::new(
+                arbiter_protocol::ErrorCode::UnknownGame,
+                format!("no game named {game:?}"),
+            )
+        })?;
+        entry.check(spec)
+    }
+
+    /// Start a new room.
     pub(crate) fn spawn(
         &self,
         game: &str,
         spec: RoomSpec,
-        lifetimes: RoomLifetimes,
-        on_close: Box<dyn FnOnce() + Send>,
+        launch: Launch,
     ) -> Option<Result<RoomHandle, GameError>> {
         let entry = self.games.get(game)?;
         let clock = RoomClock::start();
-        let spec = RoomSpec {
-            created_ms: clock.now_ms(),
-            ..spec
-        };
-        Some(entry.spawn(spec, clock, lifetimes, on_close))
+        Some(entry.spawn(spec, clock, launch))
+    }
+
+    /// Rebuild a stored room and start it.
+    pub(crate) fn restore(
+        &self,
+        game: &str,
+        spec: RoomSpec,
+        loaded: &Loaded,
+        launch: Launch,
+    ) -> Option<Result<RoomHandle, GameError>> {
+        let entry = self.games.get(game)?;
+        Some(entry.restore(spec, loaded, RoomClock::start(), launch))
     }
 }

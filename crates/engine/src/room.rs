@@ -5,11 +5,13 @@ use crate::game::{Game, GameError, Status, Viewer};
 use crate::log::{EntryKind, LogEntry, Staged, parse_action, parse_config};
 use crate::outbox::{Caller, ConnId, Frame, FrameKind, Outbox};
 use crate::rng::GameRng;
+use crate::store::{Snapshot, fnv1a};
 use arbiter_protocol::{
     Encoding, ErrorCode, JoinRole, Member, PlayerId, PlayerInfo, PresenceEvent, Role, RoomInfo,
     RoomStatus, ServerMsg,
 };
 use bytes::Bytes;
+use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -177,6 +179,43 @@ impl SeqBook {
     }
 }
 
+/// Frames produced by commands. Normally pushed at once; in hold mode kept until the entries
+/// that produced them are durable, then pushed per connection in one go (so a patch and the
+/// ack that follows it always leave together).
+#[derive(Default)]
+struct Mail {
+    hold: bool,
+    queued: Vec<(ConnId, Arc<dyn Outbox>, Frame)>,
+    /// Connections whose queue refused a frame, dropped once the current command is done
+    /// (dropping them mid-fan-out would interleave a second entry with the first).
+    dropped: Vec<ConnId>,
+}
+
+impl Mail {
+    fn send(&mut self, conn: ConnId, outbox: &Arc<dyn Outbox>, frame: Frame) {
+        if self.hold {
+            self.queued.push((conn, outbox.clone(), frame));
+        } else if !outbox.push(frame) {
+            self.dropped.push(conn);
+        }
+    }
+
+    fn flush(&mut self) {
+        let mut batches: Vec<(ConnId, Arc<dyn Outbox>, Vec<Frame>)> = Vec::new();
+        for (conn, outbox, frame) in self.queued.drain(..) {
+            match batches.iter_mut().find(|(c, _, _)| *c == conn) {
+                Some((_, _, frames)) => frames.push(frame),
+                None => batches.push((conn, outbox, vec![frame])),
+            }
+        }
+        for (conn, outbox, frames) in batches {
+            if !outbox.push_all(frames) {
+                self.dropped.push(conn);
+            }
+        }
+    }
+}
+
 /// A bot's decided action, waiting for its pause to end.
 struct PendingBot {
     bot: PlayerId,
@@ -223,9 +262,10 @@ pub struct Room<G: Game> {
     log: Vec<LogEntry>,
     /// Room time of the command being handled; entries record it.
     now_ms: u64,
-    /// Connections whose queue refused a frame, dropped once the current command is done
-    /// (dropping them mid-fan-out would interleave a second entry with the first).
-    dropped: Vec<ConnId>,
+    /// Outgoing frames and the connections that could not take theirs.
+    mail: Mail,
+    /// The highest version known to be durable (or, without a store, handed to the actor).
+    persisted_v: u64,
     /// When each disconnected seated player's seat is released.
     seat_deadlines: HashMap<PlayerId, u64>,
     pending_bot: Option<PendingBot>,
@@ -253,7 +293,8 @@ impl<G: Game> Room<G> {
             views: HashMap::new(),
             books: HashMap::new(),
             log: Vec::new(),
-            dropped: Vec::new(),
+            mail: Mail::default(),
+            persisted_v: 0,
             seat_deadlines: HashMap::new(),
             pending_bot: None,
             bots_added: 0,
@@ -369,15 +410,13 @@ impl<G: Game> Room<G> {
             room: self.room_id.clone(),
             bytes: outbox.encoding().encode(msg),
         };
-        if !outbox.push(frame) {
-            self.dropped.push(conn);
-        }
+        self.mail.send(conn, outbox, frame);
     }
 
     /// Answer a request that failed with `error`, naming this room in `details.room` so the
     /// client can tell which room it is about.
     fn send_error(
-        &self,
+        &mut self,
         caller: &Caller,
         rid: Option<u64>,
         code: ErrorCode,
@@ -389,18 +428,197 @@ impl<G: Game> Room<G> {
             message: message.into(),
             details: Some(json!({ "room": self.spec.id })),
         };
-        caller.outbox.push(Frame {
+        let frame = Frame {
             kind: FrameKind::Control,
             room: self.room_id.clone(),
             bytes: caller.outbox.encoding().encode(&msg),
-        });
+        };
+        self.mail.send(caller.conn, &caller.outbox, frame);
     }
 
     /// Finish a command: drop the connections that could not keep up.
     fn settle(&mut self) {
-        while let Some(conn) = self.dropped.pop() {
+        while let Some(conn) = self.mail.dropped.pop() {
             self.drop_connection(conn);
         }
+    }
+
+    /// Hold outgoing frames until [`Room::flush`] (the actor does, to send nothing before
+    /// the entries behind it are durable).
+    pub fn set_hold(&mut self, hold: bool) {
+        self.mail.hold = hold;
+    }
+
+    /// True when frames wait for [`Room::flush`].
+    pub fn has_mail(&self) -> bool {
+        !self.mail.queued.is_empty() || !self.mail.dropped.is_empty()
+    }
+
+    /// Deliver held frames, then drop connections that could not take theirs (which may
+    /// produce new entries and frames: call again until [`Room::has_mail`] is false).
+    pub fn flush(&mut self, now_ms: u64) {
+        self.now_ms = now_ms;
+        self.mail.flush();
+        self.settle();
+    }
+
+    /// The highest version handed to storage.
+    pub fn persisted_version(&self) -> u64 {
+        self.persisted_v
+    }
+
+    /// Entries not yet handed to storage, marking them handed.
+    pub fn take_unpersisted(&mut self) -> Vec<LogEntry> {
+        let from = self.persisted_v;
+        self.persisted_v = self.v;
+        self.log.iter().filter(|e| e.v > from).cloned().collect()
+    }
+
+    /// FNV-1a of the game state's JSON, the determinism fingerprint stored with snapshots.
+    pub fn state_hash(&self) -> u64 {
+        fnv1a(&serde_json::to_vec(&self.current.state).unwrap_or_default())
+    }
+
+    /// The room's full persistent state at the current version.
+    pub fn snapshot(&self) -> Snapshot {
+        let seats: Vec<Value> = self
+            .members
+            .iter()
+            .filter(|m| m.role == Role::Player)
+            .map(|m| json!({ "info": m.info, "bot": m.bot }))
+            .collect();
+        let books: Vec<Value> = self
+            .books
+            .iter()
+            .map(|(p, b)| {
+                let acks: Vec<(u64, u64)> = b
+                    .recent
+                    .iter()
+                    .filter_map(|(s, a)| match a {
+                        Answer::Ack(v) => Some((*s, *v)),
+                        Answer::Reject(_) => None,
+                    })
+                    .collect();
+                json!({ "player": p, "last": b.last, "acks": acks })
+            })
+            .collect();
+        Snapshot {
+            v: self.v,
+            hash: self.state_hash(),
+            state: json!({
+                "state": serde_json::to_value(&self.current.state).unwrap_or(Value::Null),
+                "rng": self.current.rng,
+                "timers": serde_json::to_value(&self.current.timers).unwrap_or(Value::Null),
+                "seats": seats,
+                "books": books,
+                "bots_added": self.bots_added,
+            }),
+        }
+    }
+
+    /// Rebuild a room from storage: the older snapshot (if any), then every later entry
+    /// through the same code path as live play. When a second snapshot lies within the
+    /// replayed entries, the rebuilt state's hash must equal the one it recorded — proof
+    /// that replay reproduces the room exactly. Seated humans get the grace period to
+    /// come back.
+    pub fn restore(
+        game: Arc<G>,
+        spec: RoomSpec,
+        snapshots: &[Snapshot],
+        log: &[LogEntry],
+        now_ms: u64,
+    ) -> Result<Self, GameError> {
+        let mut room = Room::new(game, spec)?;
+        if let Some(base) = snapshots.first() {
+            room.load_snapshot(base)?;
+        }
+        let check = snapshots.get(1);
+        let start = room.v;
+        for entry in log.iter().filter(|e| e.v > start) {
+            room.replay_entry(entry)?;
+            if let Some(c) = check.filter(|c| c.v == room.v)
+                && room.state_hash() != c.hash
+            {
+                return Err(GameError::new(
+                    ErrorCode::Internal,
+                    format!("replay diverged from the snapshot at version {}", c.v),
+                ));
+            }
+        }
+        room.persisted_v = room.v;
+        room.now_ms = now_ms;
+        let deadline = now_ms + room.spec.options.seat_grace_ms;
+        for m in room.members.iter().filter(|m| !m.bot) {
+            room.seat_deadlines.insert(m.info.id.clone(), deadline);
+        }
+        Ok(room)
+    }
+
+    fn load_snapshot(&mut self, snap: &Snapshot) -> Result<(), GameError> {
+        let bad = |what: &str, e: serde_json::Error| {
+            GameError::new(ErrorCode::Internal, format!("snapshot {what}: {e}"))
+        };
+        let s = &snap.state;
+        self.current.state = G::State::deserialize(&s["state"]).map_err(|e| bad("state", e))?;
+        self.current.rng = GameRng::deserialize(&s["rng"]).map_err(|e| bad("rng", e))?;
+        self.current.timers = crate::game::Timers::<G::Action>::deserialize(&s["timers"])
+            .map_err(|e| bad("timers", e))?;
+        self.members.clear();
+        for seat in s["seats"].as_array().into_iter().flatten() {
+            self.members.push(MemberState {
+                info: PlayerInfo::deserialize(&seat["info"]).map_err(|e| bad("seat", e))?,
+                role: Role::Player,
+                bot: seat["bot"].as_bool().unwrap_or(false),
+                conns: 0,
+            });
+        }
+        self.books.clear();
+        for book in s["books"].as_array().into_iter().flatten() {
+            let player = PlayerId::deserialize(&book["player"]).map_err(|e| bad("book", e))?;
+            let acks: Vec<(u64, u64)> =
+                Vec::deserialize(&book["acks"]).map_err(|e| bad("book", e))?;
+            let mut b = SeqBook {
+                last: book["last"].as_u64().unwrap_or(0),
+                recent: VecDeque::new(),
+            };
+            for (seq, v) in acks {
+                b.recent.push_back((seq, Answer::Ack(v)));
+            }
+            self.books.insert(player, b);
+        }
+        self.bots_added = s["bots_added"].as_u64().unwrap_or(0) as u32;
+        self.v = snap.v;
+        Ok(())
+    }
+
+    /// Re-apply one logged entry, with its effects on seats and seq books.
+    fn replay_entry(&mut self, entry: &LogEntry) -> Result<(), GameError> {
+        if entry.v != self.v + 1 {
+            return Err(GameError::new(
+                ErrorCode::Internal,
+                format!("log gap: version {} after {}", entry.v, self.v),
+            ));
+        }
+        self.current.apply(&*self.game, &entry.kind, entry.at_ms)?;
+        self.v = entry.v;
+        match &entry.kind {
+            EntryKind::Join { player } => self.members.push(MemberState {
+                info: player.clone(),
+                role: Role::Player,
+                bot: player.id.as_str().starts_with("b_"),
+                conns: 0,
+            }),
+            EntryKind::Leave { player } => self.members.retain(|m| &m.info.id != player),
+            EntryKind::Act { player, seq, .. } => {
+                self.books
+                    .entry(player.clone())
+                    .or_default()
+                    .remember(*seq, Answer::Ack(entry.v));
+            }
+            EntryKind::Connection { .. } | EntryKind::Timer { .. } => {}
+        }
+        self.log.push(entry.clone());
+        Ok(())
     }
 
     /// Enter the room (`create` and `join`). Answers the caller with `joined` and a snapshot,
@@ -610,11 +828,12 @@ impl<G: Game> Room<G> {
                     rid,
                     room: self.spec.id.clone(),
                 };
-                c.outbox.push(Frame {
+                let frame = Frame {
                     kind: FrameKind::Control,
                     room: self.room_id.clone(),
                     bytes: c.outbox.encoding().encode(&left),
-                });
+                };
+                self.mail.send(conn, &c.outbox, frame);
             }
         }
         self.views.remove(&ViewKey::Seat(id.clone()));
@@ -1062,9 +1281,7 @@ impl<G: Game> Room<G> {
                 room: self.room_id.clone(),
                 bytes,
             };
-            if !conn.outbox.push(frame) {
-                self.dropped.push(id);
-            }
+            self.mail.send(id, &conn.outbox, frame);
         }
     }
 
@@ -1124,9 +1341,7 @@ impl<G: Game> Room<G> {
                 room: self.room_id.clone(),
                 bytes,
             };
-            if !conn.outbox.push(frame) {
-                self.dropped.push(id);
-            }
+            self.mail.send(id, &conn.outbox, frame);
         }
     }
 
@@ -1138,13 +1353,15 @@ impl<G: Game> Room<G> {
             message: message.to_owned(),
             details: Some(json!({ "room": self.spec.id })),
         };
-        for (_, conn) in self.conns.drain() {
-            conn.outbox.push(Frame {
+        for (id, conn) in self.conns.drain() {
+            let frame = Frame {
                 kind: FrameKind::Control,
                 room: self.room_id.clone(),
                 bytes: conn.outbox.encoding().encode(&msg),
-            });
+            };
+            self.mail.send(id, &conn.outbox, frame);
         }
+        self.mail.flush();
         self.views.clear();
         self.pending_bot = None;
     }

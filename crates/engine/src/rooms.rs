@@ -1,9 +1,11 @@
 //! The directory of live rooms on this node: create, find by id or code, list.
 
-use crate::actor::{RoomHandle, RoomLifetimes};
+use crate::actor::{Persistence, RoomHandle, RoomLifetimes};
 use crate::game::GameError;
+use crate::registry::Launch;
 use crate::registry::Registry;
 use crate::room::{RoomOptions, RoomSpec};
+use crate::store::{StoreError, StoredRoom};
 use arbiter_protocol::{ErrorCode, RoomInfo};
 use rand::Rng;
 use serde_json::Value;
@@ -68,6 +70,7 @@ struct Live {
 struct Inner {
     registry: Registry,
     limits: RoomLimits,
+    persistence: Option<Persistence>,
     /// A std mutex: held for map lookups only, never across an await.
     live: Mutex<Live>,
 }
@@ -77,11 +80,22 @@ struct Inner {
 pub struct Rooms(Arc<Inner>);
 
 impl Rooms {
-    /// A directory serving the games in `registry`.
+    /// A directory serving the games in `registry`, keeping rooms in memory only.
     pub fn new(registry: Registry, limits: RoomLimits) -> Self {
+        Self::with_persistence(registry, limits, None)
+    }
+
+    /// A directory whose rooms are kept in `persistence` (when given): created durably,
+    /// every entry appended, restored with [`Rooms::restore_all`].
+    pub fn with_persistence(
+        registry: Registry,
+        limits: RoomLimits,
+        persistence: Option<Persistence>,
+    ) -> Self {
         Self(Arc::new(Inner {
             registry,
             limits,
+            persistence,
             live: Mutex::new(Live::default()),
         }))
     }
@@ -97,8 +111,8 @@ impl Rooms {
         self.0.live.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Create a room and start its actor.
-    pub fn create(
+    /// Create a room (durably, when there is a store) and start its actor.
+    pub async fn create(
         &self,
         game: &str,
         config: Value,
@@ -133,8 +147,9 @@ impl Rooms {
                 "this server does not accept room seeds",
             ));
         }
-        let mut rng = rand::rng();
-        let (id, code) = {
+        // The thread RNG must not live across the store's await.
+        let (id, code, seed) = {
+            let mut rng = rand::rng();
             let live = self.live();
             if live.by_id.len() >= limits.max_rooms {
                 return Err(GameError::new(
@@ -151,14 +166,14 @@ impl Rooms {
                 }
             };
             let id: String = format!("r_{:016x}", rng.random::<u64>());
-            (id, code)
+            (id, code, options.seed.unwrap_or_else(|| rng.random()))
         };
         let spec = RoomSpec {
             id: id.clone(),
             code: code.clone(),
             config,
-            seed: options.seed.unwrap_or_else(|| rng.random()),
-            created_ms: 0,
+            seed,
+            created_ms: wall_ms(),
             options: RoomOptions {
                 public: options.public.unwrap_or(true),
                 max_players,
@@ -166,24 +181,101 @@ impl Rooms {
                 seat_grace_ms: limits.seat_grace.as_millis() as u64,
             },
         };
-        let weak = Arc::downgrade(&self.0);
-        let (close_id, close_code) = (id.clone(), code.clone());
-        let on_close = Box::new(move || {
-            if let Some(inner) = weak.upgrade() {
-                let mut live = inner.live.lock().unwrap_or_else(|p| p.into_inner());
-                live.by_id.remove(&close_id);
-                live.by_code.remove(&close_code);
-            }
-        });
+        // The game must accept the config before anything is stored.
+        self.0.registry.check(game, &spec)?;
+        if let Some(p) = &self.0.persistence {
+            let stored = StoredRoom {
+                id: spec.id.clone(),
+                code: spec.code.clone(),
+                game: game.to_owned(),
+                config: spec.config.clone(),
+                seed: spec.seed,
+                created_ms: spec.created_ms,
+                public: spec.options.public,
+                max_players: spec.options.max_players,
+                max_spectators: spec.options.max_spectators,
+                seat_grace_ms: spec.options.seat_grace_ms,
+            };
+            p.store.create(stored).await.map_err(|e| {
+                tracing::error!(error = %e, "storing a new room failed");
+                GameError::new(ErrorCode::Unavailable, "the room could not be stored")
+            })?;
+        }
+        let launch = self.launch(&id, &code);
         let handle = self
             .0
             .registry
-            .spawn(game, spec, limits.lifetimes, on_close)
+            .spawn(game, spec, launch)
             .ok_or_else(|| GameError::new(ErrorCode::UnknownGame, "no such game"))??;
         let mut live = self.live();
         live.by_code.insert(code, id.clone());
         live.by_id.insert(id, handle.clone());
         Ok(handle)
+    }
+
+    /// How rooms of this directory start: its lifetimes and store, and a callback that makes
+    /// the directory forget the room when it stops by itself.
+    fn launch(&self, id: &str, code: &str) -> Launch {
+        let weak = Arc::downgrade(&self.0);
+        let (close_id, close_code) = (id.to_owned(), code.to_owned());
+        Launch {
+            lifetimes: self.0.limits.lifetimes,
+            persistence: self.0.persistence.clone(),
+            on_close: Box::new(move || {
+                if let Some(inner) = weak.upgrade() {
+                    let mut live = inner.live.lock().unwrap_or_else(|p| p.into_inner());
+                    live.by_id.remove(&close_id);
+                    live.by_code.remove(&close_code);
+                }
+            }),
+        }
+    }
+
+    /// Rebuild and start every room the store holds that is not archived. Fails, naming the
+    /// rooms, if any cannot be rebuilt exactly: better a clear startup error than a room that
+    /// silently lost moves.
+    pub async fn restore_all(&self) -> Result<usize, StoreError> {
+        let Some(p) = &self.0.persistence else {
+            return Ok(0);
+        };
+        let ids = p.store.active().await?;
+        let mut failures = Vec::new();
+        let mut restored = 0;
+        for id in ids {
+            let Some(loaded) = p.store.load(&id).await? else {
+                failures.push(format!("{id}: listed as active but not found"));
+                continue;
+            };
+            let room = &loaded.room;
+            let spec = RoomSpec {
+                id: room.id.clone(),
+                code: room.code.clone(),
+                config: room.config.clone(),
+                seed: room.seed,
+                created_ms: room.created_ms,
+                options: room.options(),
+            };
+            let launch = self.launch(&room.id, &room.code);
+            match self.0.registry.restore(&room.game, spec, &loaded, launch) {
+                Some(Ok(handle)) => {
+                    let mut live = self.live();
+                    live.by_code.insert(room.code.clone(), room.id.clone());
+                    live.by_id.insert(room.id.clone(), handle);
+                    restored += 1;
+                }
+                Some(Err(e)) => failures.push(format!("{id}: {e}")),
+                None => failures.push(format!("{id}: no game named {:?}", room.game)),
+            }
+        }
+        if failures.is_empty() {
+            Ok(restored)
+        } else {
+            Err(StoreError(format!(
+                "{} room(s) could not be restored: {}",
+                failures.len(),
+                failures.join("; ")
+            )))
+        }
     }
 
     /// A live room by id (`r_…`) or code (case-insensitive).
@@ -225,4 +317,11 @@ impl Rooms {
         live.by_id.clear();
         live.by_code.clear();
     }
+}
+
+fn wall_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }

@@ -57,6 +57,7 @@ async fn a_timer_fires_at_its_due_time_as_a_system_entry() {
     let rooms = rooms(RoomLifetimes::default());
     let room = rooms
         .create("secrets", Value::Null, CreateOptions::default())
+        .await
         .unwrap();
     let (ada, mut rx) = caller(1, "ada");
     room.send(RoomCmd::Join {
@@ -119,9 +120,11 @@ async fn rooms_without_connections_close_and_leave_the_directory() {
     let rooms = rooms(lifetimes);
     let never_joined = rooms
         .create("secrets", Value::Null, CreateOptions::default())
+        .await
         .unwrap();
     let abandoned = rooms
         .create("secrets", Value::Null, CreateOptions::default())
+        .await
         .unwrap();
     let (ada, mut rx) = caller(1, "ada");
     abandoned

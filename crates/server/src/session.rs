@@ -157,7 +157,7 @@ impl Session {
                     seed,
                 };
                 let config = config.unwrap_or(Value::Null);
-                match self.app.rooms().create(&game, config, options) {
+                match self.app.rooms().create(&game, config, options).await {
                     Ok(room) => {
                         let cmd = RoomCmd::Join {
                             caller,

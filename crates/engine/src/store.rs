@@ -1,0 +1,123 @@
+//! What the engine needs from durable storage. Implementations (SQLite, PostgreSQL) live in
+//! the server; the engine only appends, snapshots and loads.
+
+use crate::log::LogEntry;
+use crate::room::RoomOptions;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+
+/// A boxed future, so `Store` can be used as a trait object.
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+
+/// A storage failure, in words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreError(pub String);
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// Everything about a room that is fixed at creation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredRoom {
+    /// Room id.
+    pub id: String,
+    /// Human code.
+    pub code: String,
+    /// Game name.
+    pub game: String,
+    /// Game configuration.
+    pub config: Value,
+    /// RNG seed.
+    pub seed: u64,
+    /// Room time at creation.
+    pub created_ms: u64,
+    /// Listed publicly.
+    pub public: bool,
+    /// Seats.
+    pub max_players: u32,
+    /// Spectator places.
+    pub max_spectators: u32,
+    /// Seat grace period.
+    pub seat_grace_ms: u64,
+}
+
+impl StoredRoom {
+    /// The room's limits.
+    pub fn options(&self) -> RoomOptions {
+        RoomOptions {
+            public: self.public,
+            max_players: self.max_players,
+            max_spectators: self.max_spectators,
+            seat_grace_ms: self.seat_grace_ms,
+        }
+    }
+}
+
+/// A room's full persistent state at one version, and a hash of its game state taken when
+/// it was written, to check on recovery that replay reproduces it exactly.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// The version.
+    pub v: u64,
+    /// FNV-1a of the game state's JSON.
+    pub hash: u64,
+    /// The room's persistent state (game state, RNG, timers, seats, seq books).
+    pub state: Value,
+}
+
+/// A room as storage holds it: enough to rebuild it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Loaded {
+    /// Creation facts.
+    pub room: StoredRoom,
+    /// Up to the two latest snapshots, oldest first.
+    pub snapshots: Vec<Snapshot>,
+    /// Every log entry after the oldest snapshot returned (all of them if there is none).
+    pub log: Vec<LogEntry>,
+}
+
+/// Why a room stopped living in memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Archive {
+    /// Nobody used it for its idle lifetime.
+    Idle,
+}
+
+/// Durable storage for rooms. Every method returns once its effect is durable (committed);
+/// implementations may batch concurrent calls into one commit.
+pub trait Store: Send + Sync + 'static {
+    /// Record a new room.
+    fn create(&self, room: StoredRoom) -> StoreFuture<'_, ()>;
+    /// Append entries (consecutive versions) and, optionally, a snapshot taken after them.
+    fn append(
+        &self,
+        room: &str,
+        entries: Vec<LogEntry>,
+        snapshot: Option<Snapshot>,
+    ) -> StoreFuture<'_, ()>;
+    /// Mark a room archived: kept for history, not restored on start.
+    fn archive(&self, room: &str, why: Archive, at_ms: u64) -> StoreFuture<'_, ()>;
+    /// Ids of rooms that are not archived, to restore on start.
+    fn active(&self) -> StoreFuture<'_, Vec<String>>;
+    /// Everything needed to rebuild a room.
+    fn load(&self, room: &str) -> StoreFuture<'_, Option<Loaded>>;
+}
+
+/// FNV-1a, 64 bits: a stable hash for determinism checks (not for security).
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
