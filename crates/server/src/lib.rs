@@ -9,15 +9,17 @@ mod auth;
 mod lp;
 mod queue;
 mod session;
+mod store;
 mod web;
 mod ws;
 
 pub use app::Settings;
 pub use auth::Signer;
 pub use queue::QueueLimits;
+pub use store::SqlStore;
 
 use app::App;
-use arbiter_engine::{Registry, Rooms};
+use arbiter_engine::{Persistence, Registry, Rooms};
 use axum::Router;
 use axum::routing::{get, post};
 use std::io;
@@ -104,18 +106,34 @@ impl Running {
     }
 }
 
-/// Bind `listen` and serve `registry`'s games.
+/// Bind `listen` and serve `registry`'s games, keeping rooms in memory only.
 pub async fn start(
     listen: SocketAddr,
     registry: Registry,
     settings: Settings,
     signer: Signer,
 ) -> io::Result<Running> {
+    start_with(listen, registry, settings, signer, None).await
+}
+
+/// Bind `listen` and serve `registry`'s games, keeping rooms in `persistence` when given:
+/// every room it holds is restored (and its timers resume) before the first connection.
+pub async fn start_with(
+    listen: SocketAddr,
+    registry: Registry,
+    settings: Settings,
+    signer: Signer,
+    persistence: Option<Persistence>,
+) -> io::Result<Running> {
+    let rooms = Rooms::with_persistence(registry, settings.rooms, persistence);
+    let restored = rooms.restore_all().await.map_err(io::Error::other)?;
+    if restored > 0 {
+        tracing::info!(rooms = restored, "restored rooms from storage");
+    }
     let listener = TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
     let (stop, stop_rx) = watch::channel(false);
     let (alive_tx, alive) = mpsc::channel(1);
-    let rooms = Rooms::new(registry, settings.rooms);
     let app = App::new(rooms.clone(), signer, settings, stop_rx.clone(), alive_tx);
     let mut graceful = stop_rx;
     let handle = app.clone();

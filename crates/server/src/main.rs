@@ -1,10 +1,12 @@
 //! The `arbiter` command.
 
-use arbiter_server::{Settings, Signer};
+use arbiter_engine::{Durability, Persistence};
+use arbiter_server::{Settings, Signer, SqlStore};
 use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Parser)]
@@ -34,6 +36,17 @@ struct ServeArgs {
     /// Directory for the server's files (the token secret; later the embedded database).
     #[arg(long, env = "ARBITER_DATA_DIR", default_value = "./data")]
     data_dir: PathBuf,
+    /// Where rooms are kept: `sqlite://PATH` or `postgres://…`; by default an SQLite file in
+    /// the data directory. `memory` keeps rooms in memory only (lost on restart).
+    #[arg(long, env = "ARBITER_DATABASE_URL")]
+    database_url: Option<String>,
+    /// `strict`: an action is acknowledged only once its entry is committed. `relaxed`: the
+    /// ack goes out at once and the commit follows (a crash can lose the last commit window).
+    #[arg(long, env = "ARBITER_DURABILITY", default_value = "strict", value_parser = ["strict", "relaxed"])]
+    durability: String,
+    /// A room snapshot is written every this many versions.
+    #[arg(long, env = "ARBITER_SNAPSHOT_EVERY", default_value_t = 100)]
+    snapshot_every: u64,
     /// Secret for signing identity tokens; by default one is generated into the data dir.
     #[arg(long, env = "ARBITER_SECRET", hide_env_values = true)]
     secret: Option<String>,
@@ -116,8 +129,32 @@ async fn serve(args: ServeArgs) -> std::io::Result<()> {
     settings.rooms.max_rooms = args.max_rooms;
     settings.rooms.allow_seeded_rooms = args.allow_seeded_rooms;
     settings.rooms.seat_grace = Duration::from_secs(args.seat_grace_secs);
-    let mut running =
-        arbiter_server::start(args.listen, arbiter_games::registry(), settings, signer).await?;
+    let url = args
+        .database_url
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}", args.data_dir.join("arbiter.db").display()));
+    let persistence = if url == "memory" {
+        None
+    } else {
+        let store = SqlStore::open(&url).await.map_err(std::io::Error::other)?;
+        Some(Persistence {
+            store: Arc::new(store),
+            durability: if args.durability == "relaxed" {
+                Durability::Relaxed
+            } else {
+                Durability::Strict
+            },
+            snapshot_every: args.snapshot_every.max(1),
+        })
+    };
+    let mut running = arbiter_server::start_with(
+        args.listen,
+        arbiter_games::registry(),
+        settings,
+        signer,
+        persistence,
+    )
+    .await?;
     println!("Arbiter is listening on http://{}/", running.addr());
     tokio::select! {
         () = shutdown_signal() => {

@@ -1,0 +1,380 @@
+//! Durable storage for rooms on SQLite (the embedded default) or PostgreSQL.
+//!
+//! One writer task owns all writes. It takes every write waiting at that moment — from any
+//! number of rooms — and commits them in one transaction, so many rooms share one fsync
+//! (group commit). Each caller is answered only after that commit. Reads go straight to the
+//! pool.
+
+use arbiter_engine::{
+    Archive, Loaded, LogEntry, Snapshot, Store, StoreError, StoreFuture, StoredRoom,
+};
+use serde_json::Value;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Postgres, Row, Sqlite, Transaction};
+use std::path::Path;
+use std::str::FromStr;
+use tokio::sync::{mpsc, oneshot};
+
+/// Most writes committed in one transaction.
+const GROUP: usize = 1024;
+
+/// The database behind the store.
+#[derive(Clone)]
+enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+enum Write {
+    Create(StoredRoom),
+    Append {
+        room: String,
+        entries: Vec<LogEntry>,
+        snapshot: Option<Snapshot>,
+    },
+    Archive {
+        room: String,
+        why: Archive,
+        at_ms: u64,
+    },
+}
+
+/// A store on SQLite or PostgreSQL with group commit.
+pub struct SqlStore {
+    db: Db,
+    writes: mpsc::Sender<(Write, oneshot::Sender<Result<(), StoreError>>)>,
+}
+
+fn err(e: impl std::fmt::Display) -> StoreError {
+    StoreError(e.to_string())
+}
+
+/// u64 values (versions, seeds, hashes) go into BIGINT columns bit for bit.
+fn to_db(x: u64) -> i64 {
+    x as i64
+}
+
+fn from_db(x: i64) -> u64 {
+    x as u64
+}
+
+impl SqlStore {
+    /// Open (creating and migrating as needed) the database at `url`: `sqlite://path` or
+    /// `postgres://…`.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let db = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pool = PgPoolOptions::new()
+                .max_connections(8)
+                .connect(url)
+                .await
+                .map_err(|e| StoreError(format!("cannot connect to PostgreSQL: {e}")))?;
+            sqlx::migrate!("./migrations/postgres")
+                .run(&pool)
+                .await
+                .map_err(|e| StoreError(format!("PostgreSQL migration failed: {e}")))?;
+            Db::Postgres(pool)
+        } else if let Some(path) = url.strip_prefix("sqlite://") {
+            Db::Sqlite(open_sqlite(Path::new(path)).await?)
+        } else {
+            return Err(StoreError(format!(
+                "unsupported database URL {url:?}: use sqlite://PATH or postgres://…"
+            )));
+        };
+        let (writes, rx) = mpsc::channel(8192);
+        tokio::spawn(writer(db.clone(), rx));
+        Ok(Self { db, writes })
+    }
+
+    async fn write(&self, write: Write) -> Result<(), StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.writes
+            .send((write, reply))
+            .await
+            .map_err(|_| StoreError("the store's writer has stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError("the store's writer has stopped".into()))?
+    }
+}
+
+async fn open_sqlite(path: &Path) -> Result<SqlitePool, StoreError> {
+    // A write-ahead log without its database means the database was lost: refuse rather
+    // than start empty and silently drop every room.
+    let wal = path.with_extension("db-wal");
+    if !path.exists() && wal.exists() {
+        return Err(StoreError(format!(
+            "{} is missing but its write-ahead log {} exists; restore the database file",
+            path.display(),
+            wal.display()
+        )));
+    }
+    let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
+        .map_err(err)?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        // An acknowledged action must survive power loss, not only a process crash.
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true);
+    let pool = SqlitePoolOptions::new()
+        .max_connections(4)
+        .connect_with(options)
+        .await
+        .map_err(|e| StoreError(format!("cannot open {}: {e}", path.display())))?;
+    sqlx::migrate!("./migrations/sqlite")
+        .run(&pool)
+        .await
+        .map_err(|e| {
+            StoreError(format!(
+                "{} is not a usable Arbiter database: {e}",
+                path.display()
+            ))
+        })?;
+    Ok(pool)
+}
+
+/// The writer: commit every waiting write in one transaction, then answer them all.
+async fn writer(db: Db, mut rx: mpsc::Receiver<(Write, oneshot::Sender<Result<(), StoreError>>)>) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < GROUP {
+            match rx.try_recv() {
+                Ok(w) => batch.push(w),
+                Err(_) => break,
+            }
+        }
+        let writes: Vec<&Write> = batch.iter().map(|(w, _)| w).collect();
+        let result = match &db {
+            Db::Sqlite(pool) => commit_sqlite(pool, &writes).await,
+            Db::Postgres(pool) => commit_postgres(pool, &writes).await,
+        };
+        if let Err(e) = &result {
+            tracing::error!(error = %e, writes = batch.len(), "group commit failed");
+        }
+        for (_, reply) in batch {
+            let _ = reply.send(result.clone());
+        }
+    }
+}
+
+/// The SQL of each write, with `$n` placeholders (rewritten to `?n` for SQLite).
+mod sql {
+    pub(super) const CREATE: &str = "INSERT INTO rooms (id, code, game, config, seed, created_ms, public, max_players, max_spectators, seat_grace_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+    pub(super) const ENTRY: &str =
+        "INSERT INTO log (room, v, at_ms, entry) VALUES ($1, $2, $3, $4)";
+    pub(super) const SNAPSHOT: &str =
+        "INSERT INTO snapshots (room, v, hash, state) VALUES ($1, $2, $3, $4)";
+    pub(super) const ARCHIVE: &str =
+        "UPDATE rooms SET archived = $2, archived_ms = $3 WHERE id = $1";
+    pub(super) const ACTIVE: &str =
+        "SELECT id FROM rooms WHERE archived IS NULL ORDER BY created_ms";
+    pub(super) const ROOM: &str = "SELECT id, code, game, config, seed, created_ms, public, max_players, max_spectators, seat_grace_ms FROM rooms WHERE id = $1";
+    pub(super) const SNAPSHOTS: &str =
+        "SELECT v, hash, state FROM snapshots WHERE room = $1 ORDER BY v DESC LIMIT 2";
+    pub(super) const LOG: &str = "SELECT entry FROM log WHERE room = $1 AND v > $2 ORDER BY v";
+}
+
+fn lite(q: &str) -> String {
+    q.replace('$', "?")
+}
+
+fn archive_name(why: Archive) -> &'static str {
+    match why {
+        Archive::Idle => "idle",
+    }
+}
+
+macro_rules! commit_all {
+    ($name:ident, $db:ty, $pool:ty, $fix:expr) => {
+        async fn $name(pool: &$pool, writes: &[&Write]) -> Result<(), StoreError> {
+            let fix: fn(&str) -> String = $fix;
+            let mut tx: Transaction<'_, $db> = pool.begin().await.map_err(err)?;
+            for w in writes {
+                match w {
+                    Write::Create(r) => {
+                        sqlx::query(&fix(sql::CREATE))
+                            .bind(&r.id)
+                            .bind(&r.code)
+                            .bind(&r.game)
+                            .bind(r.config.to_string())
+                            .bind(to_db(r.seed))
+                            .bind(to_db(r.created_ms))
+                            .bind(r.public)
+                            .bind(i64::from(r.max_players))
+                            .bind(i64::from(r.max_spectators))
+                            .bind(to_db(r.seat_grace_ms))
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(err)?;
+                    }
+                    Write::Append {
+                        room,
+                        entries,
+                        snapshot,
+                    } => {
+                        for e in entries {
+                            let entry = serde_json::to_string(e).map_err(err)?;
+                            sqlx::query(&fix(sql::ENTRY))
+                                .bind(room)
+                                .bind(to_db(e.v))
+                                .bind(to_db(e.at_ms))
+                                .bind(entry)
+                                .execute(&mut *tx)
+                                .await
+                                .map_err(err)?;
+                        }
+                        if let Some(s) = snapshot {
+                            sqlx::query(&fix(sql::SNAPSHOT))
+                                .bind(room)
+                                .bind(to_db(s.v))
+                                .bind(to_db(s.hash))
+                                .bind(s.state.to_string())
+                                .execute(&mut *tx)
+                                .await
+                                .map_err(err)?;
+                        }
+                    }
+                    Write::Archive { room, why, at_ms } => {
+                        sqlx::query(&fix(sql::ARCHIVE))
+                            .bind(room)
+                            .bind(archive_name(*why))
+                            .bind(to_db(*at_ms))
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(err)?;
+                    }
+                }
+            }
+            tx.commit().await.map_err(err)
+        }
+    };
+}
+
+commit_all!(commit_sqlite, Sqlite, SqlitePool, lite);
+commit_all!(commit_postgres, Postgres, PgPool, str::to_owned);
+
+macro_rules! read_room {
+    ($name:ident, $pool:ty, $fix:expr) => {
+        async fn $name(pool: &$pool, id: &str) -> Result<Option<Loaded>, StoreError> {
+            let fix: fn(&str) -> String = $fix;
+            let Some(row) = sqlx::query(&fix(sql::ROOM))
+                .bind(id)
+                .fetch_optional(pool)
+                .await
+                .map_err(err)?
+            else {
+                return Ok(None);
+            };
+            let config: String = row.try_get("config").map_err(err)?;
+            let room = StoredRoom {
+                id: row.try_get("id").map_err(err)?,
+                code: row.try_get("code").map_err(err)?,
+                game: row.try_get("game").map_err(err)?,
+                config: serde_json::from_str(&config).map_err(err)?,
+                seed: from_db(row.try_get("seed").map_err(err)?),
+                created_ms: from_db(row.try_get("created_ms").map_err(err)?),
+                public: row.try_get("public").map_err(err)?,
+                max_players: u32::try_from(row.try_get::<i64, _>("max_players").map_err(err)?)
+                    .map_err(err)?,
+                max_spectators: u32::try_from(
+                    row.try_get::<i64, _>("max_spectators").map_err(err)?,
+                )
+                .map_err(err)?,
+                seat_grace_ms: from_db(row.try_get("seat_grace_ms").map_err(err)?),
+            };
+            let mut snapshots = Vec::new();
+            for row in sqlx::query(&fix(sql::SNAPSHOTS))
+                .bind(id)
+                .fetch_all(pool)
+                .await
+                .map_err(err)?
+            {
+                let state: String = row.try_get("state").map_err(err)?;
+                snapshots.push(Snapshot {
+                    v: from_db(row.try_get("v").map_err(err)?),
+                    hash: from_db(row.try_get("hash").map_err(err)?),
+                    state: serde_json::from_str::<Value>(&state).map_err(err)?,
+                });
+            }
+            snapshots.reverse();
+            let after = snapshots.first().map_or(0, |s| to_db(s.v));
+            let mut log = Vec::new();
+            for row in sqlx::query(&fix(sql::LOG))
+                .bind(id)
+                .bind(after)
+                .fetch_all(pool)
+                .await
+                .map_err(err)?
+            {
+                let entry: String = row.try_get("entry").map_err(err)?;
+                log.push(
+                    serde_json::from_str::<LogEntry>(&entry)
+                        .map_err(|e| StoreError(format!("room {id}: unreadable log entry: {e}")))?,
+                );
+            }
+            Ok(Some(Loaded {
+                room,
+                snapshots,
+                log,
+            }))
+        }
+    };
+}
+
+read_room!(load_sqlite, SqlitePool, lite);
+read_room!(load_postgres, PgPool, str::to_owned);
+
+impl Store for SqlStore {
+    fn create(&self, room: StoredRoom) -> StoreFuture<'_, ()> {
+        Box::pin(self.write(Write::Create(room)))
+    }
+
+    fn append(
+        &self,
+        room: &str,
+        entries: Vec<LogEntry>,
+        snapshot: Option<Snapshot>,
+    ) -> StoreFuture<'_, ()> {
+        let room = room.to_owned();
+        Box::pin(self.write(Write::Append {
+            room,
+            entries,
+            snapshot,
+        }))
+    }
+
+    fn archive(&self, room: &str, why: Archive, at_ms: u64) -> StoreFuture<'_, ()> {
+        let room = room.to_owned();
+        Box::pin(self.write(Write::Archive { room, why, at_ms }))
+    }
+
+    fn active(&self) -> StoreFuture<'_, Vec<String>> {
+        Box::pin(async move {
+            let ids = match &self.db {
+                Db::Sqlite(pool) => {
+                    sqlx::query_scalar::<_, String>(&lite(sql::ACTIVE))
+                        .fetch_all(pool)
+                        .await
+                }
+                Db::Postgres(pool) => {
+                    sqlx::query_scalar::<_, String>(sql::ACTIVE)
+                        .fetch_all(pool)
+                        .await
+                }
+            };
+            ids.map_err(err)
+        })
+    }
+
+    fn load(&self, room: &str) -> StoreFuture<'_, Option<Loaded>> {
+        let room = room.to_owned();
+        Box::pin(async move {
+            match &self.db {
+                Db::Sqlite(pool) => load_sqlite(pool, &room).await,
+                Db::Postgres(pool) => load_postgres(pool, &room).await,
+            }
+        })
+    }
+}

@@ -1,0 +1,278 @@
+//! Durability, end to end: a real `arbiter` process under load is killed with SIGKILL at a
+//! random moment and restarted on the same storage. Every acknowledged action is there, no
+//! unacknowledged one is half-applied, and the clients resume and carry on — on SQLite and on
+//! PostgreSQL.
+
+#![allow(clippy::unwrap_used)]
+
+use arbiter_client::{ActOptions, Client, CreateRoom, Encoding, Hello};
+use arbiter_protocol::JoinRole;
+use serde_json::json;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const PATIENCE: Duration = Duration::from_secs(20);
+
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Server {
+    /// Start the real binary and wait until it answers `/healthz`.
+    async fn start(data_dir: &Path, database_url: &str) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_arbiter"))
+            .args(["serve", "--listen", &addr.to_string()])
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args([
+                "--database-url",
+                database_url,
+                "--snapshot-every",
+                "10",
+                "--log",
+                "warn",
+            ])
+            .args(["--secret", "durability-test-secret-0123456789"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        // Readiness probe of a separate process: bounded, and the test fails if it never comes.
+        for _ in 0..400 {
+            if tokio::net::TcpStream::connect(addr).await.is_ok() {
+                return Self { child, addr };
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("the server did not start");
+    }
+
+    fn url(&self) -> String {
+        format!("ws://{}/ws", self.addr)
+    }
+
+    fn kill(mut self) {
+        // SIGKILL: no shutdown path runs.
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One player hammering the counter: every action is `add 1`; remembers what was
+/// acknowledged and the one action (if any) whose answer the crash swallowed.
+struct Player {
+    client: Client,
+    acked: u64,
+    in_flight: Option<u64>,
+}
+
+async fn crash_and_recover(database_url: &str) {
+    let dir = std::env::temp_dir().join(format!("arbiter-crash-{}", rand_suffix()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let server = Server::start(&dir, database_url).await;
+    let mut players = Vec::new();
+    for i in 0..4 {
+        let (client, _events) = Client::connect(&server.url(), Hello::named(format!("P{i}")))
+            .await
+            .unwrap();
+        players.push(Player {
+            client,
+            acked: 0,
+            in_flight: None,
+        });
+    }
+    let room = players[0]
+        .client
+        .create(CreateRoom::new("counter"))
+        .await
+        .unwrap()
+        .room
+        .id;
+    for p in &players[1..] {
+        p.client.join(&room, JoinRole::Player).await.unwrap();
+    }
+
+    // Load from every player, then SIGKILL at a random moment.
+    let mut tasks = Vec::new();
+    for p in players {
+        let room = room.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut p = p;
+            loop {
+                let seq = p.client.last_seq(&room) + 1;
+                p.in_flight = Some(seq);
+                let opts = ActOptions {
+                    seq: Some(seq),
+                    base: None,
+                };
+                match p
+                    .client
+                    .act_with(&room, opts, json!({"type": "add", "n": 1}))
+                    .await
+                {
+                    Ok(_) => {
+                        p.acked += 1;
+                        p.in_flight = None;
+                    }
+                    Err(_) => return p,
+                }
+            }
+        }));
+    }
+    let kill_after = 300 + u64::from(rand_suffix() % 700);
+    tokio::time::sleep(Duration::from_millis(kill_after)).await;
+    server.kill();
+    let mut players = Vec::new();
+    for t in tasks {
+        players.push(tokio::time::timeout(PATIENCE, t).await.unwrap().unwrap());
+    }
+    let acked: u64 = players.iter().map(|p| p.acked).sum();
+    let in_flight = players.iter().filter(|p| p.in_flight.is_some()).count() as u64;
+    assert!(acked > 0, "the load ran before the crash");
+
+    // Restart on the same storage; each player resumes and resends what went unanswered.
+    let server = Server::start(&dir, database_url).await;
+    let mut resumed = Vec::new();
+    for p in &players {
+        let (client, _events) = Client::resume(&server.url(), &p.client, Encoding::Json)
+            .await
+            .unwrap();
+        resumed.push(client);
+    }
+    let count = |c: &Client| c.view(&room).unwrap().view["count"].as_u64().unwrap();
+    let recovered = count(&resumed[0]);
+    assert!(
+        (acked..=acked + in_flight).contains(&recovered),
+        "recovered {recovered}, acknowledged {acked}, in flight {in_flight}"
+    );
+    for (p, c) in players.iter().zip(&resumed) {
+        if let Some(seq) = p.in_flight {
+            let opts = ActOptions {
+                seq: Some(seq),
+                base: None,
+            };
+            c.act_with(&room, opts, json!({"type": "add", "n": 1}))
+                .await
+                .unwrap();
+        }
+    }
+    // Exactly once: every action, answered before the crash or after, counted once.
+    for c in &resumed {
+        c.act(&room, json!({"type": "add", "n": 1})).await.unwrap();
+    }
+    let expected = acked + in_flight + resumed.len() as u64;
+    let mut w = resumed[0].watch(&room);
+    let view = tokio::time::timeout(
+        PATIENCE,
+        w.wait_for(|v| {
+            v.as_ref()
+                .is_some_and(|v| v.view["count"] == json!(expected))
+        }),
+    )
+    .await
+    .unwrap_or_else(|_| {
+        panic!(
+            "count never reached {expected}: {:?}",
+            resumed[0].view(&room)
+        )
+    })
+    .unwrap()
+    .clone()
+    .unwrap();
+    println!(
+        "{database_url}: killed after {kill_after} ms; {acked} acked, {in_flight} in flight, recovered {recovered}, final {}",
+        view.view["count"]
+    );
+    server.kill();
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+fn rand_suffix() -> u32 {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    t.subsec_nanos() ^ std::process::id()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_sqlite_server_loses_no_acknowledged_action() {
+    let dir = std::env::temp_dir().join(format!("arbiter-sqlite-{}", rand_suffix()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}", dir.join("arbiter.db").display());
+    crash_and_recover(&url).await;
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_postgres_server_loses_no_acknowledged_action() {
+    use sqlx::Connection;
+    let admin_url = std::env::var("ARBITER_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let db = format!("arbiter_crash_{}", rand_suffix());
+    let mut admin = sqlx::PgConnection::connect(&admin_url)
+        .await
+        .expect("the local PostgreSQL server (127.0.0.1:5432) must be running");
+    sqlx::query(&format!("CREATE DATABASE {db}"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let url = match admin_url.rsplit_once('/') {
+        Some((base, _)) => format!("{base}/{db}"),
+        None => unreachable!(),
+    };
+    crash_and_recover(&url).await;
+    sqlx::query(&format!("DROP DATABASE {db} WITH (FORCE)"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_database_file_lost_beside_its_log_is_a_clear_startup_error() {
+    let dir = std::env::temp_dir().join(format!("arbiter-lost-{}", rand_suffix()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("arbiter.db-wal"), b"orphaned write-ahead log").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_arbiter"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .arg("--data-dir")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("arbiter.db is missing but its write-ahead log"),
+        "{err}"
+    );
+
+    std::fs::remove_file(dir.join("arbiter.db-wal")).unwrap();
+    std::fs::write(dir.join("arbiter.db"), b"this is not a database").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_arbiter"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .arg("--data-dir")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("arbiter.db"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
