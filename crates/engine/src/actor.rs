@@ -322,6 +322,8 @@ impl Actor {
     /// entries, so repeat until nothing is left.
     async fn deliver<G: Game>(&self, room: &mut Room<G>) -> Result<(), StoreError> {
         loop {
+            // Without a store there is nowhere to keep results.
+            let results = room.take_results();
             if let Some(p) = &self.persistence {
                 let before = room.persisted_version();
                 let entries = room.take_unpersisted();
@@ -332,7 +334,9 @@ impl Actor {
                     if p.durability == Durability::Relaxed {
                         room.flush(self.clock.now_ms());
                     }
-                    p.store.append(room.id(), entries, snapshot).await?;
+                    p.store
+                        .append(room.id(), entries, results, snapshot)
+                        .await?;
                 }
             }
             if !room.has_mail() {

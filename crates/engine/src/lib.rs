@@ -28,4 +28,7 @@ pub use registry::Registry;
 pub use rng::GameRng;
 pub use room::{Query, Room, RoomOptions, RoomSpec};
 pub use rooms::{CreateOptions, RoomLimits, Rooms};
-pub use store::{Archive, Loaded, Snapshot, Store, StoreError, StoreFuture, StoredRoom, fnv1a};
+pub use store::{
+    Archive, GameResult, Loaded, ResultsOf, Snapshot, Store, StoreError, StoreFuture, StoredRoom,
+    fnv1a,
+};

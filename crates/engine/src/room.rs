@@ -5,7 +5,7 @@ use crate::game::{Game, GameError, Status, Viewer};
 use crate::log::{EntryKind, LogEntry, Staged, parse_action, parse_config};
 use crate::outbox::{Caller, ConnId, Frame, FrameKind, Outbox};
 use crate::rng::GameRng;
-use crate::store::{Snapshot, fnv1a};
+use crate::store::{GameResult, Snapshot, fnv1a};
 use arbiter_protocol::{
     Encoding, ErrorCode, JoinRole, Member, PlayerId, PlayerInfo, PresenceEvent, Role, RoomInfo,
     RoomStatus, ServerMsg,
@@ -266,6 +266,8 @@ pub struct Room<G: Game> {
     mail: Mail,
     /// The highest version known to be durable (or, without a store, handed to the actor).
     persisted_v: u64,
+    /// Games that ended and are not yet recorded.
+    results: Vec<GameResult>,
     /// When each disconnected seated player's seat is released.
     seat_deadlines: HashMap<PlayerId, u64>,
     pending_bot: Option<PendingBot>,
@@ -295,6 +297,7 @@ impl<G: Game> Room<G> {
             log: Vec::new(),
             mail: Mail::default(),
             persisted_v: 0,
+            results: Vec::new(),
             seat_deadlines: HashMap::new(),
             pending_bot: None,
             bots_added: 0,
@@ -460,6 +463,11 @@ impl<G: Game> Room<G> {
         self.now_ms = now_ms;
         self.mail.flush();
         self.settle();
+    }
+
+    /// Games that ended since the last call, to record with their entries.
+    pub fn take_results(&mut self) -> Vec<GameResult> {
+        std::mem::take(&mut self.results)
     }
 
     /// The highest version handed to storage.
@@ -1217,9 +1225,22 @@ impl<G: Game> Room<G> {
     fn commit(&mut self, kind: EntryKind) -> Result<u64, GameError> {
         let mut next = self.current.clone();
         next.apply(&*self.game, &kind, self.now_ms)?;
+        let was_over = matches!(
+            self.game.status(&self.current.state),
+            Status::Finished { .. }
+        );
         self.current = next;
         self.v += 1;
         let v = self.v;
+        if !was_over && let Status::Finished { ranking } = self.game.status(&self.current.state) {
+            self.results.push(GameResult {
+                room: self.spec.id.clone(),
+                game: self.game.info().name.to_owned(),
+                v,
+                at_ms: self.now_ms,
+                ranking,
+            });
+        }
         self.log.push(LogEntry {
             v,
             at_ms: self.now_ms,

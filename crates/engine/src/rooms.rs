@@ -5,7 +5,7 @@ use crate::game::GameError;
 use crate::registry::Launch;
 use crate::registry::Registry;
 use crate::room::{RoomOptions, RoomSpec};
-use crate::store::{StoreError, StoredRoom};
+use crate::store::{Store, StoreError, StoredRoom};
 use arbiter_protocol::{ErrorCode, RoomInfo};
 use rand::Rng;
 use serde_json::Value;
@@ -98,6 +98,11 @@ impl Rooms {
             persistence,
             live: Mutex::new(Live::default()),
         }))
+    }
+
+    /// The store rooms are kept in, if any.
+    pub fn store(&self) -> Option<&Arc<dyn Store>> {
+        self.0.persistence.as_ref().map(|p| &p.store)
     }
 
     /// The games on offer.

@@ -3,6 +3,7 @@
 
 use crate::log::LogEntry;
 use crate::room::RoomOptions;
+use arbiter_protocol::PlayerId;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::fmt;
@@ -84,6 +85,31 @@ pub struct Loaded {
     pub log: Vec<LogEntry>,
 }
 
+/// A finished game: who placed where. Recorded when a room's game ends (a room that
+/// restarts its game records one per game).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GameResult {
+    /// Room id.
+    pub room: String,
+    /// Game name.
+    pub game: String,
+    /// The version at which the game ended.
+    pub v: u64,
+    /// Room time it ended.
+    pub at_ms: u64,
+    /// Places, best first; several players in one place tied.
+    pub ranking: Vec<Vec<PlayerId>>,
+}
+
+/// Whose results to list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResultsOf {
+    /// One room's games.
+    Room(String),
+    /// Every game a player placed in.
+    Player(PlayerId),
+}
+
 /// Why a room stopped living in memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -97,13 +123,17 @@ pub enum Archive {
 pub trait Store: Send + Sync + 'static {
     /// Record a new room.
     fn create(&self, room: StoredRoom) -> StoreFuture<'_, ()>;
-    /// Append entries (consecutive versions) and, optionally, a snapshot taken after them.
+    /// Append entries (consecutive versions), the results of games they ended and,
+    /// optionally, a snapshot taken after them — all in one commit.
     fn append(
         &self,
         room: &str,
         entries: Vec<LogEntry>,
+        results: Vec<GameResult>,
         snapshot: Option<Snapshot>,
     ) -> StoreFuture<'_, ()>;
+    /// Recorded results, newest first: of one room, or involving one player.
+    fn results(&self, of: ResultsOf, limit: usize) -> StoreFuture<'_, Vec<GameResult>>;
     /// Mark a room archived: kept for history, not restored on start.
     fn archive(&self, room: &str, why: Archive, at_ms: u64) -> StoreFuture<'_, ()>;
     /// Ids of rooms that are not archived, to restore on start.

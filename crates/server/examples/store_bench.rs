@@ -60,7 +60,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     },
                 };
                 let t = Instant::now();
-                if store.append(&room, vec![entry], None).await.is_err() {
+                if store
+                    .append(&room, vec![entry], Vec::new(), None)
+                    .await
+                    .is_err()
+                {
                     break;
                 }
                 latencies.push(t.elapsed());

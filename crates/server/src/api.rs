@@ -1,8 +1,8 @@
 //! The REST API: games, public rooms, one room, health.
 
 use crate::app::App;
-use arbiter_engine::{GameInfo, Query as RoomQuery, RoomCmd, Viewer};
-use arbiter_protocol::{ErrorCode, RoomInfo};
+use arbiter_engine::{GameInfo, Query as RoomQuery, ResultsOf, RoomCmd, Viewer};
+use arbiter_protocol::{ErrorCode, PlayerId, RoomInfo};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -32,6 +32,7 @@ impl IntoResponse for ApiError {
         let status = match self.code {
             ErrorCode::RoomNotFound | ErrorCode::UnknownGame => StatusCode::NOT_FOUND,
             ErrorCode::BadToken => StatusCode::UNAUTHORIZED,
+            ErrorCode::Unsupported => StatusCode::NOT_IMPLEMENTED,
             ErrorCode::RoomClosed => StatusCode::GONE,
             ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -170,6 +171,46 @@ pub(crate) async fn history(
 ) -> Result<Json<Value>, ApiError> {
     let viewer = viewer(&app, &headers)?;
     ask(&app, &id, viewer, RoomQuery::History).await
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ResultsParams {
+    #[serde(default = "default_limit")]
+    limit: usize,
+}
+
+async fn results_of(app: &App, of: ResultsOf, limit: usize) -> Result<Json<Value>, ApiError> {
+    let store = app.rooms().store().ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::Unsupported,
+            "this server keeps no results (no database)",
+        )
+    })?;
+    let results = store.results(of, limit.min(1_000)).await.map_err(|e| {
+        tracing::error!(error = %e, "reading results failed");
+        ApiError::new(ErrorCode::Internal, "reading results failed")
+    })?;
+    Ok(Json(json!({ "results": results })))
+}
+
+/// `GET /api/v1/rooms/{id}/results`: the room's finished games, newest first. Results are
+/// public: who won is no secret once a game is over.
+pub(crate) async fn room_results(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    Query(p): Query<ResultsParams>,
+) -> Result<Json<Value>, ApiError> {
+    let id = app.rooms().find(&id).map_or(id, |h| h.id().to_owned());
+    results_of(&app, ResultsOf::Room(id), p.limit).await
+}
+
+/// `GET /api/v1/players/{id}/results`: the finished games a player placed in, newest first.
+pub(crate) async fn player_results(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    Query(p): Query<ResultsParams>,
+) -> Result<Json<Value>, ApiError> {
+    results_of(&app, ResultsOf::Player(PlayerId(id)), p.limit).await
 }
 
 /// `GET /api/v1/rooms/{id}`: by id or code; private rooms too, for whoever knows the id.

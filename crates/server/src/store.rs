@@ -6,7 +6,8 @@
 //! pool.
 
 use arbiter_engine::{
-    Archive, Loaded, LogEntry, Snapshot, Store, StoreError, StoreFuture, StoredRoom,
+    Archive, GameResult, Loaded, LogEntry, ResultsOf, Snapshot, Store, StoreError, StoreFuture,
+    StoredRoom,
 };
 use serde_json::Value;
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -33,6 +34,7 @@ enum Write {
     Append {
         room: String,
         entries: Vec<LogEntry>,
+        results: Vec<GameResult>,
         snapshot: Option<Snapshot>,
     },
     Archive {
@@ -173,6 +175,12 @@ mod sql {
     pub(super) const ROOM: &str = "SELECT id, code, game, config, seed, created_ms, public, max_players, max_spectators, seat_grace_ms FROM rooms WHERE id = $1";
     pub(super) const SNAPSHOTS: &str =
         "SELECT v, hash, state FROM snapshots WHERE room = $1 ORDER BY v DESC LIMIT 2";
+    pub(super) const RESULT: &str =
+        "INSERT INTO results (room, v, game, at_ms, ranking) VALUES ($1, $2, $3, $4, $5)";
+    pub(super) const RESULT_PLAYER: &str =
+        "INSERT INTO result_players (room, v, player, place) VALUES ($1, $2, $3, $4)";
+    pub(super) const RESULTS_OF_ROOM: &str = "SELECT room, v, game, at_ms, ranking FROM results WHERE room = $1 ORDER BY v DESC LIMIT $2";
+    pub(super) const RESULTS_OF_PLAYER: &str = "SELECT r.room, r.v, r.game, r.at_ms, r.ranking FROM results r JOIN result_players p ON p.room = r.room AND p.v = r.v WHERE p.player = $1 ORDER BY r.at_ms DESC LIMIT $2";
     pub(super) const LOG: &str = "SELECT entry FROM log WHERE room = $1 AND v > $2 ORDER BY v";
 }
 
@@ -212,6 +220,7 @@ macro_rules! commit_all {
                     Write::Append {
                         room,
                         entries,
+                        results,
                         snapshot,
                     } => {
                         for e in entries {
@@ -224,6 +233,30 @@ macro_rules! commit_all {
                                 .execute(&mut *tx)
                                 .await
                                 .map_err(err)?;
+                        }
+                        for r in results {
+                            let ranking = serde_json::to_string(&r.ranking).map_err(err)?;
+                            sqlx::query(&fix(sql::RESULT))
+                                .bind(room)
+                                .bind(to_db(r.v))
+                                .bind(&r.game)
+                                .bind(to_db(r.at_ms))
+                                .bind(ranking)
+                                .execute(&mut *tx)
+                                .await
+                                .map_err(err)?;
+                            for (place, group) in r.ranking.iter().enumerate() {
+                                for player in group {
+                                    sqlx::query(&fix(sql::RESULT_PLAYER))
+                                        .bind(room)
+                                        .bind(to_db(r.v))
+                                        .bind(player.as_str())
+                                        .bind(place as i64 + 1)
+                                        .execute(&mut *tx)
+                                        .await
+                                        .map_err(err)?;
+                                }
+                            }
                         }
                         if let Some(s) = snapshot {
                             sqlx::query(&fix(sql::SNAPSHOT))
@@ -323,6 +356,42 @@ macro_rules! read_room {
     };
 }
 
+macro_rules! read_results {
+    ($name:ident, $pool:ty, $fix:expr) => {
+        async fn $name(
+            pool: &$pool,
+            of: &ResultsOf,
+            limit: usize,
+        ) -> Result<Vec<GameResult>, StoreError> {
+            let fix: fn(&str) -> String = $fix;
+            let (q, key) = match of {
+                ResultsOf::Room(room) => (sql::RESULTS_OF_ROOM, room.as_str()),
+                ResultsOf::Player(player) => (sql::RESULTS_OF_PLAYER, player.as_str()),
+            };
+            let rows = sqlx::query(&fix(q))
+                .bind(key)
+                .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+                .fetch_all(pool)
+                .await
+                .map_err(err)?;
+            rows.iter()
+                .map(|row| {
+                    let ranking: String = row.try_get("ranking").map_err(err)?;
+                    Ok(GameResult {
+                        room: row.try_get("room").map_err(err)?,
+                        game: row.try_get("game").map_err(err)?,
+                        v: from_db(row.try_get("v").map_err(err)?),
+                        at_ms: from_db(row.try_get("at_ms").map_err(err)?),
+                        ranking: serde_json::from_str(&ranking).map_err(err)?,
+                    })
+                })
+                .collect()
+        }
+    };
+}
+
+read_results!(results_sqlite, SqlitePool, lite);
+read_results!(results_postgres, PgPool, str::to_owned);
 read_room!(load_sqlite, SqlitePool, lite);
 read_room!(load_postgres, PgPool, str::to_owned);
 
@@ -335,14 +404,25 @@ impl Store for SqlStore {
         &self,
         room: &str,
         entries: Vec<LogEntry>,
+        results: Vec<GameResult>,
         snapshot: Option<Snapshot>,
     ) -> StoreFuture<'_, ()> {
         let room = room.to_owned();
         Box::pin(self.write(Write::Append {
             room,
             entries,
+            results,
             snapshot,
         }))
+    }
+
+    fn results(&self, of: ResultsOf, limit: usize) -> StoreFuture<'_, Vec<GameResult>> {
+        Box::pin(async move {
+            match &self.db {
+                Db::Sqlite(pool) => results_sqlite(pool, &of, limit).await,
+                Db::Postgres(pool) => results_postgres(pool, &of, limit).await,
+            }
+        })
     }
 
     fn archive(&self, room: &str, why: Archive, at_ms: u64) -> StoreFuture<'_, ()> {

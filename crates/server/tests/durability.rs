@@ -276,3 +276,155 @@ async fn a_database_file_lost_beside_its_log_is_a_clear_startup_error() {
     assert!(err.contains("arbiter.db"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+mod in_process {
+    //! The same guarantees through the library: a graceful restart (1012) on a durable store,
+    //! and the results of finished games.
+
+    use super::rand_suffix;
+    use arbiter_client::{Client, CreateRoom, Encoding, Hello};
+    use arbiter_engine::{Durability, Persistence};
+    use arbiter_protocol::JoinRole;
+    use arbiter_server::{Running, Settings, Signer, SqlStore};
+    use serde_json::{Value, json};
+    use std::path::Path;
+    use std::sync::Arc;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    async fn start(db: &Path) -> Running {
+        let store = SqlStore::open(&format!("sqlite://{}", db.display()))
+            .await
+            .unwrap();
+        let persistence = Persistence {
+            store: Arc::new(store),
+            durability: Durability::Strict,
+            snapshot_every: 4,
+        };
+        arbiter_server::start_with(
+            "127.0.0.1:0".parse().unwrap(),
+            arbiter_games::registry(),
+            Settings::default(),
+            Signer::new("durability-test-secret-0123456789"),
+            Some(persistence),
+        )
+        .await
+        .unwrap()
+    }
+
+    async fn get(addr: std::net::SocketAddr, path: &str) -> Value {
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        s.write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .await
+        .unwrap();
+        let mut buf = String::new();
+        s.read_to_string(&mut buf).await.unwrap();
+        let body = buf.split_once("\r\n\r\n").unwrap().1;
+        let body = if buf.to_ascii_lowercase().contains("chunked") {
+            body.split("\r\n").nth(1).unwrap_or("").to_owned()
+        } else {
+            body.to_owned()
+        };
+        serde_json::from_str(&body).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_graceful_restart_keeps_the_game_and_results_are_recorded() {
+        let dir = std::env::temp_dir().join(format!("arbiter-restart-{}", rand_suffix()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = dir.join("arbiter.db");
+        let srv = start(&db).await;
+        let url = format!("ws://{}/ws", srv.addr());
+        let (ada, _a) = Client::connect(&url, Hello::named("Ada")).await.unwrap();
+        let (bob, _b) = Client::connect(&url, Hello::named("Bob")).await.unwrap();
+        let room = ada
+            .create(CreateRoom::new("tictactoe"))
+            .await
+            .unwrap()
+            .room
+            .id;
+        bob.join(&room, JoinRole::Player).await.unwrap();
+        let mut w = ada.watch(&room);
+        let view = w
+            .wait_for(|v| v.as_ref().is_some_and(|v| v.v == 2))
+            .await
+            .unwrap()
+            .clone()
+            .unwrap()
+            .view;
+        let (first, second) = if view["turn"] == json!(ada.player().id.as_str()) {
+            (&ada, &bob)
+        } else {
+            (&bob, &ada)
+        };
+        first
+            .act(&room, json!({"type": "move", "row": 0, "col": 0}))
+            .await
+            .unwrap();
+        second
+            .act(&room, json!({"type": "move", "row": 1, "col": 0}))
+            .await
+            .unwrap();
+        first
+            .act(&room, json!({"type": "move", "row": 0, "col": 1}))
+            .await
+            .unwrap();
+        second
+            .act(&room, json!({"type": "move", "row": 1, "col": 1}))
+            .await
+            .unwrap();
+
+        srv.stop().await.unwrap();
+        assert_eq!(
+            ada.closed().await.code,
+            Some(arbiter_protocol::close::SERVICE_RESTART)
+        );
+
+        let srv = start(&db).await;
+        let url = format!("ws://{}/ws", srv.addr());
+        let (first2, _f) = Client::resume(&url, first, Encoding::Json).await.unwrap();
+        let (second2, _s) = Client::resume(&url, second, Encoding::Json).await.unwrap();
+        let before = first.view(&room).unwrap();
+        assert_eq!(
+            first2.view(&room).unwrap(),
+            before,
+            "nothing was lost and nothing new was missed"
+        );
+        let v = first2
+            .act(&room, json!({"type": "move", "row": 0, "col": 2}))
+            .await
+            .unwrap();
+        assert_eq!(v, before.v + 1);
+        let mut w = second2.watch(&room);
+        let over = w
+            .wait_for(|x| x.as_ref().is_some_and(|x| x.v == v))
+            .await
+            .unwrap()
+            .clone()
+            .unwrap()
+            .view;
+        assert_eq!(over["winner"], json!(first.player().id.as_str()));
+
+        let results = get(srv.addr(), &format!("/api/v1/rooms/{room}/results")).await;
+        let r = &results["results"][0];
+        assert_eq!(
+            (r["game"].clone(), r["v"].clone()),
+            (json!("tictactoe"), json!(v))
+        );
+        assert_eq!(
+            r["ranking"],
+            json!([[first.player().id.as_str()], [second.player().id.as_str()]])
+        );
+        let mine = get(
+            srv.addr(),
+            &format!("/api/v1/players/{}/results", second.player().id),
+        )
+        .await;
+        assert_eq!(mine["results"].as_array().unwrap().len(), 1);
+        let nobody = get(srv.addr(), "/api/v1/players/p_nobody/results").await;
+        assert_eq!(nobody["results"], json!([]));
+        srv.stop().await.unwrap();
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}
