@@ -1,9 +1,11 @@
 //! Games registered by name, behind a type-erased entry.
 
 use crate::actor::{self, Persistence, RoomClock, RoomHandle, RoomLifetimes};
-use crate::game::{Game, GameError, GameInfo};
-use crate::room::{Room, RoomSpec};
+use crate::game::{Game, GameError, GameInfo, Viewer};
+use crate::log::LogEntry;
+use crate::room::{Query, Room, RoomSpec};
 use crate::store::Loaded;
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -31,6 +33,13 @@ trait GameEntry: Send + Sync {
         launch: Launch,
     ) -> Result<RoomHandle, GameError>;
     fn check(&self, spec: &RoomSpec) -> Result<(), GameError>;
+    fn answer(
+        &self,
+        spec: RoomSpec,
+        log: &[LogEntry],
+        viewer: &Viewer,
+        query: &Query,
+    ) -> Result<Value, GameError>;
 }
 
 struct Entry<G>(Arc<G>);
@@ -42,6 +51,18 @@ impl<G: Game> GameEntry for Entry<G> {
 
     fn check(&self, spec: &RoomSpec) -> Result<(), GameError> {
         Room::new(self.0.clone(), spec.clone()).map(|_| ())
+    }
+
+    fn answer(
+        &self,
+        spec: RoomSpec,
+        log: &[LogEntry],
+        viewer: &Viewer,
+        query: &Query,
+    ) -> Result<Value, GameError> {
+        let created = spec.created_ms;
+        let room = Room::restore(self.0.clone(), spec, &[], log, created)?;
+        room.query(viewer, query)
     }
 
     fn spawn(
@@ -133,6 +154,20 @@ impl Registry {
         let entry = self.games.get(game)?;
         let clock = RoomClock::start();
         Some(entry.spawn(spec, clock, launch))
+    }
+
+    /// Answer a history query about a room that is no longer live, by rebuilding it from its
+    /// whole log (no actor is started).
+    pub(crate) fn answer(
+        &self,
+        game: &str,
+        spec: RoomSpec,
+        log: &[LogEntry],
+        viewer: &Viewer,
+        query: &Query,
+    ) -> Option<Result<Value, GameError>> {
+        let entry = self.games.get(game)?;
+        Some(entry.answer(spec, log, viewer, query))
     }
 
     /// Rebuild a stored room and start it.

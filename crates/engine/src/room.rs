@@ -235,10 +235,10 @@ pub enum Query {
         /// Most entries to return.
         limit: usize,
     },
-    /// The viewer's view at version `v`.
+    /// The viewer's view at version `v` (the current one when `None`).
     StateAt {
         /// The version.
-        v: u64,
+        v: Option<u64>,
     },
     /// The game's own records (e.g. poker hand histories), as the viewer may see them.
     History,
@@ -979,6 +979,7 @@ impl<G: Game> Room<G> {
                 Ok(json!({ "v": self.v, "entries": entries }))
             }
             Query::StateAt { v } => {
+                let v = &v.unwrap_or(self.v);
                 if *v > self.v {
                     return Err(GameError::new(
                         ErrorCode::InvalidField,

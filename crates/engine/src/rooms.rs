@@ -2,8 +2,10 @@
 
 use crate::actor::{Persistence, RoomHandle, RoomLifetimes};
 use crate::game::GameError;
+use crate::game::Viewer;
 use crate::registry::Launch;
 use crate::registry::Registry;
+use crate::room::Query;
 use crate::room::{RoomOptions, RoomSpec};
 use crate::store::{Store, StoreError, StoredRoom};
 use arbiter_protocol::{ErrorCode, RoomInfo};
@@ -12,6 +14,9 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
+
+/// Most log entries read to rebuild an archived room for a history query.
+const MAX_STORED_LOG: usize = 1_000_000;
 
 /// Letters for room codes: no vowels (no words), no look-alikes (0/O, 1/I/L).
 const CODE_ALPHABET: &[u8] = b"BCDFGHJKMNPQRSTVWXZ";
@@ -281,6 +286,40 @@ impl Rooms {
                 failures.join("; ")
             )))
         }
+    }
+
+    /// Answer a history query about a room that is not live (archived) from the store.
+    pub async fn query_stored(
+        &self,
+        id: &str,
+        viewer: &Viewer,
+        query: &Query,
+    ) -> Result<Value, GameError> {
+        let not_found = || GameError::new(ErrorCode::RoomNotFound, format!("no room {id:?}"));
+        let store = self.store().ok_or_else(not_found)?;
+        let failed = |e: StoreError| {
+            tracing::error!(error = %e, "reading a stored room failed");
+            GameError::new(ErrorCode::Internal, "reading the room from storage failed")
+        };
+        let loaded = store
+            .load(id)
+            .await
+            .map_err(failed)?
+            .ok_or_else(not_found)?;
+        let log = store.log(id, 0, MAX_STORED_LOG).await.map_err(failed)?;
+        let room = &loaded.room;
+        let spec = RoomSpec {
+            id: room.id.clone(),
+            code: room.code.clone(),
+            config: room.config.clone(),
+            seed: room.seed,
+            created_ms: room.created_ms,
+            options: room.options(),
+        };
+        self.0
+            .registry
+            .answer(&room.game, spec, &log, viewer, query)
+            .ok_or_else(not_found)?
     }
 
     /// A live room by id (`r_…`) or code (case-insensitive).

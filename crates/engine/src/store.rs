@@ -140,6 +140,8 @@ pub trait Store: Send + Sync + 'static {
     fn active(&self) -> StoreFuture<'_, Vec<String>>;
     /// Everything needed to rebuild a room.
     fn load(&self, room: &str) -> StoreFuture<'_, Option<Loaded>>;
+    /// Log entries above version `after`, at most `limit`, in order (for history).
+    fn log(&self, room: &str, after: u64, limit: usize) -> StoreFuture<'_, Vec<LogEntry>>;
 }
 
 /// FNV-1a, 64 bits: a stable hash for determinism checks (not for security).

@@ -91,10 +91,15 @@ async fn ask(
     viewer: Viewer,
     query: RoomQuery,
 ) -> Result<Json<Value>, ApiError> {
-    let room = app
-        .rooms()
-        .find(id)
-        .ok_or_else(|| ApiError::new(ErrorCode::RoomNotFound, format!("no room {id:?}")))?;
+    let Some(room) = app.rooms().find(id) else {
+        // Not live: an archived room is answered from storage.
+        return app
+            .rooms()
+            .query_stored(id, &viewer, &query)
+            .await
+            .map(Json)
+            .map_err(|e| ApiError::new(e.code, e.message));
+    };
     let (reply, answer) = oneshot::channel();
     room.send(RoomCmd::Query {
         viewer,
@@ -151,15 +156,7 @@ pub(crate) async fn state(
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     let viewer = viewer(&app, &headers)?;
-    let v = match p.v {
-        Some(v) => v,
-        None => app
-            .rooms()
-            .find(&id)
-            .map(|h| h.info().v)
-            .ok_or_else(|| ApiError::new(ErrorCode::RoomNotFound, format!("no room {id:?}")))?,
-    };
-    ask(&app, &id, viewer, RoomQuery::StateAt { v }).await
+    ask(&app, &id, viewer, RoomQuery::StateAt { v: p.v }).await
 }
 
 /// `GET /api/v1/rooms/{id}/history`: the game's records (e.g. poker hands) as the requester

@@ -23,7 +23,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the server.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Load-test a server over real sockets and report latencies and throughput.
     Bench(arbiter_bench::BenchArgs),
 }
@@ -65,6 +65,13 @@ struct ServeArgs {
     /// Live rooms this node will hold.
     #[arg(long, env = "ARBITER_MAX_ROOMS", default_value_t = 10_000)]
     max_rooms: usize,
+    /// Seconds a room with no members lives before it is archived.
+    #[arg(long, env = "ARBITER_ROOM_EMPTY_SECS", default_value_t = 60)]
+    room_empty_secs: u64,
+    /// Seconds a room whose members are all disconnected lives before it is archived
+    /// (kept for history, memory freed).
+    #[arg(long, env = "ARBITER_ROOM_IDLE_SECS", default_value_t = 1800)]
+    room_idle_secs: u64,
     /// Seconds a disconnected player's seat is held before it is released.
     #[arg(long, env = "ARBITER_SEAT_GRACE_SECS", default_value_t = 120)]
     seat_grace_secs: u64,
@@ -91,7 +98,7 @@ fn main() -> ExitCode {
             tracing_subscriber::fmt()
                 .with_env_filter(tracing_subscriber::EnvFilter::new(&args.log))
                 .init();
-            runtime.block_on(serve(args)).map_err(|e| e.to_string())
+            runtime.block_on(serve(*args)).map_err(|e| e.to_string())
         }
         Command::Bench(args) => runtime.block_on(arbiter_bench::run(args)),
     };
@@ -129,6 +136,10 @@ async fn serve(args: ServeArgs) -> std::io::Result<()> {
     settings.rooms.max_rooms = args.max_rooms;
     settings.rooms.allow_seeded_rooms = args.allow_seeded_rooms;
     settings.rooms.seat_grace = Duration::from_secs(args.seat_grace_secs);
+    settings.rooms.lifetimes = arbiter_engine::RoomLifetimes {
+        empty: Duration::from_secs(args.room_empty_secs),
+        abandoned: Duration::from_secs(args.room_idle_secs),
+    };
     let url = args
         .database_url
         .clone()

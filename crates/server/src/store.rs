@@ -182,6 +182,8 @@ mod sql {
     pub(super) const RESULTS_OF_ROOM: &str = "SELECT room, v, game, at_ms, ranking FROM results WHERE room = $1 ORDER BY v DESC LIMIT $2";
     pub(super) const RESULTS_OF_PLAYER: &str = "SELECT r.room, r.v, r.game, r.at_ms, r.ranking FROM results r JOIN result_players p ON p.room = r.room AND p.v = r.v WHERE p.player = $1 ORDER BY r.at_ms DESC LIMIT $2";
     pub(super) const LOG: &str = "SELECT entry FROM log WHERE room = $1 AND v > $2 ORDER BY v";
+    pub(super) const LOG_PAGE: &str =
+        "SELECT entry FROM log WHERE room = $1 AND v > $2 ORDER BY v LIMIT $3";
 }
 
 fn lite(q: &str) -> String {
@@ -390,6 +392,34 @@ macro_rules! read_results {
     };
 }
 
+macro_rules! read_log {
+    ($name:ident, $pool:ty, $fix:expr) => {
+        async fn $name(
+            pool: &$pool,
+            room: &str,
+            after: u64,
+            limit: usize,
+        ) -> Result<Vec<LogEntry>, StoreError> {
+            let fix: fn(&str) -> String = $fix;
+            let rows = sqlx::query(&fix(sql::LOG_PAGE))
+                .bind(room)
+                .bind(to_db(after))
+                .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+                .fetch_all(pool)
+                .await
+                .map_err(err)?;
+            rows.iter()
+                .map(|row| {
+                    let entry: String = row.try_get("entry").map_err(err)?;
+                    serde_json::from_str(&entry).map_err(err)
+                })
+                .collect()
+        }
+    };
+}
+
+read_log!(log_sqlite, SqlitePool, lite);
+read_log!(log_postgres, PgPool, str::to_owned);
 read_results!(results_sqlite, SqlitePool, lite);
 read_results!(results_postgres, PgPool, str::to_owned);
 read_room!(load_sqlite, SqlitePool, lite);
@@ -414,6 +444,16 @@ impl Store for SqlStore {
             results,
             snapshot,
         }))
+    }
+
+    fn log(&self, room: &str, after: u64, limit: usize) -> StoreFuture<'_, Vec<LogEntry>> {
+        let room = room.to_owned();
+        Box::pin(async move {
+            match &self.db {
+                Db::Sqlite(pool) => log_sqlite(pool, &room, after, limit).await,
+                Db::Postgres(pool) => log_postgres(pool, &room, after, limit).await,
+            }
+        })
     }
 
     fn results(&self, of: ResultsOf, limit: usize) -> StoreFuture<'_, Vec<GameResult>> {

@@ -292,6 +292,10 @@ mod in_process {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     async fn start(db: &Path) -> Running {
+        start_with(db, Settings::default()).await
+    }
+
+    async fn start_with(db: &Path, settings: Settings) -> Running {
         let store = SqlStore::open(&format!("sqlite://{}", db.display()))
             .await
             .unwrap();
@@ -303,7 +307,7 @@ mod in_process {
         arbiter_server::start_with(
             "127.0.0.1:0".parse().unwrap(),
             arbiter_games::registry(),
-            Settings::default(),
+            settings,
             Signer::new("durability-test-secret-0123456789"),
             Some(persistence),
         )
@@ -424,6 +428,65 @@ mod in_process {
         assert_eq!(mine["results"].as_array().unwrap().len(), 1);
         let nobody = get(srv.addr(), "/api/v1/players/p_nobody/results").await;
         assert_eq!(nobody["results"], json!([]));
+        srv.stop().await.unwrap();
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[tokio::test]
+    async fn an_archived_room_still_answers_history_from_storage() {
+        let dir = std::env::temp_dir().join(format!("arbiter-archive-{}", rand_suffix()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut settings = Settings::default();
+        settings.rooms.lifetimes = arbiter_engine::RoomLifetimes {
+            empty: std::time::Duration::from_millis(200),
+            abandoned: std::time::Duration::from_millis(200),
+        };
+        let srv = start_with(&dir.join("arbiter.db"), settings).await;
+        let url = format!("ws://{}/ws", srv.addr());
+        let (ada, _a) = Client::connect(&url, Hello::named("Ada")).await.unwrap();
+        let room = ada
+            .create(CreateRoom::new("counter"))
+            .await
+            .unwrap()
+            .room
+            .id;
+        for _ in 0..6 {
+            ada.act(&room, json!({"type": "add", "n": 2}))
+                .await
+                .unwrap();
+        }
+        let live_v3 = get(srv.addr(), &format!("/api/v1/rooms/{room}/state?v=3")).await;
+        let live_log = get(srv.addr(), &format!("/api/v1/rooms/{room}/log")).await;
+        ada.close();
+        ada.closed().await;
+        // The room goes idle and is archived; poll (bounded) until it is no longer live.
+        let mut archived = false;
+        for _ in 0..200 {
+            let info = get(srv.addr(), &format!("/api/v1/rooms/{room}")).await;
+            if info["error"]["code"] == json!("ROOM_NOT_FOUND") {
+                archived = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        assert!(archived, "the idle room was archived");
+        assert_eq!(
+            get(srv.addr(), &format!("/api/v1/rooms/{room}/state?v=3")).await,
+            live_v3
+        );
+        assert_eq!(
+            get(srv.addr(), &format!("/api/v1/rooms/{room}/log")).await,
+            live_log
+        );
+        let now = get(srv.addr(), &format!("/api/v1/rooms/{room}/state")).await;
+        assert_eq!(
+            (now["v"].clone(), now["view"]["count"].clone()),
+            (json!(7), json!(12))
+        );
+        srv.stop().await.unwrap();
+        // Archived rooms are not brought back to life on the next start.
+        let srv = start(&dir.join("arbiter.db")).await;
+        assert_eq!(get(srv.addr(), "/healthz").await["rooms"], json!(0));
         srv.stop().await.unwrap();
         std::fs::remove_dir_all(&dir).ok();
     }
