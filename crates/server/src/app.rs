@@ -31,6 +31,9 @@ pub struct Settings {
     pub poll_idle_timeout: Duration,
     /// Room limits and lifetimes.
     pub rooms: RoomLimits,
+    /// Web origins allowed to use the server from a browser (`*` for any); empty: any
+    /// origin may open a WebSocket and no CORS headers are sent.
+    pub allowed_origins: Vec<String>,
 }
 
 impl Default for Settings {
@@ -45,6 +48,7 @@ impl Default for Settings {
             poll_timeout: Duration::from_secs(25),
             poll_idle_timeout: Duration::from_secs(30),
             rooms: RoomLimits::default(),
+            allowed_origins: Vec::new(),
         }
     }
 }

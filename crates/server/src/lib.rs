@@ -7,6 +7,7 @@ mod api;
 mod app;
 mod auth;
 mod lp;
+mod origin;
 mod queue;
 mod session;
 mod store;
@@ -49,6 +50,10 @@ fn router(app: App) -> Router {
         .route("/api/v1/rooms/{id}/history", get(api::history))
         .route("/api/v1/rooms/{id}/results", get(api::room_results))
         .route("/api/v1/players/{id}/results", get(api::player_results))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            origin::check,
+        ))
         .with_state(app)
 }
 

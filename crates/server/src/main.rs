@@ -79,6 +79,14 @@ struct ServeArgs {
     /// production: knowing the seed of a card game means knowing the deck).
     #[arg(long, env = "ARBITER_ALLOW_SEEDED_ROOMS")]
     allow_seeded_rooms: bool,
+    /// A web origin allowed to use the server from a browser (repeat, or comma-separate;
+    /// `*` for any). Unset: any origin may connect and no CORS headers are sent.
+    #[arg(
+        long = "allow-origin",
+        env = "ARBITER_ALLOW_ORIGIN",
+        value_delimiter = ','
+    )]
+    allow_origin: Vec<String>,
     /// Log filter (tracing `EnvFilter` syntax).
     #[arg(long, env = "ARBITER_LOG", default_value = "info")]
     log: String,
@@ -134,6 +142,7 @@ async fn serve(args: ServeArgs) -> std::io::Result<()> {
         ..Settings::default()
     };
     settings.rooms.max_rooms = args.max_rooms;
+    settings.allowed_origins = args.allow_origin.clone();
     settings.rooms.allow_seeded_rooms = args.allow_seeded_rooms;
     settings.rooms.seat_grace = Duration::from_secs(args.seat_grace_secs);
     settings.rooms.lifetimes = arbiter_engine::RoomLifetimes {
