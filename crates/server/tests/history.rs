@@ -10,7 +10,6 @@ use arbiter_protocol::{ErrorCode, JoinRole, ServerMsg};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use support::{PATIENCE, server, server_with, ws_url};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 async fn next_where(events: &mut Events, pred: impl Fn(&ServerMsg) -> bool) -> ServerMsg {
     tokio::time::timeout(PATIENCE, async {
@@ -27,33 +26,9 @@ async fn next_where(events: &mut Events, pred: impl Fn(&ServerMsg) -> bool) -> S
 
 /// GET with an optional bearer token.
 async fn get_as(addr: std::net::SocketAddr, path: &str, token: Option<&str>) -> (u16, Value) {
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let auth = token
-        .map(|t| format!("Authorization: Bearer {t}\r\n"))
-        .unwrap_or_default();
-    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Connection: close\r\n\r\n");
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf).await.unwrap();
-    let text = String::from_utf8(buf).unwrap();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap();
-    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
-    let body = if head.to_ascii_lowercase().contains("chunked") {
-        let mut out = String::new();
-        let mut rest = body;
-        while let Some((size, tail)) = rest.split_once("\r\n") {
-            let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-            if n == 0 {
-                break;
-            }
-            out.push_str(&tail[..n]);
-            rest = &tail[n + 2..];
-        }
-        out
-    } else {
-        body.to_owned()
-    };
-    (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let headers: Vec<(&str, &str)> = auth.iter().map(|a| ("Authorization", a.as_str())).collect();
+    support::request(addr, "GET", path, &headers, None).await
 }
 
 #[tokio::test]

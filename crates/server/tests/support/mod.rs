@@ -150,11 +150,31 @@ impl Raw {
 
 /// A plain HTTP/1.1 GET; returns the status and the JSON body.
 pub async fn get(addr: SocketAddr, path: &str) -> (u16, Value) {
+    request(addr, "GET", path, &[], None).await
+}
+
+/// A plain HTTP/1.1 request with extra headers and an optional JSON body; returns the status
+/// and the JSON body (`Null` when the body is not JSON).
+pub async fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&Value>,
+) -> (u16, Value) {
     let mut s = TcpStream::connect(addr).await.unwrap();
-    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let extra: String = headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect();
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{extra}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
     s.write_all(req.as_bytes()).await.unwrap();
     let mut buf = Vec::new();
-    tokio::time::timeout(PATIENCE, s.read_to_end(&mut buf))
+    tokio::time::timeout(PATIENCE * 4, s.read_to_end(&mut buf))
         .await
         .unwrap()
         .unwrap();
@@ -169,10 +189,7 @@ pub async fn get(addr: SocketAddr, path: &str) -> (u16, Value) {
     } else {
         body.to_owned()
     };
-    (
-        status,
-        serde_json::from_str(&body).unwrap_or(Value::String(body)),
-    )
+    (status, serde_json::from_str(&body).unwrap_or(Value::Null))
 }
 
 fn dechunk(mut body: &str) -> String {
@@ -259,35 +276,12 @@ impl Proxy {
     }
 }
 
-/// A plain HTTP/1.1 request with an optional JSON body; returns the status and the JSON body.
+/// A plain HTTP/1.1 request with an optional JSON body.
 pub async fn http(
     addr: SocketAddr,
     method: &str,
     path: &str,
     body: Option<&Value>,
 ) -> (u16, Value) {
-    let mut s = TcpStream::connect(addr).await.unwrap();
-    let body = body.map(|b| b.to_string()).unwrap_or_default();
-    let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut buf = Vec::new();
-    tokio::time::timeout(PATIENCE * 4, s.read_to_end(&mut buf))
-        .await
-        .unwrap()
-        .unwrap();
-    let text = String::from_utf8(buf).unwrap();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap();
-    let status: u16 = head.split_whitespace().nth(1).unwrap().parse().unwrap();
-    let body = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(body)
-    } else {
-        body.to_owned()
-    };
-    (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+    request(addr, method, path, &[], body).await
 }
