@@ -336,11 +336,40 @@ impl Client {
         options: ActOptions,
         action: Value,
     ) -> Result<u64, ClientError> {
+        self.sequenced(room, options.seq, |room, seq| ClientMsg::Act {
+            room,
+            seq,
+            base: options.base,
+            action,
+        })
+        .await
+    }
+
+    /// Take back this player's latest undoable action in a room; resolves to the version the
+    /// undo produced (a refusal is [`ClientError::Rejected`]).
+    pub async fn undo(&self, room: &str) -> Result<u64, ClientError> {
+        self.sequenced(room, None, |room, seq| ClientMsg::Undo { room, seq })
+            .await
+    }
+
+    /// Re-apply the action this player last undid, if nothing happened since.
+    pub async fn redo(&self, room: &str) -> Result<u64, ClientError> {
+        self.sequenced(room, None, |room, seq| ClientMsg::Redo { room, seq })
+            .await
+    }
+
+    /// Send a message carrying the room's next seq (or `seq`) and await its ack or reject.
+    async fn sequenced(
+        &self,
+        room: &str,
+        seq: Option<u64>,
+        msg: impl FnOnce(String, u64) -> ClientMsg,
+    ) -> Result<u64, ClientError> {
         let (seq, rx) = {
             let mut state = self.inner.shared.lock();
             state.check_open()?;
             let last = state.seqs.entry(room.to_owned()).or_default();
-            let seq = options.seq.unwrap_or(*last + 1);
+            let seq = seq.unwrap_or(*last + 1);
             *last = (*last).max(seq);
             let (tx, rx) = oneshot::channel();
             state
@@ -350,12 +379,7 @@ impl Client {
                 .push(tx);
             (seq, rx)
         };
-        self.send(&ClientMsg::Act {
-            room: room.to_owned(),
-            seq,
-            base: options.base,
-            action,
-        })?;
+        self.send(&msg(room.to_owned(), seq))?;
         rx.await.map_err(|_| self.closed_error())?
     }
 

@@ -51,6 +51,15 @@ pub enum RoomCmd {
         /// The action.
         action: Value,
     },
+    /// Undo (or redo) the caller's latest undoable action.
+    Undo {
+        /// Who.
+        caller: Caller,
+        /// Client sequence number.
+        seq: u64,
+        /// Redo rather than undo.
+        redo: bool,
+    },
     /// Relay a chat message.
     Chat {
         /// Who.
@@ -241,6 +250,7 @@ fn handle<G: Game>(room: &mut Room<G>, cmd: RoomCmd, now: u64) {
         } => room.act(&caller, seq, base, action, now),
         RoomCmd::Sync { caller } => room.sync(&caller),
         RoomCmd::Chat { caller, text } => room.chat(&caller, &text, now),
+        RoomCmd::Undo { caller, seq, redo } => room.undo(&caller, seq, redo, now),
         RoomCmd::Query {
             viewer,
             query,

@@ -293,6 +293,14 @@ pub trait Game: Send + Sync + 'static {
         false
     }
 
+    /// True when `action`, taken in `state`, may later be taken back by its author with
+    /// `undo` (and then `redo`). Say false for anything that reveals hidden information (a
+    /// draw, a look at a card): taking such an action closes every undo window, since undoing
+    /// past it would unsee what it showed. The engine keeps the last 32 steps.
+    fn undoable(&self, _state: &Self::State, _action: &Self::Action) -> bool {
+        false
+    }
+
     /// True when the game wants to hear when a seated player's connection drops or returns
     /// ([`Game::connection`]). Each such change is then an entry of its own.
     fn tracks_connections(&self) -> bool {

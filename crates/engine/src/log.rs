@@ -37,6 +37,20 @@ pub enum EntryKind {
         /// Whether they now have an open connection.
         connected: bool,
     },
+    /// A player took back their latest undoable action.
+    Undo {
+        /// Who.
+        player: PlayerId,
+        /// The client's sequence number of the request.
+        seq: u64,
+    },
+    /// A player re-applied the action they last undid.
+    Redo {
+        /// Who.
+        player: PlayerId,
+        /// The client's sequence number of the request.
+        seq: u64,
+    },
     /// A scheduled system action fired.
     Timer {
         /// Which timer.
@@ -58,13 +72,57 @@ pub struct LogEntry {
     pub kind: EntryKind,
 }
 
+/// Undo steps kept per room; older ones can no longer be taken back.
+const UNDO_DEPTH: usize = 32;
+
+/// The parts of a room an entry changes, as saved for undo and redo.
+#[derive(Serialize, Deserialize)]
+#[serde(bound = "")]
+pub(crate) struct Saved<G: Game> {
+    state: G::State,
+    rng: GameRng,
+    timers: Timers<G::Action>,
+}
+
+impl<G: Game> Clone for Saved<G> {
+    fn clone(&self) -> Self {
+        Self {
+            state: self.state.clone(),
+            rng: self.rng.clone(),
+            timers: self.timers.clone(),
+        }
+    }
+}
+
+/// One undoable action: who took it, and the room before and after.
+#[derive(Serialize, Deserialize)]
+#[serde(bound = "")]
+pub(crate) struct UndoStep<G: Game> {
+    author: PlayerId,
+    before: Saved<G>,
+    after: Saved<G>,
+}
+
+impl<G: Game> Clone for UndoStep<G> {
+    fn clone(&self) -> Self {
+        Self {
+            author: self.author.clone(),
+            before: self.before.clone(),
+            after: self.after.clone(),
+        }
+    }
+}
+
 /// Everything an entry may change. Entries are applied to a copy of this and the copy is
 /// kept only on success, which is what makes a refused action change nothing.
-#[derive(Debug)]
 pub(crate) struct Staged<G: Game> {
     pub(crate) state: G::State,
     pub(crate) rng: GameRng,
     pub(crate) timers: Timers<G::Action>,
+    /// Actions that may be taken back, latest last (games opt in with `Game::undoable`).
+    pub(crate) undo: Vec<UndoStep<G>>,
+    /// Undone actions that may be redone until a new entry is taken.
+    pub(crate) redo: Vec<UndoStep<G>>,
 }
 
 impl<G: Game> Clone for Staged<G> {
@@ -73,6 +131,8 @@ impl<G: Game> Clone for Staged<G> {
             state: self.state.clone(),
             rng: self.rng.clone(),
             timers: self.timers.clone(),
+            undo: self.undo.clone(),
+            redo: self.redo.clone(),
         }
     }
 }
@@ -88,7 +148,27 @@ impl<G: Game> Staged<G> {
         let mut rng = GameRng::from_seed(seed);
         let mut timers = Timers::default();
         let state = game.setup(config, &mut Ctx::new(&mut rng, created_ms, &mut timers))?;
-        Ok(Self { state, rng, timers })
+        Ok(Self {
+            state,
+            rng,
+            timers,
+            undo: Vec::new(),
+            redo: Vec::new(),
+        })
+    }
+
+    fn saved(&self) -> Saved<G> {
+        Saved {
+            state: self.state.clone(),
+            rng: self.rng.clone(),
+            timers: self.timers.clone(),
+        }
+    }
+
+    fn restore(&mut self, saved: Saved<G>) {
+        self.state = saved.state;
+        self.rng = saved.rng;
+        self.timers = saved.timers;
     }
 
     /// Apply one entry in place. The single code path shared by live play and replay.
@@ -98,41 +178,90 @@ impl<G: Game> Staged<G> {
         kind: &EntryKind,
         at_ms: u64,
     ) -> Result<(), GameError> {
-        if let EntryKind::Timer { id, action } = kind {
-            // A fired timer is always consumed. If the game refuses its action (the situation
-            // it was set for has passed), the entry changes nothing else.
-            self.timers.cancel(*id);
-            let action = parse_action::<G>(action)?;
-            let mut attempt = self.clone();
-            let mut cx = Ctx::new(&mut attempt.rng, at_ms, &mut attempt.timers);
-            match game.apply(&mut attempt.state, &Actor::System, action, &mut cx) {
-                Ok(()) => *self = attempt,
-                Err(e) => tracing::debug!(error = %e, "timer action refused by the game"),
-            }
-            return Ok(());
-        }
-        let mut cx = Ctx::new(&mut self.rng, at_ms, &mut self.timers);
         match kind {
-            EntryKind::Join { player } => game.join(&mut self.state, player, &mut cx),
+            EntryKind::Timer { id, action } => {
+                // A fired timer is always consumed. If the game refuses its action (the
+                // situation it was set for has passed), the entry changes nothing else.
+                self.timers.cancel(*id);
+                self.forget_undo();
+                let action = parse_action::<G>(action)?;
+                let mut attempt = self.clone();
+                let mut cx = Ctx::new(&mut attempt.rng, at_ms, &mut attempt.timers);
+                match game.apply(&mut attempt.state, &Actor::System, action, &mut cx) {
+                    Ok(()) => *self = attempt,
+                    Err(e) => tracing::debug!(error = %e, "timer action refused by the game"),
+                }
+                Ok(())
+            }
+            EntryKind::Join { player } => {
+                self.forget_undo();
+                let mut cx = Ctx::new(&mut self.rng, at_ms, &mut self.timers);
+                game.join(&mut self.state, player, &mut cx)
+            }
             EntryKind::Leave { player } => {
+                self.forget_undo();
+                let mut cx = Ctx::new(&mut self.rng, at_ms, &mut self.timers);
                 game.leave(&mut self.state, player, &mut cx);
                 Ok(())
             }
             EntryKind::Connection { player, connected } => {
+                let mut cx = Ctx::new(&mut self.rng, at_ms, &mut self.timers);
                 game.connection(&mut self.state, player, *connected, &mut cx);
                 Ok(())
             }
             EntryKind::Act { player, action, .. } => {
                 let action = parse_action::<G>(action)?;
+                let before = game.undoable(&self.state, &action).then(|| self.saved());
+                let mut cx = Ctx::new(&mut self.rng, at_ms, &mut self.timers);
                 game.apply(
                     &mut self.state,
                     &Actor::Player(player.clone()),
                     action,
                     &mut cx,
-                )
+                )?;
+                match before {
+                    Some(before) => {
+                        if self.undo.len() == UNDO_DEPTH {
+                            self.undo.remove(0);
+                        }
+                        let after = self.saved();
+                        self.undo.push(UndoStep {
+                            author: player.clone(),
+                            before,
+                            after,
+                        });
+                        self.redo.clear();
+                    }
+                    // An action that cannot be taken back (it revealed something) closes
+                    // every undo window: undoing past it would unsee what it showed.
+                    None => self.forget_undo(),
+                }
+                Ok(())
             }
-            EntryKind::Timer { .. } => Ok(()),
+            EntryKind::Undo { player, .. } => {
+                let step = self
+                    .undo
+                    .pop_if(|s| &s.author == player)
+                    .ok_or_else(|| GameError::invalid_move("you have no action to undo"))?;
+                self.restore(step.before.clone());
+                self.redo.push(step);
+                Ok(())
+            }
+            EntryKind::Redo { player, .. } => {
+                let step = self
+                    .redo
+                    .pop_if(|s| &s.author == player)
+                    .ok_or_else(|| GameError::invalid_move("you have nothing to redo"))?;
+                self.restore(step.after.clone());
+                self.undo.push(step);
+                Ok(())
+            }
         }
+    }
+
+    fn forget_undo(&mut self) {
+        self.undo.clear();
+        self.redo.clear();
     }
 }
 

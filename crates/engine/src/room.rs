@@ -517,6 +517,8 @@ impl<G: Game> Room<G> {
                 "state": serde_json::to_value(&self.current.state).unwrap_or(Value::Null),
                 "rng": self.current.rng,
                 "timers": serde_json::to_value(&self.current.timers).unwrap_or(Value::Null),
+                "undo": serde_json::to_value(&self.current.undo).unwrap_or(Value::Null),
+                "redo": serde_json::to_value(&self.current.redo).unwrap_or(Value::Null),
                 "seats": seats,
                 "books": books,
                 "bots_added": self.bots_added,
@@ -571,6 +573,10 @@ impl<G: Game> Room<G> {
         self.current.rng = GameRng::deserialize(&s["rng"]).map_err(|e| bad("rng", e))?;
         self.current.timers = crate::game::Timers::<G::Action>::deserialize(&s["timers"])
             .map_err(|e| bad("timers", e))?;
+        if !s["undo"].is_null() {
+            self.current.undo = Vec::deserialize(&s["undo"]).map_err(|e| bad("undo", e))?;
+            self.current.redo = Vec::deserialize(&s["redo"]).map_err(|e| bad("redo", e))?;
+        }
         self.members.clear();
         for seat in s["seats"].as_array().into_iter().flatten() {
             self.members.push(MemberState {
@@ -617,7 +623,9 @@ impl<G: Game> Room<G> {
                 conns: 0,
             }),
             EntryKind::Leave { player } => self.members.retain(|m| &m.info.id != player),
-            EntryKind::Act { player, seq, .. } => {
+            EntryKind::Act { player, seq, .. }
+            | EntryKind::Undo { player, seq }
+            | EntryKind::Redo { player, seq } => {
                 self.books
                     .entry(player.clone())
                     .or_default()
@@ -1036,6 +1044,34 @@ impl<G: Game> Room<G> {
         base: Option<u64>,
         action: Value,
     ) -> ServerMsg {
+        self.answer_seq(conn, seq, move |room, player| {
+            room.check_and_commit(&player, seq, base, action)
+        })
+    }
+
+    /// [`Room::answer_act`] for entries that are not game actions (undo, redo).
+    fn answer_entry(
+        &mut self,
+        conn: ConnId,
+        seq: u64,
+        entry: impl FnOnce(PlayerId) -> EntryKind,
+    ) -> ServerMsg {
+        self.answer_seq(conn, seq, move |room, player| {
+            match room.commit(entry(player)) {
+                Ok(v) => Answer::Ack(v),
+                Err(e) => Answer::Reject(e),
+            }
+        })
+    }
+
+    /// The checks every seq-carrying request shares: membership, a seat, de-duplication;
+    /// then `run` decides, and its answer is remembered for retries.
+    fn answer_seq(
+        &mut self,
+        conn: ConnId,
+        seq: u64,
+        run: impl FnOnce(&mut Self, PlayerId) -> Answer,
+    ) -> ServerMsg {
         let room = self.spec.id.clone();
         let player = match self.member_index_of_conn(conn) {
             None => return reject(&room, seq, &not_in_room()),
@@ -1059,7 +1095,7 @@ impl<G: Game> Room<G> {
                 }
             };
         }
-        let answer = self.check_and_commit(&player, seq, base, action);
+        let answer = run(self, player.clone());
         let msg = match &answer {
             Answer::Ack(v) => ServerMsg::Ack {
                 room: room.clone(),
@@ -1114,6 +1150,21 @@ impl<G: Game> Room<G> {
             Ok(v) => Answer::Ack(v),
             Err(e) => Answer::Reject(e),
         }
+    }
+
+    /// Take back (`redo: false`) or re-apply (`redo: true`) the caller's latest undoable
+    /// action. Uses the caller's seq like an action, so a retry is answered, not repeated.
+    pub fn undo(&mut self, caller: &Caller, seq: u64, redo: bool, now_ms: u64) {
+        self.now_ms = now_ms;
+        let msg = self.answer_entry(caller.conn, seq, |player| {
+            if redo {
+                EntryKind::Redo { player, seq }
+            } else {
+                EntryKind::Undo { player, seq }
+            }
+        });
+        self.send_to(caller.conn, &caller.outbox, FrameKind::Control, &msg);
+        self.settle();
     }
 
     /// Do everything due at `now_ms`: game timers (each its own entry), a bot's move and the

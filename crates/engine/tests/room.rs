@@ -686,3 +686,52 @@ fn msgpack_and_json_connections_receive_the_same_messages() {
         "binary frames, not JSON"
     );
 }
+
+#[test]
+fn undo_takes_back_your_own_latest_actions_until_something_is_revealed() {
+    let mut r = room(2);
+    let (mut alice, mut bob) = (Peer::new(1, "alice"), Peer::new(2, "bob"));
+    r.join(&alice.caller, JoinRole::Player, None, None, 0);
+    r.join(&bob.caller, JoinRole::Player, None, None, 0);
+    r.act(&alice.caller, 1, None, json!({"type": "bump"}), 0);
+    r.act(&alice.caller, 2, None, json!({"type": "bump"}), 0);
+    let before_undo = r.version();
+    // Bob cannot take back Alice's action.
+    r.undo(&bob.caller, 1, false, 0);
+    assert_eq!(rejects(&bob.take()), vec![(1, ErrorCode::InvalidMove)]);
+    r.undo(&alice.caller, 3, false, 0);
+    r.undo(&alice.caller, 4, false, 0);
+    assert_eq!(r.state().counter, 0);
+    assert_eq!(
+        r.version(),
+        before_undo + 2,
+        "undo appends entries; versions only grow"
+    );
+    r.undo(&alice.caller, 5, true, 0);
+    assert_eq!(r.state().counter, 1, "redo re-applies");
+    // A retried undo is answered again, not applied twice.
+    r.undo(&alice.caller, 5, true, 0);
+    assert_eq!(r.state().counter, 1);
+    let msgs = alice.take();
+    assert_eq!(acks(&msgs).iter().filter(|(s, _)| *s == 5).count(), 2);
+
+    // A roll reveals a number: nothing before it can be undone any more.
+    r.act(&alice.caller, 6, None, json!({"type": "roll"}), 0);
+    r.undo(&alice.caller, 7, false, 0);
+    assert_eq!(rejects(&alice.take()), vec![(7, ErrorCode::InvalidMove)]);
+    assert_eq!(r.state().rolls.len(), 1);
+
+    // Replay and restore reproduce undo and redo exactly.
+    r.act(&alice.caller, 8, None, json!({"type": "bump"}), 0);
+    let snap = r.snapshot();
+    r.undo(&alice.caller, 9, false, 0);
+    let spec = r.spec().clone();
+    let replayed = replay(&Secrets, &spec.config, spec.seed, spec.created_ms, r.log()).unwrap();
+    assert_eq!(
+        serde_json::to_value(&replayed.state).unwrap(),
+        serde_json::to_value(r.state()).unwrap()
+    );
+    let tail: Vec<_> = r.log().iter().filter(|e| e.v > snap.v).cloned().collect();
+    let restored = Room::restore(Arc::new(Secrets), spec, &[snap], &tail, 0).unwrap();
+    assert_eq!(restored.state().counter, r.state().counter);
+}

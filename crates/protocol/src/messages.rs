@@ -212,6 +212,20 @@ pub enum ClientMsg {
         /// The game-defined action.
         action: Value,
     },
+    /// Take back your latest undoable action (games that allow it). Answered like `act`.
+    Undo {
+        /// Room id.
+        room: String,
+        /// Client sequence number, from the same counter as `act`.
+        seq: u64,
+    },
+    /// Re-apply the action you last undid, if nothing happened since. Answered like `act`.
+    Redo {
+        /// Room id.
+        room: String,
+        /// Client sequence number, from the same counter as `act`.
+        seq: u64,
+    },
     /// Say something to everyone in a room (1–500 characters).
     Chat {
         /// Room id.

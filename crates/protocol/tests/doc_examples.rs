@@ -40,7 +40,8 @@ fn every_example_is_a_valid_message_and_every_type_has_one() {
         }
     }
     let want_client = [
-        "hello", "create", "join", "leave", "add_bot", "act", "chat", "sync", "ping",
+        "hello", "create", "join", "leave", "add_bot", "act", "undo", "redo", "chat", "sync",
+        "ping",
     ];
     let want_server = [
         "welcome",

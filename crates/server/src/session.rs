@@ -19,8 +19,8 @@ pub(crate) enum Flow {
 }
 
 /// Message types of protocol v1, to tell an unknown type from a malformed known one.
-const KNOWN: [&str; 9] = [
-    "hello", "create", "join", "leave", "add_bot", "act", "chat", "sync", "ping",
+const KNOWN: [&str; 11] = [
+    "hello", "create", "join", "leave", "add_bot", "act", "undo", "redo", "chat", "sync", "ping",
 ];
 
 pub(crate) struct Session {
@@ -138,6 +138,7 @@ impl Session {
             }
         };
         let caller = self.caller(&player);
+        let redo = matches!(msg, ClientMsg::Redo { .. });
         match msg {
             ClientMsg::Hello { .. } => {}
             ClientMsg::Create {
@@ -233,6 +234,20 @@ impl Session {
                     self.reject(room, seq, ErrorCode::RoomNotFound, message);
                 }
             },
+            ClientMsg::Undo { room, seq } | ClientMsg::Redo { room, seq } => {
+                match self.handle_for(&room) {
+                    Some(h) => {
+                        if h.send(RoomCmd::Undo { caller, seq, redo }).await.is_err() {
+                            self.rooms.remove(h.id());
+                            self.reject(room, seq, ErrorCode::RoomClosed, "the room has closed");
+                        }
+                    }
+                    None => {
+                        let message = format!("no room {room:?}");
+                        self.reject(room, seq, ErrorCode::RoomNotFound, message);
+                    }
+                }
+            }
             ClientMsg::Chat { room, text } => {
                 self.deliver(&room, RoomCmd::Chat { caller, text }, None)
                     .await;
@@ -335,7 +350,9 @@ impl Session {
     /// action (so the client's pending seq settles), an `error` otherwise.
     fn refuse(&self, msg: &ClientMsg, code: ErrorCode, message: &str) {
         match msg {
-            ClientMsg::Act { room, seq, .. } => self.reject(room.clone(), *seq, code, message),
+            ClientMsg::Act { room, seq, .. }
+            | ClientMsg::Undo { room, seq }
+            | ClientMsg::Redo { room, seq } => self.reject(room.clone(), *seq, code, message),
             ClientMsg::Create { rid, .. }
             | ClientMsg::Join { rid, .. }
             | ClientMsg::Leave { rid, .. }
@@ -382,7 +399,7 @@ impl Session {
         let room = value.get("room").and_then(Value::as_str);
         let seq = value.get("seq").and_then(Value::as_u64);
         match (t, room, seq) {
-            ("act", Some(room), Some(seq)) => {
+            ("act" | "undo" | "redo", Some(room), Some(seq)) => {
                 self.reject(room.to_owned(), seq, ErrorCode::InvalidField, message)
             }
             _ => {

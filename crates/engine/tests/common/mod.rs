@@ -155,6 +155,11 @@ impl Game for Secrets {
         true
     }
 
+    /// Bumps and chat can be taken back; a roll draws from the RNG and shows its result.
+    fn undoable(&self, _s: &State, a: &Action) -> bool {
+        matches!(a, Action::Bump | Action::Say { .. })
+    }
+
     fn connection(&self, s: &mut State, p: &PlayerId, connected: bool, _cx: &mut Ctx<'_, Action>) {
         s.away.retain(|a| a != p);
         if !connected {
