@@ -19,5 +19,6 @@ pub fn registry() -> Registry {
         .with(owedrahn::OweDrahn)
         .with(tellit::TellIt)
         .with(poker::Poker)
+        .with(tcg::Tcg)
         .with(counter::Counter)
 }
