@@ -1,0 +1,120 @@
+// Shared fixtures of the browser tests: a real `arbiter` server on a free port, Debian's
+// Chromium driven by playwright-core, and players (one browser context each).
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, mkdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname, extname, resolve } from 'node:path';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const ROOT = resolve(here, '../..');
+export const SHOTS = join(ROOT, 'docs/screenshots');
+const BIN = process.env.ARBITER_BIN || join(ROOT, 'target/debug/arbiter');
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+export const VIEWPORT = { width: 1000, height: 700 };
+
+function freePort() {
+  return new Promise((ok, fail) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', fail);
+    srv.listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => ok(port)); });
+  });
+}
+
+/** Start `arbiter serve` on a free port with a fresh data directory; resolves once it answers. */
+export async function startServer(extra = []) {
+  const dir = mkdtempSync(join(tmpdir(), 'arbiter-browser-'));
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const proc = spawn(BIN, ['serve', '--listen', `127.0.0.1:${port}`, '--data-dir', dir, '--allow-seeded-rooms', ...extra],
+    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ARBITER_LOG: process.env.ARBITER_LOG || 'warn' } });
+  let stderr = '';
+  proc.stderr.on('data', (d) => { stderr += d; if (stderr.length > 20000) stderr = stderr.slice(-10000); });
+  const exited = new Promise((ok) => proc.once('exit', (code) => ok(code)));
+  const deadline = Date.now() + 20000;
+  for (;;) {
+    const dead = await Promise.race([exited, new Promise((ok) => setTimeout(() => ok(undefined), 100))]);
+    if (dead !== undefined) throw new Error(`arbiter exited with ${dead}:\n${stderr}`);
+    try { if ((await fetch(`${url}/healthz`)).ok) break; } catch { /* not yet */ }
+    if (Date.now() > deadline) { proc.kill('SIGKILL'); throw new Error(`arbiter did not start:\n${stderr}`); }
+  }
+  return {
+    url,
+    async stop() {
+      proc.kill('SIGTERM');
+      const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
+      await exited; clearTimeout(t);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Launch Debian's Chromium headless with a fresh profile. Never downloads a browser. */
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+      '--disable-sync', '--no-first-run',
+      // Pages served by route interception (ARBITER_WEB_DIR) have no address space of their own.
+      ...(process.env.ARBITER_WEB_DIR ? ['--disable-features=LocalNetworkAccessChecks'] : [])],
+  });
+}
+
+const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.png': 'image/png', '.json': 'application/json' };
+
+/**
+ * A player: a fresh browser context (its own storage, so its own identity) with a page on the
+ * lobby, named `name`, connected. With ARBITER_WEB_DIR set, `/` and `/web/*` are served from
+ * that directory instead of the binary's embedded copy (for working on the UI without rebuilding).
+ */
+export async function newPlayer(browser, url, name, opts = {}) {
+  const context = await browser.newContext({ viewport: VIEWPORT, colorScheme: opts.colorScheme || 'light', ...opts.context });
+  if (process.env.ARBITER_WEB_DIR) {
+    const web = resolve(process.env.ARBITER_WEB_DIR);
+    await context.route((u) => u.pathname === '/' || u.pathname.startsWith('/web/'), (route) => {
+      const path = new URL(route.request().url()).pathname;
+      const file = path === '/' ? 'index.html' : path.slice(5);
+      try { route.fulfill({ body: readFileSync(join(web, file)), contentType: TYPES[extname(file)] || 'application/octet-stream' }); }
+      catch { route.fulfill({ status: 404, body: 'not found' }); }
+    });
+  }
+  if (name) await context.addInitScript((n) => { if (!localStorage.getItem('arbiter.name')) localStorage.setItem('arbiter.name', n); }, name);
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e));
+  await page.goto(opts.path ? url + opts.path : url);
+  if (!opts.path) await online(page);
+  return { context, page, errors, name };
+}
+
+/** Wait for the connection indicator to say "online". */
+export const online = (page) => page.locator('#conn[data-state=online]').waitFor({ timeout: 15000 });
+
+/** Create a room of `game` from the lobby; returns its five-letter code. */
+export async function createRoom(page, game) {
+  await page.locator(`#games li[data-game="${game}"] button`).click();
+  await page.locator('#room').waitFor();
+  const code = page.locator('#room-code');
+  await page.waitForFunction(() => /^[A-Z]{5}$/.test(document.querySelector('#room-code').textContent));
+  await page.locator('#game').locator('xpath=.').waitFor();
+  return (await code.textContent()).trim();
+}
+
+/** Join a room by typing its code in the lobby. */
+export async function joinByCode(page, code, how = 'join') {
+  await page.fill('#code', code);
+  await page.click(how === 'watch' ? '#watch-code' : '#join-code');
+  await page.waitForFunction((c) => document.querySelector('#room-code').textContent === c && !document.querySelector('#room').hidden, code);
+}
+
+/** The room's view as a JSON string of the board cells (tic-tac-toe). */
+export const boardOf = (page) => page.$$eval('#game .cell', (cs) => cs.map((c) => c.textContent || '.').join(''));
+
+export async function screenshot(page, file) {
+  mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: join(SHOTS, file), animations: 'disabled', caret: 'hide' });
+}
