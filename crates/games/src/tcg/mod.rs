@@ -99,7 +99,9 @@ pub struct Place {
 /// Something that happened, kept for every viewer (public facts only).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
-    /// Running number.
+    /// Running number. Named `seq` on the wire: `n` is a field of some events' own data
+    /// (`draw`), and the two would collide in the flattened object.
+    #[serde(rename = "seq")]
     pub n: u64,
     /// Who did it (`None` for the table itself).
     pub by: Option<PlayerId>,
