@@ -6,9 +6,10 @@ import dicegame from './games/dicegame.js';
 import owedrahn from './games/owedrahn.js';
 import tellit from './games/tellit.js';
 import poker from './games/poker.js';
+import tcg from './games/tcg.js';
 import generic from './games/generic.js';
 
-const RENDERERS = { tictactoe, dicegame, owedrahn, tellit, poker };
+const RENDERERS = { tictactoe, dicegame, owedrahn, tellit, poker, tcg };
 const NO_BOTS = new Set(['tellit', 'counter']);
 const mountFor = (game) => RENDERERS[game] || generic;
 

@@ -1,0 +1,50 @@
+// Smoke test of the card table (tcg): two players submit decks, start, draw, play a card,
+// tap it and change life; the other player sees the card on the battlefield.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServer, launchBrowser, newPlayer, createRoom, joinByCode } from '../helpers.js';
+
+let srv, browser;
+before(async () => { srv = await startServer(); browser = await launchBrowser(); });
+after(async () => { await browser?.close(); await srv?.stop(); });
+
+const status = (page, text) => page.locator('#status', { hasText: text }).waitFor({ timeout: 20000 });
+
+test('tcg: two players submit decks, start, draw, play, tap and change life', async () => {
+  const ada = await newPlayer(browser, srv.url, 'Ada');
+  const code = await createRoom(ada.page, 'tcg');
+  const bob = await newPlayer(browser, srv.url, 'Bob');
+  await joinByCode(bob.page, code);
+  for (const p of [ada, bob]) {
+    await p.page.locator('#tcg-deck').waitFor();
+    await p.page.getByRole('button', { name: 'Submit deck' }).click();
+    await p.page.locator('#game .tcg-deckpanel', { hasText: 'Submitted: 60 cards' }).waitFor();
+  }
+  await status(ada.page, 'Ready to start');
+  await ada.page.getByRole('button', { name: 'Start the game' }).click();
+  for (const p of [ada, bob]) await p.page.locator('#game .tcg-hand button.tcg-card').nth(6).waitFor();
+  // Ada draws: eight cards in hand.
+  await ada.page.getByRole('button', { name: 'Draw', exact: true }).click();
+  await ada.page.locator('#game .tcg-hand button.tcg-card').nth(7).waitFor();
+  // Play the first card of the hand to the battlefield.
+  const first = ada.page.locator('#game .tcg-hand button.tcg-card').first();
+  const name = await first.getAttribute('data-name');
+  await first.click();
+  const mine = ada.page.locator(`#game .tcg-seat.me [data-zone=battlefield] .tcg-card[data-name="${name}"]`);
+  await mine.waitFor();
+  // Tap it.
+  await mine.click();
+  await ada.page.locator(`#game .tcg-seat.me [data-zone=battlefield] .tcg-card.tapped[data-name="${name}"]`).waitFor();
+  // Lose a life.
+  await ada.page.locator('#game .tcg-seat.me').getByRole('button', { name: /Lose 1 life/ }).click();
+  await ada.page.locator('#game .tcg-seat.me .tcg-life', { hasText: '19' }).waitFor();
+  // Bob sees Ada's card, tapped, on her battlefield, and her life.
+  const theirs = bob.page.locator('#game .tcg-seat:not(.me) [data-zone=battlefield] .tcg-card.tapped', { hasText: name });
+  await theirs.waitFor();
+  assert.equal(await theirs.count(), 1);
+  await bob.page.locator('#game .tcg-seat:not(.me) .tcg-life', { hasText: '19' }).waitFor();
+  await ada.page.screenshot({ path: join(tmpdir(), 'tcg.png'), fullPage: true, animations: 'disabled', caret: 'hide' });
+  for (const p of [ada, bob]) { assert.deepEqual(p.errors, []); await p.context.close(); }
+});
