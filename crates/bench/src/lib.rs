@@ -1,16 +1,259 @@
-//! `arbiter bench` (being written, issue 11).
+//! `arbiter bench`: a load generator that measures an Arbiter server over real sockets.
+//!
+//! R rooms × C players (+ S spectators) of a game; every player acts every T ms for D seconds
+//! after a warm-up. Reported: join rate and latency, action→ack and action→update latency at
+//! every member (HDR histograms), actions/s and updates/s, errors and disconnects, and the CPU
+//! and RSS of the server process and of the generator itself. See `docs/performance.md`.
 
-use clap::Args;
+mod hist;
+mod load;
+mod procstat;
+mod report;
+mod schedule;
+
+use clap::{Args, ValueEnum};
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// What `arbiter bench` runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WorkloadArg {
+    /// Join, then every player acts every `--interval-ms` for `--duration` seconds.
+    Act,
+    /// Join every client as fast as the server allows (`--concurrency` at a time), then leave.
+    Join,
+    /// Join, then stay idle for `--duration` seconds: server memory per connection.
+    Idle,
+}
+
+/// How the report is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Aligned table rows.
+    Table,
+    /// One JSON object.
+    Json,
+}
 
 /// Options of `arbiter bench`.
 #[derive(Debug, Clone, Args)]
 pub struct BenchArgs {
-    /// WebSocket URL of the server under test.
+    /// WebSocket URL of the server under test (loopback only).
     #[arg(long, default_value = "ws://127.0.0.1:7878/ws")]
     pub url: String,
+    /// The workload.
+    #[arg(long, value_enum, default_value = "act")]
+    pub workload: WorkloadArg,
+    /// The game (`counter`: every action changes state all members see).
+    #[arg(long, default_value = "counter")]
+    pub game: String,
+    /// Rooms.
+    #[arg(long, short = 'R', default_value_t = 250)]
+    pub rooms: u32,
+    /// Players per room.
+    #[arg(long, short = 'C', default_value_t = 4)]
+    pub clients: u32,
+    /// Spectators per room.
+    #[arg(long, short = 'S', default_value_t = 0)]
+    pub spectators: u32,
+    /// Each player acts every this many milliseconds.
+    #[arg(long, short = 'T', default_value_t = 100)]
+    pub interval_ms: u64,
+    /// Seconds of acting before measuring starts.
+    #[arg(long, default_value_t = 3.0)]
+    pub warmup: f64,
+    /// Seconds measured.
+    #[arg(long, short = 'D', default_value_t = 10.0)]
+    pub duration: f64,
+    /// Seconds to wait for answers still in flight after the window.
+    #[arg(long, default_value_t = 3.0)]
+    pub drain: f64,
+    /// Seconds allowed for every client to connect and join.
+    #[arg(long, default_value_t = 60.0)]
+    pub setup_timeout: f64,
+    /// Connections being set up at once.
+    #[arg(long, default_value_t = 256)]
+    pub concurrency: usize,
+    /// The server's pid, for its CPU and RSS; by default the process listening on the URL's port.
+    #[arg(long)]
+    pub server_pid: Option<u32>,
+    /// Row label.
+    #[arg(long, default_value = "arbiter")]
+    pub label: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+    /// Also write the JSON report to this file.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Diagnosis only: ACK every segment at once (TCP_QUICKACK after each read). A server
+    /// that leaves Nagle's algorithm on stalls small writes until the client's delayed ACK
+    /// (40 ms); with this flag that stall disappears, which shows it is the cause. Rows run
+    /// with it are labelled `+quickack` and are not comparable.
+    #[arg(long)]
+    pub quickack: bool,
+    /// Run nothing: print these JSON reports (from `--json`, or the Colyseus generator) side
+    /// by side.
+    #[arg(long, num_args = 1..)]
+    pub compare: Vec<PathBuf>,
+}
+
+/// The loopback address a `ws://host:port/path` URL points at.
+fn loopback_addr(url: &str) -> Result<SocketAddr, String> {
+    let rest = url
+        .strip_prefix("ws://")
+        .ok_or_else(|| format!("{url}: only ws:// URLs are supported"))?;
+    let hostport = rest.split('/').next().unwrap_or(rest);
+    let hostport = if hostport.contains(':') {
+        hostport.to_string()
+    } else {
+        format!("{hostport}:80")
+    };
+    let addr = hostport
+        .to_socket_addrs()
+        .map_err(|e| format!("{url}: {e}"))?
+        .find(SocketAddr::is_ipv4)
+        .ok_or_else(|| format!("{url}: no IPv4 address"))?;
+    if !addr.ip().is_loopback() {
+        return Err(format!(
+            "{url}: load is only sent to this machine (127.0.0.0/8)"
+        ));
+    }
+    Ok(addr)
+}
+
+fn secs(x: f64, what: &str) -> Result<Duration, String> {
+    Duration::try_from_secs_f64(x).map_err(|_| format!("--{what}: not a duration: {x}"))
+}
+
+fn print(reports: &[report::Report], format: Format) -> Result<(), String> {
+    match format {
+        Format::Json => {
+            let text = if reports.len() == 1 {
+                serde_json::to_string_pretty(&reports[0])
+            } else {
+                serde_json::to_string_pretty(reports)
+            };
+            println!("{}", text.map_err(|e| e.to_string())?);
+        }
+        Format::Table => {
+            let (act, other): (Vec<_>, Vec<_>) =
+                reports.iter().cloned().partition(|r| r.workload == "act");
+            if !act.is_empty() {
+                print!("{}", report::table(&act));
+                if reports.len() > 1 {
+                    for (label, knee) in report::knees(&act) {
+                        match knee {
+                            Some(k) => println!(
+                                "knee {label}: {k:.0} actions/s (highest with p99 update ≤ {} ms)",
+                                report::KNEE_P99_MS
+                            ),
+                            None => println!(
+                                "knee {label}: no row with p99 update ≤ {} ms",
+                                report::KNEE_P99_MS
+                            ),
+                        }
+                    }
+                }
+            }
+            if !other.is_empty() {
+                print!("{}", report::join_table(&other));
+            }
+            print!("{}", report::notes(reports));
+        }
+    }
+    Ok(())
 }
 
 /// Run a benchmark and print its report.
 pub async fn run(args: BenchArgs) -> Result<(), String> {
-    Err(format!("not written yet: {}", args.url))
+    if !args.compare.is_empty() {
+        let mut reports = Vec::new();
+        for path in &args.compare {
+            let text =
+                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let r: report::Report =
+                serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+            reports.push(r);
+        }
+        return print(&reports, args.format);
+    }
+    if args.game != "counter" {
+        return Err(format!(
+            "--game {}: the load generator drives `counter` (every action is accepted and \
+             seen by every member)",
+            args.game
+        ));
+    }
+    if args.clients == 0 || args.rooms == 0 || args.interval_ms == 0 {
+        return Err("--rooms, --clients and --interval-ms must be at least 1".into());
+    }
+    let plan = load::Plan {
+        addr: loopback_addr(&args.url)?,
+        url: args.url.clone(),
+        workload: match args.workload {
+            WorkloadArg::Act => load::Workload::Act,
+            WorkloadArg::Join => load::Workload::Join,
+            WorkloadArg::Idle => load::Workload::Idle,
+        },
+        game: args.game.clone(),
+        rooms: args.rooms,
+        clients: args.clients,
+        spectators: args.spectators,
+        interval: Duration::from_millis(args.interval_ms),
+        warmup: secs(args.warmup, "warmup")?,
+        duration: secs(args.duration, "duration")?,
+        drain: secs(args.drain, "drain")?,
+        setup_timeout: secs(args.setup_timeout, "setup-timeout")?,
+        concurrency: args.concurrency,
+        server_pid: args.server_pid,
+        label: if args.quickack {
+            format!("{}+quickack", args.label)
+        } else {
+            args.label.clone()
+        },
+        quickack: args.quickack,
+    };
+    // The generator runs on one thread of its own (see `load`); the caller's runtime waits.
+    let handle = std::thread::Builder::new()
+        .name("bench".into())
+        .spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            let local = tokio::task::LocalSet::new();
+            local.block_on(&rt, load::run(plan))
+        })
+        .map_err(|e| e.to_string())?;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(handle.join());
+    });
+    let report = rx
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|_| "the load generator panicked".to_string())??;
+    if let Some(path) = &args.json {
+        let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+        std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    print(std::slice::from_ref(&report), args.format)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_targets() {
+        assert_eq!(
+            loopback_addr("ws://127.0.0.1:7878/ws"),
+            Ok("127.0.0.1:7878".parse().expect("addr"))
+        );
+        assert!(loopback_addr("ws://127.0.0.1:2567").is_ok());
+        assert!(loopback_addr("ws://10.0.0.1:7878/ws").is_err());
+        assert!(loopback_addr("wss://127.0.0.1/ws").is_err());
+    }
 }

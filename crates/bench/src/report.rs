@@ -1,0 +1,410 @@
+//! The result of one run, as JSON (the same schema the Colyseus load generator writes) and as
+//! table rows that put several runs side by side.
+
+use crate::hist::Summary;
+use serde::{Deserialize, Serialize};
+use std::fmt::Write as _;
+
+/// One run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub(crate) struct Report {
+    /// Row name (`arbiter`, `colyseus-immediate`, …).
+    pub(crate) label: String,
+    /// `arbiter` or `colyseus`.
+    pub(crate) target: String,
+    /// `act`, `join` or `idle`.
+    pub(crate) workload: String,
+    pub(crate) game: String,
+    pub(crate) rooms: u32,
+    pub(crate) clients: u32,
+    pub(crate) spectators: u32,
+    pub(crate) interval_ms: u64,
+    pub(crate) warmup_s: f64,
+    pub(crate) duration_s: f64,
+    /// When the measured window started (UTC, RFC 3339).
+    pub(crate) started_at: String,
+    /// Connections opened.
+    pub(crate) connections: u64,
+    pub(crate) join: JoinStats,
+    /// Actions per second the schedule asked for.
+    pub(crate) offered_actions_per_s: f64,
+    pub(crate) actions_sent: u64,
+    pub(crate) acks: u64,
+    pub(crate) actions_per_s: f64,
+    /// State updates (patches or snapshots) received by members in the window.
+    pub(crate) updates: u64,
+    pub(crate) updates_per_s: f64,
+    /// WebSocket frames received in the window (a batch counts once).
+    pub(crate) frames_per_s: f64,
+    pub(crate) ack_latency: Summary,
+    /// From sending an action to each member receiving the update that contains it.
+    pub(crate) update_latency: Summary,
+    /// Error or reject messages.
+    pub(crate) errors: u64,
+    /// Connections that closed or failed during the run.
+    pub(crate) disconnects: u64,
+    /// Measured actions never answered by the end of the drain.
+    pub(crate) unanswered: u64,
+    pub(crate) server: ProcStats,
+    pub(crate) loadgen: ProcStats,
+    /// Anything the reader should know (load-bound, limits hit, …).
+    pub(crate) notes: Vec<String>,
+}
+
+/// Joining: connect, hello, join, first state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub(crate) struct JoinStats {
+    pub(crate) joined: u64,
+    pub(crate) failed: u64,
+    /// From the first connect to the last member holding its first state.
+    pub(crate) wall_ms: f64,
+    pub(crate) per_s: f64,
+    pub(crate) latency: Summary,
+}
+
+/// CPU and memory of a process over the measured window.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub(crate) struct ProcStats {
+    pub(crate) pid: u32,
+    /// Percent of one core.
+    pub(crate) cpu_user_pct: f64,
+    pub(crate) cpu_sys_pct: f64,
+    /// CPU (user + system) per measured action, µs.
+    pub(crate) cpu_us_per_action: f64,
+    /// Resident set at the start and end of the window, KiB.
+    pub(crate) rss_start_kb: u64,
+    pub(crate) rss_end_kb: u64,
+    /// Resident set before any connection was opened (idle workload), KiB.
+    pub(crate) rss_before_kb: u64,
+    /// (end − before) / connections, KiB (idle workload).
+    pub(crate) rss_per_conn_kb: f64,
+}
+
+impl ProcStats {
+    pub(crate) fn cpu_pct(&self) -> f64 {
+        self.cpu_user_pct + self.cpu_sys_pct
+    }
+}
+
+/// A load generator above this share of its core is the bottleneck, not the server.
+pub(crate) const LOAD_BOUND_PCT: f64 = 90.0;
+
+/// Header and rows, one per report, columns aligned.
+pub(crate) fn table(reports: &[Report]) -> String {
+    let header = [
+        "label",
+        "workload",
+        "conns",
+        "offered/s",
+        "actions/s",
+        "updates/s",
+        "ack p50",
+        "ack p99",
+        "upd p50",
+        "upd p95",
+        "upd p99",
+        "upd max",
+        "err",
+        "disc",
+        "lost",
+        "srv cpu%",
+        "usr/sys",
+        "µs/act",
+        "srv MB",
+        "gen cpu%",
+    ];
+    let mut rows: Vec<Vec<String>> = vec![header.iter().map(|s| (*s).to_string()).collect()];
+    for r in reports {
+        let ms = |x: f64| {
+            if x >= 100.0 {
+                format!("{x:.0}")
+            } else {
+                format!("{x:.2}")
+            }
+        };
+        let workload = match r.workload.as_str() {
+            "act" => format!(
+                "{}x{}+{}s @{}ms",
+                r.rooms, r.clients, r.spectators, r.interval_ms
+            ),
+            "idle" => format!("idle {}", r.connections),
+            other => format!("{other} {}", r.connections),
+        };
+        let gen_cpu = if r.loadgen.cpu_pct() >= LOAD_BOUND_PCT {
+            format!("{:.0}!", r.loadgen.cpu_pct())
+        } else {
+            format!("{:.0}", r.loadgen.cpu_pct())
+        };
+        rows.push(vec![
+            r.label.clone(),
+            workload,
+            r.connections.to_string(),
+            format!("{:.0}", r.offered_actions_per_s),
+            format!("{:.0}", r.actions_per_s),
+            format!("{:.0}", r.updates_per_s),
+            ms(r.ack_latency.p50_ms),
+            ms(r.ack_latency.p99_ms),
+            ms(r.update_latency.p50_ms),
+            ms(r.update_latency.p95_ms),
+            ms(r.update_latency.p99_ms),
+            ms(r.update_latency.max_ms),
+            r.errors.to_string(),
+            r.disconnects.to_string(),
+            r.unanswered.to_string(),
+            format!("{:.0}", r.server.cpu_pct()),
+            format!("{:.0}/{:.0}", r.server.cpu_user_pct, r.server.cpu_sys_pct),
+            format!("{:.1}", r.server.cpu_us_per_action),
+            format!("{:.1}", r.server.rss_end_kb as f64 / 1024.0),
+            gen_cpu,
+        ]);
+    }
+    align(&rows)
+}
+
+/// Join and memory figures, one row per report.
+pub(crate) fn join_table(reports: &[Report]) -> String {
+    let mut rows: Vec<Vec<String>> = vec![
+        [
+            "label",
+            "workload",
+            "joined",
+            "failed",
+            "wall ms",
+            "joins/s",
+            "join p50",
+            "join p99",
+            "join max",
+            "srv MB before",
+            "srv MB after",
+            "KB/conn",
+        ]
+        .iter()
+        .map(|s| (*s).to_string())
+        .collect(),
+    ];
+    for r in reports {
+        let j = &r.join;
+        rows.push(vec![
+            r.label.clone(),
+            r.workload.clone(),
+            j.joined.to_string(),
+            j.failed.to_string(),
+            format!("{:.0}", j.wall_ms),
+            format!("{:.0}", j.per_s),
+            format!("{:.2}", j.latency.p50_ms),
+            format!("{:.2}", j.latency.p99_ms),
+            format!("{:.2}", j.latency.max_ms),
+            format!("{:.1}", r.server.rss_before_kb as f64 / 1024.0),
+            format!("{:.1}", r.server.rss_end_kb as f64 / 1024.0),
+            format!("{:.1}", r.server.rss_per_conn_kb),
+        ]);
+    }
+    align(&rows)
+}
+
+/// Pads every column to its widest cell; the first column is left-aligned, the rest right.
+fn align(rows: &[Vec<String>]) -> String {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..cols)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        for (c, cell) in row.iter().enumerate() {
+            let pad = widths[c].saturating_sub(cell.chars().count());
+            if c > 0 {
+                out.push_str("  ");
+            }
+            if c == 0 {
+                out.push_str(cell);
+                out.push_str(&" ".repeat(pad));
+            } else {
+                out.push_str(&" ".repeat(pad));
+                out.push_str(cell);
+            }
+        }
+        let trimmed = out.trim_end_matches(' ').len();
+        out.truncate(trimmed);
+        out.push('\n');
+    }
+    out
+}
+
+/// The p99 action→update latency a row may have and still count towards the knee.
+pub(crate) const KNEE_P99_MS: f64 = 50.0;
+
+/// Per label (in first-seen order): the highest actions/s of an `act` row whose p99
+/// action→update latency is within [`KNEE_P99_MS`] with every action answered, or `None`
+/// when no row qualifies.
+pub(crate) fn knees(reports: &[Report]) -> Vec<(String, Option<f64>)> {
+    let mut out: Vec<(String, Option<f64>)> = Vec::new();
+    for r in reports.iter().filter(|r| r.workload == "act") {
+        let ok = r.update_latency.count > 0
+            && r.update_latency.p99_ms <= KNEE_P99_MS
+            && r.unanswered == 0
+            && r.disconnects == 0;
+        let idx = match out.iter().position(|(l, _)| *l == r.label) {
+            Some(i) => i,
+            None => {
+                out.push((r.label.clone(), None));
+                out.len() - 1
+            }
+        };
+        if ok {
+            let best = &mut out[idx].1;
+            *best = Some(best.map_or(r.actions_per_s, |b: f64| b.max(r.actions_per_s)));
+        }
+    }
+    out
+}
+
+/// The notes of every report, prefixed by its label.
+pub(crate) fn notes(reports: &[Report]) -> String {
+    let mut out = String::new();
+    for r in reports {
+        for n in &r.notes {
+            let _ = writeln!(out, "{}: {n}", r.label);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(label: &str, gen_pct: f64) -> Report {
+        Report {
+            label: label.into(),
+            target: "arbiter".into(),
+            workload: "act".into(),
+            rooms: 250,
+            clients: 4,
+            spectators: 0,
+            interval_ms: 100,
+            connections: 1_000,
+            offered_actions_per_s: 10_000.0,
+            actions_per_s: 9_990.4,
+            updates_per_s: 39_961.6,
+            ack_latency: Summary {
+                count: 10,
+                p50_ms: 0.5,
+                p95_ms: 1.0,
+                p99_ms: 2.25,
+                max_ms: 150.0,
+                mean_ms: 0.6,
+            },
+            update_latency: Summary {
+                count: 40,
+                p50_ms: 0.7,
+                p95_ms: 1.5,
+                p99_ms: 3.0,
+                max_ms: 150.0,
+                mean_ms: 0.8,
+            },
+            server: ProcStats {
+                cpu_user_pct: 20.0,
+                cpu_sys_pct: 45.5,
+                cpu_us_per_action: 65.54,
+                rss_end_kb: 40_960,
+                ..ProcStats::default()
+            },
+            loadgen: ProcStats {
+                cpu_user_pct: gen_pct,
+                ..ProcStats::default()
+            },
+            ..Report::default()
+        }
+    }
+
+    #[test]
+    fn table_aligns_columns_and_flags_a_load_bound_generator() {
+        let t = table(&[sample("arbiter", 50.0), sample("colyseus-immediate", 95.0)]);
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(lines.len(), 3);
+        assert!(lines[0].starts_with("label  "));
+        assert!(
+            lines[1].starts_with("arbiter             250x4+0s @100ms"),
+            "{t}"
+        );
+        // Right-aligned numeric columns end at the same place on every line.
+        let end = |l: &str, needle: &str| l.find(needle).map(|i| i + needle.len());
+        assert_eq!(end(lines[0], "actions/s"), end(lines[1], "9990"));
+        assert!(lines[1].contains("  2.25  "), "{t}");
+        assert!(lines[1].contains("  150  "), "{t}");
+        assert!(
+            lines[1].contains("20/46") || lines[1].contains("20/45"),
+            "{t}"
+        );
+        assert!(lines[1].contains("65.5"), "{t}");
+        assert!(lines[1].ends_with("  50"), "{t}");
+        assert!(lines[2].ends_with("  95!"), "{t}");
+        assert!(lines.iter().all(|l| !l.ends_with(' ')));
+    }
+
+    #[test]
+    fn json_round_trips_and_tolerates_missing_fields() {
+        let r = sample("x", 10.0);
+        let text = serde_json::to_string(&r).expect("serialise");
+        let back: Report = serde_json::from_str(&text).expect("parse");
+        assert_eq!(back, r);
+        let partial: Report =
+            serde_json::from_str(r#"{"label":"colyseus","actions_per_s":12.5}"#).expect("parse");
+        assert_eq!(partial.label, "colyseus");
+        assert_eq!(partial.actions_per_s, 12.5);
+        assert_eq!(partial.server, ProcStats::default());
+    }
+
+    #[test]
+    fn join_table_reports_memory_per_connection() {
+        let mut r = sample("idle", 1.0);
+        r.workload = "idle".into();
+        r.join.joined = 10_000;
+        r.server.rss_before_kb = 10_240;
+        r.server.rss_per_conn_kb = 12.34;
+        let t = join_table(&[r]);
+        assert!(
+            t.lines().nth(1).is_some_and(|l| l.ends_with("  12.3")),
+            "{t}"
+        );
+    }
+
+    #[test]
+    fn knee_is_the_fastest_row_within_the_latency_bound() {
+        let row = |label: &str, aps: f64, p99: f64, lost: u64| {
+            let mut r = sample(label, 1.0);
+            r.actions_per_s = aps;
+            r.update_latency.count = 100;
+            r.update_latency.p99_ms = p99;
+            r.unanswered = lost;
+            r
+        };
+        let k = knees(&[
+            row("a", 5_000.0, 3.0, 0),
+            row("b", 5_000.0, 60.0, 0),
+            row("a", 10_000.0, 12.0, 0),
+            row("a", 15_000.0, 80.0, 0),
+            row("a", 14_000.0, 20.0, 3),
+        ]);
+        assert_eq!(
+            k,
+            vec![("a".to_string(), Some(10_000.0)), ("b".to_string(), None)]
+        );
+    }
+
+    #[test]
+    fn notes_are_prefixed_with_their_label() {
+        let mut r = sample("arbiter", 1.0);
+        r.notes = vec!["load-bound".into()];
+        assert_eq!(notes(&[r]), "arbiter: load-bound\n");
+    }
+}

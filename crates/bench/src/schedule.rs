@@ -1,0 +1,140 @@
+//! Who joins which room as what, when each client acts, and which loopback source address each
+//! connection uses. Pure functions, so they can be tested without sockets.
+
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+/// Connections per loopback source address. The ephemeral port range here holds ~28,000; stay
+/// well below it so TIME_WAIT sockets of a previous run do not collide.
+pub(crate) const CONNS_PER_SOURCE: u64 = 20_000;
+
+/// A member's place in the workload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Slot {
+    /// Global index of the connection.
+    pub(crate) index: u64,
+    pub(crate) room: u32,
+    /// Index inside the room: players first, then spectators.
+    pub(crate) member: u32,
+    pub(crate) player: bool,
+    /// The member that creates the room (the first player).
+    pub(crate) creator: bool,
+}
+
+/// Every member of `rooms` rooms of `players` players and `spectators` spectators, room by room.
+pub(crate) fn slots(rooms: u32, players: u32, spectators: u32) -> Vec<Slot> {
+    let per_room = players + spectators;
+    let mut out = Vec::with_capacity(rooms as usize * per_room as usize);
+    for room in 0..rooms {
+        for member in 0..per_room {
+            out.push(Slot {
+                index: u64::from(room) * u64::from(per_room) + u64::from(member),
+                room,
+                member,
+                player: member < players,
+                creator: member == 0,
+            });
+        }
+    }
+    out
+}
+
+/// When the player with global player index `i` of `n` first acts, relative to the start of
+/// the schedule: spread evenly over one interval, so the offered load is smooth rather than
+/// `n` actions at once every `interval`.
+pub(crate) fn phase(i: u64, n: u64, interval: Duration) -> Duration {
+    if n == 0 {
+        return Duration::ZERO;
+    }
+    let nanos = interval.as_nanos() * u128::from(i % n) / u128::from(n);
+    Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
+}
+
+/// Actions the schedule offers per second.
+pub(crate) fn offered_per_s(players: u64, interval: Duration) -> f64 {
+    if interval.is_zero() {
+        return 0.0;
+    }
+    players as f64 / interval.as_secs_f64()
+}
+
+/// The source address of connection `i` when `total` connections are opened: 127.0.0.1 (the
+/// kernel's choice) while they fit one address, otherwise 127.0.0.2, 127.0.0.3, … with
+/// [`CONNS_PER_SOURCE`] each.
+pub(crate) fn source_addr(i: u64, total: u64) -> Option<Ipv4Addr> {
+    if total <= CONNS_PER_SOURCE {
+        return None;
+    }
+    let k = i / CONNS_PER_SOURCE;
+    // 127.0.0.2 ..= 127.0.0.254, then wrap into 127.0.1.x.
+    let host = 2 + k;
+    Some(Ipv4Addr::new(
+        127,
+        0,
+        u8::try_from(host / 253).unwrap_or(255),
+        u8::try_from(host % 253).unwrap_or(254).max(1),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_put_players_first_and_one_creator_per_room() {
+        let s = slots(3, 2, 1);
+        assert_eq!(s.len(), 9);
+        assert_eq!(s.iter().filter(|x| x.creator).count(), 3);
+        assert_eq!(s.iter().filter(|x| x.player).count(), 6);
+        assert_eq!(
+            s[4],
+            Slot {
+                index: 4,
+                room: 1,
+                member: 1,
+                player: true,
+                creator: false
+            }
+        );
+        assert!(!s[5].player && s[5].room == 1);
+        assert!(s.iter().enumerate().all(|(i, x)| x.index == i as u64));
+    }
+
+    #[test]
+    fn phases_spread_evenly_over_one_interval() {
+        let t = Duration::from_millis(100);
+        let p: Vec<Duration> = (0..4).map(|i| phase(i, 4, t)).collect();
+        assert_eq!(
+            p,
+            [0, 25, 50, 75].map(Duration::from_millis).to_vec(),
+            "evenly spaced"
+        );
+        assert!((0..1_000).all(|i| phase(i, 1_000, t) < t));
+        assert_eq!(phase(5, 0, t), Duration::ZERO);
+    }
+
+    #[test]
+    fn offered_load() {
+        assert_eq!(offered_per_s(1_000, Duration::from_millis(100)), 10_000.0);
+        assert_eq!(offered_per_s(500, Duration::from_millis(200)), 2_500.0);
+        assert_eq!(offered_per_s(5, Duration::ZERO), 0.0);
+    }
+
+    #[test]
+    fn source_addresses_only_when_one_is_not_enough() {
+        assert_eq!(source_addr(19_999, 20_000), None);
+        assert_eq!(source_addr(0, 50_000), Some(Ipv4Addr::new(127, 0, 0, 2)));
+        assert_eq!(
+            source_addr(19_999, 50_000),
+            Some(Ipv4Addr::new(127, 0, 0, 2))
+        );
+        assert_eq!(
+            source_addr(20_000, 50_000),
+            Some(Ipv4Addr::new(127, 0, 0, 3))
+        );
+        assert_eq!(
+            source_addr(49_999, 50_000),
+            Some(Ipv4Addr::new(127, 0, 0, 4))
+        );
+    }
+}
