@@ -479,7 +479,9 @@ impl<G: Game> Room<G> {
     pub fn take_unpersisted(&mut self) -> Vec<LogEntry> {
         let from = self.persisted_v;
         self.persisted_v = self.v;
-        self.log.iter().filter(|e| e.v > from).cloned().collect()
+        // The log is in version order: find the tail without scanning it all.
+        let start = self.log.partition_point(|e| e.v <= from);
+        self.log[start..].to_vec()
     }
 
     /// FNV-1a of the game state's JSON, the determinism fingerprint stored with snapshots.

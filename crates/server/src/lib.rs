@@ -23,6 +23,7 @@ use app::App;
 use arbiter_engine::{Persistence, Registry, Rooms};
 use axum::Router;
 use axum::routing::{get, post};
+use axum::serve::ListenerExt;
 use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -145,6 +146,12 @@ pub async fn start_with(
     let mut graceful = stop_rx;
     let handle = app.clone();
     let served = tokio::spawn(async move {
+        // Nagle would hold a patch's ack back until the client's delayed ACK (~40 ms).
+        let listener = listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::warn!(error = %e, "cannot set TCP_NODELAY");
+            }
+        });
         axum::serve(listener, router(app).into_make_service())
             .with_graceful_shutdown(async move {
                 let _ = graceful.wait_for(|stop| *stop).await;
