@@ -16,15 +16,13 @@ pub(crate) struct Launch {
     pub(crate) on_close: Box<dyn FnOnce() + Send>,
 }
 
+/// A room that passed its game's setup and waits to be started (after it is stored).
+pub(crate) type Prepared = Box<dyn FnOnce(Launch) -> RoomHandle + Send>;
+
 /// A registered game with its types erased: it can describe itself and start rooms.
 trait GameEntry: Send + Sync {
     fn info(&self) -> GameInfo;
-    fn spawn(
-        &self,
-        spec: RoomSpec,
-        clock: RoomClock,
-        launch: Launch,
-    ) -> Result<RoomHandle, GameError>;
+    fn prepare(&self, spec: RoomSpec) -> Result<Prepared, GameError>;
     fn restore(
         &self,
         spec: RoomSpec,
@@ -32,7 +30,6 @@ trait GameEntry: Send + Sync {
         clock: RoomClock,
         launch: Launch,
     ) -> Result<RoomHandle, GameError>;
-    fn check(&self, spec: &RoomSpec) -> Result<(), GameError>;
     fn answer(
         &self,
         spec: RoomSpec,
@@ -49,10 +46,6 @@ impl<G: Game> GameEntry for Entry<G> {
         self.0.info()
     }
 
-    fn check(&self, spec: &RoomSpec) -> Result<(), GameError> {
-        Room::new(self.0.clone(), spec.clone()).map(|_| ())
-    }
-
     fn answer(
         &self,
         spec: RoomSpec,
@@ -65,14 +58,11 @@ impl<G: Game> GameEntry for Entry<G> {
         room.query(viewer, query)
     }
 
-    fn spawn(
-        &self,
-        spec: RoomSpec,
-        clock: RoomClock,
-        launch: Launch,
-    ) -> Result<RoomHandle, GameError> {
+    fn prepare(&self, spec: RoomSpec) -> Result<Prepared, GameError> {
         let room = Room::new(self.0.clone(), spec)?;
-        Ok(start(room, clock, launch))
+        Ok(Box::new(move |launch| {
+            start(room, RoomClock::start(), launch)
+        }))
     }
 
     fn restore(
@@ -133,27 +123,16 @@ impl Registry {
         self.games.get(name).map(|g| g.info())
     }
 
-    /// Check that `game` exists and accepts the spec's config, without starting anything.
-    pub(crate) fn check(&self, game: &str, spec: &RoomSpec) -> Result<(), GameError> {
+    /// Build a new room of `game` (running its setup, so a bad config fails here, before
+    /// anything is stored); the result starts it.
+    pub(crate) fn prepare(&self, game: &str, spec: RoomSpec) -> Result<Prepared, GameError> {
         let entry = self.games.get(game).ok_or_else(|| {
             GameError::new(
                 arbiter_protocol::ErrorCode::UnknownGame,
                 format!("no game named {game:?}"),
             )
         })?;
-        entry.check(spec)
-    }
-
-    /// Start a new room.
-    pub(crate) fn spawn(
-        &self,
-        game: &str,
-        spec: RoomSpec,
-        launch: Launch,
-    ) -> Option<Result<RoomHandle, GameError>> {
-        let entry = self.games.get(game)?;
-        let clock = RoomClock::start();
-        Some(entry.spawn(spec, clock, launch))
+        entry.prepare(spec)
     }
 
     /// Answer a history query about a room that is no longer live, by rebuilding it from its

@@ -192,31 +192,26 @@ impl Rooms {
             },
         };
         // The game must accept the config before anything is stored.
-        self.0.registry.check(game, &spec)?;
+        let stored = StoredRoom {
+            id: spec.id.clone(),
+            code: spec.code.clone(),
+            game: game.to_owned(),
+            config: spec.config.clone(),
+            seed: spec.seed,
+            created_ms: spec.created_ms,
+            public: spec.options.public,
+            max_players: spec.options.max_players,
+            max_spectators: spec.options.max_spectators,
+            seat_grace_ms: spec.options.seat_grace_ms,
+        };
+        let start = self.0.registry.prepare(game, spec)?;
         if let Some(p) = &self.0.persistence {
-            let stored = StoredRoom {
-                id: spec.id.clone(),
-                code: spec.code.clone(),
-                game: game.to_owned(),
-                config: spec.config.clone(),
-                seed: spec.seed,
-                created_ms: spec.created_ms,
-                public: spec.options.public,
-                max_players: spec.options.max_players,
-                max_spectators: spec.options.max_spectators,
-                seat_grace_ms: spec.options.seat_grace_ms,
-            };
             p.store.create(stored).await.map_err(|e| {
                 tracing::error!(error = %e, "storing a new room failed");
                 GameError::new(ErrorCode::Unavailable, "the room could not be stored")
             })?;
         }
-        let launch = self.launch(&id, &code);
-        let handle = self
-            .0
-            .registry
-            .spawn(game, spec, launch)
-            .ok_or_else(|| GameError::new(ErrorCode::UnknownGame, "no such game"))??;
+        let handle = start(self.launch(&id, &code));
         let mut live = self.live();
         live.by_code.insert(code, id.clone());
         live.by_id.insert(id, handle.clone());
