@@ -127,17 +127,16 @@ impl Session {
     }
 
     async fn on_message(&mut self, msg: ClientMsg) -> Flow {
-        let player = match (&msg, &self.player) {
+        let caller = match (&msg, &self.player) {
             (ClientMsg::Hello { v, token, name }, _) => {
                 return self.hello(*v, token.as_deref(), name.as_deref());
             }
-            (_, Some(player)) => player.clone(),
+            (_, Some(player)) => self.caller(player),
             (msg, None) => {
                 self.refuse(msg, ErrorCode::NotAuthenticated, "send hello first");
                 return Flow::Continue;
             }
         };
-        let caller = self.caller(&player);
         let redo = matches!(msg, ClientMsg::Redo { .. });
         match msg {
             ClientMsg::Hello { .. } => {}
