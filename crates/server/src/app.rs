@@ -2,7 +2,7 @@
 
 use crate::auth::Signer;
 use crate::lp::LpCmd;
-use crate::queue::{ConnQueue, QueueLimits};
+use crate::queue::{ConnQueue, QueueLimits, Wire};
 use arbiter_engine::{ConnId, RoomLimits, Rooms};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -141,11 +141,16 @@ impl App {
     }
 
     /// A fresh outbound queue for a connection of this server.
-    pub(crate) fn new_queue(&self, encoding: arbiter_protocol::Encoding) -> Arc<ConnQueue> {
+    pub(crate) fn new_queue(
+        &self,
+        encoding: arbiter_protocol::Encoding,
+        wire: Option<Arc<dyn Wire>>,
+    ) -> Arc<ConnQueue> {
         Arc::new(ConnQueue::new(
             encoding,
             self.0.settings.queue,
             self.0.queued_bytes.clone(),
+            wire,
         ))
     }
 

@@ -27,7 +27,7 @@ use axum::serve::ListenerExt;
 use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
@@ -114,6 +114,22 @@ impl Running {
     }
 }
 
+/// Pending connections the kernel keeps for the server to accept. Tokio's default (1,024)
+/// overflows when a few thousand clients connect at once — a dropped SYN costs that client a
+/// one-second retransmit — so ask for more; the kernel caps it at `net.core.somaxconn`.
+const LISTEN_BACKLOG: u32 = 8192;
+
+fn bind(listen: SocketAddr) -> io::Result<TcpListener> {
+    let socket = if listen.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(listen)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
 /// Bind `listen` and serve `registry`'s games, keeping rooms in memory only.
 pub async fn start(
     listen: SocketAddr,
@@ -138,7 +154,7 @@ pub async fn start_with(
     if restored > 0 {
         tracing::info!(rooms = restored, "restored rooms from storage");
     }
-    let listener = TcpListener::bind(listen).await?;
+    let listener = bind(listen)?;
     let addr = listener.local_addr()?;
     let (stop, stop_rx) = watch::channel(false);
     let (alive_tx, alive) = mpsc::channel(1);

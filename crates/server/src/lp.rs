@@ -13,6 +13,7 @@
 //! dropped: the rooms mark the player disconnected and hold the seat.
 
 use crate::app::App;
+use crate::queue::Item;
 use crate::session::{Flow, Session};
 use arbiter_protocol::{Encoding, ErrorCode, close};
 use axum::Json;
@@ -130,7 +131,7 @@ fn batch(after: u64, sent: &VecDeque<(u64, Bytes)>, ended: Option<Ended>) -> Res
 async fn run(app: App, sid: String, mut rx: mpsc::Receiver<LpCmd>) {
     let _alive = app.connection_opened();
     let settings = app.settings().clone();
-    let queue = app.new_queue(Encoding::Json);
+    let queue = app.new_queue(Encoding::Json, None);
     let mut session = Session::new(app.clone(), queue.clone());
     // Numbered messages not yet acknowledged by a later poll.
     let mut sent: VecDeque<(u64, Bytes)> = VecDeque::new();
@@ -185,8 +186,8 @@ async fn run(app: App, sid: String, mut rx: mpsc::Receiver<LpCmd>) {
                 if !drained.resync.is_empty() {
                     session.resync(drained.resync).await;
                 }
-                for frame in drained.frames {
-                    sent.push_back((next, frame.bytes));
+                for bytes in drained.items.into_iter().filter_map(Item::into_message) {
+                    sent.push_back((next, bytes));
                     next += 1;
                 }
                 if let Some((after, reply, _)) = waiting.take() {
@@ -206,8 +207,13 @@ async fn run(app: App, sid: String, mut rx: mpsc::Receiver<LpCmd>) {
         }
     };
     app.long_polls().remove(&sid);
-    for frame in queue.drain().frames {
-        sent.push_back((next, frame.bytes));
+    for bytes in queue
+        .drain()
+        .items
+        .into_iter()
+        .filter_map(Item::into_message)
+    {
+        sent.push_back((next, bytes));
         next += 1;
     }
     if let Some((after, reply, _)) = waiting.take() {

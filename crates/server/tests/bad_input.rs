@@ -315,3 +315,41 @@ async fn tokens_keep_identity_and_forgeries_are_refused() {
     }
     srv.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn bad_websocket_handshakes_are_refused_with_a_structured_error() {
+    let srv = server().await;
+    let addr = srv.addr();
+    let upgrade = [("Connection", "Upgrade"), ("Upgrade", "websocket")];
+    let key = ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==");
+    let cases: [(&[(&str, &str)], u16); 4] = [
+        // A plain GET, no upgrade asked for.
+        (&[], 400),
+        // No version.
+        (&[upgrade[0], upgrade[1], key], 426),
+        // A version this server does not speak.
+        (
+            &[upgrade[0], upgrade[1], key, ("Sec-WebSocket-Version", "8")],
+            426,
+        ),
+        // A key that is not 16 bytes of base64.
+        (
+            &[
+                upgrade[0],
+                upgrade[1],
+                ("Sec-WebSocket-Key", "short"),
+                ("Sec-WebSocket-Version", "13"),
+            ],
+            400,
+        ),
+    ];
+    for (headers, status) in cases {
+        let (got, body) = support::request(addr, "GET", "/ws", headers, None).await;
+        assert_eq!(got, status, "{headers:?}");
+        assert_eq!(body["error"]["code"], "BAD_MESSAGE", "{headers:?}");
+    }
+    // The server is unharmed.
+    let mut c = Raw::connect(addr).await;
+    c.hello("after").await;
+    ping_still_works(&mut c).await;
+}
