@@ -10,7 +10,6 @@ import tcg from './games/tcg.js';
 import generic from './games/generic.js';
 
 const RENDERERS = { tictactoe, dicegame, owedrahn, tellit, poker, tcg };
-const NO_BOTS = new Set(['tellit', 'counter']);
 const mountFor = (game) => RENDERERS[game] || generic;
 
 // ---------- storage ----------
@@ -354,6 +353,8 @@ async function loadRooms() {
 setInterval(() => { if (S.page === 'lobby' && !document.hidden) loadRooms(); }, 4000);
 document.addEventListener('visibilitychange', () => { if (!document.hidden && S.page === 'lobby') loadRooms(); });
 const gameTitle = (name) => S.games.find((g) => g.name === name)?.title || name;
+// Until the game list has loaded, offer no bot rather than one the server may refuse.
+const gameHasBots = (name) => S.games.find((g) => g.name === name)?.bots === true;
 
 // ---------- rendering ----------
 function renderConn() {
@@ -442,7 +443,7 @@ function render() {
     h('span', { class: 'badge' }, m.bot ? 'bot' : m.connected ? m.role : `${m.role}, away`))));
   const seated = members.filter((m) => m.role === 'player').length;
   $('#take-seat').hidden = !(r.role === 'spectator' && seated < r.info.max_players);
-  $('#add-bot').hidden = !(r.role === 'player' && seated < r.info.max_players && !NO_BOTS.has(r.game));
+  $('#add-bot').hidden = !(r.role === 'player' && seated < r.info.max_players && gameHasBots(r.game));
   if (!mounted || mounted.id !== r.id || mounted.game !== r.game) {
     mounted?.destroy?.();
     const ctx = {

@@ -24,7 +24,7 @@ pub use game::{
 };
 pub use log::{EntryKind, LogEntry, Replayed, replay};
 pub use outbox::{Caller, ConnId, Frame, FrameKind, Outbox};
-pub use registry::Registry;
+pub use registry::{GameListing, Registry};
 pub use rng::GameRng;
 pub use room::{Query, Room, RoomOptions, RoomSpec};
 pub use rooms::{CreateOptions, RoomLimits, Rooms};

@@ -19,9 +19,21 @@ pub(crate) struct Launch {
 /// A room that passed its game's setup and waits to be started (after it is stored).
 pub(crate) type Prepared = Box<dyn FnOnce(Launch) -> RoomHandle + Send>;
 
+/// A registered game as `GET /api/v1/games` lists it: the game's facts and what the engine
+/// offers for its rooms.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct GameListing {
+    /// The game's own facts.
+    #[serde(flatten)]
+    pub info: GameInfo,
+    /// Whether `add_bot` can seat a bot in its rooms.
+    pub bots: bool,
+}
+
 /// A registered game with its types erased: it can describe itself and start rooms.
 trait GameEntry: Send + Sync {
     fn info(&self) -> GameInfo;
+    fn bots(&self) -> bool;
     fn prepare(&self, spec: RoomSpec) -> Result<Prepared, GameError>;
     fn restore(
         &self,
@@ -44,6 +56,10 @@ struct Entry<G>(Arc<G>);
 impl<G: Game> GameEntry for Entry<G> {
     fn info(&self) -> GameInfo {
         self.0.info()
+    }
+
+    fn bots(&self) -> bool {
+        self.0.bot_name(1).is_some()
     }
 
     fn answer(
@@ -113,9 +129,15 @@ impl Registry {
         self
     }
 
-    /// Facts about every registered game, by name.
-    pub fn games(&self) -> Vec<GameInfo> {
-        self.games.values().map(|g| g.info()).collect()
+    /// Every registered game as the lobby lists it, by name.
+    pub fn games(&self) -> Vec<GameListing> {
+        self.games
+            .values()
+            .map(|g| GameListing {
+                info: g.info(),
+                bots: g.bots(),
+            })
+            .collect()
     }
 
     /// Facts about one game.

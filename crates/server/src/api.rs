@@ -1,7 +1,7 @@
 //! The REST API: games, public rooms, one room, health.
 
 use crate::app::App;
-use arbiter_engine::{GameInfo, Query as RoomQuery, ResultsOf, RoomCmd, Viewer};
+use arbiter_engine::{GameListing, Query as RoomQuery, ResultsOf, RoomCmd, Viewer};
 use arbiter_protocol::{ErrorCode, PlayerId, RoomInfo};
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -54,7 +54,7 @@ pub(crate) async fn health(State(app): State<App>) -> Json<serde_json::Value> {
 }
 
 /// `GET /api/v1/games`.
-pub(crate) async fn games(State(app): State<App>) -> Json<Vec<GameInfo>> {
+pub(crate) async fn games(State(app): State<App>) -> Json<Vec<GameListing>> {
     Json(app.rooms().registry().games())
 }
 

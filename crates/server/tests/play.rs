@@ -444,6 +444,19 @@ async fn rest_lists_games_and_public_rooms_only() {
         .find(|g| g["name"] == json!("tictactoe"))
         .expect("tic-tac-toe is listed");
     assert_eq!(ttt["max_players"], json!(2));
+    // Whether a game's rooms can seat bots, as the lobby needs to know.
+    let bots = |name: &str| {
+        games
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["name"] == json!(name))
+            .unwrap()["bots"]
+            .clone()
+    };
+    assert_eq!(bots("tictactoe"), json!(true));
+    assert_eq!(bots("tellit"), json!(false));
+    assert_eq!(bots("tcg"), json!(false));
 
     let (_, rooms) = get(srv.addr(), "/api/v1/rooms").await;
     let ids: Vec<&str> = rooms

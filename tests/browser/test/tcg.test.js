@@ -17,6 +17,8 @@ test('tcg: two players submit decks, start, draw, play, tap and change life', as
   const code = await createRoom(ada.page, 'tcg');
   const bob = await newPlayer(browser, srv.url, 'Bob');
   await joinByCode(bob.page, code);
+  // The table has no bots, so it offers none (the dice test shows the button where it works).
+  assert.equal(await ada.page.locator('#add-bot').isHidden(), true);
   for (const p of [ada, bob]) {
     await p.page.locator('#tcg-deck').waitFor();
     await p.page.getByRole('button', { name: 'Submit deck' }).click();
