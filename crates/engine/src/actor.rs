@@ -317,12 +317,7 @@ impl Actor {
                 (0, since) => since,
                 _ => None,
             };
-            info_tx.send_if_modified(|info| {
-                let now = room.info();
-                let changed = *info != now;
-                *info = now;
-                changed
-            });
+            info_tx.send_if_modified(|info| room.refresh_info(info));
         }
         room.close(ErrorCode::Unavailable, "the server is shutting down");
     }

@@ -356,7 +356,7 @@ impl<G: Game> Room<G> {
 
     /// Public facts for the lobby and REST.
     pub fn info(&self) -> RoomInfo {
-        let seated = self.seated();
+        let (players, spectators, status, v) = self.info_counts();
         RoomInfo {
             id: self.spec.id.clone(),
             code: self.spec.code.clone(),
@@ -364,15 +364,30 @@ impl<G: Game> Room<G> {
             public: self.spec.options.public,
             max_players: self.spec.options.max_players,
             max_spectators: self.spec.options.max_spectators,
-            players: seated,
-            spectators: self.members.len() as u32 - seated,
-            status: match self.game.status(&self.current.state) {
-                Status::Waiting => RoomStatus::Waiting,
-                Status::Playing => RoomStatus::Playing,
-                Status::Finished { .. } => RoomStatus::Finished,
-            },
-            v: self.v,
+            players,
+            spectators,
+            status,
+            v,
         }
+    }
+
+    /// Bring `info` (this room's, from [`Room::info`]) up to date without allocating; true
+    /// when something changed.
+    pub fn refresh_info(&self, info: &mut RoomInfo) -> bool {
+        let now = self.info_counts();
+        let before = (info.players, info.spectators, info.status, info.v);
+        (info.players, info.spectators, info.status, info.v) = now;
+        before != now
+    }
+
+    fn info_counts(&self) -> (u32, u32, RoomStatus, u64) {
+        let seated = self.seated();
+        let status = match self.game.status(&self.current.state) {
+            Status::Waiting => RoomStatus::Waiting,
+            Status::Playing => RoomStatus::Playing,
+            Status::Finished { .. } => RoomStatus::Finished,
+        };
+        (seated, self.members.len() as u32 - seated, status, self.v)
     }
 
     fn seated(&self) -> u32 {

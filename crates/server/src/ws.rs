@@ -37,6 +37,10 @@ const READ_BUFFER: usize = 4 * 1024;
 /// goes alone), so a client catching up never meets one huge frame.
 const BATCH_BYTES: usize = 64 * 1024;
 
+/// Frames up to this size are copied behind their header and sent as one buffer; bigger
+/// ones go as header + shared bytes in one vectored write.
+const COPY_BELOW: usize = 16 * 1024;
+
 /// RFC 6455 §1.3: appended to the client's key before hashing.
 const ACCEPT_GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
@@ -320,7 +324,12 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Socket<T> {
         // A vectored write may take less than it could; go on until the socket says stop.
         while written < total {
             let rest = skip(parts, written);
-            match Pin::new(&mut *io).poll_write_vectored(&mut cx, &rest) {
+            let io = Pin::new(&mut *io);
+            let poll = match &rest[..] {
+                [one] => io.poll_write(&mut cx, one),
+                many => io.poll_write_vectored(&mut cx, many),
+            };
+            match poll {
                 Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => return Sent::Broken,
                 Poll::Ready(Ok(n)) => written += n,
                 Poll::Pending => break,
@@ -410,6 +419,13 @@ where
                 &batch
             }
         };
+        if payload.len() <= COPY_BELOW {
+            // One contiguous buffer: a plain send costs the kernel less than a two-part writev.
+            let mut frame = BytesMut::with_capacity(10 + payload.len());
+            put_header(&mut frame, self.opcode, payload.len());
+            frame.put_slice(payload);
+            return self.try_write(&[&frame]);
+        }
         let mut header = BytesMut::with_capacity(10);
         put_header(&mut header, self.opcode, payload.len());
         self.try_write(&[&header, payload])
