@@ -312,6 +312,10 @@ impl Actor {
                 on_close();
                 return;
             }
+            if self.persistence.is_none() {
+                // Without storage the room's memory is the only copy of its log: keep it small.
+                room.compact_log();
+            }
             idle_since = match (room.connection_count(), idle_since) {
                 (0, None) => Some(Instant::now()),
                 (0, since) => since,

@@ -310,3 +310,181 @@ pub fn replay<G: Game>(
         timers: staged.timers,
     })
 }
+
+/// A live room's entries, in version order without gaps: older ones as their JSON text (a
+/// counter action is ~130 bytes so, against ~1 KB as a parsed `Value` tree), the newest as
+/// values until storage has taken them. A room restored from a snapshot starts after it.
+#[derive(Debug, Default)]
+pub(crate) struct Journal {
+    /// Entries that are only read back (queries, replay), oldest first.
+    texts: Texts,
+    /// Entries not yet handed to storage (all of them in a room without storage, until the
+    /// actor compacts them), following `texts`.
+    tail: Vec<LogEntry>,
+    /// Version of the first entry held; 0 while empty.
+    first: u64,
+}
+
+impl Journal {
+    pub(crate) fn push(&mut self, entry: LogEntry) {
+        if self.first == 0 {
+            self.first = entry.v;
+        }
+        self.tail.push(entry);
+    }
+
+    /// Version of the first entry held (1 unless the room was restored from a snapshot);
+    /// `None` while empty.
+    pub(crate) fn first_version(&self) -> Option<u64> {
+        (self.first > 0).then_some(self.first)
+    }
+
+    /// Entries after version `from` still held as values, moved out; every value held is
+    /// then kept as text only.
+    pub(crate) fn take_after(&mut self, from: u64) -> Vec<LogEntry> {
+        let start = self.tail.partition_point(|e| e.v <= from);
+        let taken = self.tail.split_off(start);
+        self.compact();
+        for entry in &taken {
+            self.texts.push(entry);
+        }
+        taken
+    }
+
+    /// Keep every entry held as a value as text only.
+    pub(crate) fn compact(&mut self) {
+        for entry in self.tail.drain(..) {
+            self.texts.push(&entry);
+        }
+    }
+
+    /// Up to `limit` entries after version `after`, oldest first.
+    pub(crate) fn read(&self, after: u64, limit: usize) -> Result<Vec<LogEntry>, GameError> {
+        if self.first == 0 {
+            return Ok(Vec::new());
+        }
+        let start = usize::try_from(after.saturating_add(1).saturating_sub(self.first))
+            .unwrap_or(usize::MAX);
+        let total = self.texts.len() + self.tail.len();
+        let end = start.saturating_add(limit).min(total);
+        (start..end)
+            .map(|i| match self.texts.get(i) {
+                Some(text) => serde_json::from_str::<LogEntry>(text).map_err(|e| {
+                    GameError::new(
+                        ErrorCode::Internal,
+                        format!("a kept log entry is unreadable: {e}"),
+                    )
+                }),
+                None => Ok(self.tail[i - self.texts.len()].clone()),
+            })
+            .collect()
+    }
+}
+
+/// Bytes per chunk of [`Texts`]: big enough that the allocator's overhead vanishes, small
+/// enough that growing never copies much.
+const CHUNK: usize = 64 * 1024;
+
+/// Entries as JSON text, packed end to end into chunks: a kept entry costs its text plus
+/// 12 bytes of index, with no allocation of its own.
+#[derive(Debug, Default)]
+struct Texts {
+    chunks: Vec<String>,
+    /// Per entry: chunk, start and length within it.
+    index: Vec<(u32, u32, u32)>,
+}
+
+impl Texts {
+    fn push(&mut self, entry: &LogEntry) {
+        // A `LogEntry` holds strings, numbers and JSON values only: it always serialises.
+        let text = serde_json::to_string(entry).expect("a log entry is plain JSON data");
+        let fits = self
+            .chunks
+            .last()
+            .is_some_and(|c| c.len() + text.len() <= c.capacity());
+        if !fits {
+            self.chunks
+                .push(String::with_capacity(CHUNK.max(text.len())));
+        }
+        let n = self.chunks.len() - 1;
+        let chunk = &mut self.chunks[n];
+        let start = chunk.len();
+        chunk.push_str(&text);
+        // Chunks hold at most CHUNK bytes or one entry, and an entry is capped by the frame
+        // size the server accepts: both fit in u32.
+        self.index.push((n as u32, start as u32, text.len() as u32));
+    }
+
+    fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    fn get(&self, i: usize) -> Option<&str> {
+        let &(chunk, start, len) = self.index.get(i)?;
+        let start = start as usize;
+        Some(&self.chunks[chunk as usize][start..start + len as usize])
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn entry(v: u64) -> LogEntry {
+        LogEntry {
+            v,
+            at_ms: 1_000 + v,
+            kind: EntryKind::Act {
+                player: PlayerId("p_a".to_owned()),
+                seq: v,
+                action: json!({"type": "add", "n": v}),
+            },
+        }
+    }
+
+    fn versions(entries: &[LogEntry]) -> Vec<u64> {
+        entries.iter().map(|e| e.v).collect()
+    }
+
+    #[test]
+    fn entries_read_back_the_same_whether_kept_as_text_or_values() {
+        let mut j = Journal::default();
+        for v in 1..=6 {
+            j.push(entry(v));
+        }
+        // Storage takes 1..=4; they are then held as text only, 5 and 6 arrive later.
+        let taken = j.take_after(0);
+        assert_eq!(versions(&taken), vec![1, 2, 3, 4, 5, 6]);
+        for v in 7..=9 {
+            j.push(entry(v));
+        }
+        assert_eq!(versions(&j.take_after(6)), vec![7, 8, 9]);
+        assert!(j.take_after(9).is_empty(), "nothing is handed over twice");
+        j.push(entry(10));
+        assert_eq!(
+            j.read(0, usize::MAX).unwrap(),
+            (1..=10).map(entry).collect::<Vec<_>>()
+        );
+        assert_eq!(versions(&j.read(3, 4).unwrap()), vec![4, 5, 6, 7]);
+        assert_eq!(versions(&j.read(8, 100).unwrap()), vec![9, 10]);
+        assert!(j.read(10, 5).unwrap().is_empty());
+        assert!(j.read(u64::MAX, 5).unwrap().is_empty());
+        j.compact();
+        assert_eq!(versions(&j.read(9, 1).unwrap()), vec![10]);
+    }
+
+    #[test]
+    fn a_journal_restored_after_a_snapshot_starts_there() {
+        let mut j = Journal::default();
+        assert_eq!(j.first_version(), None);
+        assert!(j.read(0, 10).unwrap().is_empty());
+        for v in 101..=105 {
+            j.push(entry(v));
+        }
+        assert_eq!(j.first_version(), Some(101));
+        assert_eq!(versions(&j.read(0, 2).unwrap()), vec![101, 102]);
+        assert_eq!(versions(&j.read(103, 10).unwrap()), vec![104, 105]);
+    }
+}

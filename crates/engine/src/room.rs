@@ -2,7 +2,7 @@
 //! no async here; the actor (`actor.rs`) owns a `Room` and feeds it commands one at a time.
 
 use crate::game::{Game, GameError, Status, Viewer};
-use crate::log::{EntryKind, LogEntry, Staged, parse_action, parse_config};
+use crate::log::{EntryKind, Journal, LogEntry, Staged, parse_action, parse_config};
 use crate::outbox::{Caller, ConnId, Frame, FrameKind, Outbox};
 use crate::rng::GameRng;
 use crate::store::{GameResult, Snapshot, fnv1a};
@@ -179,6 +179,15 @@ impl SeqBook {
     }
 }
 
+/// The answer to a history question about entries a room restored from a snapshot no longer
+/// holds (storage has them): the server then asks storage.
+fn in_storage() -> GameError {
+    GameError::new(
+        ErrorCode::Unavailable,
+        "this part of the room's history is in storage",
+    )
+}
+
 /// Frames produced by commands. Normally pushed at once; in hold mode kept until the entries
 /// that produced them are durable, then pushed per connection in one go (so a patch and the
 /// ack that follows it always leave together).
@@ -259,7 +268,7 @@ pub struct Room<G: Game> {
     /// the seat is held (so a player returning within the grace period can resume).
     views: HashMap<ViewKey, SentView>,
     books: HashMap<PlayerId, SeqBook>,
-    log: Vec<LogEntry>,
+    log: Journal,
     /// Room time of the command being handled; entries record it.
     now_ms: u64,
     /// Outgoing frames and the connections that could not take theirs.
@@ -294,7 +303,7 @@ impl<G: Game> Room<G> {
             conns: HashMap::new(),
             views: HashMap::new(),
             books: HashMap::new(),
-            log: Vec::new(),
+            log: Journal::default(),
             mail: Mail::default(),
             persisted_v: 0,
             results: Vec::new(),
@@ -326,9 +335,37 @@ impl<G: Game> Room<G> {
         &self.current.state
     }
 
-    /// Every accepted entry so far.
-    pub fn log(&self) -> &[LogEntry] {
-        &self.log
+    /// The accepted entries this room holds: all of them, unless it was restored from a
+    /// snapshot (then those after it; storage has the rest).
+    pub fn log(&self) -> Result<Vec<LogEntry>, GameError> {
+        self.log.read(0, usize::MAX)
+    }
+
+    /// This room's state rebuilt from its creation parameters and log — the check that
+    /// replay reproduces it. A room restored from a snapshot cannot: its early entries are
+    /// in storage only.
+    pub fn replayed(&self) -> Result<crate::log::Replayed<G>, GameError> {
+        self.replay_to(self.v)
+    }
+
+    fn replay_to(&self, v: u64) -> Result<crate::log::Replayed<G>, GameError> {
+        if self.log.first_version().is_some_and(|first| first > 1) {
+            return Err(in_storage());
+        }
+        let entries = self.log.read(0, usize::try_from(v).unwrap_or(usize::MAX))?;
+        crate::log::replay(
+            &*self.game,
+            &self.spec.config,
+            self.spec.seed,
+            self.spec.created_ms,
+            &entries,
+        )
+    }
+
+    /// Keep the entries held as values as compact text only. The actor calls this after
+    /// each batch; with storage, [`Room::take_unpersisted`] already did.
+    pub fn compact_log(&mut self) {
+        self.log.compact();
     }
 
     /// Open connections.
@@ -494,9 +531,7 @@ impl<G: Game> Room<G> {
     pub fn take_unpersisted(&mut self) -> Vec<LogEntry> {
         let from = self.persisted_v;
         self.persisted_v = self.v;
-        // The log is in version order: find the tail without scanning it all.
-        let start = self.log.partition_point(|e| e.v <= from);
-        self.log[start..].to_vec()
+        self.log.take_after(from)
     }
 
     /// FNV-1a of the game state's JSON, the determinism fingerprint stored with snapshots.
@@ -974,6 +1009,13 @@ impl<G: Game> Room<G> {
     pub fn query(&self, viewer: &Viewer, query: &Query) -> Result<Value, GameError> {
         match query {
             Query::Log { after, limit } => {
+                if self
+                    .log
+                    .first_version()
+                    .is_some_and(|first| first > after.saturating_add(1))
+                {
+                    return Err(in_storage());
+                }
                 let finished = matches!(
                     self.game.status(&self.current.state),
                     Status::Finished { .. }
@@ -981,9 +1023,8 @@ impl<G: Game> Room<G> {
                 let open = self.game.public_view() || finished;
                 let entries: Vec<Value> = self
                     .log
+                    .read(*after, *limit)?
                     .iter()
-                    .filter(|e| e.v > *after)
-                    .take(*limit)
                     .map(|e| {
                         let mut entry = serde_json::to_value(e).unwrap_or(Value::Null);
                         let own = match (&e.kind, viewer) {
@@ -1011,16 +1052,12 @@ impl<G: Game> Room<G> {
                         format!("the room is at version {}", self.v),
                     ));
                 }
-                let upto = usize::try_from(*v)
-                    .unwrap_or(usize::MAX)
-                    .min(self.log.len());
-                let past = crate::log::replay(
-                    &*self.game,
-                    &self.spec.config,
-                    self.spec.seed,
-                    self.spec.created_ms,
-                    &self.log[..upto],
-                )?;
+                if *v == self.v {
+                    return Ok(
+                        json!({ "v": v, "view": self.game.view(&self.current.state, viewer) }),
+                    );
+                }
+                let past = self.replay_to(*v)?;
                 Ok(json!({ "v": v, "view": self.game.view(&past.state, viewer) }))
             }
             Query::History => Ok(json!({

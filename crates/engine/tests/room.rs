@@ -6,7 +6,7 @@
 mod common;
 
 use arbiter_engine::protocol::{Encoding, ErrorCode, JoinRole, PresenceEvent, Role, ServerMsg};
-use arbiter_engine::{Game, Room, RoomOptions, RoomSpec, Viewer, replay};
+use arbiter_engine::{Game, Room, RoomOptions, RoomSpec, Viewer};
 use common::{Mirror, Peer, Secrets};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -351,15 +351,14 @@ fn state_is_a_function_of_config_seed_and_log() {
     r.fire_due(150);
     assert!(r.state().revealed);
     r.leave(&bob.caller, None, 200);
-    let spec = r.spec().clone();
-    let replayed = replay(&Secrets, &spec.config, spec.seed, spec.created_ms, r.log()).unwrap();
+    let replayed = r.replayed().unwrap();
     assert_eq!(
         serde_json::to_value(&replayed.state).unwrap(),
         serde_json::to_value(r.state()).unwrap()
     );
     assert!(replayed.timers.pending().is_empty());
-    assert_eq!(r.log().len() as u64, r.version());
-    assert!(r.log().windows(2).all(|w| w[1].v == w[0].v + 1));
+    assert_eq!(r.log().unwrap().len() as u64, r.version());
+    assert!(r.log().unwrap().windows(2).all(|w| w[1].v == w[0].v + 1));
 }
 
 #[test]
@@ -397,6 +396,7 @@ fn bots_act_through_the_action_path_only_while_a_human_is_connected() {
     assert_eq!(r.state().counter, 3);
     let bot_entries: Vec<u64> = r
         .log()
+        .unwrap()
         .iter()
         .filter_map(|e| match &e.kind {
             arbiter_engine::EntryKind::Act { player, seq, .. } if player.as_str() == "b_1" => {
@@ -406,8 +406,7 @@ fn bots_act_through_the_action_path_only_while_a_human_is_connected() {
         })
         .collect();
     assert_eq!(bot_entries, vec![1, 2, 3]);
-    let spec = r.spec().clone();
-    let replayed = replay(&Secrets, &spec.config, spec.seed, spec.created_ms, r.log()).unwrap();
+    let replayed = r.replayed().unwrap();
     assert_eq!(replayed.state.counter, 3);
 
     // With nobody watching, bots stop.
@@ -555,8 +554,7 @@ fn a_disconnected_seat_is_held_for_the_grace_period_and_the_game_is_told() {
         bob_events,
         vec![Joined, Disconnected, Connected, Disconnected, Left]
     );
-    let spec = r.spec().clone();
-    let replayed = replay(&Secrets, &spec.config, spec.seed, spec.created_ms, r.log()).unwrap();
+    let replayed = r.replayed().unwrap();
     assert_eq!(
         serde_json::to_value(&replayed.state).unwrap(),
         serde_json::to_value(r.state()).unwrap()
@@ -726,12 +724,18 @@ fn undo_takes_back_your_own_latest_actions_until_something_is_revealed() {
     let snap = r.snapshot();
     r.undo(&alice.caller, 9, false, 0);
     let spec = r.spec().clone();
-    let replayed = replay(&Secrets, &spec.config, spec.seed, spec.created_ms, r.log()).unwrap();
+    let replayed = r.replayed().unwrap();
     assert_eq!(
         serde_json::to_value(&replayed.state).unwrap(),
         serde_json::to_value(r.state()).unwrap()
     );
-    let tail: Vec<_> = r.log().iter().filter(|e| e.v > snap.v).cloned().collect();
+    let tail: Vec<_> = r
+        .log()
+        .unwrap()
+        .iter()
+        .filter(|e| e.v > snap.v)
+        .cloned()
+        .collect();
     let restored = Room::restore(Arc::new(Secrets), spec, &[snap], &tail, 0).unwrap();
     assert_eq!(restored.state().counter, r.state().counter);
 }

@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 use arbiter_engine::protocol::{JoinRole, PlayerInfo};
-use arbiter_engine::{Caller, Frame, Game, GameRng, Outbox, Room, RoomOptions, RoomSpec, replay};
+use arbiter_engine::{Caller, Frame, Game, GameRng, Outbox, Room, RoomOptions, RoomSpec};
 use arbiter_games::{counter, dicegame, owedrahn, poker, tellit, tictactoe};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -105,7 +105,7 @@ fn check<G: Game>(game: G, config: Value, players: usize, bots: usize, steps: us
         room.version()
     );
 
-    let replayed = replay(&*game, &spec.config, spec.seed, spec.created_ms, room.log()).unwrap();
+    let replayed = room.replayed().unwrap();
     assert_eq!(
         state_json::<G>(&replayed.state),
         state_json::<G>(room.state()),
@@ -120,6 +120,7 @@ fn check<G: Game>(game: G, config: Value, players: usize, bots: usize, steps: us
         let pair = &snapshots[snapshots.len() - 2..];
         let tail: Vec<_> = room
             .log()
+            .unwrap()
             .iter()
             .filter(|e| e.v > pair[0].v)
             .cloned()
@@ -247,13 +248,14 @@ fn tcg_replays_exactly() {
         "most of the script applied (v{})",
         room.version()
     );
-    let replayed = replay(&*game, &spec.config, spec.seed, spec.created_ms, room.log()).unwrap();
+    let replayed = room.replayed().unwrap();
     assert_eq!(
         state_json::<Tcg>(&replayed.state),
         state_json::<Tcg>(room.state())
     );
     let tail: Vec<_> = room
         .log()
+        .unwrap()
         .iter()
         .filter(|e| e.v > snapshot.v)
         .cloned()

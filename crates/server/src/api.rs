@@ -102,8 +102,8 @@ async fn ask(
     };
     let (reply, answer) = oneshot::channel();
     room.send(RoomCmd::Query {
-        viewer,
-        query,
+        viewer: viewer.clone(),
+        query: query.clone(),
         reply,
     })
     .await
@@ -111,9 +111,22 @@ async fn ask(
     let answer = answer
         .await
         .map_err(|_| ApiError::new(ErrorCode::RoomClosed, "the room has closed"))?;
-    answer
-        .map(Json)
-        .map_err(|e| ApiError::new(e.code, e.message))
+    match answer {
+        Ok(value) => Ok(Json(value)),
+        // A room restored from a snapshot holds only the entries after it; the rest of its
+        // history is read from storage.
+        Err(e)
+            if e.code == ErrorCode::Unavailable
+                && matches!(query, RoomQuery::StateAt { .. } | RoomQuery::Log { .. }) =>
+        {
+            app.rooms()
+                .query_stored(id, &viewer, &query)
+                .await
+                .map(Json)
+                .map_err(|e| ApiError::new(e.code, e.message))
+        }
+        Err(e) => Err(ApiError::new(e.code, e.message)),
+    }
 }
 
 #[derive(Deserialize)]

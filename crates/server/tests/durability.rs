@@ -366,6 +366,8 @@ mod in_process {
             .act(&room, json!({"type": "move", "row": 0, "col": 0}))
             .await
             .unwrap();
+        // What a player saw after the first move, to ask for again after the restart.
+        let early = first.view(&room).unwrap();
         second
             .act(&room, json!({"type": "move", "row": 1, "col": 0}))
             .await
@@ -400,6 +402,27 @@ mod in_process {
             .await
             .unwrap();
         assert_eq!(v, before.v + 1);
+        // The restored room holds only the entries after its last snapshot (every 4
+        // versions here); a state from before it is rebuilt from storage.
+        let past = get(
+            srv.addr(),
+            &format!("/api/v1/rooms/{room}/state?v={}", early.v),
+        )
+        .await;
+        assert_eq!(past["v"], json!(early.v));
+        assert_eq!(past["view"], early.view);
+        let log = get(srv.addr(), &format!("/api/v1/rooms/{room}/log")).await;
+        let versions: Vec<u64> = log["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["v"].as_u64().unwrap())
+            .collect();
+        assert_eq!(
+            versions.first(),
+            Some(&1),
+            "the whole log, from storage too"
+        );
         let mut w = second2.watch(&room);
         let over = w
             .wait_for(|x| x.as_ref().is_some_and(|x| x.v == v))
