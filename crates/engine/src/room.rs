@@ -870,10 +870,23 @@ impl<G: Game> Room<G> {
     /// Leave the room. A seated player's seat is released through the game.
     pub fn leave(&mut self, caller: &Caller, rid: Option<u64>, now_ms: u64) {
         self.now_ms = now_ms;
-        let Some(idx) = self.member_index_of_conn(caller.conn) else {
+        // A player may give up their seat from a connection that never entered the room (a
+        // new tab, a device whose old connection is gone and whose seat is still held).
+        let idx = self
+            .member_index_of_conn(caller.conn)
+            .or_else(|| self.member_index(&caller.player.id));
+        let Some(idx) = idx else {
             return self.send_error(caller, rid, ErrorCode::NotInRoom, "not in this room");
         };
+        let from_outside = !self.conns.contains_key(&caller.conn);
         self.remove_member(idx, Some((caller.conn, rid)));
+        if from_outside {
+            let left = ServerMsg::Left {
+                rid,
+                room: self.spec.id.clone(),
+            };
+            self.send_to(caller.conn, &caller.outbox, FrameKind::Control, &left);
+        }
         self.settle();
     }
 

@@ -739,3 +739,41 @@ fn undo_takes_back_your_own_latest_actions_until_something_is_revealed() {
     let restored = Room::restore(Arc::new(Secrets), spec, &[snap], &tail, 0).unwrap();
     assert_eq!(restored.state().counter, r.state().counter);
 }
+
+#[test]
+fn a_player_can_give_up_a_held_seat_from_a_connection_that_never_joined() {
+    let mut r = room(2);
+    let (mut alice, bob) = (Peer::new(1, "alice"), Peer::new(2, "bob"));
+    r.join(&alice.caller, JoinRole::Player, None, None, 0);
+    r.join(&bob.caller, JoinRole::Player, None, None, 0);
+    r.disconnect(bob.caller.conn, 0);
+    alice.take();
+    // Bob again, on a connection that never entered the room: his seat is still held.
+    let mut elsewhere = Peer::new(3, "bob");
+    r.leave(&elsewhere.caller, Some(9), 0);
+    let answer = elsewhere.take();
+    assert!(
+        answer
+            .iter()
+            .any(|m| matches!(m, ServerMsg::Left { rid: Some(9), .. })),
+        "{answer:?}"
+    );
+    assert!(!r.state().secrets.contains_key(&"bob".into()));
+    assert!(alice.take().iter().any(|m| matches!(
+        m,
+        ServerMsg::Presence { event: PresenceEvent::Left, member, .. } if member.id.as_str() == "bob"
+    )));
+    // Somebody without a place in the room is refused, and nothing changes.
+    let v = r.version();
+    let mut stranger = Peer::new(4, "carol");
+    r.leave(&stranger.caller, Some(1), 0);
+    assert!(stranger.take().iter().any(|m| matches!(
+        m,
+        ServerMsg::Error {
+            rid: Some(1),
+            code: ErrorCode::NotInRoom,
+            ..
+        }
+    )));
+    assert_eq!(r.version(), v);
+}

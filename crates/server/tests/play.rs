@@ -773,3 +773,78 @@ async fn seeded_rooms_replay_the_same_randomness_when_the_server_allows_them() {
     );
     srv.stop().await.unwrap();
 }
+
+/// A player whose connection dropped gives up the held seat from a new connection that never
+/// joined the room; the other player sees the seat go.
+#[tokio::test]
+async fn a_held_seat_can_be_given_up_from_a_new_connection() {
+    use arbiter_protocol::ClientMsg;
+    let srv = server().await;
+    let mut ada = Raw::connect(srv.addr()).await;
+    ada.hello("Ada").await;
+    ada.send(&ClientMsg::Create {
+        rid: Some(1),
+        game: "tictactoe".into(),
+        config: None,
+        public: Some(false),
+        max_players: None,
+        max_spectators: None,
+        role: JoinRole::Player,
+        seed: None,
+    })
+    .await;
+    let ServerMsg::Joined { room, .. } = ada.until(|m| matches!(m, ServerMsg::Joined { .. })).await
+    else {
+        unreachable!()
+    };
+    let mut bob = Raw::connect(srv.addr()).await;
+    bob.send(&ClientMsg::Hello {
+        v: 1,
+        token: None,
+        name: Some("Bob".into()),
+    })
+    .await;
+    let ServerMsg::Welcome { player, token, .. } = bob.msg().await else {
+        panic!("expected welcome")
+    };
+    bob.send(&ClientMsg::Join {
+        rid: Some(2),
+        room: room.id.clone(),
+        role: JoinRole::Player,
+        since: None,
+    })
+    .await;
+    bob.until(|m| matches!(m, ServerMsg::Snapshot { .. })).await;
+    drop(bob);
+    let bob_away = |m: &ServerMsg| matches!(m, ServerMsg::Presence { event: PresenceEvent::Disconnected, member, .. } if member.id == player.id);
+    ada.until(bob_away).await;
+
+    let mut again = Raw::connect(srv.addr()).await;
+    again
+        .send(&ClientMsg::Hello {
+            v: 1,
+            token: Some(token),
+            name: None,
+        })
+        .await;
+    assert!(matches!(again.msg().await, ServerMsg::Welcome { .. }));
+    again
+        .send(&ClientMsg::Leave {
+            rid: Some(7),
+            room: room.id.clone(),
+        })
+        .await;
+    assert_eq!(
+        again.msg().await,
+        ServerMsg::Left {
+            rid: Some(7),
+            room: room.id.clone()
+        }
+    );
+    ada.until(|m| {
+        matches!(m, ServerMsg::Presence { event: PresenceEvent::Left, member, .. } if member.id == player.id)
+    })
+    .await;
+    let (_, info) = get(srv.addr(), &format!("/api/v1/rooms/{}", room.id)).await;
+    assert_eq!(info["players"], json!(1), "the seat is free again");
+}
