@@ -13,6 +13,8 @@ pub(crate) struct Contribution {
     pub(crate) total: u64,
     /// Still in the hand (not folded).
     pub(crate) live: bool,
+    /// No chips behind: cannot put in more this hand.
+    pub(crate) all_in: bool,
 }
 
 /// A pot and the live players who can win it, in the order the contributions were given.
@@ -22,17 +24,27 @@ pub(crate) struct Pot {
     pub(crate) eligible: Vec<PlayerId>,
 }
 
-/// Split the chips into a main pot and side pots. Each distinct total of a live player is a
-/// level; the pot of a level holds what everyone (folded players too) put in between the
-/// previous level and it, and is open to the live players who reached it. Chips of folded
-/// players above the highest live level (which the uncalled-bet return prevents) go to the
-/// last pot. `entries` should be clockwise from the button: eligibility keeps that order,
-/// which is the order odd chips are handed out in.
+/// Split the chips into a main pot and side pots. Levels are the totals of live players who
+/// are all in, and the highest total of the live players who are not (they can still match
+/// any bet, so a difference among them — blinds before the others acted — is no side pot).
+/// The pot of a level holds what everyone (folded players too) put in between the previous
+/// level and it, and is open to the live players who reached it or can still put in more.
+/// Chips of folded players above the highest level (which the uncalled-bet return prevents)
+/// go to the last pot. At showdown the live players who are not all in have equal totals, so
+/// every live total is a level. `entries` should be clockwise from the button: eligibility
+/// keeps that order, which is the order odd chips are handed out in.
 pub(crate) fn build_pots(entries: &[Contribution]) -> Vec<Pot> {
+    let top = entries
+        .iter()
+        .filter(|e| e.live && !e.all_in)
+        .map(|e| e.total)
+        .max();
     let mut levels: Vec<u64> = entries
         .iter()
-        .filter(|e| e.live && e.total > 0)
+        .filter(|e| e.live && e.all_in)
         .map(|e| e.total)
+        .chain(top)
+        .filter(|&t| t > 0)
         .collect();
     levels.sort_unstable();
     levels.dedup();
@@ -45,7 +57,7 @@ pub(crate) fn build_pots(entries: &[Contribution]) -> Vec<Pot> {
             .sum();
         let eligible: Vec<PlayerId> = entries
             .iter()
-            .filter(|e| e.live && e.total >= level)
+            .filter(|e| e.live && (e.total >= level || !e.all_in))
             .map(|e| e.player.clone())
             .collect();
         // Two levels with the same eligible players are one pot.
@@ -111,12 +123,58 @@ pub(crate) fn award(pots: &[Pot], values: &BTreeMap<PlayerId, HandValue>) -> Vec
 mod tests {
     use super::*;
 
+    /// A player's settled total at showdown (whether chips are behind no longer matters).
     fn c(p: &str, total: u64, live: bool) -> Contribution {
         Contribution {
             player: p.into(),
             total,
             live,
+            all_in: true,
         }
+    }
+
+    /// A live player in the middle of a betting round who still has chips behind.
+    fn open(p: &str, total: u64) -> Contribution {
+        Contribution {
+            player: p.into(),
+            total,
+            live: true,
+            all_in: false,
+        }
+    }
+
+    #[test]
+    fn only_all_ins_make_side_pots_while_betting_goes_on() {
+        // Pre-flop: the blinds are in, the others have not acted. One pot, open to everyone
+        // still in (a player who has put in less can still call).
+        let blinds = [
+            open("btn", 0),
+            open("sb", 1),
+            open("bb", 2),
+            c("utg", 0, false),
+        ];
+        assert_eq!(
+            build_pots(&blinds),
+            vec![Pot {
+                amount: 3,
+                eligible: ids(&["btn", "sb", "bb"]),
+            }]
+        );
+        // A short all-in, a bigger bet, a player yet to act: the all-in caps the main pot.
+        let short = [c("a", 50, true), open("b", 100), open("c", 0)];
+        assert_eq!(
+            build_pots(&short),
+            vec![
+                Pot {
+                    amount: 100,
+                    eligible: ids(&["a", "b", "c"]),
+                },
+                Pot {
+                    amount: 50,
+                    eligible: ids(&["b", "c"]),
+                },
+            ]
+        );
     }
 
     fn ids(s: &[&str]) -> Vec<PlayerId> {

@@ -317,6 +317,7 @@ impl Hand {
                 player: self.seats[i].player.clone(),
                 total: self.seats[i].total,
                 live: !self.seats[i].folded,
+                all_in: self.seats[i].all_in,
             })
             .collect()
     }
