@@ -4,7 +4,7 @@ use crate::actor::{self, Persistence, RoomClock, RoomHandle, RoomLifetimes};
 use crate::game::{Game, GameError, GameInfo, Viewer};
 use crate::log::LogEntry;
 use crate::room::{Query, Room, RoomSpec};
-use crate::store::Loaded;
+use crate::store::{Loaded, Snapshot};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -45,6 +45,7 @@ trait GameEntry: Send + Sync {
     fn answer(
         &self,
         spec: RoomSpec,
+        base: Option<&Snapshot>,
         log: &[LogEntry],
         viewer: &Viewer,
         query: &Query,
@@ -65,12 +66,14 @@ impl<G: Game> GameEntry for Entry<G> {
     fn answer(
         &self,
         spec: RoomSpec,
+        base: Option<&Snapshot>,
         log: &[LogEntry],
         viewer: &Viewer,
         query: &Query,
     ) -> Result<Value, GameError> {
         let created = spec.created_ms;
-        let room = Room::restore(self.0.clone(), spec, &[], log, created)?;
+        let base: Vec<Snapshot> = base.cloned().into_iter().collect();
+        let room = Room::restore(self.0.clone(), spec, &base, log, created)?;
         room.query(viewer, query)
     }
 
@@ -157,18 +160,20 @@ impl Registry {
         entry.prepare(spec)
     }
 
-    /// Answer a history query about a room that is no longer live, by rebuilding it from its
-    /// whole log (no actor is started).
+    /// Answer a history query about a room that is not live, by rebuilding it (no actor is
+    /// started) from `base` — a stored snapshot, or its creation when `None` — and the log
+    /// entries after it.
     pub(crate) fn answer(
         &self,
         game: &str,
         spec: RoomSpec,
+        base: Option<&Snapshot>,
         log: &[LogEntry],
         viewer: &Viewer,
         query: &Query,
     ) -> Option<Result<Value, GameError>> {
         let entry = self.games.get(game)?;
-        Some(entry.answer(spec, log, viewer, query))
+        Some(entry.answer(spec, base, log, viewer, query))
     }
 
     /// Rebuild a stored room and start it.

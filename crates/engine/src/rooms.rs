@@ -301,7 +301,25 @@ impl Rooms {
             .await
             .map_err(failed)?
             .ok_or_else(not_found)?;
-        let log = store.log(id, 0, MAX_STORED_LOG).await.map_err(failed)?;
+        // Rebuild from the nearest snapshot where the question allows: a past state from the
+        // newest snapshot at or below it, the present from the last snapshots `load` read. The
+        // log's entries are answered from the whole log.
+        let (base, log) = match query {
+            Query::StateAt { v: Some(v) } => {
+                let base = store.snapshot_at(id, *v).await.map_err(failed)?;
+                let from = base.as_ref().map_or(0, |s| s.v);
+                let want = usize::try_from(v.saturating_sub(from)).unwrap_or(MAX_STORED_LOG);
+                let log = store.log(id, from, want).await.map_err(failed)?;
+                (base, log)
+            }
+            Query::StateAt { v: None } | Query::History => {
+                (loaded.snapshots.first().cloned(), loaded.log.clone())
+            }
+            Query::Log { .. } => (
+                None,
+                store.log(id, 0, MAX_STORED_LOG).await.map_err(failed)?,
+            ),
+        };
         let room = &loaded.room;
         let spec = RoomSpec {
             id: room.id.clone(),
@@ -313,7 +331,7 @@ impl Rooms {
         };
         self.0
             .registry
-            .answer(&room.game, spec, &log, viewer, query)
+            .answer(&room.game, spec, base.as_ref(), &log, viewer, query)
             .ok_or_else(not_found)?
     }
 

@@ -142,6 +142,8 @@ pub trait Store: Send + Sync + 'static {
     fn load(&self, room: &str) -> StoreFuture<'_, Option<Loaded>>;
     /// Log entries above version `after`, at most `limit`, in order (for history).
     fn log(&self, room: &str, after: u64, limit: usize) -> StoreFuture<'_, Vec<LogEntry>>;
+    /// The newest snapshot at or below version `v`, to rebuild a past state from.
+    fn snapshot_at(&self, room: &str, v: u64) -> StoreFuture<'_, Option<Snapshot>>;
 }
 
 /// FNV-1a, 64 bits: a stable hash for determinism checks (not for security).

@@ -173,6 +173,8 @@ mod sql {
     pub(super) const ACTIVE: &str =
         "SELECT id FROM rooms WHERE archived IS NULL ORDER BY created_ms";
     pub(super) const ROOM: &str = "SELECT id, code, game, config, seed, created_ms, public, max_players, max_spectators, seat_grace_ms FROM rooms WHERE id = $1";
+    pub(super) const SNAPSHOT_AT: &str =
+        "SELECT v, hash, state FROM snapshots WHERE room = $1 AND v <= $2 ORDER BY v DESC LIMIT 1";
     pub(super) const SNAPSHOTS: &str =
         "SELECT v, hash, state FROM snapshots WHERE room = $1 ORDER BY v DESC LIMIT 2";
     pub(super) const RESULT: &str =
@@ -418,6 +420,31 @@ macro_rules! read_log {
     };
 }
 
+macro_rules! read_snapshot {
+    ($name:ident, $pool:ty, $fix:expr) => {
+        async fn $name(pool: &$pool, room: &str, v: u64) -> Result<Option<Snapshot>, StoreError> {
+            let fix: fn(&str) -> String = $fix;
+            let Some(row) = sqlx::query(&fix(sql::SNAPSHOT_AT))
+                .bind(room)
+                .bind(to_db(v))
+                .fetch_optional(pool)
+                .await
+                .map_err(err)?
+            else {
+                return Ok(None);
+            };
+            let state: String = row.try_get("state").map_err(err)?;
+            Ok(Some(Snapshot {
+                v: from_db(row.try_get("v").map_err(err)?),
+                hash: from_db(row.try_get("hash").map_err(err)?),
+                state: serde_json::from_str::<Value>(&state).map_err(err)?,
+            }))
+        }
+    };
+}
+
+read_snapshot!(snapshot_sqlite, SqlitePool, lite);
+read_snapshot!(snapshot_postgres, PgPool, str::to_owned);
 read_log!(log_sqlite, SqlitePool, lite);
 read_log!(log_postgres, PgPool, str::to_owned);
 read_results!(results_sqlite, SqlitePool, lite);
@@ -485,6 +512,16 @@ impl Store for SqlStore {
                 }
             };
             ids.map_err(err)
+        })
+    }
+
+    fn snapshot_at(&self, room: &str, v: u64) -> StoreFuture<'_, Option<Snapshot>> {
+        let room = room.to_owned();
+        Box::pin(async move {
+            match &self.db {
+                Db::Sqlite(pool) => snapshot_sqlite(pool, &room, v).await,
+                Db::Postgres(pool) => snapshot_postgres(pool, &room, v).await,
+            }
         })
     }
 

@@ -376,6 +376,8 @@ mod in_process {
             .act(&room, json!({"type": "move", "row": 0, "col": 1}))
             .await
             .unwrap();
+        // And after the third move: a version just above the first stored snapshot (at 4).
+        let later = first.view(&room).unwrap();
         second
             .act(&room, json!({"type": "move", "row": 1, "col": 1}))
             .await
@@ -411,6 +413,17 @@ mod in_process {
         .await;
         assert_eq!(past["v"], json!(early.v));
         assert_eq!(past["view"], early.view);
+        // Rebuilt from the snapshot at 4 and the entry after it.
+        let past = get(
+            srv.addr(),
+            &format!("/api/v1/rooms/{room}/state?v={}", later.v),
+        )
+        .await;
+        assert_eq!(
+            (past["v"].clone(), past["view"].clone()),
+            (json!(later.v), later.view.clone())
+        );
+        assert_eq!(later.v, 5);
         let log = get(srv.addr(), &format!("/api/v1/rooms/{room}/log")).await;
         let versions: Vec<u64> = log["entries"]
             .as_array()
