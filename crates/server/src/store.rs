@@ -63,6 +63,13 @@ fn from_db(x: i64) -> u64 {
     x as u64
 }
 
+/// A version used as a bound in a query. Stored versions are far below 2^63, where
+/// `to_db`'s bit cast keeps their order; a larger bound (from a client) must compare as
+/// larger than all of them, not wrap to a negative number.
+fn bound(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
 impl SqlStore {
     /// Open (creating and migrating as needed) the database at `url`: `sqlite://path` or
     /// `postgres://…`.
@@ -405,7 +412,7 @@ macro_rules! read_log {
             let fix: fn(&str) -> String = $fix;
             let rows = sqlx::query(&fix(sql::LOG_PAGE))
                 .bind(room)
-                .bind(to_db(after))
+                .bind(bound(after))
                 .bind(i64::try_from(limit).unwrap_or(i64::MAX))
                 .fetch_all(pool)
                 .await
@@ -426,7 +433,7 @@ macro_rules! read_snapshot {
             let fix: fn(&str) -> String = $fix;
             let Some(row) = sqlx::query(&fix(sql::SNAPSHOT_AT))
                 .bind(room)
-                .bind(to_db(v))
+                .bind(bound(v))
                 .fetch_optional(pool)
                 .await
                 .map_err(err)?
