@@ -312,8 +312,8 @@ pub fn replay<G: Game>(
 }
 
 /// A live room's entries, in version order without gaps: older ones as their JSON text (a
-/// counter action is ~130 bytes so, against ~1 KB as a parsed `Value` tree), the newest as
-/// values until storage has taken them. A room restored from a snapshot starts after it.
+/// counter action is ~130 bytes that way, against ~1 KB as a parsed `Value` tree), the
+/// newest as values until storage has taken them. A room restored from a snapshot starts after it.
 #[derive(Debug, Default)]
 pub(crate) struct Journal {
     /// Entries that are only read back (queries, replay), oldest first.

@@ -72,8 +72,8 @@ impl<G: Game> GameEntry for Entry<G> {
         query: &Query,
     ) -> Result<Value, GameError> {
         let created = spec.created_ms;
-        let base: Vec<Snapshot> = base.cloned().into_iter().collect();
-        let room = Room::restore(self.0.clone(), spec, &base, log, created)?;
+        let base = base.map_or(&[][..], std::slice::from_ref);
+        let room = Room::restore(self.0.clone(), spec, base, log, created)?;
         room.query(viewer, query)
     }
 

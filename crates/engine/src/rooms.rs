@@ -7,7 +7,7 @@ use crate::registry::Launch;
 use crate::registry::Registry;
 use crate::room::Query;
 use crate::room::{RoomOptions, RoomSpec};
-use crate::store::{Store, StoreError, StoredRoom};
+use crate::store::{Loaded, Store, StoreError, StoredRoom};
 use arbiter_protocol::{ErrorCode, RoomInfo};
 use rand::Rng;
 use serde_json::Value;
@@ -296,7 +296,11 @@ impl Rooms {
             tracing::error!(error = %e, "reading a stored room failed");
             GameError::new(ErrorCode::Internal, "reading the room from storage failed")
         };
-        let loaded = store
+        let Loaded {
+            room,
+            snapshots,
+            log: recent,
+        } = store
             .load(id)
             .await
             .map_err(failed)?
@@ -312,15 +316,12 @@ impl Rooms {
                 let log = store.log(id, from, want).await.map_err(failed)?;
                 (base, log)
             }
-            Query::StateAt { v: None } | Query::History => {
-                (loaded.snapshots.first().cloned(), loaded.log.clone())
-            }
+            Query::StateAt { v: None } | Query::History => (snapshots.into_iter().next(), recent),
             Query::Log { .. } => (
                 None,
                 store.log(id, 0, MAX_STORED_LOG).await.map_err(failed)?,
             ),
         };
-        let room = &loaded.room;
         let spec = RoomSpec {
             id: room.id.clone(),
             code: room.code.clone(),

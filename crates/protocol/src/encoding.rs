@@ -2,7 +2,7 @@
 //! per connection with the WebSocket subprotocol. The messages are the same.
 
 use crate::{ClientMsg, ServerMsg};
-use bytes::Bytes;
+use bytes::{BufMut, Bytes};
 
 /// WebSocket subprotocol that selects JSON (also the default when none is asked for).
 pub const SUBPROTOCOL_JSON: &str = "arbiter.v1.json";
@@ -59,37 +59,53 @@ impl Encoding {
     }
 
     /// Join already-encoded messages into one frame holding an array of them.
-    pub fn batch(self, frames: &[Bytes]) -> Bytes {
-        let body: usize = frames.iter().map(Bytes::len).sum();
-        let mut out = Vec::with_capacity(body + frames.len() + 5);
+    pub fn batch<B: AsRef<[u8]>>(self, frames: &[B]) -> Bytes {
+        let mut out = Vec::with_capacity(self.batch_len(frames));
+        self.batch_into(&mut out, frames);
+        Bytes::from(out)
+    }
+
+    /// The length of [`Encoding::batch`]'s result, without building it.
+    pub fn batch_len<B: AsRef<[u8]>>(self, frames: &[B]) -> usize {
+        let body: usize = frames.iter().map(|f| f.as_ref().len()).sum();
+        let n = frames.len();
+        body + match self {
+            Self::Json => n.saturating_sub(1) + 2,
+            Self::MsgPack if n < 16 => 1,
+            Self::MsgPack if n <= usize::from(u16::MAX) => 3,
+            Self::MsgPack => 5,
+        }
+    }
+
+    /// Append [`Encoding::batch`]'s result to `out` (a transport writing it behind a header).
+    pub fn batch_into<B: AsRef<[u8]>>(self, out: &mut impl BufMut, frames: &[B]) {
         match self {
             Self::Json => {
-                out.push(b'[');
+                out.put_u8(b'[');
                 for (i, f) in frames.iter().enumerate() {
                     if i > 0 {
-                        out.push(b',');
+                        out.put_u8(b',');
                     }
-                    out.extend_from_slice(f);
+                    out.put_slice(f.as_ref());
                 }
-                out.push(b']');
+                out.put_u8(b']');
             }
             Self::MsgPack => {
                 let n = frames.len();
                 if n < 16 {
-                    out.push(0x90 | n as u8);
-                } else if n <= usize::from(u16::MAX) {
-                    out.push(0xdc);
-                    out.extend_from_slice(&(n as u16).to_be_bytes());
+                    out.put_u8(0x90 | n as u8);
+                } else if let Ok(n) = u16::try_from(n) {
+                    out.put_u8(0xdc);
+                    out.put_u16(n);
                 } else {
-                    out.push(0xdd);
-                    out.extend_from_slice(&(n as u32).to_be_bytes());
+                    out.put_u8(0xdd);
+                    out.put_u32(n as u32);
                 }
                 for f in frames {
-                    out.extend_from_slice(f);
+                    out.put_slice(f.as_ref());
                 }
             }
         }
-        Bytes::from(out)
     }
 
     /// Decode one client message.
@@ -144,6 +160,21 @@ mod tests {
                 view: json!({"board": [null, "X"], "n": -2.5, "deep": {"a": [1, {"b": true}]}}),
             },
         ]
+    }
+
+    #[test]
+    fn batch_len_is_the_length_of_the_batch() {
+        for enc in [Encoding::Json, Encoding::MsgPack] {
+            // Array headers change size at 16 and 65,536 elements in MessagePack.
+            for n in [0usize, 1, 3, 15, 16, 65_535, 65_536] {
+                let frames = vec![Bytes::from_static(b"{}"); n];
+                assert_eq!(
+                    enc.batch_len(&frames),
+                    enc.batch(&frames).len(),
+                    "{enc:?} × {n}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -93,12 +93,7 @@ async fn ask(
 ) -> Result<Json<Value>, ApiError> {
     let Some(room) = app.rooms().find(id) else {
         // Not live: an archived room is answered from storage.
-        return app
-            .rooms()
-            .query_stored(id, &viewer, &query)
-            .await
-            .map(Json)
-            .map_err(|e| ApiError::new(e.code, e.message));
+        return stored(app, id, &viewer, &query).await;
     };
     let (reply, answer) = oneshot::channel();
     room.send(RoomCmd::Query {
@@ -119,14 +114,24 @@ async fn ask(
             if e.code == ErrorCode::Unavailable
                 && matches!(query, RoomQuery::StateAt { .. } | RoomQuery::Log { .. }) =>
         {
-            app.rooms()
-                .query_stored(id, &viewer, &query)
-                .await
-                .map(Json)
-                .map_err(|e| ApiError::new(e.code, e.message))
+            stored(app, id, &viewer, &query).await
         }
         Err(e) => Err(ApiError::new(e.code, e.message)),
     }
+}
+
+/// Answer a history query from storage.
+async fn stored(
+    app: &App,
+    id: &str,
+    viewer: &Viewer,
+    query: &RoomQuery,
+) -> Result<Json<Value>, ApiError> {
+    app.rooms()
+        .query_stored(id, viewer, query)
+        .await
+        .map(Json)
+        .map_err(|e| ApiError::new(e.code, e.message))
 }
 
 #[derive(Deserialize)]

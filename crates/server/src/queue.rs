@@ -335,12 +335,12 @@ impl Outbox for ConnQueue {
     }
 
     /// With a wire and nothing queued, the frames leave at once as one batch frame.
-    fn push_all(&self, frames: Vec<Frame>) -> bool {
+    fn push_all(&self, mut frames: Vec<Frame>) -> bool {
         let mut s = self.lock();
-        if frames.len() == 1 {
-            return frames
-                .into_iter()
-                .all(|f| self.push_locked(&mut s, f, true));
+        if frames.len() == 1
+            && let Some(frame) = frames.pop()
+        {
+            return self.push_locked(&mut s, frame, true);
         }
         if s.idle()
             && s.lagging.is_empty()

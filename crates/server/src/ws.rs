@@ -318,16 +318,18 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Socket<T> {
     /// Write what the socket takes now, without waiting.
     fn try_write(&self, parts: &[&[u8]]) -> Sent {
         let total: usize = parts.iter().map(|b| b.len()).sum();
+        if total == 0 {
+            return Sent::All;
+        }
         let mut cx = Context::from_waker(Waker::noop());
         let mut io = self.io();
         let mut written = 0;
-        // A vectored write may take less than it could; go on until the socket says stop.
+        // A write may take less than it could; go on until the socket says stop.
         while written < total {
-            let rest = skip(parts, written);
             let io = Pin::new(&mut *io);
-            let poll = match &rest[..] {
-                [one] => io.poll_write(&mut cx, one),
-                many => io.poll_write_vectored(&mut cx, many),
+            let poll = match parts {
+                [one] => io.poll_write(&mut cx, &one[written..]),
+                _ => io.poll_write_vectored(&mut cx, &skip(parts, written)),
             };
             match poll {
                 Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => return Sent::Broken,
@@ -376,31 +378,36 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Socket<T> {
             match item {
                 Item::Msg(frame) => {
                     if run_bytes + frame.bytes.len() > BATCH_BYTES {
-                        self.put_messages(&mut out, &std::mem::take(&mut run));
+                        self.put_frame(&mut out, &std::mem::take(&mut run));
                         run_bytes = 0;
                     }
                     run_bytes += frame.bytes.len();
                     run.push(frame.bytes);
                 }
                 Item::Framed(bytes) => {
-                    self.put_messages(&mut out, &std::mem::take(&mut run));
+                    self.put_frame(&mut out, &std::mem::take(&mut run));
                     run_bytes = 0;
                     out.put_slice(&bytes);
                 }
             }
         }
-        self.put_messages(&mut out, &run);
+        self.put_frame(&mut out, &run);
         out
     }
 
-    fn put_messages(&self, out: &mut BytesMut, messages: &[Bytes]) {
-        let payload = match messages {
-            [] => return,
-            [one] => one.clone(),
-            many => self.encoding.batch(many),
-        };
-        put_header(out, self.opcode, payload.len());
-        out.put_slice(&payload);
+    /// Append one frame carrying `messages`: the message itself, or a batch of several.
+    fn put_frame<B: AsRef<[u8]>>(&self, out: &mut BytesMut, messages: &[B]) {
+        match messages {
+            [] => {}
+            [one] => {
+                put_header(out, self.opcode, one.as_ref().len());
+                out.put_slice(one.as_ref());
+            }
+            many => {
+                put_header(out, self.opcode, self.encoding.batch_len(many));
+                self.encoding.batch_into(out, many);
+            }
+        }
     }
 }
 
@@ -409,26 +416,23 @@ where
     T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
     fn try_send(&self, messages: &[&Bytes]) -> Sent {
-        let batch;
-        let payload: &[u8] = match messages {
-            [] => return Sent::All,
-            [one] => one,
-            many => {
-                let owned: Vec<Bytes> = many.iter().map(|b| (*b).clone()).collect();
-                batch = self.encoding.batch(&owned);
-                &batch
-            }
-        };
-        if payload.len() <= COPY_BELOW {
-            // One contiguous buffer: a plain send costs the kernel less than a two-part writev.
-            let mut frame = BytesMut::with_capacity(10 + payload.len());
-            put_header(&mut frame, self.opcode, payload.len());
-            frame.put_slice(payload);
-            return self.try_write(&[&frame]);
+        if let [one] = messages
+            && one.len() > COPY_BELOW
+        {
+            // Big: the header, then the shared bytes, in one vectored write.
+            let mut header = BytesMut::with_capacity(10);
+            put_header(&mut header, self.opcode, one.len());
+            return self.try_write(&[&header, one]);
         }
-        let mut header = BytesMut::with_capacity(10);
-        put_header(&mut header, self.opcode, payload.len());
-        self.try_write(&[&header, payload])
+        // Small (or a batch, which is built anyway): one buffer and a plain send cost the
+        // kernel less than a two-part writev.
+        let payload = match messages {
+            [one] => one.len(),
+            many => self.encoding.batch_len(many),
+        };
+        let mut frame = BytesMut::with_capacity(10 + payload);
+        self.put_frame(&mut frame, messages);
+        self.try_write(&[&frame])
     }
 
     fn try_send_framed(&self, bytes: &Bytes) -> Sent {
