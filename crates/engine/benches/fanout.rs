@@ -9,7 +9,7 @@
 use arbiter_engine::protocol::{JoinRole, PlayerId, PlayerInfo};
 use arbiter_engine::{
     Actor, Caller, Ctx, Frame, Game, GameError, GameInfo, Outbox, Room, RoomOptions, RoomSpec,
-    Status, Viewer,
+    Seat, Seats, Viewer,
 };
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use serde::{Deserialize, Serialize};
@@ -77,18 +77,13 @@ impl Game for Tally {
         })
     }
 
-    fn join(
-        &self,
-        s: &mut State,
-        p: &PlayerInfo,
-        cx: &mut Ctx<'_, Action>,
-    ) -> Result<(), GameError> {
+    fn join(&self, s: &mut State, p: &Seat, cx: &mut Ctx<'_, Action>) -> Result<(), GameError> {
         s.secrets.insert(p.id.clone(), cx.rng().next_u64());
         Ok(())
     }
 
-    fn leave(&self, s: &mut State, p: &PlayerId, _: &mut Ctx<'_, Action>) {
-        s.secrets.remove(p);
+    fn leave(&self, s: &mut State, p: &Seat, _: &mut Ctx<'_, Action>) {
+        s.secrets.remove(&p.id);
     }
 
     fn apply(
@@ -108,16 +103,12 @@ impl Game for Tally {
         Ok(())
     }
 
-    fn view(&self, s: &State, viewer: &Viewer) -> Value {
+    fn view(&self, s: &State, _: &Seats, viewer: &Viewer) -> Value {
         let mine = match viewer {
             Viewer::Player(p) if !self.public => s.secrets.get(p).copied(),
             _ => None,
         };
         json!({"count": s.count, "last": s.last, "seats": s.secrets.len(), "mine": mine})
-    }
-
-    fn status(&self, _: &State) -> Status {
-        Status::Playing
     }
 
     fn public_view(&self) -> bool {

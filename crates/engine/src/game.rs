@@ -1,7 +1,8 @@
 //! The contract every game implements.
 
 use crate::rng::GameRng;
-use arbiter_protocol::{ErrorCode, PlayerId, PlayerInfo};
+use crate::seats::{Seat, Seats};
+use arbiter_protocol::{ErrorCode, PlayerId};
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::Value;
 use std::fmt;
@@ -30,6 +31,19 @@ pub enum Actor {
     System,
 }
 
+impl Actor {
+    /// The player behind a player's action; games without timed actions refuse the rest.
+    pub fn player(&self) -> Result<&PlayerId, GameError> {
+        match self {
+            Self::Player(p) => Ok(p),
+            Self::System => Err(GameError::new(
+                ErrorCode::InvalidAction,
+                "this game has no timed actions",
+            )),
+        }
+    }
+}
+
 /// Whose eyes a view is for. Hidden information is filtered by the game's `view`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Viewer {
@@ -52,6 +66,29 @@ pub enum Status {
         /// Places, best first.
         ranking: Vec<Vec<PlayerId>>,
     },
+}
+
+impl Status {
+    /// A finished game: `winner` first and everyone else in `players` second, or, without
+    /// a winner, a draw between all of `players`. Places list ids in sorted order.
+    pub fn decided<'a>(
+        winner: Option<&PlayerId>,
+        players: impl IntoIterator<Item = &'a PlayerId>,
+    ) -> Self {
+        let mut rest: Vec<PlayerId> = players
+            .into_iter()
+            .filter(|p| Some(*p) != winner)
+            .cloned()
+            .collect();
+        rest.sort();
+        let ranking = winner
+            .map(|w| vec![w.clone()])
+            .into_iter()
+            .chain(Some(rest))
+            .filter(|place| !place.is_empty())
+            .collect();
+        Self::Finished { ranking }
+    }
 }
 
 /// A refusal by the game's rules. Its `code` is stable and machine-readable.
@@ -170,20 +207,29 @@ impl<A> Timers<A> {
 }
 
 /// What a game may touch besides its state while it handles an entry: the room's seeded RNG,
-/// the entry's time and the timer queue. Everything here is replayed from the log.
+/// the entry's time, the timer queue, the seats and the turn clock. Everything here is
+/// replayed from the log.
 pub struct Ctx<'a, A> {
     pub(crate) rng: &'a mut GameRng,
     pub(crate) now_ms: u64,
     pub(crate) timers: &'a mut Timers<A>,
+    pub(crate) seats: &'a mut Seats,
 }
 
 impl<'a, A> Ctx<'a, A> {
-    /// A context over the given parts; the engine builds these, tests may too.
-    pub fn new(rng: &'a mut GameRng, now_ms: u64, timers: &'a mut Timers<A>) -> Self {
+    /// A context over the given parts. The engine builds these; a game's tests should use
+    /// [`crate::Playtest`], which drives the game through the engine's own entry path.
+    pub fn new(
+        rng: &'a mut GameRng,
+        now_ms: u64,
+        timers: &'a mut Timers<A>,
+        seats: &'a mut Seats,
+    ) -> Self {
         Self {
             rng,
             now_ms,
             timers,
+            seats,
         }
     }
 
@@ -195,6 +241,25 @@ impl<'a, A> Ctx<'a, A> {
     /// Time of the entry being applied (ms since the Unix epoch), as recorded in the log.
     pub fn now_ms(&self) -> u64 {
         self.now_ms
+    }
+
+    /// Who sits where (the engine keeps the seats; games only read them).
+    pub fn seats(&self) -> &Seats {
+        self.seats
+    }
+
+    /// Start `player`'s turn clock: after `ms` milliseconds, unless the clock is stopped or
+    /// started again first, the engine calls [`Game::out_of_time`] for them. Starting a
+    /// clock stops the previous one, and a player's clock stops when they leave, so a game
+    /// never sees a stale clock.
+    pub fn start_clock(&mut self, player: &PlayerId, ms: u64) {
+        let due = self.now_ms.saturating_add(ms);
+        self.seats.start_clock(player.clone(), due);
+    }
+
+    /// Stop the running turn clock, if any.
+    pub fn stop_clock(&mut self) {
+        self.seats.stop_clock();
     }
 
     /// Apply `action` as [`Actor::System`] after `after_ms` milliseconds. It enters the log
@@ -225,14 +290,22 @@ impl<'a, A> Ctx<'a, A> {
     }
 }
 
-/// A game: plain rules over plain data. The engine owns the state, serialises access to it,
-/// logs every entry and turns views into patches; the game only decides.
+/// A game: plain rules over plain data. The engine owns the state, the seats and the turn
+/// clock, serialises access to them, logs every entry and turns views into patches; the
+/// game only decides.
+///
+/// Only [`Game::info`], [`Game::setup`] and [`Game::apply`] are required: a game without
+/// hidden information can leave [`Game::view`] to the default (the state as JSON), and one
+/// that needs nothing special when players come and go can leave [`Game::join`] and
+/// [`Game::leave`] alone — the engine already seats players (see [`Seats`]) up to
+/// `max_players`.
 ///
 /// Every method must be deterministic given its inputs and [`Ctx`]: no clocks, no thread RNG,
 /// no IO. An `Err` from a mutating method leaves the room unchanged (the engine applies
 /// entries to a copy and keeps it only on success).
 pub trait Game: Send + Sync + 'static {
-    /// Full authoritative state, hidden information included. Never sent as is.
+    /// Full authoritative state, hidden information included. Never sent as is (unless the
+    /// default [`Game::view`] is kept).
     type State: Clone + Serialize + DeserializeOwned + Send + 'static;
     /// What players (and timers) propose.
     type Action: Clone + Serialize + DeserializeOwned + Send + 'static;
@@ -249,17 +322,20 @@ pub trait Game: Send + Sync + 'static {
         cx: &mut Ctx<'_, Self::Action>,
     ) -> Result<Self::State, GameError>;
 
-    /// A player takes a seat. Refuse with `JOIN_REFUSED` (or another code) to keep them out;
-    /// a joiner who asked for any role then becomes a spectator.
+    /// A player took a seat (already in `cx.seats()`). Refuse with `JOIN_REFUSED` (or another
+    /// code) to keep them out; a joiner who asked for any role then becomes a spectator.
     fn join(
         &self,
-        state: &mut Self::State,
-        player: &PlayerInfo,
-        cx: &mut Ctx<'_, Self::Action>,
-    ) -> Result<(), GameError>;
+        _state: &mut Self::State,
+        _seat: &Seat,
+        _cx: &mut Ctx<'_, Self::Action>,
+    ) -> Result<(), GameError> {
+        Ok(())
+    }
 
-    /// A seated player leaves for good. Cannot be refused.
-    fn leave(&self, state: &mut Self::State, player: &PlayerId, cx: &mut Ctx<'_, Self::Action>);
+    /// A seated player left for good; their seat is already free (`seat` is what it was) and
+    /// their clock, if it ran, stopped. Cannot be refused.
+    fn leave(&self, _state: &mut Self::State, _seat: &Seat, _cx: &mut Ctx<'_, Self::Action>) {}
 
     /// Apply an action under the rules.
     fn apply(
@@ -270,14 +346,35 @@ pub trait Game: Send + Sync + 'static {
         cx: &mut Ctx<'_, Self::Action>,
     ) -> Result<(), GameError>;
 
-    /// What `viewer` may see. Hidden information is removed here and nowhere else.
-    fn view(&self, state: &Self::State, viewer: &Viewer) -> Value;
+    /// `player`'s turn clock ran out (see [`Ctx::start_clock`]); the clock is already
+    /// stopped. An `Err` leaves the game unchanged.
+    fn out_of_time(
+        &self,
+        _state: &mut Self::State,
+        _player: &PlayerId,
+        _cx: &mut Ctx<'_, Self::Action>,
+    ) -> Result<(), GameError> {
+        Ok(())
+    }
 
-    /// Where the game stands.
-    fn status(&self, state: &Self::State) -> Status;
+    /// What `viewer` may see. Hidden information is removed here and nowhere else. The
+    /// default shows the whole state: right for games without secrets.
+    fn view(&self, state: &Self::State, _seats: &Seats, _viewer: &Viewer) -> Value {
+        serde_json::to_value(state).unwrap_or(Value::Null)
+    }
+
+    /// Where the game stands. The default says `Playing` throughout.
+    fn status(&self, _state: &Self::State, _seats: &Seats) -> Status {
+        Status::Playing
+    }
 
     /// Actions `player` may take now (bots and UI hints). Empty when the game does not say.
-    fn legal_actions(&self, _state: &Self::State, _player: &PlayerId) -> Vec<Self::Action> {
+    fn legal_actions(
+        &self,
+        _state: &Self::State,
+        _seats: &Seats,
+        _player: &PlayerId,
+    ) -> Vec<Self::Action> {
         Vec::new()
     }
 
@@ -302,14 +399,16 @@ pub trait Game: Send + Sync + 'static {
     }
 
     /// True when the game wants to hear when a seated player's connection drops or returns
-    /// ([`Game::connection`]). Each such change is then an entry of its own.
+    /// ([`Game::connection`], and [`Seat::connected`]). Each such change is then an entry of
+    /// its own.
     fn tracks_connections(&self) -> bool {
         false
     }
 
-    /// A seated player's last connection closed (`connected: false`) or one came back. The
-    /// seat is held for the room's grace period, after which [`Game::leave`] applies; in the
-    /// meantime the game may, for example, skip the player's turns when their clock runs out.
+    /// A seated player's last connection closed (`connected: false`) or one came back
+    /// (already in `cx.seats()`). The seat is held for the room's grace period, after which
+    /// [`Game::leave`] applies; in the meantime the game may, for example, skip the player's
+    /// turns when their clock runs out.
     fn connection(
         &self,
         _state: &mut Self::State,
@@ -325,9 +424,18 @@ pub trait Game: Send + Sync + 'static {
         Value::Null
     }
 
-    /// The name of the `n`th bot (from 1) added to a room, or `None` when the game has no bots.
-    fn bot_name(&self, _n: u32) -> Option<String> {
-        None
+    /// Whether `add_bot` may seat bots, which then play through [`Game::bot_move`].
+    fn has_bots(&self) -> bool {
+        false
+    }
+
+    /// The name of the `n`th bot (from 1) added to a room: "Bot", "Bot 2", … by default.
+    fn bot_name(&self, n: u32) -> String {
+        if n <= 1 {
+            "Bot".to_owned()
+        } else {
+            format!("Bot {n}")
+        }
     }
 
     /// What the bot in seat `bot` does now, if anything, and after what pause. Asked after
@@ -337,6 +445,7 @@ pub trait Game: Send + Sync + 'static {
     fn bot_move(
         &self,
         _state: &Self::State,
+        _seats: &Seats,
         _bot: &PlayerId,
         _rng: &mut GameRng,
     ) -> Option<BotMove<Self::Action>> {

@@ -11,10 +11,12 @@ mod actor;
 mod game;
 mod log;
 mod outbox;
+mod playtest;
 mod registry;
 mod rng;
 mod room;
 mod rooms;
+mod seats;
 mod store;
 
 pub use actor::{Durability, Persistence, RoomCmd, RoomGone, RoomHandle, RoomLifetimes};
@@ -24,10 +26,12 @@ pub use game::{
 };
 pub use log::{EntryKind, LogEntry, Replayed, replay};
 pub use outbox::{Caller, ConnId, Frame, FrameKind, Outbox};
+pub use playtest::Playtest;
 pub use registry::{GameListing, Registry};
 pub use rng::GameRng;
 pub use room::{Query, Room, RoomOptions, RoomSpec};
 pub use rooms::{CreateOptions, RoomLimits, Rooms};
+pub use seats::{Clock, Seat, Seats};
 pub use store::{
     Archive, GameResult, Loaded, ResultsOf, Snapshot, Store, StoreError, StoreFuture, StoredRoom,
     fnv1a,

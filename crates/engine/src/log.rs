@@ -2,6 +2,7 @@
 
 use crate::game::{Actor, Ctx, Game, GameError, Timers};
 use crate::rng::GameRng;
+use crate::seats::{Clock, Seats};
 use arbiter_protocol::{ErrorCode, PlayerId, PlayerInfo};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -51,6 +52,11 @@ pub enum EntryKind {
         /// The client's sequence number of the request.
         seq: u64,
     },
+    /// A player's turn clock ran out (`Ctx::start_clock`).
+    Clock {
+        /// Whose clock.
+        player: PlayerId,
+    },
     /// A scheduled system action fired.
     Timer {
         /// Which timer.
@@ -82,6 +88,10 @@ pub(crate) struct Saved<G: Game> {
     state: G::State,
     rng: GameRng,
     timers: Timers<G::Action>,
+    /// The turn clock (the rest of the seats only changes through entries that close every
+    /// undo window).
+    #[serde(default)]
+    clock: Option<Clock>,
 }
 
 impl<G: Game> Clone for Saved<G> {
@@ -90,6 +100,7 @@ impl<G: Game> Clone for Saved<G> {
             state: self.state.clone(),
             rng: self.rng.clone(),
             timers: self.timers.clone(),
+            clock: self.clock.clone(),
         }
     }
 }
@@ -119,6 +130,8 @@ pub(crate) struct Staged<G: Game> {
     pub(crate) state: G::State,
     pub(crate) rng: GameRng,
     pub(crate) timers: Timers<G::Action>,
+    /// Who sits where, and the turn clock.
+    pub(crate) seats: Seats,
     /// Actions that may be taken back, latest last (games opt in with `Game::undoable`).
     pub(crate) undo: Vec<UndoStep<G>>,
     /// Undone actions that may be redone until a new entry is taken.
@@ -131,6 +144,7 @@ impl<G: Game> Clone for Staged<G> {
             state: self.state.clone(),
             rng: self.rng.clone(),
             timers: self.timers.clone(),
+            seats: self.seats.clone(),
             undo: self.undo.clone(),
             redo: self.redo.clone(),
         }
@@ -147,11 +161,14 @@ impl<G: Game> Staged<G> {
     ) -> Result<Self, GameError> {
         let mut rng = GameRng::from_seed(seed);
         let mut timers = Timers::default();
-        let state = game.setup(config, &mut Ctx::new(&mut rng, created_ms, &mut timers))?;
+        let mut seats = Seats::default();
+        let mut cx = Ctx::new(&mut rng, created_ms, &mut timers, &mut seats);
+        let state = game.setup(config, &mut cx)?;
         Ok(Self {
             state,
             rng,
             timers,
+            seats,
             undo: Vec::new(),
             redo: Vec::new(),
         })
@@ -162,6 +179,7 @@ impl<G: Game> Staged<G> {
             state: self.state.clone(),
             rng: self.rng.clone(),
             timers: self.timers.clone(),
+            clock: self.seats.clock().cloned(),
         }
     }
 
@@ -169,6 +187,13 @@ impl<G: Game> Staged<G> {
         self.state = saved.state;
         self.rng = saved.rng;
         self.timers = saved.timers;
+        self.seats.set_clock(saved.clock);
+    }
+
+    /// The state and the context a game method gets for an entry at `at_ms`.
+    fn parts(&mut self, at_ms: u64) -> (&mut G::State, Ctx<'_, G::Action>) {
+        let cx = Ctx::new(&mut self.rng, at_ms, &mut self.timers, &mut self.seats);
+        (&mut self.state, cx)
     }
 
     /// Apply one entry in place. The single code path shared by live play and replay.
@@ -186,39 +211,61 @@ impl<G: Game> Staged<G> {
                 self.forget_undo();
                 let action = parse_action::<G>(action)?;
                 let mut attempt = self.clone();
-                let mut cx = Ctx::new(&mut attempt.rng, at_ms, &mut attempt.timers);
-                match game.apply(&mut attempt.state, &Actor::System, action, &mut cx) {
+                let (state, mut cx) = attempt.parts(at_ms);
+                match game.apply(state, &Actor::System, action, &mut cx) {
                     Ok(()) => *self = attempt,
                     Err(e) => tracing::debug!(error = %e, "timer action refused by the game"),
                 }
                 Ok(())
             }
+            EntryKind::Clock { player } => {
+                // Like a timer, a clock that ran out is consumed even if the game then
+                // refuses to act on it.
+                if self.seats.clock().map(|c| &c.player) != Some(player) {
+                    return Err(GameError::new(
+                        ErrorCode::Internal,
+                        format!("no clock runs for {player}"),
+                    ));
+                }
+                self.seats.stop_clock();
+                self.forget_undo();
+                let mut attempt = self.clone();
+                let (state, mut cx) = attempt.parts(at_ms);
+                match game.out_of_time(state, player, &mut cx) {
+                    Ok(()) => *self = attempt,
+                    Err(e) => tracing::debug!(error = %e, "out-of-time refused by the game"),
+                }
+                Ok(())
+            }
             EntryKind::Join { player } => {
                 self.forget_undo();
-                let mut cx = Ctx::new(&mut self.rng, at_ms, &mut self.timers);
-                game.join(&mut self.state, player, &mut cx)
+                let bot = player.id.as_str().starts_with(BOT_PREFIX);
+                let number = self.seats.sit(player, bot);
+                let seat = self.seats.at(number).cloned().ok_or_else(|| {
+                    GameError::new(ErrorCode::Internal, "a seat vanished as it was taken")
+                })?;
+                let (state, mut cx) = self.parts(at_ms);
+                game.join(state, &seat, &mut cx)
             }
             EntryKind::Leave { player } => {
                 self.forget_undo();
-                let mut cx = Ctx::new(&mut self.rng, at_ms, &mut self.timers);
-                game.leave(&mut self.state, player, &mut cx);
+                if let Some(seat) = self.seats.stand(player) {
+                    let (state, mut cx) = self.parts(at_ms);
+                    game.leave(state, &seat, &mut cx);
+                }
                 Ok(())
             }
             EntryKind::Connection { player, connected } => {
-                let mut cx = Ctx::new(&mut self.rng, at_ms, &mut self.timers);
-                game.connection(&mut self.state, player, *connected, &mut cx);
+                self.seats.set_connected(player, *connected);
+                let (state, mut cx) = self.parts(at_ms);
+                game.connection(state, player, *connected, &mut cx);
                 Ok(())
             }
             EntryKind::Act { player, action, .. } => {
                 let action = parse_action::<G>(action)?;
                 let before = game.undoable(&self.state, &action).then(|| self.saved());
-                let mut cx = Ctx::new(&mut self.rng, at_ms, &mut self.timers);
-                game.apply(
-                    &mut self.state,
-                    &Actor::Player(player.clone()),
-                    action,
-                    &mut cx,
-                )?;
+                let (state, mut cx) = self.parts(at_ms);
+                game.apply(state, &Actor::Player(player.clone()), action, &mut cx)?;
                 match before {
                     Some(before) => {
                         if self.undo.len() == UNDO_DEPTH {
@@ -265,6 +312,9 @@ impl<G: Game> Staged<G> {
     }
 }
 
+/// Player ids of bots start with this; a join entry for such an id seats a bot.
+pub(crate) const BOT_PREFIX: &str = "b_";
+
 /// Decode a game action from JSON, mapping failure to `INVALID_ACTION`.
 pub(crate) fn parse_action<G: Game>(action: &Value) -> Result<G::Action, GameError> {
     G::Action::deserialize(action)
@@ -288,6 +338,8 @@ pub struct Replayed<G: Game> {
     pub rng: GameRng,
     /// Timers pending after the last entry.
     pub timers: Timers<G::Action>,
+    /// Seats and turn clock after the last entry.
+    pub seats: Seats,
 }
 
 /// Rebuild a room's state from its creation parameters and log. Fails if an entry no longer
@@ -308,6 +360,7 @@ pub fn replay<G: Game>(
         state: staged.state,
         rng: staged.rng,
         timers: staged.timers,
+        seats: staged.seats,
     })
 }
 

@@ -60,7 +60,7 @@ impl<G: Game> GameEntry for Entry<G> {
     }
 
     fn bots(&self) -> bool {
-        self.0.bot_name(1).is_some()
+        self.0.has_bots()
     }
 
     fn answer(

@@ -2,9 +2,10 @@
 //! no async here; the actor (`actor.rs`) owns a `Room` and feeds it commands one at a time.
 
 use crate::game::{Game, GameError, Status, Viewer};
-use crate::log::{EntryKind, Journal, LogEntry, Staged, parse_action, parse_config};
+use crate::log::{BOT_PREFIX, EntryKind, Journal, LogEntry, Staged, parse_action, parse_config};
 use crate::outbox::{Caller, ConnId, Frame, FrameKind, Outbox};
 use crate::rng::GameRng;
+use crate::seats::Seats;
 use crate::store::{GameResult, Snapshot, fnv1a};
 use arbiter_protocol::{
     Encoding, ErrorCode, JoinRole, Member, PlayerId, PlayerInfo, PresenceEvent, Role, RoomInfo,
@@ -325,6 +326,11 @@ impl<G: Game> Room<G> {
         &self.spec
     }
 
+    /// Who sits where, and the turn clock.
+    pub fn seats(&self) -> &Seats {
+        &self.current.seats
+    }
+
     /// Current version.
     pub fn version(&self) -> u64 {
         self.v
@@ -383,6 +389,7 @@ impl<G: Game> Room<G> {
     pub fn next_due(&self) -> Option<u64> {
         [
             self.current.timers.next_due(),
+            self.current.seats.clock().map(|c| c.due_ms),
             self.pending_bot.as_ref().map(|b| b.due_ms),
             self.seat_deadlines.values().min().copied(),
         ]
@@ -419,7 +426,7 @@ impl<G: Game> Room<G> {
 
     fn info_counts(&self) -> (u32, u32, RoomStatus, u64) {
         let seated = self.seated();
-        let status = match self.game.status(&self.current.state) {
+        let status = match self.game.status(&self.current.state, &self.current.seats) {
             Status::Waiting => RoomStatus::Waiting,
             Status::Playing => RoomStatus::Playing,
             Status::Finished { .. } => RoomStatus::Finished,
@@ -571,6 +578,7 @@ impl<G: Game> Room<G> {
                 "timers": serde_json::to_value(&self.current.timers).unwrap_or(Value::Null),
                 "undo": serde_json::to_value(&self.current.undo).unwrap_or(Value::Null),
                 "redo": serde_json::to_value(&self.current.redo).unwrap_or(Value::Null),
+                "table": serde_json::to_value(&self.current.seats).unwrap_or(Value::Null),
                 "seats": seats,
                 "books": books,
                 "bots_added": self.bots_added,
@@ -638,6 +646,16 @@ impl<G: Game> Room<G> {
                 conns: 0,
             });
         }
+        self.current.seats = if s["table"].is_null() {
+            // A snapshot from before the engine kept seats: seat the members in join order.
+            let mut seats = Seats::default();
+            for m in &self.members {
+                seats.sit(&m.info, m.bot);
+            }
+            seats
+        } else {
+            Seats::deserialize(&s["table"]).map_err(|e| bad("seats", e))?
+        };
         self.books.clear();
         for book in s["books"].as_array().into_iter().flatten() {
             let player = PlayerId::deserialize(&book["player"]).map_err(|e| bad("book", e))?;
@@ -671,7 +689,7 @@ impl<G: Game> Room<G> {
             EntryKind::Join { player } => self.members.push(MemberState {
                 info: player.clone(),
                 role: Role::Player,
-                bot: player.id.as_str().starts_with("b_"),
+                bot: player.id.as_str().starts_with(BOT_PREFIX),
                 conns: 0,
             }),
             EntryKind::Leave { player } => self.members.retain(|m| &m.info.id != player),
@@ -683,7 +701,7 @@ impl<G: Game> Room<G> {
                     .or_default()
                     .remember(*seq, Answer::Ack(entry.v));
             }
-            EntryKind::Connection { .. } | EntryKind::Timer { .. } => {}
+            EntryKind::Connection { .. } | EntryKind::Clock { .. } | EntryKind::Timer { .. } => {}
         }
         self.log.push(entry.clone());
         Ok(())
@@ -831,8 +849,7 @@ impl<G: Game> Room<G> {
         if !self.conns.contains_key(&caller.conn) {
             return self.send_error(caller, rid, ErrorCode::NotInRoom, "not in this room");
         }
-        let n = self.bots_added + 1;
-        let Some(name) = self.game.bot_name(n) else {
+        if !self.game.has_bots() {
             let game = self.game.info().title;
             return self.send_error(
                 caller,
@@ -840,10 +857,11 @@ impl<G: Game> Room<G> {
                 ErrorCode::Unsupported,
                 format!("{game} has no bots"),
             );
-        };
+        }
+        let n = self.bots_added + 1;
         let bot = PlayerInfo {
-            id: PlayerId(format!("b_{n}")),
-            name,
+            id: PlayerId(format!("{BOT_PREFIX}{n}")),
+            name: self.game.bot_name(n),
         };
         if let Err(e) = self.seat(&bot) {
             return self.send_error(caller, rid, e.code, e.message);
@@ -1030,7 +1048,7 @@ impl<G: Game> Room<G> {
                     return Err(in_storage());
                 }
                 let finished = matches!(
-                    self.game.status(&self.current.state),
+                    self.game.status(&self.current.state, &self.current.seats),
                     Status::Finished { .. }
                 );
                 let open = self.game.public_view() || finished;
@@ -1067,11 +1085,11 @@ impl<G: Game> Room<G> {
                 }
                 if *v == self.v {
                     return Ok(
-                        json!({ "v": v, "view": self.game.view(&self.current.state, viewer) }),
+                        json!({ "v": v, "view": self.game.view(&self.current.state, &self.current.seats, viewer) }),
                     );
                 }
                 let past = self.replay_to(*v)?;
-                Ok(json!({ "v": v, "view": self.game.view(&past.state, viewer) }))
+                Ok(json!({ "v": v, "view": self.game.view(&past.state, &past.seats, viewer) }))
             }
             Query::History => Ok(json!({
                 "v": self.v,
@@ -1241,6 +1259,11 @@ impl<G: Game> Room<G> {
         while let Some(due) = self.next_due().filter(|d| *d <= now_ms) {
             if self.current.timers.next_due() == Some(due) {
                 self.fire_game_timer(due);
+            } else if let Some(clock) = self.current.seats.clock().filter(|c| c.due_ms == due) {
+                let player = clock.player.clone();
+                if let Err(e) = self.commit(EntryKind::Clock { player }) {
+                    tracing::error!(room = %self.spec.id, error = %e, "clock entry failed");
+                }
             } else if self.pending_bot.as_ref().map(|b| b.due_ms) == Some(due) {
                 self.play_bot();
             } else if let Some(player) = self
@@ -1298,7 +1321,10 @@ impl<G: Game> Room<G> {
                 ^ self.v.wrapping_mul(0x9E37_79B9_7F4A_7C15)
                 ^ (i as u64).rotate_left(32);
             let mut rng = GameRng::from_seed(seed);
-            let Some(decision) = self.game.bot_move(&self.current.state, &bot, &mut rng) else {
+            let Some(decision) =
+                self.game
+                    .bot_move(&self.current.state, &self.current.seats, &bot, &mut rng)
+            else {
                 continue;
             };
             let action = match serde_json::to_value(&decision.action) {
@@ -1345,13 +1371,16 @@ impl<G: Game> Room<G> {
         let mut next = self.current.clone();
         next.apply(&*self.game, &kind, self.now_ms)?;
         let was_over = matches!(
-            self.game.status(&self.current.state),
+            self.game.status(&self.current.state, &self.current.seats),
             Status::Finished { .. }
         );
         self.current = next;
         self.v += 1;
         let v = self.v;
-        if !was_over && let Status::Finished { ranking } = self.game.status(&self.current.state) {
+        if !was_over
+            && let Status::Finished { ranking } =
+                self.game.status(&self.current.state, &self.current.seats)
+        {
             self.results.push(GameResult {
                 room: self.spec.id.clone(),
                 game: self.game.info().name.to_owned(),
@@ -1376,7 +1405,9 @@ impl<G: Game> Room<G> {
         let mut msgs: HashMap<ViewKey, (Arc<ServerMsg>, FrameKind, Bytes)> =
             HashMap::with_capacity(self.views.len());
         for (key, sent) in self.views.iter_mut() {
-            let view = self.game.view(&self.current.state, &key.viewer());
+            let view = self
+                .game
+                .view(&self.current.state, &self.current.seats, &key.viewer());
             let ops = json_patch::diff(&sent.view, &view);
             let patch = ServerMsg::Patch {
                 room: self.spec.id.clone(),
@@ -1429,7 +1460,11 @@ impl<G: Game> Room<G> {
     fn catch_up(&mut self, caller: &Caller, key: &ViewKey, since: Option<u64>) {
         let v = self.v;
         let sent = self.views.entry(key.clone()).or_insert_with(|| {
-            SentView::new(v, self.game.view(&self.current.state, &key.viewer()))
+            SentView::new(
+                v,
+                self.game
+                    .view(&self.current.state, &self.current.seats, &key.viewer()),
+            )
         });
         let missed = since.and_then(|s| sent.since(s));
         let frames: Vec<(FrameKind, Arc<ServerMsg>)> = match missed {

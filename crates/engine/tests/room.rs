@@ -94,7 +94,7 @@ fn a_viewer_never_receives_another_seats_secret() {
     ] {
         let mut m = Mirror::default();
         m.absorb(&peer.take());
-        assert_eq!(m.view, Secrets.view(r.state(), &viewer));
+        assert_eq!(m.view, Secrets.view(r.state(), r.seats(), &viewer));
         assert_eq!(m.v, r.version());
     }
 }
@@ -116,11 +116,11 @@ fn versions_arrive_gap_free_and_patches_rebuild_the_view() {
     assert_eq!(mb.versions, (2..=22).collect::<Vec<u64>>());
     assert_eq!(
         ma.view,
-        Secrets.view(r.state(), &Viewer::Player("alice".into()))
+        Secrets.view(r.state(), r.seats(), &Viewer::Player("alice".into()))
     );
     assert_eq!(
         mb.view,
-        Secrets.view(r.state(), &Viewer::Player("bob".into()))
+        Secrets.view(r.state(), r.seats(), &Viewer::Player("bob".into()))
     );
     assert_eq!(ma.view["counter"], json!(20));
 }
@@ -227,7 +227,7 @@ fn a_patch_larger_than_the_view_is_sent_as_a_snapshot() {
     m.absorb(&msgs);
     assert_eq!(
         m.view,
-        Secrets.view(r.state(), &Viewer::Player("alice".into()))
+        Secrets.view(r.state(), r.seats(), &Viewer::Player("alice".into()))
     );
 }
 
@@ -449,21 +449,6 @@ fn a_game_without_bots_says_so() {
         ) -> Result<(), arbiter_engine::GameError> {
             Ok(())
         }
-        fn join(
-            &self,
-            _: &mut (),
-            _: &arbiter_engine::protocol::PlayerInfo,
-            _: &mut arbiter_engine::Ctx<'_, ()>,
-        ) -> Result<(), arbiter_engine::GameError> {
-            Ok(())
-        }
-        fn leave(
-            &self,
-            _: &mut (),
-            _: &arbiter_engine::protocol::PlayerId,
-            _: &mut arbiter_engine::Ctx<'_, ()>,
-        ) {
-        }
         fn apply(
             &self,
             _: &mut (),
@@ -472,12 +457,6 @@ fn a_game_without_bots_says_so() {
             _: &mut arbiter_engine::Ctx<'_, ()>,
         ) -> Result<(), arbiter_engine::GameError> {
             Ok(())
-        }
-        fn view(&self, _: &(), _: &Viewer) -> Value {
-            Value::Null
-        }
-        fn status(&self, _: &()) -> arbiter_engine::Status {
-            arbiter_engine::Status::Playing
         }
     }
     let mut r = Room::new(
@@ -625,7 +604,7 @@ fn a_returning_client_gets_exactly_the_frames_it_missed() {
     mirror.absorb(&msgs);
     assert_eq!(
         mirror.view,
-        Secrets.view(r.state(), &Viewer::Player("bob".into()))
+        Secrets.view(r.state(), r.seats(), &Viewer::Player("bob".into()))
     );
 
     // Already current: nothing but `joined`.
@@ -776,4 +755,88 @@ fn a_player_can_give_up_a_held_seat_from_a_connection_that_never_joined() {
         }
     )));
     assert_eq!(r.version(), v);
+}
+
+#[test]
+fn a_turn_clock_runs_out_once_through_the_log_and_stops_when_its_player_leaves() {
+    let mut r = room(3);
+    let (alice, bob) = (Peer::new(1, "alice"), Peer::new(2, "bob"));
+    r.join(&alice.caller, JoinRole::Player, None, None, 1_001);
+    r.join(&bob.caller, JoinRole::Player, None, None, 1_002);
+    r.act(
+        &alice.caller,
+        1,
+        None,
+        json!({"type": "clock", "ms": 500}),
+        1_010,
+    );
+    assert_eq!(r.next_due(), Some(1_510));
+    // Bob's clock replaces Alice's: hers can no longer run out.
+    r.act(
+        &bob.caller,
+        1,
+        None,
+        json!({"type": "clock", "ms": 1_000}),
+        1_100,
+    );
+    assert_eq!(r.next_due(), Some(2_100));
+    r.fire_due(2_099);
+    assert!(r.state().timeouts.is_empty());
+    r.fire_due(2_100);
+    assert_eq!(r.state().timeouts, vec!["bob".into()]);
+    assert_eq!(r.next_due(), None, "a clock runs out once");
+    let log = r.log().unwrap();
+    let last = serde_json::to_value(log.last().unwrap()).unwrap();
+    assert_eq!(last["kind"], "clock");
+    assert_eq!(last["player"], "bob");
+
+    // A leaver's clock stops with their seat.
+    r.act(
+        &alice.caller,
+        2,
+        None,
+        json!({"type": "clock", "ms": 100}),
+        2_200,
+    );
+    r.leave(&alice.caller, None, 2_250);
+    assert_eq!(r.next_due(), None);
+    r.fire_due(10_000);
+    assert_eq!(r.state().timeouts, vec!["bob".into()]);
+    assert!(r.seats().get(&"alice".into()).is_none());
+
+    let replayed = r.replayed().unwrap();
+    assert_eq!(&replayed.seats, r.seats());
+    assert_eq!(replayed.state.timeouts, r.state().timeouts);
+}
+
+#[test]
+fn the_engine_keeps_seats_in_order_with_names_bots_and_connections() {
+    let mut r = room(3);
+    let (alice, bob) = (Peer::new(1, "alice"), Peer::new(2, "bob"));
+    r.join(&alice.caller, JoinRole::Player, None, None, 1_001);
+    r.join(&bob.caller, JoinRole::Player, None, None, 1_002);
+    r.add_bot(&alice.caller, None, 1_003);
+    let seats: Vec<(usize, String, bool)> = r
+        .seats()
+        .iter()
+        .map(|s| (s.number, s.name.clone(), s.bot))
+        .collect();
+    assert_eq!(
+        seats,
+        [
+            (0, "ALICE".to_owned(), false),
+            (1, "BOB".to_owned(), false),
+            (2, "Robo 1".to_owned(), true)
+        ]
+    );
+    r.disconnect(bob.caller.conn, 1_004);
+    assert!(!r.seats().get(&"bob".into()).unwrap().connected);
+    r.leave(&alice.caller, None, 1_005);
+    let carol = Peer::new(3, "carol");
+    r.join(&carol.caller, JoinRole::Player, None, None, 1_006);
+    assert_eq!(
+        r.seats().get(&"carol".into()).unwrap().number,
+        0,
+        "the lowest free seat"
+    );
 }

@@ -93,7 +93,9 @@ impl<G: Game> Table<G> {
             for k in 0..self.players.len() {
                 let i = (self.turn + k) % self.players.len();
                 let id = &self.players[i].player.id;
-                let legal = self.game.legal_actions(self.room.state(), id);
+                let legal = self
+                    .game
+                    .legal_actions(self.room.state(), self.room.seats(), id);
                 if !legal.is_empty() {
                     self.turn = i + 1;
                     let pick = legal[(self.now as usize / 7) % legal.len()].clone();
@@ -158,13 +160,15 @@ where
         b.iter(|| Encoding::Json.decode_client(black_box(&frame)).unwrap())
     });
     let state = t.room.state().clone();
+    let seats = t.room.seats().clone();
     let actor = Actor::Player(t.players[i].player.id.clone());
     let typed: G::Action = serde_json::from_value(action).unwrap();
     g.bench_function("apply", |b| {
         b.iter(|| {
             let mut s = state.clone();
             let (mut rng, mut timers) = (GameRng::from_seed(1), Timers::default());
-            let mut cx = Ctx::new(&mut rng, 2_000, &mut timers);
+            let mut seats = seats.clone();
+            let mut cx = Ctx::new(&mut rng, 2_000, &mut timers, &mut seats);
             let _ = black_box(t.game.apply(&mut s, &actor, typed.clone(), &mut cx));
             s
         })
@@ -172,7 +176,8 @@ where
     let mut after = state.clone();
     {
         let (mut rng, mut timers) = (GameRng::from_seed(1), Timers::default());
-        let mut cx = Ctx::new(&mut rng, 2_000, &mut timers);
+        let mut seats = seats.clone();
+        let mut cx = Ctx::new(&mut rng, 2_000, &mut timers, &mut seats);
         let _ = t.game.apply(&mut after, &actor, typed, &mut cx);
     }
     let viewer: Viewer = if t.game.public_view() {
@@ -181,9 +186,12 @@ where
         Viewer::Player(t.players[i].player.id.clone())
     };
     g.bench_function("view", |b| {
-        b.iter(|| t.game.view(black_box(&after), &viewer))
+        b.iter(|| t.game.view(black_box(&after), &seats, &viewer))
     });
-    let (v0, v1) = (t.game.view(&state, &viewer), t.game.view(&after, &viewer));
+    let (v0, v1) = (
+        t.game.view(&state, &seats, &viewer),
+        t.game.view(&after, &seats, &viewer),
+    );
     g.bench_function("diff", |b| {
         b.iter(|| json_patch::diff(black_box(&v0), black_box(&v1)))
     });

@@ -2,17 +2,16 @@
 //! each action costs one entry, one diff and one frame to everyone — the workload
 //! `arbiter bench` measures. Also the smallest complete example of a game.
 
-use arbiter_engine::protocol::{ErrorCode, PlayerId, PlayerInfo};
-use arbiter_engine::{Actor, Ctx, Game, GameError, GameInfo, Status, Viewer};
+use arbiter_engine::protocol::PlayerId;
+use arbiter_engine::{Actor, Ctx, Game, GameError, GameInfo, Seats, Viewer};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::collections::BTreeMap;
 
 /// The game.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Counter;
 
-/// Shared, public state.
+/// Shared, public state. The seated players' names are the engine's (see `view`).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct State {
     /// The running total.
@@ -21,8 +20,6 @@ pub struct State {
     pub actions: u64,
     /// Who acted last.
     pub last: Option<PlayerId>,
-    /// Seated players and their names.
-    pub players: BTreeMap<PlayerId, String>,
 }
 
 /// What players propose.
@@ -60,20 +57,6 @@ impl Game for Counter {
         Ok(State::default())
     }
 
-    fn join(
-        &self,
-        s: &mut State,
-        p: &PlayerInfo,
-        _: &mut Ctx<'_, Action>,
-    ) -> Result<(), GameError> {
-        s.players.insert(p.id.clone(), p.name.clone());
-        Ok(())
-    }
-
-    fn leave(&self, s: &mut State, p: &PlayerId, _: &mut Ctx<'_, Action>) {
-        s.players.remove(p);
-    }
-
     fn apply(
         &self,
         s: &mut State,
@@ -85,30 +68,27 @@ impl Game for Counter {
         if !(-1_000..=1_000).contains(&n) {
             return Err(GameError::invalid_move("n must be between -1000 and 1000"));
         }
-        let Actor::Player(p) = by else {
-            return Err(GameError::new(
-                ErrorCode::InvalidAction,
-                "counter has no timers",
-            ));
-        };
+        let player = by.player()?;
         s.count = s
             .count
             .checked_add(n)
             .ok_or_else(|| GameError::invalid_move("the count would overflow"))?;
         s.actions += 1;
-        s.last = Some(p.clone());
+        s.last = Some(player.clone());
         Ok(())
     }
 
-    fn view(&self, s: &State, _: &Viewer) -> Value {
-        serde_json::to_value(s).unwrap_or(Value::Null)
+    /// The state plus `players`: each seated player's name by id.
+    fn view(&self, s: &State, seats: &Seats, _: &Viewer) -> Value {
+        let mut view = serde_json::to_value(s).unwrap_or_default();
+        let names = seats
+            .iter()
+            .map(|p| (p.id.to_string(), p.name.clone().into()));
+        view["players"] = Value::Object(names.collect());
+        view
     }
 
-    fn status(&self, _: &State) -> Status {
-        Status::Playing
-    }
-
-    fn legal_actions(&self, _: &State, _: &PlayerId) -> Vec<Action> {
+    fn legal_actions(&self, _: &State, _: &Seats, _: &PlayerId) -> Vec<Action> {
         vec![Action::Add { n: 1 }, Action::Add { n: -1 }]
     }
 
@@ -125,30 +105,26 @@ impl Game for Counter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arbiter_engine::{GameRng, Timers};
+    use arbiter_engine::Playtest;
+    use arbiter_engine::protocol::ErrorCode;
+    use serde_json::json;
 
     #[test]
     fn adds_within_bounds_and_refuses_the_rest() {
-        let mut s = State::default();
-        let (mut rng, mut timers) = (GameRng::from_seed(1), Timers::default());
-        let mut cx = Ctx::new(&mut rng, 0, &mut timers);
-        let ada = Actor::Player("ada".into());
-        Counter
-            .apply(&mut s, &ada, Action::Add { n: 5 }, &mut cx)
-            .expect("ok");
-        Counter
-            .apply(&mut s, &ada, Action::Add { n: -7 }, &mut cx)
-            .expect("ok");
-        assert_eq!((s.count, s.actions), (-2, 2));
-        let e = Counter
-            .apply(&mut s, &ada, Action::Add { n: 1_001 }, &mut cx)
-            .expect_err("bound");
+        let mut t = Playtest::new(Counter);
+        let ada = t.seat("Ada").expect("seat");
+        t.act(&ada, Action::Add { n: 5 }).expect("ok");
+        t.act(&ada, Action::Add { n: -7 }).expect("ok");
+        assert_eq!((t.state().count, t.state().actions), (-2, 2));
+        let e = t.act(&ada, Action::Add { n: 1_001 }).expect_err("bound");
         assert_eq!(e.code, ErrorCode::InvalidMove);
-        s.count = i64::MAX;
-        assert!(
-            Counter
-                .apply(&mut s, &ada, Action::Add { n: 1 }, &mut cx)
-                .is_err()
-        );
+        for _ in 0..3 {
+            t.act(&ada, Action::Add { n: -1_000 }).expect("ok");
+        }
+        assert_eq!(t.state().count, -3_002);
+        let view = t.view(&Viewer::Spectator);
+        assert_eq!(view["players"], json!({"p_Ada": "Ada"}));
+        assert_eq!(view["last"], "p_Ada");
+        t.check_replay().expect("replays");
     }
 }

@@ -71,7 +71,7 @@ fn check<G: Game>(game: G, config: Value, players: usize, bots: usize, steps: us
         // Whoever can act, acts; otherwise time moves to the next timer or bot move.
         let mut moved = false;
         for (i, c) in callers.iter().enumerate() {
-            let legal = game.legal_actions(room.state(), &c.player.id);
+            let legal = game.legal_actions(room.state(), room.seats(), &c.player.id);
             if let Some(a) = rng.pick(&legal) {
                 seqs[i] += 1;
                 room.act(c, seqs[i], None, serde_json::to_value(a).unwrap(), now);

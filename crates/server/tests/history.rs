@@ -209,8 +209,8 @@ async fn the_view_at_any_version_matches_what_clients_saw_then() {
 mod whisper {
     //! A game whose actions carry secrets, to check the log hides them from others.
 
-    use arbiter_engine::protocol::{PlayerId, PlayerInfo};
-    use arbiter_engine::{Actor, Ctx, Game, GameError, GameInfo, Status, Viewer};
+    use arbiter_engine::protocol::PlayerId;
+    use arbiter_engine::{Actor, Ctx, Game, GameError, GameInfo, Seat, Seats, Viewer};
     use serde::{Deserialize, Serialize};
     use serde_json::{Value, json};
     use std::collections::BTreeMap;
@@ -242,14 +242,14 @@ mod whisper {
         fn join(
             &self,
             s: &mut Self::State,
-            p: &PlayerInfo,
+            p: &Seat,
             _: &mut Ctx<'_, Action>,
         ) -> Result<(), GameError> {
             s.insert(p.id.clone(), Vec::new());
             Ok(())
         }
-        fn leave(&self, s: &mut Self::State, p: &PlayerId, _: &mut Ctx<'_, Action>) {
-            s.remove(p);
+        fn leave(&self, s: &mut Self::State, p: &Seat, _: &mut Ctx<'_, Action>) {
+            s.remove(&p.id);
         }
         fn apply(
             &self,
@@ -264,7 +264,7 @@ mod whisper {
             s.entry(p.clone()).or_default().push(secret);
             Ok(())
         }
-        fn view(&self, s: &Self::State, viewer: &Viewer) -> Value {
+        fn view(&self, s: &Self::State, _: &Seats, viewer: &Viewer) -> Value {
             let counts: BTreeMap<&PlayerId, Value> = s
                 .iter()
                 .map(|(p, secrets)| {
@@ -279,9 +279,6 @@ mod whisper {
                 })
                 .collect();
             json!(counts)
-        }
-        fn status(&self, _: &Self::State) -> Status {
-            Status::Playing
         }
     }
 }

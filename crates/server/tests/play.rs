@@ -509,8 +509,8 @@ mod hidden {
     //! A game with a secret per seat, registered beside the built-ins, to show the
     //! transport never carries another seat's secret.
 
-    use arbiter_engine::protocol::{PlayerId, PlayerInfo};
-    use arbiter_engine::{Actor, Ctx, Game, GameError, GameInfo, Status, Viewer};
+    use arbiter_engine::protocol::PlayerId;
+    use arbiter_engine::{Actor, Ctx, Game, GameError, GameInfo, Seat, Seats, Viewer};
     use serde::{Deserialize, Serialize};
     use serde_json::{Value, json};
     use std::collections::BTreeMap;
@@ -552,15 +552,15 @@ mod hidden {
         fn join(
             &self,
             s: &mut State,
-            p: &PlayerInfo,
+            p: &Seat,
             cx: &mut Ctx<'_, Action>,
         ) -> Result<(), GameError> {
             s.secrets
                 .insert(p.id.clone(), format!("HAND{:016x}", cx.rng().next_u64()));
             Ok(())
         }
-        fn leave(&self, s: &mut State, p: &PlayerId, _: &mut Ctx<'_, Action>) {
-            s.secrets.remove(p);
+        fn leave(&self, s: &mut State, p: &Seat, _: &mut Ctx<'_, Action>) {
+            s.secrets.remove(&p.id);
         }
         fn apply(
             &self,
@@ -575,7 +575,7 @@ mod hidden {
             s.turns += 1;
             Ok(())
         }
-        fn view(&self, s: &State, viewer: &Viewer) -> Value {
+        fn view(&self, s: &State, _: &Seats, viewer: &Viewer) -> Value {
             let hands: BTreeMap<&PlayerId, Value> = s
                 .secrets
                 .iter()
@@ -591,9 +591,6 @@ mod hidden {
                 })
                 .collect();
             json!({ "hands": hands, "turns": s.turns })
-        }
-        fn status(&self, _: &State) -> Status {
-            Status::Playing
         }
     }
 }

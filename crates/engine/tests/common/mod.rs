@@ -5,7 +5,7 @@
 
 use arbiter_engine::protocol::{Encoding, ErrorCode, PlayerId, PlayerInfo, ServerMsg};
 use arbiter_engine::{
-    Actor, Caller, Ctx, Frame, Game, GameError, GameInfo, Outbox, Status, Viewer,
+    Actor, Caller, Ctx, Frame, Game, GameError, GameInfo, Outbox, Seat, Seats, Viewer,
 };
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
@@ -29,19 +29,31 @@ pub struct State {
     pub away: Vec<PlayerId>,
     /// Bots bump the counter until it reaches this.
     pub bot_target: u64,
+    /// Whose turn clocks ran out, in order.
+    pub timeouts: Vec<PlayerId>,
 }
 
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Action {
     Bump,
-    Say { text: String },
+    Say {
+        text: String,
+    },
     Roll,
     RollThenFail,
-    Arm { after_ms: u64 },
+    Arm {
+        after_ms: u64,
+    },
     Reveal,
     Scramble,
-    Target { n: u64 },
+    Target {
+        n: u64,
+    },
+    /// Start the actor's turn clock (or stop the running one with `ms: 0`).
+    Clock {
+        ms: u64,
+    },
 }
 
 impl Game for Secrets {
@@ -69,22 +81,18 @@ impl Game for Secrets {
             big: (0..40).collect(),
             away: Vec::new(),
             bot_target: 0,
+            timeouts: Vec::new(),
         })
     }
 
-    fn join(
-        &self,
-        s: &mut State,
-        p: &PlayerInfo,
-        cx: &mut Ctx<'_, Action>,
-    ) -> Result<(), GameError> {
+    fn join(&self, s: &mut State, p: &Seat, cx: &mut Ctx<'_, Action>) -> Result<(), GameError> {
         let token = format!("SECRET{:016x}", cx.rng().next_u64());
         s.secrets.insert(p.id.clone(), token);
         Ok(())
     }
 
-    fn leave(&self, s: &mut State, p: &PlayerId, _cx: &mut Ctx<'_, Action>) {
-        s.secrets.remove(p);
+    fn leave(&self, s: &mut State, p: &Seat, _cx: &mut Ctx<'_, Action>) {
+        s.secrets.remove(&p.id);
     }
 
     fn apply(
@@ -114,6 +122,9 @@ impl Game for Secrets {
                 ));
             }
             (Action::Target { n }, _) => s.bot_target = n,
+            (Action::Clock { ms: 0 }, _) => cx.stop_clock(),
+            (Action::Clock { ms }, Actor::Player(p)) => cx.start_clock(p, ms),
+            (Action::Clock { .. }, Actor::System) => {}
             (Action::Scramble, _) => {
                 for x in &mut s.big {
                     *x = cx.rng().below(1_000_000) + 1_000_000;
@@ -123,7 +134,7 @@ impl Game for Secrets {
         Ok(())
     }
 
-    fn view(&self, s: &State, viewer: &Viewer) -> Value {
+    fn view(&self, s: &State, _seats: &Seats, viewer: &Viewer) -> Value {
         let secrets: BTreeMap<&PlayerId, Option<&String>> = s
             .secrets
             .iter()
@@ -140,11 +151,8 @@ impl Game for Secrets {
             "revealed": s.revealed,
             "big": s.big,
             "away": s.away,
+            "timeouts": s.timeouts,
         })
-    }
-
-    fn status(&self, _s: &State) -> Status {
-        Status::Playing
     }
 
     fn order_independent(&self, a: &Action) -> bool {
@@ -167,13 +175,28 @@ impl Game for Secrets {
         }
     }
 
-    fn bot_name(&self, n: u32) -> Option<String> {
-        Some(format!("Robo {n}"))
+    fn has_bots(&self) -> bool {
+        true
+    }
+
+    fn bot_name(&self, n: u32) -> String {
+        format!("Robo {n}")
+    }
+
+    fn out_of_time(
+        &self,
+        s: &mut State,
+        p: &PlayerId,
+        _cx: &mut Ctx<'_, Action>,
+    ) -> Result<(), GameError> {
+        s.timeouts.push(p.clone());
+        Ok(())
     }
 
     fn bot_move(
         &self,
         s: &State,
+        _seats: &Seats,
         _bot: &PlayerId,
         rng: &mut arbiter_engine::GameRng,
     ) -> Option<arbiter_engine::BotMove<Action>> {

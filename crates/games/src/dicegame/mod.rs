@@ -19,9 +19,9 @@ mod tests;
 
 pub use scoring::{Score, score};
 
-use arbiter_engine::protocol::{ErrorCode, PlayerId, PlayerInfo};
+use arbiter_engine::protocol::{ErrorCode, PlayerId};
 use arbiter_engine::{
-    Actor, BotMove, Ctx, Game, GameError, GameInfo, GameRng, Status, TimerId, Viewer,
+    Actor, BotMove, Ctx, Game, GameError, GameInfo, GameRng, Seat, Seats, Status, TimerId, Viewer,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -621,7 +621,7 @@ impl Game for DiceGame {
     fn join(
         &self,
         state: &mut State,
-        player: &PlayerInfo,
+        player: &Seat,
         _cx: &mut Ctx<'_, Action>,
     ) -> Result<(), GameError> {
         if state.phase == Phase::Playing {
@@ -648,7 +648,8 @@ impl Game for DiceGame {
         Ok(())
     }
 
-    fn leave(&self, state: &mut State, player: &PlayerId, cx: &mut Ctx<'_, Action>) {
+    fn leave(&self, state: &mut State, seat: &Seat, cx: &mut Ctx<'_, Action>) {
+        let player = &seat.id;
         let Some(gone) = state.players.remove(player) else {
             return;
         };
@@ -676,7 +677,7 @@ impl Game for DiceGame {
         }
     }
 
-    fn view(&self, state: &State, _viewer: &Viewer) -> Value {
+    fn view(&self, state: &State, _seats: &Seats, _viewer: &Viewer) -> Value {
         let selection = score(&state.selected_faces());
         json!({
             "phase": state.phase,
@@ -701,7 +702,7 @@ impl Game for DiceGame {
         })
     }
 
-    fn status(&self, state: &State) -> Status {
+    fn status(&self, state: &State, _seats: &Seats) -> Status {
         match state.phase {
             Phase::Waiting => Status::Waiting,
             Phase::Playing => Status::Playing,
@@ -734,7 +735,7 @@ impl Game for DiceGame {
         }
     }
 
-    fn legal_actions(&self, state: &State, player: &PlayerId) -> Vec<Action> {
+    fn legal_actions(&self, state: &State, _seats: &Seats, player: &PlayerId) -> Vec<Action> {
         let may_act = state.players.contains_key(player)
             && (state.phase != Phase::Playing || state.turn.as_ref() == Some(player));
         if may_act {
@@ -764,13 +765,17 @@ impl Game for DiceGame {
         }
     }
 
-    fn bot_name(&self, n: u32) -> Option<String> {
+    fn has_bots(&self) -> bool {
+        true
+    }
+
+    fn bot_name(&self, n: u32) -> String {
         let i = (n.max(1) - 1) as usize;
         let name = BOT_NAMES[i % BOT_NAMES.len()];
-        Some(match i / BOT_NAMES.len() {
+        match i / BOT_NAMES.len() {
             0 => name.to_owned(),
             k => format!("{name} {}", k + 1),
-        })
+        }
     }
 
     /// See [`bot`]: roll when the table is clear, otherwise select the dice of the best keep
@@ -778,6 +783,7 @@ impl Game for DiceGame {
     fn bot_move(
         &self,
         state: &State,
+        _seats: &Seats,
         bot: &PlayerId,
         rng: &mut GameRng,
     ) -> Option<BotMove<Action>> {

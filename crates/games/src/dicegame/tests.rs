@@ -1,5 +1,6 @@
 use super::*;
 use arbiter_engine::Timers;
+use arbiter_engine::{Seat, Seats};
 use proptest::prelude::*;
 
 /// A room without the server: applies entries the way the engine does (to a copy, kept only on
@@ -25,7 +26,10 @@ impl Table {
         let mut rng = GameRng::from_seed(seed);
         let mut timers = Timers::default();
         let state = DiceGame
-            .setup(&config, &mut Ctx::new(&mut rng, 0, &mut timers))
+            .setup(
+                &config,
+                &mut Ctx::new(&mut rng, 0, &mut timers, &mut Seats::default()),
+            )
             .expect("config");
         let mut t = Self {
             state,
@@ -55,14 +59,18 @@ impl Table {
         f: impl FnOnce(&mut State, &mut Ctx<'_, Action>) -> Result<(), GameError>,
     ) -> Result<(), GameError> {
         let mut copy = self.clone();
-        let mut cx = Ctx::new(&mut copy.rng, self.now, &mut copy.timers);
+        let mut seats = Seats::default();
+        let mut cx = Ctx::new(&mut copy.rng, self.now, &mut copy.timers, &mut seats);
         f(&mut copy.state, &mut cx)?;
         *self = copy;
         Ok(())
     }
 
     fn join(&mut self, who: &str) -> Result<(), GameError> {
-        let p = PlayerInfo {
+        let p = Seat {
+            number: 0,
+            bot: false,
+            connected: true,
             id: id(who),
             name: who.to_uppercase(),
         };
@@ -71,7 +79,7 @@ impl Table {
 
     fn leave(&mut self, who: &str) {
         self.entry(|s, cx| {
-            DiceGame.leave(s, &id(who), cx);
+            DiceGame.leave(s, &Seat::stub(id(who)), cx);
             Ok(())
         })
         .expect("leave cannot fail");
@@ -127,7 +135,7 @@ impl Table {
     }
 
     fn view(&self) -> Value {
-        DiceGame.view(&self.state, &Viewer::Spectator)
+        DiceGame.view(&self.state, &Seats::default(), &Viewer::Spectator)
     }
 }
 
@@ -135,11 +143,18 @@ impl Table {
 fn seating_start_and_late_joiners() {
     let mut t = Table::new(&["ann"]);
     assert_eq!(code(t.act("ann", Action::Start)), ErrorCode::InvalidMove);
-    assert!(DiceGame.legal_actions(&t.state, &id("ann")).is_empty());
+    assert!(
+        DiceGame
+            .legal_actions(&t.state, &Seats::default(), &id("ann"))
+            .is_empty()
+    );
     t.join("ben").expect("second seat");
-    assert_eq!(DiceGame.status(&t.state), Status::Waiting);
     assert_eq!(
-        DiceGame.legal_actions(&t.state, &id("ben")),
+        DiceGame.status(&t.state, &Seats::default()),
+        Status::Waiting
+    );
+    assert_eq!(
+        DiceGame.legal_actions(&t.state, &Seats::default(), &id("ben")),
         vec![Action::Start]
     );
     assert_eq!(code(t.act("eve", Action::Start)), ErrorCode::NotAPlayer);
@@ -148,7 +163,10 @@ fn seating_start_and_late_joiners() {
     t.act("ben", Action::Start)
         .expect("any seated player starts");
     assert_eq!(t.state.phase, Phase::Playing);
-    assert_eq!(DiceGame.status(&t.state), Status::Playing);
+    assert_eq!(
+        DiceGame.status(&t.state, &Seats::default()),
+        Status::Playing
+    );
     assert!(t.state.turn.is_some());
     assert_eq!(t.state.round, 1);
     assert_eq!(code(t.act("ann", Action::Start)), ErrorCode::GameInProgress);
@@ -196,10 +214,14 @@ fn select_set_aside_and_roll_on() {
     let p = t.mover();
     let other = if p == "ann" { "ben" } else { "ann" };
     assert_eq!(
-        DiceGame.legal_actions(&t.state, &id(&p)),
+        DiceGame.legal_actions(&t.state, &Seats::default(), &id(&p)),
         vec![Action::Roll]
     );
-    assert!(DiceGame.legal_actions(&t.state, &id(other)).is_empty());
+    assert!(
+        DiceGame
+            .legal_actions(&t.state, &Seats::default(), &id(other))
+            .is_empty()
+    );
     assert_eq!(code(t.act(other, Action::Roll)), ErrorCode::NotYourTurn);
     assert_eq!(
         code(t.act(&p, Action::Select { index: 0 })),
@@ -250,7 +272,7 @@ fn select_set_aside_and_roll_on() {
         .expect("deselect the 3");
     assert_eq!(t.view()["selection"], json!({"points": 100, "valid": true}));
     assert_eq!(
-        DiceGame.legal_actions(&t.state, &id(&p)),
+        DiceGame.legal_actions(&t.state, &Seats::default(), &id(&p)),
         vec![
             Action::Deselect { index: 0 },
             Action::Select { index: 1 },
@@ -437,7 +459,7 @@ fn banking_the_target_wins_and_a_restart_plays_again() {
     assert_eq!(t.state.winner, Some(id(&p)));
     assert_eq!(t.state.winner_name, Some(p.to_uppercase()));
     assert_eq!(t.state.turn, None);
-    let Status::Finished { ranking } = DiceGame.status(&t.state) else {
+    let Status::Finished { ranking } = DiceGame.status(&t.state, &Seats::default()) else {
         panic!("finished");
     };
     assert_eq!(ranking[0], vec![id(&p)]);
@@ -445,7 +467,7 @@ fn banking_the_target_wins_and_a_restart_plays_again() {
     assert_eq!(code(t.act(&p, Action::Roll)), ErrorCode::GameOver);
     assert_eq!(code(t.act(&p, Action::Start)), ErrorCode::GameOver);
     assert_eq!(
-        DiceGame.legal_actions(&t.state, &id("ann")),
+        DiceGame.legal_actions(&t.state, &Seats::default(), &id("ann")),
         vec![Action::Restart]
     );
     t.join("dan").expect("a finished game takes newcomers");
@@ -481,7 +503,11 @@ fn leaving_passes_the_turn_and_too_few_players_end_the_game() {
     assert_eq!(t.state.phase, Phase::Over);
     assert!(t.state.forfeit);
     assert_eq!(t.state.winner, Some(id(&stayer)));
-    assert!(DiceGame.legal_actions(&t.state, &id(&stayer)).is_empty());
+    assert!(
+        DiceGame
+            .legal_actions(&t.state, &Seats::default(), &id(&stayer))
+            .is_empty()
+    );
 
     let mut w = Table::new(&["ann", "ben"]);
     w.leave("ann");
@@ -567,7 +593,10 @@ fn the_view_is_public_and_complete() {
     t.rolled(&[1, 2, 3, 3, 4, 6]);
     let v = t.view();
     assert!(DiceGame.public_view());
-    assert_eq!(v, DiceGame.view(&t.state, &Viewer::Player(id("ann"))));
+    assert_eq!(
+        v,
+        DiceGame.view(&t.state, &Seats::default(), &Viewer::Player(id("ann")))
+    );
     for key in [
         "phase",
         "target",
@@ -625,7 +654,8 @@ fn actions_parse_strictly_and_configs_are_checked() {
     assert!(serde_json::from_str::<Config>(r#"{"targetScore":500}"#).is_err());
     let mut rng = GameRng::from_seed(1);
     let mut timers = Timers::default();
-    let mut cx = Ctx::new(&mut rng, 0, &mut timers);
+    let mut seats = Seats::default();
+    let mut cx = Ctx::new(&mut rng, 0, &mut timers, &mut seats);
     for bad in [
         Config {
             target: 0,
@@ -645,9 +675,7 @@ fn actions_parse_strictly_and_configs_are_checked() {
 
 #[test]
 fn bot_names_are_distinct() {
-    let names: Vec<String> = (1..=30)
-        .map(|n| DiceGame.bot_name(n).expect("bots"))
-        .collect();
+    let names: Vec<String> = (1..=30).map(|n| DiceGame.bot_name(n)).collect();
     let mut sorted = names.clone();
     sorted.sort();
     sorted.dedup();
@@ -676,8 +704,14 @@ fn the_bot_takes_wins_hot_dice_and_keeps_few_dice_early() {
     let mut rng = GameRng::from_seed(1);
     let decide = |t: &Table| bot::decide(&t.state, &bot);
     assert_eq!(decide(&t), Some(Action::Roll));
-    assert!(DiceGame.bot_move(&t.state, &id("ann"), &mut rng).is_none());
-    let m = DiceGame.bot_move(&t.state, &bot, &mut rng).expect("moves");
+    assert!(
+        DiceGame
+            .bot_move(&t.state, &Seats::default(), &id("ann"), &mut rng)
+            .is_none()
+    );
+    let m = DiceGame
+        .bot_move(&t.state, &Seats::default(), &bot, &mut rng)
+        .expect("moves");
     assert!((700..=1500).contains(&m.delay_ms));
 
     // A full run: keep all six (hot dice) and roll on.
@@ -812,7 +846,7 @@ proptest! {
             let space = action_space(t.state.turn_no);
             let mut legal_pairs = Vec::new();
             for who in &everyone {
-                let legal = DiceGame.legal_actions(&t.state, &id(who));
+                let legal = DiceGame.legal_actions(&t.state, &Seats::default(), &id(who));
                 for a in &space {
                     let mut probe = t.clone();
                     let accepted = probe.act(who, a.clone()).is_ok();
@@ -826,7 +860,7 @@ proptest! {
             if t.state.phase == Phase::Playing {
                 let view = t.view();
                 let turn = t.mover();
-                let legal = serde_json::to_value(DiceGame.legal_actions(&t.state, &id(&turn)))
+                let legal = serde_json::to_value(DiceGame.legal_actions(&t.state, &Seats::default(), &id(&turn)))
                     .expect("serialise");
                 prop_assert_eq!(&view["legal"], &legal);
             }
@@ -878,9 +912,9 @@ proptest! {
             steps += 1;
             prop_assert!(steps < 5000, "a bot game took too long");
             let turn = id(&t.mover());
-            match DiceGame.bot_move(&t.state, &turn, &mut bot_rng) {
+            match DiceGame.bot_move(&t.state, &Seats::default(), &turn, &mut bot_rng) {
                 Some(m) => {
-                    let legal = DiceGame.legal_actions(&t.state, &turn);
+                    let legal = DiceGame.legal_actions(&t.state, &Seats::default(), &turn);
                     prop_assert!(legal.contains(&m.action), "{:?} not in {:?}", m.action, legal);
                     t.act(&turn.0, m.action).expect("bot moves are legal");
                 }

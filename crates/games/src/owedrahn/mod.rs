@@ -15,9 +15,9 @@ mod bot;
 #[cfg(test)]
 mod tests;
 
-use arbiter_engine::protocol::{ErrorCode, PlayerId, PlayerInfo};
+use arbiter_engine::protocol::{ErrorCode, PlayerId};
 use arbiter_engine::{
-    Actor, BotMove, Ctx, Game, GameError, GameInfo, GameRng, Status, TimerId, Viewer,
+    Actor, BotMove, Ctx, Game, GameError, GameInfo, GameRng, Seat, Seats, Status, TimerId, Viewer,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -732,7 +732,7 @@ impl Game for OweDrahn {
     fn join(
         &self,
         state: &mut State,
-        player: &PlayerInfo,
+        player: &Seat,
         _cx: &mut Ctx<'_, Action>,
     ) -> Result<(), GameError> {
         if state.phase == Phase::Playing {
@@ -771,7 +771,8 @@ impl Game for OweDrahn {
     /// Leaving during a game counts as dying: the main bet is paid and the leaver's side bets
     /// are lost. Between games the leaver's open bets are dropped. The balance is kept in
     /// `departed` either way.
-    fn leave(&self, state: &mut State, player: &PlayerId, cx: &mut Ctx<'_, Action>) {
+    fn leave(&self, state: &mut State, seat: &Seat, cx: &mut Ctx<'_, Action>) {
+        let player = &seat.id;
         if !state.players.contains_key(player) {
             return;
         }
@@ -979,7 +980,7 @@ impl Game for OweDrahn {
         Ok(())
     }
 
-    fn view(&self, state: &State, _viewer: &Viewer) -> Value {
+    fn view(&self, state: &State, _seats: &Seats, _viewer: &Viewer) -> Value {
         let view = View {
             phase: state.phase,
             round: state.round,
@@ -1002,7 +1003,7 @@ impl Game for OweDrahn {
         serde_json::to_value(view).unwrap_or(Value::Null)
     }
 
-    fn status(&self, state: &State) -> Status {
+    fn status(&self, state: &State, _seats: &Seats) -> Status {
         match state.phase {
             Phase::Lobby => Status::Waiting,
             Phase::Playing => Status::Playing,
@@ -1018,7 +1019,7 @@ impl Game for OweDrahn {
         }
     }
 
-    fn legal_actions(&self, state: &State, player: &PlayerId) -> Vec<Action> {
+    fn legal_actions(&self, state: &State, _seats: &Seats, player: &PlayerId) -> Vec<Action> {
         let Some(me) = state.players.get(player) else {
             return Vec::new();
         };
@@ -1103,11 +1104,21 @@ impl Game for OweDrahn {
         state.sync_turn_timer(cx);
     }
 
-    fn bot_name(&self, n: u32) -> Option<String> {
-        Some(bot::name(n))
+    fn has_bots(&self) -> bool {
+        true
     }
 
-    fn bot_move(&self, state: &State, me: &PlayerId, rng: &mut GameRng) -> Option<BotMove<Action>> {
+    fn bot_name(&self, n: u32) -> String {
+        bot::name(n)
+    }
+
+    fn bot_move(
+        &self,
+        state: &State,
+        _seats: &Seats,
+        me: &PlayerId,
+        rng: &mut GameRng,
+    ) -> Option<BotMove<Action>> {
         bot::decide(state, me, rng)
     }
 }

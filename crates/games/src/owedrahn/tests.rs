@@ -2,6 +2,7 @@
 
 use super::*;
 use arbiter_engine::Timers;
+use arbiter_engine::{Seat, Seats};
 use proptest::prelude::*;
 
 fn id(s: &str) -> PlayerId {
@@ -21,7 +22,10 @@ impl Table {
         let mut rng = GameRng::from_seed(7);
         let mut timers = Timers::default();
         let state = OweDrahn
-            .setup(&config, &mut Ctx::new(&mut rng, 1_000, &mut timers))
+            .setup(
+                &config,
+                &mut Ctx::new(&mut rng, 1_000, &mut timers, &mut Seats::default()),
+            )
             .expect("valid config");
         let mut t = Self {
             state,
@@ -46,13 +50,19 @@ impl Table {
     ) -> Result<(), GameError> {
         let (mut state, mut rng, mut timers) =
             (self.state.clone(), self.rng.clone(), self.timers.clone());
-        f(&mut state, &mut Ctx::new(&mut rng, self.now, &mut timers))?;
+        f(
+            &mut state,
+            &mut Ctx::new(&mut rng, self.now, &mut timers, &mut Seats::default()),
+        )?;
         (self.state, self.rng, self.timers) = (state, rng, timers);
         Ok(())
     }
 
     fn join(&mut self, who: &str) -> Result<(), GameError> {
-        let info = PlayerInfo {
+        let info = Seat {
+            number: 0,
+            bot: false,
+            connected: true,
             id: id(who),
             name: who.to_uppercase(),
         };
@@ -72,7 +82,7 @@ impl Table {
 
     fn leave(&mut self, who: &str) {
         self.entry(|s, cx| {
-            OweDrahn.leave(s, &id(who), cx);
+            OweDrahn.leave(s, &Seat::stub(id(who)), cx);
             Ok(())
         })
         .expect("leave");
@@ -93,7 +103,8 @@ impl Table {
             let at = timer.due_ms;
             let (mut state, mut rng, mut timers) =
                 (self.state.clone(), self.rng.clone(), self.timers.clone());
-            let mut cx = Ctx::new(&mut rng, at, &mut timers);
+            let mut seats = Seats::default();
+            let mut cx = Ctx::new(&mut rng, at, &mut timers, &mut seats);
             if OweDrahn
                 .apply(&mut state, &Actor::System, timer.action, &mut cx)
                 .is_ok()
@@ -166,7 +177,10 @@ fn a_game_starts_when_every_seated_player_and_at_least_two_are_ready() {
     assert!(t.state.players.values().all(|p| !p.ready && p.life == 6));
     let first = t.state.turn.clone().expect("someone starts");
     assert_eq!(t.state.event, Some(Event::Started { first }));
-    assert_eq!(OweDrahn.status(&t.state), Status::Playing);
+    assert_eq!(
+        OweDrahn.status(&t.state, &Seats::default()),
+        Status::Playing
+    );
 }
 
 #[test]
@@ -345,7 +359,7 @@ fn the_last_player_alive_takes_the_pot_and_the_table_resets_after_a_while() {
     );
     assert_eq!((t.state.pot_cents, t.state.money_total()), (0, 0));
     assert_eq!(
-        OweDrahn.status(&t.state),
+        OweDrahn.status(&t.state, &Seats::default()),
         Status::Finished {
             ranking: vec![vec![id("cat")], vec![id("bob")], vec![id("ann")]]
         }
@@ -604,7 +618,8 @@ fn a_disconnected_players_turn_is_skipped_after_the_timeout() {
     t.advance(20_000);
     assert_eq!(t.turn(), "ann");
     // A stale skip is refused.
-    let mut cx = Ctx::new(&mut t.rng, t.now, &mut t.timers);
+    let mut seats = Seats::default();
+    let mut cx = Ctx::new(&mut t.rng, t.now, &mut t.timers, &mut seats);
     let stale = Action::SkipTurn {
         turn_no: t.state.turn_no - 1,
     };
@@ -665,7 +680,8 @@ fn stats_count_faces_and_the_memorable_rolls() {
 fn config_is_validated() {
     let mut rng = GameRng::from_seed(1);
     let mut timers = Timers::default();
-    let mut cx = Ctx::new(&mut rng, 0, &mut timers);
+    let mut seats = Seats::default();
+    let mut cx = Ctx::new(&mut rng, 0, &mut timers, &mut seats);
     for bad in [
         Config {
             lives: 1,
@@ -706,8 +722,11 @@ fn actions_parse_strictly() {
 fn the_view_is_public_and_hides_timer_bookkeeping() {
     let mut t = Table::new(&["ann", "bob"]);
     t.start();
-    let v = OweDrahn.view(&t.state, &Viewer::Spectator);
-    assert_eq!(v, OweDrahn.view(&t.state, &Viewer::Player(id("ann"))));
+    let v = OweDrahn.view(&t.state, &Seats::default(), &Viewer::Spectator);
+    assert_eq!(
+        v,
+        OweDrahn.view(&t.state, &Seats::default(), &Viewer::Player(id("ann")))
+    );
     assert_eq!(v["phase"], "playing");
     assert_eq!(v["players"]["ann"]["life"], 6);
     assert_eq!(v["players"]["ann"]["balance_cents"], 0);
@@ -719,7 +738,9 @@ fn the_view_is_public_and_hides_timer_bookkeeping() {
 fn the_bot_readies_answers_bets_and_weighs_the_risk() {
     let mut rng = GameRng::from_seed(3);
     let mut t = Table::new(&["ann", "bot"]);
-    let mv = |t: &Table, rng: &mut GameRng| OweDrahn.bot_move(&t.state, &id("bot"), rng);
+    let mv = |t: &Table, rng: &mut GameRng| {
+        OweDrahn.bot_move(&t.state, &Seats::default(), &id("bot"), rng)
+    };
     t.act(
         "ann",
         Action::ProposeBet {
@@ -784,7 +805,7 @@ fn bots_alone_always_finish_their_games() {
         while t.state.round < 3 || t.state.phase != Phase::Over {
             let mover = t.state.order.clone().into_iter().find_map(|p| {
                 OweDrahn
-                    .bot_move(&t.state, &p, &mut bot_rng)
+                    .bot_move(&t.state, &Seats::default(), &p, &mut bot_rng)
                     .map(|m| (p, m))
             });
             match mover {
@@ -904,12 +925,12 @@ proptest! {
                     let all = universe(&t.state);
                     let legal: Vec<(PlayerId, Action)> = all
                         .iter()
-                        .filter(|(p, a)| OweDrahn.legal_actions(&t.state, p).contains(a))
+                        .filter(|(p, a)| OweDrahn.legal_actions(&t.state, &Seats::default(), p).contains(a))
                         .cloned()
                         .collect();
                     let pool = if prefer_legal && !legal.is_empty() { &legal } else { &all };
                     let (p, a) = pool[n % pool.len()].clone();
-                    let was_legal = OweDrahn.legal_actions(&t.state, &p).contains(&a);
+                    let was_legal = OweDrahn.legal_actions(&t.state, &Seats::default(), &p).contains(&a);
                     let ok = t.act(p.as_str(), a.clone()).is_ok();
                     prop_assert_eq!(ok, was_legal, "{:?} by {} (legal: {})", a, p, was_legal);
                 }
@@ -917,7 +938,7 @@ proptest! {
                     if !t.state.order.is_empty() {
                         let p = t.state.order[n % t.state.order.len()].clone();
                         let a = Action::Ready { ready: true };
-                        let legal = OweDrahn.legal_actions(&t.state, &p).contains(&a);
+                        let legal = OweDrahn.legal_actions(&t.state, &Seats::default(), &p).contains(&a);
                         prop_assert_eq!(t.act(p.as_str(), a).is_ok(), legal);
                     }
                 }

@@ -22,9 +22,9 @@ pub mod history;
 mod pots;
 mod table;
 
-use arbiter_engine::protocol::{ErrorCode, PlayerId, PlayerInfo};
+use arbiter_engine::protocol::{ErrorCode, PlayerId};
 use arbiter_engine::{
-    Actor, BotMove, Ctx, Game, GameError, GameInfo, GameRng, Status, TimerId, Viewer,
+    Actor, BotMove, Ctx, Game, GameError, GameInfo, GameRng, Seat, Seats, Status, TimerId, Viewer,
 };
 use cards::card_names;
 use history::{HandRecord, RecordSeat, Street};
@@ -701,7 +701,7 @@ impl Game for Poker {
     fn join(
         &self,
         state: &mut State,
-        player: &PlayerInfo,
+        player: &Seat,
         cx: &mut Ctx<'_, Action>,
     ) -> Result<(), GameError> {
         if state.players.contains_key(&player.id) {
@@ -733,7 +733,8 @@ impl Game for Poker {
         Ok(())
     }
 
-    fn leave(&self, state: &mut State, player: &PlayerId, cx: &mut Ctx<'_, Action>) {
+    fn leave(&self, state: &mut State, seat: &Seat, cx: &mut Ctx<'_, Action>) {
+        let player = &seat.id;
         let index = state.live_hand().and_then(|h| h.index_of_player(player));
         match (index, state.hand.as_mut()) {
             (Some(i), Some(h)) => {
@@ -819,7 +820,7 @@ impl Game for Poker {
         }
     }
 
-    fn view(&self, state: &State, viewer: &Viewer) -> Value {
+    fn view(&self, state: &State, _seats: &Seats, viewer: &Viewer) -> Value {
         let me = match viewer {
             Viewer::Player(p) if state.players.contains_key(p) => Some(p),
             _ => None,
@@ -858,7 +859,7 @@ impl Game for Poker {
         })
     }
 
-    fn status(&self, state: &State) -> Status {
+    fn status(&self, state: &State, _seats: &Seats) -> Status {
         if state.live_hand().is_some() || state.active().len() >= 2 {
             Status::Playing
         } else {
@@ -866,7 +867,7 @@ impl Game for Poker {
         }
     }
 
-    fn legal_actions(&self, state: &State, player: &PlayerId) -> Vec<Action> {
+    fn legal_actions(&self, state: &State, _seats: &Seats, player: &PlayerId) -> Vec<Action> {
         let Some((betting, other)) = state.legal(player) else {
             return Vec::new();
         };
@@ -919,12 +920,8 @@ impl Game for Poker {
         Value::Array(hand_history(state).iter().map(|h| h.view(viewer)).collect())
     }
 
-    fn bot_name(&self, n: u32) -> Option<String> {
-        Some(if n == 1 {
-            "Bot".to_owned()
-        } else {
-            format!("Bot {n}")
-        })
+    fn has_bots(&self) -> bool {
+        true
     }
 
     /// Hand-strength play on its turn (see `bot.rs`); between hands a busted bot rebuys and
@@ -932,6 +929,7 @@ impl Game for Poker {
     fn bot_move(
         &self,
         state: &State,
+        _seats: &Seats,
         bot: &PlayerId,
         rng: &mut GameRng,
     ) -> Option<BotMove<Action>> {

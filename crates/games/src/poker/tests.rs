@@ -6,6 +6,7 @@
 use super::*;
 use crate::poker::cards::{commitment, deck_from_seed, parse_card, parse_seed};
 use arbiter_engine::Timers;
+use arbiter_engine::{Seat, Seats};
 use proptest::prelude::*;
 
 /// A table driven like the engine drives a room: every entry is applied to a copy that is
@@ -30,7 +31,8 @@ impl T {
         let mut rng = GameRng::from_seed(seed);
         let mut timers = Timers::default();
         let state = {
-            let mut cx = Ctx::new(&mut rng, 1_000, &mut timers);
+            let mut seats = Seats::default();
+            let mut cx = Ctx::new(&mut rng, 1_000, &mut timers, &mut seats);
             Poker.setup(&config, &mut cx).expect("setup")
         };
         Self {
@@ -46,7 +48,8 @@ impl T {
         f: impl FnOnce(&mut State, &mut Ctx<'_, Action>) -> Result<R, GameError>,
     ) -> Result<R, GameError> {
         let saved = (self.state.clone(), self.rng.clone(), self.timers.clone());
-        let mut cx = Ctx::new(&mut self.rng, self.now, &mut self.timers);
+        let mut seats = Seats::default();
+        let mut cx = Ctx::new(&mut self.rng, self.now, &mut self.timers, &mut seats);
         let out = f(&mut self.state, &mut cx);
         if out.is_err() {
             (self.state, self.rng, self.timers) = saved;
@@ -55,7 +58,10 @@ impl T {
     }
 
     fn join(&mut self, id: &str) -> Result<(), GameError> {
-        let p = PlayerInfo {
+        let p = Seat {
+            number: 0,
+            bot: false,
+            connected: true,
             id: id.into(),
             name: id.to_uppercase(),
         };
@@ -65,7 +71,7 @@ impl T {
     fn leave(&mut self, id: &str) {
         let id = PlayerId::from(id);
         self.with(|s, cx| {
-            Poker.leave(s, &id, cx);
+            Poker.leave(s, &Seat::stub(id), cx);
             Ok(())
         })
         .expect("leave cannot fail");
@@ -101,7 +107,7 @@ impl T {
     }
 
     fn view(&self, id: &str) -> Value {
-        Poker.view(&self.state, &Viewer::Player(id.into()))
+        Poker.view(&self.state, &Seats::default(), &Viewer::Player(id.into()))
     }
 
     fn conserved(&self) {
@@ -136,10 +142,10 @@ fn seat_of(t: &T, id: &str) -> u8 {
 fn hands_start_after_the_delay_once_two_players_sit() {
     let mut t = T::new(cfg(), 1);
     t.join("a").unwrap();
-    assert_eq!(Poker.status(&t.state), Status::Waiting);
+    assert_eq!(Poker.status(&t.state, &Seats::default()), Status::Waiting);
     assert!(t.state.next_hand.is_none());
     t.join("b").unwrap();
-    assert_eq!(Poker.status(&t.state), Status::Playing);
+    assert_eq!(Poker.status(&t.state, &Seats::default()), Status::Playing);
     let (_, due) = t.state.next_hand.expect("a deal is scheduled");
     assert_eq!(due, 1_100);
     assert_eq!(t.view("a")["next_hand_ms"], json!(1_100));
@@ -266,7 +272,7 @@ fn a_player_who_leaves_mid_hand_is_folded_and_removed_when_it_ends() {
     let before = t.state.cashed_out;
     t.leave(&p);
     assert_eq!(t.state.cashed_out, before + stack);
-    assert_eq!(Poker.status(&t.state), Status::Waiting);
+    assert_eq!(Poker.status(&t.state, &Seats::default()), Status::Waiting);
     t.conserved();
 }
 
@@ -335,7 +341,7 @@ fn the_clock_checks_or_folds_uses_the_time_bank_and_sits_the_player_out() {
     assert!(folded.auto && folded.player.0 == first);
     // Timed out players sit out from the next hand.
     assert!(t.state.players[&PlayerId::from(first.as_str())].sitting_out);
-    assert_eq!(Poker.status(&t.state), Status::Waiting);
+    assert_eq!(Poker.status(&t.state, &Seats::default()), Status::Waiting);
     assert!(t.state.next_hand.is_none());
     t.act(&first, Action::SitIn {}).unwrap();
     assert!(t.state.next_hand.is_some());
@@ -438,7 +444,12 @@ fn refusals_carry_stable_codes() {
         Poker
             .setup(
                 &c,
-                &mut Ctx::new(&mut GameRng::from_seed(0), 0, &mut Timers::default()),
+                &mut Ctx::new(
+                    &mut GameRng::from_seed(0),
+                    0,
+                    &mut Timers::default(),
+                    &mut Seats::default(),
+                ),
             )
             .expect_err("invalid")
             .code
@@ -489,7 +500,7 @@ fn views_hide_other_hole_cards_and_showdown_reveals_only_shown_hands() {
         t.join(p).unwrap();
     }
     t.fire();
-    let spectator = Poker.view(&t.state, &Viewer::Spectator);
+    let spectator = Poker.view(&t.state, &Seats::default(), &Viewer::Spectator);
     assert!(foreign_cards(&spectator, None, t.hand()).is_empty());
     assert_eq!(spectator["legal"], Value::Null);
     assert_eq!(spectator["you"], Value::Null);
@@ -609,7 +620,7 @@ fn bots_play_legal_varied_poker_and_rebuy_when_busted() {
         assert!(steps < 20_000, "the table stalled");
         let mut acted = false;
         for b in bots {
-            if let Some(m) = Poker.bot_move(&t.state, &b.into(), &mut bot_rng) {
+            if let Some(m) = Poker.bot_move(&t.state, &Seats::default(), &b.into(), &mut bot_rng) {
                 assert!((600..=1_500).contains(&m.delay_ms));
                 t.act(b, m.action.clone())
                     .unwrap_or_else(|e| panic!("bot {b} proposed {:?}: {e}", m.action));
@@ -679,7 +690,7 @@ fn random_step(t: &mut T, c: u32, joined: &mut u32) {
         }
         3 | 4 if !ids.is_empty() => {
             let p = &ids[pick(ids.len())];
-            let options = Poker.legal_actions(&t.state, &p.as_str().into());
+            let options = Poker.legal_actions(&t.state, &Seats::default(), &p.as_str().into());
             let between: Vec<Action> = options
                 .into_iter()
                 .filter(|a| {
@@ -747,10 +758,10 @@ fn check_invariants(t: &T) {
     if !h.is_over() {
         assert_eq!(h.pot(), live);
     }
-    let spectator = Poker.view(&t.state, &Viewer::Spectator);
+    let spectator = Poker.view(&t.state, &Seats::default(), &Viewer::Spectator);
     assert_eq!(foreign_cards(&spectator, None, h), Vec::<String>::new());
     for id in t.state.players.keys() {
-        let v = Poker.view(&t.state, &Viewer::Player(id.clone()));
+        let v = Poker.view(&t.state, &Seats::default(), &Viewer::Player(id.clone()));
         assert_eq!(
             foreign_cards(&v, Some(&id.0), h),
             Vec::<String>::new(),

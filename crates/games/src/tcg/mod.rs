@@ -28,8 +28,8 @@ pub use format::{DeckEntry, FormatName};
 pub use table::{Card, CardId, End, Loc, PlayerTable, Position, Table, Turn, ZoneKind};
 pub use undo::{History, Step, UndoRequest};
 
-use arbiter_engine::protocol::{ErrorCode, PlayerId, PlayerInfo};
-use arbiter_engine::{Actor, Ctx, Game, GameError, GameInfo, Status, Viewer};
+use arbiter_engine::protocol::{ErrorCode, PlayerId};
+use arbiter_engine::{Actor, Ctx, Game, GameError, GameInfo, Seats, Status, Viewer};
 use format::Format;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -785,7 +785,7 @@ impl Game for Tcg {
     fn join(
         &self,
         state: &mut State,
-        player: &PlayerInfo,
+        player: &arbiter_engine::Seat,
         _cx: &mut Ctx<'_, Action>,
     ) -> Result<(), GameError> {
         if state.phase == Phase::Playing {
@@ -813,7 +813,8 @@ impl Game for Tcg {
         Ok(())
     }
 
-    fn leave(&self, state: &mut State, player: &PlayerId, _cx: &mut Ctx<'_, Action>) {
+    fn leave(&self, state: &mut State, seat: &arbiter_engine::Seat, _cx: &mut Ctx<'_, Action>) {
+        let player = &seat.id;
         if state.phase != Phase::Playing {
             state.seats.remove(player);
             return;
@@ -903,11 +904,11 @@ impl Game for Tcg {
         Ok(())
     }
 
-    fn view(&self, state: &State, viewer: &Viewer) -> Value {
+    fn view(&self, state: &State, _seats: &Seats, viewer: &Viewer) -> Value {
         view::view(state, viewer)
     }
 
-    fn status(&self, state: &State) -> Status {
+    fn status(&self, state: &State, _seats: &Seats) -> Status {
         match state.phase {
             Phase::Waiting => Status::Waiting,
             Phase::Playing => Status::Playing,

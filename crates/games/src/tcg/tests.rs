@@ -2,6 +2,7 @@
 
 use super::*;
 use arbiter_engine::{GameRng, Timers};
+use arbiter_engine::{Seat, Seats};
 use proptest::prelude::*;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -47,7 +48,10 @@ impl T {
         let mut rng = GameRng::from_seed(seed);
         let mut timers = Timers::default();
         let state = Tcg
-            .setup(&config(format), &mut Ctx::new(&mut rng, 0, &mut timers))
+            .setup(
+                &config(format),
+                &mut Ctx::new(&mut rng, 0, &mut timers, &mut Seats::default()),
+            )
             .expect("setup");
         let mut t = Self { state, rng, timers };
         for p in players {
@@ -71,14 +75,18 @@ impl T {
         f: impl FnOnce(&mut State, &mut Ctx<'_, Action>) -> Result<(), GameError>,
     ) -> Result<(), GameError> {
         let mut copy = self.clone();
-        let mut cx = Ctx::new(&mut copy.rng, 1_000, &mut copy.timers);
+        let mut seats = Seats::default();
+        let mut cx = Ctx::new(&mut copy.rng, 1_000, &mut copy.timers, &mut seats);
         f(&mut copy.state, &mut cx)?;
         *self = copy;
         Ok(())
     }
 
     fn join(&mut self, who: &str) -> Result<(), GameError> {
-        let p = PlayerInfo {
+        let p = Seat {
+            number: 0,
+            bot: false,
+            connected: true,
             id: id(who),
             name: who.to_uppercase(),
         };
@@ -87,7 +95,7 @@ impl T {
 
     fn leave(&mut self, who: &str) {
         self.entry(|s, cx| {
-            Tcg.leave(s, &id(who), cx);
+            Tcg.leave(s, &Seat::stub(id(who)), cx);
             Ok(())
         })
         .expect("leave cannot fail");
@@ -114,7 +122,7 @@ impl T {
 
     fn view(&self, who: Option<&str>) -> Value {
         let viewer = who.map_or(Viewer::Spectator, |w| Viewer::Player(id(w)));
-        Tcg.view(&self.state, &viewer)
+        Tcg.view(&self.state, &Seats::default(), &viewer)
     }
 
     fn zone(&self, who: &str, z: ZoneKind) -> Vec<CardId> {
@@ -158,7 +166,7 @@ impl T {
     }
 
     fn status(&self) -> Status {
-        Tcg.status(&self.state)
+        Tcg.status(&self.state, &Seats::default())
     }
 }
 
@@ -177,7 +185,10 @@ fn config_and_join_limits() {
         ..Config::default()
     };
     let e = Tcg
-        .setup(&bad, &mut Ctx::new(&mut rng, 0, &mut timers))
+        .setup(
+            &bad,
+            &mut Ctx::new(&mut rng, 0, &mut timers, &mut Seats::default()),
+        )
         .expect_err("refused");
     assert_eq!(e.code, ErrorCode::InvalidConfig);
     assert!(serde_json::from_value::<Config>(json!({"format": "yugioh"})).is_err());
@@ -1261,7 +1272,10 @@ fn the_undo_stack_is_bounded_and_never_shown() {
         ..Config::default()
     };
     let state = Tcg
-        .setup(&cfg, &mut Ctx::new(&mut rng, 0, &mut timers))
+        .setup(
+            &cfg,
+            &mut Ctx::new(&mut rng, 0, &mut timers, &mut Seats::default()),
+        )
         .expect("setup");
     let mut t = T { state, rng, timers };
     for p in ["a", "b"] {
@@ -1517,6 +1531,7 @@ fn check_everything(t: &T, players: &[&str], per_player: usize) {
     for viewer in &viewers {
         let v = Tcg.view(
             &t.state,
+            &Seats::default(),
             &viewer.clone().map_or(Viewer::Spectator, Viewer::Player),
         );
         let text = v.to_string();

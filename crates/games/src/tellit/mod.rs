@@ -12,8 +12,8 @@
 #[cfg(test)]
 mod tests;
 
-use arbiter_engine::protocol::{ErrorCode, PlayerId, PlayerInfo};
-use arbiter_engine::{Actor, Ctx, Game, GameError, GameInfo, Status, Viewer};
+use arbiter_engine::protocol::{ErrorCode, PlayerId};
+use arbiter_engine::{Actor, Ctx, Game, GameError, GameInfo, Seat, Seats, Status, Viewer};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -366,7 +366,7 @@ impl Game for TellIt {
     fn join(
         &self,
         state: &mut State,
-        player: &PlayerInfo,
+        player: &Seat,
         _cx: &mut Ctx<'_, Action>,
     ) -> Result<(), GameError> {
         if state.kicked.contains_key(&player.id) {
@@ -400,7 +400,8 @@ impl Game for TellIt {
         Ok(())
     }
 
-    fn leave(&self, state: &mut State, player: &PlayerId, _cx: &mut Ctx<'_, Action>) {
+    fn leave(&self, state: &mut State, seat: &Seat, _cx: &mut Ctx<'_, Action>) {
+        let player = &seat.id;
         state.remove_writer(player);
     }
 
@@ -554,7 +555,7 @@ impl Game for TellIt {
     /// Everyone sees the table: writers, queue lengths, votes. A writer also sees the latest
     /// part of the story at the head of their own queue. Whole stories are shown to everyone
     /// once the game has ended, and to nobody before.
-    fn view(&self, state: &State, viewer: &Viewer) -> Value {
+    fn view(&self, state: &State, _seats: &Seats, viewer: &Viewer) -> Value {
         let writers: BTreeMap<&PlayerId, Value> = state
             .writers
             .iter()
@@ -618,7 +619,7 @@ impl Game for TellIt {
         })
     }
 
-    fn status(&self, state: &State) -> Status {
+    fn status(&self, state: &State, _seats: &Seats) -> Status {
         match state.phase {
             Phase::Waiting => Status::Waiting,
             Phase::Writing => Status::Playing,
@@ -629,7 +630,7 @@ impl Game for TellIt {
         }
     }
 
-    fn legal_actions(&self, state: &State, player: &PlayerId) -> Vec<Action> {
+    fn legal_actions(&self, state: &State, _seats: &Seats, player: &PlayerId) -> Vec<Action> {
         if !state.writers.contains_key(player) {
             return Vec::new();
         }

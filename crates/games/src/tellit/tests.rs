@@ -2,6 +2,7 @@
 
 use super::*;
 use arbiter_engine::{GameRng, Timers};
+use arbiter_engine::{Seat, Seats};
 use proptest::prelude::*;
 
 fn id(s: &str) -> PlayerId {
@@ -20,7 +21,10 @@ impl Room {
         let mut rng = GameRng::from_seed(1);
         let mut timers = Timers::default();
         let state = TellIt
-            .setup(&config, &mut Ctx::new(&mut rng, 0, &mut timers))
+            .setup(
+                &config,
+                &mut Ctx::new(&mut rng, 0, &mut timers, &mut Seats::default()),
+            )
             .expect("valid config");
         let mut r = Self { state, rng, timers };
         for w in writers {
@@ -40,14 +44,17 @@ impl Room {
         let mut state = self.state.clone();
         f(
             &mut state,
-            &mut Ctx::new(&mut self.rng, 0, &mut self.timers),
+            &mut Ctx::new(&mut self.rng, 0, &mut self.timers, &mut Seats::default()),
         )?;
         self.state = state;
         Ok(())
     }
 
     fn join(&mut self, who: &str) -> Result<(), GameError> {
-        let info = PlayerInfo {
+        let info = Seat {
+            number: 0,
+            bot: false,
+            connected: true,
             id: id(who),
             name: who.to_uppercase(),
         };
@@ -56,7 +63,7 @@ impl Room {
 
     fn leave(&mut self, who: &str) {
         self.entry(|s, cx| {
-            TellIt.leave(s, &id(who), cx);
+            TellIt.leave(s, &Seat::stub(id(who)), cx);
             Ok(())
         })
         .expect("leave");
@@ -97,7 +104,7 @@ impl Room {
 
     fn view(&self, who: Option<&str>) -> Value {
         let viewer = who.map_or(Viewer::Spectator, |w| Viewer::Player(id(w)));
-        TellIt.view(&self.state, &viewer)
+        TellIt.view(&self.state, &Seats::default(), &viewer)
     }
 }
 
@@ -115,7 +122,7 @@ fn starting_needs_enough_writers_and_happens_once() {
     r.join("bob").expect("seat");
     r.act("bob", Action::Start).expect("start");
     assert_eq!((r.state.phase, r.state.round), (Phase::Writing, 1));
-    assert_eq!(TellIt.status(&r.state), Status::Playing);
+    assert_eq!(TellIt.status(&r.state, &Seats::default()), Status::Playing);
     assert_eq!(r.code("ann", Action::Start), ErrorCode::GameInProgress);
     assert_eq!(r.code("eve", Action::Start), ErrorCode::NotAPlayer);
 
@@ -292,7 +299,7 @@ fn finish_and_restart_need_every_connected_writer() {
     assert_eq!(r.state.phase, Phase::Ended);
     assert_eq!(r.state.event, Some(Event::Ended));
     assert_eq!(
-        TellIt.status(&r.state),
+        TellIt.status(&r.state, &Seats::default()),
         Status::Finished {
             ranking: vec![vec![id("ann"), id("bob"), id("cat")]]
         }
@@ -420,7 +427,8 @@ fn a_leaver_hands_their_queue_on_and_a_newcomer_picks_up_orphans() {
 fn config_and_actions_parse_strictly() {
     let mut rng = GameRng::from_seed(1);
     let mut timers = Timers::default();
-    let mut cx = Ctx::new(&mut rng, 0, &mut timers);
+    let mut seats = Seats::default();
+    let mut cx = Ctx::new(&mut rng, 0, &mut timers, &mut seats);
     for bad in [
         Config {
             min_players: 1,
@@ -528,12 +536,12 @@ proptest! {
                     let all = universe(&r.state);
                     let legal: Vec<(PlayerId, Action)> = all
                         .iter()
-                        .filter(|(p, a)| TellIt.legal_actions(&r.state, p).contains(a))
+                        .filter(|(p, a)| TellIt.legal_actions(&r.state, &Seats::default(), p).contains(a))
                         .cloned()
                         .collect();
                     let pool = if prefer_legal && !legal.is_empty() { &legal } else { &all };
                     let (p, a) = pool[n % pool.len()].clone();
-                    let was_legal = TellIt.legal_actions(&r.state, &p).contains(&a);
+                    let was_legal = TellIt.legal_actions(&r.state, &Seats::default(), &p).contains(&a);
                     let ok = r.act(p.as_str(), a.clone()).is_ok();
                     prop_assert_eq!(ok, was_legal, "{:?} by {}", a, p);
                     if ok && matches!(a, Action::Submit { .. }) {

@@ -1,0 +1,338 @@
+//! Play a game without a network: seat players, act, read each viewer's view and move the
+//! room's clock by hand. Every step is a log entry applied through the same code as a live
+//! room's (seats, clocks, timers, undo), so what passes here behaves the same in a room.
+//!
+//! ```
+//! use arbiter_engine::{Playtest, Viewer};
+//! # use arbiter_engine::{Actor, Ctx, Game, GameError, GameInfo};
+//! # #[derive(Default)] struct Tally;
+//! # impl Game for Tally {
+//! #     type State = u32; type Action = u32; type Config = ();
+//! #     fn info(&self) -> GameInfo { GameInfo { name: "tally", title: "Tally",
+//! #         description: "", min_players: 1, max_players: 2 } }
+//! #     fn setup(&self, _: &(), _: &mut Ctx<'_, u32>) -> Result<u32, GameError> { Ok(0) }
+//! #     fn apply(&self, s: &mut u32, _: &Actor, a: u32, _: &mut Ctx<'_, u32>)
+//! #         -> Result<(), GameError> { *s += a; Ok(()) }
+//! # }
+//! let mut table = Playtest::new(Tally);
+//! let ada = table.seat("Ada").unwrap();
+//! table.act(&ada, 2).unwrap();
+//! assert_eq!(table.view(&Viewer::Spectator), 2);
+//! assert_eq!(table.version(), 2); // the join, then the action
+//! ```
+
+use crate::game::{Game, GameError, Status, Viewer};
+use crate::log::{BOT_PREFIX, EntryKind, LogEntry, Staged, parse_config, replay};
+use crate::rng::GameRng;
+use crate::seats::Seats;
+use arbiter_protocol::{ErrorCode, PlayerId, PlayerInfo};
+use serde::Serialize;
+use serde_json::Value;
+
+/// Room time at which a playtest starts (ms since the Unix epoch); any fixed value would do.
+const START_MS: u64 = 1_700_000_000_000;
+
+/// A room of one game, driven by hand. See the module docs.
+pub struct Playtest<G: Game> {
+    game: G,
+    config: Value,
+    seed: u64,
+    current: Staged<G>,
+    log: Vec<LogEntry>,
+    now_ms: u64,
+    seqs: u64,
+    bots: u32,
+}
+
+/// A copy plays on from the same point: branch a game to explore every continuation.
+impl<G: Game + Clone> Clone for Playtest<G> {
+    fn clone(&self) -> Self {
+        Self {
+            game: self.game.clone(),
+            config: self.config.clone(),
+            seed: self.seed,
+            current: self.current.clone(),
+            log: self.log.clone(),
+            now_ms: self.now_ms,
+            seqs: self.seqs,
+            bots: self.bots,
+        }
+    }
+}
+
+impl<G: Game> Playtest<G> {
+    /// A room with the game's default config and seed 1.
+    ///
+    /// # Panics
+    /// When the game's setup refuses its own default config: a bug in the game under test.
+    pub fn new(game: G) -> Self {
+        match Self::with_config(game, Value::Null, 1) {
+            Ok(table) => table,
+            Err(e) => panic!("setup refused the default config: {e}"),
+        }
+    }
+
+    /// A room with `config` (as a client would send it; `null` for the defaults) and `seed`.
+    pub fn with_config(game: G, config: Value, seed: u64) -> Result<Self, GameError> {
+        let parsed = parse_config::<G>(&config)?;
+        let current = Staged::setup(&game, &parsed, seed, START_MS)?;
+        Ok(Self {
+            game,
+            config,
+            seed,
+            current,
+            log: Vec::new(),
+            now_ms: START_MS,
+            seqs: 0,
+            bots: 0,
+        })
+    }
+
+    /// Seat a player named `name` (id `p_<name>`), as a `join` asking for a seat would.
+    pub fn seat(&mut self, name: &str) -> Result<PlayerId, GameError> {
+        let id = PlayerId(format!("p_{name}"));
+        self.sit(PlayerInfo {
+            id: id.clone(),
+            name: name.to_owned(),
+        })?;
+        Ok(id)
+    }
+
+    /// Seat a bot, as `add_bot` does; play for it with [`Playtest::bot_step`].
+    pub fn add_bot(&mut self) -> Result<PlayerId, GameError> {
+        if !self.game.has_bots() {
+            return Err(GameError::new(
+                ErrorCode::Unsupported,
+                "the game has no bots",
+            ));
+        }
+        let n = self.bots + 1;
+        let id = PlayerId(format!("{BOT_PREFIX}{n}"));
+        self.sit(PlayerInfo {
+            id: id.clone(),
+            name: self.game.bot_name(n),
+        })?;
+        self.bots = n;
+        Ok(id)
+    }
+
+    fn sit(&mut self, player: PlayerInfo) -> Result<u64, GameError> {
+        if self.current.seats.len() >= self.game.info().max_players as usize {
+            return Err(GameError::new(ErrorCode::RoomFull, "every seat is taken"));
+        }
+        if self.current.seats.contains(&player.id) {
+            return Err(GameError::new(ErrorCode::AlreadyInRoom, "already seated"));
+        }
+        self.commit(EntryKind::Join { player })
+    }
+
+    /// `player` acts; returns the version the action made.
+    pub fn act(&mut self, player: &PlayerId, action: G::Action) -> Result<u64, GameError> {
+        let action = serde_json::to_value(&action)
+            .map_err(|e| GameError::new(ErrorCode::Internal, e.to_string()))?;
+        self.act_json(player, action)
+    }
+
+    /// `player` sends `action` as raw JSON, as a client could (for testing bad input).
+    pub fn act_json(&mut self, player: &PlayerId, action: Value) -> Result<u64, GameError> {
+        if !self.current.seats.contains(player) {
+            return Err(GameError::new(
+                ErrorCode::NotAPlayer,
+                "spectators cannot act",
+            ));
+        }
+        self.seqs += 1;
+        self.commit(EntryKind::Act {
+            player: player.clone(),
+            seq: self.seqs,
+            action,
+        })
+    }
+
+    /// `player` takes back their latest undoable action.
+    pub fn undo(&mut self, player: &PlayerId) -> Result<u64, GameError> {
+        self.seqs += 1;
+        let (player, seq) = (player.clone(), self.seqs);
+        self.commit(EntryKind::Undo { player, seq })
+    }
+
+    /// `player` re-applies the action they last undid.
+    pub fn redo(&mut self, player: &PlayerId) -> Result<u64, GameError> {
+        self.seqs += 1;
+        let (player, seq) = (player.clone(), self.seqs);
+        self.commit(EntryKind::Redo { player, seq })
+    }
+
+    /// `player` leaves for good (a `leave`, or the end of their grace period).
+    pub fn leave(&mut self, player: &PlayerId) -> Result<u64, GameError> {
+        if !self.current.seats.contains(player) {
+            return Err(GameError::new(ErrorCode::NotInRoom, "not seated"));
+        }
+        self.commit(EntryKind::Leave {
+            player: player.clone(),
+        })
+    }
+
+    /// `player`'s last connection closed (`false`) or one came back. Like a room, this is an
+    /// entry only in games that track connections; elsewhere it changes nothing.
+    pub fn connection(&mut self, player: &PlayerId, connected: bool) -> Result<u64, GameError> {
+        if !self.game.tracks_connections() {
+            return Ok(self.version());
+        }
+        self.commit(EntryKind::Connection {
+            player: player.clone(),
+            connected,
+        })
+    }
+
+    /// Move room time on by `ms`, firing every timer and turn clock due by then in time
+    /// order, each as its own entry, exactly as a room would.
+    pub fn advance(&mut self, ms: u64) {
+        let until = self.now_ms.saturating_add(ms);
+        loop {
+            let timer = self.current.timers.next_due();
+            let clock = self.current.seats.clock().map(|c| c.due_ms);
+            let Some(due) = [timer, clock].into_iter().flatten().min() else {
+                break;
+            };
+            if due > until {
+                break;
+            }
+            self.now_ms = self.now_ms.max(due);
+            let entry = if timer == Some(due) {
+                let Some(timer) = self.current.timers.pop_due(due) else {
+                    break;
+                };
+                let action = serde_json::to_value(&timer.action).unwrap_or(Value::Null);
+                let id = timer.id;
+                self.current.timers.restore(timer);
+                EntryKind::Timer { id, action }
+            } else {
+                let Some(clock) = self.current.seats.clock() else {
+                    break;
+                };
+                EntryKind::Clock {
+                    player: clock.player.clone(),
+                }
+            };
+            if let Err(e) = self.commit(entry) {
+                panic!("a due timer or clock failed to apply: {e}");
+            }
+        }
+        self.now_ms = until;
+    }
+
+    /// Ask the first bot (in seat order) that wants to act for its move and play it, without
+    /// its pause. Returns the bot and the version, or `None` when no bot wants to act.
+    pub fn bot_step(&mut self) -> Option<(PlayerId, Result<u64, GameError>)> {
+        let bots: Vec<PlayerId> = self
+            .current
+            .seats
+            .iter()
+            .filter(|s| s.bot)
+            .map(|s| s.id.clone())
+            .collect();
+        for bot in bots {
+            let mut rng = GameRng::from_seed(self.seed ^ self.version());
+            let seats = &self.current.seats;
+            if let Some(decision) = self
+                .game
+                .bot_move(&self.current.state, seats, &bot, &mut rng)
+            {
+                let result = self.act(&bot, decision.action);
+                return Some((bot, result));
+            }
+        }
+        None
+    }
+
+    /// The game's full state.
+    pub fn state(&self) -> &G::State {
+        &self.current.state
+    }
+
+    /// The seats and the turn clock.
+    pub fn seats(&self) -> &Seats {
+        &self.current.seats
+    }
+
+    /// What `viewer` sees now.
+    pub fn view(&self, viewer: &Viewer) -> Value {
+        self.game
+            .view(&self.current.state, &self.current.seats, viewer)
+    }
+
+    /// What `player` sees now.
+    pub fn view_of(&self, player: &PlayerId) -> Value {
+        self.view(&Viewer::Player(player.clone()))
+    }
+
+    /// Where the game stands.
+    pub fn status(&self) -> Status {
+        self.game.status(&self.current.state, &self.current.seats)
+    }
+
+    /// What the game says `player` may do now.
+    pub fn legal_actions(&self, player: &PlayerId) -> Vec<G::Action> {
+        self.game
+            .legal_actions(&self.current.state, &self.current.seats, player)
+    }
+
+    /// The room's version: one per entry applied.
+    pub fn version(&self) -> u64 {
+        self.log.len() as u64
+    }
+
+    /// Room time now.
+    pub fn now_ms(&self) -> u64 {
+        self.now_ms
+    }
+
+    /// Every entry so far.
+    pub fn log(&self) -> &[LogEntry] {
+        &self.log
+    }
+
+    /// Replay the log from the start and compare with the live state: the check that the
+    /// game is deterministic. Returns an error naming what differs.
+    pub fn check_replay(&self) -> Result<(), GameError> {
+        let replayed = replay(&self.game, &self.config, self.seed, START_MS, &self.log)?;
+        let differs = |what: &str| {
+            GameError::new(
+                ErrorCode::Internal,
+                format!(
+                    "replay of {} entries gave a different {what}",
+                    self.log.len()
+                ),
+            )
+        };
+        if as_json(&replayed.state) != as_json(&self.current.state) {
+            return Err(differs("state"));
+        }
+        if replayed.seats != self.current.seats {
+            return Err(differs("seating"));
+        }
+        if as_json(&replayed.timers) != as_json(&self.current.timers) {
+            return Err(differs("timer queue"));
+        }
+        Ok(())
+    }
+
+    /// Apply an entry to a copy; keep it only on success, as a room does.
+    fn commit(&mut self, kind: EntryKind) -> Result<u64, GameError> {
+        let mut next = self.current.clone();
+        next.apply(&self.game, &kind, self.now_ms)?;
+        self.current = next;
+        let v = self.version() + 1;
+        self.log.push(LogEntry {
+            v,
+            at_ms: self.now_ms,
+            kind,
+        });
+        Ok(v)
+    }
+}
+
+fn as_json<T: Serialize>(value: &T) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}
