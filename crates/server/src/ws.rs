@@ -7,9 +7,10 @@
 //! caps, UTF-8 checks, answering the client's pings — is tungstenite's.
 
 use crate::app::App;
+use crate::error::AppError;
 use crate::queue::{ConnQueue, Sent, Wire};
 use crate::session::{Flow, Session};
-use arbiter_protocol::{Encoding, SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK, close};
+use arbiter_protocol::{Encoding, ErrorCode, SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK, close};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Version, header};
 use axum::response::{IntoResponse, Response};
@@ -17,7 +18,6 @@ use base64::Engine as _;
 use bytes::{BufMut, Bytes, BytesMut};
 use futures_util::StreamExt;
 use hyper_util::rt::TokioIo;
-use serde_json::json;
 use sha1::{Digest, Sha1};
 use std::io::{self, IoSlice};
 use std::pin::Pin;
@@ -57,24 +57,13 @@ pub(crate) async fn upgrade(State(app): State<App>, mut req: Request) -> Respons
         || !has_token(headers, header::CONNECTION, "upgrade")
         || !has_token(headers, header::UPGRADE, "websocket")
     {
-        return refuse(
-            StatusCode::BAD_REQUEST,
-            "not a WebSocket upgrade: send an HTTP/1.1 GET with `Connection: upgrade` and `Upgrade: websocket`",
-        );
+        return Refusal::NotAnUpgrade.into_response();
     }
     if headers
         .get(header::SEC_WEBSOCKET_VERSION)
         .is_none_or(|v| v.as_bytes() != b"13")
     {
-        let mut res = refuse(
-            StatusCode::UPGRADE_REQUIRED,
-            "unsupported WebSocket version: this server speaks version 13",
-        );
-        res.headers_mut().insert(
-            header::SEC_WEBSOCKET_VERSION,
-            HeaderValue::from_static("13"),
-        );
-        return res;
+        return Refusal::UnsupportedVersion.into_response();
     }
     let key = match headers.get(header::SEC_WEBSOCKET_KEY) {
         Some(key)
@@ -85,10 +74,7 @@ pub(crate) async fn upgrade(State(app): State<App>, mut req: Request) -> Respons
             key.clone()
         }
         _ => {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                "`Sec-WebSocket-Key` must be 16 bytes in base64",
-            );
+            return Refusal::BadKey.into_response();
         }
     };
     let encoding = pick_subprotocol(headers);
@@ -113,10 +99,35 @@ pub(crate) async fn upgrade(State(app): State<App>, mut req: Request) -> Respons
     res
 }
 
-/// A handshake refusal, in the REST API's error shape.
-fn refuse(status: StatusCode, message: &str) -> Response {
-    let body = json!({ "error": { "code": "BAD_MESSAGE", "message": message } });
-    (status, axum::Json(body)).into_response()
+/// Why an opening handshake was refused; answered in the REST API's error shape.
+enum Refusal {
+    NotAnUpgrade,
+    UnsupportedVersion,
+    BadKey,
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        let message = match self {
+            Self::NotAnUpgrade => {
+                "not a WebSocket upgrade: send an HTTP/1.1 GET with `Connection: upgrade` and `Upgrade: websocket`"
+            }
+            Self::UnsupportedVersion => {
+                "unsupported WebSocket version: this server speaks version 13"
+            }
+            Self::BadKey => "`Sec-WebSocket-Key` must be 16 bytes in base64",
+        };
+        let mut res = AppError::new(ErrorCode::BadMessage, message).into_response();
+        if let Self::UnsupportedVersion = self {
+            // RFC 6455 §4.4: say which version we speak.
+            *res.status_mut() = StatusCode::UPGRADE_REQUIRED;
+            res.headers_mut().insert(
+                header::SEC_WEBSOCKET_VERSION,
+                HeaderValue::from_static("13"),
+            );
+        }
+        res
+    }
 }
 
 /// True when a comma-separated header lists `token` (case-insensitively).
