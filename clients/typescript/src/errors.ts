@@ -27,6 +27,7 @@ export type ServerErrorCode =
   | 'GAME_IN_PROGRESS'
   | 'UNSUPPORTED'
   | 'SESSION_NOT_FOUND'
+  | 'FORBIDDEN_ORIGIN'
   | 'RATE_LIMITED'
   | 'ROOM_CLOSED'
   | 'UNAVAILABLE'

@@ -5,7 +5,7 @@ use crate::game::{GameError, Viewer};
 use crate::outbox::{Caller, ConnId};
 use crate::room::{Query, Room};
 use crate::store::{Archive, Store, StoreError};
-use arbiter_protocol::{ErrorCode, JoinRole, RoomInfo};
+use arbiter_protocol::{ClientMsg, ErrorCode, RoomInfo};
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -15,57 +15,12 @@ use tokio::time::Instant;
 /// Commands a room accepts. Answers go to the caller's outbox, not back to the sender, so a
 /// connection never waits on a room.
 pub enum RoomCmd {
-    /// Enter the room.
-    Join {
-        /// Who.
+    /// A client's message addressed to this room (join, act, chat, …); see [`Room::handle`].
+    Client {
+        /// Who sent it.
         caller: Caller,
-        /// Requested role.
-        role: JoinRole,
-        /// Request id to echo.
-        rid: Option<u64>,
-        /// The version a resuming client holds.
-        since: Option<u64>,
-    },
-    /// Seat a bot.
-    AddBot {
-        /// Who asks.
-        caller: Caller,
-        /// Request id to echo.
-        rid: Option<u64>,
-    },
-    /// Leave the room.
-    Leave {
-        /// Who.
-        caller: Caller,
-        /// Request id to echo.
-        rid: Option<u64>,
-    },
-    /// A game action.
-    Act {
-        /// Who.
-        caller: Caller,
-        /// Client sequence number.
-        seq: u64,
-        /// Version the client saw.
-        base: Option<u64>,
-        /// The action.
-        action: Value,
-    },
-    /// Undo (or redo) the caller's latest undoable action.
-    Undo {
-        /// Who.
-        caller: Caller,
-        /// Client sequence number.
-        seq: u64,
-        /// Redo rather than undo.
-        redo: bool,
-    },
-    /// Relay a chat message.
-    Chat {
-        /// Who.
-        caller: Caller,
-        /// What.
-        text: String,
+        /// The message as it came off the wire.
+        msg: ClientMsg,
     },
     /// A read-only question, answered on `reply`.
     Query {
@@ -75,11 +30,6 @@ pub enum RoomCmd {
         query: Query,
         /// Where the answer goes.
         reply: tokio::sync::oneshot::Sender<Result<Value, GameError>>,
-    },
-    /// Resend a snapshot.
-    Sync {
-        /// Who.
-        caller: Caller,
     },
     /// A connection closed.
     Disconnect {
@@ -234,23 +184,7 @@ struct Actor {
 
 fn handle<G: Game>(room: &mut Room<G>, cmd: RoomCmd, now: u64) {
     match cmd {
-        RoomCmd::Join {
-            caller,
-            role,
-            rid,
-            since,
-        } => room.join(&caller, role, rid, since, now),
-        RoomCmd::AddBot { caller, rid } => room.add_bot(&caller, rid, now),
-        RoomCmd::Leave { caller, rid } => room.leave(&caller, rid, now),
-        RoomCmd::Act {
-            caller,
-            seq,
-            base,
-            action,
-        } => room.act(&caller, seq, base, action, now),
-        RoomCmd::Sync { caller } => room.sync(&caller),
-        RoomCmd::Chat { caller, text } => room.chat(&caller, &text, now),
-        RoomCmd::Undo { caller, seq, redo } => room.undo(&caller, seq, redo, now),
+        RoomCmd::Client { caller, msg } => room.handle(&caller, msg, now),
         RoomCmd::Query {
             viewer,
             query,

@@ -5,7 +5,7 @@
 
 mod common;
 
-use arbiter_engine::protocol::{JoinRole, PlayerInfo, ServerMsg};
+use arbiter_engine::protocol::{ClientMsg, JoinRole, PlayerInfo, ServerMsg};
 use arbiter_engine::{
     Caller, CreateOptions, Frame, Outbox, Registry, RoomCmd, RoomLifetimes, RoomLimits, Rooms,
 };
@@ -60,11 +60,14 @@ async fn a_timer_fires_at_its_due_time_as_a_system_entry() {
         .await
         .unwrap();
     let (ada, mut rx) = caller(1, "ada");
-    room.send(RoomCmd::Join {
+    room.send(RoomCmd::Client {
         caller: ada.clone(),
-        role: JoinRole::Player,
-        rid: None,
-        since: None,
+        msg: ClientMsg::Join {
+            rid: None,
+            room: room.id().into(),
+            role: JoinRole::Player,
+            since: None,
+        },
     })
     .await
     .unwrap();
@@ -76,11 +79,14 @@ async fn a_timer_fires_at_its_due_time_as_a_system_entry() {
 
     let armed_at = Instant::now();
     let action = json!({"type": "arm", "after_ms": 5000});
-    room.send(RoomCmd::Act {
+    room.send(RoomCmd::Client {
         caller: ada.clone(),
-        seq: 1,
-        base: None,
-        action,
+        msg: ClientMsg::Act {
+            room: room.id().into(),
+            seq: 1,
+            base: None,
+            action,
+        },
     })
     .await
     .unwrap();
@@ -128,11 +134,14 @@ async fn rooms_without_connections_close_and_leave_the_directory() {
         .unwrap();
     let (ada, mut rx) = caller(1, "ada");
     abandoned
-        .send(RoomCmd::Join {
+        .send(RoomCmd::Client {
             caller: ada,
-            role: JoinRole::Player,
-            rid: None,
-            since: None,
+            msg: ClientMsg::Join {
+                rid: None,
+                room: abandoned.id().into(),
+                role: JoinRole::Player,
+                since: None,
+            },
         })
         .await
         .unwrap();

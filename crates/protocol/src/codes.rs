@@ -65,6 +65,8 @@ pub enum ErrorCode {
     RateLimited,
     /// No long-poll session has that id (it ended or never existed); open a new one.
     SessionNotFound,
+    /// The request came from a web page whose origin the server does not allow.
+    ForbiddenOrigin,
     /// A failure of the server, not of the request.
     Internal,
     /// A code this client does not know yet (newer server).
@@ -108,6 +110,7 @@ impl ErrorCode {
             Self::Unavailable => "UNAVAILABLE",
             Self::RateLimited => "RATE_LIMITED",
             Self::SessionNotFound => "SESSION_NOT_FOUND",
+            Self::ForbiddenOrigin => "FORBIDDEN_ORIGIN",
             Self::Internal => "INTERNAL",
             Self::Unknown => "UNKNOWN",
         }

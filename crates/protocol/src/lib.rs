@@ -8,6 +8,7 @@
 mod codes;
 mod encoding;
 mod messages;
+mod routing;
 
 pub use codes::{ErrorCode, close};
 pub use encoding::{DecodeError, Encoding, SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK};
@@ -15,6 +16,7 @@ pub use messages::{
     ClientMsg, JoinRole, Member, PlayerId, PlayerInfo, PresenceEvent, Role, RoomInfo, RoomStatus,
     ServerMsg,
 };
+pub use routing::ReplyTo;
 
 /// Protocol version spoken by this crate; `hello` must carry it.
 pub const PROTOCOL_VERSION: u32 = 1;

@@ -39,28 +39,10 @@ fn every_example_is_a_valid_message_and_every_type_has_one() {
             server_types.insert(t);
         }
     }
-    let want_client = [
-        "hello", "create", "join", "leave", "add_bot", "act", "undo", "redo", "chat", "sync",
-        "ping",
-    ];
-    let want_server = [
-        "welcome",
-        "joined",
-        "left",
-        "bot_added",
-        "snapshot",
-        "patch",
-        "ack",
-        "reject",
-        "presence",
-        "error",
-        "chat",
-        "pong",
-    ];
-    for t in want_client {
+    for &t in ClientMsg::types() {
         assert!(client_types.contains(t), "no client example for {t}");
     }
-    for t in want_server {
+    for &t in ServerMsg::types() {
         assert!(server_types.contains(t), "no server example for {t}");
     }
 }

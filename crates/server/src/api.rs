@@ -1,47 +1,15 @@
 //! The REST API: games, public rooms, one room, health.
 
 use crate::app::App;
+use crate::error::AppError;
 use arbiter_engine::{GameListing, Query as RoomQuery, ResultsOf, RoomCmd, Viewer};
 use arbiter_protocol::{ErrorCode, PlayerId, RoomInfo};
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, header};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
-
-/// An API failure. The mapping from codes to HTTP statuses lives here and nowhere else.
-#[derive(Debug)]
-pub(crate) struct ApiError {
-    code: ErrorCode,
-    message: String,
-}
-
-impl ApiError {
-    fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-        }
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let status = match self.code {
-            ErrorCode::RoomNotFound | ErrorCode::UnknownGame => StatusCode::NOT_FOUND,
-            ErrorCode::BadToken => StatusCode::UNAUTHORIZED,
-            ErrorCode::Unsupported => StatusCode::NOT_IMPLEMENTED,
-            ErrorCode::RoomClosed => StatusCode::GONE,
-            ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-            _ => StatusCode::BAD_REQUEST,
-        };
-        let body = json!({ "error": { "code": self.code, "message": self.message } });
-        (status, Json(body)).into_response()
-    }
-}
 
 /// `GET /healthz`.
 pub(crate) async fn health(State(app): State<App>) -> Json<serde_json::Value> {
@@ -65,7 +33,7 @@ pub(crate) async fn rooms(State(app): State<App>) -> Json<Vec<RoomInfo>> {
 
 /// Whose eyes a REST request looks through: a player with `Authorization: Bearer <token>`
 /// (the token from `welcome`), a spectator otherwise. A bad token is refused, not ignored.
-fn viewer(app: &App, headers: &HeaderMap) -> Result<Viewer, ApiError> {
+fn viewer(app: &App, headers: &HeaderMap) -> Result<Viewer, AppError> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(Viewer::Spectator);
     };
@@ -74,7 +42,7 @@ fn viewer(app: &App, headers: &HeaderMap) -> Result<Viewer, ApiError> {
         .ok()
         .and_then(|v| v.strip_prefix("Bearer "))
         .ok_or_else(|| {
-            ApiError::new(
+            AppError::new(
                 ErrorCode::BadToken,
                 "expected Authorization: Bearer <token>",
             )
@@ -82,7 +50,7 @@ fn viewer(app: &App, headers: &HeaderMap) -> Result<Viewer, ApiError> {
     app.signer()
         .verify(token.trim())
         .map(Viewer::Player)
-        .map_err(|e| ApiError::new(ErrorCode::BadToken, e.to_string()))
+        .map_err(|e| AppError::new(ErrorCode::BadToken, e.to_string()))
 }
 
 async fn ask(
@@ -90,7 +58,7 @@ async fn ask(
     id: &str,
     viewer: Viewer,
     query: RoomQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, AppError> {
     let Some(room) = app.rooms().find(id) else {
         // Not live: an archived room is answered from storage.
         return stored(app, id, &viewer, &query).await;
@@ -102,10 +70,10 @@ async fn ask(
         reply,
     })
     .await
-    .map_err(|_| ApiError::new(ErrorCode::RoomClosed, "the room has closed"))?;
+    .map_err(|_| AppError::new(ErrorCode::RoomClosed, "the room has closed"))?;
     let answer = answer
         .await
-        .map_err(|_| ApiError::new(ErrorCode::RoomClosed, "the room has closed"))?;
+        .map_err(|_| AppError::new(ErrorCode::RoomClosed, "the room has closed"))?;
     match answer {
         Ok(value) => Ok(Json(value)),
         // A room restored from a snapshot holds only the entries after it; the rest of its
@@ -116,7 +84,7 @@ async fn ask(
         {
             stored(app, id, &viewer, &query).await
         }
-        Err(e) => Err(ApiError::new(e.code, e.message)),
+        Err(e) => Err(AppError::new(e.code, e.message)),
     }
 }
 
@@ -126,12 +94,12 @@ async fn stored(
     id: &str,
     viewer: &Viewer,
     query: &RoomQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, AppError> {
     app.rooms()
         .query_stored(id, viewer, query)
         .await
         .map(Json)
-        .map_err(|e| ApiError::new(e.code, e.message))
+        .map_err(|e| AppError::new(e.code, e.message))
 }
 
 #[derive(Deserialize)]
@@ -152,7 +120,7 @@ pub(crate) async fn log(
     Path(id): Path<String>,
     Query(p): Query<LogParams>,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, AppError> {
     let viewer = viewer(&app, &headers)?;
     let query = RoomQuery::Log {
         after: p.after,
@@ -172,7 +140,7 @@ pub(crate) async fn state(
     Path(id): Path<String>,
     Query(p): Query<StateParams>,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, AppError> {
     let viewer = viewer(&app, &headers)?;
     ask(&app, &id, viewer, RoomQuery::StateAt { v: p.v }).await
 }
@@ -183,7 +151,7 @@ pub(crate) async fn history(
     State(app): State<App>,
     Path(id): Path<String>,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, AppError> {
     let viewer = viewer(&app, &headers)?;
     ask(&app, &id, viewer, RoomQuery::History).await
 }
@@ -194,16 +162,16 @@ pub(crate) struct ResultsParams {
     limit: usize,
 }
 
-async fn results_of(app: &App, of: ResultsOf, limit: usize) -> Result<Json<Value>, ApiError> {
+async fn results_of(app: &App, of: ResultsOf, limit: usize) -> Result<Json<Value>, AppError> {
     let store = app.rooms().store().ok_or_else(|| {
-        ApiError::new(
+        AppError::new(
             ErrorCode::Unsupported,
             "this server keeps no results (no database)",
         )
     })?;
     let results = store.results(of, limit.min(1_000)).await.map_err(|e| {
         tracing::error!(error = %e, "reading results failed");
-        ApiError::new(ErrorCode::Internal, "reading results failed")
+        AppError::new(ErrorCode::Internal, "reading results failed")
     })?;
     Ok(Json(json!({ "results": results })))
 }
@@ -214,7 +182,7 @@ pub(crate) async fn room_results(
     State(app): State<App>,
     Path(id): Path<String>,
     Query(p): Query<ResultsParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, AppError> {
     let id = app.rooms().find(&id).map_or(id, |h| h.id().to_owned());
     results_of(&app, ResultsOf::Room(id), p.limit).await
 }
@@ -224,7 +192,7 @@ pub(crate) async fn player_results(
     State(app): State<App>,
     Path(id): Path<String>,
     Query(p): Query<ResultsParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, AppError> {
     results_of(&app, ResultsOf::Player(PlayerId(id)), p.limit).await
 }
 
@@ -232,9 +200,9 @@ pub(crate) async fn player_results(
 pub(crate) async fn room(
     State(app): State<App>,
     Path(id): Path<String>,
-) -> Result<Json<RoomInfo>, ApiError> {
+) -> Result<Json<RoomInfo>, AppError> {
     app.rooms()
         .find(&id)
         .map(|h| Json(h.info()))
-        .ok_or_else(|| ApiError::new(ErrorCode::RoomNotFound, format!("no room {id:?}")))
+        .ok_or_else(|| AppError::new(ErrorCode::RoomNotFound, format!("no room {id:?}")))
 }

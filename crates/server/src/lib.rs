@@ -6,6 +6,7 @@
 mod api;
 mod app;
 mod auth;
+mod error;
 mod lp;
 mod origin;
 mod queue;

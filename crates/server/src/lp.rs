@@ -13,6 +13,7 @@
 //! dropped: the rooms mark the player disconnected and hold the seat.
 
 use crate::app::App;
+use crate::error::AppError;
 use crate::queue::Item;
 use crate::session::{Flow, Session};
 use arbiter_protocol::{Encoding, ErrorCode, close};
@@ -98,8 +99,11 @@ async fn ask(
 }
 
 fn not_found() -> Response {
-    let body = json!({ "error": { "code": ErrorCode::SessionNotFound, "message": "no such long-poll session; open a new one and resume" } });
-    (StatusCode::NOT_FOUND, Json(body)).into_response()
+    AppError::new(
+        ErrorCode::SessionNotFound,
+        "no such long-poll session; open a new one and resume",
+    )
+    .into_response()
 }
 
 /// The messages numbered after `after`, as a JSON body built from already-encoded messages.

@@ -7,6 +7,8 @@
 //! transport work from their pages too.
 
 use crate::app::App;
+use crate::error::AppError;
+use arbiter_protocol::ErrorCode;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
@@ -32,10 +34,11 @@ pub(crate) async fn check(State(app): State<App>, req: Request, next: Next) -> R
         return next.run(req).await;
     };
     if !permitted(allowed, &origin) {
-        let body = serde_json::json!({
-            "error": { "code": "FORBIDDEN_ORIGIN", "message": format!("origin {origin} is not allowed") }
-        });
-        return (StatusCode::FORBIDDEN, axum::Json(body)).into_response();
+        return AppError::new(
+            ErrorCode::ForbiddenOrigin,
+            format!("origin {origin} is not allowed"),
+        )
+        .into_response();
     }
     let mut response = if req.method() == Method::OPTIONS {
         let mut r = Response::new(Body::empty());

@@ -6,7 +6,7 @@ use crate::auth::{Signer, clean_name};
 use crate::queue::ConnQueue;
 use arbiter_engine::{Caller, ConnId, CreateOptions, Outbox, RoomCmd, RoomHandle};
 use arbiter_protocol::{
-    ClientMsg, Encoding, ErrorCode, PROTOCOL_VERSION, PlayerInfo, ServerMsg, close,
+    ClientMsg, Encoding, ErrorCode, PROTOCOL_VERSION, PlayerInfo, ReplyTo, ServerMsg, close,
 };
 use serde_json::Value;
 use std::collections::HashMap;
@@ -17,11 +17,6 @@ pub(crate) enum Flow {
     Continue,
     Close(u16, &'static str),
 }
-
-/// Message types of protocol v1, to tell an unknown type from a malformed known one.
-const KNOWN: [&str; 11] = [
-    "hello", "create", "join", "leave", "add_bot", "act", "undo", "redo", "chat", "sync", "ping",
-];
 
 pub(crate) struct Session {
     app: App,
@@ -66,7 +61,10 @@ impl Session {
         for room in rooms {
             if let Some(h) = self.rooms.get(&*room) {
                 let caller = self.caller(&player);
-                let _ = h.send(RoomCmd::Sync { caller }).await;
+                let msg = ClientMsg::Sync {
+                    room: room.to_string(),
+                };
+                let _ = h.send(RoomCmd::Client { caller, msg }).await;
             }
         }
     }
@@ -126,6 +124,8 @@ impl Session {
         }
     }
 
+    /// Answer the messages that concern the session itself; forward every other one to the
+    /// room it addresses.
     async fn on_message(&mut self, msg: ClientMsg) -> Flow {
         let caller = match (&msg, &self.player) {
             (ClientMsg::Hello { v, token, name }, _) => {
@@ -133,13 +133,19 @@ impl Session {
             }
             (_, Some(player)) => self.caller(player),
             (msg, None) => {
-                self.refuse(msg, ErrorCode::NotAuthenticated, "send hello first");
+                self.refuse(
+                    msg.reply_to(),
+                    None,
+                    ErrorCode::NotAuthenticated,
+                    "send hello first",
+                );
                 return Flow::Continue;
             }
         };
-        let redo = matches!(msg, ClientMsg::Redo { .. });
         match msg {
-            ClientMsg::Hello { .. } => {}
+            ClientMsg::Ping { n } => {
+                self.queue.control(&ServerMsg::Pong { n });
+            }
             ClientMsg::Create {
                 rid,
                 game,
@@ -159,104 +165,18 @@ impl Session {
                 let config = config.unwrap_or(Value::Null);
                 match self.app.rooms().create(&game, config, options).await {
                     Ok(room) => {
-                        let cmd = RoomCmd::Join {
-                            caller,
-                            role,
+                        let join = ClientMsg::Join {
                             rid,
+                            room: room.id().to_owned(),
+                            role,
                             since: None,
                         };
-                        self.enter(room, cmd, rid).await;
+                        self.deliver(room, caller, join).await;
                     }
                     Err(e) => self.error(rid, e.code, e.message),
                 }
             }
-            ClientMsg::Join {
-                rid,
-                room,
-                role,
-                since,
-            } => match self.app.rooms().find(&room) {
-                Some(h) => {
-                    let cmd = RoomCmd::Join {
-                        caller,
-                        role,
-                        rid,
-                        since,
-                    };
-                    self.enter(h, cmd, rid).await;
-                }
-                None => self.room_error(
-                    rid,
-                    &room,
-                    ErrorCode::RoomNotFound,
-                    format!("no room {room:?}"),
-                ),
-            },
-            ClientMsg::Leave { rid, room } => match self.handle_for(&room) {
-                Some(h) => {
-                    self.rooms.remove(h.id());
-                    if h.send(RoomCmd::Leave { caller, rid }).await.is_err() {
-                        self.room_error(rid, h.id(), ErrorCode::RoomClosed, "the room has closed");
-                    }
-                }
-                None => self.room_error(
-                    rid,
-                    &room,
-                    ErrorCode::RoomNotFound,
-                    format!("no room {room:?}"),
-                ),
-            },
-            ClientMsg::AddBot { rid, room } => {
-                self.deliver(&room, RoomCmd::AddBot { caller, rid }, rid)
-                    .await;
-            }
-            ClientMsg::Act {
-                room,
-                seq,
-                base,
-                action,
-            } => match self.handle_for(&room) {
-                Some(h) => {
-                    let cmd = RoomCmd::Act {
-                        caller,
-                        seq,
-                        base,
-                        action,
-                    };
-                    if h.send(cmd).await.is_err() {
-                        self.rooms.remove(h.id());
-                        self.reject(room, seq, ErrorCode::RoomClosed, "the room has closed");
-                    }
-                }
-                None => {
-                    let message = format!("no room {room:?}");
-                    self.reject(room, seq, ErrorCode::RoomNotFound, message);
-                }
-            },
-            ClientMsg::Undo { room, seq } | ClientMsg::Redo { room, seq } => {
-                match self.handle_for(&room) {
-                    Some(h) => {
-                        if h.send(RoomCmd::Undo { caller, seq, redo }).await.is_err() {
-                            self.rooms.remove(h.id());
-                            self.reject(room, seq, ErrorCode::RoomClosed, "the room has closed");
-                        }
-                    }
-                    None => {
-                        let message = format!("no room {room:?}");
-                        self.reject(room, seq, ErrorCode::RoomNotFound, message);
-                    }
-                }
-            }
-            ClientMsg::Chat { room, text } => {
-                self.deliver(&room, RoomCmd::Chat { caller, text }, None)
-                    .await;
-            }
-            ClientMsg::Sync { room } => {
-                self.deliver(&room, RoomCmd::Sync { caller }, None).await;
-            }
-            ClientMsg::Ping { n } => {
-                self.queue.control(&ServerMsg::Pong { n });
-            }
+            msg => self.forward(caller, msg).await,
         }
         Flow::Continue
     }
@@ -268,30 +188,49 @@ impl Session {
             .or_else(|| self.app.rooms().find(room))
     }
 
-    /// Deliver a command whose failures are answered with `error`.
-    async fn deliver(&mut self, room: &str, cmd: RoomCmd, rid: Option<u64>) {
-        match self.handle_for(room) {
-            Some(h) => {
-                if h.send(cmd).await.is_err() {
-                    self.rooms.remove(h.id());
-                    self.room_error(rid, h.id(), ErrorCode::RoomClosed, "the room has closed");
-                }
+    /// Find the room a message addresses and send it there.
+    async fn forward(&mut self, caller: Caller, msg: ClientMsg) {
+        let Some(name) = msg.room() else {
+            // Every message without a room has its arm in `on_message`.
+            return self.refuse(
+                msg.reply_to(),
+                None,
+                ErrorCode::Internal,
+                "no handler for this message",
+            );
+        };
+        // A join looks in the directory: the rooms this session is in may have closed.
+        let found = match msg {
+            ClientMsg::Join { .. } => self.app.rooms().find(name),
+            _ => self.handle_for(name),
+        };
+        match found {
+            Some(room) => self.deliver(room, caller, msg).await,
+            None => {
+                let message = format!("no room {name:?}");
+                self.refuse(msg.reply_to(), Some(name), ErrorCode::RoomNotFound, message);
             }
-            None => self.room_error(
-                rid,
-                room,
-                ErrorCode::RoomNotFound,
-                format!("no room {room:?}"),
-            ),
         }
     }
 
-    /// Send a join command and remember the room for routing and disconnect notices.
-    async fn enter(&mut self, room: RoomHandle, cmd: RoomCmd, rid: Option<u64>) {
-        if room.send(cmd).await.is_ok() {
+    /// Send a message to its room, keeping the map of rooms this session is in (to route by
+    /// id and to tell them when the session ends) in step with joins and leaves.
+    async fn deliver(&mut self, room: RoomHandle, caller: Caller, msg: ClientMsg) {
+        let joining = matches!(msg, ClientMsg::Join { .. });
+        if let ClientMsg::Leave { .. } = msg {
+            self.rooms.remove(room.id());
+        }
+        let reply_to = msg.reply_to();
+        if room.send(RoomCmd::Client { caller, msg }).await.is_err() {
+            self.rooms.remove(room.id());
+            self.refuse(
+                reply_to,
+                Some(room.id()),
+                ErrorCode::RoomClosed,
+                "the room has closed",
+            );
+        } else if joining {
             self.rooms.insert(room.id().to_owned(), room);
-        } else {
-            self.room_error(rid, room.id(), ErrorCode::RoomClosed, "the room has closed");
         }
     }
 
@@ -345,18 +284,13 @@ impl Session {
         Flow::Continue
     }
 
-    /// Answer a request with an error in the form its sender waits for: a `reject` for an
-    /// action (so the client's pending seq settles), an `error` otherwise.
-    fn refuse(&self, msg: &ClientMsg, code: ErrorCode, message: &str) {
-        match msg {
-            ClientMsg::Act { room, seq, .. }
-            | ClientMsg::Undo { room, seq }
-            | ClientMsg::Redo { room, seq } => self.reject(room.clone(), *seq, code, message),
-            ClientMsg::Create { rid, .. }
-            | ClientMsg::Join { rid, .. }
-            | ClientMsg::Leave { rid, .. }
-            | ClientMsg::AddBot { rid, .. } => self.error(*rid, code, message),
-            _ => self.error(None, code, message),
+    /// Answer a request with an error in the form its sender waits for (see [`ReplyTo`]).
+    /// An `error` about a room names it in `details.room` so the client can match it.
+    fn refuse(&self, to: ReplyTo, room: Option<&str>, code: ErrorCode, message: impl Into<String>) {
+        match (to, room) {
+            (ReplyTo::Reject { room, seq }, _) => self.reject(room, seq, code, message),
+            (ReplyTo::Error { rid }, Some(room)) => self.room_error(rid, room, code, message),
+            (ReplyTo::Error { rid }, None) => self.error(rid, code, message),
         }
     }
 
@@ -387,7 +321,7 @@ impl Session {
                 "expected an object with a string field \"t\"",
             );
         };
-        if !KNOWN.contains(&t) {
+        if ClientMsg::fields(t).is_none() {
             return self.error(
                 None,
                 ErrorCode::UnknownType,
@@ -395,16 +329,11 @@ impl Session {
             );
         }
         let message = format!("invalid {t}: {typed}");
-        let room = value.get("room").and_then(Value::as_str);
-        let seq = value.get("seq").and_then(Value::as_u64);
-        match (t, room, seq) {
-            ("act" | "undo" | "redo", Some(room), Some(seq)) => {
-                self.reject(room.to_owned(), seq, ErrorCode::InvalidField, message)
-            }
-            _ => {
-                let rid = value.get("rid").and_then(Value::as_u64);
-                self.error(rid, ErrorCode::InvalidField, message)
-            }
-        }
+        self.refuse(
+            ReplyTo::of_frame(t, &value),
+            None,
+            ErrorCode::InvalidField,
+            message,
+        );
     }
 }

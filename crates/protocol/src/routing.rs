@@ -1,0 +1,203 @@
+//! What a server needs to route a [`ClientMsg`] without knowing each type: the room it
+//! addresses, where the answer goes when it is refused, and which types and fields exist.
+//!
+//! Type and field names are read from the serde derive itself (see [`Expected`]), so adding a
+//! message type means adding its variant and nothing else here.
+
+use crate::messages::{ClientMsg, ServerMsg};
+use serde::de::{self, DeserializeOwned, value::MapDeserializer};
+use serde_json::Value;
+use std::fmt;
+
+/// Where the answer to a refused request goes: the form its sender waits for.
+///
+/// A message that carries a `seq` (an action, `undo`, `redo`) is answered with `reject`, so
+/// the client's pending seq settles; any other with `error`, echoing its `rid` if it has one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplyTo {
+    /// A `reject` for this room and seq.
+    Reject {
+        /// The room as the client named it.
+        room: String,
+        /// The refused seq.
+        seq: u64,
+    },
+    /// An `error`.
+    Error {
+        /// The request id to echo.
+        rid: Option<u64>,
+    },
+}
+
+impl ReplyTo {
+    /// For a frame of a known type `t` that did not decode: a `reject` when the type carries a
+    /// seq and the frame names a room and a seq, an `error` echoing any `rid` otherwise.
+    pub fn of_frame(t: &str, frame: &Value) -> Self {
+        let carries_seq = ClientMsg::fields(t).is_some_and(|f| f.contains(&"seq"));
+        let room = frame.get("room").and_then(Value::as_str);
+        let seq = frame.get("seq").and_then(Value::as_u64);
+        match (carries_seq, room, seq) {
+            (true, Some(room), Some(seq)) => Self::Reject {
+                room: room.to_owned(),
+                seq,
+            },
+            _ => Self::Error {
+                rid: frame.get("rid").and_then(Value::as_u64),
+            },
+        }
+    }
+}
+
+impl ClientMsg {
+    /// The room this message addresses, as the client named it (id or code); `None` for
+    /// messages the session answers itself (`hello`, `create`, `ping`).
+    pub fn room(&self) -> Option<&str> {
+        match self {
+            Self::Join { room, .. }
+            | Self::Leave { room, .. }
+            | Self::AddBot { room, .. }
+            | Self::Act { room, .. }
+            | Self::Undo { room, .. }
+            | Self::Redo { room, .. }
+            | Self::Chat { room, .. }
+            | Self::Sync { room } => Some(room),
+            Self::Hello { .. } | Self::Create { .. } | Self::Ping { .. } => None,
+        }
+    }
+
+    /// Where the answer goes if this message is refused.
+    pub fn reply_to(&self) -> ReplyTo {
+        match self {
+            Self::Act { room, seq, .. } | Self::Undo { room, seq } | Self::Redo { room, seq } => {
+                ReplyTo::Reject {
+                    room: room.clone(),
+                    seq: *seq,
+                }
+            }
+            Self::Create { rid, .. }
+            | Self::Join { rid, .. }
+            | Self::Leave { rid, .. }
+            | Self::AddBot { rid, .. } => ReplyTo::Error { rid: *rid },
+            Self::Hello { .. } | Self::Chat { .. } | Self::Sync { .. } | Self::Ping { .. } => {
+                ReplyTo::Error { rid: None }
+            }
+        }
+    }
+
+    /// Every client message type, as spelled in `t`.
+    pub fn types() -> &'static [&'static str] {
+        variants::<Self>()
+    }
+
+    /// The fields of message type `t` as spelled on the wire; `None` if `t` is no type.
+    pub fn fields(t: &str) -> Option<&'static [&'static str]> {
+        // A field no message has makes the derived code name the ones it expected.
+        match probe::<Self>(&[("t", t), ("", "")]) {
+            Expected::Fields(fields) => Some(fields),
+            _ => None,
+        }
+    }
+}
+
+impl ServerMsg {
+    /// Every server message type, as spelled in `t`.
+    pub fn types() -> &'static [&'static str] {
+        variants::<Self>()
+    }
+}
+
+/// The tags of an internally tagged enum: a tag no variant has makes the derived code name
+/// the ones it expected.
+fn variants<T: DeserializeOwned>() -> &'static [&'static str] {
+    match probe::<T>(&[("t", "")]) {
+        Expected::Variants(names) => names,
+        _ => &[],
+    }
+}
+
+/// Deserialize `T` from string pairs and keep what serde said it expected instead.
+fn probe<T: DeserializeOwned>(pairs: &[(&str, &str)]) -> Expected {
+    let input = MapDeserializer::<_, Expected>::new(pairs.iter().copied());
+    T::deserialize(input).err().unwrap_or(Expected::Other)
+}
+
+/// A deserialization error that remembers only the names serde expected.
+#[derive(Debug)]
+enum Expected {
+    Variants(&'static [&'static str]),
+    Fields(&'static [&'static str]),
+    Other,
+}
+
+impl de::Error for Expected {
+    fn custom<T: fmt::Display>(_: T) -> Self {
+        Self::Other
+    }
+
+    fn unknown_variant(_: &str, expected: &'static [&'static str]) -> Self {
+        Self::Variants(expected)
+    }
+
+    fn unknown_field(_: &str, expected: &'static [&'static str]) -> Self {
+        Self::Fields(expected)
+    }
+}
+
+impl std::error::Error for Expected {}
+
+impl fmt::Display for Expected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{self:?}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn types_and_fields_come_from_the_enums() {
+        let client = ClientMsg::types();
+        assert!(
+            client.contains(&"hello") && client.contains(&"add_bot"),
+            "{client:?}"
+        );
+        assert!(ServerMsg::types().contains(&"bot_added"));
+        assert_eq!(ClientMsg::fields("undo"), Some(&["room", "seq"][..]));
+        assert!(ClientMsg::fields("join").is_some_and(|f| f.contains(&"as")));
+        assert_eq!(ClientMsg::fields("nope"), None);
+    }
+
+    #[test]
+    fn only_messages_with_a_seq_are_answered_by_reject() {
+        let rejected: Vec<&str> = ClientMsg::types()
+            .iter()
+            .copied()
+            .filter(|t| {
+                let frame = json!({"t": t, "room": "r", "seq": 4, "rid": 9});
+                match ReplyTo::of_frame(t, &frame) {
+                    ReplyTo::Reject { room, seq } => room == "r" && seq == 4,
+                    ReplyTo::Error { rid } => {
+                        assert_eq!(rid, Some(9), "{t}");
+                        false
+                    }
+                }
+            })
+            .collect();
+        assert_eq!(rejected, ["act", "undo", "redo"]);
+        let act = ClientMsg::Act {
+            room: "r".into(),
+            seq: 4,
+            base: None,
+            action: json!({}),
+        };
+        assert_eq!(
+            act.reply_to(),
+            ReplyTo::Reject {
+                room: "r".into(),
+                seq: 4
+            }
+        );
+    }
+}

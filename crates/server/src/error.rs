@@ -1,0 +1,66 @@
+//! The one HTTP error: every refused request (REST, long-poll, WebSocket handshake, origin
+//! check) answers `{"error": {"code": …, "message": …}}` through [`AppError`], and the
+//! mapping from codes to statuses lives here and nowhere else.
+
+use arbiter_protocol::ErrorCode;
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+/// A refused HTTP request, in the same codes the WebSocket protocol uses.
+#[derive(Debug)]
+pub(crate) struct AppError {
+    code: ErrorCode,
+    message: String,
+}
+
+impl AppError {
+    pub(crate) fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// The HTTP status that carries `code`.
+    fn status(code: ErrorCode) -> StatusCode {
+        match code {
+            ErrorCode::RoomNotFound | ErrorCode::UnknownGame | ErrorCode::SessionNotFound => {
+                StatusCode::NOT_FOUND
+            }
+            ErrorCode::BadToken => StatusCode::UNAUTHORIZED,
+            ErrorCode::ForbiddenOrigin => StatusCode::FORBIDDEN,
+            ErrorCode::Unsupported => StatusCode::NOT_IMPLEMENTED,
+            ErrorCode::RoomClosed => StatusCode::GONE,
+            ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let body = json!({ "error": { "code": self.code, "message": self.message } });
+        (Self::status(self.code), Json(body)).into_response()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use axum::body::to_bytes;
+
+    #[tokio::test]
+    async fn the_body_keeps_the_documented_shape() {
+        let res = AppError::new(ErrorCode::ForbiddenOrigin, "no").into_response();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN);
+        let body = to_bytes(res.into_body(), 1024).await.unwrap();
+        assert_eq!(
+            &body[..],
+            br#"{"error":{"code":"FORBIDDEN_ORIGIN","message":"no"}}"#
+        );
+    }
+}

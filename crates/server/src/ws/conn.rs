@@ -1,0 +1,140 @@
+//! One WebSocket connection's run loop: read and answer the client's frames, ping it, finish
+//! the writes the shared socket could not take at once, and close with a reason.
+
+use super::frame::{OP_PING, close_frame};
+use super::socket::{Reader, Socket};
+use crate::app::App;
+use crate::session::{Flow, Session};
+use arbiter_protocol::{Encoding, close};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use std::sync::Arc;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::time::{Instant, MissedTickBehavior, timeout};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{self, Message};
+
+/// Read buffer per connection. tungstenite zero-fills the whole buffer before each read, so
+/// its 128 KiB default costs ~138 KB of RSS per idle connection and much CPU per frame.
+const READ_BUFFER: usize = 4 * 1024;
+
+/// Serve one upgraded connection until it closes.
+pub(super) async fn run<T>(app: App, io: T, encoding: Encoding)
+where
+    T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    let _alive = app.connection_opened();
+    let settings = app.settings().clone();
+    let socket = Arc::new(Socket::new(io, encoding));
+    let queue = app.new_queue(encoding, Some(socket.clone()));
+    let mut session = Session::new(app.clone(), queue.clone());
+    let cap = settings.max_frame;
+    let config = WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER)
+        .max_message_size(Some(cap))
+        .max_frame_size(Some(cap));
+    let reader = Reader {
+        socket: socket.clone(),
+        queue: queue.clone(),
+    };
+    let mut stream = WebSocketStream::from_raw_socket(reader, Role::Server, Some(config)).await;
+
+    let mut shutdown = app.shutdown_signal();
+    let stopping = async move {
+        // The guard `wait_for` returns must not live across an await point.
+        if shutdown.wait_for(|stop| *stop).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::pin!(stopping);
+    let hello_deadline = tokio::time::sleep(settings.hello_timeout);
+    tokio::pin!(hello_deadline);
+    let mut heartbeat = tokio::time::interval(settings.heartbeat_interval);
+    heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    heartbeat.tick().await;
+    let mut last_heard = Instant::now();
+
+    let closing: Option<(u16, &'static str)> = loop {
+        tokio::select! {
+            biased;
+            () = &mut stopping => {
+                break Some((close::SERVICE_RESTART, "server restarting; reconnect and resume"));
+            }
+            () = queue.ready() => {
+                let drained = queue.drain();
+                if drained.overflowed {
+                    break Some((close::TOO_SLOW, "outbound queue overflowed; reconnect and resume"));
+                }
+                if !drained.resync.is_empty() {
+                    session.resync(drained.resync).await;
+                }
+                let bytes = socket.frame_drained(drained.rest, drained.items);
+                match timeout(settings.write_timeout, socket.write_all(&bytes)).await {
+                    Ok(Ok(())) => queue.written(),
+                    Ok(Err(_)) => break None,
+                    Err(_) => break Some((close::TOO_SLOW, "the client stopped reading")),
+                }
+            }
+            incoming = stream.next() => {
+                last_heard = Instant::now();
+                let flow = match incoming {
+                    None | Some(Ok(Message::Close(_))) => break None,
+                    Some(Ok(Message::Text(text))) if encoding == Encoding::Json => {
+                        session.on_frame(text.as_bytes()).await
+                    }
+                    Some(Ok(Message::Binary(bin))) if encoding == Encoding::MsgPack => {
+                        session.on_frame(&bin).await
+                    }
+                    Some(Ok(Message::Text(_) | Message::Binary(_))) => Flow::Close(
+                        close::UNSUPPORTED_DATA,
+                        "frame type does not match the negotiated encoding",
+                    ),
+                    Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => Flow::Continue,
+                    Some(Err(e)) => break read_error_close(e),
+                };
+                if let Flow::Close(code, reason) = flow {
+                    break Some((code, reason));
+                }
+            }
+            _ = heartbeat.tick() => {
+                if last_heard.elapsed() >= settings.heartbeat_timeout {
+                    break Some((close::HEARTBEAT_TIMEOUT, "no frame from the client within the heartbeat timeout"));
+                }
+                if !queue.push_framed(Bytes::from_static(&[0x80 | OP_PING, 0])) {
+                    break None;
+                }
+            }
+            () = &mut hello_deadline, if !session.authenticated() => {
+                break Some((close::HELLO_TIMEOUT, "no hello within the handshake deadline"));
+            }
+        }
+    };
+    // Take no more frames; deliver what is already queued (answers, the last patches,
+    // tungstenite's reply to the client's close), then say why, unless the socket is gone.
+    queue.close();
+    let drained = queue.drain();
+    let mut bytes = socket.frame_drained(drained.rest, drained.items);
+    if let Some((code, reason)) = closing {
+        bytes.extend_from_slice(&close_frame(code, reason));
+    }
+    let _ = timeout(settings.write_timeout, socket.write_all(&bytes)).await;
+    session.end().await;
+}
+
+/// Map a read error to the close code that explains it, when the socket can still say it.
+fn read_error_close(e: tungstenite::Error) -> Option<(u16, &'static str)> {
+    match e {
+        tungstenite::Error::Capacity(_) => Some((
+            close::MESSAGE_TOO_BIG,
+            "frame exceeds the server's size cap",
+        )),
+        tungstenite::Error::Utf8(_) => {
+            Some((close::INVALID_PAYLOAD, "text frame is not valid UTF-8"))
+        }
+        tungstenite::Error::Protocol(_) => {
+            Some((close::PROTOCOL_ERROR, "WebSocket protocol violation"))
+        }
+        _ => None,
+    }
+}
