@@ -286,6 +286,139 @@ fn the_last_opponent_leaving_ends_the_hand() {
     t.conserved();
 }
 
+/// Every pot of the last finished hand has winners who took exactly its chips.
+fn every_pot_was_paid(t: &T) {
+    let record = t.state.history.last().expect("a finished hand");
+    for pot in &record.pots {
+        let paid: u64 = pot.winners.iter().map(|(_, a)| a).sum();
+        assert_eq!(paid, pot.amount, "pot {pot:?} of hand {}", record.number);
+    }
+}
+
+/// The player on `seat` in the running hand.
+fn on_seat(t: &T, seat: u8) -> String {
+    let h = t.hand();
+    let s = h.seats.iter().find(|s| s.seat == seat);
+    s.expect("someone on the seat").player.0.clone()
+}
+
+#[test]
+fn when_both_blinds_leave_before_the_button_acts_the_button_takes_the_blinds() {
+    for seed in 0..4 {
+        let mut t = T::new(cfg(), seed);
+        for p in ["a", "b", "c"] {
+            t.join(p).unwrap();
+        }
+        t.fire();
+        let pos = t.hand().positions;
+        let (button, sb, bb) = (
+            on_seat(&t, pos.button),
+            on_seat(&t, pos.sb),
+            on_seat(&t, pos.bb),
+        );
+        assert_eq!(
+            t.to_act(),
+            Some(button.clone()),
+            "three-handed the button acts first"
+        );
+        t.leave(&sb);
+        t.conserved();
+        t.leave(&bb);
+        assert!(t.hand().is_over());
+        t.conserved();
+        every_pot_was_paid(&t);
+        // Folding, by leaving too, forfeits what was put in: nothing goes back to the big
+        // blind, the button wins both blinds.
+        assert_eq!(
+            t.state.players[&PlayerId::from(button.as_str())].stack,
+            1_015
+        );
+        assert_eq!(t.state.cashed_out, 995 + 990);
+    }
+}
+
+#[test]
+fn when_the_blinds_leave_and_under_the_gun_folds_or_times_out_the_button_takes_the_blinds() {
+    for timeout in [false, true] {
+        let config = Config {
+            action_timeout_ms: 1_000,
+            ..cfg()
+        };
+        let mut t = T::new(config, 11);
+        for p in ["a", "b", "c", "d"] {
+            t.join(p).unwrap();
+        }
+        t.fire();
+        let pos = t.hand().positions;
+        let (button, sb, bb) = (
+            on_seat(&t, pos.button),
+            on_seat(&t, pos.sb),
+            on_seat(&t, pos.bb),
+        );
+        let utg = t.to_act().unwrap();
+        t.leave(&sb);
+        t.leave(&bb);
+        t.conserved();
+        if timeout {
+            assert!(t.fire(), "the clock of under the gun runs out");
+        } else {
+            t.act(&utg, Action::Fold {}).unwrap();
+        }
+        assert!(t.hand().is_over(), "timeout {timeout}");
+        t.conserved();
+        every_pot_was_paid(&t);
+        assert_eq!(
+            t.state.players[&PlayerId::from(button.as_str())].stack,
+            1_015
+        );
+    }
+}
+
+#[test]
+fn a_big_blind_all_in_for_less_than_the_small_blind_leaves_nothing_to_decide() {
+    let config = Config {
+        action_timeout_ms: 1_000,
+        ..cfg()
+    };
+    let mut checked = 0;
+    for seed in 0..8 {
+        let mut t = T::new(config.clone(), seed);
+        t.join("a").unwrap();
+        t.join("b").unwrap();
+        // Make "a" short: 3 chips, less than the small blind.
+        let a = t.state.players.get_mut(&PlayerId::from("a")).unwrap();
+        a.stack = 3;
+        a.bought_in = 3;
+        t.state.bought_in -= 997;
+        t.fire();
+        if t.hand().positions.bb != seat_of(&t, "a") {
+            continue;
+        }
+        checked += 1;
+        // b posted the small blind of 5 against an all-in of 3: the 2 nobody can call go
+        // back and the board runs out, with no decision for b and no clock to fold it.
+        assert!(t.hand().is_over(), "seed {seed}: {:?}", t.hand().actions);
+        assert!(t.hand().runout);
+        t.conserved();
+        every_pot_was_paid(&t);
+        let ret = t
+            .hand()
+            .actions
+            .iter()
+            .find(|a| a.kind == history::ActionKind::Return)
+            .expect("the uncalled part goes back");
+        assert_eq!((ret.player.0.as_str(), ret.amount), ("b", 2));
+        assert!(
+            t.hand().actions.iter().all(|a| !a.auto),
+            "nobody was acted for"
+        );
+        assert_eq!(t.hand().pots[0].amount, 6);
+        let b = t.hand().seats[t.hand().index_of_player(&"b".into()).unwrap()].stack;
+        assert!(b == 997 || b == 1_003 || b == 1_000, "b ends with {b}");
+    }
+    assert!(checked > 0, "no seed made a the big blind");
+}
+
 #[test]
 fn the_clock_checks_or_folds_uses_the_time_bank_and_sits_the_player_out() {
     let config = Config {
