@@ -183,6 +183,10 @@ pub struct PlayerTable {
     pub zones: BTreeMap<ZoneKind, Vec<CardId>>,
     /// Mulligans taken.
     pub mulligans: u32,
+    /// Still setting up: the format's extra cards (Pokémon prizes) are set aside with the
+    /// player's first action other than a mulligan, or when the first turn moves on.
+    #[serde(default)]
+    pub setting_up: bool,
     /// Why the player lost, once they have.
     pub lost: Option<String>,
 }

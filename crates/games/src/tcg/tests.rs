@@ -314,8 +314,11 @@ fn starting_deals_per_format() {
     let t = T::ready("pokemon", &["a", "b"], 3);
     for p in ["a", "b"] {
         assert_eq!(t.zone(p, ZoneKind::Hand).len(), 7);
-        assert_eq!(t.zone(p, ZoneKind::Prizes).len(), 6);
-        assert_eq!(t.zone(p, ZoneKind::Deck).len(), 47);
+        assert!(
+            t.zone(p, ZoneKind::Prizes).is_empty(),
+            "set aside after the mulligans"
+        );
+        assert_eq!(t.zone(p, ZoneKind::Deck).len(), 53);
     }
     let v = t.view(Some("a"));
     assert_eq!(v["life"], Value::Null);
@@ -1011,6 +1014,60 @@ fn commander_damage_kills_at_21_from_one_commander() {
     let lost = t.state.table.players[&id("a")].lost.clone().unwrap();
     assert!(lost.contains("21 commander damage from b"), "{lost}");
     assert_eq!(t.status(), Status::Playing);
+}
+
+#[test]
+fn pokemon_prize_cards_are_set_aside_after_the_mulligans() {
+    let mut t = T::ready("pokemon", &["a", "b"], 19);
+    for p in ["a", "b"] {
+        assert_eq!(t.zone(p, ZoneKind::Hand).len(), 7);
+        assert!(
+            t.zone(p, ZoneKind::Prizes).is_empty(),
+            "no prizes before the mulligans"
+        );
+        assert_eq!(t.zone(p, ZoneKind::Deck).len(), 53);
+    }
+    t.ok("a", json!({"type": "mulligan"}));
+    t.ok("a", json!({"type": "mulligan"}));
+    assert!(t.zone("a", ZoneKind::Prizes).is_empty());
+    assert_eq!(t.zone("a", ZoneKind::Deck).len(), 53);
+    // a's first other action ends a's mulligans: the top six of the deck as it now stands
+    // become the prize cards, face down, and the action itself goes through.
+    let prizes = |t: &T| {
+        let mut uids = t.uids(&t.zone("a", ZoneKind::Prizes));
+        uids.sort_unstable();
+        uids
+    };
+    let mut top: Vec<u32> = t.uids(&t.zone("a", ZoneKind::Deck)[..6]);
+    top.sort_unstable();
+    let basic = t.zone("a", ZoneKind::Hand)[0];
+    t.ok(
+        "a",
+        json!({"type": "move", "cards": [basic], "to": {"zone": "active"}, "face_down": true}),
+    );
+    assert_eq!(prizes(&t), top);
+    assert_eq!(t.zone("a", ZoneKind::Deck).len(), 47);
+    assert_eq!(t.zone("a", ZoneKind::Active).len(), 1);
+    assert!(
+        t.zone("b", ZoneKind::Prizes).is_empty(),
+        "b is still setting up"
+    );
+    // Undo takes the prizes back with the action that set them aside; redo sets the same.
+    t.ok("a", json!({"type": "undo"}));
+    assert!(t.zone("a", ZoneKind::Prizes).is_empty());
+    assert_eq!(t.zone("a", ZoneKind::Deck).len(), 53);
+    t.ok("a", json!({"type": "redo"}));
+    assert_eq!(prizes(&t), top);
+    // A mulligan afterwards is a reshuffle of the hand only: the prizes stay.
+    t.ok("a", json!({"type": "mulligan"}));
+    assert_eq!(prizes(&t), top);
+    // Once the first turn moves on, everyone's setup is over.
+    let first = t.state.table.turn.as_ref().unwrap().player.clone();
+    t.ok(first.as_str(), json!({"type": "advance_phase"}));
+    for p in ["a", "b"] {
+        assert_eq!(t.zone(p, ZoneKind::Prizes).len(), 6, "{p}");
+    }
+    assert_eq!(t.status(), Status::Playing, "nobody has taken a prize yet");
 }
 
 #[test]
