@@ -656,6 +656,32 @@ mod tests {
     }
 
     #[test]
+    fn a_lone_player_cannot_restart_and_a_newcomer_after_x_left_plays_x() {
+        // The Go original let the player left alone restart into a game nobody could move
+        // in, and seated a newcomer after X left as a second "O".
+        let mut t = Table::new(8);
+        t.play(&[0, 3, 1, 4, 2]);
+        let mut cx = Ctx::new(&mut t.rng, 0, &mut t.timers);
+        TicTacToe.leave(&mut t.state, &"alice".into(), &mut cx);
+        let before = t.state.clone();
+        let e = t.act(&"bob".into(), Action::Restart).expect_err("alone");
+        assert_eq!(e.code, ErrorCode::InvalidMove);
+        assert_eq!(e.message, "waiting for an opponent");
+        assert_eq!(t.state, before, "a refusal changes nothing");
+        let carol = PlayerInfo {
+            id: "carol".into(),
+            name: "Carol".into(),
+        };
+        let mut cx = Ctx::new(&mut t.rng, 0, &mut t.timers);
+        TicTacToe
+            .join(&mut t.state, &carol, &mut cx)
+            .expect("free seat");
+        assert_eq!(t.state.players[&"carol".into()].mark, Mark::X);
+        assert_eq!(t.state.players[&"bob".into()].mark, Mark::O);
+        assert!(t.state.turn.is_some() && !t.state.over);
+    }
+
+    #[test]
     fn the_bot_never_loses_and_takes_a_win_when_offered() {
         // Against every sequence of human moves, the bot (O here, X when it starts) never loses.
         fn explore(t: &mut Table, bot: &PlayerId, human: &PlayerId, rng: &mut GameRng) -> u32 {
