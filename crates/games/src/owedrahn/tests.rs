@@ -559,6 +559,31 @@ fn leaving_mid_game_counts_as_dying_and_the_balance_is_kept() {
 }
 
 #[test]
+fn a_table_seats_twelve_and_holds_at_most_sixty_four_side_bets() {
+    assert_eq!(OweDrahn.info().max_players, 12);
+    let mut t = Table::new(&["ann", "bob"]);
+    let bet = |n: i64| Action::ProposeBet {
+        opponent: id("bob"),
+        amount_cents: 10 + n,
+    };
+    for n in 0..64 {
+        t.act("ann", bet(n)).expect("room for the bet");
+    }
+    assert_eq!(t.state.side_bets.len(), MAX_SIDE_BETS);
+    assert_eq!(t.code("ann", bet(64)), ErrorCode::InvalidMove);
+    assert!(
+        OweDrahn
+            .legal_actions(&t.state, &id("ann"))
+            .iter()
+            .all(|a| !matches!(a, Action::ProposeBet { .. })),
+        "a full table offers no new bet"
+    );
+    // A withdrawn bet makes room again.
+    t.act("ann", Action::CancelBet { bet: 1 }).expect("cancel");
+    t.act("ann", bet(64)).expect("room again");
+}
+
+#[test]
 fn joining_is_refused_during_a_game_with_join_refused() {
     let mut t = Table::new(&["ann", "bob"]);
     t.start();
