@@ -270,6 +270,19 @@ pub enum Action {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         face_down: Option<bool>,
     },
+    /// Make `count` tokens named `name` in play, owned and controlled by the player whose
+    /// zone `to` is (default: your battlefield, or your bench in Pokémon). A token that
+    /// leaves play is gone.
+    CreateToken {
+        /// What the token is ("Goblin 1/1", "Treasure").
+        name: String,
+        /// An in-play zone.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to: Option<Place>,
+        /// How many (1–20, default 1).
+        #[serde(default = "one")]
+        count: u32,
+    },
     /// Turn cards in public zones face down or up.
     TurnFace {
         /// The cards.
@@ -488,6 +501,7 @@ impl State {
                         attached_to: None,
                         revealed: false,
                         known_to: Default::default(),
+                        token: false,
                     };
                     table.add_card(card, &Loc::of(p, zone), cx.rng());
                 }
