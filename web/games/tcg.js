@@ -83,11 +83,21 @@ export default function mount(el, ctx) {
   const coin = btn('Coin', () => ({ type: 'coin' }));
   const d6 = btn('d6', () => ({ type: 'roll', sides: 6 }), '', 'Roll a six-sided die');
   const d20 = btn('d20', () => ({ type: 'roll', sides: 20 }), '', 'Roll a twenty-sided die');
+  // Tokens: a name, made on your battlefield (your bench in Pokémon); gone when they leave play.
+  const tokenName = h('input', { id: 'tcg-token', type: 'text', maxlength: 120, placeholder: 'Goblin 1/1', 'aria-label': 'Token name' });
+  const makeToken = () => {
+    const name = tokenName.value.trim();
+    if (!name) return ctx.toast('Name the token first.');
+    ctx.act({ type: 'create_token', name });
+  };
+  tokenName.addEventListener('keydown', (e) => { if (e.key === 'Enter') makeToken(); });
+  const token = h('button', { type: 'button', onclick: makeToken, title: 'Put a token with this name into play' }, 'Create token');
+  const tokenBox = h('span', { class: 'row' }, tokenName, token);
   const concede = h('button', { type: 'button', class: 'danger', onclick: () => { if (confirm('Concede the game?')) ctx.act({ type: 'concede' }); } }, 'Concede');
   const restart = btn('Play again', () => ({ type: 'restart' }), 'primary');
   const turnInfo = h('p', { class: 'small muted tcg-turn', 'aria-live': 'polite' });
   const undoInfo = h('span', { class: 'small muted' });
-  const bar = h('div', { class: 'actions tcg-bar' }, draw, untapAll, mull, shuffle, advance, pass, restart);
+  const bar = h('div', { class: 'actions tcg-bar' }, draw, untapAll, mull, shuffle, advance, pass, tokenBox, restart);
   const bar2 = h('div', { class: 'actions tcg-bar' }, undo, redo, ask, accept, decline, undoInfo, h('span', { class: 'grow' }), coin, d6, d20, concede);
   const seats = h('div', { class: 'tcg-seats' });
   const stack = h('div', {});
@@ -128,7 +138,7 @@ export default function mount(el, ctx) {
       deckInfo.textContent = mine?.deck?.submitted ? `Submitted: ${plural(mine.deck.size, 'card')}` : 'Not submitted yet';
       start.disabled = !(order.length >= 2 && order.every((id) => players[id].deck?.submitted));
       bar.hidden = bar2.hidden = !(seatedIn || (over && me));
-      for (const b of [draw, untapAll, mull, shuffle, advance, pass, undo, redo, ask, accept, decline, coin, d6, d20, concede]) b.hidden = !seatedIn;
+      for (const b of [draw, untapAll, mull, shuffle, advance, pass, tokenBox, undo, redo, ask, accept, decline, coin, d6, d20, concede]) b.hidden = !seatedIn;
       restart.hidden = !(over && me);
       advance.disabled = pass.disabled = !myTurn;
       const u = v.undo || {};
@@ -153,10 +163,11 @@ export default function mount(el, ctx) {
           ? () => ctx.act({ type: 'move', cards: [id], from: { zone: 'hand' }, to: { zone: players[me].zones.battlefield ? 'battlefield' : 'bench' } })
           : inPlay ? () => ctx.act({ type: c.tapped ? 'untap' : 'tap', cards: [id] }) : null;
         return h(onclick ? 'button' : 'span', {
-          type: onclick ? 'button' : null, class: `tcg-card${c.tapped ? ' tapped' : ''}${c.name ? '' : ' back'}`, 'data-card': id, 'data-name': c.name || '',
+          type: onclick ? 'button' : null, class: `tcg-card${c.tapped ? ' tapped' : ''}${c.name ? '' : ' back'}${c.token ? ' token' : ''}`, 'data-card': id, 'data-name': c.name || '',
           title: zone === 'hand' ? `Play ${label}` : inPlay ? `${c.tapped ? 'Untap' : 'Tap'} ${label}` : label,
-          'aria-label': `${label}${c.tapped ? ', tapped' : ''}${counters ? `, ${counters}` : ''}`, onclick,
-        }, h('span', { class: 'nm' }, c.name || '?'), counters ? h('span', { class: 'ct' }, counters) : null, c.face_down ? h('span', { class: 'ct' }, 'face down') : null);
+          'aria-label': `${label}${c.token ? ' (token)' : ''}${c.tapped ? ', tapped' : ''}${counters ? `, ${counters}` : ''}`, onclick,
+        }, h('span', { class: 'nm' }, c.name || '?'), counters ? h('span', { class: 'ct' }, counters) : null, c.face_down ? h('span', { class: 'ct' }, 'face down') : null,
+        c.token ? h('span', { class: 'ct' }, 'token') : null);
       };
       keyed(seats, JSON.stringify([order, players, cards, v.turn, me, seatedIn, v.phase]), () => order.map((id) => {
         const p = players[id], z = p.zones || {};

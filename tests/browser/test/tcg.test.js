@@ -50,3 +50,42 @@ test('tcg: two players submit decks, start, draw, play, tap and change life', as
   await ada.page.screenshot({ path: join(tmpdir(), 'tcg.png'), fullPage: true, animations: 'disabled', caret: 'hide' });
   for (const p of [ada, bob]) { assert.deepEqual(p.errors, []); await p.context.close(); }
 });
+
+test('tcg: a player creates a token in play, the other sees it, and undo takes it back', async () => {
+  const ada = await newPlayer(browser, srv.url, 'Ada');
+  const code = await createRoom(ada.page, 'tcg');
+  const bob = await newPlayer(browser, srv.url, 'Bob');
+  await joinByCode(bob.page, code);
+  for (const p of [ada, bob]) {
+    await p.page.locator('#tcg-deck').waitFor();
+    await p.page.getByRole('button', { name: 'Submit deck' }).click();
+    await p.page.locator('#game .tcg-deckpanel', { hasText: 'Submitted: 60 cards' }).waitFor();
+  }
+  await status(ada.page, 'Ready to start');
+  await ada.page.getByRole('button', { name: 'Start the game' }).click();
+  await ada.page.locator('#game .tcg-hand button.tcg-card').nth(6).waitFor();
+  // An empty name is caught before anything is sent.
+  await ada.page.getByRole('button', { name: 'Create token' }).click();
+  await ada.page.getByText('Name the token first.').waitFor();
+  await ada.page.getByLabel('Token name').fill('Goblin 1/1');
+  await ada.page.getByRole('button', { name: 'Create token' }).click();
+  const token = (page, seat) => page.locator(`#game .tcg-seat${seat} [data-zone=battlefield] .tcg-card.token[data-name="Goblin 1/1"]`);
+  await token(ada.page, '.me').waitFor();
+  await token(bob.page, ':not(.me)').waitFor();
+  await ada.page.locator('#game .tcg-bar', { hasText: 'Last: You · create token' }).waitFor();
+  // It is a card in play: tapping it works like any other.
+  await token(ada.page, '.me').click();
+  await ada.page.locator('#game .tcg-seat.me [data-zone=battlefield] .tcg-card.token.tapped').waitFor();
+  // Undo twice: the tap, then the token itself; both players see it go.
+  const undo = ada.page.getByRole('button', { name: 'Undo', exact: true });
+  await undo.click();
+  await ada.page.locator('#game .tcg-seat.me [data-zone=battlefield] .tcg-card.token:not(.tapped)').waitFor();
+  await undo.click();
+  await token(ada.page, '.me').waitFor({ state: 'detached' });
+  await token(bob.page, ':not(.me)').waitFor({ state: 'detached' });
+  await ada.page.locator('#game .tcg-seat.me [data-zone=battlefield]', { hasText: 'battlefield (0)' }).waitFor();
+  // Redo brings it back.
+  await ada.page.getByRole('button', { name: 'Redo', exact: true }).click();
+  await token(bob.page, ':not(.me)').waitFor();
+  for (const p of [ada, bob]) { assert.deepEqual(p.errors, []); await p.context.close(); }
+});

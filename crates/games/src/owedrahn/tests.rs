@@ -573,6 +573,31 @@ fn leaving_mid_game_counts_as_dying_and_the_balance_is_kept() {
 }
 
 #[test]
+fn a_table_seats_twelve_and_holds_at_most_sixty_four_side_bets() {
+    assert_eq!(OweDrahn.info().max_players, 12);
+    let mut t = Table::new(&["ann", "bob"]);
+    let bet = |n: i64| Action::ProposeBet {
+        opponent: id("bob"),
+        amount_cents: 10 + n,
+    };
+    for n in 0..64 {
+        t.act("ann", bet(n)).expect("room for the bet");
+    }
+    assert_eq!(t.state.side_bets.len(), MAX_SIDE_BETS);
+    assert_eq!(t.code("ann", bet(64)), ErrorCode::InvalidMove);
+    assert!(
+        OweDrahn
+            .legal_actions(&t.state, &Seats::default(), &id("ann"))
+            .iter()
+            .all(|a| !matches!(a, Action::ProposeBet { .. })),
+        "a full table offers no new bet"
+    );
+    // A withdrawn bet makes room again.
+    t.act("ann", Action::CancelBet { bet: 1 }).expect("cancel");
+    t.act("ann", bet(64)).expect("room again");
+}
+
+#[test]
 fn joining_is_refused_during_a_game_with_join_refused() {
     let mut t = Table::new(&["ann", "bob"]);
     t.start();
@@ -960,6 +985,179 @@ proptest! {
                 Step::Wait(ms) => t.advance(ms),
             }
             check_consistent(&t.state);
+        }
+    }
+}
+
+/// Who was dealt into which game, as the property test saw it start.
+#[derive(Default)]
+struct Games {
+    round: u32,
+    players: Vec<PlayerId>,
+}
+
+/// The books and the clock, checked at every version: the money adds up to zero, everyone
+/// out of the running game (dead or gone) paid one main bet into the pot, and a
+/// disconnected player's turn has a timer that will skip it.
+fn check_books(s: &State, games: &mut Games) {
+    check_consistent(s);
+    match s.phase {
+        Phase::Playing => {
+            if games.round != s.round {
+                assert!(s.deaths.is_empty());
+                games.round = s.round;
+                games.players = s.order.clone();
+            }
+            let out: Vec<&PlayerId> = games
+                .players
+                .iter()
+                .filter(|p| s.players.get(*p).is_none_or(|pl| pl.life == 0))
+                .collect();
+            for p in &out {
+                assert!(
+                    s.deaths.contains(p),
+                    "{p} is out of the game but never paid"
+                );
+            }
+            assert_eq!(out.len(), s.deaths.len());
+            let dead = i64::try_from(s.deaths.len()).unwrap();
+            assert_eq!(
+                s.pot_cents,
+                s.main_bet_cents * dead,
+                "one main bet per death"
+            );
+            let turn = s.turn.as_ref().expect("a turn");
+            if !s.players[turn].connected {
+                assert!(
+                    s.turn_timer.is_some(),
+                    "an absent player's turn has a clock"
+                );
+                assert_eq!(s.timer_turn, Some(s.turn_no));
+            }
+        }
+        Phase::Lobby | Phase::Over => assert!(s.turn_timer.is_none()),
+    }
+    for bet in s.side_bets.values() {
+        assert_eq!(
+            bet.status == BetStatus::Settled,
+            bet.winner.is_some(),
+            "a bet has a winner exactly when it is settled: {bet:?}"
+        );
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Happening {
+    /// The `n`th legal action of anyone at the table.
+    Act(usize),
+    /// Every seated player readies up.
+    AllReady,
+    Leave(usize),
+    /// The `n`th seated player's connection drops; the room releases the seat after the
+    /// grace period unless they come back.
+    Disconnect(usize),
+    Reconnect(usize),
+    Join(u8),
+    /// Room time passes: skipped turns, resets and grace periods run out in time order.
+    Wait(u64),
+}
+
+fn happening() -> impl Strategy<Value = Happening> {
+    prop_oneof![
+        10 => any::<usize>().prop_map(Happening::Act),
+        2 => Just(Happening::AllReady),
+        2 => any::<usize>().prop_map(Happening::Leave),
+        3 => any::<usize>().prop_map(Happening::Disconnect),
+        1 => any::<usize>().prop_map(Happening::Reconnect),
+        2 => (0u8..8).prop_map(Happening::Join),
+        4 => prop_oneof![Just(1_000u64), Just(10_000), Just(30_000), Just(60_000)].prop_map(Happening::Wait),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn leaves_disconnects_grace_and_skipped_turns_at_any_point_keep_the_books(
+        grace_ms in prop_oneof![Just(20_000u64), Just(45_000)],
+        events in proptest::collection::vec(happening(), 1..250)
+    ) {
+        let mut t = Table::new(&["p0", "p1", "p2"]);
+        // Seats held for a dropped connection: (player, when the grace period ends).
+        let mut grace: Vec<(String, u64)> = Vec::new();
+        let mut games = Games::default();
+        for e in events {
+            match e {
+                Happening::Act(n) => {
+                    let legal: Vec<(PlayerId, Action)> = universe(&t.state)
+                        .into_iter()
+                        .filter(|(p, a)| OweDrahn.legal_actions(&t.state, &Seats::default(), p).contains(a))
+                        .collect();
+                    if !legal.is_empty() {
+                        let (p, a) = legal[n % legal.len()].clone();
+                        prop_assert!(t.act(p.as_str(), a.clone()).is_ok(), "{:?} by {}", a, p);
+                    }
+                }
+                Happening::AllReady => {
+                    for p in t.state.order.clone() {
+                        let _ = t.act(p.as_str(), Action::Ready { ready: true });
+                        check_books(&t.state, &mut games);
+                    }
+                }
+                Happening::Leave(n) => {
+                    if !t.state.order.is_empty() {
+                        let p = t.state.order[n % t.state.order.len()].0.clone();
+                        grace.retain(|(g, _)| *g != p);
+                        t.leave(&p);
+                    }
+                }
+                Happening::Disconnect(n) => {
+                    if !t.state.order.is_empty() {
+                        let p = t.state.order[n % t.state.order.len()].0.clone();
+                        if grace.iter().all(|(g, _)| *g != p) {
+                            t.connection(&p, false);
+                            grace.push((p, t.now + grace_ms));
+                        }
+                    }
+                }
+                Happening::Reconnect(n) => {
+                    if !grace.is_empty() {
+                        let (p, _) = grace.remove(n % grace.len());
+                        t.connection(&p, true);
+                    }
+                }
+                Happening::Join(k) => {
+                    let p = format!("p{k}");
+                    if t.join(&p).is_ok() {
+                        grace.retain(|(g, _)| *g != p);
+                    }
+                }
+                Happening::Wait(ms) => {
+                    let until = t.now + ms;
+                    loop {
+                        let timer = t.timers.next_due().filter(|&d| d <= until);
+                        let released = grace
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, (_, due))| *due <= until)
+                            .min_by_key(|(_, (_, due))| *due)
+                            .map(|(i, (_, due))| (i, *due));
+                        match (timer, released) {
+                            (Some(d), Some((_, g))) if d <= g => t.advance(d - t.now),
+                            (Some(d), None) => t.advance(d - t.now),
+                            (_, Some((i, g))) => {
+                                let (p, _) = grace.remove(i);
+                                t.now = t.now.max(g);
+                                t.leave(&p);
+                            }
+                            (None, None) => break,
+                        }
+                        check_books(&t.state, &mut games);
+                    }
+                    t.now = until;
+                }
+            }
+            check_books(&t.state, &mut games);
         }
     }
 }

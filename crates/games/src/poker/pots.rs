@@ -29,8 +29,10 @@ pub(crate) struct Pot {
 /// any bet, so a difference among them — blinds before the others acted — is no side pot).
 /// The pot of a level holds what everyone (folded players too) put in between the previous
 /// level and it, and is open to the live players who reached it or can still put in more.
-/// Chips of folded players above the highest level (which the uncalled-bet return prevents)
-/// go to the last pot. At showdown the live players who are not all in have equal totals, so
+/// Chips of folded players above the highest level go to the last pot: folding (leaving
+/// included) forfeits every chip put in, and the uncalled-bet return only gives chips back
+/// to live players. When no live player has put anything in (the blinds left before the
+/// button acted), those chips make one pot open to every live player. At showdown the live players who are not all in have equal totals, so
 /// every live total is a level. `entries` should be clockwise from the button: eligibility
 /// keeps that order, which is the order odd chips are handed out in.
 pub(crate) fn build_pots(entries: &[Contribution]) -> Vec<Pot> {
@@ -73,7 +75,11 @@ pub(crate) fn build_pots(entries: &[Contribution]) -> Vec<Pot> {
             Some(last) => last.amount += above,
             None => pots.push(Pot {
                 amount: above,
-                eligible: Vec::new(),
+                eligible: entries
+                    .iter()
+                    .filter(|e| e.live)
+                    .map(|e| e.player.clone())
+                    .collect(),
             }),
         }
     }
@@ -174,6 +180,18 @@ mod tests {
                     eligible: ids(&["b", "c"]),
                 },
             ]
+        );
+    }
+
+    #[test]
+    fn blinds_of_players_who_left_go_to_the_live_player_who_put_in_nothing() {
+        let left = [open("btn", 0), c("sb", 5, false), c("bb", 10, false)];
+        assert_eq!(
+            build_pots(&left),
+            vec![Pot {
+                amount: 15,
+                eligible: ids(&["btn"]),
+            }]
         );
     }
 

@@ -353,10 +353,20 @@ impl Hand {
         self.record(i, kind, a, false);
     }
 
-    /// Whether player `i` still has a decision to make on this street.
+    /// Whether player `i` still has a decision to make on this street. Nobody has one when
+    /// every opponent still in is all-in for no more than their bet (a big blind all-in for
+    /// less than the small blind): the uncalled part goes back and the board runs out.
     fn needs_action(&self, i: usize) -> bool {
         let s = &self.seats[i];
         if s.folded || s.all_in {
+            return false;
+        }
+        let mut opponents = self
+            .seats
+            .iter()
+            .enumerate()
+            .filter(|&(j, o)| j != i && !o.folded);
+        if opponents.all(|(_, o)| o.all_in && o.bet <= s.bet) {
             return false;
         }
         if s.bet < self.current_bet {
@@ -568,7 +578,12 @@ impl Hand {
         self.street = street;
     }
 
-    /// Give back the part of the largest contribution that nobody matched.
+    /// Give back chips nobody still in the hand can win. The part of the largest
+    /// contribution that nobody matched goes back to its owner if they are still in; a
+    /// player who folded (or left) forfeits theirs to the players still in. But when every
+    /// player still in is all-in, nobody can win more from anyone than the largest of their
+    /// totals: what folded players put in above it goes back to them (a side pot whose
+    /// players all left, while a short all-in player remains).
     fn return_uncalled(&mut self) {
         let Some(max) = self.seats.iter().map(|s| s.total).max() else {
             return;
@@ -576,15 +591,36 @@ impl Hand {
         let holders: Vec<usize> = (0..self.seats.len())
             .filter(|&i| self.seats[i].total == max)
             .collect();
-        let [i] = holders[..] else {
+        if let [i] = holders[..]
+            && !self.seats[i].folded
+        {
+            let second = (0..self.seats.len())
+                .filter(|&j| j != i)
+                .map(|j| self.seats[j].total)
+                .max()
+                .unwrap_or(0);
+            self.give_back(i, max - second);
+        }
+        if self.seats.iter().any(|s| !s.folded && !s.all_in) {
             return;
-        };
-        let second = (0..self.seats.len())
-            .filter(|&j| j != i)
-            .map(|j| self.seats[j].total)
+        }
+        let covered = self
+            .seats
+            .iter()
+            .filter(|s| !s.folded)
+            .map(|s| s.total)
             .max()
             .unwrap_or(0);
-        let extra = max - second;
+        for i in 0..self.seats.len() {
+            if self.seats[i].folded {
+                let extra = self.seats[i].total.saturating_sub(covered);
+                self.give_back(i, extra);
+            }
+        }
+    }
+
+    /// Move `extra` chips of player `i`'s contribution back to their stack.
+    fn give_back(&mut self, i: usize, extra: u64) {
         if extra == 0 {
             return;
         }
@@ -1138,5 +1174,75 @@ mod tests {
         play(&mut h, &[("a", Move::Call), ("c", Move::Check)]);
         assert_eq!(h.street, Street::Flop);
         assert_eq!(total_chips(&h), 204);
+    }
+
+    #[test]
+    fn with_every_opponent_all_in_for_no_more_than_your_bet_there_is_nothing_to_decide() {
+        let pos = Positions {
+            button: 0,
+            sb: 1,
+            bb: 2,
+        };
+        // c, the big blind, is all-in for 3: less than b's small blind.
+        let mut h = hand(&[("a", 0, 1000), ("b", 1, 1000), ("c", 2, 3)], pos, BLINDS);
+        assert!(h.seats[2].all_in);
+        // a still has to call the full big blind, or fold.
+        assert_eq!(h.legal(0).expect("a to act").call, Some(10));
+        play(&mut h, &[("a", Move::Fold)]);
+        // b has nothing to decide: 2 go back, the board runs out.
+        assert!(h.is_over(), "{:?}", h.actions);
+        assert!(h.runout);
+        let ret = h.actions.iter().find(|a| a.kind == ActionKind::Return);
+        assert_eq!(ret.map(|r| (r.player.0.as_str(), r.amount)), Some(("b", 2)));
+        assert_eq!(h.pots.len(), 1);
+        assert_eq!(h.pots[0].amount, 6);
+        assert_eq!(total_chips(&h), 2003);
+    }
+
+    #[test]
+    fn a_side_pot_whose_players_all_left_goes_back_to_them_not_to_the_short_all_in() {
+        let pos = Positions {
+            button: 0,
+            sb: 1,
+            bb: 2,
+        };
+        let mut h = hand(&[("a", 0, 50), ("b", 1, 1000), ("c", 2, 1000)], pos, BLINDS);
+        // a is all-in for 50, b raises to 300; then b leaves, and c leaves facing the raise.
+        play(&mut h, &[("a", Move::AllIn), ("b", Move::Raise(300))]);
+        assert!(h.leave(1));
+        assert_eq!(who(&h), "c", "c can still call a's all-in");
+        assert!(h.leave(2));
+        assert!(h.is_over());
+        // a covered 50 from each: 50 + 50 from b + c's 10. b's other 250 go back to b.
+        assert_eq!(stack(&h, "a"), 110);
+        assert_eq!(stack(&h, "b"), 950);
+        assert_eq!(stack(&h, "c"), 990);
+        let ret = h.actions.iter().find(|a| a.kind == ActionKind::Return);
+        assert_eq!(
+            ret.map(|r| (r.player.0.as_str(), r.amount)),
+            Some(("b", 250))
+        );
+        assert_eq!(total_chips(&h), 2050);
+    }
+
+    #[test]
+    fn a_lone_player_who_can_still_bet_takes_every_chip_the_leavers_put_in() {
+        let pos = Positions {
+            button: 0,
+            sb: 1,
+            bb: 2,
+        };
+        let mut h = hand(
+            &[("a", 0, 1000), ("b", 1, 1000), ("c", 2, 1000)],
+            pos,
+            BLINDS,
+        );
+        assert!(h.leave(1));
+        assert!(h.leave(2));
+        assert!(h.is_over());
+        assert!(h.actions.iter().all(|a| a.kind != ActionKind::Return));
+        assert_eq!(h.pots.len(), 1);
+        assert_eq!(h.pots[0].winners, vec![(PlayerId::from("a"), 15)]);
+        assert_eq!(stack(&h, "a"), 1015);
     }
 }

@@ -292,6 +292,139 @@ fn the_last_opponent_leaving_ends_the_hand() {
     t.conserved();
 }
 
+/// Every pot of the last finished hand has winners who took exactly its chips.
+fn every_pot_was_paid(t: &T) {
+    let record = t.state.history.last().expect("a finished hand");
+    for pot in &record.pots {
+        let paid: u64 = pot.winners.iter().map(|(_, a)| a).sum();
+        assert_eq!(paid, pot.amount, "pot {pot:?} of hand {}", record.number);
+    }
+}
+
+/// The player on `seat` in the running hand.
+fn on_seat(t: &T, seat: u8) -> String {
+    let h = t.hand();
+    let s = h.seats.iter().find(|s| s.seat == seat);
+    s.expect("someone on the seat").player.0.clone()
+}
+
+#[test]
+fn when_both_blinds_leave_before_the_button_acts_the_button_takes_the_blinds() {
+    for seed in 0..4 {
+        let mut t = T::new(cfg(), seed);
+        for p in ["a", "b", "c"] {
+            t.join(p).unwrap();
+        }
+        t.fire();
+        let pos = t.hand().positions;
+        let (button, sb, bb) = (
+            on_seat(&t, pos.button),
+            on_seat(&t, pos.sb),
+            on_seat(&t, pos.bb),
+        );
+        assert_eq!(
+            t.to_act(),
+            Some(button.clone()),
+            "three-handed the button acts first"
+        );
+        t.leave(&sb);
+        t.conserved();
+        t.leave(&bb);
+        assert!(t.hand().is_over());
+        t.conserved();
+        every_pot_was_paid(&t);
+        // Folding, by leaving too, forfeits what was put in: nothing goes back to the big
+        // blind, the button wins both blinds.
+        assert_eq!(
+            t.state.players[&PlayerId::from(button.as_str())].stack,
+            1_015
+        );
+        assert_eq!(t.state.cashed_out, 995 + 990);
+    }
+}
+
+#[test]
+fn when_the_blinds_leave_and_under_the_gun_folds_or_times_out_the_button_takes_the_blinds() {
+    for timeout in [false, true] {
+        let config = Config {
+            action_timeout_ms: 1_000,
+            ..cfg()
+        };
+        let mut t = T::new(config, 11);
+        for p in ["a", "b", "c", "d"] {
+            t.join(p).unwrap();
+        }
+        t.fire();
+        let pos = t.hand().positions;
+        let (button, sb, bb) = (
+            on_seat(&t, pos.button),
+            on_seat(&t, pos.sb),
+            on_seat(&t, pos.bb),
+        );
+        let utg = t.to_act().unwrap();
+        t.leave(&sb);
+        t.leave(&bb);
+        t.conserved();
+        if timeout {
+            assert!(t.fire(), "the clock of under the gun runs out");
+        } else {
+            t.act(&utg, Action::Fold {}).unwrap();
+        }
+        assert!(t.hand().is_over(), "timeout {timeout}");
+        t.conserved();
+        every_pot_was_paid(&t);
+        assert_eq!(
+            t.state.players[&PlayerId::from(button.as_str())].stack,
+            1_015
+        );
+    }
+}
+
+#[test]
+fn a_big_blind_all_in_for_less_than_the_small_blind_leaves_nothing_to_decide() {
+    let config = Config {
+        action_timeout_ms: 1_000,
+        ..cfg()
+    };
+    let mut checked = 0;
+    for seed in 0..8 {
+        let mut t = T::new(config.clone(), seed);
+        t.join("a").unwrap();
+        t.join("b").unwrap();
+        // Make "a" short: 3 chips, less than the small blind.
+        let a = t.state.players.get_mut(&PlayerId::from("a")).unwrap();
+        a.stack = 3;
+        a.bought_in = 3;
+        t.state.bought_in -= 997;
+        t.fire();
+        if t.hand().positions.bb != seat_of(&t, "a") {
+            continue;
+        }
+        checked += 1;
+        // b posted the small blind of 5 against an all-in of 3: the 2 nobody can call go
+        // back and the board runs out, with no decision for b and no clock to fold it.
+        assert!(t.hand().is_over(), "seed {seed}: {:?}", t.hand().actions);
+        assert!(t.hand().runout);
+        t.conserved();
+        every_pot_was_paid(&t);
+        let ret = t
+            .hand()
+            .actions
+            .iter()
+            .find(|a| a.kind == history::ActionKind::Return)
+            .expect("the uncalled part goes back");
+        assert_eq!((ret.player.0.as_str(), ret.amount), ("b", 2));
+        assert!(
+            t.hand().actions.iter().all(|a| !a.auto),
+            "nobody was acted for"
+        );
+        assert_eq!(t.hand().pots[0].amount, 6);
+        let b = t.hand().seats[t.hand().index_of_player(&"b".into()).unwrap()].stack;
+        assert!(b == 997 || b == 1_003 || b == 1_000, "b ends with {b}");
+    }
+    assert!(checked > 0, "no seed made a the big blind");
+}
+
 #[test]
 fn the_clock_checks_or_folds_uses_the_time_bank_and_sits_the_player_out() {
     let config = Config {
@@ -805,6 +938,182 @@ proptest! {
         for c in choices {
             random_step(&mut t, c, &mut joined);
             check_invariants(&t);
+        }
+    }
+}
+
+/// What happens to a poker room between two versions, in the property test below.
+#[derive(Debug, Clone)]
+enum Event {
+    /// The player to act makes the `n`th of their legal moves.
+    Bet(usize),
+    /// The `n`th seated player leaves.
+    Leave(usize),
+    /// The `n`th seated player's connection drops: the room holds the seat for the grace
+    /// period and then makes them leave.
+    Disconnect(usize),
+    /// The `n`th disconnected player is back within the grace period.
+    Reconnect(usize),
+    /// Someone new sits down.
+    Join,
+    /// The `n`th seated player rebuys, tops up, sits out or in, if they may.
+    BetweenHands(usize, usize),
+    /// Room time passes: action clocks, time banks, deals and grace periods run out.
+    Wait(u64),
+}
+
+fn event() -> impl Strategy<Value = Event> {
+    prop_oneof![
+        10 => any::<usize>().prop_map(Event::Bet),
+        2 => any::<usize>().prop_map(Event::Leave),
+        2 => any::<usize>().prop_map(Event::Disconnect),
+        1 => any::<usize>().prop_map(Event::Reconnect),
+        2 => Just(Event::Join),
+        1 => (any::<usize>(), any::<usize>()).prop_map(|(p, a)| Event::BetweenHands(p, a)),
+        4 => prop_oneof![Just(300u64), Just(1_000), Just(2_500), Just(6_000)].prop_map(Event::Wait),
+    ]
+}
+
+/// The books and the turn, checked at every version: no chip is created or lost, every pot
+/// of every finished hand went to someone in full, and nobody is asked to act with nothing
+/// to decide.
+fn check_books(t: &T) {
+    check_invariants(t);
+    for record in &t.state.history {
+        for pot in &record.pots {
+            let paid: u64 = pot.winners.iter().map(|(_, a)| a).sum();
+            assert_eq!(paid, pot.amount, "hand {}: pot {pot:?}", record.number);
+        }
+        let before: u64 = record.seats.iter().map(|s| s.stack_before).sum();
+        let after: u64 = record.seats.iter().map(|s| s.stack_after).sum();
+        assert_eq!(before, after, "hand {} lost or made chips", record.number);
+    }
+    if let Some(h) = t.state.live_hand()
+        && let Some(i) = h.to_act
+    {
+        let me = &h.seats[i];
+        let decision = h
+            .seats
+            .iter()
+            .enumerate()
+            .any(|(j, o)| j != i && !o.folded && (!o.all_in || o.bet > me.bet));
+        assert!(decision, "{} is asked with nothing to decide", me.player);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn leaves_disconnects_and_clocks_at_any_point_keep_the_books(
+        seed in any::<u64>(),
+        players in 2u32..=5,
+        ante in 0u64..=2,
+        short in any::<bool>(),
+        grace_ms in prop_oneof![Just(500u64), Just(3_000)],
+        events in prop::collection::vec(event(), 20..160),
+    ) {
+        let config = Config {
+            ante,
+            // Short stacks make all-ins for less than a blind common.
+            min_buy_in: if short { 3 } else { 20 },
+            buy_in: if short { 12 } else { 200 },
+            max_buy_in: 400,
+            action_timeout_ms: 1_000,
+            time_bank_ms: 500,
+            ..cfg()
+        };
+        let mut t = T::new(config, seed);
+        let mut joined = 0;
+        for _ in 0..players {
+            joined += 1;
+            t.join(&format!("n{joined}")).unwrap();
+        }
+        // Seats held for a dropped connection: (player, when the grace period ends).
+        let mut grace: Vec<(String, u64)> = Vec::new();
+        let seated = |t: &T| -> Vec<String> { t.state.players.keys().map(|p| p.0.clone()).collect() };
+        for e in events {
+            match e {
+                Event::Bet(n) => {
+                    if let Some(p) = t.to_act() {
+                        let options: Vec<Action> = Poker
+                            .legal_actions(&t.state, &Seats::default(), &p.as_str().into())
+                            .into_iter()
+                            .filter(|a| !matches!(a, Action::SitOut {} | Action::SitIn {} | Action::Rebuy { .. } | Action::TopUp {}))
+                            .collect();
+                        prop_assert!(!options.is_empty(), "{} to act without options", p);
+                        let a = options[n % options.len()].clone();
+                        t.act(&p, a.clone()).unwrap_or_else(|e| panic!("{p} {a:?}: {e}"));
+                    }
+                }
+                Event::Leave(n) => {
+                    let ids = seated(&t);
+                    if !ids.is_empty() {
+                        let p = ids[n % ids.len()].clone();
+                        grace.retain(|(g, _)| *g != p);
+                        t.leave(&p);
+                    }
+                }
+                Event::Disconnect(n) => {
+                    let ids = seated(&t);
+                    if !ids.is_empty() {
+                        let p = ids[n % ids.len()].clone();
+                        if grace.iter().all(|(g, _)| *g != p) {
+                            grace.push((p, t.now + grace_ms));
+                        }
+                    }
+                }
+                Event::Reconnect(n) => {
+                    if !grace.is_empty() {
+                        grace.remove(n % grace.len());
+                    }
+                }
+                Event::Join => {
+                    joined += 1;
+                    let _ = t.join(&format!("n{joined}"));
+                }
+                Event::BetweenHands(n, k) => {
+                    let ids = seated(&t);
+                    if !ids.is_empty() {
+                        let p = ids[n % ids.len()].clone();
+                        let options: Vec<Action> = Poker
+                            .legal_actions(&t.state, &Seats::default(), &p.as_str().into())
+                            .into_iter()
+                            .filter(|a| matches!(a, Action::SitOut {} | Action::SitIn {} | Action::Rebuy { .. } | Action::TopUp {}))
+                            .collect();
+                        if !options.is_empty() {
+                            let a = options[k % options.len()].clone();
+                            t.act(&p, a).expect("a listed action is legal");
+                        }
+                    }
+                }
+                Event::Wait(ms) => {
+                    let until = t.now + ms;
+                    // Timers and grace periods run out in time order, each a version.
+                    loop {
+                        let timer = t.timers.next_due().filter(|&d| d <= until);
+                        let released = grace
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, (_, due))| *due <= until)
+                            .min_by_key(|(_, (_, due))| *due)
+                            .map(|(i, (_, due))| (i, *due));
+                        match (timer, released) {
+                            (Some(d), Some((_, g))) if d <= g => { t.fire(); }
+                            (Some(_), None) => { t.fire(); }
+                            (_, Some((i, g))) => {
+                                let (p, _) = grace.remove(i);
+                                t.now = t.now.max(g);
+                                t.leave(&p);
+                            }
+                            (None, None) => break,
+                        }
+                        check_books(&t);
+                    }
+                    t.now = until;
+                }
+            }
+            check_books(&t);
         }
     }
 }

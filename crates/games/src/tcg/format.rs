@@ -144,8 +144,8 @@ pub(crate) trait Format: Sync {
     fn steps(&self) -> &'static [TurnStep];
     /// Check a deck list against the format's size limits; `Err` says why not.
     fn validate(&self, deck: &[DeckEntry]) -> Result<(), String>;
-    /// Put the cards that do not start in the library where they belong, after the opening
-    /// hands are drawn (prize cards).
+    /// Put the cards that do not start in the library where they belong once the player's
+    /// mulligans are over (prize cards).
     fn deal_extra(
         &self,
         _table: &mut Table,
@@ -315,6 +315,6 @@ impl Format for Pokemon {
         table
             .players
             .get(player)
-            .is_some_and(|p| p.zone(ZoneKind::Prizes).is_empty())
+            .is_some_and(|p| !p.setting_up && p.zone(ZoneKind::Prizes).is_empty())
     }
 }

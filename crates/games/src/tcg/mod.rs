@@ -29,7 +29,7 @@ pub use table::{Card, CardId, End, Loc, PlayerTable, Position, Table, Turn, Zone
 pub use undo::{History, Step, UndoRequest};
 
 use arbiter_engine::protocol::{ErrorCode, PlayerId};
-use arbiter_engine::{Actor, Ctx, Game, GameError, GameInfo, Seats, Status, Viewer};
+use arbiter_engine::{Actor, Ctx, Game, GameError, GameInfo, GameRng, Seats, Status, Viewer};
 use format::Format;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -270,6 +270,19 @@ pub enum Action {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         face_down: Option<bool>,
     },
+    /// Make `count` tokens named `name` in play, owned and controlled by the player whose
+    /// zone `to` is (default: your battlefield, or your bench in Pokémon). A token that
+    /// leaves play is gone.
+    CreateToken {
+        /// What the token is ("Goblin 1/1", "Treasure").
+        name: String,
+        /// An in-play zone.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to: Option<Place>,
+        /// How many (1–20, default 1).
+        #[serde(default = "one")]
+        count: u32,
+    },
     /// Turn cards in public zones face down or up.
     TurnFace {
         /// The cards.
@@ -462,6 +475,7 @@ impl State {
                     commander_damage: BTreeMap::new(),
                     zones: f.zones().iter().map(|z| (*z, Vec::new())).collect(),
                     mulligans: 0,
+                    setting_up: true,
                     lost: None,
                 },
             );
@@ -487,6 +501,7 @@ impl State {
                         attached_to: None,
                         revealed: false,
                         known_to: Default::default(),
+                        token: false,
                     };
                     table.add_card(card, &Loc::of(p, zone), cx.rng());
                 }
@@ -495,7 +510,6 @@ impl State {
         for p in &order {
             table.shuffle(&Loc::of(p, f.library()), cx.rng());
             table.deal_top(p, f.library(), ZoneKind::Hand, f.hand_size(), cx.rng());
-            f.deal_extra(&mut table, p, cx.rng());
         }
         let first = cx
             .rng()
@@ -613,6 +627,14 @@ impl State {
         let before = self.table.clone();
         let known = before.knowledge();
         let f = self.format();
+        let setup_over: Vec<PlayerId> = match action {
+            Action::Mulligan {} => Vec::new(),
+            Action::PassTurn {} | Action::AdvancePhase { .. } => self.table.order.clone(),
+            _ => vec![actor.clone()],
+        };
+        for p in &setup_over {
+            end_setup(&mut self.table, f, p, cx.rng());
+        }
         let event = play::apply(&mut self.table, f, actor, action, cx.rng())?;
         if let Some(what) = event {
             self.event(Some(actor), what);
@@ -708,6 +730,17 @@ impl State {
         if let Some((of, action)) = self.history.undo(&mut self.table, by) {
             self.event(Some(by), What::Undo { of, action });
         }
+    }
+}
+
+/// `player`'s mulligans are over: set the format's extra cards aside (Pokémon prizes, from
+/// the deck as the last mulligan left it), as the rules order the setup.
+fn end_setup(table: &mut Table, f: &dyn Format, player: &PlayerId, rng: &mut GameRng) {
+    if let Some(p) = table.players.get_mut(player)
+        && p.setting_up
+    {
+        p.setting_up = false;
+        f.deal_extra(table, player, rng);
     }
 }
 

@@ -4,7 +4,7 @@
 //! it names has moved.
 
 use super::format::Format;
-use super::table::{CardId, Loc, Position, Table, ZoneKind};
+use super::table::{Card, CardId, Loc, Position, Table, ZoneKind};
 use super::{Action, Place, What};
 use arbiter_engine::protocol::PlayerId;
 use arbiter_engine::{GameError, GameRng};
@@ -14,6 +14,8 @@ use std::collections::BTreeSet;
 const MAX_BATCH: usize = 250;
 /// Largest life change or counter value.
 const MAX_AMOUNT: i64 = 1_000_000;
+/// Most tokens one action makes.
+const MAX_TOKENS: u32 = 20;
 
 fn bad(message: impl Into<String>) -> GameError {
     GameError::invalid_move(message)
@@ -55,6 +57,7 @@ pub(crate) fn apply(
         } => a
             .moves(cards, from, count, to, position, face_down)
             .map(|()| None),
+        Action::CreateToken { name, to, count } => a.create_token(&name, to, count).map(|()| None),
         Action::TurnFace { cards, face_down } => a.turn_face(&cards, face_down).map(|()| None),
         Action::Reveal { cards, top, to } => a.reveal(cards, top, to),
         Action::Look { n, player } => a.look(n, player),
@@ -275,21 +278,12 @@ impl Act<'_> {
                 to.zone.name()
             )));
         }
-        if let Some(limit) = self.f.zone_limit(to.zone) {
-            let arriving = ids
-                .iter()
-                .filter(|id| self.table.locate(**id).is_none_or(|(l, _)| l != to))
-                .filter(|id| self.table.cards[id].attached_to.is_none())
-                .count();
-            let hosts = self.table.zone(&to).map_or(0, |z| {
-                z.iter()
-                    .filter(|c| self.table.cards[c].attached_to.is_none())
-                    .count()
-            });
-            if hosts + arriving > limit {
-                return Err(bad(format!("{} holds at most {limit}", to.describe())));
-            }
-        }
+        let arriving = ids
+            .iter()
+            .filter(|id| self.table.locate(**id).is_none_or(|(l, _)| l != to))
+            .filter(|id| self.table.cards[id].attached_to.is_none())
+            .count();
+        self.room_for(&to, arriving)?;
         if to.player.is_none() {
             for id in &ids {
                 if let Some(c) = self.table.cards.get_mut(id) {
@@ -300,6 +294,75 @@ impl Act<'_> {
         let follow = self.f.attachments_follow();
         self.table
             .move_cards(&ids, &to, position, face_down, follow, self.rng);
+        Ok(())
+    }
+
+    /// Whether `arriving` more cards (not attached to another) fit in the zone's limit.
+    fn room_for(&self, to: &Loc, arriving: usize) -> Result<(), GameError> {
+        let Some(limit) = self.f.zone_limit(to.zone) else {
+            return Ok(());
+        };
+        let hosts = self.table.zone(to).map_or(0, |z| {
+            z.iter()
+                .filter(|c| self.table.cards[c].attached_to.is_none())
+                .count()
+        });
+        if hosts + arriving > limit {
+            return Err(bad(format!("{} holds at most {limit}", to.describe())));
+        }
+        Ok(())
+    }
+
+    fn create_token(&mut self, name: &str, to: Option<Place>, count: u32) -> Result<(), GameError> {
+        let name = name.trim();
+        if !(1..=120).contains(&name.chars().count()) || name.chars().any(char::is_control) {
+            return Err(bad(
+                "a token's name has 1 to 120 characters and no control characters",
+            ));
+        }
+        if !(1..=MAX_TOKENS).contains(&count) {
+            return Err(bad(format!("make 1 to {MAX_TOKENS} tokens at once")));
+        }
+        let f = self.f;
+        let to = match to {
+            Some(place) => self.place(place)?,
+            None => {
+                // The roomiest zone in play: the battlefield, or the Pokémon bench.
+                let zone = f
+                    .zones()
+                    .iter()
+                    .copied()
+                    .filter(|z| z.in_play())
+                    .max_by_key(|z| f.zone_limit(*z).unwrap_or(usize::MAX))
+                    .ok_or_else(|| bad("this format has no zone in play"))?;
+                Loc::of(self.actor, zone)
+            }
+        };
+        let Some(owner) = to.player.clone().filter(|_| to.zone.in_play()) else {
+            return Err(bad(format!(
+                "tokens are made in play, not in {}",
+                to.describe()
+            )));
+        };
+        self.player(Some(owner.clone()))?;
+        self.room_for(&to, count as usize)?;
+        let last_uid = self.table.cards.values().map(|c| c.uid).max().unwrap_or(0);
+        for k in 1..=count {
+            let card = Card {
+                uid: last_uid + k,
+                name: name.to_owned(),
+                owner: owner.clone(),
+                controller: owner.clone(),
+                face_down: false,
+                tapped: false,
+                counters: Default::default(),
+                attached_to: None,
+                revealed: false,
+                known_to: Default::default(),
+                token: true,
+            };
+            self.table.add_card(card, &to, self.rng);
+        }
         Ok(())
     }
 

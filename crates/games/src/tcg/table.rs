@@ -168,6 +168,10 @@ pub struct Card {
     pub revealed: bool,
     /// Shown to these players (or looked at by them) until it moves.
     pub known_to: BTreeSet<PlayerId>,
+    /// Made during the game rather than dealt from a deck: it exists only in play and is
+    /// gone as soon as it leaves.
+    #[serde(default)]
+    pub token: bool,
 }
 
 /// One player's part of the table.
@@ -183,6 +187,10 @@ pub struct PlayerTable {
     pub zones: BTreeMap<ZoneKind, Vec<CardId>>,
     /// Mulligans taken.
     pub mulligans: u32,
+    /// Still setting up: the format's extra cards (Pokémon prizes) are set aside with the
+    /// player's first action other than a mulligan, or when the first turn moves on.
+    #[serde(default)]
+    pub setting_up: bool,
     /// Why the player lost, once they have.
     pub lost: Option<String>,
 }
@@ -299,11 +307,12 @@ impl Table {
     }
 
     /// Which player knows which card (by `uid`): grows exactly when hidden information is
-    /// revealed to someone.
+    /// revealed to someone. Tokens hide nothing (they are named in public when made), so
+    /// they are left out and making one keeps the undo window open.
     pub(crate) fn knowledge(&self) -> BTreeSet<(PlayerId, u32)> {
         let mut out = BTreeSet::new();
         for (loc, cards) in self.all_zones() {
-            for id in cards {
+            for id in cards.iter().filter(|c| !self.cards[c].token) {
                 for p in self.players.keys() {
                     if self.identifies(p, *id, &loc) {
                         out.insert((p.clone(), self.cards[id].uid));
@@ -448,6 +457,18 @@ impl Table {
                 }
             }
         }
+        if !to.zone.in_play() && self.cards.get(&id).is_some_and(|c| c.token) {
+            // A token that leaves play ceases to exist.
+            if let Some(z) = self.zone_mut(to) {
+                z.retain(|c| *c != id);
+            }
+            self.cards.remove(&id);
+            self.gone.push((id, to.clone()));
+            if self.gone.len() > GONE_KEPT {
+                self.gone.remove(0);
+            }
+            return id;
+        }
         let seen_through = from.zone.is_public() && to.zone.is_public();
         if !(same || seen_through) {
             return self.rekey(id, to, rng);
@@ -518,11 +539,11 @@ impl Table {
             .cloned()
     }
 
-    /// Card counts by owner: what conservation checks compare.
+    /// Counts of dealt cards (tokens left out) by owner: what conservation checks compare.
     #[cfg(test)]
     pub(crate) fn cards_by_owner(&self) -> BTreeMap<PlayerId, usize> {
         let mut out = BTreeMap::new();
-        for card in self.cards.values() {
+        for card in self.cards.values().filter(|c| !c.token) {
             *out.entry(card.owner.clone()).or_default() += 1;
         }
         out

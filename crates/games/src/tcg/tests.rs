@@ -325,8 +325,11 @@ fn starting_deals_per_format() {
     let t = T::ready("pokemon", &["a", "b"], 3);
     for p in ["a", "b"] {
         assert_eq!(t.zone(p, ZoneKind::Hand).len(), 7);
-        assert_eq!(t.zone(p, ZoneKind::Prizes).len(), 6);
-        assert_eq!(t.zone(p, ZoneKind::Deck).len(), 47);
+        assert!(
+            t.zone(p, ZoneKind::Prizes).is_empty(),
+            "set aside after the mulligans"
+        );
+        assert_eq!(t.zone(p, ZoneKind::Deck).len(), 53);
     }
     let v = t.view(Some("a"));
     assert_eq!(v["life"], Value::Null);
@@ -1025,6 +1028,60 @@ fn commander_damage_kills_at_21_from_one_commander() {
 }
 
 #[test]
+fn pokemon_prize_cards_are_set_aside_after_the_mulligans() {
+    let mut t = T::ready("pokemon", &["a", "b"], 19);
+    for p in ["a", "b"] {
+        assert_eq!(t.zone(p, ZoneKind::Hand).len(), 7);
+        assert!(
+            t.zone(p, ZoneKind::Prizes).is_empty(),
+            "no prizes before the mulligans"
+        );
+        assert_eq!(t.zone(p, ZoneKind::Deck).len(), 53);
+    }
+    t.ok("a", json!({"type": "mulligan"}));
+    t.ok("a", json!({"type": "mulligan"}));
+    assert!(t.zone("a", ZoneKind::Prizes).is_empty());
+    assert_eq!(t.zone("a", ZoneKind::Deck).len(), 53);
+    // a's first other action ends a's mulligans: the top six of the deck as it now stands
+    // become the prize cards, face down, and the action itself goes through.
+    let prizes = |t: &T| {
+        let mut uids = t.uids(&t.zone("a", ZoneKind::Prizes));
+        uids.sort_unstable();
+        uids
+    };
+    let mut top: Vec<u32> = t.uids(&t.zone("a", ZoneKind::Deck)[..6]);
+    top.sort_unstable();
+    let basic = t.zone("a", ZoneKind::Hand)[0];
+    t.ok(
+        "a",
+        json!({"type": "move", "cards": [basic], "to": {"zone": "active"}, "face_down": true}),
+    );
+    assert_eq!(prizes(&t), top);
+    assert_eq!(t.zone("a", ZoneKind::Deck).len(), 47);
+    assert_eq!(t.zone("a", ZoneKind::Active).len(), 1);
+    assert!(
+        t.zone("b", ZoneKind::Prizes).is_empty(),
+        "b is still setting up"
+    );
+    // Undo takes the prizes back with the action that set them aside; redo sets the same.
+    t.ok("a", json!({"type": "undo"}));
+    assert!(t.zone("a", ZoneKind::Prizes).is_empty());
+    assert_eq!(t.zone("a", ZoneKind::Deck).len(), 53);
+    t.ok("a", json!({"type": "redo"}));
+    assert_eq!(prizes(&t), top);
+    // A mulligan afterwards is a reshuffle of the hand only: the prizes stay.
+    t.ok("a", json!({"type": "mulligan"}));
+    assert_eq!(prizes(&t), top);
+    // Once the first turn moves on, everyone's setup is over.
+    let first = t.state.table.turn.as_ref().unwrap().player.clone();
+    t.ok(first.as_str(), json!({"type": "advance_phase"}));
+    for p in ["a", "b"] {
+        assert_eq!(t.zone(p, ZoneKind::Prizes).len(), 6, "{p}");
+    }
+    assert_eq!(t.status(), Status::Playing, "nobody has taken a prize yet");
+}
+
+#[test]
 fn pokemon_taking_the_last_prize_wins() {
     let mut t = T::ready("pokemon", &["a", "b"], 18);
     for i in 0..5 {
@@ -1071,6 +1128,138 @@ fn leaving_a_game_in_progress_loses_it() {
     let mut w = T::seated("mtg", &["a", "b"], 19);
     w.leave("a");
     assert_eq!(w.state.seats.len(), 1);
+}
+
+// ---- tokens -----------------------------------------------------------------------------
+
+/// The tokens on the table, as (name, owner, zone).
+fn tokens(t: &T) -> Vec<(String, PlayerId, ZoneKind)> {
+    let table = &t.state.table;
+    let mut out: Vec<(String, PlayerId, ZoneKind)> = table
+        .all_zones()
+        .flat_map(|(loc, ids)| {
+            ids.iter()
+                .filter(|c| table.cards[c].token)
+                .map(|c| {
+                    (
+                        table.cards[c].name.clone(),
+                        table.cards[c].owner.clone(),
+                        loc.zone,
+                    )
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn a_token_is_created_in_play_for_a_player_and_undone_like_any_action() {
+    let mut t = T::ready("mtg", &["a", "b"], 31);
+    let cards = t.state.table.cards.len();
+    t.ok(
+        "a",
+        json!({"type": "create_token", "name": "Goblin 1/1", "count": 2}),
+    );
+    t.ok(
+        "a",
+        json!({"type": "create_token", "name": "Treasure", "to": {"zone": "battlefield", "player": "b"}}),
+    );
+    assert_eq!(
+        tokens(&t),
+        vec![
+            ("Goblin 1/1".into(), id("a"), ZoneKind::Battlefield),
+            ("Goblin 1/1".into(), id("a"), ZoneKind::Battlefield),
+            ("Treasure".into(), id("b"), ZoneKind::Battlefield),
+        ]
+    );
+    assert_eq!(t.state.table.cards.len(), cards + 3);
+    t.state.table.check().expect("consistent");
+    // Everyone sees a token, marked as one.
+    let treasure = t.zone("b", ZoneKind::Battlefield)[0];
+    let spec = t.view(None);
+    assert_eq!(
+        spec["cards"][treasure.to_string()]["name"],
+        json!("Treasure")
+    );
+    assert_eq!(spec["cards"][treasure.to_string()]["token"], json!(true));
+    assert_eq!(spec["cards"][treasure.to_string()]["owner"], json!("b"));
+    // A token is a card in play: it taps and carries counters.
+    t.ok("b", json!({"type": "tap", "cards": [treasure]}));
+    // Undo takes the creation back, redo makes it again.
+    let before_undo = t.state.table.clone();
+    t.ok("b", json!({"type": "undo"}));
+    t.ok("a", json!({"type": "undo"}));
+    assert_eq!(tokens(&t).len(), 2);
+    t.ok("a", json!({"type": "redo"}));
+    t.ok("b", json!({"type": "redo"}));
+    assert_eq!(t.state.table, before_undo);
+    assert_eq!(
+        t.state.events.last().map(|e| e.what.clone()),
+        Some(What::Redo {
+            of: id("b"),
+            action: "tap".into()
+        })
+    );
+    // Leaving play, a token is gone: to the graveyard, a hand or the library alike.
+    t.ok(
+        "b",
+        json!({"type": "move", "cards": [treasure], "to": {"zone": "graveyard"}}),
+    );
+    assert_eq!(tokens(&t).len(), 2);
+    assert!(t.zone("b", ZoneKind::Graveyard).is_empty());
+    assert_eq!(t.state.table.cards.len(), cards + 2);
+    let e = t.err("b", json!({"type": "tap", "cards": [treasure]}));
+    assert!(e.message.contains("no longer there"), "{}", e.message);
+    let goblin = t.zone("a", ZoneKind::Battlefield)[0];
+    t.ok(
+        "a",
+        json!({"type": "move", "cards": [goblin], "to": {"zone": "hand"}}),
+    );
+    assert_eq!(tokens(&t).len(), 1);
+    assert_eq!(t.zone("a", ZoneKind::Hand).len(), 7);
+    // ... and undoing that move brings it back into play.
+    t.ok("a", json!({"type": "undo"}));
+    assert_eq!(tokens(&t).len(), 2);
+    t.state.table.check().expect("consistent");
+}
+
+#[test]
+fn bad_tokens_are_refused_and_change_nothing() {
+    let mut t = T::ready("pokemon", &["a", "b"], 32);
+    let long = "x".repeat(121);
+    for v in [
+        json!({"type": "create_token", "name": ""}),
+        json!({"type": "create_token", "name": "   "}),
+        json!({"type": "create_token", "name": long}),
+        json!({"type": "create_token", "name": "a\nb"}),
+        json!({"type": "create_token", "name": "Pikachu", "count": 0}),
+        json!({"type": "create_token", "name": "Pikachu", "count": 21}),
+        json!({"type": "create_token", "name": "Pikachu", "to": {"zone": "hand"}}),
+        json!({"type": "create_token", "name": "Pikachu", "to": {"zone": "battlefield"}}),
+        json!({"type": "create_token", "name": "Pikachu", "to": {"zone": "bench", "player": "zed"}}),
+        json!({"type": "create_token", "name": "Pikachu", "to": {"zone": "bench"}, "count": 6}),
+        json!({"type": "create_token", "name": "Pikachu", "to": {"zone": "active"}, "count": 2}),
+    ] {
+        let e = t.err("a", v.clone());
+        assert_eq!(e.code, ErrorCode::InvalidMove, "{v}");
+    }
+    assert!(serde_json::from_value::<Action>(json!({"type": "create_token"})).is_err());
+    assert!(
+        serde_json::from_value::<Action>(
+            json!({"type": "create_token", "name": "x", "tapped": true})
+        )
+        .is_err()
+    );
+    // The default place in Pokémon is your bench, which holds five.
+    t.ok(
+        "a",
+        json!({"type": "create_token", "name": "Pikachu", "count": 5}),
+    );
+    assert_eq!(t.zone("a", ZoneKind::Bench).len(), 5);
+    let e = t.err("a", json!({"type": "create_token", "name": "Pikachu"}));
+    assert!(e.message.contains("at most 5"), "{}", e.message);
 }
 
 // ---- undo and redo ----------------------------------------------------------------------
@@ -1373,7 +1562,7 @@ struct Pick {
 }
 
 fn pick() -> impl Strategy<Value = Pick> {
-    (0usize..3, 0u8..22, 0usize..64, 0usize..64, 1u32..4).prop_map(|(actor, kind, x, y, n)| Pick {
+    (0usize..3, 0u8..24, 0usize..64, 0usize..64, 1u32..4).prop_map(|(actor, kind, x, y, n)| Pick {
         actor,
         kind,
         x,
@@ -1483,6 +1672,11 @@ fn concrete(t: &T, players: &[&str], p: &Pick, format: &str) -> (String, Value) 
         18 => json!({"type": "undo_accept"}),
         19 => json!({"type": "advance_phase"}),
         20 => json!({"type": "untap_all"}),
+        21 => {
+            // One at a time, named after the uid it gets, so a name pins down one card.
+            let uid = table.cards.values().map(|c| c.uid).max().unwrap_or(0) + 1;
+            json!({"type": "create_token", "name": format!("<token {uid}>"), "to": {"zone": zone, "player": owner}})
+        }
         _ => json!({"type": "life", "player": owner, "delta": 1}),
     };
     (who, v)
@@ -1514,7 +1708,14 @@ fn check_everything(t: &T, players: &[&str], per_player: usize) {
     for (owner, n) in table.cards_by_owner() {
         assert_eq!(n, per_player, "{owner} keeps all their cards");
     }
-    assert_eq!(table.cards.len(), per_player * players.len());
+    for (loc, ids) in table.all_zones() {
+        for c in ids {
+            assert!(
+                !table.cards[c].token || loc.zone.in_play(),
+                "a token outside play, in {loc:?}"
+            );
+        }
+    }
     let viewers: Vec<Option<PlayerId>> = players
         .iter()
         .map(|p| Some(id(p)))

@@ -48,6 +48,7 @@ impl Eyes<'_> {
                 "counters": card.counters,
                 "attached_to": card.attached_to,
                 "revealed": card.revealed,
+                "token": card.token,
             });
             if face {
                 v["name"] = json!(card.name);

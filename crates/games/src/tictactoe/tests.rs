@@ -197,6 +197,31 @@ fn leaving_mid_game_forfeits_and_a_newcomer_takes_the_free_mark() {
 }
 
 #[test]
+fn a_lone_player_cannot_restart_and_a_newcomer_after_x_left_plays_x() {
+    // The Go original let the player left alone restart into a game nobody could move in,
+    // and seated a newcomer after X left as a second "O".
+    let (mut t, alice, bob) = table(8, Value::Null);
+    play(&mut t, &[0, 3, 1, 4, 2]);
+    t.leave(&alice).expect("leave");
+    let (before, v) = (t.state().clone(), t.version());
+    let e = t.act(&bob, Action::Restart).expect_err("alone");
+    assert_eq!(
+        (e.code, e.message.as_str()),
+        (ErrorCode::InvalidMove, "waiting for an opponent")
+    );
+    assert_eq!(
+        (t.state(), t.version()),
+        (&before, v),
+        "a refusal changes nothing"
+    );
+    let carol = t.seat("carol").expect("free seat");
+    let players = &t.view(&Viewer::Spectator)["players"];
+    assert_eq!(players[carol.as_str()]["mark"], "X");
+    assert_eq!(players[bob.as_str()]["mark"], "O");
+    assert!(t.state().turn.is_some() && !t.state().over);
+}
+
+#[test]
 fn the_bot_never_loses_and_takes_a_win_when_offered() {
     // Against every sequence of human moves, the bot never loses, whoever starts.
     fn explore(t: &Playtest<TicTacToe>, bot: &PlayerId, human: &PlayerId) -> u32 {
