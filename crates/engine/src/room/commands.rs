@@ -1,0 +1,31 @@
+//! The command path's last step: every room-addressed client message arrives at
+//! [`Room::handle`], one arm per message type.
+
+use super::*;
+use arbiter_protocol::ClientMsg;
+
+impl<G: Game> Room<G> {
+    /// The one way in for a client's message to this room: the actor passes every
+    /// room-addressed message here. A new message type is a variant of [`ClientMsg`] and an
+    /// arm here.
+    pub fn handle(&mut self, caller: &Caller, msg: ClientMsg, now_ms: u64) {
+        match msg {
+            ClientMsg::Join {
+                rid, role, since, ..
+            } => self.join(caller, role, rid, since, now_ms),
+            ClientMsg::Leave { rid, .. } => self.leave(caller, rid, now_ms),
+            ClientMsg::AddBot { rid, .. } => self.add_bot(caller, rid, now_ms),
+            ClientMsg::Act {
+                seq, base, action, ..
+            } => self.act(caller, seq, base, action, now_ms),
+            ClientMsg::Undo { seq, .. } => self.undo(caller, seq, false, now_ms),
+            ClientMsg::Redo { seq, .. } => self.undo(caller, seq, true, now_ms),
+            ClientMsg::Chat { text, .. } => self.chat(caller, &text, now_ms),
+            ClientMsg::Sync { .. } => self.sync(caller),
+            // The session answers these itself; one arriving here is a server bug.
+            ClientMsg::Hello { .. } | ClientMsg::Create { .. } | ClientMsg::Ping { .. } => {
+                self.send_error(caller, None, ErrorCode::Internal, "not a room message");
+            }
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! Read-only questions about a room's past: the log and past views (the REST history API).
+
+use super::*;
+
+/// The answer to a history question about entries a room restored from a snapshot no longer
+/// holds (storage has them): the server then asks storage.
+pub(super) fn in_storage() -> GameError {
+    GameError::new(
+        ErrorCode::Unavailable,
+        "this part of the room's history is in storage",
+    )
+}
+
+/// Read-only questions about a room's history (the REST history API).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Query {
+    /// Log entries above version `after`, at most `limit` of them.
+    Log {
+        /// Exclusive lower bound.
+        after: u64,
+        /// Most entries to return.
+        limit: usize,
+    },
+    /// The viewer's view at version `v` (the current one when `None`).
+    StateAt {
+        /// The version.
+        v: Option<u64>,
+    },
+    /// The game's own records (e.g. poker hand histories), as the viewer may see them.
+    History,
+}
+
+impl<G: Game> Room<G> {
+    /// This room's state rebuilt from its creation parameters and log — the check that
+    /// replay reproduces it. A room restored from a snapshot cannot: its early entries are
+    /// in storage only.
+    pub fn replayed(&self) -> Result<crate::log::Replayed<G>, GameError> {
+        self.replay_to(self.v)
+    }
+
+    pub(super) fn replay_to(&self, v: u64) -> Result<crate::log::Replayed<G>, GameError> {
+        if self.log.first_version().is_some_and(|first| first > 1) {
+            return Err(in_storage());
+        }
+        let entries = self.log.read(0, usize::try_from(v).unwrap_or(usize::MAX))?;
+        crate::log::replay(
+            &*self.game,
+            &self.spec.config,
+            self.spec.seed,
+            self.spec.created_ms,
+            &entries,
+        )
+    }
+
+    /// Answer a read-only question about the room's history for `viewer`.
+    pub fn query(&self, viewer: &Viewer, query: &Query) -> Result<Value, GameError> {
+        match query {
+            Query::Log { after, limit } => {
+                if self
+                    .log
+                    .first_version()
+                    .is_some_and(|first| first > after.saturating_add(1))
+                {
+                    return Err(in_storage());
+                }
+                let finished = matches!(
+                    self.game.status(&self.current.state, &self.current.seats),
+                    Status::Finished { .. }
+                );
+                let open = self.game.public_view() || finished;
+                let entries: Vec<Value> = self
+                    .log
+                    .read(*after, *limit)?
+                    .iter()
+                    .map(|e| {
+                        let mut entry = serde_json::to_value(e).unwrap_or(Value::Null);
+                        let own = match (&e.kind, viewer) {
+                            (EntryKind::Act { player, .. }, Viewer::Player(p)) => player == p,
+                            _ => false,
+                        };
+                        // Actions can carry what others may not see yet (a secret text):
+                        // shown when the game is public or over, or to their author.
+                        if !open
+                            && !own
+                            && let Some(fields) = entry.as_object_mut()
+                        {
+                            fields.remove("action");
+                        }
+                        entry
+                    })
+                    .collect();
+                Ok(json!({ "v": self.v, "entries": entries }))
+            }
+            Query::StateAt { v } => {
+                let v = &v.unwrap_or(self.v);
+                if *v > self.v {
+                    return Err(GameError::new(
+                        ErrorCode::InvalidField,
+                        format!("the room is at version {}", self.v),
+                    ));
+                }
+                if *v == self.v {
+                    return Ok(
+                        json!({ "v": v, "view": self.game.view(&self.current.state, &self.current.seats, viewer) }),
+                    );
+                }
+                let past = self.replay_to(*v)?;
+                Ok(json!({ "v": v, "view": self.game.view(&past.state, &past.seats, viewer) }))
+            }
+            Query::History => Ok(json!({
+                "v": self.v,
+                "history": self.game.history(&self.current.state, viewer),
+            })),
+        }
+    }
+}

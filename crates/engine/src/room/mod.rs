@@ -1,0 +1,372 @@
+//! One room: state, members, connections, views, bots and the de-duplication books. No IO and
+//! no async here; the actor (`actor.rs`) owns a `Room` and feeds it commands one at a time.
+//!
+//! This file holds the `Room` itself, its accessors and `commit` (apply an entry, log it, fan
+//! it out). The rest is split by concern: `commands` (the one entry point for client
+//! messages), `members` (joining, seating, leaving, held seats), `actions` (acts, undo and
+//! the de-duplication books), `views` (patches, snapshots, catch-up, broadcasts), `time`
+//! (timers, clocks, grace periods), `bots`, `chat`, `history` (the REST history API),
+//! `restore` (snapshots and replay from storage) and `mail` (outgoing frames).
+
+mod actions;
+mod bots;
+mod chat;
+mod commands;
+mod history;
+mod mail;
+mod members;
+mod restore;
+mod time;
+mod views;
+
+use crate::game::{Game, GameError, Status, Viewer};
+use crate::log::{BOT_PREFIX, EntryKind, Journal, LogEntry, Staged, parse_action, parse_config};
+use crate::outbox::{Caller, ConnId, Frame, FrameKind, Outbox};
+use crate::rng::GameRng;
+use crate::seats::Seats;
+use crate::store::{GameResult, Snapshot, fnv1a};
+use actions::{Answer, SeqBook};
+use arbiter_protocol::{
+    Encoding, ErrorCode, JoinRole, Member, PlayerId, PlayerInfo, PresenceEvent, Role, RoomInfo,
+    RoomStatus, ServerMsg,
+};
+use bots::PendingBot;
+use bytes::Bytes;
+use mail::Mail;
+use members::{ConnState, MemberState};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use views::{SentView, ViewKey};
+
+pub use history::Query;
+
+/// Limits and listing chosen when a room is created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoomOptions {
+    /// Listed in the public room list.
+    pub public: bool,
+    /// Seats (already capped at the game's maximum).
+    pub max_players: u32,
+    /// Spectator places.
+    pub max_spectators: u32,
+    /// How long a disconnected player's seat is held before the game's leave rule applies.
+    pub seat_grace_ms: u64,
+}
+
+/// Everything needed to create a room, and to rebuild it from its log.
+#[derive(Debug, Clone)]
+pub struct RoomSpec {
+    /// Opaque id.
+    pub id: String,
+    /// Short human code.
+    pub code: String,
+    /// Game configuration as JSON (`null` for defaults).
+    pub config: Value,
+    /// Seed of the room's RNG.
+    pub seed: u64,
+    /// Room time at creation.
+    pub created_ms: u64,
+    /// Limits and listing.
+    pub options: RoomOptions,
+}
+
+/// A live room.
+pub struct Room<G: Game> {
+    game: Arc<G>,
+    spec: RoomSpec,
+    /// The id, shared by every frame of this room.
+    room_id: Arc<str>,
+    current: Staged<G>,
+    v: u64,
+    /// In join order; seats first come first served.
+    members: Vec<MemberState>,
+    conns: HashMap<ConnId, ConnState>,
+    /// Views kept up to date: the public one once anyone has seen it, and each seat's while
+    /// the seat is held (so a player returning within the grace period can resume).
+    views: HashMap<ViewKey, SentView>,
+    books: HashMap<PlayerId, SeqBook>,
+    log: Journal,
+    /// Room time of the command being handled; entries record it.
+    now_ms: u64,
+    /// Outgoing frames and the connections that could not take theirs.
+    mail: Mail,
+    /// The highest version known to be durable (or, without a store, handed to the actor).
+    persisted_v: u64,
+    /// Games that ended and are not yet recorded.
+    results: Vec<GameResult>,
+    /// When each disconnected seated player's seat is released.
+    seat_deadlines: HashMap<PlayerId, u64>,
+    pending_bot: Option<PendingBot>,
+    bots_added: u32,
+    /// The latest chat messages, shown to whoever joins.
+    chat: VecDeque<Arc<ServerMsg>>,
+    /// When each member last spoke, for the chat rate limit.
+    chat_times: HashMap<PlayerId, VecDeque<u64>>,
+}
+
+impl<G: Game> Room<G> {
+    /// Create a room: parse the config and run the game's setup.
+    pub fn new(game: Arc<G>, spec: RoomSpec) -> Result<Self, GameError> {
+        let config = parse_config::<G>(&spec.config)?;
+        let current = Staged::setup(&*game, &config, spec.seed, spec.created_ms)?;
+        Ok(Self {
+            game,
+            room_id: spec.id.as_str().into(),
+            now_ms: spec.created_ms,
+            spec,
+            current,
+            v: 0,
+            members: Vec::new(),
+            conns: HashMap::new(),
+            views: HashMap::new(),
+            books: HashMap::new(),
+            log: Journal::default(),
+            mail: Mail::default(),
+            persisted_v: 0,
+            results: Vec::new(),
+            seat_deadlines: HashMap::new(),
+            pending_bot: None,
+            bots_added: 0,
+            chat: VecDeque::new(),
+            chat_times: HashMap::new(),
+        })
+    }
+
+    /// The room's id.
+    pub fn id(&self) -> &str {
+        &self.spec.id
+    }
+
+    /// Creation parameters.
+    pub fn spec(&self) -> &RoomSpec {
+        &self.spec
+    }
+
+    /// Who sits where, and the turn clock.
+    pub fn seats(&self) -> &Seats {
+        &self.current.seats
+    }
+
+    /// Current version.
+    pub fn version(&self) -> u64 {
+        self.v
+    }
+
+    /// The authoritative state (tests and persistence only; never sent to clients).
+    pub fn state(&self) -> &G::State {
+        &self.current.state
+    }
+
+    /// The accepted entries this room holds: all of them, unless it was restored from a
+    /// snapshot (then those after it; storage has the rest).
+    pub fn log(&self) -> Result<Vec<LogEntry>, GameError> {
+        self.log.read(0, usize::MAX)
+    }
+
+    /// Keep the entries held as values as compact text only. The actor calls this after
+    /// each batch; with storage, [`Room::take_unpersisted`] already did.
+    pub fn compact_log(&mut self) {
+        self.log.compact();
+    }
+
+    /// Open connections.
+    pub fn connection_count(&self) -> usize {
+        self.conns.len()
+    }
+
+    /// Members, seated or not, bots included.
+    pub fn member_count(&self) -> usize {
+        self.members.len()
+    }
+
+    /// Room time of the next thing the room will do by itself: a game timer, a bot's move or
+    /// the release of a disconnected player's seat.
+    pub fn next_due(&self) -> Option<u64> {
+        [
+            self.current.timers.next_due(),
+            self.current.seats.clock().map(|c| c.due_ms),
+            self.pending_bot.as_ref().map(|b| b.due_ms),
+            self.seat_deadlines.values().min().copied(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// Public facts for the lobby and REST.
+    pub fn info(&self) -> RoomInfo {
+        let (players, spectators, status, v) = self.info_counts();
+        RoomInfo {
+            id: self.spec.id.clone(),
+            code: self.spec.code.clone(),
+            game: self.game.info().name.to_owned(),
+            public: self.spec.options.public,
+            max_players: self.spec.options.max_players,
+            max_spectators: self.spec.options.max_spectators,
+            players,
+            spectators,
+            status,
+            v,
+        }
+    }
+
+    /// Bring `info` (this room's, from [`Room::info`]) up to date without allocating; true
+    /// when something changed.
+    pub fn refresh_info(&self, info: &mut RoomInfo) -> bool {
+        let now = self.info_counts();
+        let before = (info.players, info.spectators, info.status, info.v);
+        (info.players, info.spectators, info.status, info.v) = now;
+        before != now
+    }
+
+    fn info_counts(&self) -> (u32, u32, RoomStatus, u64) {
+        let seated = self.seated();
+        let status = match self.game.status(&self.current.state, &self.current.seats) {
+            Status::Waiting => RoomStatus::Waiting,
+            Status::Playing => RoomStatus::Playing,
+            Status::Finished { .. } => RoomStatus::Finished,
+        };
+        (seated, self.members.len() as u32 - seated, status, self.v)
+    }
+
+    /// Encode a message for one connection and queue it, remembering the connection for
+    /// dropping if its queue refuses.
+    fn send_to(
+        &mut self,
+        conn: ConnId,
+        outbox: &Arc<dyn Outbox>,
+        kind: FrameKind,
+        msg: &ServerMsg,
+    ) {
+        let frame = Frame {
+            kind,
+            room: self.room_id.clone(),
+            bytes: outbox.encoding().encode(msg),
+        };
+        self.mail.send(conn, outbox, frame);
+    }
+
+    /// Answer a request that failed with `error`, naming this room in `details.room` so the
+    /// client can tell which room it is about.
+    fn send_error(
+        &mut self,
+        caller: &Caller,
+        rid: Option<u64>,
+        code: ErrorCode,
+        message: impl Into<String>,
+    ) {
+        let msg = ServerMsg::Error {
+            rid,
+            code,
+            message: message.into(),
+            details: Some(json!({ "room": self.spec.id })),
+        };
+        let frame = Frame {
+            kind: FrameKind::Control,
+            room: self.room_id.clone(),
+            bytes: caller.outbox.encoding().encode(&msg),
+        };
+        self.mail.send(caller.conn, &caller.outbox, frame);
+    }
+
+    /// Finish a command: drop the connections that could not keep up.
+    fn settle(&mut self) {
+        while let Some(conn) = self.mail.dropped.pop() {
+            self.drop_connection(conn);
+        }
+    }
+
+    /// Hold outgoing frames until [`Room::flush`] (the actor does, to send nothing before
+    /// the entries behind it are durable).
+    pub fn set_hold(&mut self, hold: bool) {
+        self.mail.hold = hold;
+    }
+
+    /// True when frames wait for [`Room::flush`].
+    pub fn has_mail(&self) -> bool {
+        !self.mail.queued.is_empty() || !self.mail.dropped.is_empty()
+    }
+
+    /// Deliver held frames, then drop connections that could not take theirs (which may
+    /// produce new entries and frames: call again until [`Room::has_mail`] is false).
+    pub fn flush(&mut self, now_ms: u64) {
+        self.now_ms = now_ms;
+        self.mail.flush();
+        self.settle();
+    }
+
+    /// Games that ended since the last call, to record with their entries.
+    pub fn take_results(&mut self) -> Vec<GameResult> {
+        std::mem::take(&mut self.results)
+    }
+
+    /// The highest version handed to storage.
+    pub fn persisted_version(&self) -> u64 {
+        self.persisted_v
+    }
+
+    /// Entries not yet handed to storage, marking them handed.
+    pub fn take_unpersisted(&mut self) -> Vec<LogEntry> {
+        let from = self.persisted_v;
+        self.persisted_v = self.v;
+        self.log.take_after(from)
+    }
+
+    /// Apply an entry to a copy of the state; on success keep it, bump the version, log it,
+    /// send every connected viewer its patch and let the bots think. Returns the version the
+    /// entry produced.
+    fn commit(&mut self, kind: EntryKind) -> Result<u64, GameError> {
+        let mut next = self.current.clone();
+        next.apply(&*self.game, &kind, self.now_ms)?;
+        let was_over = matches!(
+            self.game.status(&self.current.state, &self.current.seats),
+            Status::Finished { .. }
+        );
+        self.current = next;
+        self.v += 1;
+        let v = self.v;
+        if !was_over
+            && let Status::Finished { ranking } =
+                self.game.status(&self.current.state, &self.current.seats)
+        {
+            self.results.push(GameResult {
+                room: self.spec.id.clone(),
+                game: self.game.info().name.to_owned(),
+                v,
+                at_ms: self.now_ms,
+                ranking,
+            });
+        }
+        self.log.push(LogEntry {
+            v,
+            at_ms: self.now_ms,
+            kind,
+        });
+        self.fan_out();
+        self.plan_bot();
+        Ok(v)
+    }
+
+    /// Tell every connection the room is closing and forget them.
+    pub fn close(&mut self, code: ErrorCode, message: &str) {
+        let msg = ServerMsg::Error {
+            rid: None,
+            code,
+            message: message.to_owned(),
+            details: Some(json!({ "room": self.spec.id })),
+        };
+        for (id, conn) in self.conns.drain() {
+            let frame = Frame {
+                kind: FrameKind::Control,
+                room: self.room_id.clone(),
+                bytes: conn.outbox.encoding().encode(&msg),
+            };
+            self.mail.send(id, &conn.outbox, frame);
+        }
+        self.mail.flush();
+        self.views.clear();
+        self.pending_bot = None;
+    }
+}
