@@ -549,12 +549,7 @@ mod hidden {
                 turns: 0,
             })
         }
-        fn join(
-            &self,
-            s: &mut State,
-            p: &Seat,
-            cx: &mut Ctx<'_, Action>,
-        ) -> Result<(), GameError> {
+        fn join(&self, s: &mut State, p: &Seat, cx: &mut Ctx<'_, Action>) -> Result<(), GameError> {
             s.secrets
                 .insert(p.id.clone(), format!("HAND{:016x}", cx.rng().next_u64()));
             Ok(())
