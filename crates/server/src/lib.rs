@@ -9,6 +9,7 @@ mod auth;
 mod lp;
 mod origin;
 mod queue;
+mod scaffold;
 mod session;
 mod store;
 mod web;
@@ -17,6 +18,7 @@ mod ws;
 pub use app::Settings;
 pub use auth::Signer;
 pub use queue::QueueLimits;
+pub use scaffold::{NewGameError, new_game, next_steps};
 pub use store::SqlStore;
 
 use app::App;
