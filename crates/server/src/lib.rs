@@ -51,6 +51,7 @@ fn router(app: App) -> Router {
         .route("/api/v1/rooms/{id}/log", get(api::log))
         .route("/api/v1/rooms/{id}/state", get(api::state))
         .route("/api/v1/rooms/{id}/history", get(api::history))
+        .route("/api/v1/rooms/{id}/legal", get(api::legal))
         .route("/api/v1/rooms/{id}/results", get(api::room_results))
         .route("/api/v1/players/{id}/results", get(api::player_results))
         .layer(axum::middleware::from_fn_with_state(
