@@ -5,7 +5,10 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 fn main() {
-    let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../web");
+    // Read at run time, not with `env!`: a build script compiled in another checkout (a
+    // copied `target/`) would otherwise embed that checkout's files.
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let web = Path::new(&manifest).join("../../web");
     println!("cargo:rerun-if-changed={}", web.display());
     let mut files = Vec::new();
     collect(&web, &web, &mut files);

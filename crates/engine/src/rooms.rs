@@ -316,7 +316,9 @@ impl Rooms {
                 let log = store.log(id, from, want).await.map_err(failed)?;
                 (base, log)
             }
-            Query::StateAt { v: None } | Query::History => (snapshots.into_iter().next(), recent),
+            Query::StateAt { v: None } | Query::History | Query::Legal => {
+                (snapshots.into_iter().next(), recent)
+            }
             Query::Log { .. } => (
                 None,
                 store.log(id, 0, MAX_STORED_LOG).await.map_err(failed)?,

@@ -5,6 +5,7 @@ pub mod counter;
 pub mod dicegame;
 pub mod owedrahn;
 pub mod poker;
+pub mod race;
 pub mod tcg;
 pub mod tellit;
 pub mod tictactoe;
@@ -21,4 +22,5 @@ pub fn registry() -> Registry {
         .with(poker::Poker)
         .with(tcg::Tcg)
         .with(counter::Counter)
+        .with(race::Race)
 }

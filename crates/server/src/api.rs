@@ -156,6 +156,17 @@ pub(crate) async fn history(
     ask(&app, &id, viewer, RoomQuery::History).await
 }
 
+/// `GET /api/v1/rooms/{id}/legal`: the actions the requester may take now (none for a
+/// spectator) and where the game stands, for clients that do not know the game's rules.
+pub(crate) async fn legal(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, AppError> {
+    let viewer = viewer(&app, &headers)?;
+    ask(&app, &id, viewer, RoomQuery::Legal).await
+}
+
 #[derive(Deserialize)]
 pub(crate) struct ResultsParams {
     #[serde(default = "default_limit")]

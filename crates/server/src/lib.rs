@@ -10,6 +10,7 @@ mod error;
 mod lp;
 mod origin;
 mod queue;
+mod scaffold;
 mod session;
 mod store;
 mod web;
@@ -18,6 +19,7 @@ mod ws;
 pub use app::Settings;
 pub use auth::Signer;
 pub use queue::QueueLimits;
+pub use scaffold::{NewGameError, new_game, next_steps};
 pub use store::SqlStore;
 
 use app::App;
@@ -50,6 +52,7 @@ fn router(app: App) -> Router {
         .route("/api/v1/rooms/{id}/log", get(api::log))
         .route("/api/v1/rooms/{id}/state", get(api::state))
         .route("/api/v1/rooms/{id}/history", get(api::history))
+        .route("/api/v1/rooms/{id}/legal", get(api::legal))
         .route("/api/v1/rooms/{id}/results", get(api::room_results))
         .route("/api/v1/players/{id}/results", get(api::player_results))
         .layer(axum::middleware::from_fn_with_state(

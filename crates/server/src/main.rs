@@ -26,6 +26,17 @@ enum Command {
     Serve(Box<ServeArgs>),
     /// Load-test a server over real sockets and report latencies and throughput.
     Bench(arbiter_bench::BenchArgs),
+    /// Scaffold a new game: its module, tests that pass, a rules page and its registration.
+    NewGame(NewGameArgs),
+}
+
+#[derive(clap::Args)]
+struct NewGameArgs {
+    /// The game's name: a lowercase identifier such as `snail_race` (module and wire name).
+    name: String,
+    /// The root of the Arbiter workspace to write into.
+    #[arg(long, default_value = ".")]
+    root: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -94,21 +105,15 @@ struct ServeArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("arbiter: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
     let result = match cli.command {
         Command::Serve(args) => {
             tracing_subscriber::fmt()
                 .with_env_filter(tracing_subscriber::EnvFilter::new(&args.log))
                 .init();
-            runtime.block_on(serve(*args)).map_err(|e| e.to_string())
+            runtime().and_then(|rt| rt.block_on(serve(*args)).map_err(|e| e.to_string()))
         }
-        Command::Bench(args) => runtime.block_on(arbiter_bench::run(args)),
+        Command::Bench(args) => runtime().and_then(|rt| rt.block_on(arbiter_bench::run(args))),
+        Command::NewGame(args) => new_game(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -117,6 +122,22 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the runtime: {e}"))
+}
+
+fn new_game(args: &NewGameArgs) -> Result<(), String> {
+    let registered = arbiter_games::registry();
+    let written =
+        arbiter_server::new_game(&args.root, &args.name, |n| registered.info(n).is_some())
+            .map_err(|e| format!("new-game: {e}"))?;
+    for path in written {
+        println!("wrote {}", args.root.join(path).display());
+    }
+    println!("{}", arbiter_server::next_steps(&args.name));
+    Ok(())
 }
 
 async fn serve(args: ServeArgs) -> std::io::Result<()> {

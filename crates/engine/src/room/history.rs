@@ -28,6 +28,9 @@ pub enum Query {
     },
     /// The game's own records (e.g. poker hand histories), as the viewer may see them.
     History,
+    /// The actions the viewer may take now (none for a spectator) and where the game stands:
+    /// what a generic client offers without knowing the game's rules.
+    Legal,
 }
 
 impl<G: Game> Room<G> {
@@ -111,6 +114,21 @@ impl<G: Game> Room<G> {
                 "v": self.v,
                 "history": self.game.history(&self.current.state, viewer),
             })),
+            Query::Legal => {
+                let (state, seats) = (&self.current.state, &self.current.seats);
+                let actions = match viewer {
+                    Viewer::Player(p) if seats.contains(p) => {
+                        self.game.legal_actions(state, seats, p)
+                    }
+                    _ => Vec::new(),
+                };
+                let ranking = match self.game.status(state, seats) {
+                    Status::Finished { ranking } => Some(ranking),
+                    _ => None,
+                };
+                let (.., status, v) = self.info_counts();
+                Ok(json!({ "v": v, "status": status, "ranking": ranking, "actions": actions }))
+            }
         }
     }
 }
