@@ -1,6 +1,7 @@
 //! The dice game end to end over real sockets: two humans and a bot play a seeded game to a
 //! winner (twice, to show the seed makes it reproducible), a latecomer becomes a spectator,
-//! and a disconnected player's turn is skipped when the turn clock runs out.
+//! and a disconnected player's turn is skipped when the turn clock runs out. The clock is
+//! frozen: bot pauses, bust delays and the turn clock run in virtual time, moved by the test.
 
 #![allow(clippy::unwrap_used)]
 
@@ -9,10 +10,18 @@ mod support;
 use arbiter_client::{Client, CreateRoom, Hello, RoomView};
 use arbiter_protocol::{ErrorCode, JoinRole, Role};
 use serde_json::{Value, json};
-use support::{PATIENCE, server_with, ws_url};
+use std::time::Duration;
+use support::{Clock, advance_until, server_with, within, ws_url};
+
+/// Virtual time the bot and the bust delays may take before a human is on turn again.
+const BOT_TURN: Duration = Duration::from_secs(30);
 
 async fn seeded_server() -> arbiter_server::Running {
-    let mut settings = arbiter_server::Settings::default();
+    // Heartbeats are out of the way: virtual time here is the game's clocks only.
+    let mut settings = arbiter_server::Settings {
+        heartbeat_timeout: Duration::from_secs(3_600),
+        ..arbiter_server::Settings::default()
+    };
     settings.rooms.allow_seeded_rooms = true;
     server_with(
         arbiter_games::registry().with(arbiter_games::dicegame::DiceGame),
@@ -29,25 +38,14 @@ async fn connect(addr: std::net::SocketAddr, name: &str) -> Client {
     client
 }
 
-/// Wait until the client's view of `room` satisfies `pred`.
+/// Wait, without moving the clock, until the client's view of `room` satisfies `pred`.
 async fn until(client: &Client, room: &str, pred: impl Fn(&Value) -> bool) -> RoomView {
-    until_from(client, room, 0, pred).await
-}
-
-/// Wait until the client's view of `room` is at version `from` or later and satisfies `pred`.
-async fn until_from(
-    client: &Client,
-    room: &str,
-    from: u64,
-    pred: impl Fn(&Value) -> bool,
-) -> RoomView {
     let mut watch = client.watch(room);
-    tokio::time::timeout(
-        PATIENCE,
-        watch.wait_for(|rv| rv.as_ref().is_some_and(|rv| rv.v >= from && pred(&rv.view))),
+    within(
+        "the view",
+        watch.wait_for(|rv| rv.as_ref().is_some_and(|rv| pred(&rv.view))),
     )
     .await
-    .expect("the view did not get there in time")
     .unwrap()
     .clone()
     .unwrap()
@@ -56,12 +54,11 @@ async fn until_from(
 /// Wait until the client's view reaches version `v` exactly.
 async fn at_version(client: &Client, room: &str, v: u64) -> Value {
     let mut watch = client.watch(room);
-    let got = tokio::time::timeout(
-        PATIENCE,
+    let got = within(
+        "the final version",
         watch.wait_for(|rv| rv.as_ref().is_some_and(|rv| rv.v >= v)),
     )
     .await
-    .expect("the view did not reach the version in time")
     .unwrap()
     .clone()
     .unwrap();
@@ -110,7 +107,13 @@ fn human_choice(view: &Value) -> Value {
 /// One seeded game: Ada and Bob (humans) and a bot to 1000 (this seed makes a seven-turn
 /// game); Cy arrives late and watches.
 /// Returns the final view every participant agreed on.
-async fn play_one(ada: &Client, bob: &Client, cy: &Client, seed: u64) -> Value {
+async fn play_one(
+    srv: &arbiter_server::Running,
+    ada: &Client,
+    bob: &Client,
+    cy: &Client,
+    seed: u64,
+) -> Value {
     let created = ada
         .create(CreateRoom {
             seed: Some(seed),
@@ -144,14 +147,20 @@ async fn play_one(ada: &Client, bob: &Client, cy: &Client, seed: u64) -> Value {
     let ada_id = ada.player().id.as_str().to_owned();
     let bob_id = bob.player().id.as_str().to_owned();
     let mut human_moves = 0;
-    let mut acked = 0;
     let final_v = loop {
-        // Ada's copy may lag behind the mover's acknowledged version by a patch: wait for it.
-        let rv = until_from(ada, &room, acked, |v| {
-            v["phase"] == json!("over")
-                || ((v["turn"] == json!(ada_id) || v["turn"] == json!(bob_id))
-                    && !v["legal"].as_array().unwrap().is_empty())
-        })
+        // Time moves only while no human is on turn; Ada's copy catches up with the room first.
+        let (rv, _) = advance_until(
+            srv,
+            ada,
+            &room,
+            "a human's turn or the end",
+            BOT_TURN,
+            |v| {
+                v["phase"] == json!("over")
+                    || ((v["turn"] == json!(ada_id) || v["turn"] == json!(bob_id))
+                        && !v["legal"].as_array().unwrap().is_empty())
+            },
+        )
         .await;
         if rv.view["phase"] == json!("over") {
             break rv.v;
@@ -166,7 +175,6 @@ async fn play_one(ada: &Client, bob: &Client, cy: &Client, seed: u64) -> Value {
         assert_eq!(err.code(), Some(ErrorCode::NotYourTurn));
         let v = mover.act(&room, human_choice(&rv.view)).await.unwrap();
         assert_eq!(v, rv.v + 1, "nothing else happens on a human's turn");
-        acked = v;
         human_moves += 1;
         assert!(human_moves < 400, "the game does not end");
     };
@@ -207,17 +215,21 @@ async fn two_humans_and_a_bot_play_a_seeded_game_to_a_winner_reproducibly() {
     let ada = connect(srv.addr(), "Ada").await;
     let bob = connect(srv.addr(), "Bob").await;
     let cy = connect(srv.addr(), "Cy").await;
-    let first = play_one(&ada, &bob, &cy, 8).await;
-    let again = play_one(&ada, &bob, &cy, 8).await;
+    let clock = Clock::freeze();
+    let first = play_one(&srv, &ada, &bob, &cy, 8).await;
+    let again = play_one(&srv, &ada, &bob, &cy, 8).await;
     assert_eq!(first, again, "the same seed plays the same game");
+    clock.thaw();
     srv.stop().await.unwrap();
 }
 
 #[tokio::test]
 async fn a_disconnected_players_turn_is_skipped_when_the_clock_runs_out() {
+    const TURN: Duration = Duration::from_millis(1500);
     let srv = seeded_server().await;
     let ada = connect(srv.addr(), "Ada").await;
     let bob = connect(srv.addr(), "Bob").await;
+    let clock = Clock::freeze();
     let room = ada
         .create(CreateRoom {
             seed: Some(5),
@@ -243,7 +255,8 @@ async fn a_disconnected_players_turn_is_skipped_when_the_clock_runs_out() {
     let mut skipped = 0;
     let mut seen_bob_turn = None;
     while skipped < 2 {
-        let rv = until(&ada, &room.id, |v| {
+        // After a bust the turn passes once the bust delay is over.
+        let (rv, _) = advance_until(&srv, &ada, &room.id, "a turn to take", BOT_TURN, |v| {
             v["turn"] == json!(bob_id) || !v["legal"].as_array().unwrap().is_empty()
         })
         .await;
@@ -251,8 +264,20 @@ async fn a_disconnected_players_turn_is_skipped_when_the_clock_runs_out() {
         if rv.view["turn"] == json!(bob_id) {
             if seen_bob_turn != Some(turn_no) {
                 seen_bob_turn = Some(turn_no);
-                let next =
-                    until(&ada, &room.id, |v| v["turn_no"].as_u64().unwrap() > turn_no).await;
+                // Bob's clock runs out at its deadline, not before.
+                let (next, waited) = advance_until(
+                    &srv,
+                    &ada,
+                    &room.id,
+                    "bob's turn to be skipped",
+                    2 * TURN,
+                    |v| v["turn_no"].as_u64().unwrap() > turn_no,
+                )
+                .await;
+                assert!(
+                    waited >= TURN - Duration::from_millis(10),
+                    "skipped after {waited:?}"
+                );
                 assert_eq!(next.view["turn"], json!(ada_id));
                 assert_eq!(next.view["turn_no"], json!(turn_no + 1));
                 assert_eq!(next.view["players"][&bob_id]["score"], json!(0));
@@ -269,5 +294,6 @@ async fn a_disconnected_players_turn_is_skipped_when_the_clock_runs_out() {
         // A bust passes Ada's turn by itself; the loop then sees Bob's turn.
         ada.act(&room.id, action).await.unwrap();
     }
+    clock.thaw();
     srv.stop().await.unwrap();
 }

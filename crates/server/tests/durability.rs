@@ -5,6 +5,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use arbiter_client::{ActOptions, Client, CreateRoom, Encoding, Hello};
 use arbiter_protocol::JoinRole;
 use serde_json::json;
@@ -46,8 +48,10 @@ impl Server {
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap();
-        // Readiness probe of a separate process: bounded, and the test fails if it never comes.
-        for _ in 0..400 {
+        // Readiness probe of a separate process, whose start is the thing under test: retry
+        // until it accepts, bounded by a deadline (not a count) that fails the test.
+        let deadline = std::time::Instant::now() + PATIENCE;
+        while std::time::Instant::now() < deadline {
             if tokio::net::TcpStream::connect(addr).await.is_ok() {
                 return Self { child, addr };
             }
@@ -110,10 +114,14 @@ async fn crash_and_recover(database_url: &str) {
         p.client.join(&room, JoinRole::Player).await.unwrap();
     }
 
-    // Load from every player, then SIGKILL at a random moment.
+    // Load from every player, then SIGKILL at a random point of its progress: after a random
+    // number of acknowledged actions, whatever the machine's speed.
+    let progress = std::sync::Arc::new(tokio::sync::Notify::new());
+    let total = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     let mut tasks = Vec::new();
     for p in players {
         let room = room.clone();
+        let (progress, total) = (progress.clone(), total.clone());
         tasks.push(tokio::spawn(async move {
             let mut p = p;
             loop {
@@ -131,14 +139,26 @@ async fn crash_and_recover(database_url: &str) {
                     Ok(_) => {
                         p.acked += 1;
                         p.in_flight = None;
+                        total.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        progress.notify_waiters();
                     }
                     Err(_) => return p,
                 }
             }
         }));
     }
-    let kill_after = 300 + u64::from(rand_suffix() % 700);
-    tokio::time::sleep(Duration::from_millis(kill_after)).await;
+    let kill_after = 20 + u64::from(rand_suffix() % 200);
+    tokio::time::timeout(PATIENCE, async {
+        loop {
+            let more = progress.notified();
+            if total.load(std::sync::atomic::Ordering::SeqCst) >= kill_after {
+                return;
+            }
+            more.await;
+        }
+    })
+    .await
+    .expect("the load made progress");
     server.kill();
     let mut players = Vec::new();
     for t in tasks {
@@ -198,7 +218,7 @@ async fn crash_and_recover(database_url: &str) {
     .clone()
     .unwrap();
     println!(
-        "{database_url}: killed after {kill_after} ms; {acked} acked, {in_flight} in flight, recovered {recovered}, final {}",
+        "{database_url}: killed after {kill_after} acknowledgements; {acked} acked, {in_flight} in flight, recovered {recovered}, final {}",
         view.view["count"]
     );
     server.kill();
@@ -282,6 +302,7 @@ mod in_process {
     //! and the results of finished games.
 
     use super::rand_suffix;
+    use super::support::{Clock, within};
     use arbiter_client::{Client, CreateRoom, Encoding, Hello};
     use arbiter_engine::{Durability, Persistence};
     use arbiter_protocol::JoinRole;
@@ -470,16 +491,18 @@ mod in_process {
 
     #[tokio::test]
     async fn an_archived_room_still_answers_history_from_storage() {
+        const LIFETIME: std::time::Duration = std::time::Duration::from_millis(200);
         let dir = std::env::temp_dir().join(format!("arbiter-archive-{}", rand_suffix()));
         std::fs::create_dir_all(&dir).unwrap();
         let mut settings = Settings::default();
         settings.rooms.lifetimes = arbiter_engine::RoomLifetimes {
-            empty: std::time::Duration::from_millis(200),
-            abandoned: std::time::Duration::from_millis(200),
+            empty: LIFETIME,
+            abandoned: LIFETIME,
         };
         let srv = start_with(&dir.join("arbiter.db"), settings).await;
         let url = format!("ws://{}/ws", srv.addr());
         let (ada, _a) = Client::connect(&url, Hello::named("Ada")).await.unwrap();
+        let clock = Clock::freeze();
         let room = ada
             .create(CreateRoom::new("counter"))
             .await
@@ -493,19 +516,34 @@ mod in_process {
         }
         let live_v3 = get(srv.addr(), &format!("/api/v1/rooms/{room}/state?v=3")).await;
         let live_log = get(srv.addr(), &format!("/api/v1/rooms/{room}/log")).await;
+        let handle = srv.rooms().find(&room).unwrap();
         ada.close();
         ada.closed().await;
-        // The room goes idle and is archived; poll (bounded) until it is no longer live.
-        let mut archived = false;
-        for _ in 0..200 {
-            let info = get(srv.addr(), &format!("/api/v1/rooms/{room}")).await;
-            if info["error"]["code"] == json!("ROOM_NOT_FOUND") {
-                archived = true;
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        // The room goes idle and closes once its lifetime is over (in virtual time: the clock
+        // moves 10 ms at a time and only here), then is archived and unlisted.
+        let t0 = tokio::time::Instant::now();
+        while !handle.is_closed() {
+            assert!(
+                t0.elapsed() < 10 * LIFETIME,
+                "the idle room never closed ({:?} of virtual time)",
+                t0.elapsed()
+            );
+            tokio::time::advance(std::time::Duration::from_millis(10)).await;
         }
-        assert!(archived, "the idle room was archived");
+        let waited = t0.elapsed();
+        assert!(
+            waited >= LIFETIME && waited <= LIFETIME + std::time::Duration::from_millis(50),
+            "closed after {waited:?}"
+        );
+        // Archiving writes to SQLite on its own thread: wait for it without moving the clock.
+        within("the room to be archived", async {
+            while get(srv.addr(), &format!("/api/v1/rooms/{room}")).await["error"]["code"]
+                != json!("ROOM_NOT_FOUND")
+            {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await;
         assert_eq!(
             get(srv.addr(), &format!("/api/v1/rooms/{room}/state?v=3")).await,
             live_v3
@@ -519,6 +557,7 @@ mod in_process {
             (now["v"].clone(), now["view"]["count"].clone()),
             (json!(7), json!(12))
         );
+        clock.thaw();
         srv.stop().await.unwrap();
         // Archived rooms are not brought back to life on the next start.
         let srv = start(&dir.join("arbiter.db")).await;

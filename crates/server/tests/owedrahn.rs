@@ -1,6 +1,7 @@
 //! Owe Drahn over real sockets: two humans and two bots play a seeded game to the end. One
 //! human disconnects mid-game and their turns are skipped; a latecomer watches instead of
 //! playing; side bets and the main bet settle zero-sum and the table resets for the next game.
+//! The clock is frozen: bot pauses, the turn clock and the reset run in virtual time.
 
 #![allow(clippy::unwrap_used)]
 
@@ -9,7 +10,8 @@ mod support;
 use arbiter_client::{Client, CreateRoom, Hello};
 use arbiter_protocol::{ErrorCode, JoinRole, Role};
 use serde_json::{Value, json};
-use support::{PATIENCE, server_with, ws_url};
+use std::time::Duration;
+use support::{Clock, advance_until, server_with, within, ws_url};
 
 async fn connect(addr: std::net::SocketAddr, name: &str) -> Client {
     Client::connect(&ws_url(addr), Hello::named(name))
@@ -18,15 +20,14 @@ async fn connect(addr: std::net::SocketAddr, name: &str) -> Client {
         .0
 }
 
-/// Wait until the room's view satisfies `pred`; fail after the test's patience.
+/// Wait until the room's view satisfies `pred` without moving the clock.
 async fn until(client: &Client, room: &str, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
     let mut watch = client.watch(room);
-    tokio::time::timeout(
-        PATIENCE,
+    within(
+        what,
         watch.wait_for(|v| v.as_ref().is_some_and(|v| pred(&v.view))),
     )
     .await
-    .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
     .unwrap()
     .clone()
     .unwrap()
@@ -49,15 +50,28 @@ fn money(view: &Value) -> i64 {
     seated + gone + view["pot_cents"].as_i64().unwrap()
 }
 
+/// The room's `turn_timeout_ms` and `reset_delay_ms`.
+const TURN: Duration = Duration::from_millis(300);
+const RESET: Duration = Duration::from_millis(800);
+/// Virtual time a bot may take to answer: its pause, with room to spare.
+const BOT_TURN: Duration = Duration::from_secs(5);
+/// Virtual time from Ada's move to her next turn: Bob's clock and both bots' turns.
+const ROUND: Duration = Duration::from_secs(20);
+
 #[tokio::test]
 async fn humans_and_bots_play_a_seeded_game_to_the_end() {
-    let mut settings = arbiter_server::Settings::default();
+    // Heartbeats are out of the way: virtual time here is the game's clocks only.
+    let mut settings = arbiter_server::Settings {
+        heartbeat_timeout: Duration::from_secs(3_600),
+        ..arbiter_server::Settings::default()
+    };
     settings.rooms.allow_seeded_rooms = true;
     let registry = arbiter_engine::Registry::new().with(arbiter_games::owedrahn::OweDrahn);
     let srv = server_with(registry, settings).await;
     let ada = connect(srv.addr(), "Ada").await;
     let bob = connect(srv.addr(), "Bob").await;
     let cy = connect(srv.addr(), "Cy").await;
+    let clock = Clock::freeze();
     let (ada_id, bob_id) = (
         ada.player().id.as_str().to_owned(),
         bob.player().id.as_str().to_owned(),
@@ -84,7 +98,7 @@ async fn humans_and_bots_play_a_seeded_game_to_the_end() {
     )
     .await
     .unwrap();
-    until(&ada, &room, "the bot to accept", |v| {
+    advance_until(&srv, &ada, &room, "the bot accepting", BOT_TURN, |v| {
         v["side_bets"]["1"]["status"] == "accepted"
     })
     .await;
@@ -99,10 +113,11 @@ async fn humans_and_bots_play_a_seeded_game_to_the_end() {
     bob.act(&room, json!({"type": "ready", "ready": true}))
         .await
         .unwrap();
-    let view = until(&ada, &room, "the game to start", |v| {
+    let (view, _) = advance_until(&srv, &ada, &room, "the game to start", BOT_TURN, |v| {
         v["phase"] == "playing"
     })
     .await;
+    let view = view.view;
     assert_eq!(view["order"].as_array().unwrap().len(), 4);
     assert_eq!(view["round"], 1);
 
@@ -126,11 +141,16 @@ async fn humans_and_bots_play_a_seeded_game_to_the_end() {
     let mut skipped = false;
     let mut seen_rolls = 0;
     let end = loop {
-        let view = until(&ada, &room, "ada's turn or the end", |v| {
+        // Time moves only here, while it is not Ada's turn: her own clock never runs out.
+        let (rv, waited) = advance_until(&srv, &ada, &room, "ada's turn or the end", ROUND, |v| {
             v["phase"] == "over" || v["turn"] == json!(ada_id)
         })
         .await;
-        skipped |= view["event"]["type"] == "skipped";
+        let view = rv.view;
+        if view["event"]["type"] == "skipped" {
+            assert!(waited >= TURN, "bob was skipped after only {waited:?}");
+            skipped = true;
+        }
         seen_rolls = seen_rolls.max(view["rolls"].as_array().unwrap().len());
         assert_eq!(money(&view), 0, "money is conserved");
         if view["phase"] == "over" {
@@ -173,8 +193,17 @@ async fn humans_and_bots_play_a_seeded_game_to_the_end() {
         assert!(skipped || end["players"][&bob_id]["life"] == 0);
     }
 
-    // The table resets by itself; balances carry over and the spectator saw it all.
-    let lobby = until(&cy, &room, "the reset", |v| v["phase"] == "lobby").await;
+    // The table resets by itself after its delay; balances carry over and the spectator saw
+    // it all.
+    let (lobby, waited) = advance_until(&srv, &cy, &room, "the reset", 2 * RESET, |v| {
+        v["phase"] == "lobby"
+    })
+    .await;
+    let lobby = lobby.view;
+    assert!(
+        waited >= RESET - Duration::from_millis(10),
+        "reset after {waited:?}"
+    );
     assert_eq!(lobby["round"], 1);
     for (id, p) in end["players"].as_object().unwrap() {
         assert_eq!(lobby["players"][id]["balance_cents"], p["balance_cents"]);
@@ -185,5 +214,6 @@ async fn humans_and_bots_play_a_seeded_game_to_the_end() {
         lobby["players"][&winner]["stats"]["wins"], 1,
         "the winner's stats count the win"
     );
+    clock.thaw();
     srv.stop().await.unwrap();
 }

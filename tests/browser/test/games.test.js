@@ -7,7 +7,19 @@ let srv, browser;
 before(async () => { srv = await startServer(); browser = await launchBrowser(); });
 after(async () => { await browser?.close(); await srv?.stop(); });
 
-const status = (page, text) => page.locator('#status', { hasText: text }).waitFor({ timeout: 20000 });
+// Wait for the status to say `text` while bots play. Every new room version (a bot's move, a
+// timer firing) renews the patience, so a bot's pace on a busy machine cannot fail the test;
+// only a table that stops moving without getting there does.
+const status = async (page, text) => {
+  for (let moves = 0; moves < 1000; moves++) {
+    const v = await page.evaluate(() => document.querySelector('#game')?.dataset.v ?? null);
+    const got = await page.waitForFunction(([text, v]) =>
+      ((document.querySelector('#status')?.textContent || '').includes(text) && 'there')
+      || ((document.querySelector('#game')?.dataset.v ?? null) !== v && 'moved'), [text, v], { timeout: 20000 });
+    if (await got.jsonValue() === 'there') return;
+  }
+  throw new Error(`the status never said "${text}"`);
+};
 const view = (page) => page.evaluate(async () => {
   // The page's own view of the room, as the server sends it: read through the REST state API.
   const code = document.querySelector('#room-code').textContent;

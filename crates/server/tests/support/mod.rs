@@ -17,6 +17,113 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 /// Longest any single expected event may take before the test fails.
 pub const PATIENCE: Duration = Duration::from_secs(10);
 
+/// Time under the test's control, for tests of timers (turn clocks, bot pauses, room
+/// lifetimes) against an in-process server on real loopback sockets.
+///
+/// tokio's clock is paused *and kept from auto-advancing*: it moves only when the test calls
+/// [`advance_until`] or `tokio::time::advance`. Auto-advance (`start_paused = true` alone) is
+/// not deterministic here: whenever the runtime finds no ready task and no ready socket it
+/// jumps to the next timer, and a frame still on its way through loopback (or a SQLite write
+/// on its worker thread) does not count as work, so on a busy machine a turn clock can run
+/// out while the player's move is in flight. tokio documents that a running `spawn_blocking`
+/// task inhibits auto-advance; `Clock` holds one for its lifetime. With the clock frozen,
+/// `tokio::time::timeout` never fires, so waits for events are bounded in real time by
+/// [`within`] instead: events are immediate in virtual time and `PATIENCE` only catches a
+/// hang. Freeze after the clients have connected: a new connection's first heartbeat tick is
+/// due "now", which tokio rounds up to the next millisecond, so it would wait for the clock.
+pub struct Clock {
+    release: Option<std::sync::mpsc::Sender<()>>,
+}
+
+impl Clock {
+    /// Pause the clock for good; needs the current-thread runtime of `#[tokio::test]`.
+    pub fn freeze() -> Self {
+        tokio::time::pause();
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        tokio::task::spawn_blocking(move || {
+            let _ = held.recv();
+        });
+        Self {
+            release: Some(release),
+        }
+    }
+
+    /// Let real time run again, e.g. before `Running::stop`, whose drain timeout needs it.
+    pub fn thaw(self) {
+        tokio::time::resume();
+    }
+}
+
+impl Drop for Clock {
+    fn drop(&mut self) {
+        self.release.take();
+    }
+}
+
+/// Await `fut`, failing the test if it takes longer than `PATIENCE` of real time. Use this,
+/// not `tokio::time::timeout`, while a [`Clock`] is frozen.
+pub async fn within<F: std::future::Future>(what: &str, fut: F) -> F::Output {
+    let (done, finished) = std::sync::mpsc::channel::<()>();
+    let (expire, expired) = tokio::sync::oneshot::channel::<()>();
+    std::thread::spawn(move || {
+        if finished.recv_timeout(PATIENCE) == Err(std::sync::mpsc::RecvTimeoutError::Timeout) {
+            let _ = expire.send(());
+        }
+    });
+    let out = tokio::select! {
+        out = fut => out,
+        _ = expired => panic!("timed out waiting for {what} ({PATIENCE:?} of real time)"),
+    };
+    drop(done);
+    out
+}
+
+/// Wait until `client` has seen every version of `room` the server has produced.
+pub async fn settled(
+    srv: &Running,
+    client: &arbiter_client::Client,
+    room: &str,
+) -> arbiter_client::RoomView {
+    let v = srv.rooms().find(room).map_or(0, |h| h.info().v);
+    let mut watch = client.watch(room);
+    within(
+        "the client to catch up with the room",
+        watch.wait_for(|rv| rv.as_ref().is_some_and(|rv| rv.v >= v)),
+    )
+    .await
+    .unwrap()
+    .clone()
+    .unwrap()
+}
+
+/// With a frozen [`Clock`]: let the server's timers run until `client`'s view of `room`
+/// satisfies `done`, stepping virtual time 10 ms at a time and settling after each step, so
+/// time never moves while something the server sent is still on its way. Returns the view and
+/// the virtual time it took; fails once `budget` of virtual time has passed without it.
+pub async fn advance_until(
+    srv: &Running,
+    client: &arbiter_client::Client,
+    room: &str,
+    what: &str,
+    budget: Duration,
+    done: impl Fn(&Value) -> bool,
+) -> (arbiter_client::RoomView, Duration) {
+    const STEP: Duration = Duration::from_millis(10);
+    let t0 = tokio::time::Instant::now();
+    loop {
+        let rv = settled(srv, client, room).await;
+        let waited = t0.elapsed();
+        if done(&rv.view) {
+            return (rv, waited);
+        }
+        assert!(
+            waited < budget,
+            "no {what} after {waited:?} of virtual time"
+        );
+        tokio::time::advance(STEP).await;
+    }
+}
+
 pub async fn server_with(registry: arbiter_engine::Registry, settings: Settings) -> Running {
     arbiter_server::start(
         "127.0.0.1:0".parse().unwrap(),
