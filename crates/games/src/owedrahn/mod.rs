@@ -13,6 +13,8 @@
 
 mod bot;
 #[cfg(test)]
+mod golden;
+#[cfg(test)]
 mod tests;
 
 use arbiter_engine::protocol::{ErrorCode, PlayerId};
