@@ -431,17 +431,9 @@ impl State {
         }
         self.phase = Phase::Playing;
         self.round += 1;
-        self.total = 0;
         self.pot_cents = 0;
-        self.rolls.clear();
-        self.deaths.clear();
         self.winner = None;
-        let lives = self.config.lives;
-        for p in self.players.values_mut() {
-            p.ready = false;
-            p.choosing = false;
-            p.life = lives;
-        }
+        self.clear_game();
         for bet in self.side_bets.values_mut() {
             if bet.status == BetStatus::Pending {
                 bet.status = BetStatus::Lapsed;
@@ -527,21 +519,26 @@ impl State {
         self.reset_at_ms = Some(cx.now_ms().saturating_add(delay));
     }
 
-    /// Back to the lobby: lives restored, ready flags and the main bet reset, decided bets
-    /// cleared. Balances and stats stay.
-    fn reset(&mut self) {
-        self.phase = Phase::Lobby;
+    /// The total, rolls and deaths cleared; everyone at full lives, neither ready nor choosing.
+    fn clear_game(&mut self) {
         self.total = 0;
-        self.main_bet_cents = self.config.main_bet_cents;
         self.rolls.clear();
         self.deaths.clear();
-        self.reset_at_ms = None;
         let lives = self.config.lives;
         for p in self.players.values_mut() {
             p.life = lives;
             p.ready = false;
             p.choosing = false;
         }
+    }
+
+    /// Back to the lobby: lives restored, ready flags and the main bet reset, decided bets
+    /// cleared. Balances and stats stay.
+    fn reset(&mut self) {
+        self.phase = Phase::Lobby;
+        self.main_bet_cents = self.config.main_bet_cents;
+        self.reset_at_ms = None;
+        self.clear_game();
         self.side_bets
             .retain(|_, b| matches!(b.status, BetStatus::Pending | BetStatus::Accepted));
         self.event = Some(Event::Reset);
