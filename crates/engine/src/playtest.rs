@@ -258,6 +258,13 @@ impl<G: Game> Playtest<G> {
         self.arranged = true;
     }
 
+    /// Set the game's RNG by hand (so that the next die shows a chosen face) for the test of
+    /// one rule. Like [`Playtest::arrange`], this makes [`Playtest::check_replay`] refuse.
+    pub fn arrange_rng(&mut self, rng: GameRng) {
+        self.current.rng = rng;
+        self.arranged = true;
+    }
+
     /// The game's full state.
     pub fn state(&self) -> &G::State {
         &self.current.state

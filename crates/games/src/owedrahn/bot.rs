@@ -8,14 +8,6 @@ use arbiter_engine::{BotMove, GameRng};
 /// Bots accept side bets up to this many main bets and decline larger ones.
 const ACCEPT_UP_TO_MAIN_BETS: i64 = 2;
 
-pub(super) fn name(n: u32) -> String {
-    if n == 1 {
-        "Bot".to_owned()
-    } else {
-        format!("Bot {n}")
-    }
-}
-
 /// How many of the faces that add to the total (1, 2, 4, 5, 6) would bust at `total`.
 pub(super) fn busting_faces(total: u8) -> usize {
     [1u8, 2, 4, 5, 6]

@@ -13,11 +13,13 @@
 
 mod bot;
 #[cfg(test)]
+mod golden;
+#[cfg(test)]
 mod tests;
 
 use arbiter_engine::protocol::{ErrorCode, PlayerId};
 use arbiter_engine::{
-    Actor, BotMove, Ctx, Game, GameError, GameInfo, GameRng, Seat, Seats, Status, TimerId, Viewer,
+    Actor, BotMove, Ctx, Game, GameError, GameInfo, GameRng, Seat, Seats, Status, Viewer,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -94,19 +96,15 @@ pub struct Stats {
     pub max_life_losses: u32,
 }
 
-/// A seated player.
+/// A seated player's part of the game; their name and connection are in the engine's seats.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Player {
-    /// Display name.
-    pub name: String,
     /// Lives left; 0 is out of the game.
     pub life: u8,
     /// Ready for the next game (lobby only).
     pub ready: bool,
     /// Owed drahn and now chooses who plays next.
     pub choosing: bool,
-    /// Has an open connection (bots always do).
-    pub connected: bool,
     /// Money won or lost in this room, in cents.
     pub balance_cents: i64,
     /// Counters across games.
@@ -230,12 +228,11 @@ pub struct State {
     pub round: u32,
     /// Seated players by id.
     pub players: BTreeMap<PlayerId, Player>,
-    /// Seating order, which is the turn order.
+    /// The turn order: the order in which players sat down. It is not the seat number (a
+    /// newcomer takes the lowest free seat but plays after everyone already seated).
     pub order: Vec<PlayerId>,
     /// Whose turn it is while playing.
     pub turn: Option<PlayerId>,
-    /// Counts turn changes, so a stale skip timer can tell it is stale.
-    pub turn_no: u64,
     /// The shared running total.
     pub total: u8,
     /// What each loser pays into the pot, in cents.
@@ -256,19 +253,11 @@ pub struct State {
     pub event: Option<Event>,
     /// Players who left, with their balances.
     pub departed: BTreeMap<PlayerId, Departed>,
-    /// The pending skip of a disconnected player's turn.
-    pub turn_timer: Option<TimerId>,
-    /// When that skip fires (room time, ms).
-    pub turn_deadline_ms: Option<u64>,
-    /// The turn (`turn_no`) that skip was set for.
-    pub timer_turn: Option<u64>,
-    /// The pending reset after a game.
-    pub reset_timer: Option<TimerId>,
-    /// When the table resets (room time, ms).
+    /// When the table resets after a game (room time, ms).
     pub reset_at_ms: Option<u64>,
 }
 
-/// What players propose (and, for the last two, what the room's timers do).
+/// What players propose (and, for the last one, what the room's timer does).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Action {
@@ -313,11 +302,6 @@ pub enum Action {
         /// Its id.
         bet: u32,
     },
-    /// System: skip the turn numbered `turn_no` of a disconnected player.
-    SkipTurn {
-        /// The turn the timer was set for.
-        turn_no: u64,
-    },
     /// System: reset the table after a game.
     Reset,
 }
@@ -332,7 +316,6 @@ impl State {
             players: BTreeMap::new(),
             order: Vec::new(),
             turn: None,
-            turn_no: 0,
             total: 0,
             pot_cents: 0,
             side_bets: BTreeMap::new(),
@@ -342,10 +325,6 @@ impl State {
             winner: None,
             event: None,
             departed: BTreeMap::new(),
-            turn_timer: None,
-            turn_deadline_ms: None,
-            timer_turn: None,
-            reset_timer: None,
             reset_at_ms: None,
         }
     }
@@ -376,9 +355,11 @@ impl State {
             .cloned()
     }
 
-    fn set_turn(&mut self, next: Option<PlayerId>) {
+    /// Pass the turn. The previous turn's clock, if it ran, stops: [`State::sync_clock`]
+    /// starts the new one.
+    fn set_turn(&mut self, next: Option<PlayerId>, cx: &mut Ctx<'_, Action>) {
         self.turn = next;
-        self.turn_no += 1;
+        cx.stop_clock();
     }
 
     /// Whether `player` may owe drahn now: their turn, more than one life, a total of at
@@ -450,17 +431,9 @@ impl State {
         }
         self.phase = Phase::Playing;
         self.round += 1;
-        self.total = 0;
         self.pot_cents = 0;
-        self.rolls.clear();
-        self.deaths.clear();
         self.winner = None;
-        let lives = self.config.lives;
-        for p in self.players.values_mut() {
-            p.ready = false;
-            p.choosing = false;
-            p.life = lives;
-        }
+        self.clear_game();
         for bet in self.side_bets.values_mut() {
             if bet.status == BetStatus::Pending {
                 bet.status = BetStatus::Lapsed;
@@ -468,7 +441,7 @@ impl State {
         }
         let first = cx.rng().pick(&self.order).cloned();
         self.event = first.clone().map(|first| Event::Started { first });
-        self.set_turn(first);
+        self.set_turn(first, cx);
     }
 
     /// `id` is out of the game: pay the main bet into the pot and settle their side bets
@@ -510,7 +483,7 @@ impl State {
             return self.game_over(cx);
         }
         let next = self.next_alive_after(from);
-        self.set_turn(next);
+        self.set_turn(next, cx);
     }
 
     fn game_over(&mut self, cx: &mut Ctx<'_, Action>) {
@@ -536,33 +509,36 @@ impl State {
             }
         }
         self.phase = Phase::Over;
-        self.set_turn(None);
+        self.set_turn(None, cx);
         self.event = Some(Event::GameOver {
             winner: self.winner.clone(),
             pot_cents: pot,
         });
         let delay = self.config.reset_delay_ms;
-        self.reset_timer = Some(cx.schedule(delay, Action::Reset));
+        cx.schedule(delay, Action::Reset);
         self.reset_at_ms = Some(cx.now_ms().saturating_add(delay));
     }
 
-    /// Back to the lobby: lives restored, ready flags and the main bet reset, decided bets
-    /// cleared. Balances and stats stay.
-    fn reset(&mut self) {
-        self.phase = Phase::Lobby;
+    /// The total, rolls and deaths cleared; everyone at full lives, neither ready nor choosing.
+    fn clear_game(&mut self) {
         self.total = 0;
-        self.set_turn(None);
-        self.main_bet_cents = self.config.main_bet_cents;
         self.rolls.clear();
         self.deaths.clear();
-        self.reset_timer = None;
-        self.reset_at_ms = None;
         let lives = self.config.lives;
         for p in self.players.values_mut() {
             p.life = lives;
             p.ready = false;
             p.choosing = false;
         }
+    }
+
+    /// Back to the lobby: lives restored, ready flags and the main bet reset, decided bets
+    /// cleared. Balances and stats stay.
+    fn reset(&mut self) {
+        self.phase = Phase::Lobby;
+        self.main_bet_cents = self.config.main_bet_cents;
+        self.reset_at_ms = None;
+        self.clear_game();
         self.side_bets
             .retain(|_, b| matches!(b.status, BetStatus::Pending | BetStatus::Accepted));
         self.event = Some(Event::Reset);
@@ -617,39 +593,19 @@ impl State {
         Ok(())
     }
 
-    /// Arm, keep or cancel the timer that skips a disconnected player's turn.
-    fn sync_turn_timer(&mut self, cx: &mut Ctx<'_, Action>) {
-        let waiting_on_absent = self.phase == Phase::Playing
-            && self
-                .turn
-                .as_ref()
-                .and_then(|t| self.players.get(t))
-                .is_some_and(|p| !p.connected);
-        if let Some(id) = self.turn_timer {
-            // A timer for this very turn stays; any other is obsolete.
-            let current = waiting_on_absent
-                && cx.due(id).is_some()
-                && matches!(
-                    self.timer_turn, Some(n) if n == self.turn_no
-                );
-            if current {
-                return;
-            }
-            cx.cancel(id);
-            self.turn_timer = None;
-            self.turn_deadline_ms = None;
-            self.timer_turn = None;
-        }
-        if waiting_on_absent {
-            let after = self.config.turn_timeout_ms;
-            self.turn_timer = Some(cx.schedule(
-                after,
-                Action::SkipTurn {
-                    turn_no: self.turn_no,
-                },
-            ));
-            self.turn_deadline_ms = Some(cx.now_ms().saturating_add(after));
-            self.timer_turn = Some(self.turn_no);
+    /// Run the clock of the player on turn while they are away (from where it stands, if it
+    /// already runs for this turn), and stop it once they are back or the game is over.
+    fn sync_clock(&self, cx: &mut Ctx<'_, Action>) {
+        let away = self
+            .turn
+            .as_ref()
+            .and_then(|t| cx.seats().get(t))
+            .filter(|seat| self.phase == Phase::Playing && !seat.connected)
+            .map(|seat| seat.id.clone());
+        match (away, cx.seats().clock().is_some()) {
+            (Some(player), false) => cx.start_clock(&player, self.config.turn_timeout_ms),
+            (None, true) => cx.stop_clock(),
+            _ => {}
         }
     }
 }
@@ -670,13 +626,14 @@ fn check_amount(amount_cents: i64) -> Result<(), GameError> {
     Ok(())
 }
 
-/// The JSON every member sees: the state without the timers' bookkeeping.
+/// The JSON every member sees: the state, the names and connections from the seats, and the
+/// turn clock's deadline.
 #[derive(Serialize)]
 struct View<'a> {
     phase: Phase,
     round: u32,
     lives: u8,
-    players: &'a BTreeMap<PlayerId, Player>,
+    players: BTreeMap<&'a PlayerId, SeatedPlayer<'a>>,
     order: &'a [PlayerId],
     turn: &'a Option<PlayerId>,
     total: u8,
@@ -690,6 +647,15 @@ struct View<'a> {
     departed: &'a BTreeMap<PlayerId, Departed>,
     turn_deadline_ms: Option<u64>,
     reset_at_ms: Option<u64>,
+}
+
+/// A player as the view shows them: their seat's name and connection, and their game.
+#[derive(Serialize)]
+struct SeatedPlayer<'a> {
+    name: &'a str,
+    connected: bool,
+    #[serde(flatten)]
+    game: &'a Player,
 }
 
 impl Game for OweDrahn {
@@ -741,12 +707,6 @@ impl Game for OweDrahn {
                 "a game is in progress; seats open when it is over",
             ));
         }
-        if state.players.contains_key(&player.id) {
-            return Err(GameError::new(
-                ErrorCode::AlreadyInRoom,
-                "you already have a seat",
-            ));
-        }
         let (balance_cents, stats) = state
             .departed
             .remove(&player.id)
@@ -755,11 +715,9 @@ impl Game for OweDrahn {
         state.players.insert(
             player.id.clone(),
             Player {
-                name: player.name.clone(),
                 life: state.config.lives,
                 ready: false,
                 choosing: false,
-                connected: true,
                 balance_cents,
                 stats,
             },
@@ -773,9 +731,6 @@ impl Game for OweDrahn {
     /// `departed` either way.
     fn leave(&self, state: &mut State, seat: &Seat, cx: &mut Ctx<'_, Action>) {
         let player = &seat.id;
-        if !state.players.contains_key(player) {
-            return;
-        }
         match state.phase {
             Phase::Playing => {
                 let alive = state.players.get(player).is_some_and(|p| p.life > 0);
@@ -787,13 +742,13 @@ impl Game for OweDrahn {
                     });
                 }
                 if state.alive().iter().filter(|p| *p != player).count() <= 1 {
-                    remove_seat(state, player);
+                    remove_seat(state, seat);
                     state.game_over(cx);
                 } else {
                     if state.turn.as_ref() == Some(player) {
-                        state.set_turn(next);
+                        state.set_turn(next, cx);
                     }
-                    remove_seat(state, player);
+                    remove_seat(state, seat);
                 }
             }
             Phase::Lobby | Phase::Over => {
@@ -801,11 +756,11 @@ impl Game for OweDrahn {
                     !(matches!(b.status, BetStatus::Pending | BetStatus::Accepted)
                         && (b.challenger == *player || b.opponent == *player))
                 });
-                remove_seat(state, player);
+                remove_seat(state, seat);
                 state.try_start(cx);
             }
         }
-        state.sync_turn_timer(cx);
+        state.sync_clock(cx);
     }
 
     fn apply(
@@ -816,36 +771,6 @@ impl Game for OweDrahn {
         cx: &mut Ctx<'_, Action>,
     ) -> Result<(), GameError> {
         let player = match (by, &action) {
-            (Actor::System, Action::SkipTurn { turn_no }) => {
-                let turn_no = *turn_no;
-                state.turn_timer = None;
-                state.turn_deadline_ms = None;
-                state.timer_turn = None;
-                let absent = state
-                    .turn
-                    .as_ref()
-                    .and_then(|t| state.players.get(t))
-                    .is_some_and(|p| !p.connected);
-                if state.phase != Phase::Playing || state.turn_no != turn_no || !absent {
-                    return Err(GameError::invalid_move("that turn is no longer waiting"));
-                }
-                let skipped = state.turn.clone().ok_or_else(not_a_player)?;
-                // A skip costs a life, and the last life puts the absent player out, so
-                // that disconnecting never shields anyone from the dice.
-                let last_life = state.players.get(&skipped).is_some_and(|p| p.life <= 1);
-                if last_life {
-                    state.kill(&skipped);
-                } else if let Some(p) = state.players.get_mut(&skipped) {
-                    p.life -= 1;
-                    p.choosing = false;
-                }
-                state.event = Some(Event::Skipped {
-                    player: skipped.clone(),
-                });
-                state.pass_turn_from(&skipped, cx);
-                state.sync_turn_timer(cx);
-                return Ok(());
-            }
             (Actor::System, Action::Reset) => {
                 if state.phase != Phase::Over {
                     return Err(GameError::invalid_move("nothing to reset"));
@@ -855,12 +780,6 @@ impl Game for OweDrahn {
             }
             (Actor::System, _) => {
                 return Err(GameError::invalid_move("not a timed action"));
-            }
-            (Actor::Player(_), Action::SkipTurn { .. } | Action::Reset) => {
-                return Err(GameError::new(
-                    ErrorCode::InvalidAction,
-                    "only the room's timers take that action",
-                ));
             }
             (Actor::Player(p), _) => p.clone(),
         };
@@ -907,7 +826,7 @@ impl Game for OweDrahn {
                     player: player.clone(),
                     next: next.clone(),
                 });
-                state.set_turn(Some(next));
+                state.set_turn(Some(next), cx);
             }
             Action::SetMainBet { amount_cents } => {
                 state.in_lobby()?;
@@ -969,23 +888,57 @@ impl Game for OweDrahn {
                 }
                 state.side_bets.remove(&bet);
             }
-            Action::SkipTurn { .. } | Action::Reset => {
+            Action::Reset => {
                 return Err(GameError::new(
                     ErrorCode::InvalidAction,
-                    "only the room's timers take that action",
+                    "only the room's timer resets the table",
                 ));
             }
         }
-        state.sync_turn_timer(cx);
+        state.sync_clock(cx);
         Ok(())
     }
 
-    fn view(&self, state: &State, _seats: &Seats, _viewer: &Viewer) -> Value {
+    /// The clock runs only on an absent player's turn. Running out of time costs a life, and
+    /// the last life puts them out, so that disconnecting never shields anyone from the dice.
+    fn out_of_time(
+        &self,
+        state: &mut State,
+        player: &PlayerId,
+        cx: &mut Ctx<'_, Action>,
+    ) -> Result<(), GameError> {
+        if state.playing_turn(player)?.life <= 1 {
+            state.kill(player);
+        } else if let Some(p) = state.players.get_mut(player) {
+            p.life -= 1;
+            p.choosing = false;
+        }
+        state.event = Some(Event::Skipped {
+            player: player.clone(),
+        });
+        state.pass_turn_from(player, cx);
+        state.sync_clock(cx);
+        Ok(())
+    }
+
+    fn view(&self, state: &State, seats: &Seats, _viewer: &Viewer) -> Value {
+        let players = seats.iter().filter_map(|seat| {
+            let game = state.players.get(&seat.id)?;
+            let (name, connected) = (seat.name.as_str(), seat.connected);
+            Some((
+                &seat.id,
+                SeatedPlayer {
+                    name,
+                    connected,
+                    game,
+                },
+            ))
+        });
         let view = View {
             phase: state.phase,
             round: state.round,
             lives: state.config.lives,
-            players: &state.players,
+            players: players.collect(),
             order: &state.order,
             turn: &state.turn,
             total: state.total,
@@ -997,7 +950,7 @@ impl Game for OweDrahn {
             winner: &state.winner,
             event: &state.event,
             departed: &state.departed,
-            turn_deadline_ms: state.turn_deadline_ms,
+            turn_deadline_ms: seats.clock().map(|c| c.due_ms),
             reset_at_ms: state.reset_at_ms,
         };
         serde_json::to_value(view).unwrap_or(Value::Null)
@@ -1094,22 +1047,15 @@ impl Game for OweDrahn {
     fn connection(
         &self,
         state: &mut State,
-        player: &PlayerId,
-        connected: bool,
+        _player: &PlayerId,
+        _connected: bool,
         cx: &mut Ctx<'_, Action>,
     ) {
-        if let Some(p) = state.players.get_mut(player) {
-            p.connected = connected;
-        }
-        state.sync_turn_timer(cx);
+        state.sync_clock(cx);
     }
 
     fn has_bots(&self) -> bool {
         true
-    }
-
-    fn bot_name(&self, n: u32) -> String {
-        bot::name(n)
     }
 
     fn bot_move(
@@ -1139,13 +1085,14 @@ fn pending_bet(state: &mut State, bet: u32) -> Result<&mut SideBet, GameError> {
     Ok(b)
 }
 
-/// Take a player off the table, keeping their balance and stats in `departed`.
-fn remove_seat(state: &mut State, player: &PlayerId) {
+/// Take a player off the table, keeping their name, balance and stats in `departed`.
+fn remove_seat(state: &mut State, seat: &Seat) {
+    let player = &seat.id;
     if let Some(p) = state.players.remove(player) {
         state.departed.insert(
             player.clone(),
             Departed {
-                name: p.name,
+                name: seat.name.clone(),
                 balance_cents: p.balance_cents,
                 stats: p.stats,
             },

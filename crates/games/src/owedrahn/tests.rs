@@ -1,200 +1,133 @@
 #![allow(clippy::unwrap_used)]
 
 use super::*;
-use arbiter_engine::Timers;
-use arbiter_engine::{Seat, Seats};
+use arbiter_engine::Playtest;
 use proptest::prelude::*;
 
-fn id(s: &str) -> PlayerId {
-    s.into()
+type Table = Playtest<OweDrahn>;
+
+/// The id [`Playtest::seat`] gives the player named `name`.
+fn id(name: &str) -> PlayerId {
+    PlayerId(format!("p_{name}"))
 }
 
-/// A table driven the way the engine drives it: every entry on a copy, kept only on success.
-struct Table {
-    state: State,
-    rng: GameRng,
-    timers: Timers<Action>,
-    now: u64,
+fn table_with(config: Config, players: &[&str]) -> Table {
+    let config = serde_json::to_value(config).expect("json");
+    let mut t = Playtest::with_config(OweDrahn, config, 7).expect("valid config");
+    for p in players {
+        t.seat(p).expect("seat");
+    }
+    t
 }
 
-impl Table {
-    fn with(config: Config, players: &[&str]) -> Self {
-        let mut rng = GameRng::from_seed(7);
-        let mut timers = Timers::default();
-        let state = OweDrahn
-            .setup(
-                &config,
-                &mut Ctx::new(&mut rng, 1_000, &mut timers, &mut Seats::default()),
-            )
-            .expect("valid config");
-        let mut t = Self {
-            state,
-            rng,
-            timers,
-            now: 1_000,
-        };
-        for p in players {
-            t.join(p).expect("seat");
-        }
-        t
-    }
+fn table(players: &[&str]) -> Table {
+    table_with(Config::default(), players)
+}
 
-    fn new(players: &[&str]) -> Self {
-        Self::with(Config::default(), players)
-    }
+/// Shortcuts by player name for the tests below.
+trait Shortcuts {
+    /// The refusal of `action` by `who`, checking that it changed nothing.
+    fn code(&mut self, who: &str, action: Action) -> ErrorCode;
+    /// Everyone readies up; the game starts.
+    fn start(&mut self);
+    /// Give the turn to `who` with the total at `total`.
+    fn set(&mut self, who: &str, total: u8);
+    /// `who` rolls `face`.
+    fn roll(&mut self, who: &str, face: u8);
+    /// The name of the player on turn.
+    fn turn(&self) -> String;
+    fn p(&self, who: &str) -> &Player;
+    fn balance(&self, who: &str) -> i64;
+}
 
-    /// Run `f` on copies of the state, RNG and timers; keep them only if it succeeds.
-    fn entry(
-        &mut self,
-        f: impl FnOnce(&mut State, &mut Ctx<'_, Action>) -> Result<(), GameError>,
-    ) -> Result<(), GameError> {
-        let (mut state, mut rng, mut timers) =
-            (self.state.clone(), self.rng.clone(), self.timers.clone());
-        f(
-            &mut state,
-            &mut Ctx::new(&mut rng, self.now, &mut timers, &mut Seats::default()),
-        )?;
-        (self.state, self.rng, self.timers) = (state, rng, timers);
-        Ok(())
-    }
-
-    fn join(&mut self, who: &str) -> Result<(), GameError> {
-        let info = Seat {
-            number: 0,
-            bot: false,
-            connected: true,
-            id: id(who),
-            name: who.to_uppercase(),
-        };
-        self.entry(|s, cx| OweDrahn.join(s, &info, cx))
-    }
-
-    fn act(&mut self, who: &str, action: Action) -> Result<(), GameError> {
-        self.entry(|s, cx| OweDrahn.apply(s, &Actor::Player(id(who)), action, cx))
-    }
-
+impl Shortcuts for Table {
     fn code(&mut self, who: &str, action: Action) -> ErrorCode {
-        let before = self.state.clone();
-        let code = self.act(who, action).expect_err("refused").code;
-        assert_eq!(self.state, before, "a refusal changes nothing");
+        let (state, version) = (self.state().clone(), self.version());
+        let code = self.act(&id(who), action).expect_err("refused").code;
+        assert_eq!(self.state(), &state, "a refusal changes nothing");
+        assert_eq!(self.version(), version);
         code
     }
 
-    fn leave(&mut self, who: &str) {
-        self.entry(|s, cx| {
-            OweDrahn.leave(s, &Seat::stub(id(who)), cx);
-            Ok(())
-        })
-        .expect("leave");
-    }
-
-    fn connection(&mut self, who: &str, connected: bool) {
-        self.entry(|s, cx| {
-            OweDrahn.connection(s, &id(who), connected, cx);
-            Ok(())
-        })
-        .expect("connection");
-    }
-
-    /// Let `ms` pass, firing due timers the way the engine does.
-    fn advance(&mut self, ms: u64) {
-        self.now += ms;
-        while let Some(timer) = self.timers.pop_due(self.now) {
-            let at = timer.due_ms;
-            let (mut state, mut rng, mut timers) =
-                (self.state.clone(), self.rng.clone(), self.timers.clone());
-            let mut seats = Seats::default();
-            let mut cx = Ctx::new(&mut rng, at, &mut timers, &mut seats);
-            if OweDrahn
-                .apply(&mut state, &Actor::System, timer.action, &mut cx)
-                .is_ok()
-            {
-                (self.state, self.rng, self.timers) = (state, rng, timers);
-            }
-        }
-    }
-
     fn start(&mut self) {
-        let ids: Vec<PlayerId> = self.state.order.clone();
-        for p in ids {
-            self.act(p.as_str(), Action::Ready { ready: true })
-                .expect("ready");
+        for p in self.state().order.clone() {
+            self.act(&p, Action::Ready { ready: true }).expect("ready");
         }
-        assert_eq!(self.state.phase, Phase::Playing);
+        assert_eq!(self.state().phase, Phase::Playing);
     }
 
-    /// Make the next die `face`.
-    fn rig(&mut self, face: u8) {
-        let seed = (0..)
-            .find(|&s| GameRng::from_seed(s).range_inclusive(1, 6) == u32::from(face))
-            .expect("some seed");
-        self.rng = GameRng::from_seed(seed);
-    }
-
-    fn turn(&self) -> String {
-        self.state.turn.clone().expect("a turn").0
-    }
-
-    /// Give the turn to `who` with the total at `total`.
     fn set(&mut self, who: &str, total: u8) {
-        self.state.turn = Some(id(who));
-        self.state.total = total;
+        self.arrange(|s| {
+            s.turn = Some(id(who));
+            s.total = total;
+        });
     }
 
     fn roll(&mut self, who: &str, face: u8) {
-        self.rig(face);
-        self.act(who, Action::Roll).expect("roll");
+        let seed = (0..)
+            .find(|&s| GameRng::from_seed(s).range_inclusive(1, 6) == u32::from(face))
+            .expect("some seed");
+        self.arrange_rng(GameRng::from_seed(seed));
+        self.act(&id(who), Action::Roll).expect("roll");
+    }
+
+    fn turn(&self) -> String {
+        let turn = self.state().turn.as_ref().expect("a turn");
+        turn.as_str().trim_start_matches("p_").to_owned()
     }
 
     fn p(&self, who: &str) -> &Player {
-        &self.state.players[&id(who)]
+        &self.state().players[&id(who)]
     }
 
     fn balance(&self, who: &str) -> i64 {
-        self.state.players.get(&id(who)).map_or_else(
-            || self.state.departed[&id(who)].balance_cents,
-            |p| p.balance_cents,
-        )
+        let s = self.state();
+        s.players
+            .get(&id(who))
+            .map_or_else(|| s.departed[&id(who)].balance_cents, |p| p.balance_cents)
     }
 }
 
 #[test]
 fn a_game_starts_when_every_seated_player_and_at_least_two_are_ready() {
-    let mut t = Table::new(&["ann"]);
-    t.act("ann", Action::Ready { ready: true }).expect("ready");
-    assert_eq!(t.state.phase, Phase::Lobby, "one player is not a game");
-    t.join("bob").expect("seat");
-    t.join("cat").expect("seat");
-    t.act("bob", Action::Ready { ready: true }).expect("ready");
-    assert_eq!(t.state.phase, Phase::Lobby, "cat is not ready");
-    t.act("ann", Action::Ready { ready: false })
+    let mut t = table(&["ann"]);
+    t.act(&id("ann"), Action::Ready { ready: true })
+        .expect("ready");
+    assert_eq!(t.state().phase, Phase::Lobby, "one player is not a game");
+    t.seat("bob").expect("seat");
+    t.seat("cat").expect("seat");
+    t.act(&id("bob"), Action::Ready { ready: true })
+        .expect("ready");
+    assert_eq!(t.state().phase, Phase::Lobby, "cat is not ready");
+    t.act(&id("ann"), Action::Ready { ready: false })
         .expect("unready");
-    t.act("cat", Action::Ready { ready: true }).expect("ready");
-    assert_eq!(t.state.phase, Phase::Lobby, "ann took it back");
-    t.act("ann", Action::Ready { ready: true }).expect("ready");
-    assert_eq!(t.state.phase, Phase::Playing);
-    assert_eq!(t.state.round, 1);
-    assert!(t.state.players.values().all(|p| !p.ready && p.life == 6));
-    let first = t.state.turn.clone().expect("someone starts");
-    assert_eq!(t.state.event, Some(Event::Started { first }));
-    assert_eq!(
-        OweDrahn.status(&t.state, &Seats::default()),
-        Status::Playing
-    );
+    t.act(&id("cat"), Action::Ready { ready: true })
+        .expect("ready");
+    assert_eq!(t.state().phase, Phase::Lobby, "ann took it back");
+    t.act(&id("ann"), Action::Ready { ready: true })
+        .expect("ready");
+    assert_eq!(t.state().phase, Phase::Playing);
+    assert_eq!(t.state().round, 1);
+    assert!(t.state().players.values().all(|p| !p.ready && p.life == 6));
+    let first = t.state().turn.clone().expect("someone starts");
+    assert_eq!(t.state().event, Some(Event::Started { first }));
+    assert_eq!(t.status(), Status::Playing);
 }
 
 #[test]
 fn a_lobby_leaver_who_was_the_last_unready_player_lets_the_game_start() {
-    let mut t = Table::new(&["ann", "bob", "cat"]);
-    t.act("ann", Action::Ready { ready: true }).expect("ready");
-    t.act("bob", Action::Ready { ready: true }).expect("ready");
-    t.leave("cat");
-    assert_eq!(t.state.phase, Phase::Playing);
+    let mut t = table(&["ann", "bob", "cat"]);
+    t.act(&id("ann"), Action::Ready { ready: true })
+        .expect("ready");
+    t.act(&id("bob"), Action::Ready { ready: true })
+        .expect("ready");
+    t.leave(&id("cat")).expect("leave");
+    assert_eq!(t.state().phase, Phase::Playing);
 }
 
 #[test]
 fn ready_is_for_seated_players_between_games() {
-    let mut t = Table::new(&["ann", "bob"]);
+    let mut t = table(&["ann", "bob"]);
     // The original server crashed on a spectator's ready; here it is a plain refusal.
     assert_eq!(
         t.code("eve", Action::Ready { ready: true }),
@@ -210,20 +143,20 @@ fn ready_is_for_seated_players_between_games() {
 
 #[test]
 fn a_roll_adds_its_face_except_a_three_and_passes_the_turn() {
-    let mut t = Table::new(&["ann", "bob", "cat"]);
+    let mut t = table(&["ann", "bob", "cat"]);
     t.start();
     t.set("ann", 4);
     t.roll("ann", 3);
-    assert_eq!(t.state.total, 4, "a 3 adds nothing");
+    assert_eq!(t.state().total, 4, "a 3 adds nothing");
     assert_eq!(t.turn(), "bob");
     t.roll("bob", 5);
-    assert_eq!(t.state.total, 9);
+    assert_eq!(t.state().total, 9);
     assert_eq!(t.turn(), "cat");
     t.roll("cat", 1);
-    assert_eq!((t.state.total, t.turn().as_str()), (10, "ann"), "wraps");
-    assert_eq!(t.state.rolls.len(), 3);
+    assert_eq!((t.state().total, t.turn().as_str()), (10, "ann"), "wraps");
+    assert_eq!(t.state().rolls.len(), 3);
     assert_eq!(
-        t.state.rolls[1],
+        t.state().rolls[1],
         Roll {
             player: id("bob"),
             die: 5,
@@ -237,17 +170,17 @@ fn a_roll_adds_its_face_except_a_three_and_passes_the_turn() {
 
 #[test]
 fn a_total_over_fifteen_costs_every_life_and_dead_players_are_skipped() {
-    let mut t = Table::new(&["ann", "bob", "cat"]);
+    let mut t = table(&["ann", "bob", "cat"]);
     t.start();
     t.set("bob", 15);
     t.roll("bob", 6);
-    let last = t.state.rolls.last().expect("a roll").clone();
+    let last = t.state().rolls.last().expect("a roll").clone();
     assert_eq!((last.total, last.busted, last.life_before), (21, true, 6));
     assert_eq!(t.p("bob").life, 0);
-    assert_eq!(t.state.total, 0, "the next player starts from 0");
+    assert_eq!(t.state().total, 0, "the next player starts from 0");
     assert_eq!(t.balance("bob"), -100);
-    assert_eq!(t.state.pot_cents, 100);
-    assert_eq!(t.state.money_total(), 0);
+    assert_eq!(t.state().pot_cents, 100);
+    assert_eq!(t.state().money_total(), 0);
     assert_eq!(t.turn(), "cat");
     t.roll("cat", 2);
     assert_eq!(t.turn(), "ann");
@@ -260,7 +193,7 @@ fn a_total_over_fifteen_costs_every_life_and_dead_players_are_skipped() {
 
 #[test]
 fn owing_drahn_follows_the_original_clients_rule() {
-    let mut t = Table::new(&["ann", "bob"]);
+    let mut t = table(&["ann", "bob"]);
     t.start();
     t.set("ann", 9);
     assert_eq!(t.code("bob", Action::OweDrahn), ErrorCode::NotYourTurn);
@@ -269,27 +202,27 @@ fn owing_drahn_follows_the_original_clients_rule() {
         ErrorCode::InvalidMove,
         "below 10"
     );
-    t.state.total = 10;
-    t.state.players.get_mut(&id("ann")).expect("ann").life = 1;
+    t.arrange(|s| s.total = 10);
+    t.arrange(|s| s.players.get_mut(&id("ann")).expect("ann").life = 1);
     assert_eq!(
         t.code("ann", Action::OweDrahn),
         ErrorCode::InvalidMove,
         "last life"
     );
-    t.state.players.get_mut(&id("ann")).expect("ann").life = 6;
-    t.act("ann", Action::OweDrahn).expect("owe drahn");
+    t.arrange(|s| s.players.get_mut(&id("ann")).expect("ann").life = 6);
+    t.act(&id("ann"), Action::OweDrahn).expect("owe drahn");
     assert_eq!(t.p("ann").life, 5);
     assert!(t.p("ann").choosing);
-    assert_eq!(t.state.total, 0);
+    assert_eq!(t.state().total, 0);
     assert_eq!(t.turn(), "ann", "the turn does not pass");
-    t.state.total = 12;
+    t.arrange(|s| s.total = 12);
     assert_eq!(
         t.code("ann", Action::OweDrahn),
         ErrorCode::InvalidMove,
         "already choosing"
     );
     assert_eq!(
-        t.state.event,
+        t.state().event,
         Some(Event::LostLife {
             player: id("ann"),
             life: 5
@@ -299,7 +232,7 @@ fn owing_drahn_follows_the_original_clients_rule() {
 
 #[test]
 fn the_chooser_hands_the_turn_to_a_living_player_or_rolls() {
-    let mut t = Table::new(&["ann", "bob", "cat"]);
+    let mut t = table(&["ann", "bob", "cat"]);
     t.start();
     t.set("ann", 12);
     assert_eq!(
@@ -307,8 +240,8 @@ fn the_chooser_hands_the_turn_to_a_living_player_or_rolls() {
         ErrorCode::InvalidMove,
         "only after owing drahn"
     );
-    t.act("ann", Action::OweDrahn).expect("owe");
-    t.state.players.get_mut(&id("bob")).expect("bob").life = 0;
+    t.act(&id("ann"), Action::OweDrahn).expect("owe");
+    t.arrange(|s| s.players.get_mut(&id("bob")).expect("bob").life = 0);
     assert_eq!(
         t.code("ann", Action::ChooseNext { player: id("bob") }),
         ErrorCode::InvalidMove,
@@ -323,75 +256,76 @@ fn the_chooser_hands_the_turn_to_a_living_player_or_rolls() {
         t.code("cat", Action::ChooseNext { player: id("cat") }),
         ErrorCode::NotYourTurn
     );
-    t.act("ann", Action::ChooseNext { player: id("cat") })
+    t.act(&id("ann"), Action::ChooseNext { player: id("cat") })
         .expect("choose");
     assert_eq!(t.turn(), "cat");
     assert!(!t.p("ann").choosing);
 
     // Choosing yourself, and rolling instead of choosing, are both allowed.
     t.set("cat", 11);
-    t.act("cat", Action::OweDrahn).expect("owe");
-    t.act("cat", Action::ChooseNext { player: id("cat") })
+    t.act(&id("cat"), Action::OweDrahn).expect("owe");
+    t.act(&id("cat"), Action::ChooseNext { player: id("cat") })
         .expect("self");
     assert_eq!(t.turn(), "cat");
-    t.state.total = 10;
-    t.act("cat", Action::OweDrahn).expect("owe");
+    t.arrange(|s| s.total = 10);
+    t.act(&id("cat"), Action::OweDrahn).expect("owe");
     t.roll("cat", 4);
     assert!(!t.p("cat").choosing);
-    assert_eq!((t.state.total, t.turn().as_str()), (4, "ann"));
+    assert_eq!((t.state().total, t.turn().as_str()), (4, "ann"));
 }
 
 #[test]
 fn the_last_player_alive_takes_the_pot_and_the_table_resets_after_a_while() {
-    let mut t = Table::new(&["ann", "bob", "cat"]);
-    t.act("ann", Action::SetMainBet { amount_cents: 250 })
+    let mut t = table(&["ann", "bob", "cat"]);
+    t.act(&id("ann"), Action::SetMainBet { amount_cents: 250 })
         .expect("bet");
     t.start();
     t.set("ann", 15);
     t.roll("ann", 6);
     t.set("bob", 15);
     t.roll("bob", 1);
-    assert_eq!(t.state.phase, Phase::Over);
-    assert_eq!(t.state.winner, Some(id("cat")));
+    assert_eq!(t.state().phase, Phase::Over);
+    assert_eq!(t.state().winner, Some(id("cat")));
     assert_eq!(
         (t.balance("ann"), t.balance("bob"), t.balance("cat")),
         (-250, -250, 500)
     );
-    assert_eq!((t.state.pot_cents, t.state.money_total()), (0, 0));
+    assert_eq!((t.state().pot_cents, t.state().money_total()), (0, 0));
     assert_eq!(
-        OweDrahn.status(&t.state, &Seats::default()),
+        t.status(),
         Status::Finished {
             ranking: vec![vec![id("cat")], vec![id("bob")], vec![id("ann")]]
         }
     );
     assert_eq!(t.code("cat", Action::Roll), ErrorCode::GameOver);
-    assert_eq!(t.state.reset_at_ms, Some(t.now + 5_000));
+    assert_eq!(t.state().reset_at_ms, Some(t.now_ms() + 5_000));
     assert_eq!(t.p("cat").stats.wins, 1);
-    assert!(t.state.players.values().all(|p| p.stats.games == 1));
+    assert!(t.state().players.values().all(|p| p.stats.games == 1));
 
     t.advance(4_999);
-    assert_eq!(t.state.phase, Phase::Over);
+    assert_eq!(t.state().phase, Phase::Over);
     t.advance(1);
-    assert_eq!(t.state.phase, Phase::Lobby);
-    assert_eq!(t.state.event, Some(Event::Reset));
-    assert!(t.state.players.values().all(|p| p.life == 6 && !p.ready));
+    assert_eq!(t.state().phase, Phase::Lobby);
+    assert_eq!(t.state().event, Some(Event::Reset));
+    assert!(t.state().players.values().all(|p| p.life == 6 && !p.ready));
     assert_eq!(
-        t.state.main_bet_cents, 100,
+        t.state().main_bet_cents,
+        100,
         "the main bet goes back to 1.00"
     );
     assert_eq!(t.balance("cat"), 500, "balances carry over");
-    assert!(t.state.rolls.is_empty() && t.state.turn.is_none());
+    assert!(t.state().rolls.is_empty() && t.state().turn.is_none());
     t.start();
-    assert_eq!(t.state.round, 2);
+    assert_eq!(t.state().round, 2);
 }
 
 #[test]
 fn the_main_bet_is_set_between_games_within_bounds() {
-    let mut t = Table::new(&["ann", "bob"]);
-    assert_eq!(t.state.main_bet_cents, 100);
-    t.act("bob", Action::SetMainBet { amount_cents: 1050 })
+    let mut t = table(&["ann", "bob"]);
+    assert_eq!(t.state().main_bet_cents, 100);
+    t.act(&id("bob"), Action::SetMainBet { amount_cents: 1050 })
         .expect("set");
-    assert_eq!(t.state.main_bet_cents, 1050);
+    assert_eq!(t.state().main_bet_cents, 1050);
     for bad in [0, -500, MAX_BET_CENTS + 1] {
         assert_eq!(
             t.code("ann", Action::SetMainBet { amount_cents: bad }),
@@ -407,7 +341,7 @@ fn the_main_bet_is_set_between_games_within_bounds() {
 
 #[test]
 fn side_bets_are_proposed_answered_and_cancelled_by_the_right_players() {
-    let mut t = Table::new(&["ann", "bob", "cat"]);
+    let mut t = table(&["ann", "bob", "cat"]);
     let propose = |opponent: &str, amount_cents| Action::ProposeBet {
         opponent: id(opponent),
         amount_cents,
@@ -417,10 +351,10 @@ fn side_bets_are_proposed_answered_and_cancelled_by_the_right_players() {
     for bad in [0, -5, -1, MAX_BET_CENTS + 1] {
         assert_eq!(t.code("ann", propose("bob", bad)), ErrorCode::InvalidMove);
     }
-    assert!(t.state.side_bets.is_empty());
-    t.act("ann", propose("bob", 250)).expect("propose");
+    assert!(t.state().side_bets.is_empty());
+    t.act(&id("ann"), propose("bob", 250)).expect("propose");
     assert_eq!(
-        t.state.side_bets[&1],
+        t.state().side_bets[&1],
         SideBet {
             challenger: id("ann"),
             opponent: id("bob"),
@@ -447,8 +381,9 @@ fn side_bets_are_proposed_answered_and_cancelled_by_the_right_players() {
         ErrorCode::InvalidMove,
         "only the challenger cancels"
     );
-    t.act("bob", Action::AcceptBet { bet: 1 }).expect("accept");
-    assert_eq!(t.state.side_bets[&1].status, BetStatus::Accepted);
+    t.act(&id("bob"), Action::AcceptBet { bet: 1 })
+        .expect("accept");
+    assert_eq!(t.state().side_bets[&1].status, BetStatus::Accepted);
     assert_eq!(
         t.code("bob", Action::DeclineBet { bet: 1 }),
         ErrorCode::InvalidMove,
@@ -459,15 +394,16 @@ fn side_bets_are_proposed_answered_and_cancelled_by_the_right_players() {
         ErrorCode::InvalidMove,
         "an accepted bet stands"
     );
-    t.act("cat", propose("ann", 100)).expect("propose");
-    t.act("ann", Action::DeclineBet { bet: 2 })
+    t.act(&id("cat"), propose("ann", 100)).expect("propose");
+    t.act(&id("ann"), Action::DeclineBet { bet: 2 })
         .expect("decline");
-    assert_eq!(t.state.side_bets[&2].status, BetStatus::Declined);
-    t.act("cat", propose("bob", 100)).expect("propose");
-    t.act("cat", propose("ann", 300)).expect("propose");
-    t.act("cat", Action::CancelBet { bet: 3 }).expect("cancel");
+    assert_eq!(t.state().side_bets[&2].status, BetStatus::Declined);
+    t.act(&id("cat"), propose("bob", 100)).expect("propose");
+    t.act(&id("cat"), propose("ann", 300)).expect("propose");
+    t.act(&id("cat"), Action::CancelBet { bet: 3 })
+        .expect("cancel");
     assert_eq!(
-        t.state.side_bets.keys().copied().collect::<Vec<_>>(),
+        t.state().side_bets.keys().copied().collect::<Vec<_>>(),
         vec![1, 2, 4]
     );
     assert_eq!(
@@ -476,7 +412,7 @@ fn side_bets_are_proposed_answered_and_cancelled_by_the_right_players() {
     );
     t.start();
     assert_eq!(
-        t.state.side_bets[&4].status,
+        t.state().side_bets[&4].status,
         BetStatus::Lapsed,
         "unanswered bets lapse when the game starts"
     );
@@ -493,12 +429,12 @@ fn side_bets_are_proposed_answered_and_cancelled_by_the_right_players() {
 #[test]
 fn side_bets_settle_on_each_death_and_the_money_stays_zero_sum() {
     // p1 and p2 both bet against p3; p1 also bets against p2.
-    let mut t = Table::new(&["p1", "p2", "p3"]);
+    let mut t = table(&["p1", "p2", "p3"]);
     for (challenger, opponent, amount_cents) in
         [("p1", "p3", 250), ("p2", "p3", 400), ("p1", "p2", 100)]
     {
         t.act(
-            challenger,
+            &id(challenger),
             Action::ProposeBet {
                 opponent: id(opponent),
                 amount_cents,
@@ -507,7 +443,7 @@ fn side_bets_settle_on_each_death_and_the_money_stays_zero_sum() {
         .expect("propose");
     }
     for (who, bet) in [("p3", 1), ("p3", 2), ("p2", 3)] {
-        t.act(who, Action::AcceptBet { bet }).expect("accept");
+        t.act(&id(who), Action::AcceptBet { bet }).expect("accept");
     }
     t.start();
     t.set("p3", 14);
@@ -517,98 +453,101 @@ fn side_bets_settle_on_each_death_and_the_money_stays_zero_sum() {
         (250, 400, -750),
         "p3 pays both bets and the main bet"
     );
-    assert_eq!(t.state.pot_cents, 100);
-    assert_eq!(t.state.money_total(), 0);
-    assert_eq!(t.state.side_bets[&3].status, BetStatus::Accepted);
-    assert_eq!(t.state.side_bets[&1].winner, Some(id("p1")));
+    assert_eq!(t.state().pot_cents, 100);
+    assert_eq!(t.state().money_total(), 0);
+    assert_eq!(t.state().side_bets[&3].status, BetStatus::Accepted);
+    assert_eq!(t.state().side_bets[&1].winner, Some(id("p1")));
     t.set("p2", 15);
     t.roll("p2", 5);
-    assert_eq!(t.state.phase, Phase::Over);
+    assert_eq!(t.state().phase, Phase::Over);
     assert_eq!(
         (t.balance("p1"), t.balance("p2"), t.balance("p3")),
         (250 + 100 + 200, 400 - 100 - 100, -750)
     );
-    assert_eq!(t.state.money_total(), 0);
+    assert_eq!(t.state().money_total(), 0);
     assert!(
-        t.state
+        t.state()
             .side_bets
             .values()
             .all(|b| b.status == BetStatus::Settled)
     );
     t.advance(5_000);
-    assert!(t.state.side_bets.is_empty(), "decided bets are cleared");
+    assert!(t.state().side_bets.is_empty(), "decided bets are cleared");
 }
 
 #[test]
 fn leaving_mid_game_counts_as_dying_and_the_balance_is_kept() {
-    let mut t = Table::new(&["ann", "bob", "cat"]);
+    let mut t = table(&["ann", "bob", "cat"]);
     t.act(
-        "cat",
+        &id("cat"),
         Action::ProposeBet {
             opponent: id("ann"),
             amount_cents: 300,
         },
     )
     .expect("propose");
-    t.act("ann", Action::AcceptBet { bet: 1 }).expect("accept");
+    t.act(&id("ann"), Action::AcceptBet { bet: 1 })
+        .expect("accept");
     t.start();
     t.set("ann", 7);
-    t.leave("ann");
-    assert!(!t.state.players.contains_key(&id("ann")));
+    t.leave(&id("ann")).expect("leave");
+    assert!(!t.state().players.contains_key(&id("ann")));
     assert_eq!(t.turn(), "bob", "the leaver's turn passes on");
     assert_eq!(t.balance("ann"), -400);
     assert_eq!(t.balance("cat"), 300);
-    assert_eq!(t.state.money_total(), 0);
-    assert_eq!(t.state.phase, Phase::Playing);
-    t.leave("cat");
-    assert_eq!(t.state.phase, Phase::Over);
-    assert_eq!(t.state.winner, Some(id("bob")));
+    assert_eq!(t.state().money_total(), 0);
+    assert_eq!(t.state().phase, Phase::Playing);
+    t.leave(&id("cat")).expect("leave");
+    assert_eq!(t.state().phase, Phase::Over);
+    assert_eq!(t.state().winner, Some(id("bob")));
     assert_eq!(t.balance("bob"), 200);
-    assert_eq!(t.state.money_total(), 0);
+    assert_eq!(t.state().money_total(), 0);
     // Coming back restores the balance.
-    t.join("ann").expect("a seat during the result");
+    t.seat("ann").expect("a seat during the result");
     assert_eq!(t.balance("ann"), -400);
-    assert!(!t.state.departed.contains_key(&id("ann")));
-    assert_eq!(t.state.money_total(), 0);
+    assert!(!t.state().departed.contains_key(&id("ann")));
+    assert_eq!(t.state().money_total(), 0);
 }
 
 #[test]
 fn a_table_seats_twelve_and_holds_at_most_sixty_four_side_bets() {
     assert_eq!(OweDrahn.info().max_players, 12);
-    let mut t = Table::new(&["ann", "bob"]);
+    let mut t = table(&["ann", "bob"]);
     let bet = |n: i64| Action::ProposeBet {
         opponent: id("bob"),
         amount_cents: 10 + n,
     };
     for n in 0..64 {
-        t.act("ann", bet(n)).expect("room for the bet");
+        t.act(&id("ann"), bet(n)).expect("room for the bet");
     }
-    assert_eq!(t.state.side_bets.len(), MAX_SIDE_BETS);
+    assert_eq!(t.state().side_bets.len(), MAX_SIDE_BETS);
     assert_eq!(t.code("ann", bet(64)), ErrorCode::InvalidMove);
     assert!(
-        OweDrahn
-            .legal_actions(&t.state, &Seats::default(), &id("ann"))
+        t.legal_actions(&id("ann"))
             .iter()
             .all(|a| !matches!(a, Action::ProposeBet { .. })),
         "a full table offers no new bet"
     );
     // A withdrawn bet makes room again.
-    t.act("ann", Action::CancelBet { bet: 1 }).expect("cancel");
-    t.act("ann", bet(64)).expect("room again");
+    t.act(&id("ann"), Action::CancelBet { bet: 1 })
+        .expect("cancel");
+    t.act(&id("ann"), bet(64)).expect("room again");
 }
 
 #[test]
 fn joining_is_refused_during_a_game_with_join_refused() {
-    let mut t = Table::new(&["ann", "bob"]);
+    let mut t = table(&["ann", "bob"]);
     t.start();
-    let before = t.state.clone();
-    let err = t.join("cat").expect_err("refused");
+    let before = t.state().clone();
+    let err = t.seat("cat").expect_err("refused");
     assert_eq!(err.code, ErrorCode::JoinRefused);
-    assert_eq!(t.state, before);
+    assert_eq!(t.state(), &before);
     assert_eq!(
-        t.join("ann").expect_err("refused").code,
-        ErrorCode::JoinRefused
+        t.seat("ann").expect_err("refused").code,
+        ErrorCode::AlreadyInRoom,
+        "one seat each (the engine's rule)"
     );
+    assert_eq!(t.seats().len(), 2);
 }
 
 #[test]
@@ -617,72 +556,92 @@ fn a_disconnected_players_turn_is_skipped_after_the_timeout() {
         turn_timeout_ms: 10_000,
         ..Config::default()
     };
-    let mut t = Table::with(config, &["ann", "bob", "cat"]);
+    let mut t = table_with(config, &["ann", "bob", "cat"]);
     t.start();
     t.set("bob", 5);
-    t.connection("ann", false);
-    assert!(t.state.turn_timer.is_none(), "not ann's turn");
-    assert!(!t.p("ann").connected);
-    t.connection("bob", false);
-    assert_eq!(t.state.turn_deadline_ms, Some(t.now + 10_000));
+    t.connection(&id("ann"), false).expect("connection");
+    assert!(t.seats().clock().is_none(), "not ann's turn");
+    assert_eq!(
+        t.view(&Viewer::Spectator)["players"]["p_ann"]["connected"],
+        false
+    );
+    t.connection(&id("bob"), false).expect("connection");
+    let deadline = t.now_ms() + 10_000;
+    assert_eq!(t.view(&Viewer::Spectator)["turn_deadline_ms"], deadline);
+    assert_eq!(
+        t.seats().clock().map(|c| (&c.player, c.due_ms)),
+        Some((&id("bob"), deadline))
+    );
     t.advance(9_999);
     assert_eq!(t.turn(), "bob");
     t.advance(1);
-    assert_eq!(t.state.event, Some(Event::Skipped { player: id("bob") }));
+    assert_eq!(t.state().event, Some(Event::Skipped { player: id("bob") }));
     assert_eq!(t.turn(), "cat");
-    assert_eq!(t.state.total, 5, "a skip leaves the total alone");
+    assert_eq!(t.state().total, 5, "a skip leaves the total alone");
     assert_eq!(t.p("bob").life, 5, "a skip costs a life");
-    assert!(t.state.turn_timer.is_none());
-    // Cat rolls; ann is away too, so her turn gets its own timer.
+    assert!(t.seats().clock().is_none());
+    // Cat rolls; ann is away too, so her turn gets its own clock.
     t.roll("cat", 1);
     assert_eq!(t.turn(), "ann");
-    assert!(t.state.turn_timer.is_some());
+    assert_eq!(t.seats().clock().map(|c| &c.player), Some(&id("ann")));
     // She comes back in time: no skip.
-    t.connection("ann", true);
-    assert!(t.state.turn_timer.is_none() && t.timers.pending().is_empty());
+    t.connection(&id("ann"), true).expect("connection");
+    assert!(t.seats().clock().is_none());
+    assert_eq!(t.view(&Viewer::Spectator)["turn_deadline_ms"], Value::Null);
     t.advance(20_000);
     assert_eq!(t.turn(), "ann");
-    // A stale skip is refused.
-    let mut seats = Seats::default();
-    let mut cx = Ctx::new(&mut t.rng, t.now, &mut t.timers, &mut seats);
-    let stale = Action::SkipTurn {
-        turn_no: t.state.turn_no - 1,
-    };
-    assert!(
-        OweDrahn
-            .apply(&mut t.state.clone(), &Actor::System, stale, &mut cx)
-            .is_err()
+    assert_eq!(t.p("ann").life, 6);
+}
+
+#[test]
+fn an_absent_players_clock_runs_on_across_their_own_moves_and_restarts_with_a_new_turn() {
+    let mut t = table(&["ann", "bob"]);
+    t.start();
+    t.set("ann", 12);
+    t.connection(&id("ann"), false).expect("connection");
+    let due = t.seats().clock().map(|c| c.due_ms);
+    t.advance(10_000);
+    // An action that keeps the turn keeps the clock where it stands...
+    t.act(&id("ann"), Action::OweDrahn).expect("owe");
+    assert_eq!(t.seats().clock().map(|c| c.due_ms), due);
+    // ...and handing the turn to yourself is a new turn with a full clock.
+    t.act(&id("ann"), Action::ChooseNext { player: id("ann") })
+        .expect("choose");
+    assert_eq!(
+        t.seats().clock().map(|c| c.due_ms),
+        Some(t.now_ms() + 30_000)
     );
 }
 
 #[test]
 fn a_skip_on_the_last_life_puts_the_absent_player_out() {
-    let mut t = Table::new(&["ann", "bob"]);
+    let mut t = table(&["ann", "bob"]);
     t.start();
     t.set("bob", 12);
-    t.state.players.get_mut(&id("bob")).expect("bob").life = 1;
-    t.connection("bob", false);
+    t.arrange(|s| s.players.get_mut(&id("bob")).expect("bob").life = 1);
+    t.connection(&id("bob"), false).expect("connection");
     t.advance(30_000);
-    assert_eq!(t.state.phase, Phase::Over);
-    assert_eq!(t.state.winner, Some(id("ann")));
+    assert_eq!(t.state().phase, Phase::Over);
+    assert_eq!(t.state().winner, Some(id("ann")));
     assert_eq!((t.balance("ann"), t.balance("bob")), (100, -100));
-    assert_eq!(t.state.deaths, vec![id("bob")]);
+    assert_eq!(t.state().deaths, vec![id("bob")]);
 }
 
 #[test]
 fn timed_actions_cannot_be_sent_by_players() {
-    let mut t = Table::new(&["ann", "bob"]);
+    let mut t = table(&["ann", "bob"]);
     t.start();
     assert_eq!(t.code("ann", Action::Reset), ErrorCode::InvalidAction);
-    assert_eq!(
-        t.code("ann", Action::SkipTurn { turn_no: 1 }),
-        ErrorCode::InvalidAction
-    );
+    let before = t.state().clone();
+    let skip = serde_json::json!({"type": "skip_turn", "turn_no": 1});
+    let err = t.act_json(&id("ann"), skip).expect_err("not an action");
+    assert_eq!(err.code, ErrorCode::InvalidAction);
+    assert_eq!(t.state(), &before);
 }
 
 #[test]
 fn stats_count_faces_and_the_memorable_rolls() {
-    let mut t = Table::new(&["ann", "bob"]);
+    let mut t = table(&["ann", "bob"]);
     t.start();
     t.set("ann", 9);
     t.roll("ann", 6);
@@ -703,10 +662,6 @@ fn stats_count_faces_and_the_memorable_rolls() {
 
 #[test]
 fn config_is_validated() {
-    let mut rng = GameRng::from_seed(1);
-    let mut timers = Timers::default();
-    let mut seats = Seats::default();
-    let mut cx = Ctx::new(&mut rng, 0, &mut timers, &mut seats);
     for bad in [
         Config {
             lives: 1,
@@ -721,10 +676,9 @@ fn config_is_validated() {
             ..Config::default()
         },
     ] {
-        assert_eq!(
-            OweDrahn.setup(&bad, &mut cx).expect_err("bad").code,
-            ErrorCode::InvalidConfig
-        );
+        let bad = serde_json::to_value(bad).expect("json");
+        let refused = Playtest::with_config(OweDrahn, bad, 1).err().expect("bad");
+        assert_eq!(refused.code, ErrorCode::InvalidConfig);
     }
     let c: Config = serde_json::from_str(r#"{"turn_timeout_ms": 500}"#).expect("partial");
     assert_eq!((c.turn_timeout_ms, c.lives), (500, 6));
@@ -735,7 +689,7 @@ fn config_is_validated() {
 fn actions_parse_strictly() {
     let a: Action =
         serde_json::from_str(r#"{"type":"choose_next","player":"p_1"}"#).expect("parses");
-    assert_eq!(a, Action::ChooseNext { player: id("p_1") });
+    assert_eq!(a, Action::ChooseNext { player: id("1") });
     let a: Action = serde_json::from_str(r#"{"type":"owe_drahn"}"#).expect("parses");
     assert_eq!(a, Action::OweDrahn);
     assert!(serde_json::from_str::<Action>(r#"{"type":"ready"}"#).is_err());
@@ -745,16 +699,15 @@ fn actions_parse_strictly() {
 
 #[test]
 fn the_view_is_public_and_hides_timer_bookkeeping() {
-    let mut t = Table::new(&["ann", "bob"]);
+    let mut t = table(&["ann", "bob"]);
     t.start();
-    let v = OweDrahn.view(&t.state, &Seats::default(), &Viewer::Spectator);
-    assert_eq!(
-        v,
-        OweDrahn.view(&t.state, &Seats::default(), &Viewer::Player(id("ann")))
-    );
+    let v = t.view(&Viewer::Spectator);
+    assert_eq!(v, t.view(&Viewer::Player(id("ann"))));
     assert_eq!(v["phase"], "playing");
-    assert_eq!(v["players"]["ann"]["life"], 6);
-    assert_eq!(v["players"]["ann"]["balance_cents"], 0);
+    assert_eq!(v["players"]["p_ann"]["life"], 6);
+    assert_eq!(v["players"]["p_ann"]["balance_cents"], 0);
+    assert_eq!(v["players"]["p_ann"]["name"], "ann");
+    assert_eq!(v["players"]["p_ann"]["connected"], true);
     assert!(v.get("turn_timer").is_none() && v.get("next_bet").is_none());
     assert!(OweDrahn.public_view() && OweDrahn.tracks_connections());
 }
@@ -762,12 +715,11 @@ fn the_view_is_public_and_hides_timer_bookkeeping() {
 #[test]
 fn the_bot_readies_answers_bets_and_weighs_the_risk() {
     let mut rng = GameRng::from_seed(3);
-    let mut t = Table::new(&["ann", "bot"]);
-    let mv = |t: &Table, rng: &mut GameRng| {
-        OweDrahn.bot_move(&t.state, &Seats::default(), &id("bot"), rng)
-    };
+    let mut t = table(&["ann", "bot"]);
+    let mv =
+        |t: &Table, rng: &mut GameRng| OweDrahn.bot_move(t.state(), t.seats(), &id("bot"), rng);
     t.act(
-        "ann",
+        &id("ann"),
         Action::ProposeBet {
             opponent: id("bot"),
             amount_cents: 200,
@@ -775,7 +727,7 @@ fn the_bot_readies_answers_bets_and_weighs_the_risk() {
     )
     .expect("propose");
     t.act(
-        "ann",
+        &id("ann"),
         Action::ProposeBet {
             opponent: id("bot"),
             amount_cents: 201,
@@ -785,33 +737,36 @@ fn the_bot_readies_answers_bets_and_weighs_the_risk() {
     let m = mv(&t, &mut rng).expect("answers");
     assert_eq!(m.action, Action::AcceptBet { bet: 1 });
     assert!((700..=1500).contains(&m.delay_ms));
-    t.act("bot", m.action).expect("legal");
+    t.act(&id("bot"), m.action).expect("legal");
     assert_eq!(
         mv(&t, &mut rng).expect("answers").action,
         Action::DeclineBet { bet: 2 }
     );
-    t.act("bot", Action::DeclineBet { bet: 2 }).expect("legal");
+    t.act(&id("bot"), Action::DeclineBet { bet: 2 })
+        .expect("legal");
     assert_eq!(
         mv(&t, &mut rng).expect("readies").action,
         Action::Ready { ready: true }
     );
-    t.act("bot", Action::Ready { ready: true }).expect("legal");
+    t.act(&id("bot"), Action::Ready { ready: true })
+        .expect("legal");
     assert_eq!(mv(&t, &mut rng), None, "waits for the human");
-    t.act("ann", Action::Ready { ready: true }).expect("ready");
+    t.act(&id("ann"), Action::Ready { ready: true })
+        .expect("ready");
     t.set("ann", 5);
     assert_eq!(mv(&t, &mut rng), None, "not its turn");
     t.set("bot", 9);
     assert_eq!(mv(&t, &mut rng).expect("plays").action, Action::Roll);
     t.set("bot", 13);
     assert_eq!(mv(&t, &mut rng).expect("plays").action, Action::OweDrahn);
-    t.state.players.get_mut(&id("bot")).expect("bot").life = 1;
+    t.arrange(|s| s.players.get_mut(&id("bot")).expect("bot").life = 1);
     assert_eq!(
         mv(&t, &mut rng).expect("plays").action,
         Action::Roll,
         "no life to spare"
     );
-    t.state.players.get_mut(&id("bot")).expect("bot").life = 6;
-    t.act("bot", Action::OweDrahn).expect("owe");
+    t.arrange(|s| s.players.get_mut(&id("bot")).expect("bot").life = 6);
+    t.act(&id("bot"), Action::OweDrahn).expect("owe");
     assert_eq!(
         mv(&t, &mut rng).expect("chooses").action,
         Action::ChooseNext { player: id("ann") }
@@ -823,24 +778,23 @@ fn the_bot_readies_answers_bets_and_weighs_the_risk() {
 #[test]
 fn bots_alone_always_finish_their_games() {
     for seed in 0..40 {
-        let mut t = Table::new(&["b1", "b2", "b3", "b4"]);
-        t.rng = GameRng::from_seed(seed);
-        let mut bot_rng = GameRng::from_seed(seed + 1000);
+        let mut t = Playtest::with_config(OweDrahn, Value::Null, seed).expect("setup");
+        for _ in 0..4 {
+            t.add_bot().expect("a seat");
+        }
         let mut moves = 0;
-        while t.state.round < 3 || t.state.phase != Phase::Over {
-            let mover = t.state.order.clone().into_iter().find_map(|p| {
-                OweDrahn
-                    .bot_move(&t.state, &Seats::default(), &p, &mut bot_rng)
-                    .map(|m| (p, m))
-            });
-            match mover {
-                Some((p, m)) => t.act(p.as_str(), m.action).expect("bots play legally"),
-                None => t.advance(t.state.config.reset_delay_ms),
+        while t.state().round < 3 || t.state().phase != Phase::Over {
+            match t.bot_step() {
+                Some((_, played)) => {
+                    played.expect("bots play legally");
+                }
+                None => t.advance(t.state().config.reset_delay_ms),
             }
-            assert_eq!(t.state.money_total(), 0);
+            assert_eq!(t.state().money_total(), 0);
             moves += 1;
             assert!(moves < 2_000, "seed {seed}: no end in sight");
         }
+        t.check_replay().expect("replays");
     }
 }
 
@@ -909,10 +863,14 @@ fn step() -> impl Strategy<Value = Step> {
     ]
 }
 
-fn check_consistent(s: &State) {
+/// The rules' invariants, and the game's players being exactly the engine's seats.
+fn check_consistent(t: &Table) {
+    let s = t.state();
     assert_eq!(s.money_total(), 0, "money is conserved");
     assert_eq!(s.order.len(), s.players.len());
     assert!(s.order.iter().all(|p| s.players.contains_key(p)));
+    assert_eq!(t.seats().len(), s.players.len());
+    assert!(t.seats().ids().all(|p| s.players.contains_key(p)));
     match s.phase {
         Phase::Playing => {
             let turn = s.turn.as_ref().expect("a turn while playing");
@@ -931,9 +889,15 @@ fn check_consistent(s: &State) {
         }
         Phase::Over => {
             assert!(s.turn.is_none() && s.pot_cents == 0);
-            assert!(s.reset_timer.is_some());
+            assert!(s.reset_at_ms.is_some());
         }
     }
+}
+
+/// The `n`th seated player in turn order, if anyone is seated.
+fn nth(t: &Table, n: usize) -> Option<PlayerId> {
+    let order = &t.state().order;
+    (!order.is_empty()).then(|| order[n % order.len()].clone())
 }
 
 proptest! {
@@ -943,49 +907,47 @@ proptest! {
     fn random_play_conserves_money_and_accepts_only_legal_actions(
         steps in proptest::collection::vec(step(), 1..250)
     ) {
-        let mut t = Table::new(&["p0", "p1", "p2"]);
+        let mut t = table(&["p0", "p1", "p2"]);
         for s in steps {
             match s {
                 Step::Act(n, prefer_legal) => {
-                    let all = universe(&t.state);
+                    let all = universe(t.state());
                     let legal: Vec<(PlayerId, Action)> = all
                         .iter()
-                        .filter(|(p, a)| OweDrahn.legal_actions(&t.state, &Seats::default(), p).contains(a))
+                        .filter(|(p, a)| t.legal_actions(p).contains(a))
                         .cloned()
                         .collect();
                     let pool = if prefer_legal && !legal.is_empty() { &legal } else { &all };
                     let (p, a) = pool[n % pool.len()].clone();
-                    let was_legal = OweDrahn.legal_actions(&t.state, &Seats::default(), &p).contains(&a);
-                    let ok = t.act(p.as_str(), a.clone()).is_ok();
+                    let was_legal = t.legal_actions(&p).contains(&a);
+                    let ok = t.act(&p, a.clone()).is_ok();
                     prop_assert_eq!(ok, was_legal, "{:?} by {} (legal: {})", a, p, was_legal);
                 }
                 Step::Ready(n) => {
-                    if !t.state.order.is_empty() {
-                        let p = t.state.order[n % t.state.order.len()].clone();
+                    if let Some(p) = nth(&t, n) {
                         let a = Action::Ready { ready: true };
-                        let legal = OweDrahn.legal_actions(&t.state, &Seats::default(), &p).contains(&a);
-                        prop_assert_eq!(t.act(p.as_str(), a).is_ok(), legal);
+                        let legal = t.legal_actions(&p).contains(&a);
+                        prop_assert_eq!(t.act(&p, a).is_ok(), legal);
                     }
                 }
                 Step::Leave(n) => {
-                    if !t.state.order.is_empty() {
-                        let p = t.state.order[n % t.state.order.len()].clone();
-                        t.leave(p.as_str());
+                    if let Some(p) = nth(&t, n) {
+                        t.leave(&p).expect("seated");
                     }
                 }
                 Step::Join(k) => {
-                    let _ = t.join(&format!("p{k}"));
+                    let _ = t.seat(&format!("p{k}"));
                 }
                 Step::Connection(n, c) => {
-                    if !t.state.order.is_empty() {
-                        let p = t.state.order[n % t.state.order.len()].clone();
-                        t.connection(p.as_str(), c);
+                    if let Some(p) = nth(&t, n) {
+                        t.connection(&p, c).expect("seated");
                     }
                 }
                 Step::Wait(ms) => t.advance(ms),
             }
-            check_consistent(&t.state);
+            check_consistent(&t);
         }
+        prop_assert!(t.check_replay().is_ok());
     }
 }
 
@@ -998,9 +960,10 @@ struct Games {
 
 /// The books and the clock, checked at every version: the money adds up to zero, everyone
 /// out of the running game (dead or gone) paid one main bet into the pot, and a
-/// disconnected player's turn has a timer that will skip it.
-fn check_books(s: &State, games: &mut Games) {
-    check_consistent(s);
+/// disconnected player's turn has a clock that will skip it.
+fn check_books(t: &Table, games: &mut Games) {
+    check_consistent(t);
+    let s = t.state();
     match s.phase {
         Phase::Playing => {
             if games.round != s.round {
@@ -1027,15 +990,15 @@ fn check_books(s: &State, games: &mut Games) {
                 "one main bet per death"
             );
             let turn = s.turn.as_ref().expect("a turn");
-            if !s.players[turn].connected {
-                assert!(
-                    s.turn_timer.is_some(),
-                    "an absent player's turn has a clock"
-                );
-                assert_eq!(s.timer_turn, Some(s.turn_no));
-            }
+            let away = t.seats().get(turn).is_some_and(|seat| !seat.connected);
+            let clock = t.seats().clock().map(|c| &c.player);
+            assert_eq!(
+                clock,
+                away.then_some(turn),
+                "an absent player's turn, and only theirs, has a clock"
+            );
         }
-        Phase::Lobby | Phase::Over => assert!(s.turn_timer.is_none()),
+        Phase::Lobby | Phase::Over => assert!(t.seats().clock().is_none()),
     }
     for bet in s.side_bets.values() {
         assert_eq!(
@@ -1082,82 +1045,69 @@ proptest! {
         grace_ms in prop_oneof![Just(20_000u64), Just(45_000)],
         events in proptest::collection::vec(happening(), 1..250)
     ) {
-        let mut t = Table::new(&["p0", "p1", "p2"]);
+        let mut t = table(&["p0", "p1", "p2"]);
         // Seats held for a dropped connection: (player, when the grace period ends).
-        let mut grace: Vec<(String, u64)> = Vec::new();
+        let mut grace: Vec<(PlayerId, u64)> = Vec::new();
         let mut games = Games::default();
         for e in events {
             match e {
                 Happening::Act(n) => {
-                    let legal: Vec<(PlayerId, Action)> = universe(&t.state)
+                    let legal: Vec<(PlayerId, Action)> = universe(t.state())
                         .into_iter()
-                        .filter(|(p, a)| OweDrahn.legal_actions(&t.state, &Seats::default(), p).contains(a))
+                        .filter(|(p, a)| t.legal_actions(p).contains(a))
                         .collect();
                     if !legal.is_empty() {
                         let (p, a) = legal[n % legal.len()].clone();
-                        prop_assert!(t.act(p.as_str(), a.clone()).is_ok(), "{:?} by {}", a, p);
+                        prop_assert!(t.act(&p, a.clone()).is_ok(), "{:?} by {}", a, p);
                     }
                 }
                 Happening::AllReady => {
-                    for p in t.state.order.clone() {
-                        let _ = t.act(p.as_str(), Action::Ready { ready: true });
-                        check_books(&t.state, &mut games);
+                    for p in t.state().order.clone() {
+                        let _ = t.act(&p, Action::Ready { ready: true });
+                        check_books(&t, &mut games);
                     }
                 }
                 Happening::Leave(n) => {
-                    if !t.state.order.is_empty() {
-                        let p = t.state.order[n % t.state.order.len()].0.clone();
+                    if let Some(p) = nth(&t, n) {
                         grace.retain(|(g, _)| *g != p);
-                        t.leave(&p);
+                        t.leave(&p).expect("seated");
                     }
                 }
                 Happening::Disconnect(n) => {
-                    if !t.state.order.is_empty() {
-                        let p = t.state.order[n % t.state.order.len()].0.clone();
-                        if grace.iter().all(|(g, _)| *g != p) {
-                            t.connection(&p, false);
-                            grace.push((p, t.now + grace_ms));
-                        }
+                    if let Some(p) = nth(&t, n)
+                        && grace.iter().all(|(g, _)| *g != p)
+                    {
+                        t.connection(&p, false).expect("seated");
+                        grace.push((p, t.now_ms() + grace_ms));
                     }
                 }
                 Happening::Reconnect(n) => {
                     if !grace.is_empty() {
                         let (p, _) = grace.remove(n % grace.len());
-                        t.connection(&p, true);
+                        t.connection(&p, true).expect("seated");
                     }
                 }
                 Happening::Join(k) => {
-                    let p = format!("p{k}");
-                    if t.join(&p).is_ok() {
+                    if let Ok(p) = t.seat(&format!("p{k}")) {
                         grace.retain(|(g, _)| *g != p);
                     }
                 }
                 Happening::Wait(ms) => {
-                    let until = t.now + ms;
-                    loop {
-                        let timer = t.timers.next_due().filter(|&d| d <= until);
-                        let released = grace
-                            .iter()
-                            .enumerate()
-                            .filter(|(_, (_, due))| *due <= until)
-                            .min_by_key(|(_, (_, due))| *due)
-                            .map(|(i, (_, due))| (i, *due));
-                        match (timer, released) {
-                            (Some(d), Some((_, g))) if d <= g => t.advance(d - t.now),
-                            (Some(d), None) => t.advance(d - t.now),
-                            (_, Some((i, g))) => {
-                                let (p, _) = grace.remove(i);
-                                t.now = t.now.max(g);
-                                t.leave(&p);
-                            }
-                            (None, None) => break,
+                    // Every time here is in whole seconds: a second at a time, each timer,
+                    // clock and end of a grace period comes on its own, in time order.
+                    for _ in 0..ms / 1_000 {
+                        t.advance(1_000);
+                        check_books(&t, &mut games);
+                        while let Some(i) = grace.iter().position(|(_, due)| *due <= t.now_ms()) {
+                            let (p, _) = grace.remove(i);
+                            t.leave(&p).expect("seated");
+                            check_books(&t, &mut games);
                         }
-                        check_books(&t.state, &mut games);
                     }
-                    t.now = until;
                 }
             }
-            check_books(&t.state, &mut games);
+            check_books(&t, &mut games);
         }
+        prop_assert!(t.check_replay().is_ok());
     }
 }
