@@ -945,3 +945,6 @@ impl Game for Poker {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod golden;
