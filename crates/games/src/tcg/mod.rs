@@ -970,3 +970,6 @@ impl Game for Tcg {
         }
     }
 }
+
+#[cfg(test)]
+mod golden;
