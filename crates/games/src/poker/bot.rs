@@ -21,7 +21,7 @@ pub(crate) fn decide(state: &State, bot: &PlayerId, rng: &mut GameRng) -> Option
         let legal = h.legal(i)?;
         return Some(play(state, h, i, &legal, rng));
     }
-    if p.left {
+    if p.left.is_some() {
         return None;
     }
     if p.stack == 0 {

@@ -7,13 +7,15 @@
 //! first pre-flop. Betting is no-limit with the minimum raise equal to the last full raise; an
 //! all-in for less than a full raise does not reopen the betting. Uncalled bets go back,
 //! pots are split into main and side pots and paid to the best hands (odd chips to the first
-//! winner left of the button). Every action has a clock that checks or folds for the player.
+//! winner left of the button). Every action has a clock (the engine's turn clock) that checks or
+//! folds for the player.
 //! Each hand's deck is shuffled from a seed committed to (sha256) before the deal and
 //! revealed in the hand record afterwards.
 //!
 //! Layout: [`cards`] (cards and the verifiable shuffle), [`eval`] (hand evaluator), `pots`
 //! (side pots and payouts), `table` (one hand's betting state machine), [`history`] (hand
-//! records), `bot` (the bots' strategy); this file holds the seats, chips, timers and views.
+//! records), `bot` (the bots' strategy); this file holds the chips, clocks and views. Names come
+//! from the engine's seats.
 
 mod bot;
 pub mod cards;
@@ -24,7 +26,7 @@ mod table;
 
 use arbiter_engine::protocol::{ErrorCode, PlayerId};
 use arbiter_engine::{
-    Actor, BotMove, Ctx, Game, GameError, GameInfo, GameRng, Seat, Seats, Status, TimerId, Viewer,
+    Actor, BotMove, Ctx, Game, GameError, GameInfo, GameRng, Seat, Seats, Status, Viewer,
 };
 use cards::card_names;
 use history::{HandRecord, RecordSeat, Street};
@@ -124,12 +126,11 @@ impl Config {
     }
 }
 
-/// A seated player.
+/// A player's chips and table status (their name is in the engine's seats).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Player {
-    /// Display name.
-    pub name: String,
-    /// Seat number, `0..seats`.
+    /// Seat at the table, `0..seats`: not the engine's seat number, since a leaver keeps
+    /// theirs until the hand they left ends.
     pub seat: u8,
     /// Chips behind between hands. While the player is dealt into a hand the hand holds the
     /// live stack, which is written back when the hand ends.
@@ -138,27 +139,24 @@ pub struct Player {
     pub bought_in: u64,
     /// Not dealt into hands until they sit in.
     pub sitting_out: bool,
-    /// Left during a hand; removed when it ends.
-    pub left: bool,
+    /// Left during a hand, under this name; removed when it ends. Their engine seat is free
+    /// already, so the name is kept here for the view and the hand record.
+    pub left: Option<String>,
     /// Time bank left.
     pub time_bank_ms: u64,
     /// The clock ran out on them this hand; they are sat out when it ends.
     pub timed_out: bool,
 }
 
-/// The running action clock.
+/// The turn the engine's clock runs for: a new turn restarts it, anything else leaves it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Clock {
-    /// Hand number the clock is for.
+pub struct TurnClock {
+    /// Hand number.
     pub hand: u64,
     /// Turn within the hand.
     pub turn: u64,
-    /// Who must act.
+    /// Who must act (still known after they leave, to charge their time bank).
     pub player: PlayerId,
-    /// The pending timeout.
-    pub timer: TimerId,
-    /// Room time the player must act by.
-    pub deadline_ms: u64,
     /// When the player started using their time bank, if they did.
     pub bank_from_ms: Option<u64>,
 }
@@ -174,9 +172,9 @@ pub struct State {
     positions: Option<Positions>,
     /// Hands dealt and finished.
     hands_played: u64,
-    /// The timer that deals the next hand, and when it fires.
-    next_hand: Option<(TimerId, u64)>,
-    clock: Option<Clock>,
+    /// When the timer that deals the next hand fires.
+    next_hand_ms: Option<u64>,
+    clock: Option<TurnClock>,
     history: Vec<HandRecord>,
     /// Chips bought in by everyone, ever.
     bought_in: u64,
@@ -238,13 +236,14 @@ pub enum Action {
     SitIn {},
     /// Timer only: deal the next hand.
     NextHand {},
-    /// Timer only: the clock of turn `turn` of hand `hand` ran out.
-    Timeout {
-        /// Hand number.
-        hand: u64,
-        /// Turn within the hand.
-        turn: u64,
-    },
+}
+
+/// A player's display name: the seat's, or the one they left under.
+fn name_of<'a>(seats: &'a Seats, id: &PlayerId, p: &'a Player) -> &'a str {
+    p.left
+        .as_deref()
+        .or_else(|| seats.get(id).map(|s| s.name.as_str()))
+        .unwrap_or_default()
 }
 
 /// The live stack of a player: the hand's copy while they are dealt into a running hand.
@@ -261,7 +260,7 @@ impl State {
             hand: None,
             positions: None,
             hands_played: 0,
-            next_hand: None,
+            next_hand_ms: None,
             clock: None,
             history: Vec::new(),
             bought_in: 0,
@@ -284,7 +283,7 @@ impl State {
         let mut v: Vec<(PlayerId, u8, u64)> = self
             .players
             .iter()
-            .filter(|(_, p)| !p.sitting_out && !p.left && p.stack > 0)
+            .filter(|(_, p)| !p.sitting_out && p.left.is_none() && p.stack > 0)
             .map(|(id, p)| (id.clone(), p.seat, p.stack))
             .collect();
         v.sort_by_key(|x| x.1);
@@ -299,7 +298,7 @@ impl State {
             .and_then(|h| h.index_of_player(p).and_then(|i| h.legal(i)));
         let dealt = self.dealt_in(p);
         let c = &self.config;
-        let rebuy = (!dealt && !pl.left && pl.stack < c.max_buy_in).then(|| {
+        let rebuy = (!dealt && pl.left.is_none() && pl.stack < c.max_buy_in).then(|| {
             (
                 c.min_buy_in.saturating_sub(pl.stack).max(1),
                 c.max_buy_in - pl.stack,
@@ -310,8 +309,8 @@ impl State {
             PlayerLegal {
                 rebuy,
                 top_up: rebuy.map(|(_, max)| max),
-                sit_out: !pl.sitting_out && !pl.left,
-                sit_in: pl.sitting_out && !pl.left,
+                sit_out: !pl.sitting_out && pl.left.is_none(),
+                sit_in: pl.sitting_out && pl.left.is_none(),
             },
         ))
     }
@@ -364,9 +363,10 @@ impl Poker {
     /// Schedule the next deal if none is pending, no hand is running and two players could
     /// be dealt in.
     fn maybe_schedule(&self, state: &mut State, cx: &mut Ctx<'_, Action>) {
-        if state.next_hand.is_none() && state.live_hand().is_none() && state.active().len() >= 2 {
-            let id = cx.schedule(state.config.hand_delay_ms, Action::NextHand {});
-            state.next_hand = Some((id, cx.now_ms() + state.config.hand_delay_ms));
+        if state.next_hand_ms.is_none() && state.live_hand().is_none() && state.active().len() >= 2
+        {
+            cx.schedule(state.config.hand_delay_ms, Action::NextHand {});
+            state.next_hand_ms = Some(cx.now_ms() + state.config.hand_delay_ms);
         }
     }
 
@@ -417,7 +417,7 @@ impl Poker {
             return;
         }
         if let Some(old) = state.clock.take() {
-            cx.cancel(old.timer);
+            cx.stop_clock();
             if let (Some(from), Some(p)) = (old.bank_from_ms, state.players.get_mut(&old.player)) {
                 let used = cx.now_ms().saturating_sub(from);
                 p.time_bank_ms = p.time_bank_ms.saturating_sub(used);
@@ -427,13 +427,11 @@ impl Poker {
         if let Some((hand, turn, player)) = want
             && timeout > 0
         {
-            let timer = cx.schedule(timeout, Action::Timeout { hand, turn });
-            state.clock = Some(Clock {
+            cx.start_clock(&player, timeout);
+            state.clock = Some(TurnClock {
                 hand,
                 turn,
                 player,
-                timer,
-                deadline_ms: cx.now_ms() + timeout,
                 bank_from_ms: None,
             });
         }
@@ -450,7 +448,7 @@ impl Poker {
             let name = match state.players.get_mut(&s.player) {
                 Some(p) => {
                     p.stack = s.stack;
-                    p.name.clone()
+                    name_of(cx.seats(), &s.player, p).to_owned()
                 }
                 None => String::new(),
             };
@@ -490,7 +488,7 @@ impl Poker {
         let gone: Vec<PlayerId> = state
             .players
             .iter()
-            .filter(|(_, p)| p.left)
+            .filter(|(_, p)| p.left.is_some())
             .map(|(id, _)| id.clone())
             .collect();
         for id in gone {
@@ -562,59 +560,10 @@ impl Poker {
         Ok(())
     }
 
-    fn timeout(
-        &self,
-        state: &mut State,
-        hand: u64,
-        turn: u64,
-        cx: &mut Ctx<'_, Action>,
-    ) -> Result<(), GameError> {
-        let clock = state
-            .clock
-            .clone()
-            .filter(|c| c.hand == hand && c.turn == turn)
-            .ok_or_else(|| GameError::invalid_move("that clock is no longer running"))?;
-        let bank = state
-            .players
-            .get(&clock.player)
-            .map_or(0, |p| p.time_bank_ms);
-        if clock.bank_from_ms.is_none() && bank > 0 {
-            let timer = cx.schedule(bank, Action::Timeout { hand, turn });
-            state.clock = Some(Clock {
-                timer,
-                deadline_ms: cx.now_ms() + bank,
-                bank_from_ms: Some(cx.now_ms()),
-                ..clock
-            });
-            return Ok(());
-        }
-        state.clock = None;
-        if let Some(p) = state.players.get_mut(&clock.player) {
-            if clock.bank_from_ms.is_some() {
-                p.time_bank_ms = 0;
-            }
-            p.timed_out = true;
-        }
-        let h = state
-            .hand
-            .as_mut()
-            .filter(|h| !h.is_over())
-            .ok_or_else(|| GameError::invalid_move("no hand is being played"))?;
-        let i = h
-            .index_of_player(&clock.player)
-            .ok_or_else(|| GameError::invalid_move("the player is not in the hand"))?;
-        let legal = h
-            .legal(i)
-            .ok_or_else(|| GameError::invalid_move("not the player's turn"))?;
-        let mv = if legal.check { Move::Check } else { Move::Fold };
-        h.act(i, mv, true)?;
-        self.sync(state, cx);
-        Ok(())
-    }
-
     fn player_view(
         &self,
         state: &State,
+        seats: &Seats,
         id: &PlayerId,
         p: &Player,
         me: Option<&PlayerId>,
@@ -629,12 +578,12 @@ impl Poker {
             .map(|s| card_names(&s.hole));
         let in_live = seat.filter(|_| live.is_some());
         json!({
-            "name": p.name,
+            "name": name_of(seats, id, p),
             "seat": p.seat,
             "stack": effective_stack(live, id, p),
             "bought_in": p.bought_in,
             "sitting_out": p.sitting_out,
-            "left": p.left,
+            "left": p.left.is_some(),
             "time_bank_ms": p.time_bank_ms,
             "in_hand": in_live.is_some_and(|s| !s.folded),
             "folded": seat.is_some_and(|s| s.folded),
@@ -647,7 +596,7 @@ impl Poker {
         })
     }
 
-    fn hand_view(&self, state: &State, h: &Hand) -> Value {
+    fn hand_view(&self, seats: &Seats, h: &Hand) -> Value {
         let pots: Value = if h.is_over() {
             json!(h.pots)
         } else {
@@ -667,7 +616,7 @@ impl Poker {
             "current_bet": h.current_bet,
             "min_raise": h.min_raise,
             "to_act": h.to_act.map(|i| h.seats[i].player.clone()),
-            "deadline_ms": state.clock.as_ref().map(|c| c.deadline_ms),
+            "deadline_ms": seats.clock().map(|c| c.due_ms),
             "commitment": h.commitment,
             "button": h.positions.button,
             "small_blind_seat": h.sb_seat,
@@ -718,12 +667,11 @@ impl Game for Poker {
         state.players.insert(
             player.id.clone(),
             Player {
-                name: player.name.clone(),
                 seat,
                 stack: buy_in,
                 bought_in: buy_in,
                 sitting_out: false,
-                left: false,
+                left: None,
                 time_bank_ms: state.config.time_bank_ms,
                 timed_out: false,
             },
@@ -739,7 +687,7 @@ impl Game for Poker {
         match (index, state.hand.as_mut()) {
             (Some(i), Some(h)) => {
                 if let Some(p) = state.players.get_mut(player) {
-                    p.left = true;
+                    p.left = Some(seat.name.clone());
                 }
                 h.leave(i);
                 self.sync(state, cx);
@@ -763,13 +711,12 @@ impl Game for Poker {
             Actor::System => {
                 return match action {
                     Action::NextHand {} => {
-                        state.next_hand = None;
+                        state.next_hand_ms = None;
                         if state.live_hand().is_none() {
                             self.start_hand(state, cx);
                         }
                         Ok(())
                     }
-                    Action::Timeout { hand, turn } => self.timeout(state, hand, turn, cx),
                     _ => Err(GameError::new(
                         ErrorCode::InvalidAction,
                         "only timed actions come from the table",
@@ -813,14 +760,60 @@ impl Game for Poker {
                 self.maybe_schedule(state, cx);
                 Ok(())
             }
-            Action::NextHand {} | Action::Timeout { .. } => Err(GameError::new(
+            Action::NextHand {} => Err(GameError::new(
                 ErrorCode::InvalidAction,
                 "only the table sends timed actions",
             )),
         }
     }
 
-    fn view(&self, state: &State, _seats: &Seats, viewer: &Viewer) -> Value {
+    /// The player to act ran out of time: their time bank starts if they have one, else the
+    /// table checks or folds for them and they sit out from the next hand.
+    fn out_of_time(
+        &self,
+        state: &mut State,
+        player: &PlayerId,
+        cx: &mut Ctx<'_, Action>,
+    ) -> Result<(), GameError> {
+        let clock = state
+            .clock
+            .clone()
+            .filter(|c| &c.player == player)
+            .ok_or_else(|| GameError::invalid_move("no clock runs for that player"))?;
+        let bank = state.players.get(player).map_or(0, |p| p.time_bank_ms);
+        if clock.bank_from_ms.is_none() && bank > 0 {
+            cx.start_clock(player, bank);
+            state.clock = Some(TurnClock {
+                bank_from_ms: Some(cx.now_ms()),
+                ..clock
+            });
+            return Ok(());
+        }
+        state.clock = None;
+        if let Some(p) = state.players.get_mut(player) {
+            if clock.bank_from_ms.is_some() {
+                p.time_bank_ms = 0;
+            }
+            p.timed_out = true;
+        }
+        let h = state
+            .hand
+            .as_mut()
+            .filter(|h| !h.is_over())
+            .ok_or_else(|| GameError::invalid_move("no hand is being played"))?;
+        let i = h
+            .index_of_player(player)
+            .ok_or_else(|| GameError::invalid_move("the player is not in the hand"))?;
+        let legal = h
+            .legal(i)
+            .ok_or_else(|| GameError::invalid_move("not the player's turn"))?;
+        let mv = if legal.check { Move::Check } else { Move::Fold };
+        h.act(i, mv, true)?;
+        self.sync(state, cx);
+        Ok(())
+    }
+
+    fn view(&self, state: &State, seats: &Seats, viewer: &Viewer) -> Value {
         let me = match viewer {
             Viewer::Player(p) if state.players.contains_key(p) => Some(p),
             _ => None,
@@ -828,7 +821,7 @@ impl Game for Poker {
         let players: serde_json::Map<String, Value> = state
             .players
             .iter()
-            .map(|(id, p)| (id.0.clone(), self.player_view(state, id, p, me)))
+            .map(|(id, p)| (id.0.clone(), self.player_view(state, seats, id, p, me)))
             .collect();
         let legal = me
             .and_then(|p| state.legal(p))
@@ -848,10 +841,10 @@ impl Game for Poker {
                 "hand_delay_ms": c.hand_delay_ms,
             },
             "players": players,
-            "hand": state.hand.as_ref().map(|h| self.hand_view(state, h)),
+            "hand": state.hand.as_ref().map(|h| self.hand_view(seats, h)),
             "you": me,
             "legal": legal,
-            "next_hand_ms": state.next_hand.map(|(_, due)| due),
+            "next_hand_ms": state.next_hand_ms,
             "hands_played": state.hands_played,
             "bought_in": state.bought_in,
             "cashed_out": state.cashed_out,
@@ -945,3 +938,6 @@ impl Game for Poker {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod golden;

@@ -1,21 +1,17 @@
-//! Whole-table tests through the `Game` trait: seating, blinds and the button, leavers, the
-//! clock, chips, views, hand records, bots, and a property test over random legal play.
+//! Whole-table tests through [`Playtest`]: seating, blinds and the button, leavers, the
+//! clock, chips, views, hand records, bots, and property tests over random legal play.
+//! Players sit down by name (`a`) and are addressed by id (`p_a`).
 
 #![allow(clippy::unwrap_used)]
 
 use super::*;
 use crate::poker::cards::{commitment, deck_from_seed, parse_card, parse_seed};
-use arbiter_engine::Timers;
-use arbiter_engine::{Seat, Seats};
+use arbiter_engine::Playtest;
 use proptest::prelude::*;
 
-/// A table driven like the engine drives a room: every entry is applied to a copy that is
-/// kept only on success, timers fire in time order as system actions.
+/// A table driven through the engine's own entry path, with poker's shortcuts.
 struct T {
-    state: State,
-    rng: GameRng,
-    timers: Timers<Action>,
-    now: u64,
+    pt: Playtest<Poker>,
 }
 
 fn cfg() -> Config {
@@ -28,90 +24,67 @@ fn cfg() -> Config {
 
 impl T {
     fn new(config: Config, seed: u64) -> Self {
-        let mut rng = GameRng::from_seed(seed);
-        let mut timers = Timers::default();
-        let state = {
-            let mut seats = Seats::default();
-            let mut cx = Ctx::new(&mut rng, 1_000, &mut timers, &mut seats);
-            Poker.setup(&config, &mut cx).expect("setup")
-        };
+        let config = serde_json::to_value(config).unwrap();
         Self {
-            state,
-            rng,
-            timers,
-            now: 1_000,
+            pt: Playtest::with_config(Poker, config, seed).expect("setup"),
         }
     }
 
-    fn with<R>(
-        &mut self,
-        f: impl FnOnce(&mut State, &mut Ctx<'_, Action>) -> Result<R, GameError>,
-    ) -> Result<R, GameError> {
-        let saved = (self.state.clone(), self.rng.clone(), self.timers.clone());
-        let mut seats = Seats::default();
-        let mut cx = Ctx::new(&mut self.rng, self.now, &mut self.timers, &mut seats);
-        let out = f(&mut self.state, &mut cx);
-        if out.is_err() {
-            (self.state, self.rng, self.timers) = saved;
-        }
-        out
+    fn state(&self) -> &State {
+        self.pt.state()
     }
 
-    fn join(&mut self, id: &str) -> Result<(), GameError> {
-        let p = Seat {
-            number: 0,
-            bot: false,
-            connected: true,
-            id: id.into(),
-            name: id.to_uppercase(),
-        };
-        self.with(|s, cx| Poker.join(s, &p, cx))
+    fn now(&self) -> u64 {
+        self.pt.now_ms()
+    }
+
+    /// Seat `name`, as player `p_<name>`.
+    fn join(&mut self, name: &str) -> Result<(), GameError> {
+        self.pt.seat(name).map(|_| ())
     }
 
     fn leave(&mut self, id: &str) {
-        let id = PlayerId::from(id);
-        self.with(|s, cx| {
-            Poker.leave(s, &Seat::stub(id), cx);
-            Ok(())
-        })
-        .expect("leave cannot fail");
+        self.pt.leave(&id.into()).expect("seated");
     }
 
     fn act(&mut self, id: &str, a: Action) -> Result<(), GameError> {
-        let by = Actor::Player(id.into());
-        self.with(|s, cx| Poker.apply(s, &by, a, cx))
+        self.pt.act(&id.into(), a).map(|_| ())
     }
 
-    /// Fire the earliest timer, moving the clock to it; false when none is pending.
+    /// Move time to the next deal or the end of the running clock, whichever is first;
+    /// false when neither is pending.
     fn fire(&mut self) -> bool {
-        let Some(due) = self.timers.next_due() else {
+        let clock = self.pt.seats().clock().map(|c| c.due_ms);
+        let Some(due) = [self.state().next_hand_ms, clock]
+            .into_iter()
+            .flatten()
+            .min()
+        else {
             return false;
         };
-        self.now = self.now.max(due);
-        let timer = self.timers.pop_due(self.now).expect("a due timer");
-        let _ = self.with(|s, cx| Poker.apply(s, &Actor::System, timer.action, cx));
+        self.pt.advance(due.saturating_sub(self.now()));
         true
     }
 
     fn hand(&self) -> &Hand {
-        self.state.hand.as_ref().expect("a hand")
+        self.state().hand.as_ref().expect("a hand")
     }
 
     fn live(&self) -> bool {
-        self.state.live_hand().is_some()
+        self.state().live_hand().is_some()
     }
 
     fn to_act(&self) -> Option<String> {
-        let h = self.state.live_hand()?;
+        let h = self.state().live_hand()?;
         h.to_act.map(|i| h.seats[i].player.0.clone())
     }
 
     fn view(&self, id: &str) -> Value {
-        Poker.view(&self.state, &Seats::default(), &Viewer::Player(id.into()))
+        self.pt.view_of(&id.into())
     }
 
     fn conserved(&self) {
-        let (at_table, bought, cashed) = chip_totals(&self.state);
+        let (at_table, bought, cashed) = chip_totals(self.state());
         assert_eq!(at_table + cashed, bought, "chips were created or lost");
     }
 
@@ -121,7 +94,7 @@ impl T {
             let a = if fold {
                 Action::Fold {}
             } else {
-                let l = self.state.legal(&p.as_str().into()).unwrap().0.unwrap();
+                let l = self.state().legal(&p.as_str().into()).unwrap().0.unwrap();
                 if l.check {
                     Action::Check {}
                 } else {
@@ -135,29 +108,32 @@ impl T {
 }
 
 fn seat_of(t: &T, id: &str) -> u8 {
-    t.state.players[&PlayerId::from(id)].seat
+    t.state().players[&PlayerId::from(id)].seat
 }
 
 #[test]
 fn hands_start_after_the_delay_once_two_players_sit() {
     let mut t = T::new(cfg(), 1);
     t.join("a").unwrap();
-    assert_eq!(Poker.status(&t.state, &Seats::default()), Status::Waiting);
-    assert!(t.state.next_hand.is_none());
+    assert_eq!(t.pt.status(), Status::Waiting);
+    assert!(t.state().next_hand_ms.is_none());
     t.join("b").unwrap();
-    assert_eq!(Poker.status(&t.state, &Seats::default()), Status::Playing);
-    let (_, due) = t.state.next_hand.expect("a deal is scheduled");
-    assert_eq!(due, 1_100);
-    assert_eq!(t.view("a")["next_hand_ms"], json!(1_100));
+    assert_eq!(t.pt.status(), Status::Playing);
+    let due = t.state().next_hand_ms.expect("a deal is scheduled");
+    assert_eq!(due, t.now() + 100);
+    assert_eq!(t.view("p_a")["next_hand_ms"], json!(due));
+    t.pt.advance(99);
+    assert!(!t.live(), "not before the delay");
     assert!(!t.live());
-    assert!(t.fire());
+    t.pt.advance(1);
     assert!(t.live());
     assert_eq!(t.hand().number, 1);
     assert_eq!(
-        t.view("a")["hand"]["commitment"],
+        t.view("p_a")["hand"]["commitment"],
         json!(t.hand().commitment)
     );
     t.conserved();
+    t.pt.check_replay().unwrap();
 }
 
 #[test]
@@ -202,7 +178,7 @@ fn the_button_follows_the_dead_button_rule_when_players_leave() {
     t.play_out(true);
     // The last big blind leaves between hands.
     let bb_player = t
-        .state
+        .state()
         .players
         .iter()
         .find(|(_, p)| p.seat == first.bb)
@@ -242,10 +218,15 @@ fn a_player_who_leaves_mid_hand_is_folded_and_removed_when_it_ends() {
     }
     t.fire();
     let actor = t.to_act().unwrap();
-    let bought = t.state.bought_in;
+    let bought = t.state().bought_in;
     t.leave(&actor);
     t.conserved();
-    assert!(t.state.players[&PlayerId::from(actor.as_str())].left);
+    assert_eq!(
+        t.state().players[&PlayerId::from(actor.as_str())].left,
+        Some(actor[2..].to_owned()),
+        "the leaver's name is kept until the hand ends"
+    );
+    assert!(!t.pt.seats().contains(&actor.as_str().into()));
     assert_ne!(t.to_act(), Some(actor.clone()), "the turn moved on");
     let i = t.hand().index_of_player(&actor.as_str().into()).unwrap();
     assert!(t.hand().seats[i].folded);
@@ -254,12 +235,12 @@ fn a_player_who_leaves_mid_hand_is_folded_and_removed_when_it_ends() {
     // A leaver's chips stay in the pot; the rest of their stack is cashed out at hand end.
     t.play_out(false);
     assert!(
-        !t.state
+        !t.state()
             .players
             .contains_key(&PlayerId::from(actor.as_str()))
     );
-    assert_eq!(t.state.cashed_out, 1_000 - t.hand().seats[i].total);
-    assert_eq!(t.state.bought_in, bought);
+    assert_eq!(t.state().cashed_out, 1_000 - t.hand().seats[i].total);
+    assert_eq!(t.state().bought_in, bought);
     t.conserved();
     // Two players are left and the game goes on.
     assert!(t.fire());
@@ -268,11 +249,11 @@ fn a_player_who_leaves_mid_hand_is_folded_and_removed_when_it_ends() {
     let h = t.hand().clone();
     t.play_out(true);
     let p = h.seats[0].player.0.clone();
-    let stack = t.state.players[&PlayerId::from(p.as_str())].stack;
-    let before = t.state.cashed_out;
+    let stack = t.state().players[&PlayerId::from(p.as_str())].stack;
+    let before = t.state().cashed_out;
     t.leave(&p);
-    assert_eq!(t.state.cashed_out, before + stack);
-    assert_eq!(Poker.status(&t.state, &Seats::default()), Status::Waiting);
+    assert_eq!(t.state().cashed_out, before + stack);
+    assert_eq!(t.pt.status(), Status::Waiting);
     t.conserved();
 }
 
@@ -283,18 +264,18 @@ fn the_last_opponent_leaving_ends_the_hand() {
     t.join("b").unwrap();
     t.fire();
     let waiting = t.to_act().unwrap();
-    let other = if waiting == "a" { "b" } else { "a" };
+    let other = if waiting == "p_a" { "p_b" } else { "p_a" };
     t.leave(other);
     assert!(t.hand().is_over());
-    assert_eq!(t.state.hands_played, 1);
-    let winner = &t.state.players[&PlayerId::from(waiting.as_str())];
+    assert_eq!(t.state().hands_played, 1);
+    let winner = &t.state().players[&PlayerId::from(waiting.as_str())];
     assert!(winner.stack > 1_000);
     t.conserved();
 }
 
 /// Every pot of the last finished hand has winners who took exactly its chips.
 fn every_pot_was_paid(t: &T) {
-    let record = t.state.history.last().expect("a finished hand");
+    let record = t.state().history.last().expect("a finished hand");
     for pot in &record.pots {
         let paid: u64 = pot.winners.iter().map(|(_, a)| a).sum();
         assert_eq!(paid, pot.amount, "pot {pot:?} of hand {}", record.number);
@@ -336,10 +317,10 @@ fn when_both_blinds_leave_before_the_button_acts_the_button_takes_the_blinds() {
         // Folding, by leaving too, forfeits what was put in: nothing goes back to the big
         // blind, the button wins both blinds.
         assert_eq!(
-            t.state.players[&PlayerId::from(button.as_str())].stack,
+            t.state().players[&PlayerId::from(button.as_str())].stack,
             1_015
         );
-        assert_eq!(t.state.cashed_out, 995 + 990);
+        assert_eq!(t.state().cashed_out, 995 + 990);
     }
 }
 
@@ -374,7 +355,7 @@ fn when_the_blinds_leave_and_under_the_gun_folds_or_times_out_the_button_takes_t
         t.conserved();
         every_pot_was_paid(&t);
         assert_eq!(
-            t.state.players[&PlayerId::from(button.as_str())].stack,
+            t.state().players[&PlayerId::from(button.as_str())].stack,
             1_015
         );
     }
@@ -392,12 +373,14 @@ fn a_big_blind_all_in_for_less_than_the_small_blind_leaves_nothing_to_decide() {
         t.join("a").unwrap();
         t.join("b").unwrap();
         // Make "a" short: 3 chips, less than the small blind.
-        let a = t.state.players.get_mut(&PlayerId::from("a")).unwrap();
-        a.stack = 3;
-        a.bought_in = 3;
-        t.state.bought_in -= 997;
+        t.pt.arrange(|s| {
+            let a = s.players.get_mut(&PlayerId::from("p_a")).unwrap();
+            a.stack = 3;
+            a.bought_in = 3;
+            s.bought_in -= 997;
+        });
         t.fire();
-        if t.hand().positions.bb != seat_of(&t, "a") {
+        if t.hand().positions.bb != seat_of(&t, "p_a") {
             continue;
         }
         checked += 1;
@@ -413,13 +396,13 @@ fn a_big_blind_all_in_for_less_than_the_small_blind_leaves_nothing_to_decide() {
             .iter()
             .find(|a| a.kind == history::ActionKind::Return)
             .expect("the uncalled part goes back");
-        assert_eq!((ret.player.0.as_str(), ret.amount), ("b", 2));
+        assert_eq!((ret.player.0.as_str(), ret.amount), ("p_b", 2));
         assert!(
             t.hand().actions.iter().all(|a| !a.auto),
             "nobody was acted for"
         );
         assert_eq!(t.hand().pots[0].amount, 6);
-        let b = t.hand().seats[t.hand().index_of_player(&"b".into()).unwrap()].stack;
+        let b = t.hand().seats[t.hand().index_of_player(&"p_b".into()).unwrap()].stack;
         assert!(b == 997 || b == 1_003 || b == 1_000, "b ends with {b}");
     }
     assert!(checked > 0, "no seed made a the big blind");
@@ -436,30 +419,40 @@ fn the_clock_checks_or_folds_uses_the_time_bank_and_sits_the_player_out() {
     t.join("a").unwrap();
     t.join("b").unwrap();
     t.fire();
-    let dealt_at = t.now;
+    let dealt_at = t.now();
     let first = t.to_act().unwrap();
-    assert_eq!(t.view("a")["hand"]["deadline_ms"], json!(dealt_at + 1_000));
+    assert_eq!(
+        t.view("p_a")["hand"]["deadline_ms"],
+        json!(dealt_at + 1_000)
+    );
     // The player acts in time: the clock moves to the next player.
-    t.now += 200;
+    t.pt.advance(200);
     t.act(&first, Action::Call {}).unwrap();
     let second = t.to_act().unwrap();
-    assert_eq!(t.view("a")["hand"]["deadline_ms"], json!(t.now + 1_000));
-    assert_eq!(t.timers.pending().len(), 1, "the first clock was cancelled");
+    assert_eq!(t.view("p_a")["hand"]["deadline_ms"], json!(t.now() + 1_000));
+    let clock = t.pt.seats().clock().unwrap();
+    assert_eq!(clock.player.as_str(), second, "the first clock was stopped");
     // The second player lets the clock run: first the time bank, then a check for them.
-    assert!(t.fire());
+    t.pt.advance(999);
+    assert_eq!(
+        t.hand().actions.len(),
+        3,
+        "nothing happens before the deadline"
+    );
+    t.pt.advance(1);
     assert_eq!(t.to_act(), Some(second.clone()));
-    assert_eq!(t.view("a")["hand"]["deadline_ms"], json!(t.now + 500));
-    assert!(t.fire());
+    assert_eq!(t.view("p_a")["hand"]["deadline_ms"], json!(t.now() + 500));
+    t.pt.advance(500);
     let last = t.hand().actions.last().unwrap().clone();
     assert_eq!(last.kind, history::ActionKind::Check);
     assert!(last.auto);
-    let p = &t.state.players[&PlayerId::from(second.as_str())];
+    let p = &t.state().players[&PlayerId::from(second.as_str())];
     assert_eq!(p.time_bank_ms, 0);
     assert!(p.timed_out);
     // On the flop the first to act is `second` again; with no bank left the clock folds.
     assert_eq!(t.to_act(), Some(second.clone()));
     t.act(&second, Action::Bet { amount: 20 }).unwrap();
-    assert!(!t.state.players[&PlayerId::from(second.as_str())].timed_out);
+    assert!(!t.state().players[&PlayerId::from(second.as_str())].timed_out);
     assert!(t.fire(), "first's clock runs out: the time bank starts");
     assert!(!t.hand().is_over());
     assert!(t.fire(), "the time bank runs out: the clock folds");
@@ -473,12 +466,13 @@ fn the_clock_checks_or_folds_uses_the_time_bank_and_sits_the_player_out() {
         .unwrap();
     assert!(folded.auto && folded.player.0 == first);
     // Timed out players sit out from the next hand.
-    assert!(t.state.players[&PlayerId::from(first.as_str())].sitting_out);
-    assert_eq!(Poker.status(&t.state, &Seats::default()), Status::Waiting);
-    assert!(t.state.next_hand.is_none());
+    assert!(t.state().players[&PlayerId::from(first.as_str())].sitting_out);
+    assert_eq!(t.pt.status(), Status::Waiting);
+    assert!(t.state().next_hand_ms.is_none());
     t.act(&first, Action::SitIn {}).unwrap();
-    assert!(t.state.next_hand.is_some());
+    assert!(t.state().next_hand_ms.is_some());
     t.conserved();
+    t.pt.check_replay().unwrap();
 }
 
 #[test]
@@ -488,42 +482,44 @@ fn rebuys_and_top_ups_respect_the_buy_in_limits_between_hands() {
     t.join("b").unwrap();
     let code = |r: Result<(), GameError>| r.expect_err("refused").code;
     assert_eq!(
-        code(t.act("a", Action::Rebuy { amount: 1_001 })),
+        code(t.act("p_a", Action::Rebuy { amount: 1_001 })),
         ErrorCode::InvalidMove
     );
     assert_eq!(
-        code(t.act("a", Action::Rebuy { amount: 0 })),
+        code(t.act("p_a", Action::Rebuy { amount: 0 })),
         ErrorCode::InvalidMove
     );
-    t.act("a", Action::Rebuy { amount: 500 }).unwrap();
-    assert_eq!(t.state.players[&PlayerId::from("a")].stack, 1_500);
-    t.act("a", Action::TopUp {}).unwrap();
-    assert_eq!(t.state.players[&PlayerId::from("a")].stack, 2_000);
-    assert_eq!(t.state.players[&PlayerId::from("a")].bought_in, 2_000);
-    assert_eq!(code(t.act("a", Action::TopUp {})), ErrorCode::InvalidMove);
-    assert_eq!(t.view("a")["legal"]["rebuy"], Value::Null);
+    t.act("p_a", Action::Rebuy { amount: 500 }).unwrap();
+    assert_eq!(t.state().players[&PlayerId::from("p_a")].stack, 1_500);
+    t.act("p_a", Action::TopUp {}).unwrap();
+    assert_eq!(t.state().players[&PlayerId::from("p_a")].stack, 2_000);
+    assert_eq!(t.state().players[&PlayerId::from("p_a")].bought_in, 2_000);
+    assert_eq!(code(t.act("p_a", Action::TopUp {})), ErrorCode::InvalidMove);
+    assert_eq!(t.view("p_a")["legal"]["rebuy"], Value::Null);
     assert_eq!(
-        t.view("b")["legal"]["rebuy"],
+        t.view("p_b")["legal"]["rebuy"],
         json!({"min": 1, "max": 1_000})
     );
     t.fire();
     assert_eq!(
-        code(t.act("b", Action::Rebuy { amount: 10 })),
+        code(t.act("p_b", Action::Rebuy { amount: 10 })),
         ErrorCode::GameInProgress
     );
-    assert_eq!(t.view("b")["legal"]["rebuy"], Value::Null);
+    assert_eq!(t.view("p_b")["legal"]["rebuy"], Value::Null);
     // A player who busts must come back to at least the minimum buy-in.
-    t.state.players.get_mut(&PlayerId::from("b")).unwrap().stack = 0;
-    t.state.hand = None;
+    t.pt.arrange(|s| {
+        s.players.get_mut(&PlayerId::from("p_b")).unwrap().stack = 0;
+        s.hand = None;
+    });
     assert_eq!(
-        t.view("b")["legal"]["rebuy"],
+        t.view("p_b")["legal"]["rebuy"],
         json!({"min": 400, "max": 2_000})
     );
     assert_eq!(
-        code(t.act("b", Action::Rebuy { amount: 300 })),
+        code(t.act("p_b", Action::Rebuy { amount: 300 })),
         ErrorCode::InvalidMove
     );
-    t.act("b", Action::Rebuy { amount: 400 }).unwrap();
+    t.act("p_b", Action::Rebuy { amount: 400 }).unwrap();
 }
 
 #[test]
@@ -531,20 +527,31 @@ fn refusals_carry_stable_codes() {
     let mut t = T::new(cfg(), 9);
     t.join("a").unwrap();
     let code = |r: Result<(), GameError>| r.expect_err("refused").code;
-    assert_eq!(code(t.act("a", Action::Check {})), ErrorCode::InvalidMove);
-    assert_eq!(code(t.act("z", Action::Check {})), ErrorCode::NotAPlayer);
+    assert_eq!(code(t.act("p_a", Action::Check {})), ErrorCode::InvalidMove);
+    assert_eq!(code(t.act("p_z", Action::Check {})), ErrorCode::NotAPlayer);
     assert_eq!(
-        code(t.act("a", Action::NextHand {})),
+        code(t.act("p_a", Action::NextHand {})),
         ErrorCode::InvalidAction
     );
     assert_eq!(
-        code(t.act("a", Action::Timeout { hand: 1, turn: 1 })),
-        ErrorCode::InvalidAction
+        code(
+            t.pt.act_json(
+                &"p_a".into(),
+                json!({"type": "timeout", "hand": 1, "turn": 1})
+            )
+            .map(|_| ())
+        ),
+        ErrorCode::InvalidAction,
+        "the clock is the engine's: there is no timeout action"
     );
-    assert_eq!(code(t.act("a", Action::SitIn {})), ErrorCode::InvalidMove);
+    assert_eq!(code(t.act("p_a", Action::SitIn {})), ErrorCode::InvalidMove);
     t.join("b").unwrap();
     t.fire();
-    let waiting = if t.to_act().unwrap() == "a" { "b" } else { "a" };
+    let waiting = if t.to_act().unwrap() == "p_a" {
+        "p_b"
+    } else {
+        "p_a"
+    };
     assert_eq!(
         code(t.act(waiting, Action::Fold {})),
         ErrorCode::NotYourTurn
@@ -571,20 +578,22 @@ fn refusals_carry_stable_codes() {
             assert_eq!(code(r), ErrorCode::RoomFull);
         }
     }
+    // A table with fewer seats than the engine's nine refuses the next player itself.
+    let mut small = T::new(Config { seats: 2, ..cfg() }, 9);
+    small.join("a").unwrap();
+    small.join("b").unwrap();
+    let before = small.pt.version();
+    assert_eq!(code(small.join("c")), ErrorCode::RoomFull);
+    assert_eq!(small.pt.version(), before, "a refused join changes nothing");
+    assert!(!small.pt.seats().contains(&"p_c".into()));
     let bad = |v: Value| {
-        let c: Result<Config, _> = serde_json::from_value(v);
-        let c = c.expect("parses");
-        Poker
-            .setup(
-                &c,
-                &mut Ctx::new(
-                    &mut GameRng::from_seed(0),
-                    0,
-                    &mut Timers::default(),
-                    &mut Seats::default(),
-                ),
-            )
-            .expect_err("invalid")
+        assert!(
+            serde_json::from_value::<Config>(v.clone()).is_ok(),
+            "parses"
+        );
+        Playtest::with_config(Poker, v, 0)
+            .err()
+            .expect("invalid")
             .code
     };
     assert_eq!(bad(json!({"small_blind": 20})), ErrorCode::InvalidConfig);
@@ -633,11 +642,11 @@ fn views_hide_other_hole_cards_and_showdown_reveals_only_shown_hands() {
         t.join(p).unwrap();
     }
     t.fire();
-    let spectator = Poker.view(&t.state, &Seats::default(), &Viewer::Spectator);
+    let spectator = t.pt.view(&Viewer::Spectator);
     assert!(foreign_cards(&spectator, None, t.hand()).is_empty());
     assert_eq!(spectator["legal"], Value::Null);
     assert_eq!(spectator["you"], Value::Null);
-    for p in ["a", "b", "c"] {
+    for p in ["p_a", "p_b", "p_c"] {
         let v = t.view(p);
         assert!(foreign_cards(&v, Some(p), t.hand()).is_empty());
         assert_eq!(v["players"][p]["cards"].as_array().unwrap().len(), 2);
@@ -647,7 +656,7 @@ fn views_hide_other_hole_cards_and_showdown_reveals_only_shown_hands() {
     let h = t.hand().clone();
     assert!(h.is_over());
     assert!(h.seats.iter().any(|s| s.shown), "someone shows at showdown");
-    for p in ["a", "b", "c"] {
+    for p in ["p_a", "p_b", "p_c"] {
         let v = t.view(p);
         assert!(foreign_cards(&v, Some(p), &h).is_empty());
         for s in &h.seats {
@@ -671,13 +680,13 @@ fn the_hand_record_lets_anyone_verify_the_deck() {
         t.join(p).unwrap();
     }
     t.fire();
-    let committed = t.view("a")["hand"]["commitment"]
+    let committed = t.view("p_a")["hand"]["commitment"]
         .as_str()
         .unwrap()
         .to_owned();
-    assert!(t.view("a")["last_hand"].is_null());
+    assert!(t.view("p_a")["last_hand"].is_null());
     t.play_out(false);
-    let history = hand_history(&t.state);
+    let history = hand_history(t.state());
     assert_eq!(history.len(), 1);
     let rec = &history[0];
     assert_eq!(rec.commitment, committed);
@@ -707,7 +716,7 @@ fn the_hand_record_lets_anyone_verify_the_deck() {
             deck[b + 7]
         ]
     );
-    let v = t.view("a")["last_hand"].clone();
+    let v = t.view("p_a")["last_hand"].clone();
     assert_eq!(v["seed"], json!(rec.seed));
     assert_eq!(v["board"].as_array().unwrap().len(), 5);
     assert_eq!(
@@ -735,27 +744,30 @@ fn the_hand_record_lets_anyone_verify_the_deck() {
         t.fire();
         t.play_out(true);
     }
-    let numbers: Vec<u64> = hand_history(&t.state).iter().map(|r| r.number).collect();
+    let numbers: Vec<u64> = hand_history(t.state()).iter().map(|r| r.number).collect();
     assert_eq!(numbers, vec![3, 4, 5]);
 }
 
 #[test]
 fn bots_play_legal_varied_poker_and_rebuy_when_busted() {
     let mut t = T::new(cfg(), 77);
-    let bots = ["b1", "b2", "b3", "b4"];
-    for b in bots {
-        t.join(b).unwrap();
-    }
+    let bots: Vec<PlayerId> = (0..4).map(|_| t.pt.add_bot().unwrap()).collect();
+    let names: Vec<&str> = t.pt.seats().iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["Bot", "Bot 2", "Bot 3", "Bot 4"],
+        "the engine names bots"
+    );
     let mut bot_rng = GameRng::from_seed(5);
     let mut steps = 0;
-    while t.state.hands_played < 40 {
+    while t.state().hands_played < 40 {
         steps += 1;
         assert!(steps < 20_000, "the table stalled");
         let mut acted = false;
-        for b in bots {
-            if let Some(m) = Poker.bot_move(&t.state, &Seats::default(), &b.into(), &mut bot_rng) {
+        for b in &bots {
+            if let Some(m) = Poker.bot_move(t.state(), t.pt.seats(), b, &mut bot_rng) {
                 assert!((600..=1_500).contains(&m.delay_ms));
-                t.act(b, m.action.clone())
+                t.act(b.as_str(), m.action.clone())
                     .unwrap_or_else(|e| panic!("bot {b} proposed {:?}: {e}", m.action));
                 t.conserved();
                 acted = true;
@@ -766,7 +778,7 @@ fn bots_play_legal_varied_poker_and_rebuy_when_busted() {
             assert!(t.fire(), "nothing to do and no timer");
         }
     }
-    let kinds: Vec<history::ActionKind> = hand_history(&t.state)
+    let kinds: Vec<history::ActionKind> = hand_history(t.state())
         .iter()
         .flat_map(|r| r.actions.iter().map(|a| a.kind))
         .collect();
@@ -786,34 +798,35 @@ fn bots_raise_premium_hands_and_fold_trash_to_a_raise() {
     let mut rng = GameRng::from_seed(1);
     let actor = t.to_act().unwrap();
     let i = t.hand().index_of_player(&actor.as_str().into()).unwrap();
-    let set = |t: &mut T, cards: [&str; 2]| {
-        let h = t.state.hand.as_mut().unwrap();
-        h.seats[i].hole = cards.map(|c| parse_card(c).unwrap());
+    let set = |t: &mut T, i: usize, cards: [&str; 2]| {
+        t.pt.arrange(|s| {
+            let h = s.hand.as_mut().unwrap();
+            h.seats[i].hole = cards.map(|c| parse_card(c).unwrap());
+        });
     };
-    set(&mut t, ["As", "Ad"]);
+    set(&mut t, i, ["As", "Ad"]);
     for _ in 0..20 {
-        let m = bot::decide(&t.state, &actor.as_str().into(), &mut rng).unwrap();
+        let m = bot::decide(t.state(), &actor.as_str().into(), &mut rng).unwrap();
         assert!(
             matches!(m, Action::Raise { .. } | Action::AllIn {}),
             "aces: {m:?}"
         );
     }
-    set(&mut t, ["7s", "2d"]);
+    set(&mut t, i, ["7s", "2d"]);
     t.act(&actor, Action::Raise { amount: 40 })
         .expect("a raises first");
     let next = t.to_act().unwrap();
     let j = t.hand().index_of_player(&next.as_str().into()).unwrap();
-    t.state.hand.as_mut().unwrap().seats[j].hole =
-        [parse_card("7h").unwrap(), parse_card("2c").unwrap()];
+    set(&mut t, j, ["7h", "2c"]);
     for _ in 0..20 {
-        let m = bot::decide(&t.state, &next.as_str().into(), &mut rng).unwrap();
+        let m = bot::decide(t.state(), &next.as_str().into(), &mut rng).unwrap();
         assert_eq!(m, Action::Fold {});
     }
 }
 
 /// One step of random play chosen by `c`.
 fn random_step(t: &mut T, c: u32, joined: &mut u32) {
-    let ids: Vec<String> = t.state.players.keys().map(|p| p.0.clone()).collect();
+    let ids: Vec<String> = t.pt.seats().ids().map(|p| p.0.clone()).collect();
     let pick = |n: usize| (c as usize / 64) % n.max(1);
     match c % 64 {
         0 if !ids.is_empty() => t.leave(&ids[pick(ids.len())]),
@@ -823,7 +836,7 @@ fn random_step(t: &mut T, c: u32, joined: &mut u32) {
         }
         3 | 4 if !ids.is_empty() => {
             let p = &ids[pick(ids.len())];
-            let options = Poker.legal_actions(&t.state, &Seats::default(), &p.as_str().into());
+            let options = t.pt.legal_actions(&p.as_str().into());
             let between: Vec<Action> = options
                 .into_iter()
                 .filter(|a| {
@@ -846,7 +859,7 @@ fn random_step(t: &mut T, c: u32, joined: &mut u32) {
         }
         _ => match t.to_act() {
             Some(p) => {
-                let (legal, _) = t.state.legal(&p.as_str().into()).unwrap();
+                let (legal, _) = t.state().legal(&p.as_str().into()).unwrap();
                 let l = legal.expect("the player to act has options");
                 let mut options = vec![Action::Fold {}];
                 if l.check {
@@ -878,23 +891,23 @@ fn random_step(t: &mut T, c: u32, joined: &mut u32) {
 
 fn check_invariants(t: &T) {
     t.conserved();
-    for (id, p) in &t.state.players {
+    for (id, p) in &t.state().players {
         assert!(
-            p.stack <= t.state.bought_in,
+            p.stack <= t.state().bought_in,
             "{id}: more chips than were ever bought"
         );
     }
-    let Some(h) = t.state.hand.as_ref() else {
+    let Some(h) = t.state().hand.as_ref() else {
         return;
     };
     let live: u64 = h.seats.iter().map(|s| s.total).sum();
     if !h.is_over() {
         assert_eq!(h.pot(), live);
     }
-    let spectator = Poker.view(&t.state, &Seats::default(), &Viewer::Spectator);
+    let spectator = t.pt.view(&Viewer::Spectator);
     assert_eq!(foreign_cards(&spectator, None, h), Vec::<String>::new());
-    for id in t.state.players.keys() {
-        let v = Poker.view(&t.state, &Seats::default(), &Viewer::Player(id.clone()));
+    for id in t.state().players.keys() {
+        let v = t.pt.view_of(id);
         assert_eq!(
             foreign_cards(&v, Some(&id.0), h),
             Vec::<String>::new(),
@@ -979,7 +992,7 @@ fn event() -> impl Strategy<Value = Event> {
 /// to decide.
 fn check_books(t: &T) {
     check_invariants(t);
-    for record in &t.state.history {
+    for record in &t.state().history {
         for pot in &record.pots {
             let paid: u64 = pot.winners.iter().map(|(_, a)| a).sum();
             assert_eq!(paid, pot.amount, "hand {}: pot {pot:?}", record.number);
@@ -988,7 +1001,7 @@ fn check_books(t: &T) {
         let after: u64 = record.seats.iter().map(|s| s.stack_after).sum();
         assert_eq!(before, after, "hand {} lost or made chips", record.number);
     }
-    if let Some(h) = t.state.live_hand()
+    if let Some(h) = t.state().live_hand()
         && let Some(i) = h.to_act
     {
         let me = &h.seats[i];
@@ -1031,13 +1044,13 @@ proptest! {
         }
         // Seats held for a dropped connection: (player, when the grace period ends).
         let mut grace: Vec<(String, u64)> = Vec::new();
-        let seated = |t: &T| -> Vec<String> { t.state.players.keys().map(|p| p.0.clone()).collect() };
+        let seated = |t: &T| -> Vec<String> { t.pt.seats().ids().map(|p| p.0.clone()).collect() };
         for e in events {
             match e {
                 Event::Bet(n) => {
                     if let Some(p) = t.to_act() {
-                        let options: Vec<Action> = Poker
-                            .legal_actions(&t.state, &Seats::default(), &p.as_str().into())
+                        let options: Vec<Action> = t.pt
+                            .legal_actions(&p.as_str().into())
                             .into_iter()
                             .filter(|a| !matches!(a, Action::SitOut {} | Action::SitIn {} | Action::Rebuy { .. } | Action::TopUp {}))
                             .collect();
@@ -1059,7 +1072,7 @@ proptest! {
                     if !ids.is_empty() {
                         let p = ids[n % ids.len()].clone();
                         if grace.iter().all(|(g, _)| *g != p) {
-                            grace.push((p, t.now + grace_ms));
+                            grace.push((p, t.now() + grace_ms));
                         }
                     }
                 }
@@ -1076,8 +1089,8 @@ proptest! {
                     let ids = seated(&t);
                     if !ids.is_empty() {
                         let p = ids[n % ids.len()].clone();
-                        let options: Vec<Action> = Poker
-                            .legal_actions(&t.state, &Seats::default(), &p.as_str().into())
+                        let options: Vec<Action> = t.pt
+                            .legal_actions(&p.as_str().into())
                             .into_iter()
                             .filter(|a| matches!(a, Action::SitOut {} | Action::SitIn {} | Action::Rebuy { .. } | Action::TopUp {}))
                             .collect();
@@ -1088,10 +1101,11 @@ proptest! {
                     }
                 }
                 Event::Wait(ms) => {
-                    let until = t.now + ms;
+                    let until = t.now() + ms;
                     // Timers and grace periods run out in time order, each a version.
                     loop {
-                        let timer = t.timers.next_due().filter(|&d| d <= until);
+                        let clock = t.pt.seats().clock().map(|c| c.due_ms);
+                        let timer = [t.state().next_hand_ms, clock].into_iter().flatten().min().filter(|&d| d <= until);
                         let released = grace
                             .iter()
                             .enumerate()
@@ -1103,14 +1117,14 @@ proptest! {
                             (Some(_), None) => { t.fire(); }
                             (_, Some((i, g))) => {
                                 let (p, _) = grace.remove(i);
-                                t.now = t.now.max(g);
+                                t.pt.advance(g.saturating_sub(t.now()));
                                 t.leave(&p);
                             }
                             (None, None) => break,
                         }
                         check_books(&t);
                     }
-                    t.now = until;
+                    t.pt.advance(until - t.now());
                 }
             }
             check_books(&t);

@@ -73,12 +73,14 @@ pub enum Phase {
     Over,
 }
 
-/// A seated player.
+/// A player's place in the game (their name is in the engine's seats).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Seat {
-    /// Display name.
-    pub name: String,
-    /// Seat number in join order; the turn order follows it.
+    /// Left during the game, under this name: they stay listed (eliminated) though their
+    /// engine seat is free.
+    pub left: Option<String>,
+    /// Join order (not the engine's seat number, which reuses a leaver's); the turn order
+    /// follows it.
     pub order: u32,
     /// The submitted deck list.
     pub deck: Option<Vec<DeckEntry>>,
@@ -837,7 +839,7 @@ impl Game for Tcg {
         state.seats.insert(
             player.id.clone(),
             Seat {
-                name: player.name.clone(),
+                left: None,
                 order: state.next_order,
                 deck: None,
             },
@@ -851,6 +853,9 @@ impl Game for Tcg {
         if state.phase != Phase::Playing {
             state.seats.remove(player);
             return;
+        }
+        if let Some(listed) = state.seats.get_mut(player) {
+            listed.left = Some(seat.name.clone());
         }
         let out = state
             .table
@@ -937,8 +942,8 @@ impl Game for Tcg {
         Ok(())
     }
 
-    fn view(&self, state: &State, _seats: &Seats, viewer: &Viewer) -> Value {
-        view::view(state, viewer)
+    fn view(&self, state: &State, seats: &Seats, viewer: &Viewer) -> Value {
+        view::view(state, seats, viewer)
     }
 
     fn status(&self, state: &State, _seats: &Seats) -> Status {
@@ -970,3 +975,6 @@ impl Game for Tcg {
         }
     }
 }
+
+#[cfg(test)]
+mod golden;

@@ -1,23 +1,39 @@
+//! The table through [`Playtest`]: players sit down by name (`a`) as `p_a` (see [`id`]).
+
 #![allow(clippy::unwrap_used)]
 
 use super::*;
-use arbiter_engine::{GameRng, Timers};
-use arbiter_engine::{Seat, Seats};
+use arbiter_engine::Playtest;
 use proptest::prelude::*;
 use serde_json::json;
 use std::collections::BTreeMap;
 
-/// A room without the server: entries are applied to a copy kept only on success, as the
-/// engine does.
+/// A room driven through the engine's own entry path.
 #[derive(Clone)]
 struct T {
-    state: State,
-    rng: GameRng,
-    timers: Timers<Action>,
+    pt: Playtest<Tcg>,
 }
 
+/// The id [`Playtest::seat`] gives the player named `s`.
 fn id(s: &str) -> PlayerId {
-    s.into()
+    PlayerId(format!("p_{s}"))
+}
+
+/// Who acts in a test: a name (`"a"`, seated as `p_a`) or an id read from the state.
+trait Who {
+    fn id(&self) -> PlayerId;
+}
+
+impl Who for &str {
+    fn id(&self) -> PlayerId {
+        id(self)
+    }
+}
+
+impl Who for &PlayerId {
+    fn id(&self) -> PlayerId {
+        (*self).clone()
+    }
 }
 
 fn a(v: Value) -> Action {
@@ -39,98 +55,73 @@ fn deck(format: &str, who: &str) -> Vec<DeckEntry> {
         .collect()
 }
 
-fn config(format: &str) -> Config {
-    serde_json::from_value(json!({ "format": format })).expect("config")
-}
-
 impl T {
-    fn seated(format: &str, players: &[&str], seed: u64) -> Self {
-        let mut rng = GameRng::from_seed(seed);
-        let mut timers = Timers::default();
-        let state = Tcg
-            .setup(
-                &config(format),
-                &mut Ctx::new(&mut rng, 0, &mut timers, &mut Seats::default()),
-            )
-            .expect("setup");
-        let mut t = Self { state, rng, timers };
+    fn with(config: Value, players: &[&str], seed: u64) -> Self {
+        let mut t = Self {
+            pt: Playtest::with_config(Tcg, config, seed).expect("setup"),
+        };
         for p in players {
             t.join(p).expect("seat");
         }
         t
     }
 
+    fn seated(format: &str, players: &[&str], seed: u64) -> Self {
+        Self::with(json!({ "format": format }), players, seed)
+    }
+
     /// Seated, decks in, started.
     fn ready(format: &str, players: &[&str], seed: u64) -> Self {
         let mut t = Self::seated(format, players, seed);
         for p in players {
-            t.ok(p, json!({"type": "submit_deck", "list": deck(format, p)}));
+            t.ok(*p, json!({"type": "submit_deck", "list": deck(format, p)}));
         }
         t.ok(players[0], json!({"type": "start"}));
         t
     }
 
-    fn entry(
-        &mut self,
-        f: impl FnOnce(&mut State, &mut Ctx<'_, Action>) -> Result<(), GameError>,
-    ) -> Result<(), GameError> {
-        let mut copy = self.clone();
-        let mut seats = Seats::default();
-        let mut cx = Ctx::new(&mut copy.rng, 1_000, &mut copy.timers, &mut seats);
-        f(&mut copy.state, &mut cx)?;
-        *self = copy;
-        Ok(())
+    fn state(&self) -> &State {
+        self.pt.state()
     }
 
     fn join(&mut self, who: &str) -> Result<(), GameError> {
-        let p = Seat {
-            number: 0,
-            bot: false,
-            connected: true,
-            id: id(who),
-            name: who.to_uppercase(),
-        };
-        self.entry(|s, cx| Tcg.join(s, &p, cx))
+        self.pt.seat(who).map(|_| ())
     }
 
     fn leave(&mut self, who: &str) {
-        self.entry(|s, cx| {
-            Tcg.leave(s, &Seat::stub(id(who)), cx);
-            Ok(())
-        })
-        .expect("leave cannot fail");
+        self.pt.leave(&id(who)).expect("seated");
     }
 
-    fn act(&mut self, who: &str, v: Value) -> Result<(), GameError> {
-        let action = a(v);
-        self.entry(|s, cx| Tcg.apply(s, &Actor::Player(id(who)), action, cx))
+    fn act(&mut self, who: impl Who, v: Value) -> Result<(), GameError> {
+        self.pt.act(&who.id(), a(v)).map(|_| ())
     }
 
-    fn ok(&mut self, who: &str, v: Value) {
-        let text = v.to_string();
-        if let Err(e) = self.act(who, v) {
+    fn ok(&mut self, who: impl Who, v: Value) {
+        let (who, text) = (who.id(), v.to_string());
+        if let Err(e) = self.act(&who, v) {
             panic!("{who} {text}: {e}");
         }
     }
 
-    fn err(&mut self, who: &str, v: Value) -> GameError {
-        let before = self.state.clone();
+    fn err(&mut self, who: impl Who, v: Value) -> GameError {
+        let (before, version) = (self.state().clone(), self.pt.version());
         let e = self.act(who, v).expect_err("refused");
-        assert_eq!(self.state, before, "a refusal changes nothing");
+        assert_eq!(*self.state(), before, "a refusal changes nothing");
+        assert_eq!(self.pt.version(), version, "a refusal makes no version");
         e
     }
 
     fn view(&self, who: Option<&str>) -> Value {
         let viewer = who.map_or(Viewer::Spectator, |w| Viewer::Player(id(w)));
-        Tcg.view(&self.state, &Seats::default(), &viewer)
+        self.pt.view(&viewer)
     }
 
     fn zone(&self, who: &str, z: ZoneKind) -> Vec<CardId> {
-        self.state.table.players[&id(who)].zone(z).to_vec()
+        self.state().table.players[&id(who)].zone(z).to_vec()
     }
 
     fn card(&self, c: CardId) -> &Card {
-        &self.state.table.cards[&c]
+        &self.state().table.cards[&c]
     }
 
     fn uids(&self, cards: &[CardId]) -> Vec<u32> {
@@ -140,7 +131,7 @@ impl T {
     /// The current id of the card with this internal identity.
     fn by_uid(&self, uid: u32) -> CardId {
         *self
-            .state
+            .state()
             .table
             .cards
             .iter()
@@ -158,15 +149,15 @@ impl T {
     }
 
     fn life(&self, who: &str) -> i64 {
-        self.state.table.players[&id(who)].life
+        self.state().table.players[&id(who)].life
     }
 
     fn turn(&self) -> &Turn {
-        self.state.table.turn.as_ref().expect("a turn")
+        self.state().table.turn.as_ref().expect("a turn")
     }
 
     fn status(&self) -> Status {
-        Tcg.status(&self.state, &Seats::default())
+        self.pt.status()
     }
 }
 
@@ -178,26 +169,18 @@ fn code(e: GameError) -> ErrorCode {
 
 #[test]
 fn config_and_join_limits() {
-    let mut rng = GameRng::from_seed(1);
-    let mut timers = Timers::default();
-    let bad = Config {
-        undo_depth: 0,
-        ..Config::default()
-    };
-    let e = Tcg
-        .setup(
-            &bad,
-            &mut Ctx::new(&mut rng, 0, &mut timers, &mut Seats::default()),
-        )
-        .expect_err("refused");
+    let e = Playtest::with_config(Tcg, json!({"undo_depth": 0}), 1)
+        .err()
+        .expect("refused");
     assert_eq!(e.code, ErrorCode::InvalidConfig);
     assert!(serde_json::from_value::<Config>(json!({"format": "yugioh"})).is_err());
     assert!(serde_json::from_value::<Config>(json!({"colour": 1})).is_err());
 
     let mut t = T::seated("pokemon", &["a", "b"], 1);
     assert_eq!(code(t.join("c").expect_err("full")), ErrorCode::JoinRefused);
+    // Six is also the engine's limit (`max_players`): the room refuses the seventh.
     let mut t = T::seated("mtg", &["a", "b", "c", "d", "e", "f"], 1);
-    assert_eq!(code(t.join("g").expect_err("full")), ErrorCode::JoinRefused);
+    assert_eq!(code(t.join("g").expect_err("full")), ErrorCode::RoomFull);
 }
 
 #[test]
@@ -298,7 +281,7 @@ fn starting_deals_per_format() {
         assert_eq!(t.zone(p, ZoneKind::Library).len(), 53);
         assert_eq!(t.life(p), 20);
     }
-    assert!(t.state.table.check().is_ok());
+    assert!(t.state().table.check().is_ok());
     // The library is shuffled: not in deck-list order.
     let names: Vec<String> = t
         .zone("a", ZoneKind::Library)
@@ -309,9 +292,9 @@ fn starting_deals_per_format() {
     assert_ne!(names, sorted);
     // Same seed, same game.
     let again = T::ready("mtg", &["a", "b"], 3);
-    assert_eq!(t.state, again.state);
+    assert_eq!(t.state(), again.state());
     let other = T::ready("mtg", &["a", "b"], 4);
-    assert_ne!(t.state.table, other.state.table);
+    assert_ne!(t.state().table, other.state().table);
 
     let t = T::ready("commander", &["a", "b", "c"], 3);
     for p in ["a", "b", "c"] {
@@ -351,7 +334,7 @@ fn draw_and_mulligan() {
     // The same cards, under fresh ids.
     let hand_uids: Vec<u32> = hand.iter().map(|c| t.card(*c).uid).collect();
     assert!(top_uids.iter().all(|u| hand_uids.contains(u)));
-    assert!(top.iter().all(|c| !t.state.table.cards.contains_key(c)));
+    assert!(top.iter().all(|c| !t.state().table.cards.contains_key(c)));
     t.ok("a", json!({"type": "draw"}));
     assert_eq!(t.zone("a", ZoneKind::Hand).len(), 10);
     let e = t.err("a", json!({"type": "draw", "n": 51}));
@@ -363,8 +346,8 @@ fn draw_and_mulligan() {
     assert_eq!(new.len(), 7);
     assert!(new.iter().all(|c| !old.contains(c)));
     assert_eq!(t.zone("a", ZoneKind::Library).len(), 53);
-    assert_eq!(t.state.table.players[&id("a")].mulligans, 1);
-    assert!(t.state.table.check().is_ok());
+    assert_eq!(t.state().table.players[&id("a")].mulligans, 1);
+    assert!(t.state().table.check().is_ok());
 }
 
 #[test]
@@ -379,7 +362,7 @@ fn shuffle_renames_and_forgets() {
     assert!(lib.iter().all(|c| !top.contains(c)));
     assert!(lib.iter().all(|c| t.card(*c).known_to.is_empty()));
     assert!(
-        t.view(Some("a"))["players"]["a"]["zones"]["library"]["cards"]
+        t.view(Some("a"))["players"]["p_a"]["zones"]["library"]["cards"]
             .as_array()
             .unwrap()
             .iter()
@@ -388,7 +371,7 @@ fn shuffle_renames_and_forgets() {
     let e = t.err("a", json!({"type": "shuffle", "zone": "graveyard"}));
     assert_eq!(e.code, ErrorCode::InvalidMove);
     assert_eq!(
-        t.state.events.last().map(|e| &e.what),
+        t.state().events.last().map(|e| &e.what),
         Some(&What::Shuffled {
             zone: ZoneKind::Library
         })
@@ -429,7 +412,7 @@ fn moves_between_zones_and_positions() {
     // Control change to the opponent's battlefield, keeping the id.
     t.ok(
         "a",
-        json!({"type": "move", "cards": [bf[0]], "to": {"zone": "battlefield", "player": "b"}}),
+        json!({"type": "move", "cards": [bf[0]], "to": {"zone": "battlefield", "player": "p_b"}}),
     );
     assert_eq!(t.card(bf[0]).controller, id("b"));
     assert_eq!(t.card(bf[0]).owner, id("a"));
@@ -454,17 +437,17 @@ fn moves_between_zones_and_positions() {
         "a",
         json!({"type": "move", "cards": [gy[0]], "to": {"zone": "hand"}}),
     );
-    assert!(!t.state.table.cards.contains_key(&gy[0]));
+    assert!(!t.state().table.cards.contains_key(&gy[0]));
     let e = t.err("b", json!({"type": "tap", "cards": [gy[0]]}));
     assert_eq!(e.code, ErrorCode::InvalidMove);
-    assert!(e.message.contains("went to a's hand"), "{}", e.message);
+    assert!(e.message.contains("went to p_a's hand"), "{}", e.message);
     // The stack: controlled by whoever put it there.
     let h = t.zone("a", ZoneKind::Hand)[0];
     t.ok(
         "a",
         json!({"type": "move", "cards": [h], "to": {"zone": "stack"}}),
     );
-    assert_eq!(t.state.table.stack.len(), 1);
+    assert_eq!(t.state().table.stack.len(), 1);
     // Errors: bad shapes, unknown zones, unseen cards.
     let e = t.err("a", json!({"type": "move", "to": {"zone": "exile"}}));
     assert!(e.message.contains("either cards or a count"));
@@ -489,7 +472,7 @@ fn moves_between_zones_and_positions() {
         json!({"type": "move", "cards": [gy[1]], "to": {"zone": "hand"}, "face_down": true}),
     );
     assert_eq!(e.code, ErrorCode::InvalidMove);
-    assert!(t.state.table.check().is_ok());
+    assert!(t.state().table.check().is_ok());
 }
 
 #[test]
@@ -497,15 +480,15 @@ fn conflicting_moves_first_wins() {
     let mut t = T::ready("mtg", &["a", "b"], 6);
     let h = t.zone("a", ZoneKind::Hand)[0];
     let c = t.put("a", &[h], json!({"zone": "battlefield"}))[0];
-    let first = json!({"type": "move", "cards": [c], "from": {"zone": "battlefield", "player": "a"}, "to": {"zone": "graveyard", "player": "a"}});
-    let second = json!({"type": "move", "cards": [c], "from": {"zone": "battlefield", "player": "a"}, "to": {"zone": "exile", "player": "a"}});
+    let first = json!({"type": "move", "cards": [c], "from": {"zone": "battlefield", "player": "p_a"}, "to": {"zone": "graveyard", "player": "p_a"}});
+    let second = json!({"type": "move", "cards": [c], "from": {"zone": "battlefield", "player": "p_a"}, "to": {"zone": "exile", "player": "p_a"}});
     assert!(Tcg.order_independent(&a(first.clone())));
     t.ok("b", first);
     let e = t.err("a", second);
     assert_eq!(e.code, ErrorCode::InvalidMove);
     assert_eq!(
         e.message,
-        format!("card {c} is no longer in a's battlefield: it is now in a's graveyard")
+        format!("card {c} is no longer in p_a's battlefield: it is now in p_a's graveyard")
     );
 }
 
@@ -550,7 +533,7 @@ fn reveal_to_one_or_all_and_look() {
     let mut t = T::ready("mtg", &["a", "b", "c"], 8);
     let h = t.zone("a", ZoneKind::Hand);
     let name = t.card(h[0]).name.clone();
-    t.ok("a", json!({"type": "reveal", "cards": [h[0]], "to": "b"}));
+    t.ok("a", json!({"type": "reveal", "cards": [h[0]], "to": "p_b"}));
     assert!(t.view(Some("b")).to_string().contains(&name));
     assert!(!t.view(Some("c")).to_string().contains(&name));
     assert!(!t.view(None).to_string().contains(&name));
@@ -571,7 +554,7 @@ fn reveal_to_one_or_all_and_look() {
         ErrorCode::InvalidMove
     );
     assert_eq!(
-        t.err("a", json!({"type": "reveal", "cards": [h[1]], "to": "a"}))
+        t.err("a", json!({"type": "reveal", "cards": [h[1]], "to": "p_a"}))
             .code,
         ErrorCode::InvalidMove
     );
@@ -582,13 +565,13 @@ fn reveal_to_one_or_all_and_look() {
         let n = t.card(*c).name.clone();
         assert!(t.view(None).to_string().contains(&n));
     }
-    let lib = &t.view(Some("b"))["players"]["a"]["zones"]["library"];
+    let lib = &t.view(Some("b"))["players"]["p_a"]["zones"]["library"];
     assert_eq!(lib["count"], json!(t.zone("a", ZoneKind::Library).len()));
     assert_eq!(lib["cards"][0], json!(top[0]));
     assert_eq!(lib["cards"][2], Value::Null);
 
     // Look: private to the looker, also at someone else's library.
-    t.ok("c", json!({"type": "look", "n": 3, "player": "b"}));
+    t.ok("c", json!({"type": "look", "n": 3, "player": "p_b"}));
     let btop = t.zone("b", ZoneKind::Library)[..3].to_vec();
     for c in &btop {
         let n = t.card(*c).name.clone();
@@ -597,7 +580,7 @@ fn reveal_to_one_or_all_and_look() {
         assert!(!t.view(None).to_string().contains(&n));
     }
     assert_eq!(
-        t.state.events.last().map(|e| &e.what),
+        t.state().events.last().map(|e| &e.what),
         Some(&What::Looked {
             player: id("b"),
             n: 3
@@ -708,7 +691,7 @@ fn attachments_in_mtg_stay_behind() {
             .message
             .contains("not attached")
     );
-    assert!(t.state.table.check().is_ok());
+    assert!(t.state().table.check().is_ok());
 }
 
 #[test]
@@ -772,14 +755,14 @@ fn pokemon_energy_follows_and_bench_is_limited() {
             .message
             .contains("no life")
     );
-    assert!(t.state.table.check().is_ok());
+    assert!(t.state().table.check().is_ok());
 }
 
 #[test]
 fn life_and_player_counters() {
     let mut t = T::ready("commander", &["a", "b", "c"], 12);
     t.ok("a", json!({"type": "life", "delta": -3}));
-    t.ok("b", json!({"type": "life", "player": "a", "delta": 1}));
+    t.ok("b", json!({"type": "life", "player": "p_a", "delta": 1}));
     assert_eq!(t.life("a"), 38);
     t.ok(
         "a",
@@ -789,19 +772,19 @@ fn life_and_player_counters() {
         "a",
         json!({"type": "player_counter", "name": "energy", "delta": -5}),
     );
-    assert!(t.state.table.players[&id("a")].counters.is_empty());
+    assert!(t.state().table.players[&id("a")].counters.is_empty());
     t.ok(
         "b",
-        json!({"type": "commander_damage", "player": "a", "from": "b", "delta": 5}),
+        json!({"type": "commander_damage", "player": "p_a", "from": "p_b", "delta": 5}),
     );
     assert_eq!(
-        t.state.table.players[&id("a")].commander_damage[&id("b")],
+        t.state().table.players[&id("a")].commander_damage[&id("b")],
         5
     );
     assert_eq!(t.life("a"), 33, "commander damage is life lost too");
     t.ok(
         "b",
-        json!({"type": "commander_damage", "player": "a", "from": "b", "delta": -9}),
+        json!({"type": "commander_damage", "player": "p_a", "from": "p_b", "delta": -9}),
     );
     assert_eq!(
         t.life("a"),
@@ -810,14 +793,14 @@ fn life_and_player_counters() {
     );
     let e = t.err(
         "a",
-        json!({"type": "commander_damage", "from": "a", "delta": 1}),
+        json!({"type": "commander_damage", "from": "p_a", "delta": 1}),
     );
     assert!(e.message.contains("not an opponent"));
     let mut m = T::ready("mtg", &["a", "b"], 12);
     assert!(
         m.err(
             "a",
-            json!({"type": "commander_damage", "from": "b", "delta": 1})
+            json!({"type": "commander_damage", "from": "p_b", "delta": 1})
         )
         .message
         .contains("no commander damage")
@@ -833,48 +816,42 @@ fn life_and_player_counters() {
 fn turns_and_steps() {
     let mut t = T::ready("mtg", &["a", "b", "c"], 13);
     let first = t.turn().player.clone();
-    let other = t.state.table.next_alive(&first).unwrap();
+    let other = t.state().table.next_alive(&first).unwrap();
     assert_eq!(t.view(None)["turn"]["step"], json!("untap"));
     assert_eq!(
-        t.err(other.as_str(), json!({"type": "pass_turn"})).code,
+        t.err(&other, json!({"type": "pass_turn"})).code,
         ErrorCode::NotYourTurn
     );
-    t.ok(first.as_str(), json!({"type": "advance_phase"}));
+    t.ok(&first, json!({"type": "advance_phase"}));
     assert_eq!(t.view(None)["turn"]["step"], json!("upkeep"));
     t.ok(
-        first.as_str(),
+        &first,
         json!({"type": "advance_phase", "to": "declare_attackers"}),
     );
     let v = t.view(None);
     assert_eq!(v["turn"]["phase"], json!("combat"));
     assert_eq!(v["turn"]["step"], json!("declare_attackers"));
     assert!(
-        t.err(
-            first.as_str(),
-            json!({"type": "advance_phase", "to": "upkeep"})
-        )
-        .message
-        .contains("not later")
+        t.err(&first, json!({"type": "advance_phase", "to": "upkeep"}))
+            .message
+            .contains("not later")
     );
-    t.ok(
-        first.as_str(),
-        json!({"type": "advance_phase", "to": "cleanup"}),
-    );
-    t.ok(first.as_str(), json!({"type": "advance_phase"}));
+    t.ok(&first, json!({"type": "advance_phase", "to": "cleanup"}));
+    t.ok(&first, json!({"type": "advance_phase"}));
     assert_eq!(t.turn().player, other, "past cleanup the turn passes");
     assert_eq!(t.turn().number, 2);
     assert_eq!(t.turn().step, 0);
-    t.ok(other.as_str(), json!({"type": "pass_turn"}));
+    t.ok(&other, json!({"type": "pass_turn"}));
     assert_eq!(t.turn().number, 3);
     assert_ne!(t.turn().player, other);
 
     let mut p = T::ready("pokemon", &["a", "b"], 13);
     let first = p.turn().player.clone();
     for step in ["main", "attack", "pokemon_checkup"] {
-        p.ok(first.as_str(), json!({"type": "advance_phase"}));
+        p.ok(&first, json!({"type": "advance_phase"}));
         assert_eq!(p.view(None)["turn"]["step"], json!(step));
     }
-    p.ok(first.as_str(), json!({"type": "advance_phase"}));
+    p.ok(&first, json!({"type": "advance_phase"}));
     assert_ne!(p.turn().player, first);
     assert_eq!(
         p.view(None)["steps"],
@@ -890,14 +867,18 @@ fn coin_and_die_use_the_room_rng() {
     let mut u = T::ready("mtg", &["a", "b"], 14);
     u.ok("a", json!({"type": "coin"}));
     u.ok("b", json!({"type": "roll", "sides": 20}));
-    assert_eq!(t.state.events, u.state.events, "same seed, same results");
-    let Some(What::Roll { sides, result }) = t.state.events.last().map(|e| e.what.clone()) else {
+    assert_eq!(
+        t.state().events,
+        u.state().events,
+        "same seed, same results"
+    );
+    let Some(What::Roll { sides, result }) = t.state().events.last().map(|e| e.what.clone()) else {
         panic!("no roll event");
     };
     assert_eq!(sides, 20);
     assert!((1..=20).contains(&result));
     assert!(
-        t.state
+        t.state()
             .events
             .iter()
             .any(|e| matches!(e.what, What::Coin { .. }))
@@ -911,7 +892,7 @@ fn coin_and_die_use_the_room_rng() {
     let mut seen = std::collections::BTreeSet::new();
     for _ in 0..200 {
         t.ok("a", json!({"type": "roll"}));
-        if let Some(What::Roll { result, .. }) = t.state.events.last().map(|e| e.what.clone()) {
+        if let Some(What::Roll { result, .. }) = t.state().events.last().map(|e| e.what.clone()) {
             seen.insert(result);
         }
     }
@@ -923,7 +904,7 @@ fn coin_and_die_use_the_room_rng() {
 #[test]
 fn mtg_life_and_poison_losses() {
     let mut t = T::ready("mtg", &["a", "b"], 15);
-    t.ok("b", json!({"type": "life", "player": "a", "delta": -20}));
+    t.ok("b", json!({"type": "life", "player": "p_a", "delta": -20}));
     assert_eq!(
         t.status(),
         Status::Finished {
@@ -935,7 +916,7 @@ fn mtg_life_and_poison_losses() {
         ErrorCode::GameOver
     );
     assert!(
-        t.view(None)["players"]["a"]["lost"]
+        t.view(None)["players"]["p_a"]["lost"]
             .as_str()
             .unwrap()
             .contains("life total")
@@ -944,12 +925,12 @@ fn mtg_life_and_poison_losses() {
     let mut t = T::ready("mtg", &["a", "b"], 15);
     t.ok(
         "b",
-        json!({"type": "player_counter", "player": "a", "name": "poison", "delta": 9}),
+        json!({"type": "player_counter", "player": "p_a", "name": "poison", "delta": 9}),
     );
     assert_eq!(t.status(), Status::Playing);
     t.ok(
         "b",
-        json!({"type": "player_counter", "player": "a", "name": "poison", "delta": 1}),
+        json!({"type": "player_counter", "player": "p_a", "name": "poison", "delta": 1}),
     );
     assert_eq!(
         t.status(),
@@ -968,9 +949,9 @@ fn mtg_life_and_poison_losses() {
 fn multiplayer_eliminations_rank_and_skip_turns() {
     let mut t = T::ready("mtg", &["a", "b", "c"], 16);
     let first = t.turn().player.clone();
-    let next = t.state.table.next_alive(&first).unwrap();
+    let next = t.state().table.next_alive(&first).unwrap();
     t.ok(
-        next.as_str(),
+        &next,
         json!({"type": "life", "player": first.as_str(), "delta": -25}),
     );
     assert_eq!(t.status(), Status::Playing);
@@ -980,20 +961,20 @@ fn multiplayer_eliminations_rank_and_skip_turns() {
         "the turn leaves an eliminated player"
     );
     assert!(
-        t.err(first.as_str(), json!({"type": "coin"}))
+        t.err(&first, json!({"type": "coin"}))
             .message
             .contains("you have lost")
     );
     assert!(
         t.err(
-            next.as_str(),
+            &next,
             json!({"type": "life", "player": first.as_str(), "delta": 1})
         )
         .message
         .contains("has lost")
     );
-    let third = t.state.table.next_alive(&next).unwrap();
-    t.ok(third.as_str(), json!({"type": "concede"}));
+    let third = t.state().table.next_alive(&next).unwrap();
+    t.ok(&third, json!({"type": "concede"}));
     assert_eq!(
         t.status(),
         Status::Finished {
@@ -1007,23 +988,23 @@ fn commander_damage_kills_at_21_from_one_commander() {
     let mut t = T::ready("commander", &["a", "b", "c"], 17);
     t.ok(
         "b",
-        json!({"type": "commander_damage", "player": "a", "from": "b", "delta": 20}),
+        json!({"type": "commander_damage", "player": "p_a", "from": "p_b", "delta": 20}),
     );
     t.ok(
         "c",
-        json!({"type": "commander_damage", "player": "a", "from": "c", "delta": 15}),
+        json!({"type": "commander_damage", "player": "p_a", "from": "p_c", "delta": 15}),
     );
     assert_eq!(t.life("a"), 5);
     assert!(
-        t.state.table.players[&id("a")].lost.is_none(),
+        t.state().table.players[&id("a")].lost.is_none(),
         "20 + 15 from two is not lethal"
     );
     t.ok(
         "b",
-        json!({"type": "commander_damage", "player": "a", "from": "b", "delta": 1}),
+        json!({"type": "commander_damage", "player": "p_a", "from": "p_b", "delta": 1}),
     );
-    let lost = t.state.table.players[&id("a")].lost.clone().unwrap();
-    assert!(lost.contains("21 commander damage from b"), "{lost}");
+    let lost = t.state().table.players[&id("a")].lost.clone().unwrap();
+    assert!(lost.contains("21 commander damage from p_b"), "{lost}");
     assert_eq!(t.status(), Status::Playing);
 }
 
@@ -1042,7 +1023,7 @@ fn pokemon_prize_cards_are_set_aside_after_the_mulligans() {
     t.ok("a", json!({"type": "mulligan"}));
     assert!(t.zone("a", ZoneKind::Prizes).is_empty());
     assert_eq!(t.zone("a", ZoneKind::Deck).len(), 53);
-    // a's first other action ends a's mulligans: the top six of the deck as it now stands
+    // p_a's first other action ends p_a's mulligans: the top six of the deck as it now stands
     // become the prize cards, face down, and the action itself goes through.
     let prizes = |t: &T| {
         let mut uids = t.uids(&t.zone("a", ZoneKind::Prizes));
@@ -1073,8 +1054,8 @@ fn pokemon_prize_cards_are_set_aside_after_the_mulligans() {
     t.ok("a", json!({"type": "mulligan"}));
     assert_eq!(prizes(&t), top);
     // Once the first turn moves on, everyone's setup is over.
-    let first = t.state.table.turn.as_ref().unwrap().player.clone();
-    t.ok(first.as_str(), json!({"type": "advance_phase"}));
+    let first = t.state().table.turn.as_ref().unwrap().player.clone();
+    t.ok(&first, json!({"type": "advance_phase"}));
     for p in ["a", "b"] {
         assert_eq!(t.zone(p, ZoneKind::Prizes).len(), 6, "{p}");
     }
@@ -1104,7 +1085,7 @@ fn pokemon_taking_the_last_prize_wins() {
         }
     );
     assert!(
-        t.state
+        t.state()
             .events
             .iter()
             .any(|e| e.what == What::Won { player: id("a") })
@@ -1122,19 +1103,27 @@ fn leaving_a_game_in_progress_loses_it() {
         }
     );
     assert!(
-        t.state.table.check().is_ok(),
+        t.state().table.check().is_ok(),
         "their cards stay on the table"
     );
+    assert!(
+        !t.pt.seats().contains(&id("a")),
+        "the engine freed the seat"
+    );
+    let listed = &t.view(Some("b"))["players"]["p_a"];
+    assert_eq!(listed["name"], "a", "the leaver is still listed by name");
+    assert_eq!(t.view(Some("b"))["players"]["p_b"]["name"], "b");
+    t.pt.check_replay().unwrap();
     let mut w = T::seated("mtg", &["a", "b"], 19);
     w.leave("a");
-    assert_eq!(w.state.seats.len(), 1);
+    assert_eq!(w.state().seats.len(), 1);
 }
 
 // ---- tokens -----------------------------------------------------------------------------
 
 /// The tokens on the table, as (name, owner, zone).
 fn tokens(t: &T) -> Vec<(String, PlayerId, ZoneKind)> {
-    let table = &t.state.table;
+    let table = &t.state().table;
     let mut out: Vec<(String, PlayerId, ZoneKind)> = table
         .all_zones()
         .flat_map(|(loc, ids)| {
@@ -1157,14 +1146,14 @@ fn tokens(t: &T) -> Vec<(String, PlayerId, ZoneKind)> {
 #[test]
 fn a_token_is_created_in_play_for_a_player_and_undone_like_any_action() {
     let mut t = T::ready("mtg", &["a", "b"], 31);
-    let cards = t.state.table.cards.len();
+    let cards = t.state().table.cards.len();
     t.ok(
         "a",
         json!({"type": "create_token", "name": "Goblin 1/1", "count": 2}),
     );
     t.ok(
         "a",
-        json!({"type": "create_token", "name": "Treasure", "to": {"zone": "battlefield", "player": "b"}}),
+        json!({"type": "create_token", "name": "Treasure", "to": {"zone": "battlefield", "player": "p_b"}}),
     );
     assert_eq!(
         tokens(&t),
@@ -1174,8 +1163,8 @@ fn a_token_is_created_in_play_for_a_player_and_undone_like_any_action() {
             ("Treasure".into(), id("b"), ZoneKind::Battlefield),
         ]
     );
-    assert_eq!(t.state.table.cards.len(), cards + 3);
-    t.state.table.check().expect("consistent");
+    assert_eq!(t.state().table.cards.len(), cards + 3);
+    t.state().table.check().expect("consistent");
     // Everyone sees a token, marked as one.
     let treasure = t.zone("b", ZoneKind::Battlefield)[0];
     let spec = t.view(None);
@@ -1184,19 +1173,19 @@ fn a_token_is_created_in_play_for_a_player_and_undone_like_any_action() {
         json!("Treasure")
     );
     assert_eq!(spec["cards"][treasure.to_string()]["token"], json!(true));
-    assert_eq!(spec["cards"][treasure.to_string()]["owner"], json!("b"));
+    assert_eq!(spec["cards"][treasure.to_string()]["owner"], json!("p_b"));
     // A token is a card in play: it taps and carries counters.
     t.ok("b", json!({"type": "tap", "cards": [treasure]}));
     // Undo takes the creation back, redo makes it again.
-    let before_undo = t.state.table.clone();
+    let before_undo = t.state().table.clone();
     t.ok("b", json!({"type": "undo"}));
     t.ok("a", json!({"type": "undo"}));
     assert_eq!(tokens(&t).len(), 2);
     t.ok("a", json!({"type": "redo"}));
     t.ok("b", json!({"type": "redo"}));
-    assert_eq!(t.state.table, before_undo);
+    assert_eq!(t.state().table, before_undo);
     assert_eq!(
-        t.state.events.last().map(|e| e.what.clone()),
+        t.state().events.last().map(|e| e.what.clone()),
         Some(What::Redo {
             of: id("b"),
             action: "tap".into()
@@ -1209,7 +1198,7 @@ fn a_token_is_created_in_play_for_a_player_and_undone_like_any_action() {
     );
     assert_eq!(tokens(&t).len(), 2);
     assert!(t.zone("b", ZoneKind::Graveyard).is_empty());
-    assert_eq!(t.state.table.cards.len(), cards + 2);
+    assert_eq!(t.state().table.cards.len(), cards + 2);
     let e = t.err("b", json!({"type": "tap", "cards": [treasure]}));
     assert!(e.message.contains("no longer there"), "{}", e.message);
     let goblin = t.zone("a", ZoneKind::Battlefield)[0];
@@ -1222,7 +1211,7 @@ fn a_token_is_created_in_play_for_a_player_and_undone_like_any_action() {
     // ... and undoing that move brings it back into play.
     t.ok("a", json!({"type": "undo"}));
     assert_eq!(tokens(&t).len(), 2);
-    t.state.table.check().expect("consistent");
+    t.state().table.check().expect("consistent");
 }
 
 #[test]
@@ -1277,7 +1266,7 @@ fn undo_and_redo_own_actions() {
     let mut t = T::ready("mtg", &["a", "b"], 20);
     let (ca, _) = battlefield_pair(&mut t);
     assert_eq!(
-        t.state.history.undo.len(),
+        t.state().history.undo.len(),
         0,
         "playing from a hand reveals: sealed"
     );
@@ -1288,7 +1277,7 @@ fn undo_and_redo_own_actions() {
     let after = views(&t);
     assert_eq!(
         t.view(None)["undo"]["last"],
-        json!({"by": "a", "action": "life"})
+        json!({"by": "p_a", "action": "life"})
     );
     t.ok("a", json!({"type": "undo"}));
     assert_eq!(t.life("a"), 20);
@@ -1318,18 +1307,18 @@ fn undo_and_redo_own_actions() {
     // Undo, then a new action: no more redo.
     t.ok("a", json!({"type": "undo"}));
     t.ok("b", json!({"type": "life", "delta": -1}));
-    assert!(t.state.history.redo.is_empty());
+    assert!(t.state().history.redo.is_empty());
     assert!(
         t.err("a", json!({"type": "redo"}))
             .message
             .contains("nothing to redo")
     );
     // Both appear as their own events.
-    assert!(t.state.events.iter().any(
+    assert!(t.state().events.iter().any(
         |e| matches!(&e.what, What::Undo { of, action } if of == &id("a") && action == "life")
     ));
     assert!(
-        t.state
+        t.state()
             .events
             .iter()
             .any(|e| matches!(&e.what, What::Redo { .. }))
@@ -1358,10 +1347,10 @@ fn hidden_information_ends_the_undo_window() {
         ),
     ] {
         t.ok("a", json!({"type": "tap", "cards": [ca]}));
-        assert_eq!(t.state.history.undo.len(), 1);
+        assert_eq!(t.state().history.undo.len(), 1);
         t.ok("a", action.clone());
         if reveals {
-            assert!(t.state.history.undo.is_empty(), "{action} seals");
+            assert!(t.state().history.undo.is_empty(), "{action} seals");
             assert!(
                 t.err("a", json!({"type": "undo"}))
                     .message
@@ -1369,12 +1358,12 @@ fn hidden_information_ends_the_undo_window() {
             );
             t.ok("a", json!({"type": "untap", "cards": [ca]}));
         } else {
-            assert_eq!(t.state.history.undo.len(), 2, "{action} reveals nothing");
+            assert_eq!(t.state().history.undo.len(), 2, "{action} reveals nothing");
             t.ok("a", json!({"type": "undo"}));
             t.ok("a", json!({"type": "undo"}));
             assert!(!t.card(ca).tapped);
         }
-        t.state.history.seal();
+        t.pt.arrange(|s| s.history.seal());
     }
     // Playing a card face down from the hand reveals nothing to the others: undoable, and the
     // card comes back to the hand with its id of before.
@@ -1390,7 +1379,7 @@ fn hidden_information_ends_the_undo_window() {
         "a",
         json!({"type": "move", "cards": [h], "to": {"zone": "battlefield"}}),
     );
-    assert!(t.state.history.undo.is_empty());
+    assert!(t.state().history.undo.is_empty());
 }
 
 #[test]
@@ -1408,7 +1397,7 @@ fn undoing_someone_elses_action_needs_consent() {
     t.ok("a", json!({"type": "undo_request"}));
     assert_eq!(
         t.view(Some("c"))["undo"]["request"],
-        json!({"by": "a", "of": "b"})
+        json!({"by": "p_a", "of": "p_b"})
     );
     assert!(
         t.err("c", json!({"type": "undo_request"}))
@@ -1418,12 +1407,12 @@ fn undoing_someone_elses_action_needs_consent() {
     assert!(
         t.err("a", json!({"type": "undo_accept"}))
             .message
-            .contains("only b")
+            .contains("only p_b")
     );
     assert!(
         t.err("c", json!({"type": "undo_decline"}))
             .message
-            .contains("only b")
+            .contains("only p_b")
     );
     t.ok("b", json!({"type": "undo_decline"}));
     assert!(t.card(ca).tapped);
@@ -1449,38 +1438,25 @@ fn undoing_someone_elses_action_needs_consent() {
     t.ok("c", json!({"type": "undo_decline"}));
     t.ok("c", json!({"type": "undo_request"}));
     t.ok("a", json!({"type": "life", "delta": -1}));
-    assert_eq!(t.state.history.request, None);
+    assert_eq!(t.state().history.request, None);
 }
 
 #[test]
 fn the_undo_stack_is_bounded_and_never_shown() {
-    let mut rng = GameRng::from_seed(23);
-    let mut timers = Timers::default();
-    let cfg = Config {
-        undo_depth: 3,
-        ..Config::default()
-    };
-    let state = Tcg
-        .setup(
-            &cfg,
-            &mut Ctx::new(&mut rng, 0, &mut timers, &mut Seats::default()),
-        )
-        .expect("setup");
-    let mut t = T { state, rng, timers };
+    let mut t = T::with(json!({"undo_depth": 3}), &["a", "b"], 23);
     for p in ["a", "b"] {
-        t.join(p).unwrap();
         t.ok(p, json!({"type": "submit_deck", "list": deck("mtg", p)}));
     }
     t.ok("a", json!({"type": "start"}));
     for _ in 0..5 {
         t.ok("a", json!({"type": "life", "delta": -1}));
     }
-    assert_eq!(t.state.history.undo.len(), 3);
+    assert_eq!(t.state().history.undo.len(), 3);
     for _ in 0..3 {
         t.ok("a", json!({"type": "undo"}));
     }
     assert_eq!(t.life("a"), 18);
-    // Put a hand card face down, undo it: the stored tables hold b's hand, the views do not.
+    // Put a hand card face down, undo it: the stored tables hold p_b's hand, the views do not.
     let h = t.zone("a", ZoneKind::Hand)[0];
     let name = t.card(h).name.clone();
     t.ok(
@@ -1488,7 +1464,7 @@ fn the_undo_stack_is_bounded_and_never_shown() {
         json!({"type": "move", "cards": [h], "to": {"zone": "library"}}),
     );
     t.ok("a", json!({"type": "undo"}));
-    assert!(!t.state.history.redo.is_empty());
+    assert!(!t.state().history.redo.is_empty());
     assert!(!t.view(Some("b")).to_string().contains(&name));
     assert!(!t.view(None).to_string().contains(&name));
 }
@@ -1498,7 +1474,7 @@ fn order_independence() {
     for v in [
         json!({"type": "life", "delta": 1}),
         json!({"type": "player_counter", "name": "poison", "delta": 1}),
-        json!({"type": "commander_damage", "from": "b", "delta": 1}),
+        json!({"type": "commander_damage", "from": "p_b", "delta": 1}),
         json!({"type": "counter", "card": 1, "name": "x", "delta": 1}),
         json!({"type": "tap", "cards": [1]}),
         json!({"type": "untap", "cards": [1]}),
@@ -1526,25 +1502,28 @@ fn views_show_counts_of_hidden_zones() {
     let b_view = t.view(Some("b"));
     let spec = t.view(None);
     let hand = t.zone("a", ZoneKind::Hand);
-    assert_eq!(a_view["you"], json!("a"));
+    assert_eq!(a_view["you"], json!("p_a"));
     assert_eq!(spec["you"], Value::Null);
     assert_eq!(
-        a_view["players"]["a"]["zones"]["hand"]["cards"],
+        a_view["players"]["p_a"]["zones"]["hand"]["cards"],
         json!(hand)
     );
-    assert_eq!(b_view["players"]["a"]["zones"]["hand"]["count"], json!(7));
+    assert_eq!(b_view["players"]["p_a"]["zones"]["hand"]["count"], json!(7));
     assert!(
-        b_view["players"]["a"]["zones"]["hand"]["cards"]
+        b_view["players"]["p_a"]["zones"]["hand"]["cards"]
             .as_array()
             .unwrap()
             .iter()
             .all(Value::is_null)
     );
-    assert_eq!(spec["players"]["b"]["zones"]["library"]["count"], json!(53));
+    assert_eq!(
+        spec["players"]["p_b"]["zones"]["library"]["count"],
+        json!(53)
+    );
     assert_eq!(spec["cards"], json!({}), "nothing public yet");
     assert_eq!(a_view["cards"].as_object().unwrap().len(), 7);
     assert_eq!(
-        a_view["players"]["b"]["deck"],
+        a_view["players"]["p_b"]["deck"],
         json!({"submitted": true, "size": 60})
     );
 }
@@ -1573,7 +1552,7 @@ fn pick() -> impl Strategy<Value = Pick> {
 
 /// Cards `who` sees the id of, in a stable order.
 fn visible(t: &T, who: &PlayerId) -> Vec<CardId> {
-    let table = &t.state.table;
+    let table = &t.state().table;
     let mut out: Vec<CardId> = table
         .all_zones()
         .flat_map(|(loc, ids)| {
@@ -1594,7 +1573,7 @@ fn concrete(t: &T, players: &[&str], p: &Pick, format: &str) -> (String, Value) 
     let vis = visible(t, &me);
     let card = |k: usize| vis.get(k % vis.len().max(1)).copied().unwrap_or(0);
     // Cards in public zones, where taps, counters and attachments apply.
-    let table = &t.state.table;
+    let table = &t.state().table;
     let public: Vec<CardId> = vis
         .iter()
         .filter(|c| table.locate(**c).is_some_and(|(l, _)| l.zone.is_public()))
@@ -1703,7 +1682,7 @@ fn may_know(t: &T, viewer: Option<&PlayerId>, c: CardId, loc: &Loc) -> bool {
 }
 
 fn check_everything(t: &T, players: &[&str], per_player: usize) {
-    let table = &t.state.table;
+    let table = &t.state().table;
     table.check().expect("every card in exactly one zone");
     for (owner, n) in table.cards_by_owner() {
         assert_eq!(n, per_player, "{owner} keeps all their cards");
@@ -1730,11 +1709,8 @@ fn check_everything(t: &T, players: &[&str], per_player: usize) {
         })
         .collect();
     for viewer in &viewers {
-        let v = Tcg.view(
-            &t.state,
-            &Seats::default(),
-            &viewer.clone().map_or(Viewer::Spectator, Viewer::Player),
-        );
+        let v =
+            t.pt.view(&viewer.clone().map_or(Viewer::Spectator, Viewer::Player));
         let text = v.to_string();
         for (c, card) in &table.cards {
             let loc = &locs[c];
@@ -1762,14 +1738,14 @@ fn run(format: &str, players: &[&str], picks: &[Pick], seed: u64) {
     for p in picks {
         let (who, v) = concrete(&t, players, p, format);
         // Refusals are expected (random picks); the state must hold either way.
-        let before = t.state.table.clone();
+        let before = t.state().table.clone();
         let undoing = matches!(
             v["type"].as_str(),
             Some("undo" | "redo" | "undo_request" | "undo_accept")
         );
-        if t.act(&who, v).is_ok()
+        if t.act(who.as_str(), v).is_ok()
             && !undoing
-            && t.state
+            && t.state()
                 .history
                 .undo
                 .last()
@@ -1777,10 +1753,10 @@ fn run(format: &str, players: &[&str], picks: &[Pick], seed: u64) {
         {
             // An undoable action: undo gives back exactly the table before, redo the after.
             let mut u = t.clone();
-            u.ok(&who, json!({"type": "undo"}));
-            assert_eq!(u.state.table, before);
-            u.ok(&who, json!({"type": "redo"}));
-            assert_eq!(u.state.table, t.state.table);
+            u.ok(who.as_str(), json!({"type": "undo"}));
+            assert_eq!(u.state().table, before);
+            u.ok(who.as_str(), json!({"type": "redo"}));
+            assert_eq!(u.state().table, t.state().table);
         }
         check_everything(&t, players, per);
     }

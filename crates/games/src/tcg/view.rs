@@ -9,8 +9,8 @@
 
 use super::table::{CardId, Loc, Table, ZoneKind};
 use super::{Phase, State};
-use arbiter_engine::Viewer;
 use arbiter_engine::protocol::PlayerId;
+use arbiter_engine::{Seats, Viewer};
 use serde_json::{Map, Value, json};
 
 struct Eyes<'a> {
@@ -60,7 +60,7 @@ impl Eyes<'_> {
 }
 
 /// The view for `viewer`.
-pub(crate) fn view(state: &State, viewer: &Viewer) -> Value {
+pub(crate) fn view(state: &State, seats: &Seats, viewer: &Viewer) -> Value {
     let f = state.format();
     let me = match viewer {
         Viewer::Player(p) => Some(p),
@@ -76,7 +76,11 @@ pub(crate) fn view(state: &State, viewer: &Viewer) -> Value {
     for (id, seat) in &state.seats {
         let size: u64 = seat.deck.iter().flatten().map(|e| u64::from(e.count)).sum();
         let mut p = json!({
-            "name": seat.name,
+            "name": seat
+                .left
+                .as_deref()
+                .or_else(|| seats.get(id).map(|s| s.name.as_str()))
+                .unwrap_or_default(),
             "order": seat.order,
             "deck": {"submitted": seat.deck.is_some(), "size": size},
         });
