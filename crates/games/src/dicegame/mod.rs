@@ -13,6 +13,8 @@
 //! of whoever may act, so a client needs no rules of its own.
 
 mod bot;
+#[cfg(test)]
+mod golden;
 mod scoring;
 #[cfg(test)]
 mod tests;
