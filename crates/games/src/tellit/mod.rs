@@ -10,6 +10,8 @@
 //! other writers votes a writer out.
 
 #[cfg(test)]
+mod golden;
+#[cfg(test)]
 mod tests;
 
 use arbiter_engine::protocol::{ErrorCode, PlayerId};
