@@ -21,7 +21,7 @@
 //! assert_eq!(table.version(), 2); // the join, then the action
 //! ```
 
-use crate::game::{Game, GameError, Status, Viewer};
+use crate::game::{Game, GameError, Status, Timers, Viewer};
 use crate::log::{BOT_PREFIX, EntryKind, LogEntry, Staged, parse_config, replay};
 use crate::rng::GameRng;
 use crate::seats::Seats;
@@ -268,6 +268,11 @@ impl<G: Game> Playtest<G> {
     /// The game's full state.
     pub fn state(&self) -> &G::State {
         &self.current.state
+    }
+
+    /// The game's pending timers (not the turn clock: see [`Playtest::seats`]).
+    pub fn timers(&self) -> &Timers<G::Action> {
+        &self.current.timers
     }
 
     /// The seats and the turn clock.

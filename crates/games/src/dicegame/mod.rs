@@ -13,6 +13,8 @@
 //! of whoever may act, so a client needs no rules of its own.
 
 mod bot;
+#[cfg(test)]
+mod golden;
 mod scoring;
 #[cfg(test)]
 mod tests;
@@ -29,9 +31,6 @@ use std::collections::BTreeMap;
 
 /// Dice in a full throw.
 pub const DICE: u8 = 6;
-
-/// Most players a game seats.
-const MAX_PLAYERS: usize = 6;
 
 /// The game.
 #[derive(Debug, Clone, Copy, Default)]
@@ -75,21 +74,29 @@ pub enum Phase {
     Over,
 }
 
-/// A seated player.
+/// A seated player's part of the game; their name and connection are in the room's seats.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Player {
-    /// Display name.
-    pub name: String,
     /// Banked points.
     pub score: u32,
     /// Points set aside during the current turn, lost on a bust.
     pub round_score: u32,
     /// Points of the dice currently selected (0 when none or not the player's turn).
     pub turn_score: u32,
-    /// Whether the player has an open connection (bots always do).
-    pub connected: bool,
-    /// Seat number, in join order; turns go round in this order.
+    /// Join rank, shown as `order`: turns go round in this order. Unlike the engine's seat
+    /// numbers, which reuse a leaver's seat, a newcomer always comes last.
     pub order: u32,
+}
+
+/// A player as the view shows them.
+#[derive(Serialize)]
+struct PlayerView<'a> {
+    name: &'a str,
+    score: u32,
+    round_score: u32,
+    turn_score: u32,
+    connected: bool,
+    order: u32,
 }
 
 /// The most recent roll, kept after the turn moves on so clients can show it.
@@ -114,7 +121,7 @@ pub struct State {
     pub players: BTreeMap<PlayerId, Player>,
     /// Whose turn it is while playing.
     pub turn: Option<PlayerId>,
-    /// Turns begun since the room opened; timers carry it so a late one is ignored.
+    /// Turns begun since the room opened; the bust timer carries it so a late one is ignored.
     pub turn_no: u32,
     /// Games started in this room.
     pub round: u32,
@@ -139,17 +146,13 @@ pub struct State {
     pub winner_name: Option<String>,
     /// The game ended because too few players stayed.
     pub forfeit: bool,
-    /// Room time at which the turn clock runs out, when there is one.
-    pub turn_deadline_ms: Option<u64>,
-    /// Seat number of the next player to sit down.
+    /// Join rank of the next player to sit down.
     pub next_order: u32,
-    /// The pending turn clock.
-    pub turn_timer: Option<TimerId>,
     /// The pending end of a bust.
     pub bust_timer: Option<TimerId>,
 }
 
-/// What players propose, plus the two actions only the room's timers apply.
+/// What players propose, plus the action only the room's bust timer applies.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Action {
@@ -177,11 +180,6 @@ pub enum Action {
     /// Timer only: the bust has been shown; the turn passes.
     BustOver {
         /// The turn the bust happened in.
-        turn_no: u32,
-    },
-    /// Timer only: the player on turn took too long; what they set aside is banked.
-    TurnTimeout {
-        /// The turn the clock was set for.
         turn_no: u32,
     },
 }
@@ -225,9 +223,7 @@ impl State {
             winner: None,
             winner_name: None,
             forfeit: false,
-            turn_deadline_ms: None,
             next_order: 0,
-            turn_timer: None,
             bust_timer: None,
         }
     }
@@ -266,28 +262,20 @@ impl State {
             .map(|(id, _)| id.clone())
     }
 
+    /// Stop the turn clock and drop a pending bust.
     fn cancel_timers(&mut self, cx: &mut Ctx<'_, Action>) {
-        for timer in [self.turn_timer.take(), self.bust_timer.take()]
-            .into_iter()
-            .flatten()
-        {
+        cx.stop_clock();
+        if let Some(timer) = self.bust_timer.take() {
             cx.cancel(timer);
         }
-        self.turn_deadline_ms = None;
     }
 
     /// (Re)start the turn clock: the player on turn has `turn_timeout_ms` for their next
     /// action.
-    fn touch(&mut self, cx: &mut Ctx<'_, Action>) {
-        if let Some(t) = self.turn_timer.take() {
-            cx.cancel(t);
-        }
-        self.turn_deadline_ms = None;
+    fn touch(&self, cx: &mut Ctx<'_, Action>) {
         let after = self.config.turn_timeout_ms;
-        if after > 0 && self.phase == Phase::Playing {
-            let turn_no = self.turn_no;
-            self.turn_timer = Some(cx.schedule(after, Action::TurnTimeout { turn_no }));
-            self.turn_deadline_ms = Some(cx.now_ms().saturating_add(after));
+        if let Some(player) = self.turn.as_ref().filter(|_| after > 0) {
+            cx.start_clock(player, after);
         }
     }
 
@@ -355,8 +343,8 @@ impl State {
         self.turn = None;
         self.winner_name = winner
             .as_ref()
-            .and_then(|w| self.players.get(w))
-            .map(|p| p.name.clone());
+            .and_then(|w| cx.seats().get(w))
+            .map(|s| s.name.clone());
         self.winner = winner;
         self.forfeit = forfeit;
     }
@@ -487,7 +475,7 @@ impl State {
             return Err(GameError::new(ErrorCode::NotAPlayer, "you have no seat"));
         }
         match action {
-            Action::BustOver { .. } | Action::TurnTimeout { .. } => Err(GameError::new(
+            Action::BustOver { .. } => Err(GameError::new(
                 ErrorCode::InvalidAction,
                 "only the room's timers take that action",
             )),
@@ -536,27 +524,17 @@ impl State {
     }
 
     fn system_action(&mut self, action: Action, cx: &mut Ctx<'_, Action>) -> Result<(), GameError> {
-        let stale = || refuse("the timer's turn is over");
-        match action {
-            Action::BustOver { turn_no } => {
-                if self.phase != Phase::Playing || !self.busted || turn_no != self.turn_no {
-                    return Err(stale());
-                }
-                self.bust_timer = None;
-                self.pass_turn(cx)
-            }
-            Action::TurnTimeout { turn_no } => {
-                if self.phase != Phase::Playing || self.busted || turn_no != self.turn_no {
-                    return Err(stale());
-                }
-                self.turn_timer = None;
-                self.bank(cx)
-            }
-            _ => Err(GameError::new(
+        let Action::BustOver { turn_no } = action else {
+            return Err(GameError::new(
                 ErrorCode::InvalidAction,
-                "timers only end busts and turns",
-            )),
+                "timers only end busts",
+            ));
+        };
+        if self.phase != Phase::Playing || !self.busted || turn_no != self.turn_no {
+            return Err(refuse("the timer's turn is over"));
         }
+        self.bust_timer = None;
+        self.pass_turn(cx)
     }
 
     /// The actions of whoever may act now: the player on turn while playing, otherwise any
@@ -599,7 +577,7 @@ impl Game for DiceGame {
             title: "Dice (Farkle)",
             description: "Roll six dice, set aside scoring ones, bank before you bust.",
             min_players: 2,
-            max_players: MAX_PLAYERS as u32,
+            max_players: 6,
         }
     }
 
@@ -630,17 +608,12 @@ impl Game for DiceGame {
                 "the game has started",
             ));
         }
-        if state.players.len() >= MAX_PLAYERS {
-            return Err(GameError::new(ErrorCode::RoomFull, "every seat is taken"));
-        }
         state.players.insert(
             player.id.clone(),
             Player {
-                name: player.name.clone(),
                 score: 0,
                 round_score: 0,
                 turn_score: 0,
-                connected: true,
                 order: state.next_order,
             },
         );
@@ -677,12 +650,43 @@ impl Game for DiceGame {
         }
     }
 
-    fn view(&self, state: &State, _seats: &Seats, _viewer: &Viewer) -> Value {
+    /// The player on turn took too long: what they set aside is banked and the turn passes.
+    fn out_of_time(
+        &self,
+        state: &mut State,
+        player: &PlayerId,
+        cx: &mut Ctx<'_, Action>,
+    ) -> Result<(), GameError> {
+        if state.phase != Phase::Playing || state.busted || state.turn.as_ref() != Some(player) {
+            return Err(refuse("the clock's turn is over"));
+        }
+        state.bank(cx)
+    }
+
+    fn view(&self, state: &State, seats: &Seats, _viewer: &Viewer) -> Value {
         let selection = score(&state.selected_faces());
+        let players: BTreeMap<&PlayerId, PlayerView> = state
+            .players
+            .iter()
+            .filter_map(|(id, p)| {
+                let seat = seats.get(id)?;
+                Some((
+                    id,
+                    PlayerView {
+                        name: &seat.name,
+                        score: p.score,
+                        round_score: p.round_score,
+                        turn_score: p.turn_score,
+                        connected: seat.connected,
+                        order: p.order,
+                    },
+                ))
+            })
+            .collect();
         json!({
             "phase": state.phase,
             "target": state.config.target,
-            "players": state.players,
+            "players": players,
             "turn": state.turn,
             "turn_no": state.turn_no,
             "round": state.round,
@@ -697,7 +701,7 @@ impl Game for DiceGame {
             "winner": state.winner,
             "winner_name": state.winner_name,
             "forfeit": state.forfeit,
-            "turn_deadline_ms": state.turn_deadline_ms,
+            "turn_deadline_ms": seats.clock().map(|c| c.due_ms),
             "legal": state.legal_now(),
         })
     }
@@ -751,18 +755,6 @@ impl Game for DiceGame {
 
     fn tracks_connections(&self) -> bool {
         true
-    }
-
-    fn connection(
-        &self,
-        state: &mut State,
-        player: &PlayerId,
-        connected: bool,
-        _cx: &mut Ctx<'_, Action>,
-    ) {
-        if let Some(p) = state.players.get_mut(player) {
-            p.connected = connected;
-        }
     }
 
     fn has_bots(&self) -> bool {

@@ -10,6 +10,8 @@
 //! other writers votes a writer out.
 
 #[cfg(test)]
+mod golden;
+#[cfg(test)]
 mod tests;
 
 use arbiter_engine::protocol::{ErrorCode, PlayerId};
@@ -56,13 +58,9 @@ pub enum Phase {
     Ended,
 }
 
-/// A seated writer.
+/// A seated writer's part of the game; their name and connection are in the room's seats.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Writer {
-    /// Display name.
-    pub name: String,
-    /// Has an open connection.
-    pub connected: bool,
     /// Stories waiting for this writer, head first.
     pub queue: Vec<u32>,
     /// The story this writer began, once they have.
@@ -137,9 +135,11 @@ pub struct State {
     pub phase: Phase,
     /// Games started so far.
     pub round: u32,
-    /// Seated writers by id.
+    /// Seated writers by id. A writer voted out keeps their seat in the room until they
+    /// leave, but is no writer any more.
     pub writers: BTreeMap<PlayerId, Writer>,
-    /// Seating order: stories pass from each writer to the next.
+    /// The circle: stories pass from each writer to the next. A newcomer joins at the end,
+    /// unlike the room's seat numbers, which give a newcomer a leaver's seat.
     pub order: Vec<PlayerId>,
     /// Stories by id.
     pub stories: BTreeMap<u32, Story>,
@@ -220,12 +220,11 @@ impl State {
     }
 
     /// Finish or restart when every connected writer (at least one) votes for it.
-    fn settle_votes(&mut self) {
+    fn settle_votes(&mut self, seats: &Seats) {
         let connected: Vec<&PlayerId> = self
             .writers
-            .iter()
-            .filter(|(_, w)| w.connected)
-            .map(|(id, _)| id)
+            .keys()
+            .filter(|id| seats.get(id).is_some_and(|s| s.connected))
             .collect();
         let unanimous = |votes: &BTreeSet<PlayerId>| {
             !connected.is_empty() && connected.iter().all(|id| votes.contains(*id))
@@ -250,7 +249,7 @@ impl State {
 
     /// Take a writer out of the circle: their queued stories go, in order, to the end of the
     /// next writer's queue, and their votes are withdrawn.
-    fn remove_writer(&mut self, id: &PlayerId) {
+    fn remove_writer(&mut self, id: &PlayerId, seats: &Seats) {
         let heir = self.next_writer(id).filter(|h| h != id);
         let Some(gone) = self.writers.remove(id) else {
             return;
@@ -264,7 +263,7 @@ impl State {
         for w in self.writers.values_mut() {
             w.kick_votes.remove(id);
         }
-        self.settle_votes();
+        self.settle_votes(seats);
     }
 
     /// Stories no queue holds (their holders all left while nobody else was seated).
@@ -307,6 +306,13 @@ fn not_a_writer(state: &State, id: &PlayerId) -> GameError {
     } else {
         GameError::new(ErrorCode::NotAPlayer, "you have no seat in this room")
     }
+}
+
+/// `player`'s display name, from their seat.
+fn name_of(player: &PlayerId, cx: &Ctx<'_, Action>) -> Result<String, GameError> {
+    let seat = cx.seats().get(player);
+    seat.map(|s| s.name.clone())
+        .ok_or_else(|| GameError::new(ErrorCode::Internal, format!("{player} has no seat")))
 }
 
 fn story_json(id: u32, s: &Story) -> Value {
@@ -375,12 +381,6 @@ impl Game for TellIt {
                 "you were voted out of this room",
             ));
         }
-        if state.writers.contains_key(&player.id) {
-            return Err(GameError::new(
-                ErrorCode::AlreadyInRoom,
-                "you already have a seat",
-            ));
-        }
         let queue = if state.phase == Phase::Writing {
             state.orphans()
         } else {
@@ -389,8 +389,6 @@ impl Game for TellIt {
         state.writers.insert(
             player.id.clone(),
             Writer {
-                name: player.name.clone(),
-                connected: true,
                 queue,
                 story: None,
                 kick_votes: BTreeSet::new(),
@@ -400,9 +398,8 @@ impl Game for TellIt {
         Ok(())
     }
 
-    fn leave(&self, state: &mut State, seat: &Seat, _cx: &mut Ctx<'_, Action>) {
-        let player = &seat.id;
-        state.remove_writer(player);
+    fn leave(&self, state: &mut State, seat: &Seat, cx: &mut Ctx<'_, Action>) {
+        state.remove_writer(&seat.id, cx.seats());
     }
 
     fn apply(
@@ -410,11 +407,9 @@ impl Game for TellIt {
         state: &mut State,
         by: &Actor,
         action: Action,
-        _cx: &mut Ctx<'_, Action>,
+        cx: &mut Ctx<'_, Action>,
     ) -> Result<(), GameError> {
-        let Actor::Player(me) = by else {
-            return Err(GameError::invalid_move("Tell-It has no timed actions"));
-        };
+        let me = by.player()?;
         if !state.writers.contains_key(me) {
             return Err(not_a_writer(state, me));
         }
@@ -456,6 +451,7 @@ impl Game for TellIt {
                     Phase::Writing => {}
                 }
                 let text = check_text(&text, state.config.max_chars)?;
+                let author_name = name_of(me, cx)?;
                 let story_id = match state.next_for(me) {
                     Next::Wait => {
                         return Err(GameError::invalid_move(
@@ -465,12 +461,11 @@ impl Game for TellIt {
                     Next::Start => {
                         let id = state.next_story;
                         state.next_story += 1;
-                        let w = &state.writers[me];
                         state.stories.insert(
                             id,
                             Story {
                                 owner: me.clone(),
-                                owner_name: w.name.clone(),
+                                owner_name: author_name.clone(),
                                 parts: Vec::new(),
                             },
                         );
@@ -484,7 +479,6 @@ impl Game for TellIt {
                         _ => return Err(GameError::invalid_move("no story to continue")),
                     },
                 };
-                let author_name = state.writers[me].name.clone();
                 if let Some(story) = state.stories.get_mut(&story_id) {
                     story.parts.push(Part {
                         author: me.clone(),
@@ -514,7 +508,7 @@ impl Game for TellIt {
                 } else {
                     state.finish_votes.remove(me);
                 }
-                state.settle_votes();
+                state.settle_votes(cx.seats());
             }
             Action::VoteRestart { vote } => {
                 if state.phase == Phase::Waiting {
@@ -525,7 +519,7 @@ impl Game for TellIt {
                 } else {
                     state.restart_votes.remove(me);
                 }
-                state.settle_votes();
+                state.settle_votes(cx.seats());
             }
             Action::VoteKick { player, vote } => {
                 if player == *me {
@@ -542,8 +536,8 @@ impl Game for TellIt {
                 }
                 // More than half of the writers other than the target.
                 if target.kick_votes.len() * 2 > others {
-                    let name = target.name.clone();
-                    state.remove_writer(&player);
+                    let name = name_of(&player, cx)?;
+                    state.remove_writer(&player, cx.seats());
                     state.kicked.insert(player.clone(), name.clone());
                     state.event = Some(Event::Kicked { player, name });
                 }
@@ -555,21 +549,22 @@ impl Game for TellIt {
     /// Everyone sees the table: writers, queue lengths, votes. A writer also sees the latest
     /// part of the story at the head of their own queue. Whole stories are shown to everyone
     /// once the game has ended, and to nobody before.
-    fn view(&self, state: &State, _seats: &Seats, viewer: &Viewer) -> Value {
+    fn view(&self, state: &State, seats: &Seats, viewer: &Viewer) -> Value {
         let writers: BTreeMap<&PlayerId, Value> = state
             .writers
             .iter()
-            .map(|(id, w)| {
-                (
+            .filter_map(|(id, w)| {
+                let seat = seats.get(id)?;
+                Some((
                     id,
                     json!({
-                        "name": w.name,
-                        "connected": w.connected,
+                        "name": seat.name,
+                        "connected": seat.connected,
                         "queued": w.queue.len(),
                         "started": w.story.is_some(),
                         "kick_votes": w.kick_votes,
                     }),
-                )
+                ))
             })
             .collect();
         let me = match viewer {
@@ -678,18 +673,15 @@ impl Game for TellIt {
         true
     }
 
+    /// A writer who drops out no longer holds up a unanimous vote.
     fn connection(
         &self,
         state: &mut State,
-        player: &PlayerId,
-        connected: bool,
-        _cx: &mut Ctx<'_, Action>,
+        _player: &PlayerId,
+        _connected: bool,
+        cx: &mut Ctx<'_, Action>,
     ) {
-        if let Some(w) = state.writers.get_mut(player) {
-            w.connected = connected;
-        }
-        // A writer who drops out no longer holds up a unanimous vote.
-        state.settle_votes();
+        state.settle_votes(cx.seats());
     }
 }
 

@@ -1,111 +1,50 @@
-#![allow(clippy::unwrap_used)]
-
 use super::*;
-use arbiter_engine::{GameRng, Timers};
-use arbiter_engine::{Seat, Seats};
+use arbiter_engine::Playtest;
 use proptest::prelude::*;
 
-fn id(s: &str) -> PlayerId {
-    s.into()
+type Room = Playtest<TellIt>;
+
+/// The id `Playtest::seat` gives the writer named `name`.
+fn id(name: &str) -> PlayerId {
+    PlayerId(format!("p_{name}"))
 }
 
-/// A room driven the way the engine drives it: every entry on a copy, kept only on success.
-struct Room {
-    state: State,
-    rng: GameRng,
-    timers: Timers<Action>,
+/// A room with `config` (`null` for the defaults) and `writers` seated.
+fn room_with(config: Value, writers: &[&str]) -> Room {
+    let mut r = Playtest::with_config(TellIt, config, 1).expect("valid config");
+    for w in writers {
+        r.seat(w).expect("seat");
+    }
+    r
 }
 
-impl Room {
-    fn with(config: Config, writers: &[&str]) -> Self {
-        let mut rng = GameRng::from_seed(1);
-        let mut timers = Timers::default();
-        let state = TellIt
-            .setup(
-                &config,
-                &mut Ctx::new(&mut rng, 0, &mut timers, &mut Seats::default()),
-            )
-            .expect("valid config");
-        let mut r = Self { state, rng, timers };
-        for w in writers {
-            r.join(w).expect("seat");
-        }
-        r
-    }
+fn room(writers: &[&str]) -> Room {
+    room_with(Value::Null, writers)
+}
 
-    fn new(writers: &[&str]) -> Self {
-        Self::with(Config::default(), writers)
-    }
+fn act(r: &mut Room, who: &str, action: Action) -> Result<u64, GameError> {
+    r.act(&id(who), action)
+}
 
-    fn entry(
-        &mut self,
-        f: impl FnOnce(&mut State, &mut Ctx<'_, Action>) -> Result<(), GameError>,
-    ) -> Result<(), GameError> {
-        let mut state = self.state.clone();
-        f(
-            &mut state,
-            &mut Ctx::new(&mut self.rng, 0, &mut self.timers, &mut Seats::default()),
-        )?;
-        self.state = state;
-        Ok(())
-    }
+/// The code of a refusal, which must change nothing.
+fn code(r: &mut Room, who: &str, action: Action) -> ErrorCode {
+    let (before, v) = (r.state().clone(), r.version());
+    let code = act(r, who, action).expect_err("refused").code;
+    assert_eq!(*r.state(), before, "a refusal changes nothing");
+    assert_eq!(r.version(), v);
+    code
+}
 
-    fn join(&mut self, who: &str) -> Result<(), GameError> {
-        let info = Seat {
-            number: 0,
-            bot: false,
-            connected: true,
-            id: id(who),
-            name: who.to_uppercase(),
-        };
-        self.entry(|s, cx| TellIt.join(s, &info, cx))
-    }
+fn submit(r: &mut Room, who: &str, text: &str) {
+    act(r, who, submit_action(text)).expect("submit");
+}
 
-    fn leave(&mut self, who: &str) {
-        self.entry(|s, cx| {
-            TellIt.leave(s, &Seat::stub(id(who)), cx);
-            Ok(())
-        })
-        .expect("leave");
-    }
+fn queue(r: &Room, who: &str) -> Vec<u32> {
+    r.state().writers[&id(who)].queue.clone()
+}
 
-    fn connection(&mut self, who: &str, connected: bool) {
-        self.entry(|s, cx| {
-            TellIt.connection(s, &id(who), connected, cx);
-            Ok(())
-        })
-        .expect("connection");
-    }
-
-    fn act(&mut self, who: &str, action: Action) -> Result<(), GameError> {
-        self.entry(|s, cx| TellIt.apply(s, &Actor::Player(id(who)), action, cx))
-    }
-
-    fn code(&mut self, who: &str, action: Action) -> ErrorCode {
-        let before = self.state.clone();
-        let code = self.act(who, action).expect_err("refused").code;
-        assert_eq!(self.state, before, "a refusal changes nothing");
-        code
-    }
-
-    fn submit(&mut self, who: &str, text: &str) {
-        self.act(
-            who,
-            Action::Submit {
-                text: text.to_owned(),
-            },
-        )
-        .expect("submit");
-    }
-
-    fn queue(&self, who: &str) -> Vec<u32> {
-        self.state.writers[&id(who)].queue.clone()
-    }
-
-    fn view(&self, who: Option<&str>) -> Value {
-        let viewer = who.map_or(Viewer::Spectator, |w| Viewer::Player(id(w)));
-        TellIt.view(&self.state, &Seats::default(), &viewer)
-    }
+fn view(r: &Room, who: Option<&str>) -> Value {
+    who.map_or_else(|| r.view(&Viewer::Spectator), |w| r.view_of(&id(w)))
 }
 
 fn submit_action(text: &str) -> Action {
@@ -116,24 +55,24 @@ fn submit_action(text: &str) -> Action {
 
 #[test]
 fn starting_needs_enough_writers_and_happens_once() {
-    let mut r = Room::new(&["ann"]);
-    assert_eq!(r.code("ann", Action::Start), ErrorCode::InvalidMove);
-    assert_eq!(r.code("ann", submit_action("Hi.")), ErrorCode::InvalidMove);
-    r.join("bob").expect("seat");
-    r.act("bob", Action::Start).expect("start");
-    assert_eq!((r.state.phase, r.state.round), (Phase::Writing, 1));
-    assert_eq!(TellIt.status(&r.state, &Seats::default()), Status::Playing);
-    assert_eq!(r.code("ann", Action::Start), ErrorCode::GameInProgress);
-    assert_eq!(r.code("eve", Action::Start), ErrorCode::NotAPlayer);
-
-    let mut big = Room::with(
-        Config {
-            min_players: 3,
-            ..Config::default()
-        },
-        &["ann", "bob"],
+    let mut r = room(&["ann"]);
+    assert_eq!(code(&mut r, "ann", Action::Start), ErrorCode::InvalidMove);
+    assert_eq!(
+        code(&mut r, "ann", submit_action("Hi.")),
+        ErrorCode::InvalidMove
     );
-    assert_eq!(big.code("ann", Action::Start), ErrorCode::InvalidMove);
+    r.seat("bob").expect("seat");
+    act(&mut r, "bob", Action::Start).expect("start");
+    assert_eq!((r.state().phase, r.state().round), (Phase::Writing, 1));
+    assert_eq!(r.status(), Status::Playing);
+    assert_eq!(
+        code(&mut r, "ann", Action::Start),
+        ErrorCode::GameInProgress
+    );
+    assert_eq!(code(&mut r, "eve", Action::Start), ErrorCode::NotAPlayer);
+
+    let mut big = room_with(json!({"min_players": 3}), &["ann", "bob"]);
+    assert_eq!(code(&mut big, "ann", Action::Start), ErrorCode::InvalidMove);
 }
 
 /// Everyone begins a story, then everyone continues the head of their queue `rounds` times,
@@ -141,36 +80,36 @@ fn starting_needs_enough_writers_and_happens_once() {
 fn circulate(n: usize) {
     let names: Vec<String> = (0..n).map(|i| format!("w{i}")).collect();
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-    let mut r = Room::new(&refs);
-    r.act("w0", Action::Start).expect("start");
+    let mut r = room(&refs);
+    act(&mut r, "w0", Action::Start).expect("start");
     for (i, w) in refs.iter().enumerate() {
-        r.submit(w, &format!("{w} begins"));
-        let story = r.state.writers[&id(w)].story.expect("began a story");
+        submit(&mut r, w, &format!("{w} begins"));
+        let story = r.state().writers[&id(w)].story.expect("began a story");
         let next = refs[(i + 1) % n];
         assert_eq!(
-            r.queue(next).last(),
+            queue(&r, next).last(),
             Some(&story),
             "the story goes to {next}"
         );
     }
-    assert!(refs.iter().all(|w| r.queue(w).len() == 1));
+    assert!(refs.iter().all(|w| queue(&r, w).len() == 1));
     // A writer with nothing queued waits.
     for round in 1..n {
         for w in &refs {
-            r.submit(w, &format!("{w} adds in round {round}"));
+            submit(&mut r, w, &format!("{w} adds in round {round}"));
         }
-        assert!(refs.iter().all(|w| r.queue(w).len() == 1), "n={n}");
+        assert!(refs.iter().all(|w| queue(&r, w).len() == 1), "n={n}");
     }
     // After n - 1 rounds every story is back with its owner, written by everyone in turn.
     for (i, w) in refs.iter().enumerate() {
-        let own = r.state.writers[&id(w)].story.expect("own");
-        assert_eq!(r.queue(w), vec![own], "n={n}: {w} holds their own story");
-        let authors: Vec<String> = r.state.stories[&own]
+        let own = r.state().writers[&id(w)].story.expect("own");
+        assert_eq!(queue(&r, w), vec![own], "n={n}: {w} holds their own story");
+        let authors: Vec<PlayerId> = r.state().stories[&own]
             .parts
             .iter()
-            .map(|p| p.author.0.clone())
+            .map(|p| p.author.clone())
             .collect();
-        let expected: Vec<String> = (0..n).map(|k| refs[(i + k) % n].to_owned()).collect();
+        let expected: Vec<PlayerId> = (0..n).map(|k| id(refs[(i + k) % n])).collect();
         assert_eq!(authors, expected);
     }
 }
@@ -184,26 +123,26 @@ fn stories_circulate_round_the_table() {
 
 #[test]
 fn a_writer_with_nothing_to_continue_waits() {
-    let mut r = Room::new(&["ann", "bob", "cat"]);
-    r.act("ann", Action::Start).expect("start");
-    r.submit("ann", "Once.");
+    let mut r = room(&["ann", "bob", "cat"]);
+    act(&mut r, "ann", Action::Start).expect("start");
+    submit(&mut r, "ann", "Once.");
     assert_eq!(
-        r.code("ann", submit_action("Again.")),
+        code(&mut r, "ann", submit_action("Again.")),
         ErrorCode::InvalidMove
     );
     // Bob holds ann's story but begins his own first, as in the original.
-    r.submit("bob", "Bob's start.");
-    assert_eq!(r.queue("bob").len(), 1);
-    r.submit("bob", "Bob continues ann's.");
-    assert_eq!(r.queue("bob").len(), 0);
-    assert_eq!(r.queue("cat").len(), 2);
-    assert_eq!(r.state.stories[&1].parts.len(), 2);
+    submit(&mut r, "bob", "Bob's start.");
+    assert_eq!(queue(&r, "bob").len(), 1);
+    submit(&mut r, "bob", "Bob continues ann's.");
+    assert_eq!(queue(&r, "bob").len(), 0);
+    assert_eq!(queue(&r, "cat").len(), 2);
+    assert_eq!(r.state().stories[&1].parts.len(), 2);
 }
 
 #[test]
 fn submissions_are_validated() {
-    let mut r = Room::new(&["ann", "bob"]);
-    r.act("ann", Action::Start).expect("start");
+    let mut r = room(&["ann", "bob"]);
+    act(&mut r, "ann", Action::Start).expect("start");
     for bad in [
         String::new(),
         "   ".to_owned(),
@@ -211,29 +150,32 @@ fn submissions_are_validated() {
         "two\nlines".to_owned(),
         "bell\u{7}".to_owned(),
     ] {
-        assert_eq!(r.code("ann", submit_action(&bad)), ErrorCode::InvalidMove);
+        assert_eq!(
+            code(&mut r, "ann", submit_action(&bad)),
+            ErrorCode::InvalidMove
+        );
     }
-    r.submit("ann", &format!("  {}  ", "é".repeat(500)));
-    assert_eq!(r.state.stories[&1].parts[0].text, "é".repeat(500));
+    submit(&mut r, "ann", &format!("  {}  ", "é".repeat(500)));
+    assert_eq!(r.state().stories[&1].parts[0].text, "é".repeat(500));
 }
 
 #[test]
 fn a_seat_sees_only_the_latest_part_at_the_head_of_its_own_queue() {
-    let mut r = Room::new(&["ann", "bob", "cat"]);
-    r.act("ann", Action::Start).expect("start");
+    let mut r = room(&["ann", "bob", "cat"]);
+    act(&mut r, "ann", Action::Start).expect("start");
     let mut texts: Vec<String> = Vec::new();
     let order = ["ann", "bob", "cat"];
     for round in 0..4 {
         for w in order {
             let text = format!("secret-{w}-{round}");
-            r.submit(w, &text);
+            submit(&mut r, w, &text);
             texts.push(text);
             for viewer in order {
-                let view = r.view(Some(viewer)).to_string();
-                let head_last = r.state.writers[&id(viewer)]
+                let view = view(&r, Some(viewer)).to_string();
+                let head_last = r.state().writers[&id(viewer)]
                     .queue
                     .first()
-                    .and_then(|s| r.state.stories[s].parts.last())
+                    .and_then(|s| r.state().stories[s].parts.last())
                     .map(|p| p.text.clone());
                 for t in &texts {
                     assert_eq!(
@@ -243,26 +185,28 @@ fn a_seat_sees_only_the_latest_part_at_the_head_of_its_own_queue() {
                     );
                 }
             }
-            let spectator = r.view(None).to_string();
+            let spectator = view(&r, None).to_string();
             assert!(texts.iter().all(|t| !spectator.contains(t.as_str())));
         }
     }
-    let v = r.view(Some("bob"));
+    let v = view(&r, Some("bob"));
     assert_eq!(v["me"]["next"], "continue");
-    assert_eq!(v["me"]["current"]["last"]["author"], "ann");
-    assert_eq!(v["writers"]["cat"]["queued"], 1);
+    assert_eq!(v["me"]["current"]["last"]["author"], "p_ann");
+    assert_eq!(v["me"]["current"]["last"]["author_name"], "ann");
+    assert_eq!(v["writers"]["p_cat"]["queued"], 1);
+    assert_eq!(v["writers"]["p_cat"]["name"], "cat");
     assert_eq!(v["final_stories"], Value::Null);
     for w in order {
-        r.act(w, Action::VoteFinish { vote: true }).expect("vote");
+        act(&mut r, w, Action::VoteFinish { vote: true }).expect("vote");
     }
-    assert_eq!(r.state.phase, Phase::Ended);
+    assert_eq!(r.state().phase, Phase::Ended);
     for viewer in [Some("ann"), None] {
-        let view = r.view(viewer).to_string();
+        let view = view(&r, viewer).to_string();
         assert!(texts.iter().all(|t| view.contains(t.as_str())), "all shown");
     }
-    let v = r.view(None);
+    let v = view(&r, None);
     let first = &v["final_stories"][0];
-    assert_eq!(first["owner_name"], "ANN");
+    assert_eq!(first["owner_name"], "ann");
     assert_eq!(first["turns"], 4);
     assert_eq!(
         first["text"],
@@ -274,113 +218,129 @@ fn a_seat_sees_only_the_latest_part_at_the_head_of_its_own_queue() {
 
 #[test]
 fn finish_and_restart_need_every_connected_writer() {
-    let mut r = Room::new(&["ann", "bob", "cat"]);
+    let mut r = room(&["ann", "bob", "cat"]);
     assert_eq!(
-        r.code("ann", Action::VoteFinish { vote: true }),
+        code(&mut r, "ann", Action::VoteFinish { vote: true }),
         ErrorCode::InvalidMove
     );
     assert_eq!(
-        r.code("ann", Action::VoteRestart { vote: true }),
+        code(&mut r, "ann", Action::VoteRestart { vote: true }),
         ErrorCode::InvalidMove
     );
-    r.act("ann", Action::Start).expect("start");
-    r.submit("ann", "A story.");
-    r.act("ann", Action::VoteFinish { vote: true })
-        .expect("vote");
-    r.act("bob", Action::VoteFinish { vote: true })
-        .expect("vote");
-    r.act("bob", Action::VoteFinish { vote: false })
-        .expect("take back");
-    r.act("bob", Action::VoteFinish { vote: true })
-        .expect("vote");
-    assert_eq!(r.state.phase, Phase::Writing, "cat has not voted");
+    act(&mut r, "ann", Action::Start).expect("start");
+    submit(&mut r, "ann", "A story.");
+    act(&mut r, "ann", Action::VoteFinish { vote: true }).expect("vote");
+    act(&mut r, "bob", Action::VoteFinish { vote: true }).expect("vote");
+    act(&mut r, "bob", Action::VoteFinish { vote: false }).expect("take back");
+    act(&mut r, "bob", Action::VoteFinish { vote: true }).expect("vote");
+    assert_eq!(r.state().phase, Phase::Writing, "cat has not voted");
     // Cat drops out: the connected writers are unanimous.
-    r.connection("cat", false);
-    assert_eq!(r.state.phase, Phase::Ended);
-    assert_eq!(r.state.event, Some(Event::Ended));
+    r.connection(&id("cat"), false).expect("connection");
+    assert_eq!(view(&r, None)["writers"]["p_cat"]["connected"], false);
+    assert_eq!(r.state().phase, Phase::Ended);
+    assert_eq!(r.state().event, Some(Event::Ended));
     assert_eq!(
-        TellIt.status(&r.state, &Seats::default()),
+        r.status(),
         Status::Finished {
             ranking: vec![vec![id("ann"), id("bob"), id("cat")]]
         }
     );
-    assert_eq!(r.code("ann", submit_action("More.")), ErrorCode::GameOver);
     assert_eq!(
-        r.code("ann", Action::VoteFinish { vote: true }),
+        code(&mut r, "ann", submit_action("More.")),
         ErrorCode::GameOver
     );
-    assert_eq!(r.code("ann", Action::Start), ErrorCode::GameOver);
-    r.connection("cat", true);
-    r.act("ann", Action::VoteRestart { vote: true })
-        .expect("vote");
-    r.act("bob", Action::VoteRestart { vote: true })
-        .expect("vote");
-    assert_eq!(r.state.phase, Phase::Ended);
-    r.act("cat", Action::VoteRestart { vote: true })
-        .expect("vote");
-    assert_eq!(r.state.phase, Phase::Waiting);
-    assert!(r.state.stories.is_empty() && r.state.restart_votes.is_empty());
+    assert_eq!(
+        code(&mut r, "ann", Action::VoteFinish { vote: true }),
+        ErrorCode::GameOver
+    );
+    assert_eq!(code(&mut r, "ann", Action::Start), ErrorCode::GameOver);
+    r.connection(&id("cat"), true).expect("connection");
+    act(&mut r, "ann", Action::VoteRestart { vote: true }).expect("vote");
+    act(&mut r, "bob", Action::VoteRestart { vote: true }).expect("vote");
+    assert_eq!(r.state().phase, Phase::Ended);
+    act(&mut r, "cat", Action::VoteRestart { vote: true }).expect("vote");
+    assert_eq!(r.state().phase, Phase::Waiting);
+    assert!(r.state().stories.is_empty() && r.state().restart_votes.is_empty());
     assert!(
-        r.state
+        r.state()
             .writers
             .values()
             .all(|w| w.queue.is_empty() && w.story.is_none())
     );
-    r.act("cat", Action::Start).expect("again");
-    assert_eq!(r.state.round, 2);
+    act(&mut r, "cat", Action::Start).expect("again");
+    assert_eq!(r.state().round, 2);
 }
 
 #[test]
 fn a_majority_of_the_others_votes_a_writer_out_and_their_stories_move_on() {
-    let mut r = Room::new(&["ann", "bob", "cat", "dan"]);
+    let mut r = room(&["ann", "bob", "cat", "dan"]);
     let kick = |p: &str, vote| Action::VoteKick {
         player: id(p),
         vote,
     };
-    assert_eq!(r.code("ann", kick("ann", true)), ErrorCode::InvalidMove);
-    assert_eq!(r.code("ann", kick("eve", true)), ErrorCode::InvalidMove);
-    r.act("ann", Action::Start).expect("start");
+    assert_eq!(
+        code(&mut r, "ann", kick("ann", true)),
+        ErrorCode::InvalidMove
+    );
+    assert_eq!(
+        code(&mut r, "ann", kick("eve", true)),
+        ErrorCode::InvalidMove
+    );
+    act(&mut r, "ann", Action::Start).expect("start");
     for w in ["ann", "bob", "cat", "dan"] {
-        r.submit(w, &format!("{w} begins."));
+        submit(&mut r, w, &format!("{w} begins."));
     }
-    r.submit("ann", "ann continues dan's.");
+    submit(&mut r, "ann", "ann continues dan's.");
     // Bob now holds ann's story and dan's.
-    assert_eq!(r.queue("bob"), vec![1, 4]);
-    r.act("ann", kick("bob", true)).expect("vote");
-    r.act("ann", kick("bob", false)).expect("take back");
-    r.act("cat", kick("bob", true)).expect("vote");
+    assert_eq!(queue(&r, "bob"), vec![1, 4]);
+    act(&mut r, "ann", kick("bob", true)).expect("vote");
+    act(&mut r, "ann", kick("bob", false)).expect("take back");
+    act(&mut r, "cat", kick("bob", true)).expect("vote");
     assert!(
-        r.state.writers.contains_key(&id("bob")),
+        r.state().writers.contains_key(&id("bob")),
         "1 of 3 is no majority"
     );
-    assert_eq!(r.view(None)["writers"]["bob"]["kick_votes"], json!(["cat"]));
-    r.act("dan", kick("bob", true)).expect("vote");
+    assert_eq!(
+        view(&r, None)["writers"]["p_bob"]["kick_votes"],
+        json!(["p_cat"])
+    );
+    act(&mut r, "dan", kick("bob", true)).expect("vote");
     assert!(
-        !r.state.writers.contains_key(&id("bob")),
+        !r.state().writers.contains_key(&id("bob")),
         "2 of 3 is a majority"
     );
     assert_eq!(
-        r.state.event,
+        r.state().event,
         Some(Event::Kicked {
             player: id("bob"),
-            name: "BOB".into()
+            name: "bob".into()
         })
     );
-    assert_eq!(r.queue("cat"), vec![2, 1, 4], "bob's queue went to cat");
-    assert_eq!(r.state.order, vec![id("ann"), id("cat"), id("dan")]);
-    assert_eq!(r.code("bob", submit_action("Hi.")), ErrorCode::NotAPlayer);
+    assert_eq!(queue(&r, "cat"), vec![2, 1, 4], "bob's queue went to cat");
+    assert_eq!(r.state().order, vec![id("ann"), id("cat"), id("dan")]);
     assert_eq!(
-        r.join("bob").expect_err("banned").code,
+        code(&mut r, "bob", submit_action("Hi.")),
+        ErrorCode::NotAPlayer
+    );
+    // Bob keeps his seat in the room, writing nothing, until he leaves; then he cannot
+    // sit down again.
+    assert!(r.seats().contains(&id("bob")));
+    assert!(r.legal_actions(&id("bob")).is_empty());
+    r.leave(&id("bob")).expect("leave");
+    assert_eq!(
+        r.seat("bob").expect_err("banned").code,
         ErrorCode::JoinRefused
     );
+    assert!(!r.seats().contains(&id("bob")));
     // Bob's own story survives under his name.
-    assert_eq!(r.state.stories[&2].owner_name, "BOB");
+    assert_eq!(r.state().stories[&2].owner_name, "bob");
 }
 
 #[test]
 fn with_two_writers_one_vote_kicks() {
-    let mut r = Room::new(&["ann", "bob"]);
-    r.act(
+    let mut r = room(&["ann", "bob"]);
+    act(
+        &mut r,
         "ann",
         Action::VoteKick {
             player: id("bob"),
@@ -388,81 +348,75 @@ fn with_two_writers_one_vote_kicks() {
         },
     )
     .expect("vote");
-    assert_eq!(r.state.order, vec![id("ann")]);
+    assert_eq!(r.state().order, vec![id("ann")]);
 }
 
 #[test]
 fn a_leaver_hands_their_queue_on_and_a_newcomer_picks_up_orphans() {
-    let mut r = Room::new(&["ann", "bob", "cat"]);
-    r.act("ann", Action::Start).expect("start");
-    r.submit("ann", "A.");
-    r.submit("bob", "B.");
-    r.submit("bob", "B continues A.");
-    assert_eq!(r.queue("cat"), vec![2, 1]);
-    r.act("cat", Action::VoteFinish { vote: true })
-        .expect("vote");
-    r.leave("cat");
-    assert_eq!(r.queue("ann"), vec![2, 1], "cat's queue wraps to ann");
-    assert!(r.state.finish_votes.is_empty());
-    r.act("ann", Action::VoteFinish { vote: true })
-        .expect("vote");
+    let mut r = room(&["ann", "bob", "cat"]);
+    act(&mut r, "ann", Action::Start).expect("start");
+    submit(&mut r, "ann", "A.");
+    submit(&mut r, "bob", "B.");
+    submit(&mut r, "bob", "B continues A.");
+    assert_eq!(queue(&r, "cat"), vec![2, 1]);
+    act(&mut r, "cat", Action::VoteFinish { vote: true }).expect("vote");
+    r.leave(&id("cat")).expect("leave");
+    assert_eq!(queue(&r, "ann"), vec![2, 1], "cat's queue wraps to ann");
+    assert!(r.state().finish_votes.is_empty());
+    act(&mut r, "ann", Action::VoteFinish { vote: true }).expect("vote");
     // Bob leaving completes the vote: ann is the only writer left.
-    r.leave("bob");
-    assert_eq!(r.state.phase, Phase::Ended);
+    r.leave(&id("bob")).expect("leave");
+    assert_eq!(r.state().phase, Phase::Ended);
 
-    let mut r = Room::new(&["ann", "bob"]);
-    r.act("ann", Action::Start).expect("start");
-    r.submit("ann", "A.");
-    r.leave("ann");
-    r.leave("bob");
-    assert!(r.state.writers.is_empty());
-    r.join("cy").expect("seat");
-    assert_eq!(r.queue("cy"), vec![1], "the orphaned story finds a writer");
-    r.submit("cy", "Cy's own.");
-    r.submit("cy", "Cy continues A.");
-    assert_eq!(r.queue("cy"), vec![2, 1], "alone, stories come back to you");
+    let mut r = room(&["ann", "bob"]);
+    act(&mut r, "ann", Action::Start).expect("start");
+    submit(&mut r, "ann", "A.");
+    r.leave(&id("ann")).expect("leave");
+    r.leave(&id("bob")).expect("leave");
+    assert!(r.state().writers.is_empty());
+    r.seat("cy").expect("seat");
+    assert_eq!(
+        queue(&r, "cy"),
+        vec![1],
+        "the orphaned story finds a writer"
+    );
+    submit(&mut r, "cy", "Cy's own.");
+    submit(&mut r, "cy", "Cy continues A.");
+    assert_eq!(
+        queue(&r, "cy"),
+        vec![2, 1],
+        "alone, stories come back to you"
+    );
 }
 
 #[test]
 fn config_and_actions_parse_strictly() {
-    let mut rng = GameRng::from_seed(1);
-    let mut timers = Timers::default();
-    let mut seats = Seats::default();
-    let mut cx = Ctx::new(&mut rng, 0, &mut timers, &mut seats);
     for bad in [
-        Config {
-            min_players: 1,
-            ..Config::default()
-        },
-        Config {
-            max_chars: 0,
-            ..Config::default()
-        },
+        json!({"min_players": 1}),
+        json!({"max_chars": 0}),
+        json!({"minUsers": 3}),
     ] {
-        assert_eq!(
-            TellIt.setup(&bad, &mut cx).expect_err("bad").code,
-            ErrorCode::InvalidConfig
-        );
+        let refused = Playtest::with_config(TellIt, bad, 1).err();
+        assert_eq!(refused.map(|e| e.code), Some(ErrorCode::InvalidConfig));
     }
-    assert!(serde_json::from_str::<Config>(r#"{"minUsers": 3}"#).is_err());
     let a: Action = serde_json::from_str(r#"{"type":"submit","text":"Hi"}"#).expect("parses");
     assert_eq!(a, submit_action("Hi"));
-    assert!(serde_json::from_str::<Action>(r#"{"type":"submit_text","text":"Hi"}"#).is_err());
-    assert!(serde_json::from_str::<Action>(r#"{"type":"vote_finish"}"#).is_err());
-    assert!(
-        TellIt
-            .apply(
-                &mut Room::new(&[]).state,
-                &Actor::System,
-                Action::Start,
-                &mut cx
-            )
-            .is_err()
-    );
+    let mut r = room(&["ann"]);
+    for bad in [
+        json!({"type": "submit_text", "text": "Hi"}),
+        json!({"type": "vote_finish"}),
+        json!({"type": "submit", "text": 7}),
+    ] {
+        let before = r.state().clone();
+        let e = r.act_json(&id("ann"), bad).expect_err("refused");
+        assert_eq!(e.code, ErrorCode::InvalidAction);
+        assert_eq!(*r.state(), before);
+    }
 }
 
-fn universe(state: &State) -> Vec<(PlayerId, Action)> {
-    let mut ids = state.order.clone();
+/// Every (player, action) pair worth trying: the seated (writers or not) and an outsider.
+fn universe(r: &Room) -> Vec<(PlayerId, Action)> {
+    let mut ids: Vec<PlayerId> = r.seats().ids().cloned().collect();
     ids.push(id("ghost"));
     let mut acts = vec![
         Action::Start,
@@ -502,8 +456,14 @@ fn step() -> impl Strategy<Value = Step> {
     ]
 }
 
-fn check_consistent(s: &State) {
+fn check_consistent(r: &Room) {
+    let s = r.state();
     assert_eq!(s.order.len(), s.writers.len());
+    assert!(s.order.iter().all(|w| s.writers.contains_key(w)));
+    assert!(
+        s.writers.keys().all(|w| r.seats().contains(w)),
+        "writers are seated"
+    );
     let mut held = BTreeSet::new();
     for w in s.writers.values() {
         for story in &w.queue {
@@ -528,48 +488,53 @@ proptest! {
     fn random_play_keeps_every_story_in_one_queue_and_accepts_only_legal_actions(
         steps in proptest::collection::vec(step(), 1..200)
     ) {
-        let mut r = Room::new(&["w0", "w1", "w2"]);
+        let mut r = room(&["w0", "w1", "w2"]);
         let mut parts = 0usize;
         for s in steps {
             match s {
                 Step::Act(n, prefer_legal) => {
-                    let all = universe(&r.state);
+                    let all = universe(&r);
                     let legal: Vec<(PlayerId, Action)> = all
                         .iter()
-                        .filter(|(p, a)| TellIt.legal_actions(&r.state, &Seats::default(), p).contains(a))
+                        .filter(|(p, a)| r.legal_actions(p).contains(a))
                         .cloned()
                         .collect();
                     let pool = if prefer_legal && !legal.is_empty() { &legal } else { &all };
                     let (p, a) = pool[n % pool.len()].clone();
-                    let was_legal = TellIt.legal_actions(&r.state, &Seats::default(), &p).contains(&a);
-                    let ok = r.act(p.as_str(), a.clone()).is_ok();
+                    let was_legal = r.legal_actions(&p).contains(&a);
+                    let before = r.state().clone();
+                    let ok = r.act(&p, a.clone()).is_ok();
                     prop_assert_eq!(ok, was_legal, "{:?} by {}", a, p);
                     if ok && matches!(a, Action::Submit { .. }) {
                         parts += 1;
                     }
+                    if !ok {
+                        prop_assert_eq!(r.state(), &before, "a refusal changes nothing");
+                    }
                 }
                 Step::Join(k) => {
-                    let _ = r.join(&format!("w{k}"));
+                    let _ = r.seat(&format!("w{k}"));
                 }
                 Step::Leave(n) => {
-                    if !r.state.order.is_empty() {
-                        let p = r.state.order[n % r.state.order.len()].clone();
-                        r.leave(p.as_str());
+                    if !r.state().order.is_empty() {
+                        let p = r.state().order[n % r.state().order.len()].clone();
+                        r.leave(&p).expect("leave");
                     }
                 }
                 Step::Connection(n, c) => {
-                    if !r.state.order.is_empty() {
-                        let p = r.state.order[n % r.state.order.len()].clone();
-                        r.connection(p.as_str(), c);
+                    if !r.state().order.is_empty() {
+                        let p = r.state().order[n % r.state().order.len()].clone();
+                        r.connection(&p, c).expect("connection");
                     }
                 }
             }
-            if r.state.phase == Phase::Waiting {
+            if r.state().phase == Phase::Waiting {
                 parts = 0;
             }
-            check_consistent(&r.state);
-            let total: usize = r.state.stories.values().map(|s| s.parts.len()).sum();
+            check_consistent(&r);
+            let total: usize = r.state().stories.values().map(|s| s.parts.len()).sum();
             prop_assert_eq!(total, parts, "no part is lost");
         }
+        r.check_replay().expect("replays");
     }
 }
