@@ -3,6 +3,8 @@
 
 pub mod counter;
 pub mod dicegame;
+#[cfg(test)]
+mod golden;
 pub mod owedrahn;
 pub mod poker;
 pub mod race;

@@ -1,14 +1,11 @@
 //! The wire-format guard: seeded games, scripted and random (seats, leaves, late joiners, bots,
 //! disconnects, bad input, bust timers and turn clocks run through `advance`), with every
 //! viewer's view after every step hashed into `crates/games/tests/golden/dicegame.txt`. A
-//! change to any view of any of these plays fails the test. `BLESS_GOLDEN=1` rewrites the
-//! file, for a deliberate change of the wire format only.
+//! change to any view of any of these plays fails the test. See `crate::golden`.
 
 use super::*;
 use arbiter_engine::Playtest;
 use sha2::{Digest, Sha256};
-
-const GOLDEN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/dicegame.txt");
 
 /// One line per step: the game, the step, the version and a hash of every viewer's view.
 #[derive(Default)]
@@ -200,18 +197,5 @@ fn every_view_of_these_plays_is_unchanged() {
         rec.lines.append(&mut r.lines);
     }
     let got = rec.lines.join("\n") + "\n";
-    if std::env::var_os("BLESS_GOLDEN").is_some() {
-        std::fs::write(GOLDEN, &got).expect("write the golden file");
-    }
-    let want = std::fs::read_to_string(GOLDEN).expect("the golden file (BLESS_GOLDEN=1 writes it)");
-    let first_diff = want
-        .lines()
-        .zip(got.lines())
-        .find(|(w, g)| w != g)
-        .map(|(w, g)| format!("first difference: want `{w}`, got `{g}`"));
-    assert!(
-        want == got,
-        "views changed; {}",
-        first_diff.unwrap_or_else(|| "a different number of steps".to_owned())
-    );
+    crate::golden::assert_matches("dicegame.txt", &got);
 }

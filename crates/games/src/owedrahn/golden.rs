@@ -1,16 +1,13 @@
 //! The wire format, pinned: every viewer's view at every version of several seeded games
 //! (scripted, and random play with leaves, disconnects, bots, skipped turns and resets) is
 //! hashed and compared with `tests/golden/owedrahn.txt`. A line holds one hash when every
-//! viewer sees the same JSON, one per viewer otherwise. Run with `UPDATE_GOLDEN=1` to
-//! rewrite the file after a deliberate change of the wire format.
+//! viewer sees the same JSON, one per viewer otherwise. See `crate::golden`.
 
 use super::{Action, OweDrahn};
 use arbiter_engine::protocol::PlayerId;
 use arbiter_engine::{GameRng, Playtest, Viewer};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
-
-const GOLDEN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/owedrahn.txt");
 
 /// A playtest that writes down every viewer's view at every version it reaches.
 struct Recorder {
@@ -273,14 +270,5 @@ fn every_view_at_every_version_matches_the_golden_file() {
     );
     let lines: Vec<String> = runs.into_iter().flat_map(|r| r.lines).collect();
     let text = lines.join("\n") + "\n";
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::write(GOLDEN, &text).expect("write the golden file");
-    }
-    let golden = std::fs::read_to_string(GOLDEN).expect("tests/golden/owedrahn.txt");
-    let first_difference = golden
-        .lines()
-        .zip(text.lines())
-        .find(|(want, got)| want != got);
-    assert_eq!(first_difference, None, "(golden, now)");
-    assert_eq!(golden.lines().count(), text.lines().count());
+    crate::golden::assert_matches("owedrahn.txt", &text);
 }

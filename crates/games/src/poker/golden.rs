@@ -2,18 +2,13 @@
 //! random legal play with bots, leaves, rebuys, sit-outs, clocks, time banks and deals run by
 //! `advance`), with every viewer's view at every version hashed into
 //! `crates/games/tests/golden/poker.txt`. Any change to any view changes a line.
-//!
-//! Regenerate only for an intended wire change: `GOLDEN_WRITE=1 cargo test -p arbiter-games
-//! poker::golden`.
+//! See `crate::golden`.
 
 #![allow(clippy::unwrap_used)]
 
 use super::*;
 use arbiter_engine::Playtest;
-use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
-
-const GOLDEN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/poker.txt");
 
 /// Records one line per version: the hash of each viewer's view, everyone ever seated and a
 /// spectator.
@@ -38,19 +33,13 @@ impl Recorder {
     }
 
     fn record(&mut self) {
-        let _ = write!(self.lines, "{} v{}", self.name, self.table.version());
-        let viewers = self.viewers.iter().cloned().map(Viewer::Player);
-        for viewer in viewers.chain([Viewer::Spectator]) {
-            let text = self.table.view(&viewer).to_string();
-            let hash = Sha256::digest(text.as_bytes());
-            let short: String = hash[..8].iter().map(|b| format!("{b:02x}")).collect();
-            let who = match &viewer {
-                Viewer::Player(p) => p.as_str(),
-                Viewer::Spectator => "-",
-            };
-            let _ = write!(self.lines, " {who}={short}");
-        }
-        self.lines.push('\n');
+        let hashes = crate::golden::view_hashes(&self.table, &self.viewers);
+        let _ = writeln!(
+            self.lines,
+            "{} v{}{hashes}",
+            self.name,
+            self.table.version()
+        );
     }
 
     /// Record every version made since the last record (advance may make several).
@@ -224,12 +213,5 @@ fn all_games() -> String {
 #[test]
 fn every_view_at_every_version_matches_the_golden_file() {
     let got = all_games();
-    if std::env::var_os("GOLDEN_WRITE").is_some() {
-        std::fs::write(GOLDEN, &got).unwrap();
-    }
-    let want = std::fs::read_to_string(GOLDEN).unwrap();
-    for (n, (g, w)) in got.lines().zip(want.lines()).enumerate() {
-        assert_eq!(g, w, "line {} differs", n + 1);
-    }
-    assert_eq!(got.lines().count(), want.lines().count(), "line count");
+    crate::golden::assert_matches("poker.txt", &got);
 }

@@ -2,19 +2,14 @@
 //! (random actions over the table's cards, undo requests, concessions, leaves and restarts),
 //! with every viewer's view at every version hashed into `crates/games/tests/golden/tcg.txt`.
 //! Any change to any view changes a line.
-//!
-//! Regenerate only for an intended wire change: `GOLDEN_WRITE=1 cargo test -p arbiter-games
-//! tcg::golden`.
+//! See `crate::golden`.
 
 #![allow(clippy::unwrap_used)]
 
 use super::*;
 use arbiter_engine::{GameRng, Playtest};
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
-
-const GOLDEN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/tcg.txt");
 
 /// Records one line per version: the hash of each viewer's view, everyone ever seated and a
 /// spectator.
@@ -27,19 +22,13 @@ struct Recorder {
 
 impl Recorder {
     fn record(&mut self) {
-        let _ = write!(self.lines, "{} v{}", self.name, self.table.version());
-        let viewers = self.viewers.iter().cloned().map(Viewer::Player);
-        for viewer in viewers.chain([Viewer::Spectator]) {
-            let text = self.table.view(&viewer).to_string();
-            let hash = Sha256::digest(text.as_bytes());
-            let short: String = hash[..8].iter().map(|b| format!("{b:02x}")).collect();
-            let who = match &viewer {
-                Viewer::Player(p) => p.as_str(),
-                Viewer::Spectator => "-",
-            };
-            let _ = write!(self.lines, " {who}={short}");
-        }
-        self.lines.push('\n');
+        let hashes = crate::golden::view_hashes(&self.table, &self.viewers);
+        let _ = writeln!(
+            self.lines,
+            "{} v{}{hashes}",
+            self.name,
+            self.table.version()
+        );
     }
 
     fn seat(&mut self, name: &str) {
@@ -193,12 +182,5 @@ fn all_games() -> String {
 #[test]
 fn every_view_at_every_version_matches_the_golden_file() {
     let got = all_games();
-    if std::env::var_os("GOLDEN_WRITE").is_some() {
-        std::fs::write(GOLDEN, &got).unwrap();
-    }
-    let want = std::fs::read_to_string(GOLDEN).unwrap();
-    for (n, (g, w)) in got.lines().zip(want.lines()).enumerate() {
-        assert_eq!(g, w, "line {} differs", n + 1);
-    }
-    assert_eq!(got.lines().count(), want.lines().count(), "line count");
+    crate::golden::assert_matches("tcg.txt", &got);
 }

@@ -2,14 +2,11 @@
 //! dropping their connection, voting, being voted out and trying to come back, bad texts),
 //! with every viewer's view after every step hashed into
 //! `crates/games/tests/golden/tellit.txt`. A change to any view of any of these plays fails
-//! the test. `BLESS_GOLDEN=1` rewrites the file, for a deliberate change of the wire format
-//! only.
+//! the test. See `crate::golden`.
 
 use super::*;
 use arbiter_engine::{GameRng, Playtest};
 use sha2::{Digest, Sha256};
-
-const GOLDEN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/tellit.txt");
 
 const WORDS: [&str; 12] = [
     "the", "fox", "ran", "over", "a", "hill", "and", "then", "slept", "under", "old", "stars",
@@ -135,18 +132,5 @@ fn every_view_of_these_plays_is_unchanged() {
         play(&mut lines, seed, config, 400);
     }
     let got = lines.join("\n") + "\n";
-    if std::env::var_os("BLESS_GOLDEN").is_some() {
-        std::fs::write(GOLDEN, &got).expect("write the golden file");
-    }
-    let want = std::fs::read_to_string(GOLDEN).expect("the golden file (BLESS_GOLDEN=1 writes it)");
-    let first_diff = want
-        .lines()
-        .zip(got.lines())
-        .find(|(w, g)| w != g)
-        .map(|(w, g)| format!("first difference: want `{w}`, got `{g}`"));
-    assert!(
-        want == got,
-        "views changed; {}",
-        first_diff.unwrap_or_else(|| "a different number of steps".to_owned())
-    );
+    crate::golden::assert_matches("tellit.txt", &got);
 }
