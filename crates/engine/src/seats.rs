@@ -22,19 +22,6 @@ pub struct Seat {
     pub connected: bool,
 }
 
-impl Seat {
-    /// A connected human in seat 0: for tests that call a game's methods directly.
-    pub fn stub(id: PlayerId) -> Self {
-        Self {
-            number: 0,
-            name: id.as_str().to_owned(),
-            id,
-            bot: false,
-            connected: true,
-        }
-    }
-}
-
 /// A running turn clock: when it runs out, the engine logs a clock entry and the game's
 /// `Game::out_of_time` decides what happens to `player`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
