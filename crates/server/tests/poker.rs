@@ -2,7 +2,8 @@
 //! from the legal actions in their own views) and two bots (acting by themselves) play
 //! several hands at a seeded table while a spectator watches. Chips are conserved, nobody
 //! ever sees another player's hole cards before showdown, and the revealed hand seed
-//! reproduces the deck.
+//! reproduces the deck. The clock is frozen: bot pauses and the pause between hands run in
+//! virtual time, moved by the test.
 
 #![allow(clippy::unwrap_used)]
 
@@ -12,9 +13,15 @@ use arbiter_client::{Client, CreateRoom, Hello, RoomView};
 use arbiter_games::poker::cards::{commitment, deck_from_seed, parse_card, parse_seed};
 use arbiter_protocol::{ErrorCode, JoinRole, Role};
 use serde_json::{Value, json};
-use support::{PATIENCE, server_with, ws_url};
+use std::cell::Cell;
+use std::time::Duration;
+use support::{Clock, advance_until, server_with, within, ws_url};
 
 const HANDS: u64 = 4;
+/// Virtual time from a human's action to the next human turn: a few bot pauses (at most
+/// 60 ms each) and the 300 ms pause before the next deal, with room to spare, and well short
+/// of the 60 s action clock, so no human is ever timed out.
+const BETWEEN_HUMAN_TURNS: Duration = Duration::from_secs(5);
 
 async fn connect(addr: std::net::SocketAddr, name: &str) -> Client {
     let (client, events) = Client::connect(&ws_url(addr), Hello::named(name))
@@ -24,8 +31,8 @@ async fn connect(addr: std::net::SocketAddr, name: &str) -> Client {
     client
 }
 
-/// Wait until the client's view of `room` is at version `from` or later and satisfies
-/// `pred`; `pred` sees every view the watch delivers on the way.
+/// Wait, without moving the clock, until the client's view of `room` is at version `from` or
+/// later and satisfies `pred`; `pred` sees every view the watch delivers on the way.
 async fn until(
     client: &Client,
     room: &str,
@@ -33,17 +40,11 @@ async fn until(
     mut pred: impl FnMut(&Value) -> bool,
 ) -> RoomView {
     let mut watch = client.watch(room);
-    tokio::time::timeout(
-        PATIENCE,
+    within(
+        "the view to get there",
         watch.wait_for(|rv| rv.as_ref().is_some_and(|rv| rv.v >= from && pred(&rv.view))),
     )
     .await
-    .unwrap_or_else(|_| {
-        panic!(
-            "the view did not get there in time; it is {:?}",
-            client.view(room)
-        )
-    })
     .unwrap()
     .clone()
     .unwrap()
@@ -119,7 +120,11 @@ fn chips(view: &Value) -> (u64, u64) {
 
 #[tokio::test]
 async fn two_humans_and_two_bots_play_several_hands() {
-    let mut settings = arbiter_server::Settings::default();
+    // Heartbeats are out of the way: virtual time here is the table's clocks only.
+    let mut settings = arbiter_server::Settings {
+        heartbeat_timeout: Duration::from_secs(3_600),
+        ..arbiter_server::Settings::default()
+    };
     settings.rooms.allow_seeded_rooms = true;
     let srv = server_with(
         arbiter_games::registry().with(arbiter_games::poker::Poker),
@@ -129,6 +134,7 @@ async fn two_humans_and_two_bots_play_several_hands() {
     let ada = connect(srv.addr(), "Ada").await;
     let bob = connect(srv.addr(), "Bob").await;
     let cy = connect(srv.addr(), "Cy").await;
+    let clock = Clock::freeze();
     let created = ada
         .create(CreateRoom {
             seed: Some(2024),
@@ -161,25 +167,35 @@ async fn two_humans_and_two_bots_play_several_hands() {
     let humans = [(&ada, ada_id.as_str()), (&bob, bob_id.as_str())];
     let mut human_actions = 0;
     let mut refused_once = false;
-    let mut bots_acted = false;
-    let mut last_v = 0;
+    let bots_acted = Cell::new(false);
     loop {
-        // From Ada's view: wait for the target, or for a human to have something to do.
-        // Never decide on a view older than the last action's version.
-        let seen = until(&ada, &room, last_v, |view| {
-            assert_hidden(view, Some(&ada_id));
-            bots_acted |= view["hand"]["actions"].as_array().is_some_and(|actions| {
-                actions.iter().any(|a| {
-                    a["player"].as_str().is_some_and(|p| p.starts_with("b_"))
-                        && ["fold", "check", "call", "bet", "raise"]
-                            .contains(&a["kind"].as_str().unwrap_or(""))
-                })
-            });
-            view["hands_played"].as_u64().unwrap() >= HANDS
-                || (live(view)
-                    && (view["hand"]["to_act"] == json!(ada_id)
-                        || view["hand"]["to_act"] == json!(bob_id)))
-        })
+        // From Ada's view, letting the bots and the pause between hands run in virtual time:
+        // wait for the target, or for a human to have something to do. Each step settles Ada
+        // on the room's latest version, so no decision is made on a view older than the last
+        // action.
+        let (seen, _) = advance_until(
+            &srv,
+            &ada,
+            &room,
+            "a human's turn or the last hand",
+            BETWEEN_HUMAN_TURNS,
+            |view| {
+                assert_hidden(view, Some(&ada_id));
+                if view["hand"]["actions"].as_array().is_some_and(|actions| {
+                    actions.iter().any(|a| {
+                        a["player"].as_str().is_some_and(|p| p.starts_with("b_"))
+                            && ["fold", "check", "call", "bet", "raise"]
+                                .contains(&a["kind"].as_str().unwrap_or(""))
+                    })
+                }) {
+                    bots_acted.set(true);
+                }
+                view["hands_played"].as_u64().unwrap() >= HANDS
+                    || (live(view)
+                        && (view["hand"]["to_act"] == json!(ada_id)
+                            || view["hand"]["to_act"] == json!(bob_id)))
+            },
+        )
         .await;
         if seen.view["hands_played"].as_u64().unwrap() >= HANDS {
             break;
@@ -206,7 +222,6 @@ async fn two_humans_and_two_bots_play_several_hands() {
         let action = choose(&mine.view, mine.v);
         let v = client.act(&room, action.clone()).await.unwrap();
         assert!(v > mine.v, "{action} moved the room on");
-        last_v = v;
         human_actions += 1;
         // The spectator never sees hole cards of a live hand.
         let spectator = cy.view(&room).unwrap();
@@ -239,7 +254,7 @@ async fn two_humans_and_two_bots_play_several_hands() {
         assert!(bought >= 4 * 1_000);
     }
 
-    assert!(bots_acted, "the bots made decisions of their own");
+    assert!(bots_acted.get(), "the bots made decisions of their own");
     let record = &final_ada.view["last_hand"];
 
     // The revealed seed matches the commitment and reproduces the deck: Ada's own hole cards
@@ -274,5 +289,6 @@ async fn two_humans_and_two_bots_play_several_hands() {
     for (i, c) in board.iter().enumerate() {
         assert_eq!(*c, deck[slots[i]]);
     }
+    clock.thaw();
     srv.stop().await.unwrap();
 }
