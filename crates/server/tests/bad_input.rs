@@ -9,7 +9,7 @@ use arbiter_protocol::{ClientMsg, ErrorCode, JoinRole, ServerMsg, close};
 use arbiter_server::Settings;
 use futures_util::SinkExt;
 use serde_json::json;
-use support::{Raw, get, server, server_with};
+use support::{Clock, Raw, get, server, server_with, step_until, within};
 use tokio_tungstenite::tungstenite::Message;
 
 fn error_code(m: &ServerMsg) -> (Option<u64>, ErrorCode) {
@@ -251,13 +251,35 @@ async fn wrong_protocol_version_is_explained_then_closed() {
 
 #[tokio::test]
 async fn a_connection_that_never_says_hello_is_closed() {
+    const HELLO: std::time::Duration = std::time::Duration::from_millis(200);
     let settings = Settings {
-        hello_timeout: std::time::Duration::from_millis(200),
+        hello_timeout: HELLO,
         ..Settings::default()
     };
     let srv = server_with(arbiter_games::registry(), settings).await;
+    // The hello deadline is a tokio sleep armed when the connection starts, so it follows
+    // the frozen clock. Freezing before connecting arms it at exactly `HELLO` from now (the
+    // connection's first heartbeat tick then waits for the first step, which is harmless).
+    let clock = Clock::freeze();
     let mut c = Raw::connect(srv.addr()).await;
-    assert_eq!(c.closed().await.0, Some(close::HELLO_TIMEOUT));
+    // The client hears the upgrade before the server's connection task starts.
+    within("the connection task to start", async {
+        while srv.open_connections() == 0 {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+    let waited = step_until("close of the silent connection", 5 * HELLO, || {
+        srv.open_connections() == 0
+    })
+    .await;
+    assert!(
+        waited >= HELLO && waited <= HELLO + std::time::Duration::from_millis(50),
+        "closed after {waited:?}"
+    );
+    let (code, _) = within("the close frame", c.closed()).await;
+    assert_eq!(code, Some(close::HELLO_TIMEOUT));
+    clock.thaw();
     srv.stop().await.unwrap();
 }
 

@@ -124,6 +124,25 @@ pub async fn advance_until(
     }
 }
 
+/// With a frozen [`Clock`]: step virtual time 10 ms at a time until `done` (checked before
+/// each step), returning the virtual time it took; fails once `budget` of virtual time has
+/// passed without it. For conditions no client view shows, e.g. the server's connection count.
+pub async fn step_until(what: &str, budget: Duration, mut done: impl FnMut() -> bool) -> Duration {
+    const STEP: Duration = Duration::from_millis(10);
+    let t0 = tokio::time::Instant::now();
+    loop {
+        let waited = t0.elapsed();
+        if done() {
+            return waited;
+        }
+        assert!(
+            waited < budget,
+            "no {what} after {waited:?} of virtual time"
+        );
+        tokio::time::advance(STEP).await;
+    }
+}
+
 pub async fn server_with(registry: arbiter_engine::Registry, settings: Settings) -> Running {
     arbiter_server::start(
         "127.0.0.1:0".parse().unwrap(),
