@@ -1,6 +1,7 @@
 //! Connections that never lose a move: resume after a dropped TCP connection (JSON,
 //! MessagePack, long-poll), a slow consumer collapsing into a snapshot with bounded memory,
-//! and — with tokio's clock paused — heartbeat timeouts and turn clocks firing on time.
+//! and — with tokio's clock frozen and moved by the test — long-poll idle timeouts, heartbeat
+//! timeouts and turn clocks firing on time.
 
 #![allow(clippy::unwrap_used)]
 
@@ -11,17 +12,18 @@ use arbiter_protocol::{Encoding, JoinRole, PresenceEvent, ServerMsg};
 use arbiter_server::{QueueLimits, Settings};
 use serde_json::{Value, json};
 use std::time::Duration;
-use support::{PATIENCE, Proxy, http, server, server_with, ws_url};
+use support::{
+    Clock, PATIENCE, Proxy, advance_until, http, server, server_with, step_until, within, ws_url,
+};
 use tokio::time::Instant;
 
 async fn view_at(client: &Client, room: &str, pred: impl Fn(&Value) -> bool) -> (u64, Value) {
     let mut w = client.watch(room);
-    let rv = tokio::time::timeout(
-        PATIENCE,
+    let rv = within(
+        "the view to get there",
         w.wait_for(|v| v.as_ref().is_some_and(|v| pred(&v.view))),
     )
     .await
-    .expect("the view got there in time")
     .unwrap()
     .clone()
     .unwrap();
@@ -179,7 +181,7 @@ struct Poller {
 
 impl Poller {
     async fn open(addr: std::net::SocketAddr) -> Self {
-        let (status, body) = http(addr, "POST", "/lp", None).await;
+        let (status, body) = within("a session", http(addr, "POST", "/lp", None)).await;
         assert_eq!(status, 200);
         Self {
             addr,
@@ -189,7 +191,8 @@ impl Poller {
     }
 
     async fn send(&self, msg: Value) {
-        let (status, _) = http(self.addr, "POST", &format!("/lp/{}", self.sid), Some(&msg)).await;
+        let path = format!("/lp/{}", self.sid);
+        let (status, _) = within("a send", http(self.addr, "POST", &path, Some(&msg))).await;
         assert_eq!(status, 204);
     }
 
@@ -197,13 +200,8 @@ impl Poller {
     async fn until(&mut self, pred: impl Fn(&ServerMsg) -> bool) -> Vec<ServerMsg> {
         let mut got = Vec::new();
         loop {
-            let (status, body) = http(
-                self.addr,
-                "GET",
-                &format!("/lp/{}?after={}", self.sid, self.after),
-                None,
-            )
-            .await;
+            let path = format!("/lp/{}?after={}", self.sid, self.after);
+            let (status, body) = within("a poll", http(self.addr, "GET", &path, None)).await;
             assert_eq!(status, 200, "{body}");
             self.after = body["last"].as_u64().unwrap();
             for m in body["messages"].as_array().unwrap() {
@@ -252,14 +250,18 @@ fn json_patch_apply(doc: &mut Value, ops: &arbiter_protocol::Patch) {
 
 #[tokio::test]
 async fn long_poll_plays_and_resumes_like_a_websocket() {
+    const IDLE: Duration = Duration::from_millis(300);
     let settings = Settings {
-        poll_idle_timeout: Duration::from_millis(300),
+        poll_idle_timeout: IDLE,
         ..Settings::default()
     };
     let srv = server_with(arbiter_games::registry(), settings).await;
     let (ada, mut ada_events) = Client::connect(&ws_url(srv.addr()), Hello::named("Ada"))
         .await
         .unwrap();
+    // Frozen before Lou's session opens: however slow the machine, the idle timeout cannot
+    // fire between his polls, and it is armed exactly `IDLE` after his last one.
+    let clock = Clock::freeze();
     let room = ada.create(CreateRoom::new("counter")).await.unwrap().room;
 
     let mut lp = Poller::open(srv.addr()).await;
@@ -290,7 +292,22 @@ async fn long_poll_plays_and_resumes_like_a_websocket() {
     assert_eq!(lp.after, resume_from);
 
     // Lou stops polling: after the idle timeout the seat shows disconnected; play goes on.
-    presence(&mut ada_events, lou.as_str(), PresenceEvent::Disconnected).await;
+    let mut gone = false;
+    let waited = step_until("disconnect of the idle long-poll session", 2 * IDLE, || {
+        while let Some(m) = ada_events.try_next() {
+            gone |= matches!(
+                m,
+                ServerMsg::Presence { event: PresenceEvent::Disconnected, member, .. }
+                    if member.id == lou
+            );
+        }
+        gone
+    })
+    .await;
+    assert!(
+        waited >= IDLE && waited <= IDLE + Duration::from_millis(100),
+        "disconnected after {waited:?}"
+    );
     for _ in 0..4 {
         ada.act(&room.id, json!({"type": "add", "n": 1}))
             .await
@@ -335,6 +352,7 @@ async fn long_poll_plays_and_resumes_like_a_websocket() {
         (status, body["error"]["code"].clone()),
         (404, json!("SESSION_NOT_FOUND"))
     );
+    clock.thaw();
     srv.stop().await.unwrap();
 }
 
@@ -436,24 +454,13 @@ async fn a_slow_consumer_gets_a_fresh_snapshot_and_the_server_buffers_a_bounded_
     srv.stop().await.unwrap();
 }
 
-/// Step tokio's paused clock in 100 ms increments until `done`, returning the virtual time it
-/// took. Nothing here waits in real time: with the clock paused each step is instant, and
-/// the server's own timers decide when `done` becomes true.
-async fn virtual_time_until(done: impl Fn() -> bool) -> Duration {
-    let t0 = Instant::now();
-    for _ in 0..10_000 {
-        if done() {
-            return t0.elapsed();
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("not done after {:?} of virtual time", t0.elapsed());
-}
-
 #[tokio::test]
 async fn a_silent_client_is_dropped_on_the_heartbeat_timeout() {
     let srv = server().await;
     let proxy = Proxy::to(srv.addr()).await;
+    // Bob's connection starts, and the server last hears from him, between `connecting` and
+    // the freeze; both instants bound when the timeout may fire.
+    let connecting = Instant::now();
     let (bob, _b) = Client::connect(&proxy.url(), Hello::named("Bob"))
         .await
         .unwrap();
@@ -461,15 +468,25 @@ async fn a_silent_client_is_dropped_on_the_heartbeat_timeout() {
     assert_eq!(srv.open_connections(), 1);
     // Bob's machine vanishes: no bytes reach him, so he never answers a ping.
     proxy.stall();
-    tokio::time::pause();
-    let waited = virtual_time_until(|| srv.open_connections() == 0).await;
+    let clock = Clock::freeze();
     let s = Settings::default();
-    assert!(waited >= s.heartbeat_timeout, "{waited:?}");
+    let waited = step_until(
+        "close of the silent connection",
+        s.heartbeat_timeout + 2 * s.heartbeat_interval,
+        || srv.open_connections() == 0,
+    )
+    .await;
+    let since_connecting = connecting.elapsed();
     assert!(
-        waited <= s.heartbeat_timeout + s.heartbeat_interval + Duration::from_millis(200),
-        "{waited:?}"
+        since_connecting >= s.heartbeat_timeout,
+        "closed {since_connecting:?} after connecting"
     );
-    tokio::time::resume();
+    // Checked on heartbeat ticks: at most one interval late, plus one 10 ms step.
+    assert!(
+        waited <= s.heartbeat_timeout + s.heartbeat_interval + Duration::from_millis(10),
+        "closed after {waited:?} of silence"
+    );
+    clock.thaw();
     srv.stop().await.unwrap();
 }
 
@@ -492,20 +509,33 @@ async fn the_turn_clock_moves_for_a_player_who_runs_out_of_time() {
         ..CreateRoom::new("tictactoe")
     };
     let room = ada.create(create).await.unwrap().room.id;
+    // The clock starts when Bob sits down, between `joining` and the freeze.
+    let joining = Instant::now();
     bob.join(&room, JoinRole::Player).await.unwrap();
-    let (v, view) = view_at(&ada, &room, |v| v["turn"].is_string()).await;
+    let (_, view) = view_at(&ada, &room, |v| v["turn"].is_string()).await;
     let deadline = view["deadline"]
         .as_u64()
         .expect("the view shows the deadline");
-    let handle = srv.rooms().find(&room).unwrap();
-    tokio::time::pause();
-    let waited = virtual_time_until(|| handle.info().v > v).await;
-    tokio::time::resume();
+    let clock = Clock::freeze();
+    let (rv, waited) = advance_until(
+        &srv,
+        &ada,
+        &room,
+        "move by the turn clock",
+        Duration::from_secs(31),
+        |v| v["moves"] == json!(1),
+    )
+    .await;
+    let view = rv.view;
     assert!(
-        waited >= Duration::from_millis(29_800) && waited <= Duration::from_millis(30_200),
-        "{waited:?}"
+        joining.elapsed() >= Duration::from_secs(30),
+        "the clock ran out {:?} after Bob sat down",
+        joining.elapsed()
     );
-    let (_, view) = view_at(&ada, &room, |v| v["moves"] == json!(1)).await;
+    assert!(
+        waited <= Duration::from_millis(30_010),
+        "the clock ran out after {waited:?}"
+    );
     assert_eq!(
         view["board"]
             .as_array()
@@ -515,11 +545,13 @@ async fn the_turn_clock_moves_for_a_player_who_runs_out_of_time() {
             .count(),
         1
     );
-    // The next clock is wound from the moment the first one fired (timers have 1 ms grain).
+    // The next clock is wound from the moment the first one fired: the 10 ms step of virtual
+    // time that passed its deadline (timers have 1 ms grain).
     let next = view["deadline"].as_u64().unwrap();
     assert!(
-        (deadline + 30_000..=deadline + 30_010).contains(&next),
+        (deadline + 30_000..=deadline + 30_011).contains(&next),
         "{next} vs {deadline}"
     );
+    clock.thaw();
     srv.stop().await.unwrap();
 }
