@@ -3,43 +3,35 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use serde_json::Value;
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 #[tokio::test]
 async fn the_load_generator_accounts_for_every_action_and_update() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let addr = format!("127.0.0.1:{port}");
     let dir = std::env::temp_dir().join(format!("arbiter-bench-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let mut server = Command::new(env!("CARGO_BIN_EXE_arbiter"))
-        .args(["serve", "--listen", &addr, "--database-url", "memory"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database-url",
+            "memory",
+        ])
         .arg("--data-dir")
         .arg(&dir)
         .args(["--log", "warn"])
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    // Readiness probe of a separate process: bounded, and the test fails if it never comes.
-    let mut up = false;
-    for _ in 0..400 {
-        if tokio::net::TcpStream::connect(&addr).await.is_ok() {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    assert!(up, "the server did not start");
+    let addr = support::listening(&mut server, support::PATIENCE).await;
 
     let report = dir.join("report.json");
     let (rooms, players, spectators) = (3u64, 2u64, 1u64);
     let out = tokio::task::spawn_blocking({
-        let (addr, report, pid) = (addr.clone(), report.clone(), server.id());
+        let (addr, report, pid) = (addr, report.clone(), server.id());
         move || {
             Command::new(env!("CARGO_BIN_EXE_arbiter"))
                 .args(["bench", "--url", &format!("ws://{addr}/ws")])

@@ -23,16 +23,10 @@ struct Server {
 }
 
 impl Server {
-    /// Start the real binary and wait until it answers `/healthz`.
+    /// Start the real binary on port 0 and wait until it says where it listens.
     async fn start(data_dir: &Path, database_url: &str) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_arbiter"))
-            .args(["serve", "--listen", &addr.to_string()])
+            .args(["serve", "--listen", "127.0.0.1:0"])
             .arg("--data-dir")
             .arg(data_dir)
             .args([
@@ -44,22 +38,12 @@ impl Server {
                 "warn",
             ])
             .args(["--secret", "durability-test-secret-0123456789"])
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap();
-        // Readiness probe of a separate process, whose start is the thing under test: retry
-        // until it accepts, bounded by a deadline (not a count) that fails the test.
-        let deadline = std::time::Instant::now() + PATIENCE;
-        while std::time::Instant::now() < deadline {
-            if tokio::net::TcpStream::connect(addr).await.is_ok() {
-                return Self { child, addr };
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("the server did not start");
+        let addr = support::listening(&mut child, PATIENCE).await;
+        Self { child, addr }
     }
 
     fn url(&self) -> String {
@@ -302,7 +286,7 @@ mod in_process {
     //! and the results of finished games.
 
     use super::rand_suffix;
-    use super::support::{Clock, within};
+    use super::support::{Clock, step_until, within};
     use arbiter_client::{Client, CreateRoom, Encoding, Hello};
     use arbiter_engine::{Durability, Persistence};
     use arbiter_protocol::JoinRole;
@@ -521,16 +505,10 @@ mod in_process {
         ada.closed().await;
         // The room goes idle and closes once its lifetime is over (in virtual time: the clock
         // moves 10 ms at a time and only here), then is archived and unlisted.
-        let t0 = tokio::time::Instant::now();
-        while !handle.is_closed() {
-            assert!(
-                t0.elapsed() < 10 * LIFETIME,
-                "the idle room never closed ({:?} of virtual time)",
-                t0.elapsed()
-            );
-            tokio::time::advance(std::time::Duration::from_millis(10)).await;
-        }
-        let waited = t0.elapsed();
+        let waited = step_until("close of the idle room", 10 * LIFETIME, || {
+            handle.is_closed()
+        })
+        .await;
         assert!(
             waited >= LIFETIME && waited <= LIFETIME + std::time::Duration::from_millis(50),
             "closed after {waited:?}"

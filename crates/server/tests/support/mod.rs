@@ -143,6 +143,41 @@ pub async fn step_until(what: &str, budget: Duration, mut done: impl FnMut() -> 
     }
 }
 
+/// Wait until a spawned `arbiter serve` (stdout piped) says where it listens, and return that
+/// address. The line is printed once the socket is bound, so listen on port 0 and take the
+/// port from it: no readiness polling, no port picked by a probe that another process may
+/// grab first. Fails the test if the server exits first or stays silent for `patience`.
+pub async fn listening(child: &mut std::process::Child, patience: Duration) -> SocketAddr {
+    const SAYS: &str = "Arbiter is listening on http://";
+    let stdout = child.stdout.take().expect("the server's stdout is piped");
+    let (found, said) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut found = Some(found);
+        // Read to the end, so the server never blocks on (or fails writing to) its stdout;
+        // its log lines share stdout and pass through to the test's output.
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            match line.strip_prefix(SAYS) {
+                Some(addr) if found.is_some() => {
+                    let _ = found
+                        .take()
+                        .unwrap()
+                        .send(addr.trim_end_matches('/').to_owned());
+                }
+                _ => eprintln!("{line}"),
+            }
+        }
+    });
+    let said = tokio::time::timeout(patience, said)
+        .await
+        .expect("the server did not start in time");
+    match said {
+        Ok(addr) => addr.parse().unwrap(),
+        Err(_) => panic!("the server exited before listening: {:?}", child.wait()),
+    }
+}
+
 pub async fn server_with(registry: arbiter_engine::Registry, settings: Settings) -> Running {
     arbiter_server::start(
         "127.0.0.1:0".parse().unwrap(),
