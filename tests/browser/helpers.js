@@ -1,10 +1,10 @@
-// Shared fixtures of the browser tests: a real `arbiter` server on a free port, Debian's
+// Shared fixtures of the browser tests: a real `arbiter` server on port 0, Debian's
 // Chromium driven by playwright-core, and players (one browser context each).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname, extname, resolve } from 'node:path';
-import { createServer } from 'node:net';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
@@ -15,32 +15,25 @@ const BIN = process.env.ARBITER_BIN || join(ROOT, 'target/debug/arbiter');
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 export const VIEWPORT = { width: 1000, height: 700 };
 
-function freePort() {
-  return new Promise((ok, fail) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', fail);
-    srv.listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => ok(port)); });
-  });
-}
-
-/** Start `arbiter serve` on a free port with a fresh data directory; resolves once it answers. */
+/** Start `arbiter serve` on port 0 with a fresh data directory; resolves with the address it
+ *  prints once it is listening (no readiness polling, no probed port to lose to another
+ *  process). Fails at once if it exits first, or after 20 s of silence. */
 export async function startServer(extra = []) {
   const dir = mkdtempSync(join(tmpdir(), 'arbiter-browser-'));
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const proc = spawn(BIN, ['serve', '--listen', `127.0.0.1:${port}`, '--data-dir', dir, '--allow-seeded-rooms', ...extra],
-    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ARBITER_LOG: process.env.ARBITER_LOG || 'warn' } });
-  let stderr = '';
-  proc.stderr.on('data', (d) => { stderr += d; if (stderr.length > 20000) stderr = stderr.slice(-10000); });
+  const proc = spawn(BIN, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dir, '--allow-seeded-rooms', ...extra],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ARBITER_LOG: process.env.ARBITER_LOG || 'warn' } });
+  let output = '';
+  const keep = (d) => { output += d; if (output.length > 20000) output = output.slice(-10000); };
+  proc.stderr.on('data', keep);
   const exited = new Promise((ok) => proc.once('exit', (code) => ok(code)));
-  const deadline = Date.now() + 20000;
-  for (;;) {
-    const dead = await Promise.race([exited, new Promise((ok) => setTimeout(() => ok(undefined), 100))]);
-    if (dead !== undefined) throw new Error(`arbiter exited with ${dead}:\n${stderr}`);
-    try { if ((await fetch(`${url}/healthz`)).ok) break; } catch { /* not yet */ }
-    if (Date.now() > deadline) { proc.kill('SIGKILL'); throw new Error(`arbiter did not start:\n${stderr}`); }
-  }
+  const url = await new Promise((ok, fail) => {
+    const silent = setTimeout(() => { proc.kill('SIGKILL'); fail(new Error(`arbiter did not start:\n${output}`)); }, 20000);
+    exited.then((code) => { clearTimeout(silent); fail(new Error(`arbiter exited with ${code}:\n${output}`)); });
+    createInterface({ input: proc.stdout }).on('line', (line) => {
+      const said = /^Arbiter is listening on (http:\/\/[^/]+)\//.exec(line);
+      if (said) { clearTimeout(silent); ok(said[1]); } else keep(`${line}\n`);
+    });
+  });
   return {
     url,
     async stop() {
