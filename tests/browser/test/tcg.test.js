@@ -12,13 +12,17 @@ after(async () => { await browser?.close(); await srv?.stop(); });
 
 const status = (page, text) => page.locator('#status', { hasText: text }).waitFor({ timeout: 20000 });
 
-test('tcg: two players submit decks, start, draw, play, tap and change life', async () => {
+/** Ada and Bob at a TCG table, by code. */
+async function table() {
   const ada = await newPlayer(browser, srv.url, 'Ada');
   const code = await createRoom(ada.page, 'tcg');
   const bob = await newPlayer(browser, srv.url, 'Bob');
   await joinByCode(bob.page, code);
-  // The table has no bots, so it offers none (the dice test shows the button where it works).
-  assert.equal(await ada.page.locator('#add-bot').isHidden(), true);
+  return { ada, bob };
+}
+
+/** Both submit the default deck and Ada starts the game. */
+async function start(ada, bob) {
   for (const p of [ada, bob]) {
     await p.page.locator('#tcg-deck').waitFor();
     await p.page.getByRole('button', { name: 'Submit deck' }).click();
@@ -26,6 +30,13 @@ test('tcg: two players submit decks, start, draw, play, tap and change life', as
   }
   await status(ada.page, 'Ready to start');
   await ada.page.getByRole('button', { name: 'Start the game' }).click();
+}
+
+test('tcg: two players submit decks, start, draw, play, tap and change life', async () => {
+  const { ada, bob } = await table();
+  // The table has no bots, so it offers none (the dice test shows the button where it works).
+  assert.equal(await ada.page.locator('#add-bot').isHidden(), true);
+  await start(ada, bob);
   for (const p of [ada, bob]) await p.page.locator('#game .tcg-hand button.tcg-card').nth(6).waitFor();
   // Ada draws: eight cards in hand.
   await ada.page.getByRole('button', { name: 'Draw', exact: true }).click();
@@ -52,17 +63,8 @@ test('tcg: two players submit decks, start, draw, play, tap and change life', as
 });
 
 test('tcg: a player creates a token in play, the other sees it, and undo takes it back', async () => {
-  const ada = await newPlayer(browser, srv.url, 'Ada');
-  const code = await createRoom(ada.page, 'tcg');
-  const bob = await newPlayer(browser, srv.url, 'Bob');
-  await joinByCode(bob.page, code);
-  for (const p of [ada, bob]) {
-    await p.page.locator('#tcg-deck').waitFor();
-    await p.page.getByRole('button', { name: 'Submit deck' }).click();
-    await p.page.locator('#game .tcg-deckpanel', { hasText: 'Submitted: 60 cards' }).waitFor();
-  }
-  await status(ada.page, 'Ready to start');
-  await ada.page.getByRole('button', { name: 'Start the game' }).click();
+  const { ada, bob } = await table();
+  await start(ada, bob);
   await ada.page.locator('#game .tcg-hand button.tcg-card').nth(6).waitFor();
   // An empty name is caught before anything is sent.
   await ada.page.getByRole('button', { name: 'Create token' }).click();
