@@ -2,6 +2,8 @@
 //! wins. Everything is public; the engine keeps the seats and the move clock.
 mod bot;
 #[cfg(test)]
+mod golden;
+#[cfg(test)]
 mod tests;
 
 use arbiter_engine::protocol::{ErrorCode, PlayerId};
@@ -228,9 +230,14 @@ impl Game for TicTacToe {
         }
     }
 
-    fn legal_actions(&self, state: &State, _: &Seats, player: &PlayerId) -> Vec<Action> {
+    fn legal_actions(&self, state: &State, seats: &Seats, player: &PlayerId) -> Vec<Action> {
         if state.over {
-            return vec![Action::Restart];
+            // A player left alone waits for an opponent before a restart.
+            return if seats.len() == 2 {
+                vec![Action::Restart]
+            } else {
+                Vec::new()
+            };
         }
         let mine = state.turn.as_ref() == Some(player);
         let free = (0u8..9).filter(|&i| mine && state.board[usize::from(i)].is_none());

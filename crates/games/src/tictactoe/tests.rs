@@ -204,6 +204,10 @@ fn a_lone_player_cannot_restart_and_a_newcomer_after_x_left_plays_x() {
     play(&mut t, &[0, 3, 1, 4, 2]);
     t.leave(&alice).expect("leave");
     let (before, v) = (t.state().clone(), t.version());
+    assert!(
+        t.legal_actions(&bob).is_empty(),
+        "no restart is offered to a lone player"
+    );
     let e = t.act(&bob, Action::Restart).expect_err("alone");
     assert_eq!(
         (e.code, e.message.as_str()),
