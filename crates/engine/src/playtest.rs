@@ -191,6 +191,10 @@ impl<G: Game> Playtest<G> {
 
     /// Move room time on by `ms`, firing every timer and turn clock due by then in time
     /// order, each as its own entry, exactly as a room would.
+    ///
+    /// # Panics
+    /// When a due entry cannot even be logged (a timer action that no longer parses as the
+    /// game's action): a room would log the same failure, so the test should fail.
     pub fn advance(&mut self, ms: u64) {
         let until = self.now_ms.saturating_add(ms);
         loop {
