@@ -347,14 +347,20 @@ pub trait Game: Send + Sync + 'static {
     ) -> Result<(), GameError>;
 
     /// `player`'s turn clock ran out (see [`Ctx::start_clock`]); the clock is already
-    /// stopped. An `Err` leaves the game unchanged.
+    /// stopped. An `Err` leaves the game unchanged. The default plays a random one of the
+    /// player's [`Game::legal_actions`] for them (drawn from the room's RNG), and does
+    /// nothing when the game lists none.
     fn out_of_time(
         &self,
-        _state: &mut Self::State,
-        _player: &PlayerId,
-        _cx: &mut Ctx<'_, Self::Action>,
+        state: &mut Self::State,
+        player: &PlayerId,
+        cx: &mut Ctx<'_, Self::Action>,
     ) -> Result<(), GameError> {
-        Ok(())
+        let options = self.legal_actions(state, cx.seats(), player);
+        match cx.rng().pick(&options).cloned() {
+            Some(action) => self.apply(state, &Actor::Player(player.clone()), action, cx),
+            None => Ok(()),
+        }
     }
 
     /// What `viewer` may see. Hidden information is removed here and nowhere else. The

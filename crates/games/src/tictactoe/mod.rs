@@ -192,23 +192,6 @@ impl Game for TicTacToe {
         }
     }
 
-    /// A player out of time has a random free cell played for them.
-    fn out_of_time(
-        &self,
-        state: &mut State,
-        player: &PlayerId,
-        cx: &mut Ctx<'_, Action>,
-    ) -> Result<(), GameError> {
-        let free: Vec<usize> = (0..9).filter(|&c| state.board[c].is_none()).collect();
-        match (
-            cx.seats().get(player).cloned(),
-            cx.rng().pick(&free).copied(),
-        ) {
-            (Some(seat), Some(cell)) => state.place(&seat, cell, cx),
-            _ => Err(GameError::invalid_move("no move to make")),
-        }
-    }
-
     fn view(&self, state: &State, seats: &Seats, _: &Viewer) -> Value {
         let mut view = serde_json::to_value(state).unwrap_or_default();
         let players = seats.iter().map(|s| {
