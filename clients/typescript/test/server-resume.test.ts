@@ -155,11 +155,10 @@ describe('reconnect and resume (real server)', () => {
     const room = await ada.create({ game: 'tictactoe', public: false });
     assert.ok(typeof ada.latencyMs === 'undefined' || ada.latencyMs >= 0);
     proxy.blackhole = true; // the TCP connection stays up; nothing comes back
-    // Bounds, not pacing: on a busy machine a 300 ms heartbeat may need several tries.
-    await waitFor(() => ada.state === 'reconnecting', 'the heartbeat to notice', 30_000);
+    await waitFor(() => ada.state === 'reconnecting', 'the heartbeat to notice');
     assert.equal(states.find(([s]) => s === 'reconnecting')![1].code, 4004);
     proxy.blackhole = false;
-    await waitFor(() => ada.state === 'open', 'the reconnection', 30_000);
+    await waitFor(() => ada.state === 'open', 'the reconnection');
     await room.sync();
     assert.ok((await ada.ping()) >= 0);
     assert.equal(room.role, 'player');
@@ -184,7 +183,7 @@ describe('reconnect and resume (real server)', () => {
       await waitFor(() => ada.state === 'reconnecting', 'the client to notice the restart');
       assert.equal(states.find(([s]) => s === 'reconnecting')![1].code, 1012);
       first = await startServer({ dataDir, port: first.port });
-      await waitFor(() => ada.state === 'open', 'the reconnection', 10_000);
+      await waitFor(() => ada.state === 'open', 'the reconnection');
       assert.equal(ada.player!.id, id, 'the token outlives the restart (the secret is in the data dir)');
       // Durable rooms (the default: SQLite in the data dir) are resumed; with
       // `--database-url memory` the room is gone and reported so.

@@ -40,7 +40,7 @@ describe('MessagePack', () => {
     await room.addBot();
     const me = ada.player!.id;
     for (;;) {
-      await waitFor(() => room.view!.over || room.view!.turn === me, 'my turn or the end', 10_000);
+      await waitFor(() => room.view!.over || room.view!.turn === me, 'my turn or the end');
       if (room.view!.over) break;
       const cell = room.view!.board.indexOf(null);
       await room.act({ type: 'move', row: Math.floor(cell / 3), col: cell % 3 });

@@ -7,23 +7,8 @@ let srv, browser;
 before(async () => { srv = await startServer(); browser = await launchBrowser(); });
 after(async () => { await browser?.close(); await srv?.stop(); });
 
-// Wait until `check(arg)`, run in the page, holds while bots play. Every new room version (a
-// bot's move, a timer firing) renews the patience, so a bot's pace on a busy machine cannot
-// fail the test; only a table that stops moving without getting there does. `check` must not
-// close over anything: it is sent to the page as source.
-const whilePlaying = async (page, what, check, arg = null) => {
-  const there = new Function('[arg, v]', `return ((${check})(arg) && 'there')
-    || ((document.querySelector('#game')?.dataset.v ?? null) !== v && 'moved');`);
-  for (let moves = 0; moves < 1000; moves++) {
-    const v = await page.evaluate(() => document.querySelector('#game')?.dataset.v ?? null);
-    const got = await page.waitForFunction(there, [arg, v], { timeout: 20000 });
-    if (await got.jsonValue() === 'there') return;
-  }
-  throw new Error(`never saw ${what}`);
-};
-// Wait for the status to say `text` while bots play.
-const status = (page, text) => whilePlaying(page, `the status "${text}"`,
-  (t) => (document.querySelector('#status')?.textContent || '').includes(t), text);
+// Waits have no deadline (see newPlayer): a bot's pace cannot fail a test.
+const status = (page, text) => page.locator('#status', { hasText: text }).waitFor();
 const view = (page) => page.evaluate(async () => {
   // The page's own view of the room, as the server sends it: read through the REST state API.
   const code = document.querySelector('#room-code').textContent;
@@ -66,8 +51,7 @@ test('owe drahn: ready up with a bot, the game starts and I roll', async () => {
   // A side bet against the bot, which it answers.
   await ada.page.fill('#od-side', '0.50');
   await ada.page.getByRole('button', { name: 'Propose' }).click();
-  await whilePlaying(ada.page, 'the bot answering the bet', () => [...document.querySelectorAll('#game li[data-bet] .badge')]
-    .some((b) => /accepted|declined/.test(b.textContent)));
+  await ada.page.locator('#game li[data-bet] .badge', { hasText: /accepted|declined/ }).waitFor();
   await ada.page.getByRole('button', { name: 'I’m ready' }).click();
   await status(ada.page, 'Your turn');
   const before = (await view(ada.page)).rolls.length;
@@ -110,7 +94,7 @@ test('poker: a hand against bots progresses through my action', async () => {
   await ada.page.click('#add-bot');
   await ada.page.locator('#game .seat[data-player^="b_"]').nth(1).waitFor();
   // My hole cards are dealt face up in my seat.
-  await whilePlaying(ada.page, 'my hole cards', () => document.querySelectorAll('#game .seat.me .pc:not(.back)').length >= 2);
+  await ada.page.locator('#game .seat.me .pc:not(.back)').nth(1).waitFor();
   await status(ada.page, 'Your turn to act');
   const bar = ada.page.locator('#game .betbar');
   await bar.waitFor();
@@ -128,7 +112,7 @@ test('poker: a hand against bots progresses through my action', async () => {
   await bar.getByRole('button', { name: v.legal.check ? 'Check' : /^Call/ }).click();
   await ada.page.locator('#game .hand-log li', { hasText: `Ada ${mine}` }).waitFor();
   // The hand goes on: the next action or the next street comes.
-  await whilePlaying(ada.page, 'the hand going on', () => {
+  await ada.page.waitForFunction(() => {
     const log = document.querySelectorAll('#game .hand-log li');
     return !/Ada (checks|calls)/.test(log[log.length - 1]?.textContent || '') || document.querySelectorAll('#game .board-cards .pc').length >= 3;
   });

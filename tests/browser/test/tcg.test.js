@@ -10,7 +10,7 @@ let srv, browser;
 before(async () => { srv = await startServer(); browser = await launchBrowser(); });
 after(async () => { await browser?.close(); await srv?.stop(); });
 
-const status = (page, text) => page.locator('#status', { hasText: text }).waitFor({ timeout: 20000 });
+const status = (page, text) => page.locator('#status', { hasText: text }).waitFor();
 
 /** Ada and Bob at a TCG table, by code. */
 async function table() {
