@@ -15,7 +15,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-const PATIENCE: Duration = Duration::from_secs(20);
+/// A hang guard for a child process's events (see `support::PATIENCE`).
+const PATIENCE: Duration = Duration::from_secs(120);
 
 struct Server {
     child: Child,
