@@ -50,9 +50,15 @@ pub struct RoomHandle {
     info: watch::Receiver<RoomInfo>,
 }
 
-/// The room has stopped; its commands can no longer be delivered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RoomGone;
+/// The room has stopped; its commands can no longer be delivered. Holds the command that
+/// was refused, so its sender can answer it without having prepared an answer beforehand.
+pub struct RoomGone(pub RoomCmd);
+
+impl std::fmt::Debug for RoomGone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RoomGone")
+    }
+}
 
 impl RoomHandle {
     /// The room's id.
@@ -67,7 +73,7 @@ impl RoomHandle {
 
     /// Deliver a command, waiting while the room's queue is full.
     pub async fn send(&self, cmd: RoomCmd) -> Result<(), RoomGone> {
-        self.tx.send(cmd).await.map_err(|_| RoomGone)
+        self.tx.send(cmd).await.map_err(|e| RoomGone(e.0))
     }
 
     /// True once the room's task has ended.

@@ -4,7 +4,7 @@
 use crate::app::App;
 use crate::auth::{Signer, clean_name};
 use crate::queue::ConnQueue;
-use arbiter_engine::{Caller, ConnId, CreateOptions, Outbox, RoomCmd, RoomHandle};
+use arbiter_engine::{Caller, ConnId, CreateOptions, Outbox, RoomCmd, RoomGone, RoomHandle};
 use arbiter_protocol::{
     ClientMsg, Encoding, ErrorCode, PROTOCOL_VERSION, PlayerInfo, ReplyTo, ServerMsg, close,
 };
@@ -220,17 +220,24 @@ impl Session {
         if let ClientMsg::Leave { .. } = msg {
             self.rooms.remove(room.id());
         }
-        let reply_to = msg.reply_to();
-        if room.send(RoomCmd::Client { caller, msg }).await.is_err() {
-            self.rooms.remove(room.id());
-            self.refuse(
-                reply_to,
-                Some(room.id()),
-                ErrorCode::RoomClosed,
-                "the room has closed",
-            );
-        } else if joining {
-            self.rooms.insert(room.id().to_owned(), room);
+        // The answer for a room that has closed is worked out only then: forwarding is the
+        // hot path of every action.
+        match room.send(RoomCmd::Client { caller, msg }).await {
+            Ok(()) if joining => {
+                self.rooms.insert(room.id().to_owned(), room);
+            }
+            Ok(()) => {}
+            Err(RoomGone(cmd)) => {
+                self.rooms.remove(room.id());
+                if let RoomCmd::Client { msg, .. } = cmd {
+                    self.refuse(
+                        msg.reply_to(),
+                        Some(room.id()),
+                        ErrorCode::RoomClosed,
+                        "the room has closed",
+                    );
+                }
+            }
         }
     }
 
