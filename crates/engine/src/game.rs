@@ -176,21 +176,9 @@ impl<A> Timers<A> {
         self.pending.iter().map(|t| t.due_ms).min()
     }
 
-    /// Remove and return the earliest timer due at or before `now_ms` (ties by id).
-    pub fn pop_due(&mut self, now_ms: u64) -> Option<Timer<A>> {
-        let idx = self
-            .pending
-            .iter()
-            .enumerate()
-            .filter(|(_, t)| t.due_ms <= now_ms)
-            .min_by_key(|(_, t)| (t.due_ms, t.id))
-            .map(|(i, _)| i)?;
-        Some(self.pending.remove(idx))
-    }
-
-    /// Put back a timer taken by [`Timers::pop_due`].
-    pub(crate) fn restore(&mut self, timer: Timer<A>) {
-        self.pending.push(timer);
+    /// The timer that fires first (ties by id).
+    pub fn earliest(&self) -> Option<&Timer<A>> {
+        self.pending.iter().min_by_key(|t| (t.due_ms, t.id))
     }
 
     /// Remove a pending timer; returns whether it was pending.

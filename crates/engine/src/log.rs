@@ -190,6 +190,27 @@ impl<G: Game> Staged<G> {
         self.seats.set_clock(saved.clock);
     }
 
+    /// The game timer or turn clock that fires next, when, and the entry that fires it (a
+    /// timer before a clock due at the same time). Rooms and playtests both fire through it.
+    pub(crate) fn due_entry(&self) -> Option<(u64, EntryKind)> {
+        let clock = self.seats.clock();
+        match (self.timers.earliest(), clock) {
+            (Some(t), _) if clock.is_none_or(|c| t.due_ms <= c.due_ms) => {
+                // A timer's action always serialises (it deserialised or was built by the
+                // game); were it not to, the entry is refused as not a valid action.
+                let action = serde_json::to_value(&t.action).unwrap_or(Value::Null);
+                Some((t.due_ms, EntryKind::Timer { id: t.id, action }))
+            }
+            (_, Some(c)) => Some((
+                c.due_ms,
+                EntryKind::Clock {
+                    player: c.player.clone(),
+                },
+            )),
+            _ => None,
+        }
+    }
+
     /// The state and the context a game method gets for an entry at `at_ms`.
     fn parts(&mut self, at_ms: u64) -> (&mut G::State, Ctx<'_, G::Action>) {
         let cx = Ctx::new(&mut self.rng, at_ms, &mut self.timers, &mut self.seats);

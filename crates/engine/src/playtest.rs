@@ -197,32 +197,8 @@ impl<G: Game> Playtest<G> {
     /// game's action): a room would log the same failure, so the test should fail.
     pub fn advance(&mut self, ms: u64) {
         let until = self.now_ms.saturating_add(ms);
-        loop {
-            let timer = self.current.timers.next_due();
-            let clock = self.current.seats.clock().map(|c| c.due_ms);
-            let Some(due) = [timer, clock].into_iter().flatten().min() else {
-                break;
-            };
-            if due > until {
-                break;
-            }
+        while let Some((due, entry)) = self.current.due_entry().filter(|(d, _)| *d <= until) {
             self.now_ms = self.now_ms.max(due);
-            let entry = if timer == Some(due) {
-                let Some(timer) = self.current.timers.pop_due(due) else {
-                    break;
-                };
-                let action = serde_json::to_value(&timer.action).unwrap_or(Value::Null);
-                let id = timer.id;
-                self.current.timers.restore(timer);
-                EntryKind::Timer { id, action }
-            } else {
-                let Some(clock) = self.current.seats.clock() else {
-                    break;
-                };
-                EntryKind::Clock {
-                    player: clock.player.clone(),
-                }
-            };
             if let Err(e) = self.commit(entry) {
                 panic!("a due timer or clock failed to apply: {e}");
             }

@@ -9,12 +9,9 @@ impl<G: Game> Room<G> {
     pub fn fire_due(&mut self, now_ms: u64) {
         self.now_ms = now_ms;
         while let Some(due) = self.next_due().filter(|d| *d <= now_ms) {
-            if self.current.timers.next_due() == Some(due) {
-                self.fire_game_timer(due);
-            } else if let Some(clock) = self.current.seats.clock().filter(|c| c.due_ms == due) {
-                let player = clock.player.clone();
-                if let Err(e) = self.commit(EntryKind::Clock { player }) {
-                    tracing::error!(room = %self.spec.id, error = %e, "clock entry failed");
+            if let Some((_, entry)) = self.current.due_entry().filter(|(d, _)| *d == due) {
+                if let Err(e) = self.commit(entry) {
+                    tracing::error!(room = %self.spec.id, error = %e, "timer or clock entry failed");
                 }
             } else if self.pending_bot.as_ref().map(|b| b.due_ms) == Some(due) {
                 self.play_bot();
@@ -32,25 +29,5 @@ impl<G: Game> Room<G> {
             }
         }
         self.settle();
-    }
-
-    pub(super) fn fire_game_timer(&mut self, due: u64) {
-        let Some(timer) = self.current.timers.pop_due(due) else {
-            return;
-        };
-        let action = match serde_json::to_value(&timer.action) {
-            Ok(a) => a,
-            Err(e) => {
-                tracing::error!(room = %self.spec.id, error = %e, "timer action does not serialise");
-                return;
-            }
-        };
-        // The timer goes back in so that applying the entry removes it, exactly as replay of
-        // the same entry does.
-        let id = timer.id;
-        self.current.timers.restore(timer);
-        if let Err(e) = self.commit(EntryKind::Timer { id, action }) {
-            tracing::error!(room = %self.spec.id, error = %e, "timer entry failed");
-        }
     }
 }
