@@ -32,7 +32,9 @@ use serde_json::Value;
 /// Room time at which a playtest starts (ms since the Unix epoch); any fixed value would do.
 const START_MS: u64 = 1_700_000_000_000;
 
-/// A room of one game, driven by hand. See the module docs.
+/// A room of one game, driven by hand. See the module docs. A clone plays on from the same
+/// point: branch a game to explore every continuation.
+#[derive(Clone)]
 pub struct Playtest<G: Game> {
     game: G,
     config: Value,
@@ -44,23 +46,6 @@ pub struct Playtest<G: Game> {
     bots: u32,
     /// The state was set by hand ([`Playtest::arrange`]): the log no longer leads to it.
     arranged: bool,
-}
-
-/// A copy plays on from the same point: branch a game to explore every continuation.
-impl<G: Game + Clone> Clone for Playtest<G> {
-    fn clone(&self) -> Self {
-        Self {
-            game: self.game.clone(),
-            config: self.config.clone(),
-            seed: self.seed,
-            current: self.current.clone(),
-            log: self.log.clone(),
-            now_ms: self.now_ms,
-            seqs: self.seqs,
-            bots: self.bots,
-            arranged: self.arranged,
-        }
-    }
 }
 
 impl<G: Game> Playtest<G> {
