@@ -36,6 +36,12 @@ pub enum RoomCmd {
         /// Which.
         conn: ConnId,
     },
+    /// Stop serving the room on this node (draining, or its lease was lost): make what was
+    /// done durable, tell its connections it moved, stop. `done` is answered when it has.
+    HandOver {
+        /// Answered once the room has stopped.
+        done: tokio::sync::oneshot::Sender<()>,
+    },
 }
 
 /// Capacity of a room's command queue. A full queue makes senders wait, which slows the
@@ -156,13 +162,14 @@ pub struct Persistence {
 /// once per batch rather than once per action.
 const BATCH: usize = 64;
 
-/// Start the actor for `room`. `on_close` runs when it stops by itself (idle, or a storage
-/// failure) so the directory can forget it.
+/// Start the actor for `room`, writing with fencing token `fence`. `on_close` runs when it
+/// stops by itself (idle, handed over, or a storage failure) so the directory can forget it.
 pub(crate) fn spawn<G: Game>(
     mut room: Room<G>,
     clock: RoomClock,
     lifetimes: RoomLifetimes,
     persistence: Option<Persistence>,
+    fence: u64,
     on_close: Box<dyn FnOnce() + Send>,
 ) -> RoomHandle {
     let (tx, rx) = mpsc::channel(ROOM_QUEUE);
@@ -177,6 +184,7 @@ pub(crate) fn spawn<G: Game>(
         clock,
         lifetimes,
         persistence,
+        fence,
     };
     tokio::spawn(actor.run(room, rx, info_tx, on_close));
     handle
@@ -186,9 +194,17 @@ struct Actor {
     clock: RoomClock,
     lifetimes: RoomLifetimes,
     persistence: Option<Persistence>,
+    /// This node's fencing token for the room (see [`Store`]).
+    fence: u64,
 }
 
-fn handle<G: Game>(room: &mut Room<G>, cmd: RoomCmd, now: u64) {
+/// Apply one command; a hand-over is returned to the caller, which stops the room after
+/// making the commands before it durable.
+fn handle<G: Game>(
+    room: &mut Room<G>,
+    cmd: RoomCmd,
+    now: u64,
+) -> Option<tokio::sync::oneshot::Sender<()>> {
     match cmd {
         RoomCmd::Client { caller, msg } => room.handle(&caller, msg, now),
         RoomCmd::Query {
@@ -199,7 +215,9 @@ fn handle<G: Game>(room: &mut Room<G>, cmd: RoomCmd, now: u64) {
             let _ = reply.send(room.query(&viewer, &query));
         }
         RoomCmd::Disconnect { conn } => room.disconnect(conn, now),
+        RoomCmd::HandOver { done } => return Some(done),
     }
+    None
 }
 
 impl Actor {
@@ -211,6 +229,7 @@ impl Actor {
         on_close: Box<dyn FnOnce() + Send>,
     ) {
         let mut idle_since = Some(Instant::now());
+        let mut handing_over = None;
         loop {
             let timer_at = room.next_due().map(|ms| self.clock.instant_of(ms));
             let idle_deadline = idle_since.map(|t| {
@@ -223,10 +242,13 @@ impl Actor {
             tokio::select! {
                 cmd = rx.recv() => {
                     let Some(cmd) = cmd else { break };
-                    handle(&mut room, cmd, self.clock.now_ms());
+                    handing_over = handle(&mut room, cmd, self.clock.now_ms());
                     for _ in 1..BATCH {
+                        if handing_over.is_some() {
+                            break;
+                        }
                         let Ok(cmd) = rx.try_recv() else { break };
-                        handle(&mut room, cmd, self.clock.now_ms());
+                        handing_over = handle(&mut room, cmd, self.clock.now_ms());
                     }
                 }
                 () = sleep_until_opt(timer_at) => room.fire_due(self.clock.now_ms()),
@@ -235,7 +257,7 @@ impl Actor {
                     room.close(ErrorCode::RoomClosed, "the room closed after being idle");
                     rx.close();
                     if let Some(p) = &self.persistence
-                        && let Err(e) = p.store.archive(room.id(), Archive::Idle, self.clock.now_ms()).await
+                        && let Err(e) = p.store.archive(room.id(), self.fence, Archive::Idle, self.clock.now_ms()).await
                     {
                         tracing::error!(room = %room.id(), error = %e, "archiving failed");
                     }
@@ -243,13 +265,32 @@ impl Actor {
                     return;
                 }
             }
-            if let Err(e) = self.deliver(&mut room).await {
-                // Entries that are not durable must not be acknowledged: stop the room. Its
-                // clients get an error, reconnect, and find it as storage last had it.
-                tracing::error!(room = %room.id(), error = %e, "storage failed; closing the room");
-                room.close(ErrorCode::Internal, "the room's storage failed; reconnect");
+            match self.deliver(&mut room).await {
+                Ok(()) => {}
+                Err(StoreError::Fenced) => {
+                    // Another node took the room over while this one was paused or cut off:
+                    // what was refused was never acknowledged, and its clients resend it there.
+                    tracing::warn!(room = %room.id(), fence = self.fence, "the room was taken over; handing it over");
+                    room.hand_over();
+                    rx.close();
+                    on_close();
+                    return;
+                }
+                Err(e) => {
+                    // Entries that are not durable must not be acknowledged: stop the room. Its
+                    // clients get an error, reconnect, and find it as storage last had it.
+                    tracing::error!(room = %room.id(), error = %e, "storage failed; closing the room");
+                    room.close(ErrorCode::Internal, "the room's storage failed; reconnect");
+                    rx.close();
+                    on_close();
+                    return;
+                }
+            }
+            if let Some(done) = handing_over.take() {
+                room.hand_over();
                 rx.close();
                 on_close();
+                let _ = done.send(());
                 return;
             }
             if self.persistence.is_none() {
@@ -284,7 +325,7 @@ impl Actor {
                         room.flush(self.clock.now_ms());
                     }
                     p.store
-                        .append(room.id(), entries, results, snapshot)
+                        .append(room.id(), self.fence, entries, results, snapshot)
                         .await?;
                 }
             }

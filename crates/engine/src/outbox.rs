@@ -46,6 +46,13 @@ pub trait Outbox: Send + Sync + 'static {
     fn push_all(&self, frames: Vec<Frame>) -> bool {
         frames.into_iter().all(|f| self.push(f))
     }
+
+    /// The room `room` stopped being served by this node (another node took it over, or
+    /// this one is draining) after its last frame was queued. The transport should end the
+    /// connection so that its client reconnects — to any node — and resumes there.
+    fn moved(&self, room: &str) {
+        let _ = room;
+    }
 }
 
 /// The connection a command came from, with the identity it authenticated as.

@@ -13,6 +13,8 @@ use std::sync::Arc;
 pub(crate) struct Launch {
     pub(crate) lifetimes: RoomLifetimes,
     pub(crate) persistence: Option<Persistence>,
+    /// The fencing token the room writes with.
+    pub(crate) fence: u64,
     pub(crate) on_close: Box<dyn FnOnce() + Send>,
 }
 
@@ -103,6 +105,7 @@ fn start<G: Game>(room: Room<G>, clock: RoomClock, launch: Launch) -> RoomHandle
         clock,
         launch.lifetimes,
         launch.persistence,
+        launch.fence,
         launch.on_close,
     )
 }

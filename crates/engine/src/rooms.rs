@@ -1,6 +1,6 @@
 //! The directory of live rooms on this node: create, find by id or code, list.
 
-use crate::actor::{Persistence, RoomHandle, RoomLifetimes};
+use crate::actor::{Persistence, RoomCmd, RoomHandle, RoomLifetimes};
 use crate::game::GameError;
 use crate::game::Viewer;
 use crate::registry::Launch;
@@ -21,6 +21,9 @@ const MAX_STORED_LOG: usize = 1_000_000;
 /// Letters for room codes: no vowels (no words), no look-alikes (0/O, 1/I/L).
 const CODE_ALPHABET: &[u8] = b"BCDFGHJKMNPQRSTVWXZ";
 const CODE_LEN: usize = 5;
+/// Codes tried before `create` gives up (a clash needs another node to have drawn the same
+/// code among 19^5 at the same moment).
+const CODE_ATTEMPTS: usize = 8;
 
 /// Node-wide limits on rooms.
 #[derive(Debug, Clone, Copy)]
@@ -157,75 +160,97 @@ impl Rooms {
                 "this server does not accept room seeds",
             ));
         }
-        // The thread RNG must not live across the store's await.
-        let (id, code, seed) = {
-            let mut rng = rand::rng();
-            let live = self.live();
-            if live.by_id.len() >= limits.max_rooms {
-                return Err(GameError::new(
-                    ErrorCode::Unavailable,
-                    "this server holds as many rooms as it may",
-                ));
-            }
-            let code = loop {
-                let code: String = (0..CODE_LEN)
-                    .map(|_| CODE_ALPHABET[rng.random_range(0..CODE_ALPHABET.len())] as char)
-                    .collect();
-                if !live.by_code.contains_key(&code) {
-                    break code;
-                }
+        // A code is unique among live rooms: here, and across nodes by the store's refusal.
+        for _ in 0..CODE_ATTEMPTS {
+            let (id, code, seed) = self.fresh_names(options.seed)?;
+            let spec = RoomSpec {
+                id,
+                code,
+                config: config.clone(),
+                seed,
+                created_ms: wall_ms(),
+                options: RoomOptions {
+                    public: options.public.unwrap_or(true),
+                    max_players,
+                    max_spectators,
+                    seat_grace_ms: limits.seat_grace.as_millis() as u64,
+                },
             };
-            let id: String = format!("r_{:016x}", rng.random::<u64>());
-            (id, code, options.seed.unwrap_or_else(|| rng.random()))
-        };
-        let spec = RoomSpec {
-            id: id.clone(),
-            code: code.clone(),
-            config,
-            seed,
-            created_ms: wall_ms(),
-            options: RoomOptions {
-                public: options.public.unwrap_or(true),
-                max_players,
-                max_spectators,
-                seat_grace_ms: limits.seat_grace.as_millis() as u64,
-            },
-        };
-        // The game must accept the config before anything is stored.
-        let stored = StoredRoom {
-            id: spec.id.clone(),
-            code: spec.code.clone(),
-            game: game.to_owned(),
-            config: spec.config.clone(),
-            seed: spec.seed,
-            created_ms: spec.created_ms,
-            public: spec.options.public,
-            max_players: spec.options.max_players,
-            max_spectators: spec.options.max_spectators,
-            seat_grace_ms: spec.options.seat_grace_ms,
-        };
-        let start = self.0.registry.prepare(game, spec)?;
-        if let Some(p) = &self.0.persistence {
-            p.store.create(stored).await.map_err(|e| {
-                tracing::error!(error = %e, "storing a new room failed");
-                GameError::new(ErrorCode::Unavailable, "the room could not be stored")
-            })?;
+            let stored = StoredRoom {
+                id: spec.id.clone(),
+                code: spec.code.clone(),
+                game: game.to_owned(),
+                config: spec.config.clone(),
+                seed: spec.seed,
+                created_ms: spec.created_ms,
+                public: spec.options.public,
+                max_players: spec.options.max_players,
+                max_spectators: spec.options.max_spectators,
+                seat_grace_ms: spec.options.seat_grace_ms,
+            };
+            // The game must accept the config before anything is stored.
+            let start = self.0.registry.prepare(game, spec)?;
+            if let Some(p) = &self.0.persistence {
+                match p.store.create(stored.clone()).await {
+                    Ok(()) => {}
+                    Err(StoreError::Conflict) => continue,
+                    Err(e) => {
+                        tracing::error!(error = %e, "storing a new room failed");
+                        return Err(GameError::new(
+                            ErrorCode::Unavailable,
+                            "the room could not be stored",
+                        ));
+                    }
+                }
+            }
+            let handle = start(self.launch(&stored.id, &stored.code, 0));
+            self.insert(&stored.id, &stored.code, handle.clone());
+            return Ok(handle);
         }
-        let handle = start(self.launch(&id, &code));
+        Err(GameError::new(
+            ErrorCode::Unavailable,
+            "no free room code was found; try again",
+        ))
+    }
+
+    /// A new room's id, a code no live room here has, and its seed.
+    fn fresh_names(&self, seed: Option<u64>) -> Result<(String, String, u64), GameError> {
+        // The thread RNG must not live across an await.
+        let mut rng = rand::rng();
+        let live = self.live();
+        if live.by_id.len() >= self.0.limits.max_rooms {
+            return Err(GameError::new(
+                ErrorCode::Unavailable,
+                "this server holds as many rooms as it may",
+            ));
+        }
+        let code = loop {
+            let code: String = (0..CODE_LEN)
+                .map(|_| CODE_ALPHABET[rng.random_range(0..CODE_ALPHABET.len())] as char)
+                .collect();
+            if !live.by_code.contains_key(&code) {
+                break code;
+            }
+        };
+        let id: String = format!("r_{:016x}", rng.random::<u64>());
+        Ok((id, code, seed.unwrap_or_else(|| rng.random())))
+    }
+
+    fn insert(&self, id: &str, code: &str, handle: RoomHandle) {
         let mut live = self.live();
-        live.by_code.insert(code, id.clone());
-        live.by_id.insert(id, handle.clone());
-        Ok(handle)
+        live.by_code.insert(code.to_owned(), id.to_owned());
+        live.by_id.insert(id.to_owned(), handle);
     }
 
     /// How rooms of this directory start: its lifetimes and store, and a callback that makes
     /// the directory forget the room when it stops by itself.
-    fn launch(&self, id: &str, code: &str) -> Launch {
+    fn launch(&self, id: &str, code: &str, fence: u64) -> Launch {
         let weak = Arc::downgrade(&self.0);
         let (close_id, close_code) = (id.to_owned(), code.to_owned());
         Launch {
             lifetimes: self.0.limits.lifetimes,
             persistence: self.0.persistence.clone(),
+            fence,
             on_close: Box::new(move || {
                 if let Some(inner) = weak.upgrade() {
                     let mut live = inner.live.lock().unwrap_or_else(|p| p.into_inner());
@@ -236,9 +261,9 @@ impl Rooms {
         }
     }
 
-    /// Rebuild and start every room the store holds that is not archived. Fails, naming the
-    /// rooms, if any cannot be rebuilt exactly: better a clear startup error than a room that
-    /// silently lost moves.
+    /// Rebuild and start every room the store holds that is not archived (a single node
+    /// owns them all). Fails, naming the rooms, if any cannot be rebuilt exactly: better a
+    /// clear startup error than a room that silently lost moves.
     pub async fn restore_all(&self) -> Result<usize, StoreError> {
         let Some(p) = &self.0.persistence else {
             return Ok(0);
@@ -247,40 +272,71 @@ impl Rooms {
         let mut failures = Vec::new();
         let mut restored = 0;
         for id in ids {
-            let Some(loaded) = p.store.load(&id).await? else {
-                failures.push(format!("{id}: listed as active but not found"));
-                continue;
-            };
-            let room = &loaded.room;
-            let spec = RoomSpec {
-                id: room.id.clone(),
-                code: room.code.clone(),
-                config: room.config.clone(),
-                seed: room.seed,
-                created_ms: room.created_ms,
-                options: room.options(),
-            };
-            let launch = self.launch(&room.id, &room.code);
-            match self.0.registry.restore(&room.game, spec, &loaded, launch) {
-                Some(Ok(handle)) => {
-                    let mut live = self.live();
-                    live.by_code.insert(room.code.clone(), room.id.clone());
-                    live.by_id.insert(room.id.clone(), handle);
-                    restored += 1;
-                }
-                Some(Err(e)) => failures.push(format!("{id}: {e}")),
-                None => failures.push(format!("{id}: no game named {:?}", room.game)),
+            match self.adopt(&id).await {
+                Ok(Some(_)) => restored += 1,
+                Ok(None) => failures.push(format!("{id}: listed as active but not found")),
+                Err(e) => failures.push(format!("{id}: {e}")),
             }
         }
         if failures.is_empty() {
             Ok(restored)
         } else {
-            Err(StoreError(format!(
+            Err(StoreError::Failed(format!(
                 "{} room(s) could not be restored: {}",
                 failures.len(),
                 failures.join("; ")
             )))
         }
+    }
+
+    /// Take a stored live room over and start serving it here: raise its fencing token (so
+    /// a previous owner can no longer write), rebuild it from its latest snapshot and log
+    /// tail, and start it with its timers. `None` if the store has no live room `id`.
+    pub async fn adopt(&self, id: &str) -> Result<Option<RoomHandle>, StoreError> {
+        if let Some(handle) = self.find(id) {
+            return Ok(Some(handle));
+        }
+        let Some(p) = &self.0.persistence else {
+            return Ok(None);
+        };
+        let Some(fence) = p.store.claim(id).await? else {
+            return Ok(None);
+        };
+        let Some(loaded) = p.store.load(id).await? else {
+            return Ok(None);
+        };
+        let room = &loaded.room;
+        let spec = RoomSpec {
+            id: room.id.clone(),
+            code: room.code.clone(),
+            config: room.config.clone(),
+            seed: room.seed,
+            created_ms: room.created_ms,
+            options: room.options(),
+        };
+        let launch = self.launch(&room.id, &room.code, fence);
+        match self.0.registry.restore(&room.game, spec, &loaded, launch) {
+            Some(Ok(handle)) => {
+                self.insert(&room.id, &room.code, handle.clone());
+                Ok(Some(handle))
+            }
+            Some(Err(e)) => Err(StoreError::Failed(e.to_string())),
+            None => Err(StoreError::Failed(format!("no game named {:?}", room.game))),
+        }
+    }
+
+    /// Stop serving a room here (see [`RoomCmd::HandOver`]); returns once it has stopped.
+    pub async fn hand_over(&self, id: &str) {
+        let Some(handle) = self.find(id) else { return };
+        let (done, stopped) = tokio::sync::oneshot::channel();
+        if handle.send(RoomCmd::HandOver { done }).await.is_ok() {
+            let _ = stopped.await;
+        }
+    }
+
+    /// Ids of the rooms live here.
+    pub fn ids(&self) -> Vec<String> {
+        self.live().by_id.keys().cloned().collect()
     }
 
     /// Answer a history query about a room that is not live (archived) from the store.

@@ -13,13 +13,32 @@ use std::pin::Pin;
 /// A boxed future, so `Store` can be used as a trait object.
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
 
-/// A storage failure, in words.
+/// Why storage refused or failed a call.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoreError(pub String);
+pub enum StoreError {
+    /// The database failed or could not be reached; the message says how.
+    Failed(String),
+    /// The write carried a fencing token older than the room's: another node has taken the
+    /// room over since this one loaded it. Nothing was written.
+    Fenced,
+    /// A new room's id or code is already used by a live room. Nothing was written.
+    Conflict,
+}
+
+impl StoreError {
+    /// A failure, in words.
+    pub fn failed(message: impl Into<String>) -> Self {
+        Self::Failed(message.into())
+    }
+}
 
 impl fmt::Display for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        match self {
+            Self::Failed(message) => f.write_str(message),
+            Self::Fenced => f.write_str("another node has taken this room over"),
+            Self::Conflict => f.write_str("a live room already has this id or code"),
+        }
     }
 }
 
@@ -120,24 +139,38 @@ pub enum Archive {
 
 /// Durable storage for rooms. Every method returns once its effect is durable (committed);
 /// implementations may batch concurrent calls into one commit.
+///
+/// Writes to a room carry a *fencing token*: the room's token when its writer loaded it (0
+/// for a new room). [`Store::claim`] raises the token; a write carrying an older one is
+/// refused with [`StoreError::Fenced`], so a node that lost a room (paused past its lease,
+/// cut off) can never write to it again.
 pub trait Store: Send + Sync + 'static {
-    /// Record a new room.
+    /// Record a new room (fencing token 0). [`StoreError::Conflict`] if a live room already
+    /// has its id or code.
     fn create(&self, room: StoredRoom) -> StoreFuture<'_, ()>;
+    /// Take a live room over: raise its fencing token and return the new one (`None` if no
+    /// live room has this id). Load the room after claiming it, never before.
+    fn claim(&self, room: &str) -> StoreFuture<'_, Option<u64>>;
     /// Append entries (consecutive versions), the results of games they ended and,
-    /// optionally, a snapshot taken after them — all in one commit.
+    /// optionally, a snapshot taken after them — all in one commit, only if `fence` is still
+    /// the room's token.
     fn append(
         &self,
         room: &str,
+        fence: u64,
         entries: Vec<LogEntry>,
         results: Vec<GameResult>,
         snapshot: Option<Snapshot>,
     ) -> StoreFuture<'_, ()>;
     /// Recorded results, newest first: of one room, or involving one player.
     fn results(&self, of: ResultsOf, limit: usize) -> StoreFuture<'_, Vec<GameResult>>;
-    /// Mark a room archived: kept for history, not restored on start.
-    fn archive(&self, room: &str, why: Archive, at_ms: u64) -> StoreFuture<'_, ()>;
+    /// Mark a room archived: kept for history, not restored on start (only if `fence` is
+    /// still the room's token).
+    fn archive(&self, room: &str, fence: u64, why: Archive, at_ms: u64) -> StoreFuture<'_, ()>;
     /// Ids of rooms that are not archived, to restore on start.
     fn active(&self) -> StoreFuture<'_, Vec<String>>;
+    /// The id of the live room with this code (codes are unique among live rooms).
+    fn find_code(&self, code: &str) -> StoreFuture<'_, Option<String>>;
     /// Everything needed to rebuild a room.
     fn load(&self, room: &str) -> StoreFuture<'_, Option<Loaded>>;
     /// Log entries above version `after`, at most `limit`, in order (for history).

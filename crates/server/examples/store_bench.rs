@@ -61,7 +61,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 };
                 let t = Instant::now();
                 if store
-                    .append(&room, vec![entry], Vec::new(), None)
+                    .append(&room, 0, vec![entry], Vec::new(), None)
                     .await
                     .is_err()
                 {

@@ -33,12 +33,14 @@ enum Write {
     Create(StoredRoom),
     Append {
         room: String,
+        fence: u64,
         entries: Vec<LogEntry>,
         results: Vec<GameResult>,
         snapshot: Option<Snapshot>,
     },
     Archive {
         room: String,
+        fence: u64,
         why: Archive,
         at_ms: u64,
     },
@@ -51,7 +53,7 @@ pub struct SqlStore {
 }
 
 fn err(e: impl std::fmt::Display) -> StoreError {
-    StoreError(e.to_string())
+    StoreError::Failed(e.to_string())
 }
 
 /// u64 values (versions, seeds, hashes) go into BIGINT columns bit for bit.
@@ -79,16 +81,16 @@ impl SqlStore {
                 .max_connections(8)
                 .connect(url)
                 .await
-                .map_err(|e| StoreError(format!("cannot connect to PostgreSQL: {e}")))?;
+                .map_err(|e| StoreError::Failed(format!("cannot connect to PostgreSQL: {e}")))?;
             sqlx::migrate!("./migrations/postgres")
                 .run(&pool)
                 .await
-                .map_err(|e| StoreError(format!("PostgreSQL migration failed: {e}")))?;
+                .map_err(|e| StoreError::Failed(format!("PostgreSQL migration failed: {e}")))?;
             Db::Postgres(pool)
         } else if let Some(path) = url.strip_prefix("sqlite://") {
             Db::Sqlite(open_sqlite(Path::new(path)).await?)
         } else {
-            return Err(StoreError(format!(
+            return Err(StoreError::Failed(format!(
                 "unsupported database URL {url:?}: use sqlite://PATH or postgres://…"
             )));
         };
@@ -102,10 +104,10 @@ impl SqlStore {
         self.writes
             .send((write, reply))
             .await
-            .map_err(|_| StoreError("the store's writer has stopped".into()))?;
+            .map_err(|_| StoreError::failed("the store's writer has stopped"))?;
         answer
             .await
-            .map_err(|_| StoreError("the store's writer has stopped".into()))?
+            .map_err(|_| StoreError::failed("the store's writer has stopped"))?
     }
 }
 
@@ -114,7 +116,7 @@ async fn open_sqlite(path: &Path) -> Result<SqlitePool, StoreError> {
     // than start empty and silently drop every room.
     let wal = path.with_extension("db-wal");
     if !path.exists() && wal.exists() {
-        return Err(StoreError(format!(
+        return Err(StoreError::Failed(format!(
             "{} is missing but its write-ahead log {} exists; restore the database file",
             path.display(),
             wal.display()
@@ -131,12 +133,12 @@ async fn open_sqlite(path: &Path) -> Result<SqlitePool, StoreError> {
         .max_connections(4)
         .connect_with(options)
         .await
-        .map_err(|e| StoreError(format!("cannot open {}: {e}", path.display())))?;
+        .map_err(|e| StoreError::Failed(format!("cannot open {}: {e}", path.display())))?;
     sqlx::migrate!("./migrations/sqlite")
         .run(&pool)
         .await
         .map_err(|e| {
-            StoreError(format!(
+            StoreError::Failed(format!(
                 "{} is not a usable Arbiter database: {e}",
                 path.display()
             ))
@@ -144,7 +146,8 @@ async fn open_sqlite(path: &Path) -> Result<SqlitePool, StoreError> {
     Ok(pool)
 }
 
-/// The writer: commit every waiting write in one transaction, then answer them all.
+/// The writer: commit every waiting write in one transaction, then answer them all. A write
+/// refused on its own (fenced, a code taken) is answered so and leaves the others alone.
 async fn writer(db: Db, mut rx: mpsc::Receiver<(Write, oneshot::Sender<Result<(), StoreError>>)>) {
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
@@ -159,24 +162,33 @@ async fn writer(db: Db, mut rx: mpsc::Receiver<(Write, oneshot::Sender<Result<()
             Db::Sqlite(pool) => commit_sqlite(pool, &writes).await,
             Db::Postgres(pool) => commit_postgres(pool, &writes).await,
         };
-        if let Err(e) = &result {
-            tracing::error!(error = %e, writes = batch.len(), "group commit failed");
-        }
-        for (_, reply) in batch {
-            let _ = reply.send(result.clone());
+        let outcomes = match result {
+            Ok(outcomes) => outcomes,
+            Err(e) => {
+                tracing::error!(error = %e, writes = batch.len(), "group commit failed");
+                vec![Err(e); batch.len()]
+            }
+        };
+        for ((_, reply), outcome) in batch.into_iter().zip(outcomes) {
+            let _ = reply.send(outcome);
         }
     }
 }
 
 /// The SQL of each write, with `$n` placeholders (rewritten to `?n` for SQLite).
 mod sql {
-    pub(super) const CREATE: &str = "INSERT INTO rooms (id, code, game, config, seed, created_ms, public, max_players, max_spectators, seat_grace_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+    pub(super) const CREATE: &str = "INSERT INTO rooms (id, code, game, config, seed, created_ms, public, max_players, max_spectators, seat_grace_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING";
+    /// Locks the room's row until commit, so a takeover waits for an append in progress.
+    pub(super) const FENCE: &str = "UPDATE rooms SET fence = fence WHERE id = $1 AND fence = $2";
+    pub(super) const CLAIM: &str =
+        "UPDATE rooms SET fence = fence + 1 WHERE id = $1 AND archived IS NULL RETURNING fence";
+    pub(super) const CODE: &str = "SELECT id FROM rooms WHERE code = $1 AND archived IS NULL";
     pub(super) const ENTRY: &str =
         "INSERT INTO log (room, v, at_ms, entry) VALUES ($1, $2, $3, $4)";
     pub(super) const SNAPSHOT: &str =
         "INSERT INTO snapshots (room, v, hash, state) VALUES ($1, $2, $3, $4)";
     pub(super) const ARCHIVE: &str =
-        "UPDATE rooms SET archived = $2, archived_ms = $3 WHERE id = $1";
+        "UPDATE rooms SET archived = $2, archived_ms = $3 WHERE id = $1 AND fence = $4";
     pub(super) const ACTIVE: &str =
         "SELECT id FROM rooms WHERE archived IS NULL ORDER BY created_ms";
     pub(super) const ROOM: &str = "SELECT id, code, game, config, seed, created_ms, public, max_players, max_spectators, seat_grace_ms FROM rooms WHERE id = $1";
@@ -207,13 +219,17 @@ fn archive_name(why: Archive) -> &'static str {
 
 macro_rules! commit_all {
     ($name:ident, $db:ty, $pool:ty, $fix:expr) => {
-        async fn $name(pool: &$pool, writes: &[&Write]) -> Result<(), StoreError> {
+        async fn $name(
+            pool: &$pool,
+            writes: &[&Write],
+        ) -> Result<Vec<Result<(), StoreError>>, StoreError> {
             let fix: fn(&str) -> String = $fix;
             let mut tx: Transaction<'_, $db> = pool.begin().await.map_err(err)?;
+            let mut outcomes = Vec::with_capacity(writes.len());
             for w in writes {
                 match w {
                     Write::Create(r) => {
-                        sqlx::query(&fix(sql::CREATE))
+                        let created = sqlx::query(&fix(sql::CREATE))
                             .bind(&r.id)
                             .bind(&r.code)
                             .bind(&r.game)
@@ -227,13 +243,28 @@ macro_rules! commit_all {
                             .execute(&mut *tx)
                             .await
                             .map_err(err)?;
+                        outcomes.push(match created.rows_affected() {
+                            0 => Err(StoreError::Conflict),
+                            _ => Ok(()),
+                        });
                     }
                     Write::Append {
                         room,
+                        fence,
                         entries,
                         results,
                         snapshot,
                     } => {
+                        let held = sqlx::query(&fix(sql::FENCE))
+                            .bind(room)
+                            .bind(to_db(*fence))
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(err)?;
+                        if held.rows_affected() == 0 {
+                            outcomes.push(Err(StoreError::Fenced));
+                            continue;
+                        }
                         for e in entries {
                             let entry = serde_json::to_string(e).map_err(err)?;
                             sqlx::query(&fix(sql::ENTRY))
@@ -279,19 +310,31 @@ macro_rules! commit_all {
                                 .await
                                 .map_err(err)?;
                         }
+                        outcomes.push(Ok(()));
                     }
-                    Write::Archive { room, why, at_ms } => {
-                        sqlx::query(&fix(sql::ARCHIVE))
+                    Write::Archive {
+                        room,
+                        fence,
+                        why,
+                        at_ms,
+                    } => {
+                        let archived = sqlx::query(&fix(sql::ARCHIVE))
                             .bind(room)
                             .bind(archive_name(*why))
                             .bind(to_db(*at_ms))
+                            .bind(to_db(*fence))
                             .execute(&mut *tx)
                             .await
                             .map_err(err)?;
+                        outcomes.push(match archived.rows_affected() {
+                            0 => Err(StoreError::Fenced),
+                            _ => Ok(()),
+                        });
                     }
                 }
             }
-            tx.commit().await.map_err(err)
+            tx.commit().await.map_err(err)?;
+            Ok(outcomes)
         }
     };
 }
@@ -353,10 +396,9 @@ macro_rules! read_room {
                 .map_err(err)?
             {
                 let entry: String = row.try_get("entry").map_err(err)?;
-                log.push(
-                    serde_json::from_str::<LogEntry>(&entry)
-                        .map_err(|e| StoreError(format!("room {id}: unreadable log entry: {e}")))?,
-                );
+                log.push(serde_json::from_str::<LogEntry>(&entry).map_err(|e| {
+                    StoreError::Failed(format!("room {id}: unreadable log entry: {e}"))
+                })?);
             }
             Ok(Some(Loaded {
                 room,
@@ -464,9 +506,52 @@ impl Store for SqlStore {
         Box::pin(self.write(Write::Create(room)))
     }
 
+    fn claim(&self, room: &str) -> StoreFuture<'_, Option<u64>> {
+        let room = room.to_owned();
+        Box::pin(async move {
+            let fence = match &self.db {
+                Db::Sqlite(pool) => {
+                    sqlx::query_scalar::<_, i64>(&lite(sql::CLAIM))
+                        .bind(&room)
+                        .fetch_optional(pool)
+                        .await
+                }
+                Db::Postgres(pool) => {
+                    sqlx::query_scalar::<_, i64>(sql::CLAIM)
+                        .bind(&room)
+                        .fetch_optional(pool)
+                        .await
+                }
+            };
+            fence.map(|f| f.map(from_db)).map_err(err)
+        })
+    }
+
+    fn find_code(&self, code: &str) -> StoreFuture<'_, Option<String>> {
+        let code = code.to_owned();
+        Box::pin(async move {
+            let id = match &self.db {
+                Db::Sqlite(pool) => {
+                    sqlx::query_scalar::<_, String>(&lite(sql::CODE))
+                        .bind(&code)
+                        .fetch_optional(pool)
+                        .await
+                }
+                Db::Postgres(pool) => {
+                    sqlx::query_scalar::<_, String>(sql::CODE)
+                        .bind(&code)
+                        .fetch_optional(pool)
+                        .await
+                }
+            };
+            id.map_err(err)
+        })
+    }
+
     fn append(
         &self,
         room: &str,
+        fence: u64,
         entries: Vec<LogEntry>,
         results: Vec<GameResult>,
         snapshot: Option<Snapshot>,
@@ -474,6 +559,7 @@ impl Store for SqlStore {
         let room = room.to_owned();
         Box::pin(self.write(Write::Append {
             room,
+            fence,
             entries,
             results,
             snapshot,
@@ -499,9 +585,14 @@ impl Store for SqlStore {
         })
     }
 
-    fn archive(&self, room: &str, why: Archive, at_ms: u64) -> StoreFuture<'_, ()> {
+    fn archive(&self, room: &str, fence: u64, why: Archive, at_ms: u64) -> StoreFuture<'_, ()> {
         let room = room.to_owned();
-        Box::pin(self.write(Write::Archive { room, why, at_ms }))
+        Box::pin(self.write(Write::Archive {
+            room,
+            fence,
+            why,
+            at_ms,
+        }))
     }
 
     fn active(&self) -> StoreFuture<'_, Vec<String>> {

@@ -1,10 +1,10 @@
-//! The SQL store on both databases: what it reads back is what was appended, and a past
-//! state's nearest snapshot is found by version.
+//! The SQL store on both databases: what it reads back is what was appended, a past state's
+//! nearest snapshot is found by version, and fencing tokens and live codes are enforced.
 
 #![allow(clippy::unwrap_used)]
 
 use arbiter_engine::protocol::PlayerId;
-use arbiter_engine::{EntryKind, LogEntry, Snapshot, Store, StoredRoom};
+use arbiter_engine::{Archive, EntryKind, LogEntry, Snapshot, Store, StoreError, StoredRoom};
 use arbiter_server::SqlStore;
 use serde_json::{Value, json};
 
@@ -28,29 +28,29 @@ fn snapshot(v: u64) -> Snapshot {
     }
 }
 
-async fn snapshots_are_found_by_version(url: &str) {
-    let store = SqlStore::open(url).await.unwrap();
+fn stored(id: &str, code: &str) -> StoredRoom {
+    StoredRoom {
+        id: id.into(),
+        code: code.into(),
+        game: "counter".into(),
+        config: Value::Null,
+        seed: 7,
+        created_ms: 1_000,
+        public: true,
+        max_players: 4,
+        max_spectators: 4,
+        seat_grace_ms: 1_000,
+    }
+}
+
+async fn snapshots_are_found_by_version(store: &SqlStore) {
     let room = format!("r_store_{}", std::process::id());
-    store
-        .create(StoredRoom {
-            id: room.clone(),
-            code: "BCDFG".into(),
-            game: "counter".into(),
-            config: Value::Null,
-            seed: 7,
-            created_ms: 1_000,
-            public: true,
-            max_players: 4,
-            max_spectators: 4,
-            seat_grace_ms: 1_000,
-        })
-        .await
-        .unwrap();
+    store.create(stored(&room, "BCDFG")).await.unwrap();
     // Ten entries in three commits, snapshots after 4 and 8.
     for (range, snap) in [(1..=4, Some(4)), (5..=8, Some(8)), (9..=10, None)] {
         let entries: Vec<LogEntry> = range.map(entry).collect();
         store
-            .append(&room, entries, Vec::new(), snap.map(snapshot))
+            .append(&room, 0, entries, Vec::new(), snap.map(snapshot))
             .await
             .unwrap();
     }
@@ -81,12 +81,91 @@ async fn snapshots_are_found_by_version(url: &str) {
     assert_eq!(loaded.log, (5..=10).map(entry).collect::<Vec<_>>());
 }
 
+/// A takeover raises the room's token; the old owner's appends and archive are refused and
+/// change nothing, also when they share a group commit with another room's good write.
+async fn an_old_fencing_token_cannot_write(store: &SqlStore) {
+    let (a, b) = ("r_fence_a", "r_fence_b");
+    store.create(stored(a, "FFFFF")).await.unwrap();
+    store.create(stored(b, "GGGGG")).await.unwrap();
+    store
+        .append(a, 0, vec![entry(1)], Vec::new(), None)
+        .await
+        .unwrap();
+    assert_eq!(store.claim(a).await.unwrap(), Some(1));
+    let (stale, fresh) = tokio::join!(
+        store.append(a, 0, vec![entry(2)], Vec::new(), None),
+        store.append(b, 0, vec![entry(1)], Vec::new(), None),
+    );
+    assert_eq!(stale, Err(StoreError::Fenced));
+    assert_eq!(fresh, Ok(()));
+    assert_eq!(store.log(a, 0, 10).await.unwrap(), vec![entry(1)]);
+    assert_eq!(
+        store.archive(a, 0, Archive::Idle, 5).await,
+        Err(StoreError::Fenced)
+    );
+    assert_eq!(
+        store
+            .active()
+            .await
+            .unwrap()
+            .iter()
+            .filter(|r| *r == a)
+            .count(),
+        1
+    );
+    // The new owner writes on from where the room was.
+    store
+        .append(a, 1, vec![entry(2)], Vec::new(), None)
+        .await
+        .unwrap();
+    assert_eq!(store.claim(a).await.unwrap(), Some(2));
+    assert_eq!(
+        store.append(a, 1, vec![entry(3)], Vec::new(), None).await,
+        Err(StoreError::Fenced)
+    );
+    assert_eq!(store.log(a, 0, 10).await.unwrap(), vec![entry(1), entry(2)]);
+    assert_eq!(store.claim("r_nobody").await.unwrap(), None);
+}
+
+/// Codes are unique among live rooms (whichever node creates them); an archived room's code
+/// is free again.
+async fn live_codes_are_unique(store: &SqlStore) {
+    store.create(stored("r_code_a", "HHHHH")).await.unwrap();
+    assert_eq!(
+        store.create(stored("r_code_b", "HHHHH")).await,
+        Err(StoreError::Conflict)
+    );
+    assert_eq!(store.load("r_code_b").await.unwrap(), None);
+    assert_eq!(
+        store.find_code("HHHHH").await.unwrap().as_deref(),
+        Some("r_code_a")
+    );
+    store
+        .archive("r_code_a", 0, Archive::Idle, 9)
+        .await
+        .unwrap();
+    assert_eq!(store.find_code("HHHHH").await.unwrap(), None);
+    assert_eq!(store.claim("r_code_a").await.unwrap(), None);
+    store.create(stored("r_code_b", "HHHHH")).await.unwrap();
+    assert_eq!(
+        store.find_code("HHHHH").await.unwrap().as_deref(),
+        Some("r_code_b")
+    );
+}
+
+async fn every_store_test(url: &str) {
+    let store = SqlStore::open(url).await.unwrap();
+    snapshots_are_found_by_version(&store).await;
+    an_old_fencing_token_cannot_write(&store).await;
+    live_codes_are_unique(&store).await;
+}
+
 #[tokio::test]
 async fn sqlite() {
     let dir = std::env::temp_dir().join(format!("arbiter-store-{}", std::process::id()));
     std::fs::remove_dir_all(&dir).ok();
     std::fs::create_dir_all(&dir).unwrap();
-    snapshots_are_found_by_version(&format!("sqlite://{}", dir.join("a.db").display())).await;
+    every_store_test(&format!("sqlite://{}", dir.join("a.db").display())).await;
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -108,7 +187,7 @@ async fn postgres() {
         .await
         .unwrap();
     let (base, _) = admin_url.rsplit_once('/').unwrap();
-    snapshots_are_found_by_version(&format!("{base}/{db}")).await;
+    every_store_test(&format!("{base}/{db}")).await;
     sqlx::query(&format!("DROP DATABASE {db} WITH (FORCE)"))
         .execute(&mut admin)
         .await

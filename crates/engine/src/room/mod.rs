@@ -349,6 +349,17 @@ impl<G: Game> Room<G> {
         Ok(v)
     }
 
+    /// Stop serving the room here without closing it: every connection learns that it moved
+    /// (see [`crate::Outbox::moved`]) and will find it on the node that serves it next.
+    pub fn hand_over(&mut self) {
+        self.mail.flush();
+        for (_, conn) in self.conns.drain() {
+            conn.outbox.moved(&self.spec.id);
+        }
+        self.views.clear();
+        self.pending_bot = None;
+    }
+
     /// Tell every connection the room is closing and forget them.
     pub fn close(&mut self, code: ErrorCode, message: &str) {
         let msg = ServerMsg::Error {
