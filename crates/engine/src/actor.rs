@@ -86,6 +86,19 @@ impl RoomHandle {
     pub fn is_closed(&self) -> bool {
         self.tx.is_closed()
     }
+
+    /// A handle for a room served elsewhere (another node of a cluster): its commands arrive
+    /// on the returned receiver, for a proxy to forward; `info` is what it reports.
+    pub fn forwarding(id: &str, info: RoomInfo) -> (Self, mpsc::Receiver<RoomCmd>) {
+        let (tx, rx) = mpsc::channel(ROOM_QUEUE);
+        let (_, info) = watch::channel(info);
+        let handle = Self {
+            id: id.into(),
+            tx,
+            info,
+        };
+        (handle, rx)
+    }
 }
 
 /// Maps the room's millisecond clock (what the log records) onto tokio's clock, so timers

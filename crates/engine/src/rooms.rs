@@ -291,11 +291,10 @@ impl Rooms {
 
     /// Take a stored live room over and start serving it here: raise its fencing token (so
     /// a previous owner can no longer write), rebuild it from its latest snapshot and log
-    /// tail, and start it with its timers. `None` if the store has no live room `id`.
-    pub async fn adopt(&self, id: &str) -> Result<Option<RoomHandle>, StoreError> {
-        if let Some(handle) = self.find(id) {
-            return Ok(Some(handle));
-        }
+    /// tail, and start it with its timers. Returns the handle and the room's new fencing
+    /// token; `None` if the store has no live room `id`. The caller makes sure no other live
+    /// handle of the room exists on this node.
+    pub async fn adopt(&self, id: &str) -> Result<Option<(RoomHandle, u64)>, StoreError> {
         let Some(p) = &self.0.persistence else {
             return Ok(None);
         };
@@ -318,7 +317,7 @@ impl Rooms {
         match self.0.registry.restore(&room.game, spec, &loaded, launch) {
             Some(Ok(handle)) => {
                 self.insert(&room.id, &room.code, handle.clone());
-                Ok(Some(handle))
+                Ok(Some((handle, fence)))
             }
             Some(Err(e)) => Err(StoreError::Failed(e.to_string())),
             None => Err(StoreError::Failed(format!("no game named {:?}", room.game))),

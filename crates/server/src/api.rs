@@ -26,9 +26,24 @@ pub(crate) async fn games(State(app): State<App>) -> Json<Vec<GameListing>> {
     Json(app.rooms().registry().games())
 }
 
-/// `GET /api/v1/rooms`: public rooms only.
-pub(crate) async fn rooms(State(app): State<App>) -> Json<Vec<RoomInfo>> {
-    Json(app.rooms().list(true))
+/// `GET /api/v1/rooms`: public rooms only (of the whole cluster, in a cluster).
+pub(crate) async fn rooms(State(app): State<App>) -> Result<Json<Vec<RoomInfo>>, AppError> {
+    app.list_rooms(true)
+        .await
+        .map(Json)
+        .map_err(|e| AppError::new(e.code, e.message))
+}
+
+/// `GET /api/v1/cluster`: the nodes of the cluster and the room leases they hold.
+pub(crate) async fn cluster(State(app): State<App>) -> Result<Json<Value>, AppError> {
+    match app.cluster() {
+        Some(cluster) => cluster
+            .describe()
+            .await
+            .map(Json)
+            .map_err(|e| AppError::new(e.code, e.message)),
+        None => Ok(Json(json!({ "mode": "single" }))),
+    }
 }
 
 /// Whose eyes a REST request looks through: a player with `Authorization: Bearer <token>`
@@ -60,7 +75,8 @@ async fn ask(
     query: RoomQuery,
 ) -> Result<Json<Value>, AppError> {
     let Some(room) = app.rooms().find(id) else {
-        // Not live: an archived room is answered from storage.
+        // Not live here: an archived room, or one another node serves, is answered from
+        // storage (which holds every acknowledged entry).
         return stored(app, id, &viewer, &query).await;
     };
     let (reply, answer) = oneshot::channel();
@@ -212,8 +228,8 @@ pub(crate) async fn room(
     State(app): State<App>,
     Path(id): Path<String>,
 ) -> Result<Json<RoomInfo>, AppError> {
-    app.rooms()
-        .find(&id)
-        .map(|h| Json(h.info()))
+    app.room_info(&id)
+        .await
+        .map(Json)
         .ok_or_else(|| AppError::new(ErrorCode::RoomNotFound, format!("no room {id:?}")))
 }

@@ -1,9 +1,11 @@
 //! State shared by every request and connection.
 
 use crate::auth::Signer;
+use crate::cluster::{Cluster, ClusterConfig};
 use crate::lp::LpCmd;
 use crate::queue::{ConnQueue, QueueLimits, Wire};
-use arbiter_engine::{ConnId, RoomLimits, Rooms};
+use arbiter_engine::{ConnId, GameError, RoomHandle, RoomLimits, Rooms};
+use arbiter_protocol::{ErrorCode, RoomInfo};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -34,6 +36,8 @@ pub struct Settings {
     /// Web origins allowed to use the server from a browser (`*` for any); empty: any
     /// origin may open a WebSocket and no CORS headers are sent.
     pub allowed_origins: Vec<String>,
+    /// Run as a node of a cluster (Redis + PostgreSQL) rather than alone.
+    pub cluster: Option<ClusterConfig>,
 }
 
 impl Default for Settings {
@@ -49,12 +53,14 @@ impl Default for Settings {
             poll_idle_timeout: Duration::from_secs(30),
             rooms: RoomLimits::default(),
             allowed_origins: Vec::new(),
+            cluster: None,
         }
     }
 }
 
 struct Inner {
     rooms: Rooms,
+    cluster: Option<Cluster>,
     signer: Signer,
     settings: Settings,
     shutdown: watch::Receiver<bool>,
@@ -110,6 +116,7 @@ impl Drop for Alive {
 impl App {
     pub(crate) fn new(
         rooms: Rooms,
+        cluster: Option<Cluster>,
         signer: Signer,
         settings: Settings,
         shutdown: watch::Receiver<bool>,
@@ -117,6 +124,7 @@ impl App {
     ) -> Self {
         Self(Arc::new(Inner {
             rooms,
+            cluster,
             signer,
             settings,
             shutdown,
@@ -130,6 +138,48 @@ impl App {
 
     pub(crate) fn rooms(&self) -> &Rooms {
         &self.0.rooms
+    }
+
+    /// The cluster this node belongs to, if any.
+    pub(crate) fn cluster(&self) -> Option<&Cluster> {
+        self.0.cluster.as_ref()
+    }
+
+    /// A room by id or code: live here, or (in a cluster) wherever it is served.
+    pub(crate) async fn locate(&self, name: &str) -> Result<RoomHandle, GameError> {
+        if let Some(h) = self.0.rooms.find(name) {
+            return Ok(h);
+        }
+        match &self.0.cluster {
+            Some(cluster) => cluster.locate(name).await,
+            None => Err(GameError::new(
+                ErrorCode::RoomNotFound,
+                format!("no room {name:?}"),
+            )),
+        }
+    }
+
+    /// A room's public facts by id or code, wherever it is served.
+    pub(crate) async fn room_info(&self, name: &str) -> Option<RoomInfo> {
+        if let Some(h) = self.0.rooms.find(name) {
+            return Some(h.info());
+        }
+        let cluster = self.0.cluster.as_ref()?;
+        let id = if name.starts_with("r_") {
+            name.to_owned()
+        } else {
+            let code = name.trim().to_ascii_uppercase();
+            self.0.rooms.store()?.find_code(&code).await.ok()??
+        };
+        cluster.room_info(&id).await
+    }
+
+    /// The rooms to list: this node's, or the whole cluster's.
+    pub(crate) async fn list_rooms(&self, public_only: bool) -> Result<Vec<RoomInfo>, GameError> {
+        match &self.0.cluster {
+            Some(cluster) => cluster.list(public_only).await,
+            None => Ok(self.0.rooms.list(public_only)),
+        }
     }
 
     pub(crate) fn signer(&self) -> &Signer {

@@ -6,6 +6,7 @@
 mod api;
 mod app;
 mod auth;
+mod cluster;
 mod error;
 mod lp;
 mod origin;
@@ -18,6 +19,7 @@ mod ws;
 
 pub use app::Settings;
 pub use auth::Signer;
+pub use cluster::ClusterConfig;
 pub use queue::QueueLimits;
 pub use scaffold::{NewGameError, new_game, next_steps};
 pub use store::SqlStore;
@@ -46,6 +48,7 @@ fn router(app: App) -> Router {
         .route("/lp", post(lp::open))
         .route("/lp/{sid}", post(lp::send).get(lp::poll).delete(lp::end))
         .route("/healthz", get(api::health))
+        .route("/api/v1/cluster", get(api::cluster))
         .route("/api/v1/games", get(api::games))
         .route("/api/v1/rooms", get(api::rooms))
         .route("/api/v1/rooms/{id}", get(api::room))
@@ -88,9 +91,14 @@ impl Running {
         self.app.open_connections()
     }
 
-    /// Stop gracefully: stop accepting, close every WebSocket with 1001 after flushing what
-    /// is queued for it, wait for the connections to end, then stop the rooms.
+    /// Stop gracefully. A cluster node first hands its rooms to the other nodes (their
+    /// clients are told to reconnect, and resume on the node that takes the room). Then:
+    /// stop accepting, close every WebSocket with 1012 after flushing what is queued for it,
+    /// wait for the connections to end, stop the rooms.
     pub async fn stop(self) -> io::Result<()> {
+        if let Some(cluster) = self.app.cluster() {
+            cluster.drain().await;
+        }
         let Running {
             app,
             stop,
@@ -154,15 +162,37 @@ pub async fn start_with(
     persistence: Option<Persistence>,
 ) -> io::Result<Running> {
     let rooms = Rooms::with_persistence(registry, settings.rooms, persistence);
-    let restored = rooms.restore_all().await.map_err(io::Error::other)?;
-    if restored > 0 {
-        tracing::info!(rooms = restored, "restored rooms from storage");
-    }
+    let (stop, stop_rx) = watch::channel(false);
+    let cluster = match settings.cluster.clone() {
+        // A cluster node takes rooms over one by one (see `cluster`), never all at start.
+        Some(config) => Some(
+            cluster::Cluster::start(config, rooms.clone(), stop_rx.clone())
+                .await
+                .map_err(io::Error::other)?,
+        ),
+        None => {
+            let restored = rooms.restore_all().await.map_err(io::Error::other)?;
+            if restored > 0 {
+                tracing::info!(rooms = restored, "restored rooms from storage");
+            }
+            None
+        }
+    };
     let listener = bind(listen)?;
     let addr = listener.local_addr()?;
-    let (stop, stop_rx) = watch::channel(false);
+    if let Some(cluster) = &cluster {
+        cluster.set_addr(addr.to_string());
+        tracing::info!(node = cluster.id(), "joined the cluster");
+    }
     let (alive_tx, alive) = mpsc::channel(1);
-    let app = App::new(rooms.clone(), signer, settings, stop_rx.clone(), alive_tx);
+    let app = App::new(
+        rooms.clone(),
+        cluster,
+        signer,
+        settings,
+        stop_rx.clone(),
+        alive_tx,
+    );
     let mut graceful = stop_rx;
     let handle = app.clone();
     let served = tokio::spawn(async move {

@@ -198,6 +198,9 @@ async fn run(app: App, sid: String, mut rx: mpsc::Receiver<LpCmd>) {
                     let _ = reply.send(batch(after, &sent, None));
                     last_poll = Instant::now();
                 }
+                if drained.moved {
+                    break Ended { code: close::SERVICE_RESTART, reason: crate::ws::ROOM_MOVED };
+                }
             }
             () = sleep_until_opt(poll_deadline) => {
                 if let Some((after, reply, _)) = waiting.take() {

@@ -98,6 +98,20 @@ struct ServeArgs {
         value_delimiter = ','
     )]
     allow_origin: Vec<String>,
+    /// Run as a cluster node: the Redis that carries leases, the node registry and the bus
+    /// (`redis://host:port`). Needs a PostgreSQL `--database-url` shared by every node.
+    #[arg(long, env = "ARBITER_REDIS")]
+    redis: Option<String>,
+    /// Prefix of this cluster's Redis keys and channels (clusters may share one Redis).
+    #[arg(long, env = "ARBITER_REDIS_PREFIX", default_value = "arbiter")]
+    redis_prefix: String,
+    /// Milliseconds a room lease (and a node's registration) lasts without renewal; a dead
+    /// node's rooms move within about this long plus two sweeps (a third of it each).
+    #[arg(long, env = "ARBITER_LEASE_MS", default_value_t = 3000)]
+    lease_ms: u64,
+    /// This node's id in the cluster (random when unset).
+    #[arg(long, env = "ARBITER_NODE_ID")]
+    node_id: Option<String>,
     /// Log filter (tracing `EnvFilter` syntax).
     #[arg(long, env = "ARBITER_LOG", default_value = "info")]
     log: String,
@@ -174,6 +188,27 @@ async fn serve(args: ServeArgs) -> std::io::Result<()> {
         .database_url
         .clone()
         .unwrap_or_else(|| format!("sqlite://{}", args.data_dir.join("arbiter.db").display()));
+    if let Some(redis) = &args.redis {
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "cluster mode (--redis) needs a PostgreSQL database shared by every node: \
+                 --database-url postgres://…",
+            ));
+        }
+        if args.lease_ms < 300 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "--lease-ms must be at least 300",
+            ));
+        }
+        settings.cluster = Some(arbiter_server::ClusterConfig {
+            redis_url: redis.clone(),
+            prefix: args.redis_prefix.clone(),
+            lease: Duration::from_millis(args.lease_ms),
+            node_id: args.node_id.clone(),
+        });
+    }
     let persistence = if url == "memory" {
         None
     } else {

@@ -111,6 +111,9 @@ struct State {
     overflowed: bool,
     /// Set when the transport is gone; pushes then fail.
     closed: bool,
+    /// A room this connection is in moved to another node: once what is queued is written,
+    /// the transport closes so the client reconnects and resumes there.
+    moved: bool,
 }
 
 impl State {
@@ -144,6 +147,8 @@ pub(crate) struct Drained {
     pub(crate) resync: Vec<Arc<str>>,
     /// The client fell hopelessly behind.
     pub(crate) overflowed: bool,
+    /// A room moved away (see [`Outbox::moved`]): close after writing `items`.
+    pub(crate) moved: bool,
 }
 
 /// What to do with a frame that passed the bounds.
@@ -193,6 +198,7 @@ impl ConnQueue {
             items: s.items.drain(..).collect(),
             resync: std::mem::take(&mut s.resync),
             overflowed: s.overflowed,
+            moved: s.moved,
         }
     }
 
@@ -328,6 +334,11 @@ impl ConnQueue {
 impl Outbox for ConnQueue {
     fn encoding(&self) -> Encoding {
         self.encoding
+    }
+
+    fn moved(&self, _room: &str) {
+        self.lock().moved = true;
+        self.ready.notify_one();
     }
 
     fn push(&self, frame: Frame) -> bool {

@@ -163,7 +163,14 @@ impl Session {
                     seed,
                 };
                 let config = config.unwrap_or(Value::Null);
-                match self.app.rooms().create(&game, config, options).await {
+                let created = match self.app.rooms().create(&game, config, options).await {
+                    Ok(room) => match self.app.cluster() {
+                        Some(cluster) => cluster.created(&room).await.map(|()| room),
+                        None => Ok(room),
+                    },
+                    Err(e) => Err(e),
+                };
+                match created {
                     Ok(room) => {
                         let join = ClientMsg::Join {
                             rid,
@@ -181,13 +188,6 @@ impl Session {
         Flow::Continue
     }
 
-    fn handle_for(&self, room: &str) -> Option<RoomHandle> {
-        self.rooms
-            .get(room)
-            .cloned()
-            .or_else(|| self.app.rooms().find(room))
-    }
-
     /// Find the room a message addresses and send it there.
     async fn forward(&mut self, caller: Caller, msg: ClientMsg) {
         let Some(name) = msg.room() else {
@@ -199,17 +199,19 @@ impl Session {
                 "no handler for this message",
             );
         };
-        // A join looks in the directory: the rooms this session is in may have closed.
-        let found = match msg {
-            ClientMsg::Join { .. } => self.app.rooms().find(name),
-            _ => self.handle_for(name),
+        // A join looks in the directory: the rooms this session is in may have closed or
+        // moved. Other messages go where this session's join went.
+        let known = match msg {
+            ClientMsg::Join { .. } => None,
+            _ => self.rooms.get(name).cloned(),
+        };
+        let found = match known {
+            Some(room) => Ok(room),
+            None => self.app.locate(name).await,
         };
         match found {
-            Some(room) => self.deliver(room, caller, msg).await,
-            None => {
-                let message = format!("no room {name:?}");
-                self.refuse(msg.reply_to(), Some(name), ErrorCode::RoomNotFound, message);
-            }
+            Ok(room) => self.deliver(room, caller, msg).await,
+            Err(e) => self.refuse(msg.reply_to(), Some(name), e.code, e.message),
         }
     }
 

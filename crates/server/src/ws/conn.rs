@@ -75,6 +75,9 @@ where
                     Ok(Err(_)) => break None,
                     Err(_) => break Some((close::TOO_SLOW, "the client stopped reading")),
                 }
+                if drained.moved {
+                    break Some((close::SERVICE_RESTART, ROOM_MOVED));
+                }
             }
             incoming = stream.next() => {
                 last_heard = Instant::now();
@@ -121,6 +124,9 @@ where
     let _ = timeout(settings.write_timeout, socket.write_all(&bytes)).await;
     session.end().await;
 }
+
+/// Why a connection closes when a room it is in moved to another node.
+pub(crate) const ROOM_MOVED: &str = "a room moved to another node; reconnect and resume";
 
 /// Map a read error to the close code that explains it, when the socket can still say it.
 fn read_error_close(e: tungstenite::Error) -> Option<(u16, &'static str)> {
