@@ -10,59 +10,26 @@ mod support;
 use arbiter_client::{ActOptions, Client, CreateRoom, Encoding, Hello};
 use arbiter_protocol::JoinRole;
 use serde_json::json;
-use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::process::Command;
+use support::{PATIENCE, ServerProcess};
 
-/// A hang guard for a child process's events (see `support::PATIENCE`).
-const PATIENCE: Duration = Duration::from_secs(120);
-
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Server {
-    /// Start the real binary on port 0 and wait until it says where it listens.
-    async fn start(data_dir: &Path, database_url: &str) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_arbiter"))
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .arg("--data-dir")
-            .arg(data_dir)
-            .args([
-                "--database-url",
-                database_url,
-                "--snapshot-every",
-                "10",
-                "--log",
-                "warn",
-            ])
-            .args(["--secret", "durability-test-secret-0123456789"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let addr = support::listening(&mut child, PATIENCE).await;
-        Self { child, addr }
-    }
-
-    fn url(&self) -> String {
-        format!("ws://{}/ws", self.addr)
-    }
-
-    fn kill(mut self) {
-        // SIGKILL: no shutdown path runs.
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Start the real binary on the given storage.
+async fn start(data_dir: &Path, database_url: &str) -> ServerProcess {
+    let data_dir = data_dir.to_str().expect("a UTF-8 temporary path");
+    ServerProcess::start([
+        "--data-dir",
+        data_dir,
+        "--database-url",
+        database_url,
+        "--snapshot-every",
+        "10",
+        "--log",
+        "warn",
+        "--secret",
+        "durability-test-secret-0123456789",
+    ])
+    .await
 }
 
 /// One player hammering the counter: every action is `add 1`; remembers what was
@@ -76,7 +43,7 @@ struct Player {
 async fn crash_and_recover(database_url: &str) {
     let dir = std::env::temp_dir().join(format!("arbiter-crash-{}", rand_suffix()));
     std::fs::create_dir_all(&dir).unwrap();
-    let server = Server::start(&dir, database_url).await;
+    let server = start(&dir, database_url).await;
     let mut players = Vec::new();
     for i in 0..4 {
         let (client, _events) = Client::connect(&server.url(), Hello::named(format!("P{i}")))
@@ -154,7 +121,7 @@ async fn crash_and_recover(database_url: &str) {
     assert!(acked > 0, "the load ran before the crash");
 
     // Restart on the same storage; each player resumes and resends what went unanswered.
-    let server = Server::start(&dir, database_url).await;
+    let server = start(&dir, database_url).await;
     let mut resumed = Vec::new();
     for p in &players {
         let (client, _events) = Client::resume(&server.url(), &p.client, Encoding::Json)

@@ -447,3 +447,259 @@ pub async fn http(
 ) -> (u16, Value) {
     request(addr, method, path, &[], body).await
 }
+
+/// A real `arbiter serve` process, started on port 0. Dropping it kills it (SIGKILL).
+pub struct ServerProcess {
+    /// `None` once the process has been waited for.
+    child: Option<std::process::Child>,
+    pid: u32,
+    pub addr: SocketAddr,
+}
+
+impl ServerProcess {
+    /// Start the binary with `serve --listen 127.0.0.1:0` and `args`, and wait until it says
+    /// where it listens.
+    pub async fn start<I, S>(args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_arbiter"))
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let addr = listening(&mut child, PATIENCE).await;
+        Self {
+            pid: child.id(),
+            child: Some(child),
+            addr,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        ws_url(self.addr)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// Send a signal by name (`"STOP"`, `"CONT"`, `"TERM"`) with kill(1); libc is no
+    /// dependency of the tests.
+    pub fn signal(&self, name: &str) {
+        let status = std::process::Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.pid.to_string())
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -{name} {} failed", self.pid);
+    }
+
+    /// SIGKILL: no shutdown path runs.
+    pub fn kill(mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+    }
+
+    /// Wait for the process to exit by itself (e.g. after SIGTERM) and return its status.
+    pub async fn exited(mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("not waited for yet");
+        let pid = self.pid;
+        let wait = tokio::task::spawn_blocking(move || child.wait());
+        match tokio::time::timeout(PATIENCE, wait).await {
+            Ok(status) => status.unwrap().unwrap(),
+            Err(_) => {
+                let _ = std::process::Command::new("kill")
+                    .args(["-KILL", &pid.to_string()])
+                    .status();
+                panic!("the server (pid {pid}) did not exit within {PATIENCE:?}");
+            }
+        }
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // SIGKILL ends a stopped (SIGSTOP) process too.
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A private `redis-server` on a free loopback port, with no persistence, so a test never
+/// touches the machine's shared Redis. Dropping it kills it.
+pub struct RedisServer {
+    child: Option<std::process::Child>,
+    pub port: u16,
+}
+
+impl RedisServer {
+    /// Start on a port the kernel just handed out; if another process takes it first, try
+    /// another.
+    pub fn start() -> Self {
+        let mut failures = Vec::new();
+        for _ in 0..10 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            match Self::start_on(port) {
+                Ok(child) => {
+                    return Self {
+                        child: Some(child),
+                        port,
+                    };
+                }
+                Err(why) => failures.push(format!("port {port}: {why}")),
+            }
+        }
+        panic!("redis-server did not start: {failures:#?}");
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// SIGKILL the server; everything it held is gone (no persistence).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+    }
+
+    /// Start it again, empty, on the same port (after [`RedisServer::kill`]).
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "kill it first");
+        let child = Self::start_on(self.port)
+            .unwrap_or_else(|why| panic!("redis-server did not restart on {}: {why}", self.port));
+        self.child = Some(child);
+    }
+
+    /// Spawn `redis-server` and wait until it says it accepts connections (it prints that
+    /// once its socket is bound); `Err` with its output if it exits first.
+    fn start_on(port: u16) -> Result<std::process::Child, String> {
+        use std::io::BufRead;
+        const READY: &str = "Ready to accept connections";
+        let mut child = std::process::Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .map_err(|e| format!("cannot run redis-server: {e}"))?;
+        let stdout = child.stdout.take().expect("piped");
+        let (said, ready) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut said = Some(said);
+            let mut before = Vec::new();
+            // Read to the end, so the server never blocks writing its log.
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if line.contains(READY) {
+                    if let Some(said) = said.take() {
+                        let _ = said.send(Ok(()));
+                    }
+                } else if said.is_some() {
+                    before.push(line);
+                }
+            }
+            if let Some(said) = said {
+                let _ = said.send(Err(before.join("\n")));
+            }
+        });
+        match ready.recv_timeout(PATIENCE) {
+            Ok(Ok(())) => Ok(child),
+            Ok(Err(output)) => {
+                let status = child.wait();
+                Err(format!("exited ({status:?}):\n{output}"))
+            }
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                Err(format!("not ready within {PATIENCE:?}"))
+            }
+        }
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A fresh PostgreSQL database on the local server (`ARBITER_TEST_POSTGRES` names the admin
+/// connection), dropped with `WITH (FORCE)` when this is dropped, even if the test failed.
+pub struct PgDatabase {
+    admin_url: String,
+    pub name: String,
+    pub url: String,
+}
+
+impl PgDatabase {
+    pub async fn create(prefix: &str) -> Self {
+        use sqlx::Connection;
+        let admin_url = std::env::var("ARBITER_TEST_POSTGRES")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let name = format!("{prefix}_{}", rand::random::<u32>());
+        let mut admin = sqlx::PgConnection::connect(&admin_url)
+            .await
+            .expect("the local PostgreSQL server (127.0.0.1:5432) must be running");
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        let url = match admin_url.rsplit_once('/') {
+            Some((base, _)) => format!("{base}/{name}"),
+            None => panic!("no database name in {admin_url}"),
+        };
+        Self {
+            admin_url,
+            name,
+            url,
+        }
+    }
+
+    /// The connection to the server's admin database.
+    pub fn admin_url(&self) -> &str {
+        &self.admin_url
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        // Drop may run inside the test's runtime, which must not block on itself: a thread
+        // with its own runtime does the async work.
+        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
+        let dropped = std::thread::spawn(move || {
+            use sqlx::Connection;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let mut admin = sqlx::PgConnection::connect(&admin_url).await?;
+                sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut admin)
+                    .await
+                    .map(drop)
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) && !std::thread::panicking() {
+            panic!("could not drop database {}: {dropped:?}", self.name);
+        }
+    }
+}
