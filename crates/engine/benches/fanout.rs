@@ -60,13 +60,7 @@ impl Game for Tally {
     type Config = Value;
 
     fn info(&self) -> GameInfo {
-        GameInfo {
-            name: "tally",
-            title: "Tally",
-            description: "fan-out benchmark",
-            min_players: 1,
-            max_players: 1_000,
-        }
+        GameInfo::new("tally", "Tally", "fan-out benchmark", 1..=1_000)
     }
 
     fn setup(&self, _: &Value, _: &mut Ctx<'_, Action>) -> Result<State, GameError> {

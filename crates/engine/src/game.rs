@@ -6,6 +6,7 @@ use arbiter_protocol::{ErrorCode, PlayerId};
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::Value;
 use std::fmt;
+use std::ops::RangeInclusive;
 
 /// Static facts about a game, shown in the lobby and used to bound rooms.
 #[derive(Debug, Clone, Serialize)]
@@ -20,6 +21,24 @@ pub struct GameInfo {
     pub min_players: u32,
     /// Most seats a room of this game can have.
     pub max_players: u32,
+}
+
+impl GameInfo {
+    /// A game registered as `name`, for `players` (fewest to most).
+    pub fn new(
+        name: &'static str,
+        title: &'static str,
+        description: &'static str,
+        players: RangeInclusive<u32>,
+    ) -> Self {
+        Self {
+            name,
+            title,
+            description,
+            min_players: *players.start(),
+            max_players: *players.end(),
+        }
+    }
 }
 
 /// Who caused an entry: a seated player, or the room itself (timers).
@@ -236,6 +255,12 @@ impl<'a, A> Ctx<'a, A> {
         self.seats
     }
 
+    /// `player`'s seat, or `NOT_A_PLAYER` for someone without one.
+    pub fn seat_of(&self, player: &PlayerId) -> Result<Seat, GameError> {
+        let seat = self.seats.get(player).cloned();
+        seat.ok_or_else(|| GameError::new(ErrorCode::NotAPlayer, "you have no seat"))
+    }
+
     /// Start `player`'s turn clock: after `ms` milliseconds, unless the clock is stopped or
     /// started again first, the engine calls [`Game::out_of_time`] for them. Starting a
     /// clock stops the previous one, and a player's clock stops when they leave, so a game
@@ -248,6 +273,24 @@ impl<'a, A> Ctx<'a, A> {
     /// Stop the running turn clock, if any.
     pub fn stop_clock(&mut self) {
         self.seats.stop_clock();
+    }
+
+    /// Hand the turn to `player`, or to nobody: their clock starts with `ms` milliseconds
+    /// when `ms` is above 0, and any running clock stops otherwise. Returns `player`, for the
+    /// state to keep as whose turn it is.
+    pub fn give_turn(&mut self, player: Option<PlayerId>, ms: u64) -> Option<PlayerId> {
+        match &player {
+            Some(p) if ms > 0 => self.start_clock(p, ms),
+            _ => self.stop_clock(),
+        }
+        player
+    }
+
+    /// [`Ctx::give_turn`] to the player in the first taken seat after seat `number` (see
+    /// [`Seats::after`]), or to nobody when no one else sits.
+    pub fn pass_turn(&mut self, number: usize, ms: u64) -> Option<PlayerId> {
+        let next = self.seats.after(number).map(|s| s.id.clone());
+        self.give_turn(next, ms)
     }
 
     /// Apply `action` as [`Actor::System`] after `after_ms` milliseconds. It enters the log
@@ -439,8 +482,7 @@ pub trait Game: Send + Sync + 'static {
     fn bot_move(
         &self,
         _state: &Self::State,
-        _seats: &Seats,
-        _bot: &PlayerId,
+        _bot: &Seat,
         _rng: &mut GameRng,
     ) -> Option<BotMove<Self::Action>> {
         None

@@ -8,8 +8,7 @@
 //! # #[derive(Default)] struct Tally;
 //! # impl Game for Tally {
 //! #     type State = u32; type Action = u32; type Config = ();
-//! #     fn info(&self) -> GameInfo { GameInfo { name: "tally", title: "Tally",
-//! #         description: "", min_players: 1, max_players: 2 } }
+//! #     fn info(&self) -> GameInfo { GameInfo::new("tally", "Tally", "", 1..=2) }
 //! #     fn setup(&self, _: &(), _: &mut Ctx<'_, u32>) -> Result<u32, GameError> { Ok(0) }
 //! #     fn apply(&self, s: &mut u32, _: &Actor, a: u32, _: &mut Ctx<'_, u32>)
 //! #         -> Result<(), GameError> { *s += a; Ok(()) }
@@ -24,7 +23,7 @@
 use crate::game::{Game, GameError, Status, Timers, Viewer};
 use crate::log::{BOT_PREFIX, EntryKind, LogEntry, Staged, parse_config, replay};
 use crate::rng::GameRng;
-use crate::seats::Seats;
+use crate::seats::{Seat, Seats};
 use arbiter_protocol::{ErrorCode, PlayerId, PlayerInfo};
 use serde::Serialize;
 use serde_json::Value;
@@ -194,22 +193,18 @@ impl<G: Game> Playtest<G> {
     /// Ask the first bot (in seat order) that wants to act for its move and play it, without
     /// its pause. Returns the bot and the version, or `None` when no bot wants to act.
     pub fn bot_step(&mut self) -> Option<(PlayerId, Result<u64, GameError>)> {
-        let bots: Vec<PlayerId> = self
+        let bots: Vec<Seat> = self
             .current
             .seats
             .iter()
             .filter(|s| s.bot)
-            .map(|s| s.id.clone())
+            .cloned()
             .collect();
         for bot in bots {
             let mut rng = GameRng::from_seed(self.seed ^ self.version());
-            let seats = &self.current.seats;
-            if let Some(decision) = self
-                .game
-                .bot_move(&self.current.state, seats, &bot, &mut rng)
-            {
-                let result = self.act(&bot, decision.action);
-                return Some((bot, result));
+            if let Some(decision) = self.game.bot_move(&self.current.state, &bot, &mut rng) {
+                let result = self.act(&bot.id, decision.action);
+                return Some((bot.id, result));
             }
         }
         None

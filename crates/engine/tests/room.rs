@@ -434,13 +434,7 @@ fn a_game_without_bots_says_so() {
         type Action = ();
         type Config = ();
         fn info(&self) -> arbiter_engine::GameInfo {
-            arbiter_engine::GameInfo {
-                name: "nobots",
-                title: "No bots",
-                description: "",
-                min_players: 1,
-                max_players: 2,
-            }
+            arbiter_engine::GameInfo::new("nobots", "No bots", "", 1..=2)
         }
         fn setup(
             &self,

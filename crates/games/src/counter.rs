@@ -44,13 +44,8 @@ impl Game for Counter {
     type Config = Config;
 
     fn info(&self) -> GameInfo {
-        GameInfo {
-            name: "counter",
-            title: "Counter",
-            description: "A shared counter everyone can change: the benchmark workload.",
-            min_players: 1,
-            max_players: 64,
-        }
+        let description = "A shared counter everyone can change: the benchmark workload.";
+        GameInfo::new("counter", "Counter", description, 1..=64)
     }
 
     fn setup(&self, _: &Config, _: &mut Ctx<'_, Action>) -> Result<State, GameError> {

@@ -369,7 +369,8 @@ mod tests {
         assert_eq!(written.len(), 4);
         let mod_rs = read(&root.0.join("crates/games/src/snail_race/mod.rs"));
         assert!(
-            mod_rs.contains("pub struct SnailRace;") && mod_rs.contains("name: \"snail_race\"")
+            mod_rs.contains("pub struct SnailRace;")
+                && mod_rs.contains("GameInfo::new(\"snail_race\"")
         );
         assert!(!mod_rs.contains("{{") && !mod_rs.contains("race/"));
         let rules = read(&root.0.join("docs/games/snail_race.md"));

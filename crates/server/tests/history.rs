@@ -228,13 +228,7 @@ mod whisper {
         type Config = Value;
 
         fn info(&self) -> GameInfo {
-            GameInfo {
-                name: "whisper",
-                title: "Whisper",
-                description: "test",
-                min_players: 1,
-                max_players: 4,
-            }
+            GameInfo::new("whisper", "Whisper", "test", 1..=4)
         }
         fn setup(&self, _: &Value, _: &mut Ctx<'_, Action>) -> Result<Self::State, GameError> {
             Ok(BTreeMap::new())

@@ -535,13 +535,7 @@ mod hidden {
         type Config = Value;
 
         fn info(&self) -> GameInfo {
-            GameInfo {
-                name: "hidden",
-                title: "Hidden",
-                description: "test",
-                min_players: 1,
-                max_players: 4,
-            }
+            GameInfo::new("hidden", "Hidden", "test", 1..=4)
         }
         fn setup(&self, _: &Value, _: &mut Ctx<'_, Action>) -> Result<State, GameError> {
             Ok(State {

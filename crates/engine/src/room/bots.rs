@@ -32,10 +32,10 @@ impl<G: Game> Room<G> {
                 ^ self.v.wrapping_mul(0x9E37_79B9_7F4A_7C15)
                 ^ (i as u64).rotate_left(32);
             let mut rng = GameRng::from_seed(seed);
-            let Some(decision) =
-                self.game
-                    .bot_move(&self.current.state, &self.current.seats, &bot, &mut rng)
-            else {
+            let Some(seat) = self.current.seats.get(&bot) else {
+                continue;
+            };
+            let Some(decision) = self.game.bot_move(&self.current.state, seat, &mut rng) else {
                 continue;
             };
             let action = match serde_json::to_value(&decision.action) {

@@ -62,13 +62,8 @@ impl Game for Secrets {
     type Config = Value;
 
     fn info(&self) -> GameInfo {
-        GameInfo {
-            name: "secrets",
-            title: "Secrets",
-            description: "test game with hidden information",
-            min_players: 1,
-            max_players: 3,
-        }
+        let description = "test game with hidden information";
+        GameInfo::new("secrets", "Secrets", description, 1..=3)
     }
 
     fn setup(&self, _c: &Value, _cx: &mut Ctx<'_, Action>) -> Result<State, GameError> {
@@ -196,8 +191,7 @@ impl Game for Secrets {
     fn bot_move(
         &self,
         s: &State,
-        _seats: &Seats,
-        _bot: &PlayerId,
+        _bot: &Seat,
         rng: &mut arbiter_engine::GameRng,
     ) -> Option<arbiter_engine::BotMove<Action>> {
         (s.counter < s.bot_target).then(|| arbiter_engine::BotMove {

@@ -572,13 +572,8 @@ impl Game for DiceGame {
     type Config = Config;
 
     fn info(&self) -> GameInfo {
-        GameInfo {
-            name: "dicegame",
-            title: "Dice (Farkle)",
-            description: "Roll six dice, set aside scoring ones, bank before you bust.",
-            min_players: 2,
-            max_players: 6,
-        }
+        let description = "Roll six dice, set aside scoring ones, bank before you bust.";
+        GameInfo::new("dicegame", "Dice (Farkle)", description, 2..=6)
     }
 
     fn setup(&self, config: &Config, _cx: &mut Ctx<'_, Action>) -> Result<State, GameError> {
@@ -772,14 +767,8 @@ impl Game for DiceGame {
 
     /// See [`bot`]: roll when the table is clear, otherwise select the dice of the best keep
     /// one at a time, then set them aside, banking when the risk policy says so.
-    fn bot_move(
-        &self,
-        state: &State,
-        _seats: &Seats,
-        bot: &PlayerId,
-        rng: &mut GameRng,
-    ) -> Option<BotMove<Action>> {
-        let action = bot::decide(state, bot)?;
+    fn bot_move(&self, state: &State, bot: &Seat, rng: &mut GameRng) -> Option<BotMove<Action>> {
+        let action = bot::decide(state, &bot.id)?;
         let [lo, hi] = state.config.bot_delay_ms;
         Some(BotMove {
             action,

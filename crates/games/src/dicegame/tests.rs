@@ -644,11 +644,11 @@ fn the_bot_takes_wins_hot_dice_and_keeps_few_dice_early() {
     assert_eq!(decide(&t), Some(Action::Roll));
     assert!(
         DiceGame
-            .bot_move(t.state(), t.seats(), &ids[0], &mut rng)
+            .bot_move(t.state(), t.seats().get(&ids[0]).expect("seated"), &mut rng)
             .is_none()
     );
     let m = DiceGame
-        .bot_move(t.state(), t.seats(), &bot, &mut rng)
+        .bot_move(t.state(), t.seats().get(&bot).expect("seated"), &mut rng)
         .expect("moves");
     assert!((700..=1500).contains(&m.delay_ms));
 
@@ -860,7 +860,7 @@ proptest! {
             steps += 1;
             prop_assert!(steps < 5000, "a bot game took too long");
             let turn = mover(&t);
-            match DiceGame.bot_move(t.state(), t.seats(), &turn, &mut bot_rng) {
+            match DiceGame.bot_move(t.state(), t.seats().get(&turn).expect("seated"), &mut bot_rng) {
                 Some(m) => {
                     let legal = t.legal_actions(&turn);
                     prop_assert!(legal.contains(&m.action), "{:?} not in {:?}", m.action, legal);

@@ -664,14 +664,9 @@ impl Game for OweDrahn {
     type Config = Config;
 
     fn info(&self) -> GameInfo {
-        GameInfo {
-            name: "owedrahn",
-            title: "Owe Drahn",
-            description: "Roll the shared total up without passing 15; owe drahn to save your \
-                          skin. Last player alive takes the pot.",
-            min_players: 2,
-            max_players: 12,
-        }
+        let description = "Roll the shared total up without passing 15; owe drahn to save your \
+                           skin. Last player alive takes the pot.";
+        GameInfo::new("owedrahn", "Owe Drahn", description, 2..=12)
     }
 
     fn setup(&self, config: &Config, _cx: &mut Ctx<'_, Action>) -> Result<State, GameError> {
@@ -1058,14 +1053,8 @@ impl Game for OweDrahn {
         true
     }
 
-    fn bot_move(
-        &self,
-        state: &State,
-        _seats: &Seats,
-        me: &PlayerId,
-        rng: &mut GameRng,
-    ) -> Option<BotMove<Action>> {
-        bot::decide(state, me, rng)
+    fn bot_move(&self, state: &State, me: &Seat, rng: &mut GameRng) -> Option<BotMove<Action>> {
+        bot::decide(state, &me.id, rng)
     }
 }
 

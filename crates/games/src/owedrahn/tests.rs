@@ -716,8 +716,9 @@ fn the_view_is_public_and_hides_timer_bookkeeping() {
 fn the_bot_readies_answers_bets_and_weighs_the_risk() {
     let mut rng = GameRng::from_seed(3);
     let mut t = table(&["ann", "bot"]);
-    let mv =
-        |t: &Table, rng: &mut GameRng| OweDrahn.bot_move(t.state(), t.seats(), &id("bot"), rng);
+    let mv = |t: &Table, rng: &mut GameRng| {
+        OweDrahn.bot_move(t.state(), t.seats().get(&id("bot")).expect("seated"), rng)
+    };
     t.act(
         &id("ann"),
         Action::ProposeBet {

@@ -633,13 +633,8 @@ impl Game for Poker {
     type Config = Config;
 
     fn info(&self) -> GameInfo {
-        GameInfo {
-            name: "poker",
-            title: "Texas Hold'em",
-            description: "No-limit Texas hold'em cash table for 2 to 9 players.",
-            min_players: 2,
-            max_players: 9,
-        }
+        let description = "No-limit Texas hold'em cash table for 2 to 9 players.";
+        GameInfo::new("poker", "Texas Hold'em", description, 2..=9)
     }
 
     fn setup(&self, config: &Config, _cx: &mut Ctx<'_, Action>) -> Result<State, GameError> {
@@ -919,14 +914,8 @@ impl Game for Poker {
 
     /// Hand-strength play on its turn (see `bot.rs`); between hands a busted bot rebuys and
     /// a sat-out bot sits back in.
-    fn bot_move(
-        &self,
-        state: &State,
-        _seats: &Seats,
-        bot: &PlayerId,
-        rng: &mut GameRng,
-    ) -> Option<BotMove<Action>> {
-        let action = bot::decide(state, bot, rng)?;
+    fn bot_move(&self, state: &State, bot: &Seat, rng: &mut GameRng) -> Option<BotMove<Action>> {
+        let action = bot::decide(state, &bot.id, rng)?;
         let c = &state.config;
         let spread = (c.bot_delay_max_ms - c.bot_delay_min_ms).min(u64::from(u32::MAX - 1)) as u32;
         Some(BotMove {

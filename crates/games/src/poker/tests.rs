@@ -765,7 +765,11 @@ fn bots_play_legal_varied_poker_and_rebuy_when_busted() {
         assert!(steps < 20_000, "the table stalled");
         let mut acted = false;
         for b in &bots {
-            if let Some(m) = Poker.bot_move(t.state(), t.pt.seats(), b, &mut bot_rng) {
+            if let Some(m) = Poker.bot_move(
+                t.state(),
+                t.pt.seats().get(b).expect("seated"),
+                &mut bot_rng,
+            ) {
                 assert!((600..=1_500).contains(&m.delay_ms));
                 t.act(b.as_str(), m.action.clone())
                     .unwrap_or_else(|e| panic!("bot {b} proposed {:?}: {e}", m.action));

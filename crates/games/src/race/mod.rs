@@ -60,15 +60,6 @@ impl Default for Config {
 }
 
 impl State {
-    /// Give the turn to `player`, starting their clock if the room has one.
-    fn hand_to(&mut self, player: Option<PlayerId>, cx: &mut Ctx<'_, Action>) {
-        match &player {
-            Some(p) if self.turn_ms > 0 => cx.start_clock(p, self.turn_ms),
-            _ => cx.stop_clock(),
-        }
-        self.turn = player;
-    }
-
     /// `seat` adds `n`: they win on reaching the target, else the next seat plays.
     fn add(&mut self, seat: &Seat, n: u32, cx: &mut Ctx<'_, Action>) -> Result<(), GameError> {
         if !(1..=3).contains(&n) {
@@ -82,11 +73,10 @@ impl State {
         }
         self.total += n;
         if self.total == self.target {
-            self.winner = Some(seat.id.clone());
-            self.hand_to(None, cx);
+            (self.winner, self.turn) = (Some(seat.id.clone()), None);
+            cx.stop_clock();
         } else {
-            let next = cx.seats().after(seat.number).map(|s| s.id.clone());
-            self.hand_to(next, cx);
+            self.turn = cx.pass_turn(seat.number, self.turn_ms);
         }
         Ok(())
     }
@@ -98,13 +88,8 @@ impl Game for Race {
     type Config = Config;
 
     fn info(&self) -> GameInfo {
-        GameInfo {
-            name: "race",
-            title: "Race",
-            description: "Take turns adding 1 to 3 to a shared total; reach the target to win.",
-            min_players: 2,
-            max_players: 4,
-        }
+        let description = "Take turns adding 1 to 3 to a shared total; reach the target to win.";
+        GameInfo::new("race", "Race", description, 2..=4)
     }
 
     fn setup(&self, config: &Config, _: &mut Ctx<'_, Action>) -> Result<State, GameError> {
@@ -124,8 +109,8 @@ impl Game for Race {
     /// The game starts when the second player sits down; seat 0 plays first.
     fn join(&self, state: &mut State, _: &Seat, cx: &mut Ctx<'_, Action>) -> Result<(), GameError> {
         if state.turn.is_none() && state.winner.is_none() && cx.seats().len() >= 2 {
-            let first = cx.seats().iter().next().map(|s| s.id.clone());
-            state.hand_to(first, cx);
+            let first = cx.seats().ids().next().cloned();
+            state.turn = cx.give_turn(first, state.turn_ms);
         }
         Ok(())
     }
@@ -133,10 +118,10 @@ impl Game for Race {
     /// A leaver's turn passes on; with fewer than two players left the game waits.
     fn leave(&self, state: &mut State, seat: &Seat, cx: &mut Ctx<'_, Action>) {
         if cx.seats().len() < 2 {
-            state.hand_to(None, cx);
+            state.turn = None;
+            cx.stop_clock();
         } else if state.turn.as_ref() == Some(&seat.id) {
-            let next = cx.seats().after(seat.number).map(|s| s.id.clone());
-            state.hand_to(next, cx);
+            state.turn = cx.pass_turn(seat.number, state.turn_ms);
         }
     }
 
@@ -147,8 +132,7 @@ impl Game for Race {
         action: Action,
         cx: &mut Ctx<'_, Action>,
     ) -> Result<(), GameError> {
-        let seat = cx.seats().get(by.player()?).cloned();
-        let seat = seat.ok_or_else(|| GameError::new(ErrorCode::NotAPlayer, "you have no seat"))?;
+        let seat = cx.seat_of(by.player()?)?;
         let Action::Add { n } = action;
         if state.winner.is_some() {
             return Err(GameError::game_over());
@@ -167,8 +151,7 @@ impl Game for Race {
         player: &PlayerId,
         cx: &mut Ctx<'_, Action>,
     ) -> Result<(), GameError> {
-        let seat = cx.seats().get(player).cloned();
-        let seat = seat.ok_or_else(|| GameError::new(ErrorCode::NotAPlayer, "no seat"))?;
+        let seat = cx.seat_of(player)?;
         state.add(&seat, 1, cx)
     }
 

@@ -787,13 +787,8 @@ impl Game for Tcg {
     type Config = Config;
 
     fn info(&self) -> GameInfo {
-        GameInfo {
-            name: "tcg",
-            title: "Card table",
-            description: "A shared table for MTG, Commander and Pokémon, with undo and redo.",
-            min_players: 2,
-            max_players: 6,
-        }
+        let description = "A shared table for MTG, Commander and Pokémon, with undo and redo.";
+        GameInfo::new("tcg", "Card table", description, 2..=6)
     }
 
     fn setup(&self, config: &Config, _cx: &mut Ctx<'_, Action>) -> Result<State, GameError> {

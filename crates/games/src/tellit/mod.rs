@@ -335,14 +335,9 @@ impl Game for TellIt {
     type Config = Config;
 
     fn info(&self) -> GameInfo {
-        GameInfo {
-            name: "tellit",
-            title: "Tell-It",
-            description: "Write stories together, one part at a time, without seeing the \
-                          whole until the end.",
-            min_players: 2,
-            max_players: 30,
-        }
+        let description = "Write stories together, one part at a time, without seeing the \
+                           whole until the end.";
+        GameInfo::new("tellit", "Tell-It", description, 2..=30)
     }
 
     fn setup(&self, config: &Config, _cx: &mut Ctx<'_, Action>) -> Result<State, GameError> {

@@ -24,8 +24,7 @@ pub enum Mark {
     O,
 }
 
-/// The board (row by row), whose move it is, how the game ended (the winner and their
-/// `line`, a `draw`, a `forfeit` by a leaver), the round and move counts, the clock setting.
+/// The board (row by row), whose move it is, how it ended, the round and move counts.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct State {
     board: [Option<Mark>; 9],
@@ -40,8 +39,7 @@ pub struct State {
     turn_ms: u64,
 }
 
-/// `move` puts your mark on the empty cell at `row`, `col` (0–2); `restart` starts a new
-/// game once this one is over.
+/// `move` marks the empty cell at `row`, `col` (0–2); `restart` plays again once it is over.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 #[allow(missing_docs)]
@@ -50,8 +48,7 @@ pub enum Action {
     Restart,
 }
 
-/// `turn_ms`: milliseconds per move, after which a random free cell is played for the
-/// player; 0 (the default) means no clock.
+/// `turn_ms`: ms per move, after which a random free cell is played; 0 (default): no clock.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
@@ -73,35 +70,23 @@ impl State {
         cx.stop_clock();
     }
 
-    /// Give the move to `player`, starting their clock if the room has one.
-    fn hand_to(&mut self, player: Option<PlayerId>, cx: &mut Ctx<'_, Action>) {
-        if let Some(p) = player.as_ref().filter(|_| self.turn_ms > 0) {
-            cx.start_clock(p, self.turn_ms);
-        }
-        self.turn = player;
-    }
-
     /// Clear the board; a random player (from the room's RNG) starts.
     fn start(&mut self, cx: &mut Ctx<'_, Action>) -> Result<(), GameError> {
         let mut ids: Vec<PlayerId> = cx.seats().ids().cloned().collect();
         ids.sort();
+        let first = cx.rng().pick(&ids).cloned();
         let (round, turn_ms) = (self.round + 1, self.turn_ms);
+        let turn = cx.give_turn(first, turn_ms);
         *self = State {
+            turn,
             round,
             turn_ms,
             ..State::default()
         };
-        let first = cx.rng().pick(&ids).cloned();
-        self.hand_to(first, cx);
         Ok(())
     }
 
-    fn place(
-        &mut self,
-        seat: &Seat,
-        cell: usize,
-        cx: &mut Ctx<'_, Action>,
-    ) -> Result<(), GameError> {
+    fn place(&mut self, seat: &Seat, cell: usize, cx: &mut Ctx<'_, Action>) {
         self.board[cell] = Some(mark(seat.number));
         self.moves += 1;
         self.line = LINES.into_iter().find(|l| {
@@ -114,10 +99,8 @@ impl State {
             self.draw = true;
             self.end(None, cx);
         } else {
-            let next = cx.seats().after(seat.number).map(|s| s.id.clone());
-            self.hand_to(next, cx);
+            self.turn = cx.pass_turn(seat.number, self.turn_ms);
         }
-        Ok(())
     }
 }
 
@@ -128,13 +111,7 @@ impl Game for TicTacToe {
 
     fn info(&self) -> GameInfo {
         let description = "Two players, X and O; three in a row wins.";
-        GameInfo {
-            name: "tictactoe",
-            title: "Tic-tac-toe",
-            description,
-            min_players: 2,
-            max_players: 2,
-        }
+        GameInfo::new("tictactoe", "Tic-tac-toe", description, 2..=2)
     }
 
     fn setup(&self, config: &Config, _: &mut Ctx<'_, Action>) -> Result<State, GameError> {
@@ -167,8 +144,7 @@ impl Game for TicTacToe {
         action: Action,
         cx: &mut Ctx<'_, Action>,
     ) -> Result<(), GameError> {
-        let seat = cx.seats().get(by.player()?).cloned();
-        let seat = seat.ok_or_else(|| GameError::new(ErrorCode::NotAPlayer, "you have no seat"))?;
+        let seat = cx.seat_of(by.player()?)?;
         let alone = cx.seats().len() < 2;
         let refuse = |m: String| Err(GameError::invalid_move(m));
         match action {
@@ -187,20 +163,19 @@ impl Game for TicTacToe {
             Action::Move { row, col } if state.board[usize::from(row * 3 + col)].is_some() => {
                 refuse("that cell is already taken".into())
             }
-            Action::Move { row, col } => state.place(&seat, usize::from(row * 3 + col), cx),
+            Action::Move { row, col } => {
+                state.place(&seat, usize::from(row * 3 + col), cx);
+                Ok(())
+            }
             Action::Restart => state.start(cx),
         }
     }
 
     fn view(&self, state: &State, seats: &Seats, _: &Viewer) -> Value {
         let mut view = serde_json::to_value(state).unwrap_or_default();
-        let players = seats.iter().map(|s| {
-            (
-                s.id.to_string(),
-                json!({ "mark": mark(s.number), "name": s.name }),
-            )
-        });
-        view["players"] = Value::Object(players.collect());
+        let player = |s: &Seat| json!({ "mark": mark(s.number), "name": s.name });
+        let players = seats.iter().map(|s| (s.id.to_string(), player(s)));
+        view["players"] = players.collect();
         view["deadline"] = json!(seats.clock().map(|c| c.due_ms));
         view
     }
@@ -239,13 +214,7 @@ impl Game for TicTacToe {
         true
     }
 
-    fn bot_move(
-        &self,
-        state: &State,
-        seats: &Seats,
-        bot: &PlayerId,
-        rng: &mut GameRng,
-    ) -> Option<BotMove<Action>> {
-        bot::decide(state, mark(seats.get(bot)?.number), bot, rng)
+    fn bot_move(&self, state: &State, bot: &Seat, rng: &mut GameRng) -> Option<BotMove<Action>> {
+        bot::decide(state, mark(bot.number), &bot.id, rng)
     }
 }

@@ -242,7 +242,7 @@ fn the_bot_never_loses_and_takes_a_win_when_offered() {
         let movers: Vec<(PlayerId, Action)> = if t.state().turn.as_ref() == Some(bot) {
             let mut rng = GameRng::from_seed(9);
             let m = TicTacToe
-                .bot_move(t.state(), t.seats(), bot, &mut rng)
+                .bot_move(t.state(), t.seats().get(bot).expect("seated"), &mut rng)
                 .expect("bot moves on its turn");
             vec![(bot.clone(), m.action)]
         } else {
@@ -273,7 +273,11 @@ fn the_bot_never_loses_and_takes_a_win_when_offered() {
     let not_mover = if waiting { &human } else { &bot };
     assert!(
         TicTacToe
-            .bot_move(t.state(), t.seats(), not_mover, &mut rng)
+            .bot_move(
+                t.state(),
+                t.seats().get(not_mover).expect("seated"),
+                &mut rng
+            )
             .is_none(),
         "not its turn"
     );
