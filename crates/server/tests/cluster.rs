@@ -531,7 +531,8 @@ impl Cluster {
             "--secret",
             SECRET,
             "--log",
-            "warn",
+            // Set ARBITER_TEST_NODE_LOG (e.g. `info`) to watch what the nodes do.
+            &std::env::var("ARBITER_TEST_NODE_LOG").unwrap_or_else(|_| "warn".into()),
         ])
         .await;
         let view = cluster_view(node.addr).await;

@@ -352,7 +352,7 @@ impl<G: Game> Room<G> {
     /// Stop serving the room here without closing it: every connection learns that it moved
     /// (see [`crate::Outbox::moved`]) and will find it on the node that serves it next.
     pub fn hand_over(&mut self) {
-        self.mail.flush();
+        self.discard_held();
         for (_, conn) in self.conns.drain() {
             conn.outbox.moved(&self.spec.id);
         }
@@ -360,8 +360,16 @@ impl<G: Game> Room<G> {
         self.pending_bot = None;
     }
 
-    /// Tell every connection the room is closing and forget them.
+    /// Drop frames still held for entries that were never made durable (the store failed
+    /// or refused them): acknowledging those entries would promise what storage lacks.
+    fn discard_held(&mut self) {
+        self.mail.queued.clear();
+    }
+
+    /// Tell every connection the room is closing and forget them. Frames held for entries
+    /// that are not durable are dropped, not sent.
     pub fn close(&mut self, code: ErrorCode, message: &str) {
+        self.discard_held();
         let msg = ServerMsg::Error {
             rid: None,
             code,

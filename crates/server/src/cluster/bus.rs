@@ -27,6 +27,8 @@ pub(super) enum Bus {
         player: PlayerInfo,
         /// Its encoding (`true` for MessagePack).
         msgpack: bool,
+        /// The room's id (the message may name it by code).
+        room: String,
         /// The message.
         msg: ClientMsg,
     },

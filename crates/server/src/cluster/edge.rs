@@ -17,9 +17,14 @@ use tokio::sync::mpsc;
 
 /// Proxies by room id.
 #[derive(Default)]
-pub(super) struct Edge(Mutex<HashMap<String, Proxy>>);
+pub(super) struct Edge {
+    proxies: Mutex<HashMap<String, Proxy>>,
+    serials: std::sync::atomic::AtomicU64,
+}
 
 struct Proxy {
+    /// Tells this proxy apart from a later one of the same room.
+    serial: u64,
     owner: String,
     handle: RoomHandle,
     room: Arc<str>,
@@ -30,7 +35,7 @@ struct Proxy {
 impl Edge {
     /// The open proxy of a room, if any.
     pub(super) fn proxy(&self, room: &str) -> Option<RoomHandle> {
-        let proxies = lock(&self.0);
+        let proxies = lock(&self.proxies);
         let p = proxies.get(room)?;
         (!p.handle.is_closed()).then(|| p.handle.clone())
     }
@@ -43,7 +48,7 @@ impl Edge {
         owner: &str,
         info: RoomInfo,
     ) -> RoomHandle {
-        let mut proxies = lock(&self.0);
+        let mut proxies = lock(&self.proxies);
         if let Some(p) = proxies.get(room)
             && p.owner == owner
             && !p.handle.is_closed()
@@ -51,9 +56,13 @@ impl Edge {
             return p.handle.clone();
         }
         let (handle, rx) = RoomHandle::forwarding(room, info);
+        let serial = self
+            .serials
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let old = proxies.insert(
             room.to_owned(),
             Proxy {
+                serial,
                 owner: owner.to_owned(),
                 handle: handle.clone(),
                 room: room.into(),
@@ -67,20 +76,26 @@ impl Edge {
         tokio::spawn(forward(
             cluster.clone(),
             room.to_owned(),
+            serial,
             owner.to_owned(),
             rx,
         ));
         handle
     }
 
-    fn register(&self, room: &str, conn: ConnId, outbox: Arc<dyn Outbox>) {
-        if let Some(p) = lock(&self.0).get_mut(room) {
-            p.conns.insert(conn, outbox);
+    /// Note a connection using proxy `serial`; false if that proxy was closed meanwhile.
+    fn register(&self, room: &str, serial: u64, conn: ConnId, outbox: Arc<dyn Outbox>) -> bool {
+        match lock(&self.proxies).get_mut(room) {
+            Some(p) if p.serial == serial => {
+                p.conns.insert(conn, outbox);
+                true
+            }
+            _ => false,
         }
     }
 
     fn unregister(&self, room: &str, conn: ConnId) {
-        if let Some(p) = lock(&self.0).get_mut(room) {
+        if let Some(p) = lock(&self.proxies).get_mut(room) {
             p.conns.remove(&conn);
         }
     }
@@ -88,7 +103,7 @@ impl Edge {
     /// Push a frame from the owner to the connections it names, in their order.
     pub(super) fn deliver(&self, room: &str, conns: &[ConnId], kind: FrameKind, bytes: Bytes) {
         let (room, outboxes): (Arc<str>, Vec<Arc<dyn Outbox>>) = {
-            let proxies = lock(&self.0);
+            let proxies = lock(&self.proxies);
             let Some(p) = proxies.get(room) else { return };
             let outboxes = conns
                 .iter()
@@ -108,7 +123,7 @@ impl Edge {
     /// The owner stopped serving the room: these connections reconnect.
     pub(super) fn moved(&self, room: &str, conns: &[ConnId]) {
         let outboxes: Vec<Arc<dyn Outbox>> = {
-            let mut proxies = lock(&self.0);
+            let mut proxies = lock(&self.proxies);
             let Some(p) = proxies.get_mut(room) else {
                 return;
             };
@@ -119,12 +134,12 @@ impl Edge {
         }
     }
 
-    /// Close the proxy of `room` if it still leads to `owner`.
-    fn close(&self, room: &str, owner: &str) {
+    /// Close proxy `serial` of `room` if it is still open.
+    fn close(&self, room: &str, serial: u64) {
         let removed = {
-            let mut proxies = lock(&self.0);
+            let mut proxies = lock(&self.proxies);
             match proxies.get(room) {
-                Some(p) if p.owner == owner => proxies.remove(room),
+                Some(p) if p.serial == serial => proxies.remove(room),
                 _ => None,
             }
         };
@@ -136,7 +151,7 @@ impl Edge {
     /// Close every proxy whose owner is not among the live nodes.
     pub(super) fn forget_owners_not_in(&self, alive: &HashSet<String>) {
         let dead: Vec<Proxy> = {
-            let mut proxies = lock(&self.0);
+            let mut proxies = lock(&self.proxies);
             let rooms: Vec<String> = proxies
                 .iter()
                 .filter(|(_, p)| !alive.contains(&p.owner))
@@ -157,23 +172,37 @@ fn tell_moved(p: Proxy) {
     }
 }
 
-/// Forward a proxy's commands to the room's owner until the owner is gone.
-async fn forward(cluster: Cluster, room: String, owner: String, mut rx: mpsc::Receiver<RoomCmd>) {
+/// Forward a proxy's commands to the room's owner until the owner is gone. Every
+/// connection that used the proxy is told the room moved when it closes, also those whose
+/// command arrived after it was closed from outside (its owner was declared dead).
+async fn forward(
+    cluster: Cluster,
+    room: String,
+    serial: u64,
+    owner: String,
+    mut rx: mpsc::Receiver<RoomCmd>,
+) {
     let edge = &cluster.0.edge;
+    let mut users: HashMap<ConnId, Arc<dyn Outbox>> = HashMap::new();
     while let Some(cmd) = rx.recv().await {
         let sent = match cmd {
             RoomCmd::Client { caller, msg } => {
-                edge.register(&room, caller.conn, caller.outbox.clone());
+                users.insert(caller.conn, caller.outbox.clone());
+                if !edge.register(&room, serial, caller.conn, caller.outbox.clone()) {
+                    break;
+                }
                 let msg = Bus::Client {
                     edge: cluster.0.id.clone(),
                     conn: caller.conn,
                     player: caller.player,
                     msgpack: caller.outbox.encoding() == Encoding::MsgPack,
+                    room: room.clone(),
                     msg,
                 };
                 cluster.publish(&owner, &msg).await
             }
             RoomCmd::Disconnect { conn } => {
+                users.remove(&conn);
                 edge.unregister(&room, conn);
                 let msg = Bus::Disconnect {
                     edge: cluster.0.id.clone(),
@@ -183,10 +212,7 @@ async fn forward(cluster: Cluster, room: String, owner: String, mut rx: mpsc::Re
                 cluster.publish(&owner, &msg).await
             }
             RoomCmd::Query { reply, .. } => {
-                let _ = reply.send(Err(GameError::new(
-                    ErrorCode::Unavailable,
-                    "the room is served by another node",
-                )));
+                let _ = reply.send(Err(elsewhere()));
                 Ok(1)
             }
             RoomCmd::HandOver { done } => {
@@ -206,8 +232,29 @@ async fn forward(cluster: Cluster, room: String, owner: String, mut rx: mpsc::Re
             }
         }
     }
-    // Sessions still holding the handle find it closed; their connections were told the
-    // room moved and reconnect.
+    // Sessions still holding the handle find it closed; their connections are told the
+    // room moved, and reconnect.
     rx.close();
-    edge.close(&room, &owner);
+    edge.close(&room, serial);
+    while let Ok(cmd) = rx.try_recv() {
+        match cmd {
+            RoomCmd::Client { caller, .. } => {
+                users.insert(caller.conn, caller.outbox);
+            }
+            RoomCmd::Query { reply, .. } => {
+                let _ = reply.send(Err(elsewhere()));
+            }
+            RoomCmd::HandOver { done } => {
+                let _ = done.send(());
+            }
+            RoomCmd::Disconnect { .. } => {}
+        }
+    }
+    for outbox in users.values() {
+        outbox.moved(&room);
+    }
+}
+
+fn elsewhere() -> GameError {
+    GameError::new(ErrorCode::Unavailable, "the room is served by another node")
 }

@@ -103,6 +103,9 @@ struct Inner {
     /// Ids for connections of other nodes, as this node's rooms see them: the high bit set
     /// keeps them apart from this node's own connection ids.
     remote_ids: AtomicU64,
+    /// Held while taking a room over, so that two requests for the same orphan cannot load
+    /// it twice on this node (the second load would fence the first).
+    taking_over: tokio::sync::Mutex<()>,
     redis_up: AtomicBool,
     draining: AtomicBool,
 }
@@ -153,6 +156,7 @@ impl Cluster {
             orphans: Mutex::default(),
             live: Mutex::default(),
             remote_ids: AtomicU64::new(1 << 63),
+            taking_over: tokio::sync::Mutex::new(()),
             redis_up: AtomicBool::new(true),
             draining: AtomicBool::new(false),
         }));
@@ -269,9 +273,10 @@ impl Cluster {
                 conn,
                 player,
                 msgpack,
+                room,
                 msg,
             } => {
-                self.on_remote_client(edge, conn, player, msgpack, msg)
+                self.on_remote_client(edge, conn, player, msgpack, &room, msg)
                     .await;
             }
             Bus::Disconnect { edge, conn, room } => {
@@ -519,6 +524,7 @@ impl Cluster {
     /// Serve a stored live room here: take its lease, raise its fencing token, load it.
     /// `Ok(None)` when another node got the lease first or the room is no longer live.
     async fn take_over(&self, room: &str) -> Result<Option<RoomHandle>, GameError> {
+        let _one_at_a_time = self.0.taking_over.lock().await;
         if let Some(h) = self.0.rooms.find(room) {
             return Ok(Some(h));
         }

@@ -65,12 +65,10 @@ impl Cluster {
         conn: ConnId,
         player: PlayerInfo,
         msgpack: bool,
+        room: &str,
         msg: ClientMsg,
     ) {
-        let Some(name) = msg.room().map(str::to_owned) else {
-            return;
-        };
-        let handle = self.0.rooms.find(&name);
+        let handle = self.0.rooms.find(room);
         let caller = {
             let mut s = lock(&self.0.owner.0);
             let link = match s.links.get(&edge) {
@@ -102,17 +100,12 @@ impl Cluster {
         };
         let Some(handle) = handle else {
             // Not served here (any more): the client reconnects and finds where it is.
-            caller.outbox.moved(&name);
+            caller.outbox.moved(room);
             return;
         };
-        if let Err(RoomGone(_)) = handle
-            .send(RoomCmd::Client {
-                caller: caller.clone(),
-                msg,
-            })
-            .await
-        {
-            caller.outbox.moved(&name);
+        let outbox = caller.outbox.clone();
+        if let Err(RoomGone(_)) = handle.send(RoomCmd::Client { caller, msg }).await {
+            outbox.moved(room);
         }
     }
 
