@@ -52,6 +52,12 @@ pub(super) enum Bus {
         /// The frame.
         bytes: Bytes,
     },
+    /// Owner → edge: frames to this edge were lost (Redis failed or the edge's subscription
+    /// was down): every connection using a room of `owner` must reconnect and resume.
+    Reset {
+        /// The owner node.
+        owner: String,
+    },
     /// Owner → edge: the room no longer lives on the owner; these connections must
     /// reconnect (to find it where it lives now).
     Moved {
@@ -135,6 +141,10 @@ impl Link {
     fn push(&self, item: Item) {
         self.lock().items.push(item);
         self.ready.notify_one();
+    }
+
+    pub(super) fn is_closed(&self) -> bool {
+        self.lock().closed
     }
 
     /// Stop the link: its task ends, later frames are dropped with the edge.

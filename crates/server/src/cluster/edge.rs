@@ -150,17 +150,31 @@ impl Edge {
 
     /// Close every proxy whose owner is not among the live nodes.
     pub(super) fn forget_owners_not_in(&self, alive: &HashSet<String>) {
-        let dead: Vec<Proxy> = {
+        self.forget(|owner| !alive.contains(owner), "the room's node is gone");
+    }
+
+    /// Close every proxy leading to `owner` (frames from it were lost).
+    pub(super) fn forget_owner(&self, owner: &str) {
+        self.forget(|o| o == owner, "frames from the room's node were lost");
+    }
+
+    /// Close every proxy (this node's subscription was down: frames may have been lost).
+    pub(super) fn forget_all(&self) {
+        self.forget(|_| true, "the bus was down; frames may have been lost");
+    }
+
+    fn forget(&self, which: impl Fn(&str) -> bool, why: &str) {
+        let closed: Vec<Proxy> = {
             let mut proxies = lock(&self.proxies);
             let rooms: Vec<String> = proxies
                 .iter()
-                .filter(|(_, p)| !alive.contains(&p.owner))
+                .filter(|(_, p)| which(&p.owner))
                 .map(|(r, _)| r.clone())
                 .collect();
             rooms.iter().filter_map(|r| proxies.remove(r)).collect()
         };
-        for p in dead {
-            tracing::info!(room = %p.room, owner = %p.owner, "the room's node is gone");
+        for p in closed {
+            tracing::info!(room = %p.room, owner = %p.owner, "{why}");
             tell_moved(p);
         }
     }

@@ -202,6 +202,11 @@ impl Cluster {
         }
     }
 
+    /// Whether the last Redis call worked.
+    fn redis_up(&self) -> bool {
+        self.0.redis_up.load(Ordering::Relaxed)
+    }
+
     /// Publish on a node's channel; the number of nodes that received it (0: it is gone).
     async fn publish(&self, node: &str, msg: &Bus) -> Result<i64, redis::RedisError> {
         redis::cmd("PUBLISH")
@@ -234,8 +239,12 @@ impl Cluster {
                     }
                 };
                 if let Some(pubsub) = pubsub {
-                    if let Some(r) = ready.take() {
-                        let _ = r.send(());
+                    match ready.take() {
+                        Some(r) => {
+                            let _ = r.send(());
+                        }
+                        // Frames sent to this node while it was unsubscribed are lost.
+                        None => this.0.edge.forget_all(),
                     }
                     let mut messages = pubsub.into_on_message();
                     loop {
@@ -292,6 +301,7 @@ impl Cluster {
                 .edge
                 .deliver(&room, &conns, bus::kind_of(kind), bytes),
             Bus::Moved { room, conns } => self.0.edge.moved(&room, &conns),
+            Bus::Reset { owner } => self.0.edge.forget_owner(&owner),
         }
     }
 
@@ -299,9 +309,14 @@ impl Cluster {
     async fn ticks(self, mut stop: watch::Receiver<bool>) {
         let mut every = tokio::time::interval(self.0.lease / 3);
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // While Redis is down, try often: the first renewal after it returns re-takes this
+        // node's leases before another node can find its rooms unleased.
+        let mut often = tokio::time::interval(self.0.lease / 30);
+        often.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 _ = every.tick() => {}
+                _ = often.tick(), if !self.redis_up() => {}
                 () = stopped(&mut stop) => return,
             }
             match self.tick().await {

@@ -4,7 +4,7 @@
 
 use super::bus::{self, Link, RemoteOutbox};
 use super::{Cluster, lock};
-use arbiter_engine::{Caller, ConnId, RoomCmd, RoomGone};
+use arbiter_engine::{Caller, ConnId, Outbox as _, RoomCmd, RoomGone};
 use arbiter_protocol::{ClientMsg, PlayerInfo};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -80,7 +80,20 @@ impl Cluster {
                     link
                 }
             };
-            let remote = s.conns.entry((edge, conn)).or_insert_with(|| Remote {
+            let key = (edge, conn);
+            if !s.conns.contains_key(&key) && !matches!(msg, ClientMsg::Join { .. }) {
+                // A connection this node forgot (its node was taken for dead, then came
+                // back): whatever it was in, it must join again. It reconnects and resumes.
+                drop(s);
+                RemoteOutbox {
+                    conn,
+                    encoding: bus::encoding_of(msgpack),
+                    link,
+                }
+                .moved(room);
+                return;
+            }
+            let remote = s.conns.entry(key).or_insert_with(|| Remote {
                 id: self.next_remote_id(),
                 outbox: Arc::new(RemoteOutbox {
                     conn,
@@ -129,7 +142,10 @@ impl Cluster {
         }
     }
 
-    /// Publish a link's frames, a batch per round trip, until the link closes.
+    /// Publish a link's frames, a batch per round trip, until the link closes. A batch that
+    /// did not reach the edge (Redis failed, or the edge was not subscribed) breaks the link:
+    /// this node forgets the edge's connections, and tells the edge to make them reconnect
+    /// as soon as it can be reached; they resume and nothing they were owed is lost.
     async fn send_link(self, link: Arc<Link>) {
         loop {
             let batch = link.next_batch().await;
@@ -139,14 +155,55 @@ impl Cluster {
             let mut pipe = redis::pipe();
             let channel = self.channel(&link.edge);
             for msg in &batch {
-                pipe.cmd("PUBLISH").arg(&channel).arg(msg.encode()).ignore();
+                pipe.cmd("PUBLISH").arg(&channel).arg(msg.encode());
             }
-            let sent: Result<(), redis::RedisError> = pipe.query_async(&mut self.redis()).await;
-            if let Err(e) = sent {
-                // The frames are lost with the bus; the edge's clients resync when they
-                // notice the gap, or resume after the edge closes them.
-                self.redis_failed("sending frames", &e);
+            let sent: Result<Vec<i64>, redis::RedisError> =
+                pipe.query_async(&mut self.redis()).await;
+            let delivered = match sent {
+                Ok(counts) => counts.iter().all(|n| *n > 0),
+                Err(e) => {
+                    self.redis_failed("sending frames", &e);
+                    false
+                }
+            };
+            if !delivered {
+                self.reset_edge(&link).await;
             }
+        }
+    }
+
+    async fn reset_edge(&self, link: &Link) {
+        tracing::warn!(edge = %link.edge, "frames to a node were lost; its clients will resume");
+        let forgotten: Vec<(String, ConnId)> = {
+            let mut s = lock(&self.0.owner.0);
+            let keys: Vec<(String, ConnId)> = s
+                .conns
+                .keys()
+                .filter(|(e, _)| *e == link.edge)
+                .cloned()
+                .collect();
+            keys.into_iter()
+                .filter_map(|k| s.conns.remove(&k))
+                .flat_map(|r| r.rooms.into_iter().map(move |room| (room, r.id)))
+                .collect()
+        };
+        for (room, conn) in forgotten {
+            if let Some(h) = self.0.rooms.find(&room) {
+                let _ = h.send(RoomCmd::Disconnect { conn }).await;
+            }
+        }
+        let reset = super::bus::Bus::Reset {
+            owner: self.0.id.clone(),
+        };
+        while !link.is_closed() {
+            match self.publish(&link.edge, &reset).await {
+                Ok(n) if n > 0 => return,
+                // Not subscribed (yet): it forgets its proxies itself when it resubscribes,
+                // or is declared dead; keep trying until one of those happens.
+                Ok(_) => {}
+                Err(e) => self.redis_failed("resetting a node", &e),
+            }
+            tokio::time::sleep(self.0.lease / 10).await;
         }
     }
 }
