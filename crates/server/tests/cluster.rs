@@ -376,6 +376,32 @@ fn the_history_checker_finds_every_kind_of_corruption() {
 
 /// The private Redis and database the cluster tests stand on: Redis answers, dies, comes back
 /// on its port; the database is there, then dropped.
+/// A node that cannot be a cluster node says why and exits: cluster mode without PostgreSQL,
+/// and a Redis that does not answer.
+#[tokio::test]
+async fn a_misconfigured_node_is_a_clear_startup_error() {
+    let dir = std::env::temp_dir().join(format!("arbiter-misconfigured-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let serve = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_arbiter"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--secret", SECRET])
+            .arg("--data-dir")
+            .arg(&dir)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?} started");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let err = serve(&["--redis", "redis://127.0.0.1:1"]);
+    assert!(err.contains("needs a PostgreSQL database"), "{err}");
+    let db = PgDatabase::create("arbiter_misconfigured").await;
+    // Port 1 on loopback: nothing listens there, the connection is refused at once.
+    let err = serve(&["--redis", "redis://127.0.0.1:1", "--database-url", &db.url]);
+    assert!(err.contains("cannot connect to Redis"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_private_redis_and_database_come_and_go() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
