@@ -305,14 +305,7 @@ impl Rooms {
             return Ok(None);
         };
         let room = &loaded.room;
-        let spec = RoomSpec {
-            id: room.id.clone(),
-            code: room.code.clone(),
-            config: room.config.clone(),
-            seed: room.seed,
-            created_ms: room.created_ms,
-            options: room.options(),
-        };
+        let spec = room.spec();
         let launch = self.launch(&room.id, &room.code, fence);
         match self.0.registry.restore(&room.game, spec, &loaded, launch) {
             Some(Ok(handle)) => {
@@ -379,14 +372,7 @@ impl Rooms {
                 store.log(id, 0, MAX_STORED_LOG).await.map_err(failed)?,
             ),
         };
-        let spec = RoomSpec {
-            id: room.id.clone(),
-            code: room.code.clone(),
-            config: room.config.clone(),
-            seed: room.seed,
-            created_ms: room.created_ms,
-            options: room.options(),
-        };
+        let spec = room.spec();
         self.0
             .registry
             .answer(&room.game, spec, base.as_ref(), &log, viewer, query)

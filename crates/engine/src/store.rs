@@ -70,6 +70,18 @@ pub struct StoredRoom {
 }
 
 impl StoredRoom {
+    /// What rebuilding the room starts from.
+    pub(crate) fn spec(&self) -> crate::room::RoomSpec {
+        crate::room::RoomSpec {
+            id: self.id.clone(),
+            code: self.code.clone(),
+            config: self.config.clone(),
+            seed: self.seed,
+            created_ms: self.created_ms,
+            options: self.options(),
+        }
+    }
+
     /// The room's limits.
     pub fn options(&self) -> RoomOptions {
         RoomOptions {

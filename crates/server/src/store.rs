@@ -99,6 +99,30 @@ impl SqlStore {
         Ok(Self { db, writes })
     }
 
+    /// The one value (if any row) a query with one text parameter returns.
+    async fn scalar<T>(&self, query: &str, arg: &str) -> Result<Option<T>, StoreError>
+    where
+        T: Send + Unpin,
+        T: for<'r> sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite>,
+        T: for<'r> sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>,
+    {
+        let value = match &self.db {
+            Db::Sqlite(pool) => {
+                sqlx::query_scalar::<_, T>(&lite(query))
+                    .bind(arg)
+                    .fetch_optional(pool)
+                    .await
+            }
+            Db::Postgres(pool) => {
+                sqlx::query_scalar::<_, T>(query)
+                    .bind(arg)
+                    .fetch_optional(pool)
+                    .await
+            }
+        };
+        value.map_err(err)
+    }
+
     async fn write(&self, write: Write) -> Result<(), StoreError> {
         let (reply, answer) = oneshot::channel();
         self.writes
@@ -509,43 +533,14 @@ impl Store for SqlStore {
     fn claim(&self, room: &str) -> StoreFuture<'_, Option<u64>> {
         let room = room.to_owned();
         Box::pin(async move {
-            let fence = match &self.db {
-                Db::Sqlite(pool) => {
-                    sqlx::query_scalar::<_, i64>(&lite(sql::CLAIM))
-                        .bind(&room)
-                        .fetch_optional(pool)
-                        .await
-                }
-                Db::Postgres(pool) => {
-                    sqlx::query_scalar::<_, i64>(sql::CLAIM)
-                        .bind(&room)
-                        .fetch_optional(pool)
-                        .await
-                }
-            };
-            fence.map(|f| f.map(from_db)).map_err(err)
+            let fence: Option<i64> = self.scalar(sql::CLAIM, &room).await?;
+            Ok(fence.map(from_db))
         })
     }
 
     fn find_code(&self, code: &str) -> StoreFuture<'_, Option<String>> {
         let code = code.to_owned();
-        Box::pin(async move {
-            let id = match &self.db {
-                Db::Sqlite(pool) => {
-                    sqlx::query_scalar::<_, String>(&lite(sql::CODE))
-                        .bind(&code)
-                        .fetch_optional(pool)
-                        .await
-                }
-                Db::Postgres(pool) => {
-                    sqlx::query_scalar::<_, String>(sql::CODE)
-                        .bind(&code)
-                        .fetch_optional(pool)
-                        .await
-                }
-            };
-            id.map_err(err)
-        })
+        Box::pin(async move { self.scalar(sql::CODE, &code).await })
     }
 
     fn append(

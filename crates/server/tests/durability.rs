@@ -195,26 +195,8 @@ async fn a_killed_sqlite_server_loses_no_acknowledged_action() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_postgres_server_loses_no_acknowledged_action() {
-    use sqlx::Connection;
-    let admin_url = std::env::var("ARBITER_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let db = format!("arbiter_crash_{}", rand_suffix());
-    let mut admin = sqlx::PgConnection::connect(&admin_url)
-        .await
-        .expect("the local PostgreSQL server (127.0.0.1:5432) must be running");
-    sqlx::query(&format!("CREATE DATABASE {db}"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let url = match admin_url.rsplit_once('/') {
-        Some((base, _)) => format!("{base}/{db}"),
-        None => unreachable!(),
-    };
-    crash_and_recover(&url).await;
-    sqlx::query(&format!("DROP DATABASE {db} WITH (FORCE)"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
+    let db = support::PgDatabase::create("arbiter_crash").await;
+    crash_and_recover(&db.url).await;
 }
 
 #[tokio::test]
