@@ -58,8 +58,9 @@ pub(super) enum Bus {
         /// The owner node.
         owner: String,
     },
-    /// Owner → edge: the room no longer lives on the owner; these connections must
-    /// reconnect (to find it where it lives now).
+    /// Owner → edge: the room no longer lives on the owner; the edge closes its proxy and
+    /// every connection that used it reconnects (to find the room where it lives now).
+    /// `conns` names those the owner was answering.
     Moved {
         /// The room.
         room: String,

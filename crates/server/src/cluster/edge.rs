@@ -120,17 +120,12 @@ impl Edge {
         }
     }
 
-    /// The owner stopped serving the room: these connections reconnect.
-    pub(super) fn moved(&self, room: &str, conns: &[ConnId]) {
-        let outboxes: Vec<Arc<dyn Outbox>> = {
-            let mut proxies = lock(&self.proxies);
-            let Some(p) = proxies.get_mut(room) else {
-                return;
-            };
-            conns.iter().filter_map(|c| p.conns.remove(c)).collect()
-        };
-        for outbox in outboxes {
-            outbox.moved(room);
+    /// The owner no longer serves the room: close its proxy, so the next request finds the
+    /// room where it lives now, and make every connection that used it reconnect.
+    pub(super) fn moved(&self, room: &str) {
+        let removed = lock(&self.proxies).remove(room);
+        if let Some(p) = removed {
+            tell_moved(p);
         }
     }
 

@@ -300,7 +300,7 @@ impl Cluster {
                 .0
                 .edge
                 .deliver(&room, &conns, bus::kind_of(kind), bytes),
-            Bus::Moved { room, conns } => self.0.edge.moved(&room, &conns),
+            Bus::Moved { room, .. } => self.0.edge.moved(&room),
             Bus::Reset { owner } => self.0.edge.forget_owner(&owner),
         }
     }
