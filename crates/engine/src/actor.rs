@@ -290,10 +290,12 @@ impl Actor {
                     return;
                 }
                 Err(e) => {
-                    // Entries that are not durable must not be acknowledged: stop the room. Its
-                    // clients get an error, reconnect, and find it as storage last had it.
-                    tracing::error!(room = %room.id(), error = %e, "storage failed; closing the room");
-                    room.close(ErrorCode::Internal, "the room's storage failed; reconnect");
+                    // Entries that are not durable must not be acknowledged: stop the room,
+                    // dropping what they produced. Its clients are told to reconnect; the room
+                    // is loaded again from storage, as storage last had it, for the first of
+                    // them that asks once storage answers again.
+                    tracing::error!(room = %room.id(), error = %e, "storage failed; stopping the room");
+                    room.hand_over();
                     rx.close();
                     on_close();
                     return;

@@ -81,6 +81,8 @@ struct Inner {
     persistence: Option<Persistence>,
     /// A std mutex: held for map lookups only, never across an await.
     live: Mutex<Live>,
+    /// Held while loading a stored room, so two requests cannot load it twice.
+    loading: tokio::sync::Mutex<()>,
 }
 
 /// Live rooms, shared by every connection and the REST API.
@@ -105,6 +107,7 @@ impl Rooms {
             limits,
             persistence,
             live: Mutex::new(Live::default()),
+            loading: tokio::sync::Mutex::new(()),
         }))
     }
 
@@ -315,6 +318,35 @@ impl Rooms {
             Some(Err(e)) => Err(StoreError::Failed(e.to_string())),
             None => Err(StoreError::Failed(format!("no game named {:?}", room.game))),
         }
+    }
+
+    /// A live room by id or code, loading it from the store if it is stored as live but not
+    /// running here (it stopped after a storage failure). For a single node, which owns
+    /// every room; a cluster node takes rooms over through its leases instead.
+    pub async fn find_or_load(&self, id_or_code: &str) -> Result<Option<RoomHandle>, StoreError> {
+        if let Some(h) = self.find(id_or_code) {
+            return Ok(Some(h));
+        }
+        let Some(p) = &self.0.persistence else {
+            return Ok(None);
+        };
+        let id = if id_or_code.starts_with("r_") {
+            id_or_code.to_owned()
+        } else {
+            match p
+                .store
+                .find_code(&id_or_code.trim().to_ascii_uppercase())
+                .await?
+            {
+                Some(id) => id,
+                None => return Ok(None),
+            }
+        };
+        let _one_at_a_time = self.0.loading.lock().await;
+        if let Some(h) = self.find(&id) {
+            return Ok(Some(h));
+        }
+        Ok(self.adopt(&id).await?.map(|(h, _)| h))
     }
 
     /// Stop serving a room here (see [`RoomCmd::HandOver`]); returns once it has stopped.

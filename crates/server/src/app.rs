@@ -152,10 +152,17 @@ impl App {
         }
         match &self.0.cluster {
             Some(cluster) => cluster.locate(name).await,
-            None => Err(GameError::new(
-                ErrorCode::RoomNotFound,
-                format!("no room {name:?}"),
-            )),
+            None => match self.0.rooms.find_or_load(name).await {
+                Ok(Some(h)) => Ok(h),
+                Ok(None) => Err(GameError::new(
+                    ErrorCode::RoomNotFound,
+                    format!("no room {name:?}"),
+                )),
+                Err(e) => Err(GameError::new(
+                    ErrorCode::Unavailable,
+                    format!("the room cannot be loaded from storage: {e}"),
+                )),
+            },
         }
     }
 

@@ -79,6 +79,21 @@ impl SqlStore {
         let db = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let pool = PgPoolOptions::new()
                 .max_connections(8)
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        use sqlx::Executor;
+                        // A node paused mid-commit (SIGSTOP, a long GC, a partition) holds its
+                        // rooms' row locks: PostgreSQL ends its session after 5 s idle in the
+                        // transaction, releasing them (the commit then fails, nothing is
+                        // acknowledged), and a takeover's claim waits at most 2 s for a lock
+                        // before giving up until the next sweep.
+                        conn.execute(
+                            "SET idle_in_transaction_session_timeout = '5s'; SET lock_timeout = '2s'",
+                        )
+                        .await?;
+                        Ok(())
+                    })
+                })
                 .connect(url)
                 .await
                 .map_err(|e| StoreError::Failed(format!("cannot connect to PostgreSQL: {e}")))?;

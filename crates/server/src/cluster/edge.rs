@@ -30,6 +30,8 @@ struct Proxy {
     room: Arc<str>,
     /// The connections of this node that sent the room something, with their queues.
     conns: HashMap<ConnId, Arc<dyn Outbox>>,
+    /// Stops the proxy's task once the proxy is closed from outside.
+    stop: Arc<tokio::sync::Notify>,
 }
 
 impl Edge {
@@ -56,6 +58,7 @@ impl Edge {
             return p.handle.clone();
         }
         let (handle, rx) = RoomHandle::forwarding(room, info);
+        let stop = Arc::new(tokio::sync::Notify::new());
         let serial = self
             .serials
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -67,6 +70,7 @@ impl Edge {
                 handle: handle.clone(),
                 room: room.into(),
                 conns: HashMap::new(),
+                stop: stop.clone(),
             },
         );
         drop(proxies);
@@ -79,6 +83,7 @@ impl Edge {
             serial,
             owner.to_owned(),
             rx,
+            stop,
         ));
         handle
     }
@@ -175,10 +180,13 @@ impl Edge {
     }
 }
 
+/// A proxy was closed: its connections reconnect, and its task stops (telling those whose
+/// commands it still holds).
 fn tell_moved(p: Proxy) {
     for outbox in p.conns.values() {
         outbox.moved(&p.room);
     }
+    p.stop.notify_one();
 }
 
 /// Forward a proxy's commands to the room's owner until the owner is gone. Every
@@ -190,10 +198,16 @@ async fn forward(
     serial: u64,
     owner: String,
     mut rx: mpsc::Receiver<RoomCmd>,
+    stop: Arc<tokio::sync::Notify>,
 ) {
     let edge = &cluster.0.edge;
     let mut users: HashMap<ConnId, Arc<dyn Outbox>> = HashMap::new();
-    while let Some(cmd) = rx.recv().await {
+    loop {
+        let cmd = tokio::select! {
+            cmd = rx.recv() => cmd,
+            () = stop.notified() => None,
+        };
+        let Some(cmd) = cmd else { break };
         let sent = match cmd {
             RoomCmd::Client { caller, msg } => {
                 users.insert(caller.conn, caller.outbox.clone());

@@ -528,10 +528,17 @@ impl Cluster {
             *orphans = unleased;
             ripe
         };
-        for room in ripe {
-            if let Err(e) = self.take_over(&room).await {
-                tracing::warn!(%room, error = %e, "taking the room over failed");
-            }
+        if !ripe.is_empty() {
+            // Off the tick: a takeover may wait on the store, and heartbeats and renewals
+            // must not.
+            let this = self.clone();
+            tokio::spawn(async move {
+                for room in ripe {
+                    if let Err(e) = this.take_over(&room).await {
+                        tracing::warn!(%room, error = %e, "taking the room over failed");
+                    }
+                }
+            });
         }
         Ok(())
     }
