@@ -128,6 +128,15 @@ start_node() {
   return 1
 }
 
+# CPU ticks (user + system, 1/100 s) a process has used: fields 14 and 15 of its stat.
+cpu_ticks() {
+  local stat
+  read -r stat <"/proc/$1/stat"
+  # shellcheck disable=SC2086
+  set -- ${stat##*) }
+  echo $(( ${12} + ${13} ))
+}
+
 # new_db NAME: create a database, recorded in DATABASES (dropped by the trap), named in DB.
 new_db() {
   DB=${TAG}_${1//-/_}
@@ -154,9 +163,19 @@ row() {
     --warmup "$WARMUP" -D "$DURATION" --json "$OUT/$name.json")
   for url in "${URLS[@]}"; do args+=(--url "$url"); done
   log "$name: arbiter bench ${args[*]}"
-  local rc=0
+  local rc=0 redis_before
+  redis_before=$(cpu_ticks "$REDIS_PID")
   timeout "$ROW_TIMEOUT" "$ARBITER" bench "${args[@]}" >&2 || rc=$?
   [ "$rc" = 0 ] || echo "cluster.sh: row $name failed (exit $rc)" >&2
+  if [ "$mode" = cluster ] && [ -f "$OUT/$name.json" ]; then
+    # The bus's cost in Redis, over the whole bench (setup and warm-up included, so per ack
+    # of the whole bench rather than of the window).
+    local ticks acks
+    ticks=$(( $(cpu_ticks "$REDIS_PID") - redis_before ))
+    acks=$(jq -r .acks "$OUT/$name.json")
+    awk -v t="$ticks" -v a="$acks" 'BEGIN { printf "redis-server: %.2f s CPU over the bench, %.1f µs per action (%d acks)\n", t / 100, (a > 0 ? t * 1e4 / a : 0), a }' \
+      | tee "$OUT/$name-redis.txt" >&2
+  fi
   if [ "$mode" = cluster ]; then
     local api=${URLS[0]#ws://}
     curl -fsS "http://${api%/ws}/api/v1/cluster" >"$OUT/$name-cluster.json" 2>/dev/null || true
@@ -194,6 +213,8 @@ fi
       [ -f "$f" ] && rf+=("$f")
     done
     [ ${#rf[@]} -gt 0 ] && "$ARBITER" bench --compare "${rf[@]}"
+    r="$OUT/cluster-r$rooms-t$interval-redis.txt"
+    [ -s "$r" ] && cat "$r"
     w="$OUT/cluster-r$rooms-t$interval-warnings.txt"
     if [ -s "$w" ]; then
       echo "server warnings (cluster): $(wc -l <"$w") lines, first: $(head -1 "$w")"
