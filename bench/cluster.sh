@@ -186,6 +186,42 @@ row() {
   return 0
 }
 
+# idle NAME single|cluster: the servers' CPU with no client at all, over DURATION seconds
+# (what a node spends on its own: heartbeats, lease renewals, sweeps).
+idle() {
+  local name=$1 mode=$2 i pid
+  new_db "$name"
+  URLS=()
+  if [ "$mode" = single ]; then
+    start_node "$name-node" "$DB"
+  else
+    for i in $(seq 1 "$NODES"); do
+      start_node "$name-node$i" "$DB" --redis "redis://127.0.0.1:$REDIS_PORT" \
+        --redis-prefix "$TAG$name" --lease-ms "$LEASE_MS" --node-id "n$i"
+    done
+  fi
+  local watched=("${PIDS[@]}")
+  [ "$mode" = cluster ] && watched+=("$REDIS_PID")
+  sleep 2
+  local before=() after=()
+  for pid in "${watched[@]}"; do before+=("$(cpu_ticks "$pid")"); done
+  sleep "$DURATION"
+  for pid in "${watched[@]}"; do after+=("$(cpu_ticks "$pid")"); done
+  {
+    printf '%s, no clients, %s s:' "$mode" "$DURATION"
+    for i in "${!watched[@]}"; do
+      local who=node
+      [ "${watched[$i]}" = "$REDIS_PID" ] && who=redis
+      awk -v w="$who" -v t=$(( after[i] - before[i] )) -v d="$DURATION" \
+        'BEGIN { printf " %s %.1f%%", w, t / d }'
+    done
+    echo " (of one core)"
+  } | tee "$OUT/$name.txt" >&2
+  stop_servers
+}
+
+idle idle-single single
+idle idle-cluster cluster
 for rate in $RATES; do
   rooms=${rate%%:*} interval=${rate##*:}
   row "single-r$rooms-t$interval" single "$rooms" "$interval"
@@ -203,6 +239,7 @@ fi
 {
   echo "# Arbiter cluster bench — $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(git rev-parse --short HEAD), $(nproc) CPUs, nothing pinned"
   echo "# load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+  cat "$OUT"/idle-*.txt 2>/dev/null || true
   for rate in $RATES; do
     rooms=${rate%%:*} interval=${rate##*:}
     echo
