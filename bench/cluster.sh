@@ -110,6 +110,8 @@ start_node() {
   local dir
   dir=$(mktemp -d)
   TMPDIRS+=("$dir")
+  # Created here: the server opens it after the fork, maybe after the first look below.
+  : >"$OUT/$name.log"
   "$ARBITER" serve --listen 127.0.0.1:0 --data-dir "$dir" --database-url "$PG/$db" \
     --secret "$SECRET" --log warn "$@" >"$OUT/$name.log" 2>&1 &
   local pid=$!
