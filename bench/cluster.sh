@@ -146,6 +146,32 @@ new_db() {
   psql_admin "CREATE DATABASE $DB"
 }
 
+# local NAME ROOMS INTERVAL_MS: the cluster with every client on its room's owner, so nothing
+# is routed: one `arbiter bench` per node, ROOMS/NODES rooms each, all at once. Against the
+# cluster row this isolates routing from spreading the load over 3 processes.
+local_row() {
+  local name=$1 rooms=$2 interval=$3 i
+  new_db "$name"
+  URLS=()
+  for i in $(seq 1 "$NODES"); do
+    start_node "$name-node$i" "$DB" --redis "redis://127.0.0.1:$REDIS_PORT" \
+      --redis-prefix "$TAG$name" --lease-ms "$LEASE_MS" --node-id "n$i"
+  done
+  sleep 1
+  log "$name: $NODES × arbiter bench --label local-nI -R $((rooms / NODES)) -C $CLIENTS -T $interval --warmup $WARMUP -D $DURATION --url (node I)"
+  local benches=()
+  for i in $(seq 1 "$NODES"); do
+    timeout "$ROW_TIMEOUT" "$ARBITER" bench --label "local-n$i" -R $((rooms / NODES)) -C "$CLIENTS" \
+      -T "$interval" --warmup "$WARMUP" -D "$DURATION" --json "$OUT/$name-n$i.json" \
+      --url "${URLS[$((i - 1))]}" >"$OUT/$name-n$i.txt" 2>&1 &
+    benches+=($!)
+    PIDS+=($!)
+  done
+  for i in "${benches[@]}"; do wait "$i" || echo "cluster.sh: a bench of $name failed" >&2; done
+  stop_servers
+  grep -hE 'WARN|ERROR' "$OUT/$name"-node*.log >"$OUT/$name-warnings.txt" 2>/dev/null || true
+}
+
 # row NAME single|cluster ROOMS INTERVAL_MS
 row() {
   local name=$1 mode=$2 rooms=$3 interval=$4
@@ -228,12 +254,13 @@ for rate in $RATES; do
   rooms=${rate%%:*} interval=${rate##*:}
   row "single-r$rooms-t$interval" single "$rooms" "$interval"
   row "cluster-r$rooms-t$interval" cluster "$rooms" "$interval"
+  local_row "local-r$rooms-t$interval" "$rooms" "$interval"
 done
 
 shopt -s nullglob
 files=("$OUT"/*.json)
 reports=()
-for f in "${files[@]}"; do [[ $f == *-cluster.json ]] || reports+=("$f"); done
+for f in "${files[@]}"; do [[ $f == *-cluster.json || $f == */local-* ]] || reports+=("$f"); done
 if [ ${#reports[@]} -eq 0 ]; then
   echo "cluster.sh: no row produced a report" >&2
   exit 1
@@ -251,7 +278,12 @@ fi
       f="$OUT/$m-r$rooms-t$interval.json"
       [ -f "$f" ] && rf+=("$f")
     done
+    rf+=("$OUT/local-r$rooms-t$interval"-n*.json)
     [ ${#rf[@]} -gt 0 ] && "$ARBITER" bench --compare "${rf[@]}"
+    lf=("$OUT/local-r$rooms-t$interval"-n*.json)
+    if [ ${#lf[@]} -gt 0 ]; then
+      jq -s -r '"local (every client on its owner, \(length) benches): \(map(.actions_per_s) | add | floor) actions/s, server \((map(.server.cpu_us_per_action * .actions_per_s) | add) / (map(.actions_per_s) | add) * 10 | round / 10) µs per action over all nodes"' "${lf[@]}"
+    fi
     r="$OUT/cluster-r$rooms-t$interval-redis.txt"
     [ -s "$r" ] && cat "$r"
     w="$OUT/cluster-r$rooms-t$interval-warnings.txt"
