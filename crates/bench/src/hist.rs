@@ -38,7 +38,6 @@ impl Latency {
     }
 
     /// Add every sample of `other`.
-    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn merge(&mut self, other: &Self) {
         // Both sides have the same bounds, so adding never fails.
         let _ = self.h.add(&other.h);

@@ -3,7 +3,10 @@
 //! R rooms × C players (+ S spectators) of a game; every player acts every T ms for D seconds
 //! after a warm-up. Reported: join rate and latency, action→ack and action→update latency at
 //! every member (HDR histograms), actions/s and updates/s, errors and disconnects, and the CPU
-//! and RSS of the server process and of the generator itself. See `docs/performance.md`.
+//! and RSS of the server process and of the generator itself. Given several URLs (the nodes of
+//! a cluster), rooms and their members are spread over them and latencies are reported apart
+//! for members connected to their room's owner and members connected elsewhere. See
+//! `docs/performance.md`.
 
 mod hist;
 mod load;
@@ -39,9 +42,11 @@ pub enum Format {
 /// Options of `arbiter bench`.
 #[derive(Debug, Clone, Args)]
 pub struct BenchArgs {
-    /// WebSocket URL of the server under test (loopback only).
-    #[arg(long, default_value = "ws://127.0.0.1:7878/ws")]
-    pub url: String,
+    /// WebSocket URL of the server under test (loopback only). Repeat it (or comma-separate)
+    /// for the nodes of a cluster: room i is created through URL i mod n and its member j
+    /// connects through URL (i + j) mod n.
+    #[arg(long, value_delimiter = ',', default_value = "ws://127.0.0.1:7878/ws")]
+    pub url: Vec<String>,
     /// The workload.
     #[arg(long, value_enum, default_value = "act")]
     pub workload: WorkloadArg,
@@ -75,9 +80,10 @@ pub struct BenchArgs {
     /// Connections being set up at once.
     #[arg(long, default_value_t = 256)]
     pub concurrency: usize,
-    /// The server's pid, for its CPU and RSS; by default the process listening on the URL's port.
-    #[arg(long)]
-    pub server_pid: Option<u32>,
+    /// The server's pid, for its CPU and RSS; by default the process listening on the URL's
+    /// port. With several URLs, one pid per URL in the same order, or none.
+    #[arg(long, value_delimiter = ',')]
+    pub server_pid: Vec<u32>,
     /// Row label.
     #[arg(long, default_value = "arbiter")]
     pub label: String,
@@ -157,6 +163,9 @@ fn print(reports: &[report::Report], format: Format) -> Result<(), String> {
                     }
                 }
             }
+            if act.iter().any(|r| !r.nodes.is_empty()) {
+                print!("{}", report::node_table(&act));
+            }
             if !other.is_empty() {
                 print!("{}", report::join_table(&other));
             }
@@ -189,9 +198,27 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
     if args.clients == 0 || args.rooms == 0 || args.interval_ms == 0 {
         return Err("--rooms, --clients and --interval-ms must be at least 1".into());
     }
+    if !args.server_pid.is_empty() && args.server_pid.len() != args.url.len() {
+        return Err(format!(
+            "--server-pid: {} pids for {} URLs (give one per URL, or none)",
+            args.server_pid.len(),
+            args.url.len()
+        ));
+    }
+    let targets = args
+        .url
+        .iter()
+        .enumerate()
+        .map(|(i, url)| {
+            Ok(load::Target {
+                url: url.clone(),
+                addr: loopback_addr(url)?,
+                pid: args.server_pid.get(i).copied(),
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
     let plan = load::Plan {
-        addr: loopback_addr(&args.url)?,
-        url: args.url.clone(),
+        targets,
         workload: match args.workload {
             WorkloadArg::Act => load::Workload::Act,
             WorkloadArg::Join => load::Workload::Join,
@@ -207,7 +234,6 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
         drain: secs(args.drain, "drain")?,
         setup_timeout: secs(args.setup_timeout, "setup-timeout")?,
         concurrency: args.concurrency,
-        server_pid: args.server_pid,
         label: if args.quickack {
             format!("{}+quickack", args.label)
         } else {

@@ -6,8 +6,8 @@
 
 use crate::hist::Latency;
 use crate::procstat::{self, Sample};
-use crate::report::{JoinStats, ProcStats, Report};
-use crate::schedule::{self, Slot};
+use crate::report::{JoinStats, NodeStats, ProcStats, Report, RouteStats};
+use crate::schedule::{self, Route, Slot};
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
 use std::borrow::Cow;
@@ -27,11 +27,21 @@ use tokio_tungstenite::{WebSocketStream, client_async_with_config};
 /// read: the 128 KiB default would cost the generator 128 KiB and much CPU per connection).
 const READ_BUFFER: usize = 4 * 1024;
 
+/// A server the load goes to: one node of a cluster, or the only server.
+#[derive(Debug, Clone)]
+pub(crate) struct Target {
+    pub(crate) url: String,
+    pub(crate) addr: SocketAddr,
+    /// Its pid, for CPU and RSS; by default the process listening on `addr`'s port.
+    pub(crate) pid: Option<u32>,
+}
+
 /// What to run.
 #[derive(Debug, Clone)]
 pub(crate) struct Plan {
-    pub(crate) url: String,
-    pub(crate) addr: SocketAddr,
+    /// Room i is created through target i mod n, its member j connects through (i + j) mod n
+    /// (see [`schedule::node_of`]).
+    pub(crate) targets: Vec<Target>,
     pub(crate) workload: Workload,
     pub(crate) game: String,
     pub(crate) rooms: u32,
@@ -43,7 +53,6 @@ pub(crate) struct Plan {
     pub(crate) drain: Duration,
     pub(crate) setup_timeout: Duration,
     pub(crate) concurrency: usize,
-    pub(crate) server_pid: Option<u32>,
     pub(crate) label: String,
     /// Set TCP_QUICKACK after every read (diagnosis of Nagle stalls).
     pub(crate) quickack: bool,
@@ -85,7 +94,8 @@ struct Window {
 struct Counters {
     actions_sent: Cell<u64>,
     acks: Cell<u64>,
-    acks_in_window: Cell<u64>,
+    /// Per [`Route`].
+    acks_in_window: [Cell<u64>; 2],
     measured_sent: Cell<u64>,
     measured_answered: Cell<u64>,
     updates: Cell<u64>,
@@ -105,8 +115,10 @@ struct Shared {
     plan: Plan,
     n: Counters,
     join_lat: RefCell<Latency>,
-    ack_lat: RefCell<Latency>,
-    upd_lat: RefCell<Latency>,
+    /// Per [`Route`] of the actor.
+    ack_lat: RefCell<[Latency; 2]>,
+    /// Per [`Route`] of the member receiving the update.
+    upd_lat: RefCell<[Latency; 2]>,
     first_connect: Cell<Option<Instant>>,
     last_joined: Cell<Option<Instant>>,
     window: watch::Receiver<Option<Window>>,
@@ -125,13 +137,13 @@ impl Shared {
 }
 
 /// Matches each action (by the version its ack names) with the moment every member received
-/// the update of that version.
+/// the update of that version. Samples go to the histogram of the receiving member's route.
 struct Track {
     members: u32,
     /// Version → (when its action was sent, members yet to receive it).
     sent: HashMap<u64, (Instant, u32)>,
     /// Updates received before the actor's ack told which action they carry.
-    early: HashMap<u64, Vec<Instant>>,
+    early: HashMap<u64, Vec<(Instant, Route)>>,
 }
 
 impl Track {
@@ -143,24 +155,24 @@ impl Track {
         }
     }
 
-    fn received(&mut self, v: u64, at: Instant, hist: &mut Latency) {
+    fn received(&mut self, v: u64, at: Instant, route: Route, hist: &mut [Latency; 2]) {
         match self.sent.get_mut(&v) {
             Some((t0, left)) => {
-                hist.record(at.saturating_duration_since(*t0));
+                hist[route.index()].record(at.saturating_duration_since(*t0));
                 *left = left.saturating_sub(1);
                 if *left == 0 {
                     self.sent.remove(&v);
                 }
             }
-            None => self.early.entry(v).or_default().push(at),
+            None => self.early.entry(v).or_default().push((at, route)),
         }
     }
 
-    fn answered(&mut self, v: u64, t0: Instant, hist: &mut Latency) {
+    fn answered(&mut self, v: u64, t0: Instant, hist: &mut [Latency; 2]) {
         let mut left = self.members;
         if let Some(ats) = self.early.remove(&v) {
-            for at in ats {
-                hist.record(at.saturating_duration_since(t0));
+            for (at, route) in ats {
+                hist[route.index()].record(at.saturating_duration_since(t0));
                 left = left.saturating_sub(1);
             }
         }
@@ -218,18 +230,29 @@ pub(crate) async fn run(plan: Plan) -> Result<Report, String> {
             total + 256
         ));
     }
-    let server_pid = plan
-        .server_pid
-        .or_else(|| procstat::find_listener(plan.addr.port()));
-    let rss_before = server_pid.and_then(procstat::sample).map(|s| s.rss_kb);
+    let server_pids: Vec<Option<u32>> = plan
+        .targets
+        .iter()
+        .map(|t| t.pid.or_else(|| procstat::find_listener(t.addr.port())))
+        .collect();
+    let sample_servers = || -> Vec<Option<Sample>> {
+        server_pids
+            .iter()
+            .map(|pid| pid.and_then(procstat::sample))
+            .collect()
+    };
+    let rss_before: Vec<Option<u64>> = sample_servers()
+        .into_iter()
+        .map(|s| s.map(|s| s.rss_kb))
+        .collect();
 
     let (window_tx, window_rx) = watch::channel(None);
     let (stop_tx, stop_rx) = watch::channel(false);
     let shared = Rc::new(Shared {
         n: Counters::default(),
         join_lat: RefCell::new(Latency::new()),
-        ack_lat: RefCell::new(Latency::new()),
-        upd_lat: RefCell::new(Latency::new()),
+        ack_lat: RefCell::default(),
+        upd_lat: RefCell::default(),
         first_connect: Cell::new(None),
         last_joined: Cell::new(None),
         window: window_rx,
@@ -289,9 +312,9 @@ pub(crate) async fn run(plan: Plan) -> Result<Report, String> {
     let (server_a, self_a, server_b, self_b, measured);
     match plan.workload {
         Workload::Join => {
-            server_a = server_pid.and_then(procstat::sample);
+            server_a = sample_servers();
             self_a = procstat::sample(std::process::id());
-            server_b = server_a;
+            server_b = server_a.clone();
             self_b = self_a;
             measured = Duration::ZERO;
         }
@@ -299,10 +322,10 @@ pub(crate) async fn run(plan: Plan) -> Result<Report, String> {
             // Let allocations settle (heartbeats, presence fan-out) before reading RSS.
             tokio::time::sleep(Duration::from_secs(2)).await;
             let measured_from = Instant::now();
-            server_a = server_pid.and_then(procstat::sample);
+            server_a = sample_servers();
             self_a = procstat::sample(std::process::id());
             tokio::time::sleep(plan.duration).await;
-            server_b = server_pid.and_then(procstat::sample);
+            server_b = sample_servers();
             self_b = procstat::sample(std::process::id());
             measured = measured_from.elapsed();
         }
@@ -316,10 +339,10 @@ pub(crate) async fn run(plan: Plan) -> Result<Report, String> {
             let _ = window_tx.send(Some(w));
             tokio::time::sleep_until(w.measure).await;
             let measured_from = Instant::now();
-            server_a = server_pid.and_then(procstat::sample);
+            server_a = sample_servers();
             self_a = procstat::sample(std::process::id());
             tokio::time::sleep_until(w.end).await;
-            server_b = server_pid.and_then(procstat::sample);
+            server_b = sample_servers();
             self_b = procstat::sample(std::process::id());
             measured = measured_from.elapsed();
             // Drain: wait for the answers still in flight.
@@ -361,18 +384,41 @@ pub(crate) async fn run(plan: Plan) -> Result<Report, String> {
         }
         p
     };
-    let acks_in_window = n.acks_in_window.get();
-    let mut server = proc_stats(server_a, server_b, server_pid, acks_in_window);
-    if let Some(before) = rss_before {
-        server.rss_before_kb = before;
-        if joined > 0 {
-            server.rss_per_conn_kb =
-                server.rss_start_kb.saturating_sub(before) as f64 / joined as f64;
+    let acks_in_window: u64 = n.acks_in_window.iter().map(Cell::get).sum();
+    let mut nodes = Vec::with_capacity(plan.targets.len());
+    for (i, target) in plan.targets.iter().enumerate() {
+        let mut server = proc_stats(server_a[i], server_b[i], server_pids[i], acks_in_window);
+        if let Some(before) = rss_before[i] {
+            server.rss_before_kb = before;
+            if joined > 0 {
+                server.rss_per_conn_kb =
+                    server.rss_start_kb.saturating_sub(before) as f64 / joined as f64;
+            }
         }
+        nodes.push(NodeStats {
+            url: target.url.clone(),
+            server,
+        });
     }
+    let cluster = nodes.len() > 1;
+    let server = if cluster {
+        ProcStats::total(&nodes.iter().map(|n| n.server).collect::<Vec<_>>())
+    } else {
+        nodes[0].server
+    };
     let loadgen = proc_stats(self_a, self_b, Some(std::process::id()), acks_in_window);
-    if server_pid.is_none() {
-        notes.push("server process not found: no server CPU or RSS".into());
+    for (target, pid) in plan.targets.iter().zip(&server_pids) {
+        if pid.is_some() {
+            continue;
+        }
+        if cluster {
+            notes.push(format!(
+                "server process of {} not found: its CPU and RSS are missing",
+                target.url
+            ));
+        } else {
+            notes.push("server process not found: no server CPU or RSS".into());
+        }
     }
     if loadgen.cpu_pct() >= crate::report::LOAD_BOUND_PCT {
         notes.push(format!(
@@ -387,6 +433,30 @@ pub(crate) async fn run(plan: Plan) -> Result<Report, String> {
         ));
     }
     let join_lat = shared.join_lat.borrow();
+    let (ack_lat, upd_lat) = (shared.ack_lat.borrow(), shared.upd_lat.borrow());
+    let merged = |h: &[Latency; 2]| {
+        let mut all = h[0].clone();
+        all.merge(&h[1]);
+        all.summary()
+    };
+    let routes = if cluster {
+        let per_room = plan.clients + plan.spectators;
+        Route::ALL
+            .iter()
+            .map(|&route| RouteStats {
+                route: route.name().into(),
+                members: u64::from(plan.rooms)
+                    * (0..per_room)
+                        .filter(|&m| schedule::route(0, m, plan.targets.len()) == route)
+                        .count() as u64,
+                actions_per_s: per_s(n.acks_in_window[route.index()].get()),
+                ack_latency: ack_lat[route.index()].summary(),
+                update_latency: upd_lat[route.index()].summary(),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(Report {
         label: plan.label.clone(),
         target: "arbiter".into(),
@@ -422,8 +492,8 @@ pub(crate) async fn run(plan: Plan) -> Result<Report, String> {
         updates: n.updates.get(),
         updates_per_s: per_s(n.updates.get()),
         frames_per_s: per_s(n.frames.get()),
-        ack_latency: shared.ack_lat.borrow().summary(),
-        update_latency: shared.upd_lat.borrow().summary(),
+        ack_latency: merged(&ack_lat),
+        update_latency: merged(&upd_lat),
         errors: n.errors.get(),
         disconnects: n.disconnects.get(),
         unanswered: n
@@ -432,12 +502,13 @@ pub(crate) async fn run(plan: Plan) -> Result<Report, String> {
             .saturating_sub(n.measured_answered.get()),
         server,
         loadgen,
+        routes,
+        nodes: if cluster { nodes } else { Vec::new() },
         notes,
     })
 }
 
-async fn connect(shared: &Shared, source: Option<std::net::Ipv4Addr>) -> Result<Ws, String> {
-    let plan = &shared.plan;
+async fn connect(target: &Target, source: Option<std::net::Ipv4Addr>) -> Result<Ws, String> {
     let socket = TcpSocket::new_v4().map_err(|e| format!("socket: {e}"))?;
     if let Some(ip) = source {
         socket
@@ -445,12 +516,12 @@ async fn connect(shared: &Shared, source: Option<std::net::Ipv4Addr>) -> Result<
             .map_err(|e| format!("bind {ip}: {e}"))?;
     }
     let stream = socket
-        .connect(plan.addr)
+        .connect(target.addr)
         .await
         .map_err(|e| format!("connect: {e}"))?;
     stream.set_nodelay(true).map_err(|e| e.to_string())?;
     let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER);
-    let (ws, _) = client_async_with_config(plan.url.as_str(), stream, Some(config))
+    let (ws, _) = client_async_with_config(target.url.as_str(), stream, Some(config))
         .await
         .map_err(|e| format!("handshake: {e}"))?;
     Ok(ws)
@@ -545,7 +616,10 @@ async fn client(
     if shared.first_connect.get().is_none() {
         shared.first_connect.set(Some(t0));
     }
-    let mut ws = match connect(&shared, source).await {
+    let nodes = plan.targets.len();
+    let target = &plan.targets[schedule::node_of(slot.room, slot.member, nodes)];
+    let route = schedule::route(slot.room, slot.member, nodes);
+    let mut ws = match connect(target, source).await {
         Ok(ws) => ws,
         Err(e) => {
             if slot.creator {
@@ -653,7 +727,7 @@ async fn client(
                         "patch" | "snapshot" => {
                             if in_window { bump(&n.updates); }
                             if let (Some(v), true) = (m.v, counting) {
-                                room.track.borrow_mut().received(v, now, &mut shared.upd_lat.borrow_mut());
+                                room.track.borrow_mut().received(v, now, route, &mut shared.upd_lat.borrow_mut());
                             }
                         }
                         "ack" | "reject" => {
@@ -664,10 +738,10 @@ async fn client(
                                 pending.pop_front();
                                 if ps < s { continue; }
                                 bump(&n.acks);
-                                if in_window { bump(&n.acks_in_window); }
+                                if in_window { bump(&n.acks_in_window[route.index()]); }
                                 if measured {
                                     bump(&n.measured_answered);
-                                    shared.ack_lat.borrow_mut().record(now - sent);
+                                    shared.ack_lat.borrow_mut()[route.index()].record(now - sent);
                                     if let (Some(v), "ack") = (m.v, m.t.as_ref()) {
                                         room.track.borrow_mut().answered(v, sent, &mut shared.upd_lat.borrow_mut());
                                     }
@@ -743,20 +817,28 @@ mod tests {
     fn updates_match_actions_whichever_arrives_first() {
         let base = Instant::now();
         let ms = Duration::from_millis;
-        let mut h = Latency::new();
+        let mut h: [Latency; 2] = Default::default();
         let mut t = Track::new(3);
         // Two members got version 5 before the actor's ack said which action it was.
-        t.received(5, base + ms(2), &mut h);
-        t.received(5, base + ms(3), &mut h);
+        t.received(5, base + ms(2), Route::SameNode, &mut h);
+        t.received(5, base + ms(3), Route::CrossNode, &mut h);
         t.answered(5, base, &mut h);
         // The third member gets it after.
-        t.received(5, base + ms(4), &mut h);
-        assert_eq!(h.count(), 3);
+        t.received(5, base + ms(4), Route::SameNode, &mut h);
+        assert_eq!(
+            (h[0].count(), h[1].count()),
+            (2, 1),
+            "by the receiver's route"
+        );
+        let cross = h[1].summary();
+        assert!((cross.max_ms - 3.0).abs() < 0.01, "{cross:?}");
+        let [mut all, cross_node] = h;
+        all.merge(&cross_node);
         assert!(
             t.sent.is_empty() && t.early.is_empty(),
             "fully matched entries are freed"
         );
-        let s = h.summary();
+        let s = all.summary();
         assert!((s.max_ms - 4.0).abs() < 0.01, "{s:?}");
         assert!((s.p50_ms - 3.0).abs() < 0.01, "{s:?}");
     }

@@ -46,8 +46,16 @@ pub(crate) struct Report {
     pub(crate) disconnects: u64,
     /// Measured actions never answered by the end of the drain.
     pub(crate) unanswered: u64,
+    /// The server's CPU and memory; with several nodes, their sum (`pid` 0).
     pub(crate) server: ProcStats,
     pub(crate) loadgen: ProcStats,
+    /// With several nodes: the latencies of members connected to their room's owner and of
+    /// members connected elsewhere. Absent from a single server's report.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) routes: Vec<RouteStats>,
+    /// With several nodes: each node's CPU and memory. Absent from a single server's report.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) nodes: Vec<NodeStats>,
     /// Anything the reader should know (load-bound, limits hit, …).
     pub(crate) notes: Vec<String>,
 }
@@ -62,6 +70,31 @@ pub(crate) struct JoinStats {
     pub(crate) wall_ms: f64,
     pub(crate) per_s: f64,
     pub(crate) latency: Summary,
+}
+
+/// The members of one route (see `schedule::Route`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub(crate) struct RouteStats {
+    /// `same-node` or `cross-node`.
+    pub(crate) route: String,
+    /// Members (players and spectators) on this route.
+    pub(crate) members: u64,
+    /// Acks received in the window by this route's players.
+    pub(crate) actions_per_s: f64,
+    /// Actions sent by this route's players, send → ack.
+    pub(crate) ack_latency: Summary,
+    /// Updates received by this route's members, from the send of the action they carry,
+    /// whoever sent it.
+    pub(crate) update_latency: Summary,
+}
+
+/// One node of a cluster run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub(crate) struct NodeStats {
+    pub(crate) url: String,
+    pub(crate) server: ProcStats,
 }
 
 /// CPU and memory of a process over the measured window.
@@ -86,6 +119,21 @@ pub(crate) struct ProcStats {
 impl ProcStats {
     pub(crate) fn cpu_pct(&self) -> f64 {
         self.cpu_user_pct + self.cpu_sys_pct
+    }
+
+    /// Several processes as one: CPU, CPU per action and memory added up, no pid.
+    pub(crate) fn total(procs: &[Self]) -> Self {
+        let mut t = Self::default();
+        for p in procs {
+            t.cpu_user_pct += p.cpu_user_pct;
+            t.cpu_sys_pct += p.cpu_sys_pct;
+            t.cpu_us_per_action += p.cpu_us_per_action;
+            t.rss_start_kb += p.rss_start_kb;
+            t.rss_end_kb += p.rss_end_kb;
+            t.rss_before_kb += p.rss_before_kb;
+            t.rss_per_conn_kb += p.rss_per_conn_kb;
+        }
+        t
     }
 }
 
@@ -160,6 +208,46 @@ pub(crate) fn table(reports: &[Report]) -> String {
             format!("{:.1}", r.server.rss_end_kb as f64 / 1024.0),
             gen_cpu,
         ]);
+        for route in &r.routes {
+            let mut row = vec![String::new(); header.len()];
+            row[0] = format!("{} {}", r.label, route.route);
+            row[2] = route.members.to_string();
+            row[4] = format!("{:.0}", route.actions_per_s);
+            row[6] = ms(route.ack_latency.p50_ms);
+            row[7] = ms(route.ack_latency.p99_ms);
+            row[8] = ms(route.update_latency.p50_ms);
+            row[9] = ms(route.update_latency.p95_ms);
+            row[10] = ms(route.update_latency.p99_ms);
+            row[11] = ms(route.update_latency.max_ms);
+            rows.push(row);
+        }
+    }
+    align(&rows)
+}
+
+/// CPU and memory of every node of the reports that ran against several.
+pub(crate) fn node_table(reports: &[Report]) -> String {
+    let mut rows: Vec<Vec<String>> = vec![
+        [
+            "label", "node", "pid", "srv cpu%", "usr/sys", "µs/act", "srv MB",
+        ]
+        .iter()
+        .map(|s| (*s).to_string())
+        .collect(),
+    ];
+    for r in reports {
+        for n in &r.nodes {
+            let p = &n.server;
+            rows.push(vec![
+                r.label.clone(),
+                n.url.clone(),
+                p.pid.to_string(),
+                format!("{:.0}", p.cpu_pct()),
+                format!("{:.0}/{:.0}", p.cpu_user_pct, p.cpu_sys_pct),
+                format!("{:.1}", p.cpu_us_per_action),
+                format!("{:.1}", p.rss_end_kb as f64 / 1024.0),
+            ]);
+        }
     }
     align(&rows)
 }
@@ -362,6 +450,77 @@ mod tests {
         assert_eq!(partial.label, "colyseus");
         assert_eq!(partial.actions_per_s, 12.5);
         assert_eq!(partial.server, ProcStats::default());
+    }
+
+    #[test]
+    fn cluster_reports_add_route_rows_and_node_rows() {
+        let single = serde_json::to_string(&sample("one", 1.0)).expect("serialise");
+        assert!(
+            !single.contains("routes") && !single.contains("nodes"),
+            "a single server's JSON is unchanged: {single}"
+        );
+        let mut r = sample("cluster", 1.0);
+        r.routes = vec![
+            RouteStats {
+                route: "same-node".into(),
+                members: 500,
+                actions_per_s: 5_000.0,
+                ack_latency: Summary {
+                    p99_ms: 1.5,
+                    ..Summary::default()
+                },
+                update_latency: Summary {
+                    p99_ms: 2.5,
+                    ..Summary::default()
+                },
+            },
+            RouteStats {
+                route: "cross-node".into(),
+                members: 500,
+                actions_per_s: 4_990.0,
+                ..RouteStats::default()
+            },
+        ];
+        let node = |url: &str, pid: u32, us: f64| NodeStats {
+            url: url.into(),
+            server: ProcStats {
+                pid,
+                cpu_user_pct: 10.0,
+                cpu_sys_pct: 5.0,
+                cpu_us_per_action: us,
+                rss_end_kb: 2_048,
+                ..ProcStats::default()
+            },
+        };
+        r.nodes = vec![node("ws://a/ws", 1, 20.0), node("ws://b/ws", 2, 30.5)];
+        let total = ProcStats::total(&[r.nodes[0].server, r.nodes[1].server]);
+        assert_eq!(
+            (total.pid, total.cpu_pct(), total.cpu_us_per_action),
+            (0, 30.0, 50.5)
+        );
+        assert_eq!(total.rss_end_kb, 4_096);
+
+        let t = table(&[r.clone()]);
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(lines.len(), 4, "{t}");
+        assert!(lines[2].starts_with("cluster same-node "), "{t}");
+        assert!(
+            lines[2].contains("  500  ") && lines[2].contains("  5000  "),
+            "{t}"
+        );
+        assert!(
+            lines[2].contains("  1.50  ") && lines[2].contains("  2.50  "),
+            "{t}"
+        );
+        assert!(lines[3].starts_with("cluster cross-node"), "{t}");
+        let n = node_table(&[r]);
+        assert_eq!(n.lines().count(), 3, "{n}");
+        assert!(
+            n.lines()
+                .nth(2)
+                .is_some_and(|l| l.contains("ws://b/ws  ") && l.contains("  30.5  ")),
+            "{n}"
+        );
     }
 
     #[test]

@@ -39,6 +39,48 @@ pub(crate) fn slots(rooms: u32, players: u32, spectators: u32) -> Vec<Slot> {
     out
 }
 
+/// How a member reaches its room's owner when the load is spread over several nodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Route {
+    /// Connected to the node its room was created through, which owns the room.
+    SameNode,
+    /// Connected to another node, which forwards its commands to the owner over the bus.
+    CrossNode,
+}
+
+impl Route {
+    pub(crate) const ALL: [Self; 2] = [Self::SameNode, Self::CrossNode];
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::SameNode => "same-node",
+            Self::CrossNode => "cross-node",
+        }
+    }
+
+    /// Position in [`Route::ALL`], for per-route counters.
+    pub(crate) fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Which of `nodes` URLs member `member` of room `room` connects through: (room + member)
+/// mod nodes. Member 0 creates the room, so room i is created through URL i mod nodes and
+/// its other members are spread over the rest.
+pub(crate) fn node_of(room: u32, member: u32, nodes: usize) -> usize {
+    let n = nodes.max(1) as u64;
+    usize::try_from((u64::from(room) + u64::from(member)) % n).unwrap_or(0)
+}
+
+/// Whether `member` of room `room` connects to the node its room was created through.
+pub(crate) fn route(room: u32, member: u32, nodes: usize) -> Route {
+    if node_of(room, member, nodes) == node_of(room, 0, nodes) {
+        Route::SameNode
+    } else {
+        Route::CrossNode
+    }
+}
+
 /// When the player with global player index `i` of `n` first acts, relative to the start of
 /// the schedule: spread evenly over one interval, so the offered load is smooth rather than
 /// `n` actions at once every `interval`.
@@ -98,6 +140,24 @@ mod tests {
         );
         assert!(!s[5].player && s[5].room == 1);
         assert!(s.iter().enumerate().all(|(i, x)| x.index == i as u64));
+    }
+
+    #[test]
+    fn members_spread_over_nodes_from_their_room_creators_node() {
+        // 4 players, 3 nodes: room 1 is created through node 1, its players use 1, 2, 0, 1.
+        let nodes: Vec<usize> = (0..4).map(|m| node_of(1, m, 3)).collect();
+        assert_eq!(nodes, [1, 2, 0, 1]);
+        let routes: Vec<Route> = (0..4).map(|m| route(1, m, 3)).collect();
+        assert_eq!(
+            routes,
+            [
+                Route::SameNode,
+                Route::CrossNode,
+                Route::CrossNode,
+                Route::SameNode
+            ]
+        );
+        assert!((0..7).all(|r| (0..4).all(|m| node_of(r, m, 1) == 0 && route(r, m, 1) == Route::SameNode)));
     }
 
     #[test]
