@@ -172,10 +172,9 @@ local_row() {
   grep -hE 'WARN|ERROR' "$OUT/$name"-node*.log >"$OUT/$name-warnings.txt" 2>/dev/null || true
 }
 
-# row NAME single|cluster ROOMS INTERVAL_MS
-row() {
-  local name=$1 mode=$2 rooms=$3 interval=$4
-  local i url
+# start_nodes NAME single|cluster: a fresh database and one node, or NODES cluster nodes.
+start_nodes() {
+  local name=$1 mode=$2 i
   new_db "$name"
   URLS=()
   if [ "$mode" = single ]; then
@@ -186,6 +185,13 @@ row() {
         --redis-prefix "$TAG$name" --lease-ms "$LEASE_MS" --node-id "n$i"
     done
   fi
+}
+
+# row NAME single|cluster ROOMS INTERVAL_MS
+row() {
+  local name=$1 mode=$2 rooms=$3 interval=$4
+  local i url
+  start_nodes "$name" "$mode"
   sleep 1
   local args=(--label "$mode" -R "$rooms" -C "$CLIENTS" -T "$interval"
     --warmup "$WARMUP" -D "$DURATION" --json "$OUT/$name.json")
@@ -218,16 +224,7 @@ row() {
 # (what a node spends on its own: heartbeats, lease renewals, sweeps).
 idle() {
   local name=$1 mode=$2 i pid
-  new_db "$name"
-  URLS=()
-  if [ "$mode" = single ]; then
-    start_node "$name-node" "$DB"
-  else
-    for i in $(seq 1 "$NODES"); do
-      start_node "$name-node$i" "$DB" --redis "redis://127.0.0.1:$REDIS_PORT" \
-        --redis-prefix "$TAG$name" --lease-ms "$LEASE_MS" --node-id "n$i"
-    done
-  fi
+  start_nodes "$name" "$mode"
   local watched=("${PIDS[@]}")
   [ "$mode" = cluster ] && watched+=("$REDIS_PID")
   sleep 2
