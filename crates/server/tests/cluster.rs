@@ -24,7 +24,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use support::{PATIENCE, PgDatabase, RedisServer, ServerProcess, get, ws_url};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -592,8 +592,9 @@ impl Cluster {
             .unwrap_or_else(|| panic!("no node has id {id:?} (nodes: {:?})", self.ids))
     }
 
-    /// Poll `/api/v1/cluster` on `via` until `done` holds. Lease changes are pushed to no
-    /// client, so this polls, with a short backoff, bounded by `PATIENCE`.
+    /// Ask `/api/v1/cluster` on `via` until `done` holds. Lease changes are pushed to no
+    /// client, so each answer is the event waited for: ask again at once (yielding), with no
+    /// pause, bounded by `PATIENCE`.
     async fn await_cluster(
         &self,
         via: usize,
@@ -602,7 +603,6 @@ impl Cluster {
     ) -> ClusterView {
         let addr = self.addr(via);
         let deadline = Instant::now() + PATIENCE;
-        let mut attempt = 0;
         loop {
             // Not answering yet (e.g. Redis just came back) is one more reason to ask again.
             let view = try_cluster_view(addr).await;
@@ -613,8 +613,7 @@ impl Cluster {
                     "no {what} within {PATIENCE:?}; node {via} says {view:#?}"
                 ),
             }
-            attempt += 1;
-            backoff(attempt).await;
+            tokio::task::yield_now().await;
         }
     }
 
@@ -726,14 +725,6 @@ async fn try_cluster_view(addr: SocketAddr) -> Result<ClusterView, String> {
     }
     serde_json::from_value(body.clone())
         .map_err(|e| format!("/api/v1/cluster on {addr}: {e}: {body}"))
-}
-
-/// Pause before retrying a request that was refused or cut off: the room is moving and
-/// nothing tells a client when it has landed; the retry is the event waited for. 10 ms,
-/// doubling, at most 250 ms.
-async fn backoff(attempt: u32) {
-    let ms = (10u64 << attempt.min(5)).min(250);
-    tokio::time::sleep(Duration::from_millis(ms)).await;
 }
 
 // --- The load: players hammering counters, reconnecting wherever they can ---------------------
@@ -950,7 +941,8 @@ impl Player {
                 self.no,
                 self.room
             );
-            backoff(*attempt).await;
+            // No pause: a node asked for a room that is moving waits (up to two leases) for
+            // it to land before answering, so each retry waits on the server's event.
             if self.client.close_info().is_none() {
                 self.client.close();
             }
