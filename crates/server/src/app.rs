@@ -38,6 +38,11 @@ pub struct Settings {
     pub allowed_origins: Vec<String>,
     /// Run as a node of a cluster (Redis + PostgreSQL) rather than alone.
     pub cluster: Option<ClusterConfig>,
+    /// Record Prometheus metrics and serve them at `/metrics`.
+    pub metrics: bool,
+    /// A bearer token that opens the admin API (`/api/v1/admin/…`); unset: the admin API is
+    /// closed.
+    pub admin_token: Option<String>,
 }
 
 impl Default for Settings {
@@ -54,6 +59,8 @@ impl Default for Settings {
             rooms: RoomLimits::default(),
             allowed_origins: Vec::new(),
             cluster: None,
+            metrics: true,
+            admin_token: None,
         }
     }
 }
