@@ -3,7 +3,7 @@
 use crate::game::Game;
 use crate::game::{GameError, Viewer};
 use crate::outbox::{Caller, ConnId};
-use crate::room::{Query, Room};
+use crate::room::{AdminOp, Query, Room};
 use crate::store::{Archive, Store, StoreError};
 use arbiter_protocol::{ClientMsg, ErrorCode, RoomInfo};
 use serde_json::Value;
@@ -41,6 +41,13 @@ pub enum RoomCmd {
     HandOver {
         /// Answered once the room has stopped.
         done: tokio::sync::oneshot::Sender<()>,
+    },
+    /// An operator's request (the admin API), answered on `reply`.
+    Admin {
+        /// What.
+        op: AdminOp,
+        /// Where the answer goes.
+        reply: tokio::sync::oneshot::Sender<Result<Value, GameError>>,
     },
 }
 
@@ -211,13 +218,20 @@ struct Actor {
     fence: u64,
 }
 
-/// Apply one command; a hand-over is returned to the caller, which stops the room after
-/// making the commands before it durable.
-fn handle<G: Game>(
-    room: &mut Room<G>,
-    cmd: RoomCmd,
-    now: u64,
-) -> Option<tokio::sync::oneshot::Sender<()>> {
+/// Why the actor stops after the current batch.
+enum Stop {
+    /// Hand the room over; answer `done` once stopped.
+    HandOver(tokio::sync::oneshot::Sender<()>),
+    /// An operator closes it.
+    Close {
+        reason: String,
+        reply: tokio::sync::oneshot::Sender<Result<Value, GameError>>,
+    },
+}
+
+/// Apply one command; a hand-over or a close is returned to the caller, which stops the room
+/// after making the commands before it durable.
+fn handle<G: Game>(room: &mut Room<G>, cmd: RoomCmd, now: u64) -> Option<Stop> {
     match cmd {
         RoomCmd::Client { caller, msg } => room.handle(&caller, msg, now),
         RoomCmd::Query {
@@ -228,7 +242,14 @@ fn handle<G: Game>(
             let _ = reply.send(room.query(&viewer, &query));
         }
         RoomCmd::Disconnect { conn } => room.disconnect(conn, now),
-        RoomCmd::HandOver { done } => return Some(done),
+        RoomCmd::HandOver { done } => return Some(Stop::HandOver(done)),
+        RoomCmd::Admin {
+            op: AdminOp::Close { reason },
+            reply,
+        } => return Some(Stop::Close { reason, reply }),
+        RoomCmd::Admin { op, reply } => {
+            let _ = reply.send(room.admin(&op, now));
+        }
     }
     None
 }
@@ -301,12 +322,46 @@ impl Actor {
                     return;
                 }
             }
-            if let Some(done) = handing_over.take() {
-                room.hand_over();
-                rx.close();
-                on_close();
-                let _ = done.send(());
-                return;
+            match handing_over.take() {
+                Some(Stop::HandOver(done)) => {
+                    room.hand_over();
+                    rx.close();
+                    on_close();
+                    let _ = done.send(());
+                    return;
+                }
+                Some(Stop::Close { reason, reply }) => {
+                    tracing::info!(room = %room.id(), %reason, "an operator closed the room");
+                    let answer = room.admin(
+                        &AdminOp::Close {
+                            reason: reason.clone(),
+                        },
+                        self.clock.now_ms(),
+                    );
+                    room.close(
+                        ErrorCode::RoomClosed,
+                        &format!("an operator closed the room: {reason}"),
+                    );
+                    rx.close();
+                    let archived = match &self.persistence {
+                        Some(p) => p
+                            .store
+                            .archive(room.id(), self.fence, Archive::Closed, self.clock.now_ms())
+                            .await
+                            .map_err(|e| {
+                                tracing::error!(room = %room.id(), error = %e, "archiving failed");
+                                GameError::new(
+                                    ErrorCode::Unavailable,
+                                    format!("the room closed but archiving it failed: {e}"),
+                                )
+                            }),
+                        None => Ok(()),
+                    };
+                    on_close();
+                    let _ = reply.send(archived.and(answer));
+                    return;
+                }
+                None => {}
             }
             if self.persistence.is_none() {
                 // Without storage the room's memory is the only copy of its log: keep it small.

@@ -29,7 +29,7 @@ pub use outbox::{Caller, ConnId, Frame, FrameKind, Outbox};
 pub use playtest::Playtest;
 pub use registry::{GameListing, Registry};
 pub use rng::GameRng;
-pub use room::{Query, Room, RoomOptions, RoomSpec};
+pub use room::{AdminOp, Query, Room, RoomOptions, RoomSpec};
 pub use rooms::{CreateOptions, RoomLimits, Rooms};
 pub use seats::{Clock, Seat, Seats};
 pub use store::{

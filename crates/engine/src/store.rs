@@ -147,6 +147,8 @@ pub enum ResultsOf {
 pub enum Archive {
     /// Nobody used it for its idle lifetime.
     Idle,
+    /// An operator closed it.
+    Closed,
 }
 
 /// Durable storage for rooms. Every method returns once its effect is durable (committed);
@@ -189,6 +191,8 @@ pub trait Store: Send + Sync + 'static {
     fn log(&self, room: &str, after: u64, limit: usize) -> StoreFuture<'_, Vec<LogEntry>>;
     /// The newest snapshot at or below version `v`, to rebuild a past state from.
     fn snapshot_at(&self, room: &str, v: u64) -> StoreFuture<'_, Option<Snapshot>>;
+    /// Answer once storage answers a trivial query (readiness checks).
+    fn ping(&self) -> StoreFuture<'_, ()>;
 }
 
 /// FNV-1a, 64 bits: a stable hash for determinism checks (not for security).

@@ -6,9 +6,11 @@ use arbiter_engine::{GameListing, Query as RoomQuery, ResultsOf, RoomCmd, Viewer
 use arbiter_protocol::{ErrorCode, PlayerId, RoomInfo};
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use std::time::Duration;
 use tokio::sync::oneshot;
 
 /// `GET /healthz`.
@@ -19,6 +21,60 @@ pub(crate) async fn health(State(app): State<App>) -> Json<serde_json::Value> {
         "connections": app.open_connections(),
         "queued_bytes": app.queued_bytes(),
     }))
+}
+
+/// How long `/readyz` waits for storage or Redis to answer.
+const READY_PATIENCE: Duration = Duration::from_secs(2);
+
+/// `GET /readyz`: 200 when this node should get traffic — its store and (in a cluster) Redis
+/// answer, it is not draining or stopping, and its rooms were recovered (they are, before the
+/// node listens) — 503 otherwise, with each check's finding.
+pub(crate) async fn ready(State(app): State<App>) -> Response {
+    let store = match app.rooms().store() {
+        None => None,
+        Some(store) => Some(check(store.ping()).await),
+    };
+    let redis = match app.cluster() {
+        None => None,
+        Some(cluster) => Some(check(cluster.ping()).await),
+    };
+    let draining = app.draining() || *app.shutdown_signal().borrow();
+    let ready = !draining
+        && store.as_ref().is_none_or(Result::is_ok)
+        && redis.as_ref().is_none_or(Result::is_ok);
+    let finding = |c: Option<Result<(), String>>| match c {
+        None => json!("none"),
+        Some(Ok(())) => json!("ok"),
+        Some(Err(e)) => json!(e),
+    };
+    let body = json!({
+        "ready": ready,
+        "checks": {
+            "store": finding(store),
+            "redis": finding(redis),
+            "draining": draining,
+            "recovered": true,
+        },
+    });
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(body)).into_response()
+}
+
+async fn check<E: std::fmt::Display>(
+    probe: impl std::future::Future<Output = Result<(), E>>,
+) -> Result<(), String> {
+    match tokio::time::timeout(READY_PATIENCE, probe).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(format!("unreachable: {e}")),
+        Err(_) => Err(format!(
+            "no answer within {} ms",
+            READY_PATIENCE.as_millis()
+        )),
+    }
 }
 
 /// `GET /api/v1/games`.

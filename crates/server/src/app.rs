@@ -4,10 +4,10 @@ use crate::auth::Signer;
 use crate::cluster::{Cluster, ClusterConfig};
 use crate::lp::LpCmd;
 use crate::queue::{ConnQueue, QueueLimits, Wire};
-use arbiter_engine::{ConnId, GameError, RoomHandle, RoomLimits, Rooms};
+use arbiter_engine::{ConnId, CreateOptions, GameError, RoomHandle, RoomLimits, Rooms};
 use arbiter_protocol::{ErrorCode, RoomInfo};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
@@ -79,6 +79,8 @@ struct Inner {
     long_polls: LongPolls,
     /// Bytes waiting in all outbound queues.
     queued_bytes: Arc<AtomicUsize>,
+    /// Set by the admin API's drain: new rooms go to other nodes, `/readyz` says so.
+    draining: AtomicBool,
 }
 
 /// Open long-poll sessions, each reached through its task's command channel.
@@ -140,6 +142,7 @@ impl App {
             alive,
             long_polls: LongPolls::default(),
             queued_bytes: Arc::default(),
+            draining: AtomicBool::new(false),
         }))
     }
 
@@ -173,19 +176,65 @@ impl App {
         }
     }
 
+    /// Create a room here (and, in a cluster, register it). A draining node creates none.
+    pub(crate) async fn create_room(
+        &self,
+        game: &str,
+        config: serde_json::Value,
+        options: CreateOptions,
+    ) -> Result<RoomHandle, GameError> {
+        if self.draining() {
+            return Err(GameError::new(
+                ErrorCode::Unavailable,
+                "this node is draining and creates no rooms; connect to another node",
+            ));
+        }
+        let room = self.0.rooms.create(game, config, options).await?;
+        if let Some(cluster) = &self.0.cluster {
+            cluster.created(&room).await?;
+        }
+        Ok(room)
+    }
+
+    /// True once an operator drained this node.
+    pub(crate) fn draining(&self) -> bool {
+        self.0.draining.load(Ordering::Relaxed)
+    }
+
+    /// Stop taking new rooms; in a cluster, hand every room served here to the other nodes.
+    /// Returns how many rooms were handed over.
+    pub(crate) async fn drain(&self) -> usize {
+        self.0.draining.store(true, Ordering::Relaxed);
+        match &self.0.cluster {
+            Some(cluster) => {
+                let rooms = self.0.rooms.len();
+                cluster.drain().await;
+                rooms
+            }
+            None => 0,
+        }
+    }
+
     /// A room's public facts by id or code, wherever it is served.
     pub(crate) async fn room_info(&self, name: &str) -> Option<RoomInfo> {
         if let Some(h) = self.0.rooms.find(name) {
             return Some(h.info());
         }
         let cluster = self.0.cluster.as_ref()?;
-        let id = if name.starts_with("r_") {
-            name.to_owned()
-        } else {
-            let code = name.trim().to_ascii_uppercase();
-            self.0.rooms.store()?.find_code(&code).await.ok()??
-        };
+        let id = self.room_id(name).await?;
         cluster.room_info(&id).await
+    }
+
+    /// A room's id from its id or code (a code is looked up in storage).
+    pub(crate) async fn room_id(&self, name: &str) -> Option<String> {
+        if name.starts_with("r_") {
+            return Some(name.to_owned());
+        }
+        if let Some(h) = self.0.rooms.find(name) {
+            return Some(h.id().to_owned());
+        }
+        let code = name.trim().to_ascii_uppercase();
+        self.0.rooms.store()?.find_code(&code).await.ok()?
     }
 
     /// The rooms to list: this node's, or the whole cluster's.

@@ -29,8 +29,8 @@ impl AppError {
             ErrorCode::RoomNotFound | ErrorCode::UnknownGame | ErrorCode::SessionNotFound => {
                 StatusCode::NOT_FOUND
             }
-            ErrorCode::BadToken => StatusCode::UNAUTHORIZED,
-            ErrorCode::ForbiddenOrigin => StatusCode::FORBIDDEN,
+            ErrorCode::BadToken | ErrorCode::NotAuthenticated => StatusCode::UNAUTHORIZED,
+            ErrorCode::ForbiddenOrigin | ErrorCode::Forbidden => StatusCode::FORBIDDEN,
             ErrorCode::Unsupported => StatusCode::NOT_IMPLEMENTED,
             ErrorCode::RoomClosed => StatusCode::GONE,
             ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,

@@ -3,11 +3,14 @@
 //! [`start`] binds a listener and serves until [`Running::stop`]; the `arbiter` binary is a
 //! thin CLI over it.
 
+mod admin;
+mod admin_cli;
 mod api;
 mod app;
 mod auth;
 mod cluster;
 mod error;
+mod http_client;
 mod lp;
 mod origin;
 mod queue;
@@ -17,6 +20,7 @@ mod store;
 mod web;
 mod ws;
 
+pub use admin_cli::{AdminArgs, run_admin};
 pub use app::Settings;
 pub use auth::Signer;
 pub use cluster::ClusterConfig;
@@ -48,6 +52,12 @@ fn router(app: App) -> Router {
         .route("/lp", post(lp::open))
         .route("/lp/{sid}", post(lp::send).get(lp::poll).delete(lp::end))
         .route("/healthz", get(api::health))
+        .route("/readyz", get(api::ready))
+        .route("/api/v1/admin/rooms", get(admin::rooms))
+        .route("/api/v1/admin/rooms/{id}", get(admin::inspect))
+        .route("/api/v1/admin/rooms/{id}/close", post(admin::close))
+        .route("/api/v1/admin/rooms/{id}/kick", post(admin::kick))
+        .route("/api/v1/admin/drain", post(admin::drain))
         .route("/api/v1/cluster", get(api::cluster))
         .route("/api/v1/games", get(api::games))
         .route("/api/v1/rooms", get(api::rooms))

@@ -163,14 +163,7 @@ impl Session {
                     seed,
                 };
                 let config = config.unwrap_or(Value::Null);
-                let created = match self.app.rooms().create(&game, config, options).await {
-                    Ok(room) => match self.app.cluster() {
-                        Some(cluster) => cluster.created(&room).await.map(|()| room),
-                        None => Ok(room),
-                    },
-                    Err(e) => Err(e),
-                };
-                match created {
+                match self.app.create_room(&game, config, options).await {
                     Ok(room) => {
                         let join = ClientMsg::Join {
                             rid,

@@ -253,6 +253,7 @@ fn lite(q: &str) -> String {
 fn archive_name(why: Archive) -> &'static str {
     match why {
         Archive::Idle => "idle",
+        Archive::Closed => "closed",
     }
 }
 
@@ -550,6 +551,16 @@ impl Store for SqlStore {
         Box::pin(async move {
             let fence: Option<i64> = self.scalar(sql::CLAIM, &room).await?;
             Ok(fence.map(from_db))
+        })
+    }
+
+    fn ping(&self) -> StoreFuture<'_, ()> {
+        Box::pin(async move {
+            let echo: Option<String> = self.scalar("SELECT $1", "ping").await?;
+            match echo.as_deref() {
+                Some("ping") => Ok(()),
+                _ => Err(StoreError::failed("the database answered a ping wrongly")),
+            }
         })
     }
 

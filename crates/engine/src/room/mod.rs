@@ -9,6 +9,7 @@
 //! `restore` (snapshots and replay from storage) and `mail` (outgoing frames).
 
 mod actions;
+mod admin;
 mod bots;
 mod chat;
 mod commands;
@@ -40,6 +41,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use views::{SentView, ViewKey};
 
+pub use admin::AdminOp;
 pub use history::Query;
 
 /// Limits and listing chosen when a room is created.

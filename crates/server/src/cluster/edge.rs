@@ -234,7 +234,7 @@ async fn forward(
                 };
                 cluster.publish(&owner, &msg).await
             }
-            RoomCmd::Query { reply, .. } => {
+            RoomCmd::Query { reply, .. } | RoomCmd::Admin { reply, .. } => {
                 let _ = reply.send(Err(elsewhere()));
                 Ok(1)
             }
@@ -264,7 +264,7 @@ async fn forward(
             RoomCmd::Client { caller, .. } => {
                 users.insert(caller.conn, caller.outbox);
             }
-            RoomCmd::Query { reply, .. } => {
+            RoomCmd::Query { reply, .. } | RoomCmd::Admin { reply, .. } => {
                 let _ = reply.send(Err(elsewhere()));
             }
             RoomCmd::HandOver { done } => {

@@ -692,6 +692,28 @@ impl Cluster {
         Ok(n == 1)
     }
 
+    /// Answer once Redis answers a PING (readiness checks).
+    pub(crate) async fn ping(&self) -> Result<(), redis::RedisError> {
+        let _: String = redis::cmd("PING").query_async(&mut self.redis()).await?;
+        Ok(())
+    }
+
+    /// The HTTP address of the node holding `room`'s lease, if another live node holds it.
+    pub(crate) async fn owner_addr(&self, room: &str) -> Result<Option<String>, GameError> {
+        let lease: Option<String> = redis::cmd("GET")
+            .arg(self.key("lease", room))
+            .query_async(&mut self.redis())
+            .await
+            .map_err(unavailable)?;
+        let Some(lease) = lease else { return Ok(None) };
+        let owner = lease.split('|').next().unwrap_or(&lease);
+        if owner == self.0.id {
+            return Ok(None);
+        }
+        let records = self.node_records().await.map_err(unavailable)?;
+        Ok(records.into_iter().find(|r| r.id == owner).map(|r| r.addr))
+    }
+
     /// A room's public facts, wherever it is served.
     pub(crate) async fn room_info(&self, id: &str) -> Option<RoomInfo> {
         if let Some(h) = self.0.rooms.find(id) {

@@ -194,6 +194,20 @@ pub async fn server() -> Running {
     server_with(arbiter_games::registry(), Settings::default()).await
 }
 
+/// `create` for a room of `game` with every option left to its default.
+pub fn create_msg(rid: u64, game: &str) -> ClientMsg {
+    ClientMsg::Create {
+        rid: Some(rid),
+        game: game.into(),
+        config: None,
+        public: None,
+        max_players: None,
+        max_spectators: None,
+        role: arbiter_protocol::JoinRole::Player,
+        seed: None,
+    }
+}
+
 pub fn ws_url(addr: SocketAddr) -> String {
     format!("ws://{addr}/ws")
 }
