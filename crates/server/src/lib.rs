@@ -14,6 +14,7 @@ mod http_client;
 mod lp;
 mod origin;
 mod queue;
+mod request_id;
 mod scaffold;
 mod session;
 mod store;
@@ -72,6 +73,7 @@ fn router(app: App) -> Router {
             app.clone(),
             origin::check,
         ))
+        .layer(axum::middleware::from_fn(request_id::tag))
         .with_state(app)
 }
 

@@ -15,7 +15,8 @@
 use crate::app::App;
 use crate::error::AppError;
 use crate::queue::Item;
-use crate::session::{Flow, Session};
+use crate::session::{Flow, Session, connection_span};
+use arbiter_engine::ConnId;
 use arbiter_protocol::{Encoding, ErrorCode, close};
 use axum::Json;
 use axum::body::Bytes;
@@ -28,6 +29,7 @@ use serde_json::{Value, json};
 use std::collections::VecDeque;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, sleep_until};
+use tracing::Instrument;
 
 /// A request to a long-poll session's task.
 pub(crate) enum LpCmd {
@@ -48,7 +50,8 @@ pub(crate) async fn open(State(app): State<App>) -> Response {
     let sid = format!("{:032x}", rand::rng().random::<u128>());
     let (tx, rx) = mpsc::channel(64);
     app.long_polls().insert(sid.clone(), tx);
-    tokio::spawn(run(app, sid.clone(), rx));
+    let conn = app.next_conn_id();
+    tokio::spawn(run(app, sid.clone(), rx, conn).instrument(connection_span(conn, "lp")));
     Json(json!({ "sid": sid })).into_response()
 }
 
@@ -132,11 +135,11 @@ fn batch(after: u64, sent: &VecDeque<(u64, Bytes)>, ended: Option<Ended>) -> Res
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
-async fn run(app: App, sid: String, mut rx: mpsc::Receiver<LpCmd>) {
+async fn run(app: App, sid: String, mut rx: mpsc::Receiver<LpCmd>, conn: ConnId) {
     let _alive = app.connection_opened();
     let settings = app.settings().clone();
     let queue = app.new_queue(Encoding::Json, None);
-    let mut session = Session::new(app.clone(), queue.clone());
+    let mut session = Session::new(app.clone(), queue.clone(), conn);
     // Numbered messages not yet acknowledged by a later poll.
     let mut sent: VecDeque<(u64, Bytes)> = VecDeque::new();
     let mut next = 1u64;

@@ -18,6 +18,12 @@ pub(crate) enum Flow {
     Close(u16, &'static str),
 }
 
+/// The span of one connection's task: every log line of the connection carries its id, its
+/// transport, the player once `hello` named them, and the HTTP request that opened it.
+pub(crate) fn connection_span(conn: ConnId, transport: &'static str) -> tracing::Span {
+    tracing::info_span!("conn", conn, transport, player = tracing::field::Empty)
+}
+
 pub(crate) struct Session {
     app: App,
     id: ConnId,
@@ -30,9 +36,11 @@ pub(crate) struct Session {
 }
 
 impl Session {
-    pub(crate) fn new(app: App, queue: Arc<ConnQueue>) -> Self {
+    /// A session for connection `id` (from [`App::next_conn_id`]), whose log lines belong to
+    /// the span [`connection_span`] made for it.
+    pub(crate) fn new(app: App, queue: Arc<ConnQueue>, id: ConnId) -> Self {
         Self {
-            id: app.next_conn_id(),
+            id,
             app,
             player: None,
             queue,
@@ -282,6 +290,8 @@ impl Session {
             token,
             max_frame: self.app.settings().max_frame,
         });
+        tracing::Span::current().record("player", player.id.as_str());
+        tracing::debug!(name = %player.name, "hello");
         self.player = Some(player);
         Flow::Continue
     }

@@ -446,3 +446,45 @@ async fn readyz_follows_the_store() {
     assert_eq!(ready["checks"]["store"], json!("ok"));
     srv.stop().await.unwrap();
 }
+
+/// The head of a raw HTTP answer to `GET path` sent with `extra` header lines.
+async fn head_of(addr: SocketAddr, path: &str, extra: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{extra}\r\n");
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).await.unwrap();
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    text.split("\r\n\r\n").next().unwrap().to_ascii_lowercase()
+}
+
+#[tokio::test]
+async fn every_answer_carries_a_request_id() {
+    let srv = server_with(arbiter_games::registry(), Settings::default()).await;
+    let given = head_of(srv.addr(), "/healthz", "X-Request-Id: lb-7f3a-0001\r\n").await;
+    assert!(given.contains("\r\nx-request-id: lb-7f3a-0001"), "{given}");
+    let made = head_of(srv.addr(), "/api/v1/games", "").await;
+    let id = made
+        .lines()
+        .find_map(|l| l.strip_prefix("x-request-id: "))
+        .unwrap_or_else(|| panic!("no request id in {made}"));
+    assert!(
+        id.len() == 16 && id.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{id}"
+    );
+    // An id that is not a sane token is replaced, not echoed.
+    let odd = head_of(
+        srv.addr(),
+        "/healthz",
+        &format!("X-Request-Id: {}\r\n", "x".repeat(65)),
+    )
+    .await;
+    assert!(!odd.contains(&"x".repeat(65)), "{odd}");
+    // Errors too.
+    let refused = head_of(srv.addr(), "/api/v1/rooms/r_nothing", "").await;
+    assert!(
+        refused.starts_with("http/1.1 404") && refused.contains("x-request-id: "),
+        "{refused}"
+    );
+}

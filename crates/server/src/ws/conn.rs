@@ -4,7 +4,8 @@
 use super::frame::{OP_PING, close_frame};
 use super::socket::{Reader, Socket};
 use crate::app::App;
-use crate::session::{Flow, Session};
+use crate::session::{Flow, Session, connection_span};
+use arbiter_engine::ConnId;
 use arbiter_protocol::{Encoding, close};
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -14,21 +15,33 @@ use tokio::time::{Instant, MissedTickBehavior, timeout};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{self, Message};
+use tracing::Instrument;
 
 /// Read buffer per connection. tungstenite zero-fills the whole buffer before each read, so
 /// its 128 KiB default costs ~138 KB of RSS per idle connection and much CPU per frame.
 const READ_BUFFER: usize = 4 * 1024;
 
-/// Serve one upgraded connection until it closes.
+/// Serve one upgraded connection until it closes, in its own span.
 pub(super) async fn run<T>(app: App, io: T, encoding: Encoding)
 where
     T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
+    let conn = app.next_conn_id();
+    serve(app, io, encoding, conn)
+        .instrument(connection_span(conn, "ws"))
+        .await;
+}
+
+async fn serve<T>(app: App, io: T, encoding: Encoding, conn: ConnId)
+where
+    T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
     let _alive = app.connection_opened();
+    tracing::debug!("connection opened");
     let settings = app.settings().clone();
     let socket = Arc::new(Socket::new(io, encoding));
     let queue = app.new_queue(encoding, Some(socket.clone()));
-    let mut session = Session::new(app.clone(), queue.clone());
+    let mut session = Session::new(app.clone(), queue.clone(), conn);
     let cap = settings.max_frame;
     let config = WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER)
@@ -123,6 +136,10 @@ where
     }
     let _ = timeout(settings.write_timeout, socket.write_all(&bytes)).await;
     session.end().await;
+    match closing {
+        Some((code, reason)) => tracing::debug!(code, reason, "connection closed"),
+        None => tracing::debug!("connection closed by the client"),
+    }
 }
 
 /// Why a connection closes when a room it is in moved to another node.

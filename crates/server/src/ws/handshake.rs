@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use hyper_util::rt::TokioIo;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tracing::Instrument;
 
 /// `GET /ws`: the opening handshake (RFC 6455 §4.2). The subprotocol picks the encoding:
 /// `arbiter.v1.msgpack` or JSON.
@@ -41,14 +42,17 @@ pub(crate) async fn upgrade(State(app): State<App>, mut req: Request) -> Respons
     };
     let encoding = pick_subprotocol(headers);
     let on_upgrade = hyper::upgrade::on(&mut req);
-    tokio::spawn(async move {
-        match on_upgrade.await {
-            Ok(upgraded) => {
-                conn::run(app, TokioIo::new(upgraded), encoding.unwrap_or_default()).await
+    tokio::spawn(
+        async move {
+            match on_upgrade.await {
+                Ok(upgraded) => {
+                    conn::run(app, TokioIo::new(upgraded), encoding.unwrap_or_default()).await
+                }
+                Err(e) => tracing::debug!(error = %e, "WebSocket upgrade failed"),
             }
-            Err(e) => tracing::debug!(error = %e, "WebSocket upgrade failed"),
         }
-    });
+        .instrument(tracing::Span::current()),
+    );
     let mut res = StatusCode::SWITCHING_PROTOCOLS.into_response();
     let h = res.headers_mut();
     h.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
