@@ -77,7 +77,8 @@ struct Live {
 
 struct Inner {
     registry: Registry,
-    limits: RoomLimits,
+    /// Read at each use, so an operator's reload applies to the next room.
+    limits: Mutex<RoomLimits>,
     persistence: Option<Persistence>,
     /// A std mutex: held for map lookups only, never across an await.
     live: Mutex<Live>,
@@ -104,7 +105,7 @@ impl Rooms {
     ) -> Self {
         Self(Arc::new(Inner {
             registry,
-            limits,
+            limits: Mutex::new(limits),
             persistence,
             live: Mutex::new(Live::default()),
             loading: tokio::sync::Mutex::new(()),
@@ -114,6 +115,18 @@ impl Rooms {
     /// The store rooms are kept in, if any.
     pub fn store(&self) -> Option<&Arc<dyn Store>> {
         self.0.persistence.as_ref().map(|p| &p.store)
+    }
+
+    /// The limits rooms are created under now.
+    pub fn limits(&self) -> RoomLimits {
+        *self.0.limits.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Change the limits (an operator's reload): rooms created from now on get them; live
+    /// rooms keep the lifetimes and grace they started with, and a lower `max_rooms` closes
+    /// none, it only refuses new rooms until enough have closed.
+    pub fn set_limits(&self, limits: RoomLimits) {
+        *self.0.limits.lock().unwrap_or_else(|p| p.into_inner()) = limits;
     }
 
     /// The games on offer.
@@ -149,7 +162,7 @@ impl Rooms {
                 ),
             ));
         }
-        let limits = self.0.limits;
+        let limits = self.limits();
         let max_spectators = options.max_spectators.unwrap_or(limits.default_spectators);
         if max_spectators > limits.max_spectators {
             return Err(GameError::new(
@@ -221,7 +234,7 @@ impl Rooms {
         // The thread RNG must not live across an await.
         let mut rng = rand::rng();
         let live = self.live();
-        if live.by_id.len() >= self.0.limits.max_rooms {
+        if live.by_id.len() >= self.limits().max_rooms {
             return Err(GameError::new(
                 ErrorCode::Unavailable,
                 "this server holds as many rooms as it may",
@@ -251,7 +264,7 @@ impl Rooms {
         let weak = Arc::downgrade(&self.0);
         let (close_id, close_code) = (id.to_owned(), code.to_owned());
         Launch {
-            lifetimes: self.0.limits.lifetimes,
+            lifetimes: self.limits().lifetimes,
             persistence: self.0.persistence.clone(),
             fence,
             on_close: Box::new(move || {

@@ -28,7 +28,8 @@ const MAX_INSPECT_LOG: usize = 1000;
 
 /// Refuse unless the request carries the admin token.
 fn authorize(app: &App, headers: &HeaderMap) -> Result<(), AppError> {
-    let Some(expected) = app.settings().admin_token.as_deref() else {
+    let settings = app.settings();
+    let Some(expected) = settings.admin_token.as_deref() else {
         return Err(AppError::new(
             ErrorCode::Forbidden,
             "the admin API is closed: start the server with --admin-token",
@@ -187,6 +188,38 @@ pub(crate) async fn drain(State(app): State<App>, headers: HeaderMap) -> Respons
     }
     let handed_over = app.drain().await;
     Json(json!({ "draining": true, "handed_over": handed_over })).into_response()
+}
+
+/// `POST /api/v1/admin/reload`: read the configuration again and put its limits in force for
+/// new connections and new rooms. Answers the limits now in force; a configuration that does
+/// not parse or validate is refused (`400 INVALID_CONFIG`, naming line and field) and changes
+/// nothing.
+pub(crate) async fn reload(State(app): State<App>, headers: HeaderMap) -> Response {
+    if let Err(e) = authorize(&app, &headers) {
+        return e.into_response();
+    }
+    match app.reload() {
+        Ok(settings) => {
+            let rooms = app.rooms().limits();
+            Json(json!({
+                "reloaded": true,
+                "limits": {
+                    "max_frame": settings.max_frame,
+                    "outbox_frames": settings.queue.frames,
+                    "outbox_bytes": settings.queue.bytes,
+                    "heartbeat_timeout_ms": settings.heartbeat_timeout.as_millis() as u64,
+                    "allow_origin": settings.allowed_origins,
+                    "max_rooms": rooms.max_rooms,
+                    "room_empty_ms": rooms.lifetimes.empty.as_millis() as u64,
+                    "room_idle_ms": rooms.lifetimes.abandoned.as_millis() as u64,
+                    "seat_grace_ms": rooms.seat_grace.as_millis() as u64,
+                    "allow_seeded_rooms": rooms.allow_seeded_rooms,
+                },
+            }))
+            .into_response()
+        }
+        Err(e) => AppError::new(e.code, e.message).into_response(),
+    }
 }
 
 fn bad_body(e: &serde_json::Error) -> AppError {

@@ -8,9 +8,12 @@ use arbiter_engine::{ConnId, CreateOptions, GameError, RoomHandle, RoomLimits, R
 use arbiter_protocol::{ErrorCode, RoomInfo};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
+
+/// Computes fresh [`Settings`] for a reload, or says why it cannot (e.g. a bad file).
+pub type Reloader = Box<dyn Fn() -> Result<Settings, String> + Send + Sync>;
 
 /// Tunables of a running server.
 #[derive(Debug, Clone)]
@@ -69,7 +72,10 @@ struct Inner {
     rooms: Rooms,
     cluster: Option<Cluster>,
     signer: Signer,
-    settings: Settings,
+    /// Swapped whole by a reload; readers take the current one.
+    settings: RwLock<Arc<Settings>>,
+    /// Computes fresh settings for a reload (the binary re-reads its configuration).
+    reloader: OnceLock<Reloader>,
     shutdown: watch::Receiver<bool>,
     next_conn: AtomicU64,
     open_conns: AtomicUsize,
@@ -135,7 +141,8 @@ impl App {
             rooms,
             cluster,
             signer,
-            settings,
+            settings: RwLock::new(Arc::new(settings)),
+            reloader: OnceLock::new(),
             shutdown,
             next_conn: AtomicU64::new(1),
             open_conns: AtomicUsize::new(0),
@@ -249,8 +256,38 @@ impl App {
         &self.0.signer
     }
 
-    pub(crate) fn settings(&self) -> &Settings {
-        &self.0.settings
+    /// The settings in force now.
+    pub(crate) fn settings(&self) -> Arc<Settings> {
+        self.0
+            .settings
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Say how to compute fresh settings for a reload (once).
+    pub(crate) fn set_reloader(&self, reloader: Reloader) -> bool {
+        self.0.reloader.set(reloader).is_ok()
+    }
+
+    /// Compute fresh settings and put them in force: new connections and new rooms get them.
+    /// What cannot change while running (the cluster, the metrics switch) keeps its value.
+    pub(crate) fn reload(&self) -> Result<Arc<Settings>, GameError> {
+        let reloader = self.0.reloader.get().ok_or_else(|| {
+            GameError::new(
+                ErrorCode::Unsupported,
+                "this server was not started from a configuration it can read again",
+            )
+        })?;
+        let mut fresh = reloader().map_err(|e| GameError::new(ErrorCode::InvalidConfig, e))?;
+        let current = self.settings();
+        fresh.cluster = current.cluster.clone();
+        fresh.metrics = current.metrics;
+        self.0.rooms.set_limits(fresh.rooms);
+        let fresh = Arc::new(fresh);
+        *self.0.settings.write().unwrap_or_else(|p| p.into_inner()) = fresh.clone();
+        tracing::info!("settings reloaded");
+        Ok(fresh)
     }
 
     /// A fresh outbound queue for a connection of this server.
@@ -261,7 +298,7 @@ impl App {
     ) -> Arc<ConnQueue> {
         Arc::new(ConnQueue::new(
             encoding,
-            self.0.settings.queue,
+            self.settings().queue,
             self.0.queued_bytes.clone(),
             wire,
         ))

@@ -22,7 +22,7 @@ mod web;
 mod ws;
 
 pub use admin_cli::{AdminArgs, run_admin};
-pub use app::Settings;
+pub use app::{Reloader, Settings};
 pub use auth::Signer;
 pub use cluster::ClusterConfig;
 pub use queue::QueueLimits;
@@ -59,6 +59,7 @@ fn router(app: App) -> Router {
         .route("/api/v1/admin/rooms/{id}/close", post(admin::close))
         .route("/api/v1/admin/rooms/{id}/kick", post(admin::kick))
         .route("/api/v1/admin/drain", post(admin::drain))
+        .route("/api/v1/admin/reload", post(admin::reload))
         .route("/api/v1/cluster", get(api::cluster))
         .route("/api/v1/games", get(api::games))
         .route("/api/v1/rooms", get(api::rooms))
@@ -96,6 +97,19 @@ impl Running {
     /// The live rooms, for embedding the server in a larger program (and for tests).
     pub fn rooms(&self) -> &Rooms {
         &self.rooms
+    }
+
+    /// Say how to compute fresh settings when an operator asks for a reload (`POST
+    /// /api/v1/admin/reload`, or [`Running::reload`] on SIGHUP). Only the first call counts.
+    pub fn set_reloader(&self, reloader: Reloader) {
+        if !self.app.set_reloader(reloader) {
+            tracing::warn!("a reloader was already set; keeping the first");
+        }
+    }
+
+    /// Compute fresh settings and put them in force for new connections and new rooms.
+    pub fn reload(&self) -> Result<(), String> {
+        self.app.reload().map(drop).map_err(|e| e.message)
     }
 
     /// Connections (WebSocket and long-poll) currently open.

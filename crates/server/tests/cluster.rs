@@ -25,7 +25,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
-use support::{PATIENCE, PgDatabase, RedisServer, ServerProcess, get, ws_url};
+use support::{PATIENCE, PgDatabase, RedisServer, ServerProcess, get, request, ws_url};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -37,6 +37,8 @@ const ROOMS: usize = 3;
 const LEASE_MS: &str = "2000";
 /// Every node signs and checks tokens with the same secret, so a player resumes anywhere.
 const SECRET: &str = "cluster-test-secret-0123456789abcdef";
+/// Opens every node's admin API.
+const ADMIN_TOKEN: &str = "cluster-admin-token-0123456789";
 /// Tries for one request (an action, a join) whose room is moving, before the test fails.
 const ATTEMPTS: u32 = 200;
 
@@ -441,6 +443,74 @@ async fn the_private_redis_and_database_come_and_go() {
     assert_eq!(left, 0, "dropped on drop");
 }
 
+/// The admin API answers from any node: a request about a room another node serves is
+/// forwarded to its owner; draining the owner through the API moves the room (its player
+/// resumes elsewhere and acts on); closing it through the drained node ends it everywhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_api_answers_from_any_node() {
+    let cluster = Cluster::start(2).await;
+    let book = AckBook::default();
+    let (mut player, info) =
+        Player::enter(&cluster.directory, 0, 0, "P0".into(), Entrance::Create).await;
+    player.act_once(&book).await;
+    let lease = cluster
+        .leases(0, std::slice::from_ref(&info.id))
+        .await
+        .remove(0);
+    let owner = cluster.index_of(&lease.node);
+    let other = 1 - owner;
+    let admin = |via: usize, method: &'static str, path: String| {
+        let addr = cluster.addr(via);
+        async move {
+            let auth = format!("Bearer {ADMIN_TOKEN}");
+            request(addr, method, &path, &[("Authorization", &auth)], None).await
+        }
+    };
+
+    // Inspected through the node that does not serve it: the owner answers, whole state.
+    let (status, seen) = admin(other, "GET", format!("/api/v1/admin/rooms/{}", info.id)).await;
+    assert_eq!(status, 200, "{seen}");
+    assert_eq!(seen["info"]["id"], json!(info.id));
+    assert_eq!(seen["members"].as_array().map(Vec::len), Some(1), "{seen}");
+    assert!(
+        seen["info"]["v"].as_u64() >= Some(2),
+        "a join and an act: {seen}"
+    );
+    let (_, listed) = admin(other, "GET", "/api/v1/admin/rooms?game=counter".into()).await;
+    assert!(listed.to_string().contains(&info.id), "{listed}");
+
+    // Drain the owner through its admin API: the room moves, the owner is unready.
+    let (status, drained) = admin(owner, "POST", "/api/v1/admin/drain".into()).await;
+    assert_eq!(status, 200, "{drained}");
+    assert_eq!(drained["handed_over"], json!(1), "{drained}");
+    assert_eq!(get(cluster.addr(owner), "/readyz").await.0, 503);
+    assert_eq!(get(cluster.addr(other), "/readyz").await.0, 200);
+    cluster.directory.set_open(owner, false);
+    player.act_once(&book).await;
+    cluster
+        .await_takeover(
+            other,
+            std::slice::from_ref(&lease),
+            "the drained room's takeover",
+        )
+        .await;
+
+    // Closed through the drained node, which forwards to the new owner.
+    let (status, closed) = admin(
+        owner,
+        "POST",
+        format!("/api/v1/admin/rooms/{}/close", info.id),
+    )
+    .await;
+    assert_eq!(status, 200, "{closed}");
+    for via in [owner, other] {
+        let (status, gone) = admin(via, "GET", format!("/api/v1/admin/rooms/{}", info.id)).await;
+        assert_eq!(status, 404, "via node {via}: {gone}");
+    }
+    let log = cluster.log(other, &info.id).await;
+    assert!(log.len() >= 3, "a join and two acts: {log:?}");
+}
+
 /// How many acks to let pass before breaking something: a random point of the load, whatever
 /// the machine's speed.
 fn random_acks() -> usize {
@@ -556,6 +626,8 @@ impl Cluster {
             LEASE_MS,
             "--secret",
             SECRET,
+            "--admin-token",
+            ADMIN_TOKEN,
             "--log",
             // Set ARBITER_TEST_NODE_LOG (e.g. `info`) to watch what the nodes do.
             &std::env::var("ARBITER_TEST_NODE_LOG").unwrap_or_else(|_| "warn".into()),

@@ -488,3 +488,84 @@ async fn every_answer_carries_a_request_id() {
         "{refused}"
     );
 }
+
+#[tokio::test]
+async fn a_reload_puts_new_limits_in_force_or_changes_nothing() {
+    let srv = server_with(arbiter_games::registry(), admin_settings()).await;
+    let (status, answer) = admin(srv.addr(), "POST", "/api/v1/admin/reload", None).await;
+    assert_eq!((status, code_of(&answer)), (501, "UNSUPPORTED"), "{answer}");
+
+    // What the "configuration" says now; the test edits it as an operator edits a file.
+    let next: Arc<std::sync::Mutex<Result<Settings, String>>> =
+        Arc::new(std::sync::Mutex::new(Ok(admin_settings())));
+    let source = next.clone();
+    srv.set_reloader(Box::new(move || source.lock().unwrap().clone()));
+
+    let mut a = Raw::connect(srv.addr()).await;
+    a.hello("ann").await;
+    a.send(&create_msg(1, "tictactoe")).await;
+    a.until(|m| matches!(m, ServerMsg::Joined { .. })).await;
+
+    let mut one_room = admin_settings();
+    one_room.rooms.max_rooms = 1;
+    *next.lock().unwrap() = Ok(one_room);
+    let (status, answer) = admin(srv.addr(), "POST", "/api/v1/admin/reload", None).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["limits"]["max_rooms"], json!(1));
+    a.send(&create_msg(2, "tictactoe")).await;
+    let refused = a
+        .until(|m| matches!(m, ServerMsg::Error { rid: Some(2), .. }))
+        .await;
+    assert!(
+        matches!(
+            refused,
+            ServerMsg::Error {
+                code: ErrorCode::Unavailable,
+                ..
+            }
+        ),
+        "{refused:?}"
+    );
+
+    // A configuration that does not validate changes nothing.
+    *next.lock().unwrap() = Err("arbiter.toml:3:1: unknown field `max_romz`".into());
+    let (status, answer) = admin(srv.addr(), "POST", "/api/v1/admin/reload", None).await;
+    assert_eq!(
+        (status, code_of(&answer)),
+        (400, "INVALID_CONFIG"),
+        "{answer}"
+    );
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("max_romz")
+    );
+    a.send(&create_msg(3, "tictactoe")).await;
+    let refused = a
+        .until(|m| matches!(m, ServerMsg::Error { rid: Some(3), .. }))
+        .await;
+    assert!(
+        matches!(
+            refused,
+            ServerMsg::Error {
+                code: ErrorCode::Unavailable,
+                ..
+            }
+        ),
+        "still one room"
+    );
+
+    // Raised again: the next room is created.
+    *next.lock().unwrap() = Ok(admin_settings());
+    assert_eq!(
+        admin(srv.addr(), "POST", "/api/v1/admin/reload", None)
+            .await
+            .0,
+        200
+    );
+    a.send(&create_msg(4, "tictactoe")).await;
+    a.until(|m| matches!(m, ServerMsg::Joined { rid: Some(4), .. }))
+        .await;
+    assert_eq!(srv.rooms().len(), 2);
+}
