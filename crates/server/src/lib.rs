@@ -7,6 +7,7 @@ mod api;
 mod app;
 mod auth;
 mod cluster;
+pub mod config;
 mod error;
 mod lp;
 mod origin;
