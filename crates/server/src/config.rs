@@ -19,7 +19,7 @@ use std::time::Duration;
 /// Secrets are refused when shorter: a short one can be guessed.
 const MIN_SECRET_LEN: usize = 16;
 
-/// Below this a lease is renewed so often that a GC pause or a slow Redis call loses it.
+/// The shortest room lease a node takes (the check `serve` made before there was a file).
 const MIN_LEASE_MS: u64 = 300;
 
 /// What the effective configuration shows instead of a secret.
@@ -27,9 +27,9 @@ const REDACTED: &str = "<redacted>";
 
 /// The options of `arbiter serve`, resolved through every layer.
 ///
-/// Serializes as the configuration to show an operator: secrets (and passwords inside URLs)
-/// come out as `"<redacted>"`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Serializes (and debugs) as the configuration to show an operator: secrets and passwords
+/// inside URLs come out as `"<redacted>"`.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 // Each field is documented once, on its flag in `Overrides`.
 #[allow(missing_docs)]
@@ -92,6 +92,16 @@ impl Default for Config {
             admin_token: settings.admin_token,
             log: "info".to_owned(),
             log_format: LogFormat::Text,
+        }
+    }
+}
+
+/// Redacted like the printed configuration: a `{:?}` in a log line must not leak a secret.
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match toml::Table::try_from(self) {
+            Ok(table) => f.debug_tuple("Config").field(&table).finish(),
+            Err(_) => f.write_str("Config { .. }"),
         }
     }
 }
@@ -451,6 +461,7 @@ pub struct Position {
 }
 
 impl Position {
+    /// Where byte `offset` of `text` is.
     fn of(text: &str, offset: usize) -> Self {
         let before = text.get(..offset).unwrap_or(text);
         let line_start = before.rfind('\n').map_or(0, |nl| nl + 1);
@@ -718,6 +729,17 @@ mod tests {
             "postgres://arbiter@db/arbiter"
         );
         assert_eq!(redact_url("memory"), "memory");
+    }
+
+    #[test]
+    fn debugging_a_config_shows_no_secret() {
+        let config = file("secret = \"0123456789abcdefgh\"\nredis = \"redis://:pw@r\"\n");
+        let shown = format!("{config:?}");
+        assert!(shown.contains("lease_ms"), "{shown}");
+        assert!(
+            !shown.contains("0123456789abcdefgh") && !shown.contains("pw@"),
+            "{shown}"
+        );
     }
 
     #[test]
