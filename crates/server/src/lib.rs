@@ -9,6 +9,7 @@ mod api;
 mod app;
 mod auth;
 mod cluster;
+pub mod config;
 mod error;
 mod http_client;
 mod lp;
