@@ -136,7 +136,7 @@ pub enum LogFormat {
 }
 
 /// What `serve` (and `config check`) read: a file, and the environment and flags over it.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
     /// A TOML file of options (keys as in docs/configuration.md); the environment and flags
     /// override it.
@@ -149,12 +149,12 @@ pub struct ServeArgs {
 
 impl ServeArgs {
     /// The configuration: defaults, then the file, then the environment and flags; checked.
-    pub fn resolve(self) -> Result<Config, ConfigError> {
+    pub fn resolve(&self) -> Result<Config, ConfigError> {
         let mut config = match &self.config {
             Some(path) => Config::from_file(path)?,
             None => Config::default(),
         };
-        self.overrides.apply(&mut config);
+        self.overrides.clone().apply(&mut config);
         config.validate()?;
         Ok(config)
     }
@@ -162,7 +162,7 @@ impl ServeArgs {
 
 /// The options given in the environment or on the command line (clap prefers the flag);
 /// `None` where neither gave one.
-#[derive(Debug, Default, Args)]
+#[derive(Debug, Clone, Default, Args)]
 pub struct Overrides {
     /// Address to listen on.
     #[arg(long, env = "ARBITER_LISTEN")]

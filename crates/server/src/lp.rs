@@ -15,6 +15,7 @@
 use crate::app::App;
 use crate::error::AppError;
 use crate::queue::Item;
+use crate::request_id::RequestId;
 use crate::session::{Flow, Session, connection_span};
 use arbiter_engine::ConnId;
 use arbiter_protocol::{Encoding, ErrorCode, close};
@@ -46,12 +47,17 @@ struct Ended {
 }
 
 /// `POST /lp`: open a session.
-pub(crate) async fn open(State(app): State<App>) -> Response {
+pub(crate) async fn open(State(app): State<App>, req: axum::extract::Request) -> Response {
+    let request_id = RequestId::of(&req);
     let sid = format!("{:032x}", rand::rng().random::<u128>());
     let (tx, rx) = mpsc::channel(64);
     app.long_polls().insert(sid.clone(), tx);
     let conn = app.next_conn_id();
-    tokio::spawn(run(app, sid.clone(), rx, conn).instrument(connection_span(conn, "lp")));
+    tokio::spawn(run(app, sid.clone(), rx, conn).instrument(connection_span(
+        conn,
+        "lp",
+        &request_id,
+    )));
     Json(json!({ "sid": sid })).into_response()
 }
 

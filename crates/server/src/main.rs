@@ -30,6 +30,8 @@ enum Command {
     Bench(arbiter_bench::BenchArgs),
     /// Scaffold a new game: its module, tests that pass, a rules page and its registration.
     NewGame(NewGameArgs),
+    /// Operate a running server through its admin API (needs its `--admin-token`).
+    Admin(arbiter_server::AdminArgs),
 }
 
 #[derive(clap::Args)]
@@ -58,7 +60,8 @@ fn main() -> ExitCode {
             .map_err(|e| e.to_string())
             .and_then(|config| {
                 init_logs(&config);
-                runtime().and_then(|rt| rt.block_on(serve(config)).map_err(|e| e.to_string()))
+                runtime()
+                    .and_then(|rt| rt.block_on(serve(config, *args)).map_err(|e| e.to_string()))
             }),
         Command::Config(ConfigCommand::Check(args)) => args
             .resolve()
@@ -71,6 +74,9 @@ fn main() -> ExitCode {
         }
         Command::Bench(args) => runtime().and_then(|rt| rt.block_on(arbiter_bench::run(args))),
         Command::NewGame(args) => new_game(&args),
+        Command::Admin(args) => {
+            runtime().and_then(|rt| rt.block_on(arbiter_server::run_admin(args)))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -123,7 +129,9 @@ fn new_game(args: &NewGameArgs) -> Result<(), String> {
     Ok(())
 }
 
-async fn serve(config: Config) -> std::io::Result<()> {
+/// Run the server configured by `config`, which `args` resolved (and resolve again when an
+/// operator asks for a reload: `POST /api/v1/admin/reload` or SIGHUP).
+async fn serve(config: Config, args: ServeArgs) -> std::io::Result<()> {
     std::fs::create_dir_all(&config.data_dir)?;
     let signer = match &config.secret {
         Some(secret) => Signer::new(secret),
@@ -148,14 +156,47 @@ async fn serve(config: Config) -> std::io::Result<()> {
         persistence,
     )
     .await?;
+    running.set_reloader(Box::new(move || {
+        args.resolve()
+            .map(|config| config.settings())
+            .map_err(|e| e.to_string())
+    }));
     println!("Arbiter is listening on http://{}/", running.addr());
-    tokio::select! {
-        () = shutdown_signal() => {
-            tracing::info!("shutting down");
-            running.stop().await
+    let mut hangups = hangups();
+    loop {
+        tokio::select! {
+            () = shutdown_signal() => {
+                tracing::info!("shutting down");
+                return running.stop().await;
+            }
+            Some(()) = hangups.recv() => match running.reload() {
+                Ok(()) => tracing::info!("SIGHUP: configuration reloaded"),
+                Err(e) => tracing::error!(error = %e, "SIGHUP: reload refused; nothing changed"),
+            },
+            result = running.wait() => return result,
         }
-        result = running.wait() => result,
     }
+}
+
+/// SIGHUP, as a stream of unit messages (never one where there are no signals).
+fn hangups() -> tokio::sync::mpsc::Receiver<()> {
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut hup) = signal(SignalKind::hangup()) {
+            tokio::spawn(async move {
+                while hup.recv().await.is_some() {
+                    if tx.send(()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    }
+    #[cfg(not(unix))]
+    drop(tx);
+    rx
 }
 
 async fn shutdown_signal() {

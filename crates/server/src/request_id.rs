@@ -28,9 +28,23 @@ fn request_id(req: &Request) -> String {
         )
 }
 
+/// A request's id, in its extensions for handlers that start a connection.
+#[derive(Clone, Debug)]
+pub(crate) struct RequestId(pub(crate) String);
+
+impl RequestId {
+    /// The id a request was given (`-` outside the middleware, e.g. in unit tests).
+    pub(crate) fn of(req: &Request) -> String {
+        req.extensions()
+            .get::<Self>()
+            .map_or_else(|| "-".to_owned(), |r| r.0.clone())
+    }
+}
+
 /// The middleware.
-pub(crate) async fn tag(req: Request, next: Next) -> Response {
+pub(crate) async fn tag(mut req: Request, next: Next) -> Response {
     let id = request_id(&req);
+    req.extensions_mut().insert(RequestId(id.clone()));
     let span = tracing::info_span!(
         "request",
         request_id = %id,

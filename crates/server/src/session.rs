@@ -20,8 +20,18 @@ pub(crate) enum Flow {
 
 /// The span of one connection's task: every log line of the connection carries its id, its
 /// transport, the player once `hello` named them, and the HTTP request that opened it.
-pub(crate) fn connection_span(conn: ConnId, transport: &'static str) -> tracing::Span {
-    tracing::info_span!("conn", conn, transport, player = tracing::field::Empty)
+pub(crate) fn connection_span(
+    conn: ConnId,
+    transport: &'static str,
+    request_id: &str,
+) -> tracing::Span {
+    tracing::info_span!(
+        "conn",
+        conn,
+        transport,
+        request_id,
+        player = tracing::field::Empty
+    )
 }
 
 pub(crate) struct Session {

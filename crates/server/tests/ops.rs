@@ -569,3 +569,133 @@ async fn a_reload_puts_new_limits_in_force_or_changes_nothing() {
         .await;
     assert_eq!(srv.rooms().len(), 2);
 }
+
+/// The binary, configured by a file: the file's limit reloaded on SIGHUP and through the admin
+/// API (a bad file refused with its line and key, changing nothing), and JSON log lines that
+/// carry the connection's request id and player.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_reloads_its_file_and_logs_in_json() {
+    use std::io::BufRead;
+    let dir = std::env::temp_dir().join(format!("arbiter-ops-{}", rand::random::<u32>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("arbiter.toml");
+    let write = |max_rooms: &str| {
+        let text = format!(
+            "listen = \"127.0.0.1:0\"\ndata_dir = {:?}\ndatabase_url = \"memory\"\n\
+             admin_token = \"{TOKEN}\"\nmax_rooms = {max_rooms}\n\
+             log = \"info,arbiter_server=debug\"\nlog_format = \"json\"\n",
+            dir.join("data").to_str().unwrap()
+        );
+        std::fs::write(&file, text).unwrap();
+    };
+    write("1");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_arbiter"))
+        .args(["serve", "--config", file.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, mut lines) = tokio::sync::mpsc::unbounded_channel::<String>();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut logged: Vec<Value> = Vec::new();
+    // The next line (as JSON when it is a log line), within PATIENCE.
+    async fn next_line(lines: &mut tokio::sync::mpsc::UnboundedReceiver<String>) -> String {
+        tokio::time::timeout(support::PATIENCE, lines.recv())
+            .await
+            .expect("the server logs on")
+            .expect("the server is running")
+    }
+    let addr: SocketAddr = loop {
+        let line = next_line(&mut lines).await;
+        match line.strip_prefix("Arbiter is listening on http://") {
+            Some(addr) => break addr.trim_end_matches('/').parse().unwrap(),
+            None => logged.push(serde_json::from_str(&line).unwrap()),
+        }
+    };
+
+    // A WebSocket opened with a request id of the caller's.
+    let mut req = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
+        support::ws_url(addr),
+    )
+    .unwrap();
+    req.headers_mut()
+        .insert("x-request-id", "ws-trace-42".parse().unwrap());
+    let (ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    let mut a = Raw::from_stream(ws);
+    let pa = a.hello("ann").await;
+    a.send(&create_msg(1, "tictactoe")).await;
+    a.until(|m| matches!(m, ServerMsg::Joined { .. })).await;
+    a.send(&create_msg(2, "tictactoe")).await;
+    let refused = a
+        .until(|m| matches!(m, ServerMsg::Error { rid: Some(2), .. }))
+        .await;
+    assert!(
+        matches!(
+            refused,
+            ServerMsg::Error {
+                code: ErrorCode::Unavailable,
+                ..
+            }
+        ),
+        "{refused:?}"
+    );
+
+    // SIGHUP after raising the limit: the log says it was reloaded, the next room is made.
+    write("2");
+    let hup = std::process::Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(hup.success());
+    loop {
+        let event: Value = serde_json::from_str(&next_line(&mut lines).await).unwrap();
+        let reloaded = event["fields"]["message"] == json!("SIGHUP: configuration reloaded");
+        logged.push(event);
+        if reloaded {
+            break;
+        }
+    }
+    a.send(&create_msg(3, "tictactoe")).await;
+    a.until(|m| matches!(m, ServerMsg::Joined { rid: Some(3), .. }))
+        .await;
+
+    // A broken file: refused with its line and key, nothing changes.
+    std::fs::write(&file, "max_rooms = \"many\"\n").unwrap();
+    let (status, answer) = admin(addr, "POST", "/api/v1/admin/reload", None).await;
+    assert_eq!(
+        (status, code_of(&answer)),
+        (400, "INVALID_CONFIG"),
+        "{answer}"
+    );
+    let message = answer["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("arbiter.toml:1:") && message.contains("max_rooms"),
+        "{message}"
+    );
+    assert_eq!(get(addr, "/healthz").await.0, 200, "still serving");
+
+    // The connection's log lines carry its request id and, after hello, its player.
+    let _ = child.kill();
+    let _ = child.wait();
+    while let Ok(line) = lines.try_recv() {
+        if let Ok(event) = serde_json::from_str(&line) {
+            logged.push(event);
+        }
+    }
+    let tagged = logged.iter().find(|e| {
+        e["span"]["request_id"] == json!("ws-trace-42")
+            && e["span"]["player"] == json!(pa.id.as_str())
+    });
+    assert!(
+        tagged.is_some(),
+        "no log line with the request id and the player: {logged:#?}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -22,13 +22,13 @@ use tracing::Instrument;
 const READ_BUFFER: usize = 4 * 1024;
 
 /// Serve one upgraded connection until it closes, in its own span.
-pub(super) async fn run<T>(app: App, io: T, encoding: Encoding)
+pub(super) async fn run<T>(app: App, io: T, encoding: Encoding, request_id: String)
 where
     T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
     let conn = app.next_conn_id();
     serve(app, io, encoding, conn)
-        .instrument(connection_span(conn, "ws"))
+        .instrument(connection_span(conn, "ws", &request_id))
         .await;
 }
 

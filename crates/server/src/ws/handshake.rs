@@ -5,6 +5,7 @@
 use super::conn;
 use crate::app::App;
 use crate::error::AppError;
+use crate::request_id::RequestId;
 use arbiter_protocol::{Encoding, ErrorCode, SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Version, header};
@@ -12,7 +13,6 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use hyper_util::rt::TokioIo;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tracing::Instrument;
 
 /// `GET /ws`: the opening handshake (RFC 6455 §4.2). The subprotocol picks the encoding:
 /// `arbiter.v1.msgpack` or JSON.
@@ -42,17 +42,16 @@ pub(crate) async fn upgrade(State(app): State<App>, mut req: Request) -> Respons
     };
     let encoding = pick_subprotocol(headers);
     let on_upgrade = hyper::upgrade::on(&mut req);
-    tokio::spawn(
-        async move {
-            match on_upgrade.await {
-                Ok(upgraded) => {
-                    conn::run(app, TokioIo::new(upgraded), encoding.unwrap_or_default()).await
-                }
-                Err(e) => tracing::debug!(error = %e, "WebSocket upgrade failed"),
+    let request_id = RequestId::of(&req);
+    tokio::spawn(async move {
+        match on_upgrade.await {
+            Ok(upgraded) => {
+                let io = TokioIo::new(upgraded);
+                conn::run(app, io, encoding.unwrap_or_default(), request_id).await;
             }
+            Err(e) => tracing::debug!(error = %e, "WebSocket upgrade failed"),
         }
-        .instrument(tracing::Span::current()),
-    );
+    });
     let mut res = StatusCode::SWITCHING_PROTOCOLS.into_response();
     let h = res.headers_mut();
     h.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
