@@ -699,3 +699,67 @@ async fn the_binary_reloads_its_file_and_logs_in_json() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `arbiter admin` from a terminal: the answer printed as JSON; a refusal exits 1 with the
+/// server's error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_command_drives_the_api() {
+    let srv = server_with(arbiter_games::registry(), admin_settings()).await;
+    let (_a, _pa, _b, pb, room) = a_game(srv.addr()).await;
+    let url = format!("http://{}", srv.addr());
+    let run = |args: Vec<String>| {
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_arbiter"))
+                .arg("admin")
+                .args(args)
+                .env_remove("ARBITER_ADMIN_TOKEN")
+                .output()
+                .unwrap()
+        })
+    };
+    let with = |token: &str, rest: &[&str]| -> Vec<String> {
+        let mut args = vec![
+            "--url".to_owned(),
+            url.clone(),
+            "--token".to_owned(),
+            token.to_owned(),
+        ];
+        args.extend(rest.iter().map(|s| s.to_string()));
+        args
+    };
+    let out = run(with(TOKEN, &["room", &room.code, "--log", "2"]))
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(shown["info"]["id"], json!(room.id));
+    assert_eq!(shown["log"].as_array().unwrap().len(), 2);
+
+    let out = run(with(TOKEN, &["kick", &room.id, pb.id.as_str()]))
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(with(TOKEN, &["rooms", "--game", "tictactoe"]))
+        .await
+        .unwrap();
+    let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(listed["rooms"][0]["players"], json!(1), "{listed}");
+
+    let out = run(with("not-the-admin-token", &["drain"])).await.unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("401") && said.contains("BAD_TOKEN"), "{said}");
+    assert_eq!(
+        get(srv.addr(), "/readyz").await.0,
+        200,
+        "the refused drain changed nothing"
+    );
+}
