@@ -205,6 +205,14 @@ async fn a_redis_restart_loses_nothing() {
         .collect();
     cluster.redis.kill();
     let down_at = Instant::now();
+    // Unready while Redis is gone (a load balancer sends new clients elsewhere), alive still.
+    let (status, ready) = get(cluster.addr(0), "/readyz").await;
+    assert_eq!(status, 503, "{ready}");
+    assert!(
+        ready["checks"]["redis"].as_str().is_some_and(|r| r != "ok"),
+        "{ready}"
+    );
+    assert_eq!(get(cluster.addr(0), "/healthz").await.0, 200);
     load.book
         .await_until(
             "each owner to serve its own clients without Redis",
@@ -229,6 +237,10 @@ async fn a_redis_restart_loses_nothing() {
     load.book
         .await_everyone_after("every player to be served again", up_at, everyone)
         .await;
+    for node in cluster.live().collect::<Vec<_>>() {
+        let (status, ready) = get(cluster.addr(node), "/readyz").await;
+        assert_eq!(status, 200, "node {node} ready again: {ready}");
+    }
 
     let mut players = load.stop().await;
     let book = AckBook::default();
