@@ -28,6 +28,7 @@ export type ServerErrorCode =
   | 'UNSUPPORTED'
   | 'SESSION_NOT_FOUND'
   | 'FORBIDDEN_ORIGIN'
+  | 'NOT_FOUND'
   | 'RATE_LIMITED'
   | 'ROOM_CLOSED'
   | 'UNAVAILABLE'

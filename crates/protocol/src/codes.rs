@@ -67,6 +67,8 @@ pub enum ErrorCode {
     SessionNotFound,
     /// The request came from a web page whose origin the server does not allow.
     ForbiddenOrigin,
+    /// The HTTP route is not offered by this server (e.g. `/metrics` with metrics off).
+    NotFound,
     /// A failure of the server, not of the request.
     Internal,
     /// A code this client does not know yet (newer server).
@@ -111,6 +113,7 @@ impl ErrorCode {
             Self::RateLimited => "RATE_LIMITED",
             Self::SessionNotFound => "SESSION_NOT_FOUND",
             Self::ForbiddenOrigin => "FORBIDDEN_ORIGIN",
+            Self::NotFound => "NOT_FOUND",
             Self::Internal => "INTERNAL",
             Self::Unknown => "UNKNOWN",
         }
