@@ -3,9 +3,12 @@
 use crate::auth::Signer;
 use crate::cluster::{Cluster, ClusterConfig};
 use crate::lp::LpCmd;
-use crate::queue::{ConnQueue, QueueLimits, Wire};
+use crate::metrics::{CONNECTIONS_OPEN, CONNECTIONS_OPENED};
+use crate::queue::{ConnQueue, QueueLimits, QueuedBytes, Wire};
 use arbiter_engine::{ConnId, GameError, RoomHandle, RoomLimits, Rooms};
 use arbiter_protocol::{ErrorCode, RoomInfo};
+use metrics::{Gauge, counter, gauge};
+use metrics_exporter_prometheus::PrometheusHandle;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -70,6 +73,8 @@ struct Inner {
     cluster: Option<Cluster>,
     signer: Signer,
     settings: Settings,
+    /// What `/metrics` renders; `None` when metrics are off.
+    metrics: Option<PrometheusHandle>,
     shutdown: watch::Receiver<bool>,
     next_conn: AtomicU64,
     open_conns: AtomicUsize,
@@ -78,7 +83,7 @@ struct Inner {
     /// Open long-poll sessions by id.
     long_polls: LongPolls,
     /// Bytes waiting in all outbound queues.
-    queued_bytes: Arc<AtomicUsize>,
+    queued_bytes: Arc<QueuedBytes>,
 }
 
 /// Open long-poll sessions, each reached through its task's command channel.
@@ -112,11 +117,14 @@ pub(crate) struct App(Arc<Inner>);
 pub(crate) struct Alive {
     app: App,
     _token: mpsc::Sender<()>,
+    /// [`CONNECTIONS_OPEN`] for the connection's transport.
+    open: Gauge,
 }
 
 impl Drop for Alive {
     fn drop(&mut self) {
         self.app.0.open_conns.fetch_sub(1, Ordering::Relaxed);
+        self.open.decrement(1.0);
     }
 }
 
@@ -126,6 +134,7 @@ impl App {
         cluster: Option<Cluster>,
         signer: Signer,
         settings: Settings,
+        metrics: Option<PrometheusHandle>,
         shutdown: watch::Receiver<bool>,
         alive: mpsc::Sender<()>,
     ) -> Self {
@@ -134,6 +143,7 @@ impl App {
             cluster,
             signer,
             settings,
+            metrics,
             shutdown,
             next_conn: AtomicU64::new(1),
             open_conns: AtomicUsize::new(0),
@@ -204,6 +214,11 @@ impl App {
         &self.0.settings
     }
 
+    /// The recorder `/metrics` renders, when metrics are on.
+    pub(crate) fn metrics(&self) -> Option<&PrometheusHandle> {
+        self.0.metrics.as_ref()
+    }
+
     /// A fresh outbound queue for a connection of this server.
     pub(crate) fn new_queue(
         &self,
@@ -219,7 +234,7 @@ impl App {
     }
 
     pub(crate) fn queued_bytes(&self) -> usize {
-        self.0.queued_bytes.load(Ordering::Relaxed)
+        self.0.queued_bytes.get()
     }
 
     pub(crate) fn long_polls(&self) -> &LongPolls {
@@ -238,11 +253,17 @@ impl App {
         self.0.open_conns.load(Ordering::Relaxed)
     }
 
-    pub(crate) fn connection_opened(&self) -> Alive {
+    /// A connection of `transport` (`ws` or `lp`) opened; it is counted open until the
+    /// returned guard drops.
+    pub(crate) fn connection_opened(&self, transport: &'static str) -> Alive {
         self.0.open_conns.fetch_add(1, Ordering::Relaxed);
+        counter!(CONNECTIONS_OPENED, "transport" => transport).increment(1);
+        let open = gauge!(CONNECTIONS_OPEN, "transport" => transport);
+        open.increment(1.0);
         Alive {
             app: self.clone(),
             _token: self.0.alive.clone(),
+            open,
         }
     }
 }

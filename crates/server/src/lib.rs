@@ -9,6 +9,7 @@ mod auth;
 mod cluster;
 mod error;
 mod lp;
+mod metrics;
 mod origin;
 mod queue;
 mod scaffold;
@@ -48,6 +49,7 @@ fn router(app: App) -> Router {
         .route("/lp", post(lp::open))
         .route("/lp/{sid}", post(lp::send).get(lp::poll).delete(lp::end))
         .route("/healthz", get(api::health))
+        .route("/metrics", get(metrics::serve))
         .route("/api/v1/cluster", get(api::cluster))
         .route("/api/v1/games", get(api::games))
         .route("/api/v1/rooms", get(api::rooms))
@@ -161,6 +163,12 @@ pub async fn start_with(
     signer: Signer,
     persistence: Option<Persistence>,
 ) -> io::Result<Running> {
+    // Before any room starts: rooms look their metric handles up when they are built.
+    let metrics = if settings.metrics {
+        metrics::recorder()
+    } else {
+        None
+    };
     let rooms = Rooms::with_persistence(registry, settings.rooms, persistence);
     let (stop, stop_rx) = watch::channel(false);
     let cluster = match settings.cluster.clone() {
@@ -190,6 +198,7 @@ pub async fn start_with(
         cluster,
         signer,
         settings,
+        metrics,
         stop_rx.clone(),
         alive_tx,
     );

@@ -24,7 +24,7 @@ pub(super) async fn run<T>(app: App, io: T, encoding: Encoding)
 where
     T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
-    let _alive = app.connection_opened();
+    let _alive = app.connection_opened("ws");
     let settings = app.settings().clone();
     let socket = Arc::new(Socket::new(io, encoding));
     let queue = app.new_queue(encoding, Some(socket.clone()));
