@@ -123,8 +123,9 @@ pub(crate) struct Alive {
 
 impl Drop for Alive {
     fn drop(&mut self) {
-        self.app.0.open_conns.fetch_sub(1, Ordering::Relaxed);
+        // The gauge first: whoever sees the count drop finds the gauge already down.
         self.open.decrement(1.0);
+        self.app.0.open_conns.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
