@@ -29,6 +29,7 @@ export type ServerErrorCode =
   | 'SESSION_NOT_FOUND'
   | 'FORBIDDEN_ORIGIN'
   | 'FORBIDDEN'
+  | 'NOT_FOUND'
   | 'RATE_LIMITED'
   | 'ROOM_CLOSED'
   | 'UNAVAILABLE'

@@ -2,6 +2,7 @@
 
 use crate::game::Game;
 use crate::game::{GameError, Viewer};
+use crate::metrics::{LiveRoom, handed_over};
 use crate::outbox::{Caller, ConnId};
 use crate::room::{AdminOp, Query, Room};
 use crate::store::{Archive, Store, StoreError};
@@ -230,9 +231,24 @@ enum Stop {
 }
 
 /// Apply one command; a hand-over or a close is returned to the caller, which stops the room
-/// after making the commands before it durable.
-fn handle<G: Game>(room: &mut Room<G>, cmd: RoomCmd, now: u64) -> Option<Stop> {
+/// after making the commands before it durable. An act is timed, and when it arrived is noted
+/// in `acts` for the time to its answer.
+fn handle<G: Game>(
+    room: &mut Room<G>,
+    cmd: RoomCmd,
+    now: u64,
+    acts: &mut Vec<std::time::Instant>,
+) -> Option<Stop> {
     match cmd {
+        RoomCmd::Client {
+            caller,
+            msg: msg @ ClientMsg::Act { .. },
+        } => {
+            let arrived = std::time::Instant::now();
+            room.handle(&caller, msg, now);
+            room.metrics().apply.record(arrived.elapsed().as_secs_f64());
+            acts.push(arrived);
+        }
         RoomCmd::Client { caller, msg } => room.handle(&caller, msg, now),
         RoomCmd::Query {
             viewer,
@@ -264,6 +280,9 @@ impl Actor {
     ) {
         let mut idle_since = Some(Instant::now());
         let mut handing_over = None;
+        let mut live = LiveRoom::new(room.metrics(), info_tx.borrow().status);
+        // When each act of the current batch arrived, until its answer is handed out.
+        let mut acts = Vec::new();
         loop {
             let timer_at = room.next_due().map(|ms| self.clock.instant_of(ms));
             let idle_deadline = idle_since.map(|t| {
@@ -276,19 +295,20 @@ impl Actor {
             tokio::select! {
                 cmd = rx.recv() => {
                     let Some(cmd) = cmd else { break };
-                    handing_over = handle(&mut room, cmd, self.clock.now_ms());
+                    handing_over = handle(&mut room, cmd, self.clock.now_ms(), &mut acts);
                     for _ in 1..BATCH {
                         if handing_over.is_some() {
                             break;
                         }
                         let Ok(cmd) = rx.try_recv() else { break };
-                        handing_over = handle(&mut room, cmd, self.clock.now_ms());
+                        handing_over = handle(&mut room, cmd, self.clock.now_ms(), &mut acts);
                     }
                 }
                 () = sleep_until_opt(timer_at) => room.fire_due(self.clock.now_ms()),
                 () = sleep_until_opt(idle_deadline) => {
                     tracing::info!(room = %room.id(), members = room.member_count(), "closing idle room");
                     room.close(ErrorCode::RoomClosed, "the room closed after being idle");
+                    room.metrics().closed();
                     rx.close();
                     if let Some(p) = &self.persistence
                         && let Err(e) = p.store.archive(room.id(), self.fence, Archive::Idle, self.clock.now_ms()).await
@@ -299,12 +319,13 @@ impl Actor {
                     return;
                 }
             }
-            match self.deliver(&mut room).await {
+            match self.deliver(&mut room, &mut acts).await {
                 Ok(()) => {}
                 Err(StoreError::Fenced) => {
                     // Another node took the room over while this one was paused or cut off:
                     // what was refused was never acknowledged, and its clients resend it there.
                     tracing::warn!(room = %room.id(), fence = self.fence, "the room was taken over; handing it over");
+                    handed_over("fenced");
                     room.hand_over();
                     rx.close();
                     on_close();
@@ -316,6 +337,7 @@ impl Actor {
                     // is loaded again from storage, as storage last had it, for the first of
                     // them that asks once storage answers again.
                     tracing::error!(room = %room.id(), error = %e, "storage failed; stopping the room");
+                    handed_over("storage_failed");
                     room.hand_over();
                     rx.close();
                     on_close();
@@ -324,6 +346,7 @@ impl Actor {
             }
             match handing_over.take() {
                 Some(Stop::HandOver(done)) => {
+                    handed_over("requested");
                     room.hand_over();
                     rx.close();
                     on_close();
@@ -332,6 +355,7 @@ impl Actor {
                 }
                 Some(Stop::Close { reason, reply }) => {
                     tracing::info!(room = %room.id(), %reason, "an operator closed the room");
+                    room.metrics().closed();
                     let answer = room.admin(
                         &AdminOp::Close {
                             reason: reason.clone(),
@@ -373,14 +397,20 @@ impl Actor {
                 _ => None,
             };
             info_tx.send_if_modified(|info| room.refresh_info(info));
+            live.set(info_tx.borrow().status);
         }
         room.close(ErrorCode::Unavailable, "the server is shutting down");
     }
 
     /// Make new entries durable, then send what they produced (the reverse under relaxed
     /// durability). Dropping connections that could not take their frames can produce more
-    /// entries, so repeat until nothing is left.
-    async fn deliver<G: Game>(&self, room: &mut Room<G>) -> Result<(), StoreError> {
+    /// entries, so repeat until nothing is left. The answers to `acts` leave with the first
+    /// frames sent; their time is taken just before.
+    async fn deliver<G: Game>(
+        &self,
+        room: &mut Room<G>,
+        acts: &mut Vec<std::time::Instant>,
+    ) -> Result<(), StoreError> {
         loop {
             // Without a store there is nowhere to keep results.
             let results = room.take_results();
@@ -392,6 +422,7 @@ impl Actor {
                     let snapshot =
                         (room.version() / every > before / every).then(|| room.snapshot());
                     if p.durability == Durability::Relaxed {
+                        room.metrics().answered(acts);
                         room.flush(self.clock.now_ms());
                     }
                     p.store
@@ -402,6 +433,7 @@ impl Actor {
             if !room.has_mail() {
                 return Ok(());
             }
+            room.metrics().answered(acts);
             room.flush(self.clock.now_ms());
         }
     }

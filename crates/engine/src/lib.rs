@@ -10,6 +10,7 @@
 mod actor;
 mod game;
 mod log;
+pub mod metrics;
 mod outbox;
 mod playtest;
 mod registry;

@@ -221,6 +221,7 @@ impl Rooms {
             }
             let handle = start(self.launch(&stored.id, &stored.code, 0));
             self.insert(&stored.id, &stored.code, handle.clone());
+            metrics::counter!(crate::metrics::ROOMS_CREATED, "game" => info.name).increment(1);
             return Ok(handle);
         }
         Err(GameError::new(

@@ -69,6 +69,8 @@ pub enum ErrorCode {
     ForbiddenOrigin,
     /// The caller is known but may not do this (e.g. the admin API without its token).
     Forbidden,
+    /// The HTTP route is not offered by this server (e.g. `/metrics` with metrics off).
+    NotFound,
     /// A failure of the server, not of the request.
     Internal,
     /// A code this client does not know yet (newer server).
@@ -114,6 +116,7 @@ impl ErrorCode {
             Self::SessionNotFound => "SESSION_NOT_FOUND",
             Self::ForbiddenOrigin => "FORBIDDEN_ORIGIN",
             Self::Forbidden => "FORBIDDEN",
+            Self::NotFound => "NOT_FOUND",
             Self::Internal => "INTERNAL",
             Self::Unknown => "UNKNOWN",
         }

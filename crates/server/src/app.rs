@@ -3,9 +3,12 @@
 use crate::auth::Signer;
 use crate::cluster::{Cluster, ClusterConfig};
 use crate::lp::LpCmd;
-use crate::queue::{ConnQueue, QueueLimits, Wire};
+use crate::metrics::{CONNECTIONS_OPEN, CONNECTIONS_OPENED};
+use crate::queue::{ConnQueue, QueueLimits, QueuedBytes, Wire};
 use arbiter_engine::{ConnId, CreateOptions, GameError, RoomHandle, RoomLimits, Rooms};
 use arbiter_protocol::{ErrorCode, RoomInfo};
+use metrics::{Gauge, counter, gauge};
+use metrics_exporter_prometheus::PrometheusHandle;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
@@ -76,6 +79,8 @@ struct Inner {
     settings: RwLock<Arc<Settings>>,
     /// Computes fresh settings for a reload (the binary re-reads its configuration).
     reloader: OnceLock<Reloader>,
+    /// What `/metrics` renders; `None` when metrics are off.
+    metrics: Option<PrometheusHandle>,
     shutdown: watch::Receiver<bool>,
     next_conn: AtomicU64,
     open_conns: AtomicUsize,
@@ -84,7 +89,7 @@ struct Inner {
     /// Open long-poll sessions by id.
     long_polls: LongPolls,
     /// Bytes waiting in all outbound queues.
-    queued_bytes: Arc<AtomicUsize>,
+    queued_bytes: Arc<QueuedBytes>,
     /// Set by the admin API's drain: new rooms go to other nodes, `/readyz` says so.
     draining: AtomicBool,
 }
@@ -120,10 +125,14 @@ pub(crate) struct App(Arc<Inner>);
 pub(crate) struct Alive {
     app: App,
     _token: mpsc::Sender<()>,
+    /// [`CONNECTIONS_OPEN`] for the connection's transport.
+    open: Gauge,
 }
 
 impl Drop for Alive {
     fn drop(&mut self) {
+        // The gauge first: whoever sees the count drop finds the gauge already down.
+        self.open.decrement(1.0);
         self.app.0.open_conns.fetch_sub(1, Ordering::Relaxed);
     }
 }
@@ -134,6 +143,7 @@ impl App {
         cluster: Option<Cluster>,
         signer: Signer,
         settings: Settings,
+        metrics: Option<PrometheusHandle>,
         shutdown: watch::Receiver<bool>,
         alive: mpsc::Sender<()>,
     ) -> Self {
@@ -143,6 +153,7 @@ impl App {
             signer,
             settings: RwLock::new(Arc::new(settings)),
             reloader: OnceLock::new(),
+            metrics,
             shutdown,
             next_conn: AtomicU64::new(1),
             open_conns: AtomicUsize::new(0),
@@ -290,6 +301,11 @@ impl App {
         Ok(fresh)
     }
 
+    /// The recorder `/metrics` renders, when metrics are on.
+    pub(crate) fn metrics(&self) -> Option<&PrometheusHandle> {
+        self.0.metrics.as_ref()
+    }
+
     /// A fresh outbound queue for a connection of this server.
     pub(crate) fn new_queue(
         &self,
@@ -305,7 +321,7 @@ impl App {
     }
 
     pub(crate) fn queued_bytes(&self) -> usize {
-        self.0.queued_bytes.load(Ordering::Relaxed)
+        self.0.queued_bytes.get()
     }
 
     pub(crate) fn long_polls(&self) -> &LongPolls {
@@ -324,11 +340,17 @@ impl App {
         self.0.open_conns.load(Ordering::Relaxed)
     }
 
-    pub(crate) fn connection_opened(&self) -> Alive {
+    /// A connection of `transport` (`ws` or `lp`) opened; it is counted open until the
+    /// returned guard drops.
+    pub(crate) fn connection_opened(&self, transport: &'static str) -> Alive {
         self.0.open_conns.fetch_add(1, Ordering::Relaxed);
+        counter!(CONNECTIONS_OPENED, "transport" => transport).increment(1);
+        let open = gauge!(CONNECTIONS_OPEN, "transport" => transport);
+        open.increment(1.0);
         Alive {
             app: self.clone(),
             _token: self.0.alive.clone(),
+            open,
         }
     }
 }

@@ -26,9 +26,10 @@ impl AppError {
     /// The HTTP status that carries `code`.
     fn status(code: ErrorCode) -> StatusCode {
         match code {
-            ErrorCode::RoomNotFound | ErrorCode::UnknownGame | ErrorCode::SessionNotFound => {
-                StatusCode::NOT_FOUND
-            }
+            ErrorCode::RoomNotFound
+            | ErrorCode::UnknownGame
+            | ErrorCode::SessionNotFound
+            | ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::BadToken | ErrorCode::NotAuthenticated => StatusCode::UNAUTHORIZED,
             ErrorCode::ForbiddenOrigin | ErrorCode::Forbidden => StatusCode::FORBIDDEN,
             ErrorCode::Unsupported => StatusCode::NOT_IMPLEMENTED,

@@ -13,6 +13,7 @@ pub mod config;
 mod error;
 mod http_client;
 mod lp;
+mod metrics;
 mod origin;
 mod queue;
 mod request_id;
@@ -61,6 +62,7 @@ fn router(app: App) -> Router {
         .route("/api/v1/admin/rooms/{id}/kick", post(admin::kick))
         .route("/api/v1/admin/drain", post(admin::drain))
         .route("/api/v1/admin/reload", post(admin::reload))
+        .route("/metrics", get(metrics::serve))
         .route("/api/v1/cluster", get(api::cluster))
         .route("/api/v1/games", get(api::games))
         .route("/api/v1/rooms", get(api::rooms))
@@ -188,6 +190,12 @@ pub async fn start_with(
     signer: Signer,
     persistence: Option<Persistence>,
 ) -> io::Result<Running> {
+    // Before any room starts: rooms look their metric handles up when they are built.
+    let metrics = if settings.metrics {
+        metrics::recorder()
+    } else {
+        None
+    };
     let rooms = Rooms::with_persistence(registry, settings.rooms, persistence);
     let (stop, stop_rx) = watch::channel(false);
     let cluster = match settings.cluster.clone() {
@@ -217,6 +225,7 @@ pub async fn start_with(
         cluster,
         signer,
         settings,
+        metrics,
         stop_rx.clone(),
         alive_tx,
     );

@@ -142,7 +142,7 @@ fn batch(after: u64, sent: &VecDeque<(u64, Bytes)>, ended: Option<Ended>) -> Res
 }
 
 async fn run(app: App, sid: String, mut rx: mpsc::Receiver<LpCmd>, conn: ConnId) {
-    let _alive = app.connection_opened();
+    let _alive = app.connection_opened("lp");
     let settings = app.settings().clone();
     let queue = app.new_queue(Encoding::Json, None);
     let mut session = Session::new(app.clone(), queue.clone(), conn);

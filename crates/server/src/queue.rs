@@ -11,9 +11,11 @@
 //! collapsed (answers, presence) may overrun the soft bound up to a hard one; past that the
 //! connection is closed as too slow. Nothing is ever dropped silently.
 
+use crate::metrics::{OUTBOUND_COLLAPSES, OUTBOUND_OVERFLOWS, OUTBOUND_QUEUED_BYTES};
 use arbiter_engine::{Frame, FrameKind, Outbox};
 use arbiter_protocol::Encoding;
 use bytes::Bytes;
+use metrics::{Gauge, counter, gauge};
 use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -39,6 +41,39 @@ impl Default for QueueLimits {
 
 /// Control frames may exceed the soft bounds by this factor before the client is cut off.
 const HARD_FACTOR: usize = 4;
+
+/// Bytes queued across all connections of a server, for `/healthz`, and of the process, for
+/// the metrics.
+pub(crate) struct QueuedBytes {
+    bytes: AtomicUsize,
+    /// [`OUTBOUND_QUEUED_BYTES`], moved with `bytes`.
+    gauge: Gauge,
+}
+
+impl Default for QueuedBytes {
+    fn default() -> Self {
+        Self {
+            bytes: AtomicUsize::new(0),
+            gauge: gauge!(OUTBOUND_QUEUED_BYTES),
+        }
+    }
+}
+
+impl QueuedBytes {
+    pub(crate) fn get(&self) -> usize {
+        self.bytes.load(Ordering::Relaxed)
+    }
+
+    fn add(&self, n: usize) {
+        self.bytes.fetch_add(n, Ordering::Relaxed);
+        self.gauge.increment(n as f64);
+    }
+
+    fn sub(&self, n: usize) {
+        self.bytes.fetch_sub(n, Ordering::Relaxed);
+        self.gauge.decrement(n as f64);
+    }
+}
 
 /// A socket the queue may write to directly, without waiting.
 pub(crate) trait Wire: Send + Sync + 'static {
@@ -126,8 +161,8 @@ impl State {
 /// The queue. Rooms see it as an [`Outbox`].
 pub(crate) struct ConnQueue {
     encoding: Encoding,
-    /// Bytes queued across all connections of the server, for `/healthz`.
-    total: Arc<AtomicUsize>,
+    /// Bytes queued across all connections of the server.
+    total: Arc<QueuedBytes>,
     limits: QueueLimits,
     state: Mutex<State>,
     /// Wakes the transport when there is something to write or to do.
@@ -165,7 +200,7 @@ impl ConnQueue {
     pub(crate) fn new(
         encoding: Encoding,
         limits: QueueLimits,
-        total: Arc<AtomicUsize>,
+        total: Arc<QueuedBytes>,
         wire: Option<Arc<dyn Wire>>,
     ) -> Self {
         Self {
@@ -187,7 +222,7 @@ impl ConnQueue {
     /// it calls [`ConnQueue::written`].
     pub(crate) fn drain(&self) -> Drained {
         let mut s = self.lock();
-        self.total.fetch_sub(s.bytes, Ordering::Relaxed);
+        self.total.sub(s.bytes);
         s.bytes = 0;
         let rest = s.rest.take();
         if rest.is_some() || !s.items.is_empty() {
@@ -269,7 +304,8 @@ impl ConnQueue {
             let before = s.bytes;
             s.items.retain(|i| i.survives_collapse_of(&room));
             s.bytes = s.items.iter().map(Item::len).sum();
-            self.total.fetch_sub(before - s.bytes, Ordering::Relaxed);
+            self.total.sub(before - s.bytes);
+            counter!(OUTBOUND_COLLAPSES).increment(1);
             tracing::debug!(%room, freed = before - s.bytes, "collapsing a slow client's patches");
             s.lagging.insert(room.clone());
             s.resync.push(room);
@@ -279,6 +315,7 @@ impl ConnQueue {
         let hard = s.items.len() >= self.limits.frames * HARD_FACTOR
             || s.bytes + frame.bytes.len() > self.limits.bytes * HARD_FACTOR;
         if hard {
+            counter!(OUTBOUND_OVERFLOWS).increment(1);
             s.overflowed = true;
             self.ready.notify_one();
             return Admit::Refuse;
@@ -288,7 +325,7 @@ impl ConnQueue {
 
     fn enqueue(&self, s: &mut State, item: Item) {
         s.bytes += item.len();
-        self.total.fetch_add(item.len(), Ordering::Relaxed);
+        self.total.add(item.len());
         s.items.push_back(item);
         self.ready.notify_one();
     }

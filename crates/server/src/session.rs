@@ -121,6 +121,7 @@ impl Session {
     }
 
     fn reject(&self, room: String, seq: u64, code: ErrorCode, message: impl Into<String>) {
+        metrics::counter!(arbiter_engine::metrics::REJECTS, "code" => code.as_str()).increment(1);
         self.queue.control(&ServerMsg::Reject {
             room,
             seq,

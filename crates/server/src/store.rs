@@ -5,10 +5,12 @@
 //! (group commit). Each caller is answered only after that commit. Reads go straight to the
 //! pool.
 
+use crate::metrics::{STORE_COMMIT_SECONDS, STORE_COMMIT_WRITES, STORE_ERRORS};
 use arbiter_engine::{
     Archive, GameResult, Loaded, LogEntry, ResultsOf, Snapshot, Store, StoreError, StoreFuture,
     StoredRoom,
 };
+use metrics::{counter, histogram};
 use serde_json::Value;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{
@@ -46,6 +48,17 @@ enum Write {
     },
 }
 
+impl Write {
+    /// The operation, as [`STORE_ERRORS`] labels it.
+    fn op(&self) -> &'static str {
+        match self {
+            Write::Create(_) => "create",
+            Write::Append { .. } => "append",
+            Write::Archive { .. } => "archive",
+        }
+    }
+}
+
 /// A store on SQLite or PostgreSQL with group commit.
 pub struct SqlStore {
     db: Db,
@@ -54,6 +67,15 @@ pub struct SqlStore {
 
 fn err(e: impl std::fmt::Display) -> StoreError {
     StoreError::Failed(e.to_string())
+}
+
+/// Count a failure of operation `op` in [`STORE_ERRORS`]. A fenced write or a code already
+/// taken is the store's answer, not a failure.
+fn counted<T>(op: &'static str, result: Result<T, StoreError>) -> Result<T, StoreError> {
+    if let Err(StoreError::Failed(_)) = &result {
+        counter!(STORE_ERRORS, "op" => op).increment(1);
+    }
+    result
 }
 
 /// u64 values (versions, seeds, hashes) go into BIGINT columns bit for bit.
@@ -139,14 +161,18 @@ impl SqlStore {
     }
 
     async fn write(&self, write: Write) -> Result<(), StoreError> {
+        let op = write.op();
         let (reply, answer) = oneshot::channel();
-        self.writes
-            .send((write, reply))
-            .await
-            .map_err(|_| StoreError::failed("the store's writer has stopped"))?;
-        answer
-            .await
-            .map_err(|_| StoreError::failed("the store's writer has stopped"))?
+        let written = async {
+            self.writes
+                .send((write, reply))
+                .await
+                .map_err(|_| StoreError::failed("the store's writer has stopped"))?;
+            answer
+                .await
+                .map_err(|_| StoreError::failed("the store's writer has stopped"))?
+        };
+        counted(op, written.await)
     }
 }
 
@@ -197,10 +223,13 @@ async fn writer(db: Db, mut rx: mpsc::Receiver<(Write, oneshot::Sender<Result<()
             }
         }
         let writes: Vec<&Write> = batch.iter().map(|(w, _)| w).collect();
+        let started = std::time::Instant::now();
         let result = match &db {
             Db::Sqlite(pool) => commit_sqlite(pool, &writes).await,
             Db::Postgres(pool) => commit_postgres(pool, &writes).await,
         };
+        histogram!(STORE_COMMIT_SECONDS).record(started.elapsed().as_secs_f64());
+        histogram!(STORE_COMMIT_WRITES).record(batch.len() as f64);
         let outcomes = match result {
             Ok(outcomes) => outcomes,
             Err(e) => {
@@ -549,7 +578,7 @@ impl Store for SqlStore {
     fn claim(&self, room: &str) -> StoreFuture<'_, Option<u64>> {
         let room = room.to_owned();
         Box::pin(async move {
-            let fence: Option<i64> = self.scalar(sql::CLAIM, &room).await?;
+            let fence: Option<i64> = counted("claim", self.scalar(sql::CLAIM, &room).await)?;
             Ok(fence.map(from_db))
         })
     }
@@ -566,7 +595,7 @@ impl Store for SqlStore {
 
     fn find_code(&self, code: &str) -> StoreFuture<'_, Option<String>> {
         let code = code.to_owned();
-        Box::pin(async move { self.scalar(sql::CODE, &code).await })
+        Box::pin(async move { counted("find_code", self.scalar(sql::CODE, &code).await) })
     }
 
     fn append(
@@ -590,19 +619,21 @@ impl Store for SqlStore {
     fn log(&self, room: &str, after: u64, limit: usize) -> StoreFuture<'_, Vec<LogEntry>> {
         let room = room.to_owned();
         Box::pin(async move {
-            match &self.db {
+            let log = match &self.db {
                 Db::Sqlite(pool) => log_sqlite(pool, &room, after, limit).await,
                 Db::Postgres(pool) => log_postgres(pool, &room, after, limit).await,
-            }
+            };
+            counted("log", log)
         })
     }
 
     fn results(&self, of: ResultsOf, limit: usize) -> StoreFuture<'_, Vec<GameResult>> {
         Box::pin(async move {
-            match &self.db {
+            let results = match &self.db {
                 Db::Sqlite(pool) => results_sqlite(pool, &of, limit).await,
                 Db::Postgres(pool) => results_postgres(pool, &of, limit).await,
-            }
+            };
+            counted("results", results)
         })
     }
 
@@ -630,27 +661,29 @@ impl Store for SqlStore {
                         .await
                 }
             };
-            ids.map_err(err)
+            counted("active", ids.map_err(err))
         })
     }
 
     fn snapshot_at(&self, room: &str, v: u64) -> StoreFuture<'_, Option<Snapshot>> {
         let room = room.to_owned();
         Box::pin(async move {
-            match &self.db {
+            let snapshot = match &self.db {
                 Db::Sqlite(pool) => snapshot_sqlite(pool, &room, v).await,
                 Db::Postgres(pool) => snapshot_postgres(pool, &room, v).await,
-            }
+            };
+            counted("snapshot_at", snapshot)
         })
     }
 
     fn load(&self, room: &str) -> StoreFuture<'_, Option<Loaded>> {
         let room = room.to_owned();
         Box::pin(async move {
-            match &self.db {
+            let loaded = match &self.db {
                 Db::Sqlite(pool) => load_sqlite(pool, &room).await,
                 Db::Postgres(pool) => load_postgres(pool, &room).await,
-            }
+            };
+            counted("load", loaded)
         })
     }
 }

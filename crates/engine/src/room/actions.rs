@@ -39,6 +39,7 @@ pub(super) fn not_in_room() -> GameError {
 }
 
 pub(super) fn reject(room: &str, seq: u64, e: &GameError) -> ServerMsg {
+    metrics::counter!(crate::metrics::REJECTS, "code" => e.code.as_str()).increment(1);
     ServerMsg::Reject {
         room: room.to_owned(),
         seq,
@@ -174,7 +175,10 @@ impl<G: Game> Room<G> {
             action,
         };
         match self.commit(kind) {
-            Ok(v) => Answer::Ack(v),
+            Ok(v) => {
+                self.metrics.applied.increment(1);
+                Answer::Ack(v)
+            }
             Err(e) => Answer::Reject(e),
         }
     }

@@ -38,6 +38,7 @@ impl<G: Game> Room<G> {
             times.pop_front();
         }
         if times.len() >= CHAT_BURST {
+            metrics::counter!(crate::metrics::RATE_LIMITED, "what" => "chat").increment(1);
             return self.send_error(
                 caller,
                 None,

@@ -22,6 +22,7 @@ mod views;
 
 use crate::game::{Game, GameError, Status, Viewer};
 use crate::log::{BOT_PREFIX, EntryKind, Journal, LogEntry, Staged, parse_action, parse_config};
+use crate::metrics::RoomMetrics;
 use crate::outbox::{Caller, ConnId, Frame, FrameKind, Outbox};
 use crate::rng::GameRng;
 use crate::seats::Seats;
@@ -106,6 +107,8 @@ pub struct Room<G: Game> {
     chat: VecDeque<Arc<ServerMsg>>,
     /// When each member last spoke, for the chat rate limit.
     chat_times: HashMap<PlayerId, VecDeque<u64>>,
+    /// Handles on the metrics every action touches.
+    metrics: RoomMetrics,
 }
 
 impl<G: Game> Room<G> {
@@ -113,6 +116,7 @@ impl<G: Game> Room<G> {
     pub fn new(game: Arc<G>, spec: RoomSpec) -> Result<Self, GameError> {
         let config = parse_config::<G>(&spec.config)?;
         let current = Staged::setup(&*game, &config, spec.seed, spec.created_ms)?;
+        let metrics = RoomMetrics::new(game.info().name);
         Ok(Self {
             game,
             room_id: spec.id.as_str().into(),
@@ -133,6 +137,7 @@ impl<G: Game> Room<G> {
             bots_added: 0,
             chat: VecDeque::new(),
             chat_times: HashMap::new(),
+            metrics,
         })
     }
 
@@ -171,6 +176,11 @@ impl<G: Game> Room<G> {
     /// each batch; with storage, [`Room::take_unpersisted`] already did.
     pub fn compact_log(&mut self) {
         self.log.compact();
+    }
+
+    /// Handles on this room's metrics, for the actor that times its commands.
+    pub(crate) fn metrics(&self) -> &RoomMetrics {
+        &self.metrics
     }
 
     /// Open connections.

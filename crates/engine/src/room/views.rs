@@ -69,6 +69,11 @@ impl SentView {
     }
 }
 
+/// Count a snapshot sent in place of patches.
+fn fallback(reason: &'static str) {
+    metrics::counter!(crate::metrics::SNAPSHOT_FALLBACKS, "reason" => reason).increment(1);
+}
+
 impl<G: Game> Room<G> {
     pub(super) fn key_for(&self, player: &PlayerId, role: Role) -> ViewKey {
         if role == Role::Spectator || self.game.public_view() {
@@ -146,6 +151,9 @@ impl<G: Game> Room<G> {
             )
         });
         let missed = since.and_then(|s| sent.since(s));
+        if since.is_some() && missed.is_none() {
+            fallback("resume");
+        }
         let frames: Vec<(FrameKind, Arc<ServerMsg>)> = match missed {
             Some(msgs) => msgs
                 .into_iter()
@@ -176,6 +184,7 @@ impl<G: Game> Room<G> {
         let Some(key) = self.conns.get(&caller.conn).map(|c| c.key.clone()) else {
             return self.send_error(caller, None, ErrorCode::NotInRoom, "not in this room");
         };
+        fallback("sync");
         self.catch_up(caller, &key, None);
         self.settle();
     }

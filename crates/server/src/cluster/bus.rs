@@ -70,6 +70,11 @@ pub(super) enum Bus {
 }
 
 impl Bus {
+    /// Sent by an edge to an owner (else by an owner to an edge).
+    pub(super) fn to_owner(&self) -> bool {
+        matches!(self, Bus::Client { .. } | Bus::Disconnect { .. })
+    }
+
     pub(super) fn encode(&self) -> Vec<u8> {
         // Encoding our own types into a Vec cannot fail.
         rmp_serde::to_vec_named(self).unwrap_or_default()

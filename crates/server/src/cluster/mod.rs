@@ -19,8 +19,10 @@ mod bus;
 mod edge;
 mod owner;
 
+use crate::metrics::{CLUSTER_BUS_RESETS, CLUSTER_TAKEOVERS, Routed};
 use arbiter_engine::{ConnId, GameError, RoomHandle, Rooms, Store, StoreError};
 use arbiter_protocol::{ErrorCode, RoomInfo};
+use metrics::counter;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -108,6 +110,8 @@ struct Inner {
     taking_over: tokio::sync::Mutex<()>,
     redis_up: AtomicBool,
     draining: AtomicBool,
+    /// Bus messages sent and received, by direction.
+    routed: Routed,
 }
 
 fn unavailable(why: impl std::fmt::Display) -> GameError {
@@ -159,6 +163,7 @@ impl Cluster {
             taking_over: tokio::sync::Mutex::new(()),
             redis_up: AtomicBool::new(true),
             draining: AtomicBool::new(false),
+            routed: Routed::new(),
         }));
         let subscribed = cluster.listen(stop.clone());
         subscribed
@@ -209,11 +214,19 @@ impl Cluster {
 
     /// Publish on a node's channel; the number of nodes that received it (0: it is gone).
     async fn publish(&self, node: &str, msg: &Bus) -> Result<i64, redis::RedisError> {
-        redis::cmd("PUBLISH")
+        let sent = redis::cmd("PUBLISH")
             .arg(self.channel(node))
             .arg(msg.encode())
             .query_async(&mut self.redis())
-            .await
+            .await;
+        if sent.is_ok() {
+            if msg.to_owner() {
+                self.0.routed.to_owner.increment(1);
+            } else {
+                self.0.routed.to_edge.increment(1);
+            }
+        }
+        sent
     }
 
     /// Subscribe to this node's channel and handle what arrives, resubscribing after a
@@ -244,7 +257,10 @@ impl Cluster {
                             let _ = r.send(());
                         }
                         // Frames sent to this node while it was unsubscribed are lost.
-                        None => this.0.edge.forget_all(),
+                        None => {
+                            bus_reset("edge");
+                            this.0.edge.forget_all();
+                        }
                     }
                     let mut messages = pubsub.into_on_message();
                     loop {
@@ -276,6 +292,11 @@ impl Cluster {
                 return;
             }
         };
+        if msg.to_owner() {
+            self.0.routed.from_edge.increment(1);
+        } else {
+            self.0.routed.from_owner.increment(1);
+        }
         match msg {
             Bus::Client {
                 edge,
@@ -301,7 +322,10 @@ impl Cluster {
                 .edge
                 .deliver(&room, &conns, bus::kind_of(kind), bytes),
             Bus::Moved { room, .. } => self.0.edge.moved(&room),
-            Bus::Reset { owner } => self.0.edge.forget_owner(&owner),
+            Bus::Reset { owner } => {
+                bus_reset("edge");
+                self.0.edge.forget_owner(&owner);
+            }
         }
     }
 
@@ -561,6 +585,7 @@ impl Cluster {
                 lock(&self.0.owned).insert(room.to_owned(), fence);
                 self.acquire(room, fence).await.map_err(unavailable)?;
                 self.publish_info(&handle).await.map_err(unavailable)?;
+                counter!(CLUSTER_TAKEOVERS).increment(1);
                 tracing::info!(%room, fence, "took the room over");
                 Ok(Some(handle))
             }
@@ -806,6 +831,11 @@ impl Cluster {
 }
 
 /// Resolves once `stop` turns true (or its sender is gone).
+/// Count frames between nodes found lost, on this node's `side` (`owner` or `edge`).
+fn bus_reset(side: &'static str) {
+    counter!(CLUSTER_BUS_RESETS, "side" => side).increment(1);
+}
+
 async fn stopped(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|s| *s).await;
 }

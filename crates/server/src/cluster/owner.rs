@@ -160,7 +160,10 @@ impl Cluster {
             let sent: Result<Vec<i64>, redis::RedisError> =
                 pipe.query_async(&mut self.redis()).await;
             let delivered = match sent {
-                Ok(counts) => counts.iter().all(|n| *n > 0),
+                Ok(counts) => {
+                    self.0.routed.to_edge.increment(counts.len() as u64);
+                    counts.iter().all(|n| *n > 0)
+                }
                 Err(e) => {
                     self.redis_failed("sending frames", &e);
                     false
@@ -173,6 +176,7 @@ impl Cluster {
     }
 
     async fn reset_edge(&self, link: &Link) {
+        super::bus_reset("owner");
         tracing::warn!(edge = %link.edge, "frames to a node were lost; its clients will resume");
         let forgotten: Vec<(String, ConnId)> = {
             let mut s = lock(&self.0.owner.0);

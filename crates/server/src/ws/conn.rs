@@ -36,7 +36,7 @@ async fn serve<T>(app: App, io: T, encoding: Encoding, conn: ConnId)
 where
     T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
-    let _alive = app.connection_opened();
+    let _alive = app.connection_opened("ws");
     tracing::debug!("connection opened");
     let settings = app.settings().clone();
     let socket = Arc::new(Socket::new(io, encoding));

@@ -228,11 +228,10 @@ impl<T> AsyncWrite for Reader<T> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::queue::QueueLimits;
+    use crate::queue::{QueueLimits, QueuedBytes};
     use arbiter_engine::{Frame, FrameKind, Outbox};
     use futures_util::StreamExt;
     use serde_json::Value;
-    use std::sync::atomic::{AtomicUsize, Ordering};
     use tokio::net::{TcpListener, TcpStream};
     use tokio_tungstenite::WebSocketStream;
     use tokio_tungstenite::tungstenite::Message;
@@ -256,7 +255,7 @@ mod tests {
             .unwrap();
         let (server, _) = listener.accept().await.unwrap();
         let socket = Arc::new(Socket::new(server, Encoding::Json));
-        let queued = Arc::new(AtomicUsize::new(0));
+        let queued = Arc::new(QueuedBytes::default());
         let limits = QueueLimits {
             frames: 1 << 20,
             bytes: 1 << 30,
@@ -273,7 +272,7 @@ mod tests {
             assert!(queue.push(numbered(n)));
         }
         assert!(
-            queued.load(Ordering::Relaxed) > 0,
+            queued.get() > 0,
             "20 MB must not fit in the socket's buffers"
         );
         let writer = {

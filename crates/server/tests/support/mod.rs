@@ -338,6 +338,19 @@ pub async fn request(
     headers: &[(&str, &str)],
     body: Option<&Value>,
 ) -> (u16, Value) {
+    let (status, _, body) = request_text(addr, method, path, headers, body).await;
+    (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+}
+
+/// [`request`], returning the status, the head (status line and headers) and the body as
+/// text.
+pub async fn request_text(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&Value>,
+) -> (u16, String, String) {
     let mut s = TcpStream::connect(addr).await.unwrap();
     let body = body.map(|b| b.to_string()).unwrap_or_default();
     let extra: String = headers
@@ -365,7 +378,7 @@ pub async fn request(
     } else {
         body.to_owned()
     };
-    (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+    (status, head.to_owned(), body)
 }
 
 fn dechunk(mut body: &str) -> String {
