@@ -10,6 +10,8 @@
 #   bench/compare.sh                 # everything (~10 minutes)
 #   QUICK=1 bench/compare.sh         # shorter windows and fewer rows (~3 minutes)
 #   ONLY=act,fanout bench/compare.sh # some sections: target, knee, fanout, durability, join, idle
+#   ONLY=metrics bench/compare.sh    # the target workload with metrics on and off, twice each
+#                                    # (not in the default set)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -91,13 +93,14 @@ wait_port() {
   return 1
 }
 
-# start_arbiter [database-url] [durability]
+# start_arbiter [database-url] [durability] [more serve flags…]
 start_arbiter() {
   SERVER_DIR=$(mktemp -d)
   local db=${1:-memory} durability=${2:-strict}
+  shift $(( $# < 2 ? $# : 2 ))
   [ "$db" = sqlite ] && db="sqlite://$SERVER_DIR/arbiter.db"
   taskset -c "$SERVER_CPU" "$ARBITER" serve --listen "127.0.0.1:$APORT" --data-dir "$SERVER_DIR" \
-    --database-url "$db" --durability "$durability" --log warn >"$OUT/arbiter-server.log" 2>&1 &
+    --database-url "$db" --durability "$durability" --log warn "$@" >"$OUT/arbiter-server.log" 2>&1 &
   SERVER_PID=$!
   wait_port "$APORT"
 }
@@ -117,6 +120,7 @@ row() {
   local json="$OUT/$name.json"
   case $target in
     arbiter) start_arbiter memory ;;
+    arbiter-no-metrics) start_arbiter memory strict --no-metrics ;;
     arbiter-sqlite-strict) start_arbiter sqlite strict ;;
     arbiter-sqlite-relaxed) start_arbiter sqlite relaxed ;;
     colyseus-immediate) start_colyseus immediate ;;
@@ -184,6 +188,15 @@ if want durability; then
   row durability-strict arbiter-sqlite-strict arbiter-sqlite-strict --rooms 250 --clients 4 --interval-ms 100 "${W[@]}"
 fi
 
+if want metrics; then
+  # The target workload with Prometheus metrics recorded (the default) and switched off,
+  # alternating, twice each: what leaving metrics on costs.
+  for i in 1 2; do
+    row "metrics-on-$i" arbiter "arbiter, metrics on" --rooms 250 --clients 4 --interval-ms 100 "${W[@]}"
+    row "metrics-off-$i" arbiter-no-metrics "arbiter, metrics off" --rooms 250 --clients 4 --interval-ms 100 "${W[@]}"
+  done
+fi
+
 if want join; then
   # 2,000 clients joining (500 rooms of 4) as fast as each server takes them.
   row join-arbiter arbiter arbiter --workload join --rooms 500 --clients 4 --concurrency 256
@@ -208,7 +221,7 @@ fi
 {
   echo "# Arbiter vs Colyseus — $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) CPUs, server on CPU $SERVER_CPU, load on CPU $LOAD_CPU"
   echo "# load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
-  for section in target knee fanout durability join idle; do
+  for section in target knee fanout durability metrics join idle; do
     sf=("$OUT"/"$section"-*.json)
     [ ${#sf[@]} -eq 0 ] && continue
     echo
