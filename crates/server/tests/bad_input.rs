@@ -375,3 +375,76 @@ async fn bad_websocket_handshakes_are_refused_with_a_structured_error() {
     c.hello("after").await;
     ping_still_works(&mut c).await;
 }
+
+#[tokio::test]
+async fn a_spectator_cannot_act_or_add_bots() {
+    let srv = server().await;
+    let (mut a, mut eve) = (
+        Raw::connect(srv.addr()).await,
+        Raw::connect(srv.addr()).await,
+    );
+    a.hello("ann").await;
+    eve.hello("eve").await;
+    a.send(&support::create_msg(1, "dicegame")).await;
+    let room = match a.until(|m| matches!(m, ServerMsg::Joined { .. })).await {
+        ServerMsg::Joined { room, .. } => room,
+        _ => unreachable!(),
+    };
+    eve.send(&ClientMsg::Join {
+        rid: Some(1),
+        room: room.code.clone(),
+        role: JoinRole::Spectator,
+        since: None,
+    })
+    .await;
+    eve.until(|m| matches!(m, ServerMsg::Snapshot { .. })).await;
+    let before = srv.rooms().find(&room.id).unwrap().info();
+
+    eve.send(&ClientMsg::AddBot {
+        rid: Some(2),
+        room: room.id.clone(),
+    })
+    .await;
+    let refused = eve
+        .until(|m| matches!(m, ServerMsg::Error { rid: Some(2), .. }))
+        .await;
+    assert!(
+        matches!(
+            refused,
+            ServerMsg::Error {
+                code: ErrorCode::NotAPlayer,
+                ..
+            }
+        ),
+        "{refused:?}"
+    );
+    eve.send(&ClientMsg::Act {
+        room: room.id.clone(),
+        seq: 1,
+        base: None,
+        action: json!({"type": "roll"}),
+    })
+    .await;
+    let rejected = eve.until(|m| matches!(m, ServerMsg::Reject { .. })).await;
+    assert!(
+        matches!(
+            rejected,
+            ServerMsg::Reject {
+                code: ErrorCode::NotAPlayer,
+                ..
+            }
+        ),
+        "{rejected:?}"
+    );
+    // Nothing changed: the same players, the same version.
+    let after = srv.rooms().find(&room.id).unwrap().info();
+    assert_eq!((after.players, after.v), (before.players, before.v));
+    // The player may.
+    a.send(&ClientMsg::AddBot {
+        rid: Some(3),
+        room: room.id.clone(),
+    })
+    .await;
+    a.until(|m| matches!(m, ServerMsg::BotAdded { rid: Some(3), .. }))
+        .await;
+}

@@ -182,11 +182,20 @@ impl<G: Game> Room<G> {
         }
     }
 
-    /// Seat a bot (`add_bot`). Any member may ask; the answer is `bot_added`.
+    /// Seat a bot (`add_bot`). Any seated player may ask (spectators only watch); the answer
+    /// is `bot_added`.
     pub fn add_bot(&mut self, caller: &Caller, rid: Option<u64>, now_ms: u64) {
         self.now_ms = now_ms;
-        if !self.conns.contains_key(&caller.conn) {
+        let Some(idx) = self.member_index_of_conn(caller.conn) else {
             return self.send_error(caller, rid, ErrorCode::NotInRoom, "not in this room");
+        };
+        if self.members[idx].role != Role::Player {
+            return self.send_error(
+                caller,
+                rid,
+                ErrorCode::NotAPlayer,
+                "spectators cannot add bots",
+            );
         }
         if !self.game.has_bots() {
             let game = self.game.info().title;

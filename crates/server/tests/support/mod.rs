@@ -256,8 +256,11 @@ impl Raw {
         if let Some(m) = self.pending.pop_front() {
             return Event::Msg(m);
         }
+        // One deadline for the whole wait: the server's pings (skipped below) must not
+        // extend it.
+        let deadline = tokio::time::Instant::now() + PATIENCE;
         loop {
-            let frame = tokio::time::timeout(PATIENCE, self.ws.next())
+            let frame = tokio::time::timeout_at(deadline, self.ws.next())
                 .await
                 .expect("the server did not answer in time");
             match frame {
