@@ -123,7 +123,10 @@ async fn viewer(app: &App, headers: &HeaderMap) -> Result<Viewer, AppError> {
         .verify(token.trim(), now_ms())
         .await
         .map(|verified| Viewer::Player(verified.id))
-        .map_err(|refusal| AppError::new(refusal.code, refusal.message))
+        .map_err(|refusal| {
+            AppError::new(refusal.code, refusal.message)
+                .with_details(json!({ "reason": refusal.reason }))
+        })
 }
 
 async fn ask(

@@ -280,6 +280,7 @@ async fn hs256_jwts_are_verified_with_the_shared_secret() {
     .await;
     assert_eq!(status, 401, "{body}");
     assert_eq!(body["error"]["code"], "BAD_TOKEN");
+    assert_eq!(body["error"]["details"]["reason"], "expired");
     srv.stop().await.unwrap();
 }
 
@@ -374,4 +375,40 @@ async fn a_jwks_url_on_loopback_is_fetched_and_refreshed_for_a_new_key() {
     );
     srv.stop().await.unwrap();
     keys.abort();
+}
+
+#[test]
+fn keys_rotate_adds_a_private_key_that_signs_while_the_old_one_verifies() {
+    let dir = scratch("keys-rotate");
+    let now = now_ms();
+    let before = Signer::load_or_create(&dir, policy(30), now - DAY_MS).unwrap();
+    let player = Signer::new_player_id();
+    let old = before.issue(&player, now - DAY_MS);
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_arbiter"))
+        .args(["keys", "rotate", "--data-dir", dir.to_str().unwrap()])
+        .env_remove("ARBITER_SECRET")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let files: Vec<_> = std::fs::read_dir(dir.join("keys"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 2, "{files:?}");
+    #[cfg(unix)]
+    for file in &files {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{}", file.display());
+    }
+
+    let after = Signer::load_or_create(&dir, policy(30), now).unwrap();
+    assert_ne!(
+        after.issue(&player, now).split('.').nth(1),
+        old.split('.').nth(1),
+        "the new key signs"
+    );
+    assert_eq!(after.verify(&old, now), Ok(player));
+    std::fs::remove_dir_all(&dir).unwrap();
 }
