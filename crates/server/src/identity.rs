@@ -470,7 +470,8 @@ fn parse_jwks(text: &[u8]) -> Result<Vec<PublicKey>, String> {
     let mut out = Vec::new();
     for key in keys {
         let Ok(jwk) = serde_json::from_value::<Jwk>(key.clone()) else {
-            tracing::warn!(%key, "skipping a JWK that does not parse");
+            // Only its id: a malformed entry may still hold key material.
+            tracing::warn!(kid = ?key.get("kid"), "skipping a JWK that does not parse");
             continue;
         };
         if let Some(key) = public_key(&jwk) {
