@@ -1,6 +1,7 @@
 //! The REST API: games, public rooms, one room, health.
 
 use crate::app::App;
+use crate::auth::now_ms;
 use crate::error::AppError;
 use arbiter_engine::{GameListing, Query as RoomQuery, ResultsOf, RoomCmd, Viewer};
 use arbiter_protocol::{ErrorCode, PlayerId, RoomInfo};
@@ -104,7 +105,7 @@ pub(crate) async fn cluster(State(app): State<App>) -> Result<Json<Value>, AppEr
 
 /// Whose eyes a REST request looks through: a player with `Authorization: Bearer <token>`
 /// (the token from `welcome`), a spectator otherwise. A bad token is refused, not ignored.
-fn viewer(app: &App, headers: &HeaderMap) -> Result<Viewer, AppError> {
+async fn viewer(app: &App, headers: &HeaderMap) -> Result<Viewer, AppError> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(Viewer::Spectator);
     };
@@ -118,10 +119,14 @@ fn viewer(app: &App, headers: &HeaderMap) -> Result<Viewer, AppError> {
                 "expected Authorization: Bearer <token>",
             )
         })?;
-    app.signer()
-        .verify(token.trim())
-        .map(Viewer::Player)
-        .map_err(|e| AppError::new(ErrorCode::BadToken, e.to_string()))
+    app.identity()
+        .verify(token.trim(), now_ms())
+        .await
+        .map(|verified| Viewer::Player(verified.id))
+        .map_err(|refusal| {
+            AppError::new(refusal.code, refusal.message)
+                .with_details(json!({ "reason": refusal.reason }))
+        })
 }
 
 async fn ask(
@@ -193,7 +198,7 @@ pub(crate) async fn log(
     Query(p): Query<LogParams>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, AppError> {
-    let viewer = viewer(&app, &headers)?;
+    let viewer = viewer(&app, &headers).await?;
     let query = RoomQuery::Log {
         after: p.after,
         limit: p.limit.min(1_000),
@@ -213,7 +218,7 @@ pub(crate) async fn state(
     Query(p): Query<StateParams>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, AppError> {
-    let viewer = viewer(&app, &headers)?;
+    let viewer = viewer(&app, &headers).await?;
     ask(&app, &id, viewer, RoomQuery::StateAt { v: p.v }).await
 }
 
@@ -224,7 +229,7 @@ pub(crate) async fn history(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, AppError> {
-    let viewer = viewer(&app, &headers)?;
+    let viewer = viewer(&app, &headers).await?;
     ask(&app, &id, viewer, RoomQuery::History).await
 }
 
@@ -235,7 +240,7 @@ pub(crate) async fn legal(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, AppError> {
-    let viewer = viewer(&app, &headers)?;
+    let viewer = viewer(&app, &headers).await?;
     ask(&app, &id, viewer, RoomQuery::Legal).await
 }
 

@@ -1,7 +1,7 @@
 //! State shared by every request and connection.
 
-use crate::auth::Signer;
 use crate::cluster::{Cluster, ClusterConfig};
+use crate::identity::{Identity, JwtSettings};
 use crate::lp::LpCmd;
 use crate::metrics::{CONNECTIONS_OPEN, CONNECTIONS_OPENED};
 use crate::queue::{ConnQueue, QueueLimits, QueuedBytes, Wire};
@@ -49,6 +49,9 @@ pub struct Settings {
     /// A bearer token that opens the admin API (`/api/v1/admin/…`); unset: the admin API is
     /// closed.
     pub admin_token: Option<String>,
+    /// Accept JWTs from the operator's auth in `hello` (and as REST bearer tokens); `None`:
+    /// only this server's guest tokens. Read at start.
+    pub jwt: Option<JwtSettings>,
 }
 
 impl Default for Settings {
@@ -67,6 +70,7 @@ impl Default for Settings {
             cluster: None,
             metrics: true,
             admin_token: None,
+            jwt: None,
         }
     }
 }
@@ -74,7 +78,8 @@ impl Default for Settings {
 struct Inner {
     rooms: Rooms,
     cluster: Option<Cluster>,
-    signer: Signer,
+    /// Guest tokens and, when configured, JWTs.
+    identity: Identity,
     /// Swapped whole by a reload; readers take the current one.
     settings: RwLock<Arc<Settings>>,
     /// Computes fresh settings for a reload (the binary re-reads its configuration).
@@ -141,7 +146,7 @@ impl App {
     pub(crate) fn new(
         rooms: Rooms,
         cluster: Option<Cluster>,
-        signer: Signer,
+        identity: Identity,
         settings: Settings,
         metrics: Option<PrometheusHandle>,
         shutdown: watch::Receiver<bool>,
@@ -150,7 +155,7 @@ impl App {
         Self(Arc::new(Inner {
             rooms,
             cluster,
-            signer,
+            identity,
             settings: RwLock::new(Arc::new(settings)),
             reloader: OnceLock::new(),
             metrics,
@@ -263,8 +268,8 @@ impl App {
         }
     }
 
-    pub(crate) fn signer(&self) -> &Signer {
-        &self.0.signer
+    pub(crate) fn identity(&self) -> &Identity {
+        &self.0.identity
     }
 
     /// The settings in force now.

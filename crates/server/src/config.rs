@@ -8,7 +8,7 @@
 //! `docs/configuration.md` and `--help` are generated from these ([`reference`],
 //! [`show_defaults`]).
 
-use crate::{ClusterConfig, QueueLimits, Settings};
+use crate::{ClusterConfig, JwtSettings, KeyPolicy, QueueLimits, Settings};
 use clap::{Arg, Args, Command};
 use serde::{Deserialize, Serialize, Serializer};
 use std::fmt;
@@ -18,6 +18,9 @@ use std::time::Duration;
 
 /// Secrets are refused when shorter: a short one can be guessed.
 const MIN_SECRET_LEN: usize = 16;
+
+/// An HS256 key shorter than its 256-bit hash is weaker than the algorithm.
+const MIN_JWT_SECRET_LEN: usize = 32;
 
 /// The shortest room lease a node takes (the check `serve` made before there was a file).
 const MIN_LEASE_MS: u64 = 300;
@@ -42,6 +45,18 @@ pub struct Config {
     pub snapshot_every: u64,
     #[serde(serialize_with = "redacted")]
     pub secret: Option<String>,
+    pub token_lifetime_secs: u64,
+    pub key_rotation_secs: u64,
+    pub key_grace_secs: u64,
+    #[serde(serialize_with = "redacted")]
+    pub jwt_hs256_secret: Option<String>,
+    pub jwt_jwks_file: Option<PathBuf>,
+    pub jwt_jwks_url: Option<String>,
+    pub jwt_issuer: Option<String>,
+    pub jwt_audience: Option<String>,
+    pub jwt_player_claim: String,
+    pub jwt_name_claim: String,
+    pub jwt_leeway_secs: u64,
     pub max_frame: usize,
     pub outbox_frames: usize,
     pub outbox_bytes: usize,
@@ -67,6 +82,8 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         let settings = Settings::default();
+        let keys = KeyPolicy::default();
+        let jwt = JwtSettings::default();
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 7878)),
             data_dir: PathBuf::from("./data"),
@@ -74,6 +91,17 @@ impl Default for Config {
             durability: Durability::Strict,
             snapshot_every: 100,
             secret: None,
+            token_lifetime_secs: keys.token_lifetime.as_secs(),
+            key_rotation_secs: keys.rotation.as_secs(),
+            key_grace_secs: keys.grace.as_secs(),
+            jwt_hs256_secret: jwt.hs256_secret,
+            jwt_jwks_file: jwt.jwks_file,
+            jwt_jwks_url: jwt.jwks_url,
+            jwt_issuer: jwt.issuer,
+            jwt_audience: jwt.audience,
+            jwt_player_claim: jwt.player_claim,
+            jwt_name_claim: jwt.name_claim,
+            jwt_leeway_secs: jwt.leeway.as_secs(),
             max_frame: settings.max_frame,
             outbox_frames: settings.queue.frames,
             outbox_bytes: settings.queue.bytes,
@@ -185,6 +213,45 @@ pub struct Overrides {
     /// generated into the data directory.
     #[arg(long, env = "ARBITER_SECRET", hide_env_values = true)]
     pub secret: Option<String>,
+    /// Seconds a guest token stays valid after it was issued (each `welcome` issues a fresh
+    /// one).
+    #[arg(long, env = "ARBITER_TOKEN_LIFETIME_SECS")]
+    pub token_lifetime_secs: Option<u64>,
+    /// Seconds a generated signing key signs before a successor replaces it (checked at start
+    /// and hourly; 0: never). Not with `secret`, which does not rotate.
+    #[arg(long, env = "ARBITER_KEY_ROTATION_SECS")]
+    pub key_rotation_secs: Option<u64>,
+    /// Seconds a replaced signing key still verifies the tokens it signed (at least
+    /// `token_lifetime_secs` keeps every token valid until it expires).
+    #[arg(long, env = "ARBITER_KEY_GRACE_SECS")]
+    pub key_grace_secs: Option<u64>,
+    /// Shared secret of HS256 JWTs from your own sign-in, accepted as `hello.token` (at
+    /// least 32 characters). Unset: HS256 JWTs are refused.
+    #[arg(long, env = "ARBITER_JWT_HS256_SECRET", hide_env_values = true)]
+    pub jwt_hs256_secret: Option<String>,
+    /// A JWKS file of public keys (RSA, P-256/P-384, Ed25519) that verify JWTs; read at start.
+    #[arg(long, env = "ARBITER_JWT_JWKS_FILE", value_name = "FILE")]
+    pub jwt_jwks_file: Option<PathBuf>,
+    /// A JWKS URL on this machine's loopback (`http://127.0.0.1:PORT/path`), fetched when
+    /// first needed and again when a JWT names a key it lacks.
+    #[arg(long, env = "ARBITER_JWT_JWKS_URL")]
+    pub jwt_jwks_url: Option<String>,
+    /// The `iss` a JWT must carry. Unset: any issuer.
+    #[arg(long, env = "ARBITER_JWT_ISSUER")]
+    pub jwt_issuer: Option<String>,
+    /// The `aud` a JWT must carry. Unset: the audience is not checked.
+    #[arg(long, env = "ARBITER_JWT_AUDIENCE")]
+    pub jwt_audience: Option<String>,
+    /// The JWT claim that identifies the player (their id is `u_` and a hash of it and
+    /// `iss`).
+    #[arg(long, env = "ARBITER_JWT_PLAYER_CLAIM")]
+    pub jwt_player_claim: Option<String>,
+    /// The JWT claim with the player's display name (used when present and valid).
+    #[arg(long, env = "ARBITER_JWT_NAME_CLAIM")]
+    pub jwt_name_claim: Option<String>,
+    /// Seconds of clock skew allowed on a JWT's `exp` and `nbf`.
+    #[arg(long, env = "ARBITER_JWT_LEEWAY_SECS")]
+    pub jwt_leeway_secs: Option<u64>,
     /// Largest incoming WebSocket message, in bytes.
     #[arg(long, env = "ARBITER_MAX_FRAME")]
     pub max_frame: Option<usize>,
@@ -262,6 +329,17 @@ impl Overrides {
             durability,
             snapshot_every,
             secret,
+            token_lifetime_secs,
+            key_rotation_secs,
+            key_grace_secs,
+            jwt_hs256_secret,
+            jwt_jwks_file,
+            jwt_jwks_url,
+            jwt_issuer,
+            jwt_audience,
+            jwt_player_claim,
+            jwt_name_claim,
+            jwt_leeway_secs,
             max_frame,
             outbox_frames,
             outbox_bytes,
@@ -288,6 +366,17 @@ impl Overrides {
         set(&mut config.durability, durability);
         set(&mut config.snapshot_every, snapshot_every);
         set(&mut config.secret, secret.map(Some));
+        set(&mut config.token_lifetime_secs, token_lifetime_secs);
+        set(&mut config.key_rotation_secs, key_rotation_secs);
+        set(&mut config.key_grace_secs, key_grace_secs);
+        set(&mut config.jwt_hs256_secret, jwt_hs256_secret.map(Some));
+        set(&mut config.jwt_jwks_file, jwt_jwks_file.map(Some));
+        set(&mut config.jwt_jwks_url, jwt_jwks_url.map(Some));
+        set(&mut config.jwt_issuer, jwt_issuer.map(Some));
+        set(&mut config.jwt_audience, jwt_audience.map(Some));
+        set(&mut config.jwt_player_claim, jwt_player_claim);
+        set(&mut config.jwt_name_claim, jwt_name_claim);
+        set(&mut config.jwt_leeway_secs, jwt_leeway_secs);
         set(&mut config.max_frame, max_frame);
         set(&mut config.outbox_frames, outbox_frames);
         set(&mut config.outbox_bytes, outbox_bytes);
@@ -351,6 +440,32 @@ impl Config {
                 ));
             }
         }
+        if self
+            .jwt_hs256_secret
+            .as_ref()
+            .is_some_and(|secret| secret.len() < MIN_JWT_SECRET_LEN)
+        {
+            return Err(invalid(
+                "jwt_hs256_secret",
+                format!("must be at least {MIN_JWT_SECRET_LEN} characters"),
+            ));
+        }
+        if let Some(url) = &self.jwt_jwks_url
+            && !crate::identity::is_loopback_http(url)
+        {
+            return Err(invalid(
+                "jwt_jwks_url",
+                "must be an http:// URL on loopback (127.0.0.1, [::1] or localhost): keys \
+                 fetched without TLS must not cross a network"
+                    .to_owned(),
+            ));
+        }
+        if self.token_lifetime_secs == 0 {
+            return Err(invalid(
+                "token_lifetime_secs",
+                "must be at least 1".to_owned(),
+            ));
+        }
         if self.redis.is_some() && !is_postgres(&self.database_url()) {
             return Err(ConfigError::Invalid(
                 "cluster mode (`redis`) needs a PostgreSQL database shared by every node: \
@@ -375,6 +490,36 @@ impl Config {
         self.database_url
             .clone()
             .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("arbiter.db").display()))
+    }
+
+    /// How long guest tokens live and signing keys serve.
+    pub fn key_policy(&self) -> KeyPolicy {
+        KeyPolicy {
+            token_lifetime: Duration::from_secs(self.token_lifetime_secs),
+            rotation: Duration::from_secs(self.key_rotation_secs),
+            grace: Duration::from_secs(self.key_grace_secs),
+        }
+    }
+
+    /// Where JWTs are verified; `None` when no key source is given.
+    fn jwt(&self) -> Option<JwtSettings> {
+        if self.jwt_hs256_secret.is_none()
+            && self.jwt_jwks_file.is_none()
+            && self.jwt_jwks_url.is_none()
+        {
+            return None;
+        }
+        Some(JwtSettings {
+            hs256_secret: self.jwt_hs256_secret.clone(),
+            jwks_file: self.jwt_jwks_file.clone(),
+            jwks_url: self.jwt_jwks_url.clone(),
+            issuer: self.jwt_issuer.clone(),
+            audience: self.jwt_audience.clone(),
+            player_claim: self.jwt_player_claim.clone(),
+            name_claim: self.jwt_name_claim.clone(),
+            leeway: Duration::from_secs(self.jwt_leeway_secs),
+            ..JwtSettings::default()
+        })
     }
 
     /// The running server's tunables.
@@ -408,6 +553,7 @@ impl Config {
             }),
             metrics: self.metrics,
             admin_token: self.admin_token.clone(),
+            jwt: self.jwt(),
             ..defaults
         }
     }

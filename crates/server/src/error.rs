@@ -1,18 +1,21 @@
 //! The one HTTP error: every refused request (REST, long-poll, WebSocket handshake, origin
-//! check) answers `{"error": {"code": …, "message": …}}` through [`AppError`], and the
+//! check) answers `{"error": {"code": …, "message": …}}` (and `details`, when there are any)
+//! through [`AppError`], and the
 //! mapping from codes to statuses lives here and nowhere else.
 
 use arbiter_protocol::ErrorCode;
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde_json::{Value, json};
 
 /// A refused HTTP request, in the same codes the WebSocket protocol uses.
 #[derive(Debug)]
 pub(crate) struct AppError {
     code: ErrorCode,
     message: String,
+    /// Machine-readable specifics, as `details` of a WebSocket `error` (e.g. `reason`).
+    details: Option<Value>,
 }
 
 impl AppError {
@@ -20,7 +23,13 @@ impl AppError {
         Self {
             code,
             message: message.into(),
+            details: None,
         }
+    }
+
+    pub(crate) fn with_details(mut self, details: Value) -> Self {
+        self.details = Some(details);
+        self
     }
 
     /// The HTTP status that carries `code`.
@@ -43,7 +52,11 @@ impl AppError {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        let body = json!({ "error": { "code": self.code, "message": self.message } });
+        let mut error = json!({ "code": self.code, "message": self.message });
+        if let Some(details) = self.details {
+            error["details"] = details;
+        }
+        let body = json!({ "error": error });
         (Self::status(self.code), Json(body)).into_response()
     }
 }

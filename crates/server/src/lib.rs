@@ -12,6 +12,7 @@ mod cluster;
 pub mod config;
 mod error;
 mod http_client;
+mod identity;
 mod lp;
 mod metrics;
 mod origin;
@@ -25,8 +26,9 @@ mod ws;
 
 pub use admin_cli::{AdminArgs, run_admin};
 pub use app::{Reloader, Settings};
-pub use auth::Signer;
+pub use auth::{KeyPolicy, Signer, now_ms};
 pub use cluster::ClusterConfig;
+pub use identity::JwtSettings;
 pub use queue::QueueLimits;
 pub use scaffold::{NewGameError, new_game, next_steps};
 pub use store::SqlStore;
@@ -220,10 +222,11 @@ pub async fn start_with(
         tracing::info!(node = cluster.id(), "joined the cluster");
     }
     let (alive_tx, alive) = mpsc::channel(1);
+    let identity = identity::Identity::new(signer, settings.jwt.as_ref())?;
     let app = App::new(
         rooms.clone(),
         cluster,
-        signer,
+        identity,
         settings,
         metrics,
         stop_rx.clone(),

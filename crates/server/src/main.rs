@@ -2,7 +2,7 @@
 
 use arbiter_engine::Persistence;
 use arbiter_server::config::{self, Config, LogFormat, ServeArgs};
-use arbiter_server::{Signer, SqlStore};
+use arbiter_server::{KeyPolicy, Signer, SqlStore, now_ms};
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -32,6 +32,16 @@ enum Command {
     NewGame(NewGameArgs),
     /// Operate a running server through its admin API (needs its `--admin-token`).
     Admin(arbiter_server::AdminArgs),
+    /// Manage the keys that sign guest tokens.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Generate a new signing key into the data directory now (the server signs with it from
+    /// its next start; the key before it verifies for `key_grace_secs`).
+    Rotate(Box<ServeArgs>),
 }
 
 #[derive(clap::Args)]
@@ -77,6 +87,10 @@ fn main() -> ExitCode {
         Command::Admin(args) => {
             runtime().and_then(|rt| rt.block_on(arbiter_server::run_admin(args)))
         }
+        Command::Keys(KeysCommand::Rotate(args)) => args
+            .resolve()
+            .map_err(|e| e.to_string())
+            .and_then(|config| rotate_keys(&config)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -129,13 +143,38 @@ fn new_game(args: &NewGameArgs) -> Result<(), String> {
     Ok(())
 }
 
+fn rotate_keys(config: &Config) -> Result<(), String> {
+    if config.secret.is_some() {
+        return Err("an explicit `secret` does not rotate; change it instead".to_owned());
+    }
+    let rotate = || {
+        std::fs::create_dir_all(&config.data_dir)?;
+        // Loaded without its own rotation: this command makes exactly one key.
+        let policy = KeyPolicy {
+            rotation: std::time::Duration::ZERO,
+            ..config.key_policy()
+        };
+        Signer::load_or_create(&config.data_dir, policy, now_ms())?.rotate(now_ms())
+    };
+    let kid = rotate().map_err(|e| format!("keys rotate: {e}"))?;
+    println!(
+        "new signing key {kid} in {}; a running server signs with it from its next start",
+        config.data_dir.join("keys").display()
+    );
+    Ok(())
+}
+
 /// Run the server configured by `config`, which `args` resolved (and resolve again when an
 /// operator asks for a reload: `POST /api/v1/admin/reload` or SIGHUP).
 async fn serve(config: Config, args: ServeArgs) -> std::io::Result<()> {
     std::fs::create_dir_all(&config.data_dir)?;
     let signer = match &config.secret {
-        Some(secret) => Signer::new(secret),
-        None => Signer::load_or_create(&config.data_dir)?,
+        Some(secret) => Signer::new(secret).with_policy(config.key_policy()),
+        None => {
+            let signer = Signer::load_or_create(&config.data_dir, config.key_policy(), now_ms())?;
+            tokio::spawn(signer.clone().rotate_on_schedule());
+            signer
+        }
     };
     let url = config.database_url();
     let persistence = if url == "memory" {

@@ -2,7 +2,7 @@
 //! each message, route it to its room, and answer what the rooms cannot.
 
 use crate::app::App;
-use crate::auth::{Signer, clean_name};
+use crate::auth::{Signer, clean_name, now_ms};
 use crate::queue::ConnQueue;
 use arbiter_engine::{Caller, ConnId, CreateOptions, Outbox, RoomCmd, RoomGone, RoomHandle};
 use arbiter_protocol::{
@@ -148,7 +148,7 @@ impl Session {
     async fn on_message(&mut self, msg: ClientMsg) -> Flow {
         let caller = match (&msg, &self.player) {
             (ClientMsg::Hello { v, token, name }, _) => {
-                return self.hello(*v, token.as_deref(), name.as_deref());
+                return self.hello(*v, token.as_deref(), name.as_deref()).await;
             }
             (_, Some(player)) => self.caller(player),
             (msg, None) => {
@@ -255,7 +255,7 @@ impl Session {
         }
     }
 
-    fn hello(&mut self, v: u32, token: Option<&str>, name: Option<&str>) -> Flow {
+    async fn hello(&mut self, v: u32, token: Option<&str>, name: Option<&str>) -> Flow {
         if self.player.is_some() {
             self.error(
                 None,
@@ -279,21 +279,28 @@ impl Session {
                 return Flow::Continue;
             }
         };
-        let id = match token {
-            Some(token) => match self.app.signer().verify(token) {
-                Ok(id) => id,
-                Err(e) => {
-                    self.error(None, ErrorCode::BadToken, e.to_string());
+        let now = now_ms();
+        let (id, claimed_name) = match token {
+            Some(token) => match self.app.identity().verify(token, now).await {
+                Ok(verified) => (verified.id, verified.name),
+                Err(refusal) => {
+                    self.queue.control(&ServerMsg::Error {
+                        rid: None,
+                        code: refusal.code,
+                        message: refusal.message,
+                        details: Some(serde_json::json!({ "reason": refusal.reason })),
+                    });
                     return Flow::Continue;
                 }
             },
-            None => Signer::new_player_id(),
+            None => (Signer::new_player_id(), None),
         };
-        let name = name.unwrap_or_else(|| {
+        // The operator's sign-in names its players; guests name themselves.
+        let name = claimed_name.or(name).unwrap_or_else(|| {
             let tail = &id.as_str()[id.as_str().len().saturating_sub(4)..];
             format!("Guest {tail}")
         });
-        let token = self.app.signer().issue(&id);
+        let token = self.app.identity().signer().issue(&id, now);
         let player = PlayerInfo { id, name };
         self.queue.control(&ServerMsg::Welcome {
             v: PROTOCOL_VERSION,

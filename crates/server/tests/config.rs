@@ -143,7 +143,13 @@ fn secrets_are_printed_redacted() {
          redis = \"redis://:redis-password-3@cache:6379\"\n",
     )
     .unwrap();
-    let env = [("ARBITER_ADMIN_TOKEN", "admin-token-secret-4")];
+    let env = [
+        ("ARBITER_ADMIN_TOKEN", "admin-token-secret-4"),
+        (
+            "ARBITER_JWT_HS256_SECRET",
+            "jwt-shared-secret-5-jwt-shared-secret",
+        ),
+    ];
 
     let printed = check(&["--config", file.to_str().unwrap()], &env).unwrap();
     for secret in [
@@ -151,12 +157,17 @@ fn secrets_are_printed_redacted() {
         "db-password-2",
         "redis-password-3",
         "admin-token-secret-4",
+        "jwt-shared-secret-5",
     ] {
         assert!(!printed.contains(secret), "{secret} printed:\n{printed}");
     }
     assert_eq!(value_of(&printed, "secret").as_str(), Some("<redacted>"));
     assert_eq!(
         value_of(&printed, "admin_token").as_str(),
+        Some("<redacted>")
+    );
+    assert_eq!(
+        value_of(&printed, "jwt_hs256_secret").as_str(),
         Some("<redacted>")
     );
     assert_eq!(
@@ -194,6 +205,16 @@ fn what_serve_would_refuse_config_check_refuses() {
     assert!(err.contains("needs a PostgreSQL database"), "{err}");
     let err = refused(&["--log", "info,[[["], &[]);
     assert!(err.contains("`log`"), "{err}");
+    let err = refused(&["--jwt-hs256-secret", "sixteen-chars-ok"], &[]);
+    assert!(
+        err.contains("`jwt_hs256_secret`") && err.contains("32"),
+        "{err}"
+    );
+    let err = refused(&["--jwt-jwks-url", "http://auth.example.com/jwks"], &[]);
+    assert!(
+        err.contains("`jwt_jwks_url`") && err.contains("loopback"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -240,6 +261,17 @@ fn option_keys() -> BTreeSet<String> {
         durability: Durability::Relaxed,
         snapshot_every: 1,
         secret: Some("s".into()),
+        token_lifetime_secs: 1,
+        key_rotation_secs: 1,
+        key_grace_secs: 1,
+        jwt_hs256_secret: Some("j".into()),
+        jwt_jwks_file: Some(PathBuf::from("jwks.json")),
+        jwt_jwks_url: Some("http://127.0.0.1:1/jwks".into()),
+        jwt_issuer: Some("i".into()),
+        jwt_audience: Some("a".into()),
+        jwt_player_claim: "sub".into(),
+        jwt_name_claim: "name".into(),
+        jwt_leeway_secs: 1,
         max_frame: 1,
         outbox_frames: 1,
         outbox_bytes: 1,
