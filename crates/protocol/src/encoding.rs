@@ -108,6 +108,39 @@ impl Encoding {
         }
     }
 
+    /// Whether a client frame nests arrays and objects deeper than `limit`, found by a scan
+    /// of its bytes before any decoding (strings are skipped). MessagePack frames are left
+    /// to the decoder's own recursion limit.
+    pub fn too_deep(self, frame: &[u8], limit: usize) -> bool {
+        if self == Self::MsgPack {
+            return false;
+        }
+        let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+        for &b in frame {
+            if in_string {
+                match b {
+                    _ if escaped => escaped = false,
+                    b'\\' => escaped = true,
+                    b'"' => in_string = false,
+                    _ => {}
+                }
+                continue;
+            }
+            match b {
+                b'"' => in_string = true,
+                b'[' | b'{' => {
+                    depth += 1;
+                    if depth > limit {
+                        return true;
+                    }
+                }
+                b']' | b'}' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+        false
+    }
+
     /// Decode one client message.
     pub fn decode_client(self, frame: &[u8]) -> Result<ClientMsg, DecodeError> {
         match self {
@@ -204,6 +237,17 @@ mod tests {
                 .len(),
             20
         );
+    }
+
+    #[test]
+    fn depth_counts_brackets_outside_strings() {
+        let json = Encoding::Json;
+        assert!(!json.too_deep(br#"{"t":"act","action":{"a":[1]}}"#, 3));
+        assert!(json.too_deep(br#"{"t":"act","action":{"a":[1]}}"#, 2));
+        assert!(!json.too_deep(br#"{"t":"chat","text":"[[[[\"{{{{"}"#, 1));
+        let deep = format!("{}{}", "[".repeat(100), "]".repeat(100));
+        assert!(json.too_deep(deep.as_bytes(), 32));
+        assert!(!Encoding::MsgPack.too_deep(deep.as_bytes(), 32));
     }
 
     #[test]

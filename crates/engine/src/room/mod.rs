@@ -105,8 +105,8 @@ pub struct Room<G: Game> {
     bots_added: u32,
     /// The latest chat messages, shown to whoever joins.
     chat: VecDeque<Arc<ServerMsg>>,
-    /// When each member last spoke, for the chat rate limit.
-    chat_times: HashMap<PlayerId, VecDeque<u64>>,
+    /// Each member's chat bucket, on room time.
+    chat_limits: chat::ChatLimits,
     /// Handles on the metrics every action touches.
     metrics: RoomMetrics,
 }
@@ -136,7 +136,7 @@ impl<G: Game> Room<G> {
             pending_bot: None,
             bots_added: 0,
             chat: VecDeque::new(),
-            chat_times: HashMap::new(),
+            chat_limits: chat::ChatLimits::default(),
             metrics,
         })
     }
