@@ -512,3 +512,62 @@ async fn a_player_creates_at_most_its_maximum_of_rooms_and_configs_are_bounded()
     drop(second);
     srv.stop().await.unwrap();
 }
+
+/// The refusal for `msg`'s class: its `retry_after_ms`, or `None` if it was answered.
+async fn limited(c: &mut Raw, msg: &ClientMsg) -> Option<u64> {
+    c.send(msg).await;
+    loop {
+        match c.msg().await {
+            ServerMsg::Reject {
+                code: ErrorCode::RateLimited,
+                details,
+                ..
+            }
+            | ServerMsg::Error {
+                code: ErrorCode::RateLimited,
+                details,
+                ..
+            } => return Some(retry_after(&details)),
+            ServerMsg::Ack { .. } | ServerMsg::Chat { .. } => return None,
+            ServerMsg::Patch { .. } | ServerMsg::Snapshot { .. } => continue,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn buckets_refill_on_tokio_time_exactly_when_retry_after_says() {
+    let limits = Limits {
+        act: Rate::new(2, Duration::from_secs(1)),
+        ..Limits::default()
+    };
+    let srv = server_with(arbiter_games::registry(), with(limits)).await;
+    let mut c = Raw::connect(srv.addr()).await;
+    c.hello("ada").await;
+    let room = counter_room(&mut c, 1).await;
+    let _clock = support::Clock::freeze();
+
+    assert_eq!(limited(&mut c, &act(&room, 1)).await, None);
+    assert_eq!(limited(&mut c, &act(&room, 2)).await, None);
+    // One token every 500 ms.
+    let wait = limited(&mut c, &act(&room, 3)).await.unwrap();
+    assert_eq!(wait, 500);
+    tokio::time::advance(Duration::from_millis(wait - 1)).await;
+    assert_eq!(limited(&mut c, &act(&room, 4)).await, Some(1));
+    tokio::time::advance(Duration::from_millis(1)).await;
+    assert_eq!(limited(&mut c, &act(&room, 5)).await, None);
+
+    // The room's own chat limit, 5 per 5 s per member, runs on room time the same way.
+    let chat = ClientMsg::Chat {
+        room: room.clone(),
+        text: "hi".into(),
+    };
+    for _ in 0..5 {
+        assert_eq!(limited(&mut c, &chat).await, None);
+    }
+    let wait = limited(&mut c, &chat).await.unwrap();
+    assert_eq!(wait, 1000);
+    tokio::time::advance(Duration::from_millis(wait)).await;
+    assert_eq!(limited(&mut c, &chat).await, None);
+    srv.stop().await.unwrap();
+}

@@ -43,8 +43,9 @@ pub(super) struct ChatLimits {
 }
 
 impl ChatLimits {
-    /// Take a token for `player` at room time `now_ms`; `false` when their bucket is empty.
-    fn take(&mut self, player: &PlayerId, now_ms: u64) -> bool {
+    /// Take a token for `player` at room time `now_ms`; when their bucket is empty, how long
+    /// until it holds one again.
+    fn take(&mut self, player: &PlayerId, now_ms: u64) -> Result<(), Duration> {
         self.clock.0.fetch_max(now_ms, Ordering::Relaxed);
         let clock = &self.clock;
         self.members
@@ -57,7 +58,7 @@ impl ChatLimits {
                 RateLimiter::direct_with_clock(quota, clock.clone())
             })
             .check()
-            .is_ok()
+            .map_err(|not_until| not_until.wait_time_from(clock.now()))
     }
 }
 
@@ -85,13 +86,16 @@ impl<G: Game> Room<G> {
             return self.send_error(caller, None, ErrorCode::InvalidField, problem);
         }
         let from = self.members[idx].info.clone();
-        if !self.chat_limits.take(&from.id, now_ms) {
+        if let Err(wait) = self.chat_limits.take(&from.id, now_ms) {
             metrics::counter!(crate::metrics::RATE_LIMITED, "what" => "chat").increment(1);
-            return self.send_error(
+            let ms = u64::try_from(wait.as_micros().div_ceil(1000)).unwrap_or(u64::MAX);
+            let details = json!({ "room": self.spec.id, "retry_after_ms": ms });
+            return self.send_error_with(
                 caller,
                 None,
                 ErrorCode::RateLimited,
-                "too many chat messages; wait a few seconds",
+                format!("too many chat messages; retry in {ms} ms"),
+                details,
             );
         }
         let msg = Arc::new(ServerMsg::Chat {

@@ -269,11 +269,24 @@ impl<G: Game> Room<G> {
         code: ErrorCode,
         message: impl Into<String>,
     ) {
+        let details = json!({ "room": self.spec.id });
+        self.send_error_with(caller, rid, code, message, details);
+    }
+
+    /// [`Room::send_error`] with `details` of its own (which should name the room).
+    fn send_error_with(
+        &mut self,
+        caller: &Caller,
+        rid: Option<u64>,
+        code: ErrorCode,
+        message: impl Into<String>,
+        details: Value,
+    ) {
         let msg = ServerMsg::Error {
             rid,
             code,
             message: message.into(),
-            details: Some(json!({ "room": self.spec.id })),
+            details: Some(details),
         };
         let frame = Frame {
             kind: FrameKind::Control,
