@@ -302,8 +302,8 @@ pub struct Overrides {
     /// Largest `create.config`, in bytes of JSON; a larger one is `INVALID_CONFIG`.
     #[arg(long, env = "ARBITER_MAX_CONFIG_BYTES")]
     pub max_config_bytes: Option<usize>,
-    /// Deepest nesting of arrays and objects in an incoming JSON message; a deeper one is
-    /// refused with `BAD_MESSAGE` before it is decoded.
+    /// Deepest nesting of arrays and objects (maps) in an incoming message, JSON or
+    /// MessagePack; a deeper one is refused with `BAD_MESSAGE` before it is decoded.
     #[arg(long, env = "ARBITER_MAX_JSON_DEPTH")]
     pub max_json_depth: Option<usize>,
     /// Run as a cluster node: the Redis that carries leases, the node registry and the bus

@@ -134,7 +134,7 @@ pub struct Limits {
     pub max_rooms_per_player: usize,
     /// Largest `create.config`, in bytes of JSON.
     pub max_config_bytes: usize,
-    /// Deepest nesting of arrays and objects in an incoming JSON message.
+    /// Deepest nesting of arrays and objects (maps) in an incoming message.
     pub max_json_depth: usize,
 }
 
