@@ -878,6 +878,25 @@ mod tests {
     }
 
     #[test]
+    fn limits_follow_the_options_and_a_bad_rate_is_named() {
+        let config = file(
+            "rate_act = \"5/1h\"\nrate_chat = \"off\"\ntrusted_proxies = [\"10.0.0.0/8\"]\n\
+             hello_timeout_secs = 3\n",
+        );
+        let settings = config.settings();
+        assert_eq!(settings.limits.act, Rate::new(5, Duration::from_secs(3600)));
+        assert_eq!(settings.limits.chat, Rate::OFF);
+        assert_eq!(settings.limits.trusted_proxies.len(), 1);
+        assert_eq!(settings.hello_timeout, Duration::from_secs(3));
+        assert!(config.to_toml().unwrap().contains("rate_act = \"5/1h\""));
+        let err = Config::from_toml(Path::new("a.toml"), "rate_join = \"often\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("a.toml:1:13: `rate_join`:"), "{err}");
+        assert!(err.contains("N/PERIOD"), "{err}");
+    }
+
+    #[test]
     fn settings_follow_the_options() {
         let config = file("heartbeat_timeout_secs = 40\nredis = \"redis://r\"\nlease_ms = 900\n");
         let settings = config.settings();

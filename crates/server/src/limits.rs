@@ -90,6 +90,11 @@ impl FromStr for Rate {
                 "{s:?}: the count and the period must be above 0 (or write `off`)"
             ));
         }
+        if period.as_nanos() < u128::from(burst) {
+            return Err(format!(
+                "{s:?}: more than one message per nanosecond is no limit (write `off`)"
+            ));
+        }
         Ok(Self::new(burst, period))
     }
 }
@@ -452,8 +457,13 @@ impl Census {
         self.counts.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Count a new connection from `ip`, unless that would pass a limit.
+    /// Count a new connection from `ip`, unless that would pass a limit. IPv6 addresses
+    /// count by their /64: one host commonly holds a whole /64.
     pub(crate) fn admit(self: &Arc<Self>, ip: IpAddr, limits: &Limits) -> Result<Slot, Over> {
+        let ip = match canonical(ip) {
+            IpAddr::V6(v6) => IpAddr::V6((u128::from(v6) & !u128::from(u64::MAX)).into()),
+            v4 => v4,
+        };
         let mut counts = self.counts();
         if counts.all >= limits.max_connections {
             return Err(Over::Node);
@@ -523,7 +533,7 @@ mod tests {
             assert_eq!(s.parse::<Rate>().unwrap().to_string(), s);
         }
         assert_eq!("7/s".parse::<Rate>().unwrap().to_string(), "7/1s");
-        for bad in ["", "5", "0/1s", "5/0s", "5/1d", "x/1s"] {
+        for bad in ["", "5", "0/1s", "5/0s", "5/1d", "x/1s", "2000000/1ms"] {
             assert!(bad.parse::<Rate>().is_err(), "{bad}");
         }
     }
@@ -560,5 +570,15 @@ mod tests {
         drop(first);
         other.name("p_1", 1).unwrap();
         assert!(census.admit(ip, &limits).is_ok());
+        let _host = census
+            .admit("2001:db8::1".parse().unwrap(), &limits)
+            .unwrap();
+        assert_eq!(
+            census
+                .admit("2001:db8::2".parse().unwrap(), &limits)
+                .unwrap_err(),
+            Over::Ip,
+            "one /64 is one host"
+        );
     }
 }
