@@ -157,4 +157,7 @@ pub mod close {
     /// The client did not read its frames fast enough (its queue overflowed even after
     /// collapsing patches, or a write stalled); its seats are kept.
     pub const TOO_SLOW: u16 = 4008;
+    /// Policy: the client passed a limit — it kept sending while rate limited, or its player
+    /// holds the most connections allowed. Reconnecting at once will not help; slow down.
+    pub const RATE_LIMITED: u16 = 4029;
 }

@@ -108,6 +108,39 @@ impl Encoding {
         }
     }
 
+    /// Whether a client frame nests arrays and objects (maps) deeper than `limit`, found by
+    /// a scan of its bytes before any decoding (strings are skipped). A frame that is not
+    /// well formed is not too deep: the decoder says what is wrong with it.
+    pub fn too_deep(self, frame: &[u8], limit: usize) -> bool {
+        if self == Self::MsgPack {
+            return msgpack_too_deep(frame, limit).unwrap_or(false);
+        }
+        let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+        for &b in frame {
+            if in_string {
+                match b {
+                    _ if escaped => escaped = false,
+                    b'\\' => escaped = true,
+                    b'"' => in_string = false,
+                    _ => {}
+                }
+                continue;
+            }
+            match b {
+                b'"' => in_string = true,
+                b'[' | b'{' => {
+                    depth += 1;
+                    if depth > limit {
+                        return true;
+                    }
+                }
+                b']' | b'}' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+        false
+    }
+
     /// Decode one client message.
     pub fn decode_client(self, frame: &[u8]) -> Result<ClientMsg, DecodeError> {
         match self {
@@ -135,6 +168,62 @@ impl Encoding {
             OneOrMany::One(m) => vec![*m],
         })
     }
+}
+
+/// [`Encoding::too_deep`] for MessagePack: walk the markers, keeping how many items each
+/// open array or map still holds. `None` for a malformed or truncated frame.
+fn msgpack_too_deep(frame: &[u8], limit: usize) -> Option<bool> {
+    let be = |at: usize, n: usize| -> Option<u64> {
+        let bytes = frame.get(at..at.checked_add(n)?)?;
+        Some(bytes.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
+    };
+    // Items left at each open level; the bottom is the frame's one value.
+    let mut open: Vec<u64> = vec![1];
+    let mut at = 0usize;
+    while let Some(left) = open.last_mut() {
+        if *left == 0 {
+            open.pop();
+            continue;
+        }
+        *left -= 1;
+        let marker = *frame.get(at)?;
+        at += 1;
+        // (bytes that follow the marker, items of a container it opens)
+        let (skip, items): (u64, Option<u64>) = match marker {
+            0x00..=0x7f | 0xc0 | 0xc2 | 0xc3 | 0xe0..=0xff => (0, None),
+            0x80..=0x8f => (0, Some(2 * u64::from(marker & 0x0f))),
+            0x90..=0x9f => (0, Some(u64::from(marker & 0x0f))),
+            0xa0..=0xbf => (u64::from(marker & 0x1f), None),
+            0xc4 | 0xd9 => (1 + be(at, 1)?, None),
+            0xc5 | 0xda => (2 + be(at, 2)?, None),
+            0xc6 | 0xdb => (4 + be(at, 4)?, None),
+            0xc7 => (2 + be(at, 1)?, None),
+            0xc8 => (3 + be(at, 2)?, None),
+            0xc9 => (5 + be(at, 4)?, None),
+            0xcc | 0xd0 => (1, None),
+            0xcd | 0xd1 => (2, None),
+            0xca | 0xce | 0xd2 => (4, None),
+            0xcb | 0xcf | 0xd3 => (8, None),
+            0xd4 => (2, None),
+            0xd5 => (3, None),
+            0xd6 => (5, None),
+            0xd7 => (9, None),
+            0xd8 => (17, None),
+            0xdc => (2, Some(be(at, 2)?)),
+            0xdd => (4, Some(be(at, 4)?)),
+            0xde => (2, Some(2 * be(at, 2)?)),
+            0xdf => (4, Some(2 * be(at, 4)?)),
+            0xc1 => return None,
+        };
+        at = at.checked_add(usize::try_from(skip).ok()?)?;
+        if let Some(items) = items {
+            open.push(items);
+            if open.len() - 1 > limit {
+                return Some(true);
+            }
+        }
+    }
+    Some(false)
 }
 
 #[cfg(test)]
@@ -203,6 +292,28 @@ mod tests {
                 .expect("array16")
                 .len(),
             20
+        );
+    }
+
+    #[test]
+    fn depth_counts_brackets_outside_strings() {
+        let json = Encoding::Json;
+        assert!(!json.too_deep(br#"{"t":"act","action":{"a":[1]}}"#, 3));
+        assert!(json.too_deep(br#"{"t":"act","action":{"a":[1]}}"#, 2));
+        assert!(!json.too_deep(br#"{"t":"chat","text":"[[[[\"{{{{"}"#, 1));
+        let deep = format!("{}{}", "[".repeat(100), "]".repeat(100));
+        assert!(json.too_deep(deep.as_bytes(), 32));
+        let value: serde_json::Value = serde_json::from_str(&deep).unwrap_or_default();
+        let packed = rmp_serde::to_vec_named(&value).expect("encodes");
+        assert!(Encoding::MsgPack.too_deep(&packed, 32));
+        assert!(!Encoding::MsgPack.too_deep(&packed, 100));
+        let act = json!({"t": "act", "room": "r", "seq": 1, "action": {"a": [1, "x", {"b": 2.5}]}});
+        let packed = rmp_serde::to_vec_named(&act).expect("encodes");
+        assert!(!Encoding::MsgPack.too_deep(&packed, 4));
+        assert!(Encoding::MsgPack.too_deep(&packed, 3));
+        assert!(
+            !Encoding::MsgPack.too_deep(&[0x91], 32),
+            "truncated: the decoder's to explain"
         );
     }
 

@@ -2,11 +2,12 @@
 
 use crate::cluster::{Cluster, ClusterConfig};
 use crate::identity::{Identity, JwtSettings};
+use crate::limits::{Census, Limits, Over, Slot};
 use crate::lp::LpCmd;
 use crate::metrics::{CONNECTIONS_OPEN, CONNECTIONS_OPENED};
 use crate::queue::{ConnQueue, QueueLimits, QueuedBytes, Wire};
 use arbiter_engine::{ConnId, CreateOptions, GameError, RoomHandle, RoomLimits, Rooms};
-use arbiter_protocol::{ErrorCode, RoomInfo};
+use arbiter_protocol::{ErrorCode, PlayerId, RoomInfo};
 use metrics::{Gauge, counter, gauge};
 use metrics_exporter_prometheus::PrometheusHandle;
 use std::collections::HashMap;
@@ -52,6 +53,8 @@ pub struct Settings {
     /// Accept JWTs from the operator's auth in `hello` (and as REST bearer tokens); `None`:
     /// only this server's guest tokens. Read at start.
     pub jwt: Option<JwtSettings>,
+    /// What each client may do: message rates, connections, rooms, sizes.
+    pub limits: Limits,
 }
 
 impl Default for Settings {
@@ -71,6 +74,7 @@ impl Default for Settings {
             metrics: true,
             admin_token: None,
             jwt: None,
+            limits: Limits::default(),
         }
     }
 }
@@ -97,6 +101,11 @@ struct Inner {
     queued_bytes: Arc<QueuedBytes>,
     /// Set by the admin API's drain: new rooms go to other nodes, `/readyz` says so.
     draining: AtomicBool,
+    /// Open connections by client address and player, for the connection limits.
+    census: Arc<Census>,
+    /// The rooms each player created on this node (closed ones are pruned when counted),
+    /// for the rooms-per-player limit.
+    created: Mutex<HashMap<PlayerId, Vec<RoomHandle>>>,
 }
 
 /// Open long-poll sessions, each reached through its task's command channel.
@@ -166,6 +175,8 @@ impl App {
             long_polls: LongPolls::default(),
             queued_bytes: Arc::default(),
             draining: AtomicBool::new(false),
+            census: Arc::default(),
+            created: Mutex::default(),
         }))
     }
 
@@ -217,6 +228,68 @@ impl App {
             cluster.created(&room).await?;
         }
         Ok(room)
+    }
+
+    /// Create a room for `player`, unless they already have their maximum of live rooms
+    /// here.
+    pub(crate) async fn create_room_for(
+        &self,
+        player: &PlayerId,
+        game: &str,
+        config: serde_json::Value,
+        options: CreateOptions,
+    ) -> Result<RoomHandle, GameError> {
+        let max = self.settings().limits.max_rooms_per_player;
+        let live = |created: &mut HashMap<PlayerId, Vec<RoomHandle>>| {
+            let rooms = created.entry(player.clone()).or_default();
+            rooms.retain(|room| !room.is_closed());
+            rooms.len()
+        };
+        if live(&mut self.created()) >= max {
+            return Err(GameError::new(
+                ErrorCode::RateLimited,
+                format!(
+                    "you have {max} live rooms on this server, the most one player may create; leave one to close it first"
+                ),
+            ));
+        }
+        let room = self.create_room(game, config, options).await?;
+        let mut created = self.created();
+        live(&mut created);
+        created
+            .entry(player.clone())
+            .or_default()
+            .push(room.clone());
+        Ok(room)
+    }
+
+    fn created(&self) -> MutexGuard<'_, HashMap<PlayerId, Vec<RoomHandle>>> {
+        // Pushes and prunes only: a poisoned lock still holds a consistent map.
+        self.0.created.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Count a new connection from `ip`, unless that passes a connection limit.
+    pub(crate) fn admit(&self, ip: std::net::IpAddr) -> Result<Slot, Over> {
+        let limits = &self.settings().limits;
+        let admitted = self.0.census.admit(ip, limits);
+        if let Err(over) = admitted {
+            counter!(arbiter_engine::metrics::RATE_LIMITED, "what" => over.as_str()).increment(1);
+        }
+        admitted
+    }
+
+    /// The client's address: the peer's, or the one a trusted proxy forwarded.
+    pub(crate) fn client_ip(
+        &self,
+        peer: std::net::SocketAddr,
+        headers: &axum::http::HeaderMap,
+    ) -> std::net::IpAddr {
+        let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+        crate::limits::client_ip(
+            peer.ip(),
+            forwarded,
+            &self.settings().limits.trusted_proxies,
+        )
     }
 
     /// True once an operator drained this node.

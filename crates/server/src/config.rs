@@ -8,6 +8,7 @@
 //! `docs/configuration.md` and `--help` are generated from these ([`reference`],
 //! [`show_defaults`]).
 
+use crate::limits::{IpNet, Limits, Rate};
 use crate::{ClusterConfig, JwtSettings, KeyPolicy, QueueLimits, Settings};
 use clap::{Arg, Args, Command};
 use serde::{Deserialize, Serialize, Serializer};
@@ -67,6 +68,20 @@ pub struct Config {
     pub seat_grace_secs: u64,
     pub allow_seeded_rooms: bool,
     pub allow_origin: Vec<String>,
+    pub rate_act: Rate,
+    pub rate_chat: Rate,
+    pub rate_join: Rate,
+    pub rate_other: Rate,
+    pub rate_strikes: Rate,
+    pub max_connections: usize,
+    pub max_connections_per_ip: usize,
+    pub max_connections_per_player: usize,
+    pub trusted_proxies: Vec<IpNet>,
+    pub header_timeout_secs: u64,
+    pub hello_timeout_secs: u64,
+    pub max_rooms_per_player: usize,
+    pub max_config_bytes: usize,
+    pub max_json_depth: usize,
     #[serde(serialize_with = "redacted_url")]
     pub redis: Option<String>,
     pub redis_prefix: String,
@@ -84,6 +99,7 @@ impl Default for Config {
         let settings = Settings::default();
         let keys = KeyPolicy::default();
         let jwt = JwtSettings::default();
+        let limits = settings.limits.clone();
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 7878)),
             data_dir: PathBuf::from("./data"),
@@ -112,6 +128,20 @@ impl Default for Config {
             seat_grace_secs: settings.rooms.seat_grace.as_secs(),
             allow_seeded_rooms: settings.rooms.allow_seeded_rooms,
             allow_origin: settings.allowed_origins,
+            rate_act: limits.act,
+            rate_chat: limits.chat,
+            rate_join: limits.join,
+            rate_other: limits.other,
+            rate_strikes: limits.strikes,
+            max_connections: limits.max_connections,
+            max_connections_per_ip: limits.max_connections_per_ip,
+            max_connections_per_player: limits.max_connections_per_player,
+            trusted_proxies: limits.trusted_proxies,
+            header_timeout_secs: limits.header_timeout.as_secs(),
+            hello_timeout_secs: settings.hello_timeout.as_secs(),
+            max_rooms_per_player: limits.max_rooms_per_player,
+            max_config_bytes: limits.max_config_bytes,
+            max_json_depth: limits.max_json_depth,
             redis: None,
             redis_prefix: "arbiter".to_owned(),
             lease_ms: 3000,
@@ -285,6 +315,64 @@ pub struct Overrides {
     /// `*` for any). Unset: any origin may connect and no CORS headers are sent.
     #[arg(long, env = "ARBITER_ALLOW_ORIGIN", value_delimiter = ',')]
     pub allow_origin: Option<Vec<String>>,
+    /// `act`, `undo` and `redo` one connection may send: `N/PERIOD` lets N through at once
+    /// and refills them over PERIOD (`ms`, `s`, `m`, `h`); `off` for no limit. Over it a
+    /// message is refused with `RATE_LIMITED` and changes nothing.
+    #[arg(long, env = "ARBITER_RATE_ACT", value_name = "RATE")]
+    pub rate_act: Option<Rate>,
+    /// `chat` messages one connection may send (`N/PERIOD` or `off`); each room also allows
+    /// each member at most 5 per 5 s.
+    #[arg(long, env = "ARBITER_RATE_CHAT", value_name = "RATE")]
+    pub rate_chat: Option<Rate>,
+    /// `join`, `create`, `add_bot` and `leave` one connection may send (`N/PERIOD` or `off`).
+    #[arg(long, env = "ARBITER_RATE_JOIN", value_name = "RATE")]
+    pub rate_join: Option<Rate>,
+    /// Every other message (`hello`, `sync`, `ping`, frames that do not decode) one
+    /// connection may send (`N/PERIOD` or `off`).
+    #[arg(long, env = "ARBITER_RATE_OTHER", value_name = "RATE")]
+    pub rate_other: Option<Rate>,
+    /// `RATE_LIMITED` refusals one connection may collect (`N/PERIOD` or `off`); past them it
+    /// is closed with 4029.
+    #[arg(long, env = "ARBITER_RATE_STRIKES", value_name = "RATE")]
+    pub rate_strikes: Option<Rate>,
+    /// Open connections (WebSocket and long-poll) this node accepts; past it `/ws` and `POST
+    /// /lp` answer 503 `UNAVAILABLE`.
+    #[arg(long, env = "ARBITER_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// Open connections from one client address; past it `/ws` and `POST /lp` answer 429
+    /// `RATE_LIMITED`.
+    #[arg(long, env = "ARBITER_MAX_CONNECTIONS_PER_IP")]
+    pub max_connections_per_ip: Option<usize>,
+    /// Open connections of one player; past it `hello` is answered `RATE_LIMITED` and the
+    /// connection closed with 4029.
+    #[arg(long, env = "ARBITER_MAX_CONNECTIONS_PER_PLAYER")]
+    pub max_connections_per_player: Option<usize>,
+    /// Proxies (addresses or networks, `10.0.0.0/8`; repeat or comma-separate) whose
+    /// `X-Forwarded-For` names the client. Unset: the peer address is the client's.
+    #[arg(
+        long,
+        env = "ARBITER_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        value_name = "NET"
+    )]
+    pub trusted_proxies: Option<Vec<IpNet>>,
+    /// Seconds a client has to send a request's headers before its socket is closed.
+    #[arg(long, env = "ARBITER_HEADER_TIMEOUT_SECS")]
+    pub header_timeout_secs: Option<u64>,
+    /// Seconds a new connection has to say `hello` before it is closed with 4003.
+    #[arg(long, env = "ARBITER_HELLO_TIMEOUT_SECS")]
+    pub hello_timeout_secs: Option<u64>,
+    /// Live rooms on this node one player may have created; past it `create` is answered
+    /// `RATE_LIMITED`.
+    #[arg(long, env = "ARBITER_MAX_ROOMS_PER_PLAYER")]
+    pub max_rooms_per_player: Option<usize>,
+    /// Largest `create.config`, in bytes of JSON; a larger one is `INVALID_CONFIG`.
+    #[arg(long, env = "ARBITER_MAX_CONFIG_BYTES")]
+    pub max_config_bytes: Option<usize>,
+    /// Deepest nesting of arrays and objects (maps) in an incoming message, JSON or
+    /// MessagePack; a deeper one is refused with `BAD_MESSAGE` before it is decoded.
+    #[arg(long, env = "ARBITER_MAX_JSON_DEPTH")]
+    pub max_json_depth: Option<usize>,
     /// Run as a cluster node: the Redis that carries leases, the node registry and the bus
     /// (`redis://host:port`). Needs a PostgreSQL `--database-url` shared by every node.
     #[arg(long, env = "ARBITER_REDIS")]
@@ -350,6 +438,20 @@ impl Overrides {
             seat_grace_secs,
             allow_seeded_rooms,
             allow_origin,
+            rate_act,
+            rate_chat,
+            rate_join,
+            rate_other,
+            rate_strikes,
+            max_connections,
+            max_connections_per_ip,
+            max_connections_per_player,
+            trusted_proxies,
+            header_timeout_secs,
+            hello_timeout_secs,
+            max_rooms_per_player,
+            max_config_bytes,
+            max_json_depth,
             redis,
             redis_prefix,
             lease_ms,
@@ -387,6 +489,23 @@ impl Overrides {
         set(&mut config.seat_grace_secs, seat_grace_secs);
         set(&mut config.allow_seeded_rooms, allow_seeded_rooms);
         set(&mut config.allow_origin, allow_origin);
+        set(&mut config.rate_act, rate_act);
+        set(&mut config.rate_chat, rate_chat);
+        set(&mut config.rate_join, rate_join);
+        set(&mut config.rate_other, rate_other);
+        set(&mut config.rate_strikes, rate_strikes);
+        set(&mut config.max_connections, max_connections);
+        set(&mut config.max_connections_per_ip, max_connections_per_ip);
+        set(
+            &mut config.max_connections_per_player,
+            max_connections_per_player,
+        );
+        set(&mut config.trusted_proxies, trusted_proxies);
+        set(&mut config.header_timeout_secs, header_timeout_secs);
+        set(&mut config.hello_timeout_secs, hello_timeout_secs);
+        set(&mut config.max_rooms_per_player, max_rooms_per_player);
+        set(&mut config.max_config_bytes, max_config_bytes);
+        set(&mut config.max_json_depth, max_json_depth);
         set(&mut config.redis, redis.map(Some));
         set(&mut config.redis_prefix, redis_prefix);
         set(&mut config.lease_ms, lease_ms);
@@ -545,6 +664,22 @@ impl Config {
                 ..defaults.rooms
             },
             allowed_origins: self.allow_origin.clone(),
+            hello_timeout: Duration::from_secs(self.hello_timeout_secs.max(1)),
+            limits: Limits {
+                act: self.rate_act,
+                chat: self.rate_chat,
+                join: self.rate_join,
+                other: self.rate_other,
+                strikes: self.rate_strikes,
+                max_connections: self.max_connections,
+                max_connections_per_ip: self.max_connections_per_ip,
+                max_connections_per_player: self.max_connections_per_player,
+                trusted_proxies: self.trusted_proxies.clone(),
+                header_timeout: Duration::from_secs(self.header_timeout_secs.max(1)),
+                max_rooms_per_player: self.max_rooms_per_player,
+                max_config_bytes: self.max_config_bytes,
+                max_json_depth: self.max_json_depth.max(2),
+            },
             cluster: self.redis.as_ref().map(|redis| ClusterConfig {
                 redis_url: redis.clone(),
                 prefix: self.redis_prefix.clone(),
@@ -886,6 +1021,25 @@ mod tests {
             !shown.contains("0123456789abcdefgh") && !shown.contains("pw@"),
             "{shown}"
         );
+    }
+
+    #[test]
+    fn limits_follow_the_options_and_a_bad_rate_is_named() {
+        let config = file(
+            "rate_act = \"5/1h\"\nrate_chat = \"off\"\ntrusted_proxies = [\"10.0.0.0/8\"]\n\
+             hello_timeout_secs = 3\n",
+        );
+        let settings = config.settings();
+        assert_eq!(settings.limits.act, Rate::new(5, Duration::from_secs(3600)));
+        assert_eq!(settings.limits.chat, Rate::OFF);
+        assert_eq!(settings.limits.trusted_proxies.len(), 1);
+        assert_eq!(settings.hello_timeout, Duration::from_secs(3));
+        assert!(config.to_toml().unwrap().contains("rate_act = \"5/1h\""));
+        let err = Config::from_toml(Path::new("a.toml"), "rate_join = \"often\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("a.toml:1:13: `rate_join`:"), "{err}");
+        assert!(err.contains("N/PERIOD"), "{err}");
     }
 
     #[test]

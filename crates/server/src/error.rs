@@ -44,6 +44,7 @@ impl AppError {
             ErrorCode::Unsupported => StatusCode::NOT_IMPLEMENTED,
             ErrorCode::RoomClosed => StatusCode::GONE,
             ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
         }

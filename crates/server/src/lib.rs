@@ -13,6 +13,7 @@ pub mod config;
 mod error;
 mod http_client;
 mod identity;
+mod limits;
 mod lp;
 mod metrics;
 mod origin;
@@ -29,6 +30,7 @@ pub use app::{Reloader, Settings};
 pub use auth::{KeyPolicy, Signer, now_ms};
 pub use cluster::ClusterConfig;
 pub use identity::JwtSettings;
+pub use limits::{IpNet, Limits, Rate};
 pub use queue::QueueLimits;
 pub use scaffold::{NewGameError, new_game, next_steps};
 pub use store::SqlStore;
@@ -36,8 +38,12 @@ pub use store::SqlStore;
 use app::App;
 use arbiter_engine::{Persistence, Registry, Rooms};
 use axum::Router;
+use axum::extract::ConnectInfo;
 use axum::routing::{get, post};
-use axum::serve::ListenerExt;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
 use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -157,6 +163,63 @@ impl Running {
     }
 }
 
+/// Accept connections and serve HTTP on each (upgrades included) until `stop`; then stop
+/// accepting and wait for the HTTP connections to finish what they are doing (an upgraded
+/// WebSocket is no longer hyper's: its own task closes it).
+///
+/// Not `axum::serve`: it offers no header read timeout, and a client that trickles its
+/// request headers in (slowloris) would hold its socket for ever.
+async fn serve(listener: TcpListener, app: App, mut stop: watch::Receiver<bool>) -> io::Result<()> {
+    let router = router(app.clone());
+    let graceful = GracefulShutdown::new();
+    loop {
+        let (tcp, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors and the like: pass, as axum::serve does.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = stopped(&mut stop) => break,
+        };
+        // Nagle would hold a patch's ack back until the client's delayed ACK (~40 ms).
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::warn!(error = %e, "cannot set TCP_NODELAY");
+        }
+        let router = router.clone();
+        let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+            req.extensions_mut().insert(ConnectInfo(peer));
+            let mut router = router.clone();
+            async move { tower_service::Service::call(&mut router, req).await }
+        });
+        let mut http = auto::Builder::new(TokioExecutor::new());
+        http.http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(app.settings().limits.header_timeout);
+        let conn = http
+            .serve_connection_with_upgrades(TokioIo::new(tcp), service)
+            .into_owned();
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::trace!(error = %e, "HTTP connection ended");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
+}
+
+/// Resolves once `stop` says so (or its sender is gone).
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    // The guard `wait_for` returns must not live across an await point.
+    let _ = stop.wait_for(|stop| *stop).await.map(drop);
+}
+
 /// Pending connections the kernel keeps for the server to accept. Tokio's default (1,024)
 /// overflows when a few thousand clients connect at once — a dropped SYN costs that client a
 /// one-second retransmit — so ask for more; the kernel caps it at `net.core.somaxconn`.
@@ -232,21 +295,8 @@ pub async fn start_with(
         stop_rx.clone(),
         alive_tx,
     );
-    let mut graceful = stop_rx;
     let handle = app.clone();
-    let served = tokio::spawn(async move {
-        // Nagle would hold a patch's ack back until the client's delayed ACK (~40 ms).
-        let listener = listener.tap_io(|tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::warn!(error = %e, "cannot set TCP_NODELAY");
-            }
-        });
-        axum::serve(listener, router(app).into_make_service())
-            .with_graceful_shutdown(async move {
-                let _ = graceful.wait_for(|stop| *stop).await;
-            })
-            .await
-    });
+    let served = tokio::spawn(serve(listener, app, stop_rx));
     tracing::info!(%addr, "arbiter listening");
     Ok(Running {
         addr,

@@ -14,6 +14,7 @@
 
 use crate::app::App;
 use crate::error::AppError;
+use crate::limits::Slot;
 use crate::queue::Item;
 use crate::request_id::RequestId;
 use crate::session::{Flow, Session, connection_span};
@@ -21,13 +22,14 @@ use arbiter_engine::ConnId;
 use arbiter_protocol::{Encoding, ErrorCode, close};
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use rand::Rng;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::VecDeque;
+use std::net::SocketAddr;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, sleep_until};
 use tracing::Instrument;
@@ -47,17 +49,23 @@ struct Ended {
 }
 
 /// `POST /lp`: open a session.
-pub(crate) async fn open(State(app): State<App>, req: axum::extract::Request) -> Response {
+pub(crate) async fn open(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: axum::extract::Request,
+) -> Response {
+    let slot = match app.admit(app.client_ip(peer, req.headers())) {
+        Ok(slot) => slot,
+        Err(over) => return over.refusal().into_response(),
+    };
     let request_id = RequestId::of(&req);
     let sid = format!("{:032x}", rand::rng().random::<u128>());
     let (tx, rx) = mpsc::channel(64);
     app.long_polls().insert(sid.clone(), tx);
     let conn = app.next_conn_id();
-    tokio::spawn(run(app, sid.clone(), rx, conn).instrument(connection_span(
-        conn,
-        "lp",
-        &request_id,
-    )));
+    tokio::spawn(
+        run(app, sid.clone(), rx, conn, slot).instrument(connection_span(conn, "lp", &request_id)),
+    );
     Json(json!({ "sid": sid })).into_response()
 }
 
@@ -141,11 +149,11 @@ fn batch(after: u64, sent: &VecDeque<(u64, Bytes)>, ended: Option<Ended>) -> Res
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
-async fn run(app: App, sid: String, mut rx: mpsc::Receiver<LpCmd>, conn: ConnId) {
+async fn run(app: App, sid: String, mut rx: mpsc::Receiver<LpCmd>, conn: ConnId, slot: Slot) {
     let _alive = app.connection_opened("lp");
     let settings = app.settings().clone();
     let queue = app.new_queue(Encoding::Json, None);
-    let mut session = Session::new(app.clone(), queue.clone(), conn);
+    let mut session = Session::new(app.clone(), queue.clone(), conn, slot);
     // Numbered messages not yet acknowledged by a later poll.
     let mut sent: VecDeque<(u64, Bytes)> = VecDeque::new();
     let mut next = 1u64;

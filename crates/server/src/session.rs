@@ -3,12 +3,13 @@
 
 use crate::app::App;
 use crate::auth::{Signer, clean_name, now_ms};
+use crate::limits::{Class, ConnLimiter, Slot, Verdict};
 use crate::queue::ConnQueue;
 use arbiter_engine::{Caller, ConnId, CreateOptions, Outbox, RoomCmd, RoomGone, RoomHandle};
 use arbiter_protocol::{
     ClientMsg, Encoding, ErrorCode, PROTOCOL_VERSION, PlayerInfo, ReplyTo, ServerMsg, close,
 };
-use serde_json::Value;
+use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -43,13 +44,20 @@ pub(crate) struct Session {
     /// Rooms this session entered (by room id), so commands skip the directory and the rooms
     /// learn when the session ends.
     rooms: HashMap<String, RoomHandle>,
+    /// The connection's token buckets, one per message class.
+    limiter: ConnLimiter,
+    /// Its place among the open connections (per address, and per player once `hello`
+    /// named one), given back when the session ends.
+    slot: Slot,
 }
 
 impl Session {
     /// A session for connection `id` (from [`App::next_conn_id`]), whose log lines belong to
     /// the span [`connection_span`] made for it.
-    pub(crate) fn new(app: App, queue: Arc<ConnQueue>, id: ConnId) -> Self {
+    pub(crate) fn new(app: App, queue: Arc<ConnQueue>, id: ConnId, slot: Slot) -> Self {
         Self {
+            limiter: ConnLimiter::new(&app.settings().limits),
+            slot,
             id,
             app,
             player: None,
@@ -104,48 +112,95 @@ impl Session {
         });
     }
 
-    /// An error about a room, named in `details.room` so the client can match it.
-    fn room_error(
+    fn reject(
         &self,
-        rid: Option<u64>,
-        room: &str,
+        room: String,
+        seq: u64,
         code: ErrorCode,
         message: impl Into<String>,
+        details: Option<Value>,
     ) {
-        self.queue.control(&ServerMsg::Error {
-            rid,
-            code,
-            message: message.into(),
-            details: Some(serde_json::json!({ "room": room })),
-        });
-    }
-
-    fn reject(&self, room: String, seq: u64, code: ErrorCode, message: impl Into<String>) {
         metrics::counter!(arbiter_engine::metrics::REJECTS, "code" => code.as_str()).increment(1);
         self.queue.control(&ServerMsg::Reject {
             room,
             seq,
             code,
             message: message.into(),
-            details: None,
+            details,
         });
     }
 
     /// Handle one message as it came off the wire.
     pub(crate) async fn on_frame(&mut self, frame: &[u8]) -> Flow {
         let encoding = self.queue.encoding();
+        let depth = self.app.settings().limits.max_json_depth;
+        if encoding.too_deep(frame, depth) {
+            return self.bad_frame(|session| {
+                session.error(
+                    None,
+                    ErrorCode::BadMessage,
+                    format!("the message nests arrays and objects deeper than {depth}"),
+                );
+            });
+        }
         match encoding.decode_client(frame) {
             Ok(msg) => self.on_message(msg).await,
-            Err(e) => {
-                self.explain_bad_frame(encoding, frame, &e.0);
+            Err(e) => self.bad_frame(|session| session.explain_bad_frame(encoding, frame, &e.0)),
+        }
+    }
+
+    /// A frame that is no message draws from the `other` bucket; `explain` says what is
+    /// wrong with it unless the connection is limited.
+    fn bad_frame(&self, explain: impl FnOnce(&Self)) -> Flow {
+        match self.limiter.check(Class::Other) {
+            Verdict::Pass => {
+                explain(self);
                 Flow::Continue
             }
+            verdict => self.rate_limited(verdict, ReplyTo::Error { rid: None }, None),
         }
+    }
+
+    /// Refuse a message the connection's buckets did not let through, and close the
+    /// connection if it keeps sending while limited.
+    fn rate_limited(&self, verdict: Verdict, to: ReplyTo, room: Option<&str>) -> Flow {
+        let wait = match verdict {
+            Verdict::Pass => return Flow::Continue,
+            Verdict::Limited(wait) => wait,
+            Verdict::Close => {
+                self.refuse(
+                    to,
+                    room,
+                    ErrorCode::RateLimited,
+                    "too many messages; closing",
+                );
+                return Flow::Close(
+                    close::RATE_LIMITED,
+                    "kept sending while rate limited; slow down",
+                );
+            }
+        };
+        // Rounded up, so a client that waits exactly this long finds the token there.
+        let ms = u64::try_from(wait.as_micros().div_ceil(1000)).unwrap_or(u64::MAX);
+        let mut details = Map::new();
+        details.insert("retry_after_ms".to_owned(), json!(ms));
+        self.refuse_with(
+            to,
+            room,
+            ErrorCode::RateLimited,
+            format!("too many messages; retry in {ms} ms"),
+            details,
+        );
+        Flow::Continue
     }
 
     /// Answer the messages that concern the session itself; forward every other one to the
     /// room it addresses.
     async fn on_message(&mut self, msg: ClientMsg) -> Flow {
+        match self.limiter.check(Class::of(&msg)) {
+            Verdict::Pass => {}
+            verdict => return self.rate_limited(verdict, msg.reply_to(), msg.room()),
+        }
         let caller = match (&msg, &self.player) {
             (ClientMsg::Hello { v, token, name }, _) => {
                 return self.hello(*v, token.as_deref(), name.as_deref()).await;
@@ -182,7 +237,20 @@ impl Session {
                     seed,
                 };
                 let config = config.unwrap_or(Value::Null);
-                match self.app.create_room(&game, config, options).await {
+                let max_config = self.app.settings().limits.max_config_bytes;
+                if serde_json::to_string(&config).map_or(0, |c| c.len()) > max_config {
+                    self.error(
+                        rid,
+                        ErrorCode::InvalidConfig,
+                        format!("a room config is at most {max_config} bytes of JSON"),
+                    );
+                    return Flow::Continue;
+                }
+                let created = self
+                    .app
+                    .create_room_for(&caller.player.id, &game, config, options)
+                    .await;
+                match created {
                     Ok(room) => {
                         let join = ClientMsg::Join {
                             rid,
@@ -295,6 +363,11 @@ impl Session {
             },
             None => (Signer::new_player_id(), None),
         };
+        let max = self.app.settings().limits.max_connections_per_player;
+        if let Err(over) = self.slot.name(id.as_str(), max) {
+            self.error(None, ErrorCode::RateLimited, over.message());
+            return Flow::Close(close::RATE_LIMITED, over.message());
+        }
         // The operator's sign-in names its players; guests name themselves.
         let name = claimed_name.or(name).unwrap_or_else(|| {
             let tail = &id.as_str()[id.as_str().len().saturating_sub(4)..];
@@ -317,10 +390,34 @@ impl Session {
     /// Answer a request with an error in the form its sender waits for (see [`ReplyTo`]).
     /// An `error` about a room names it in `details.room` so the client can match it.
     fn refuse(&self, to: ReplyTo, room: Option<&str>, code: ErrorCode, message: impl Into<String>) {
-        match (to, room) {
-            (ReplyTo::Reject { room, seq }, _) => self.reject(room, seq, code, message),
-            (ReplyTo::Error { rid }, Some(room)) => self.room_error(rid, room, code, message),
-            (ReplyTo::Error { rid }, None) => self.error(rid, code, message),
+        self.refuse_with(to, room, code, message, Map::new());
+    }
+
+    /// [`Session::refuse`] with more `details`.
+    fn refuse_with(
+        &self,
+        to: ReplyTo,
+        room: Option<&str>,
+        code: ErrorCode,
+        message: impl Into<String>,
+        mut details: Map<String, Value>,
+    ) {
+        match to {
+            ReplyTo::Reject { room, seq } => {
+                let details = (!details.is_empty()).then_some(Value::Object(details));
+                self.reject(room, seq, code, message, details);
+            }
+            ReplyTo::Error { rid } => {
+                if let Some(room) = room {
+                    details.insert("room".to_owned(), json!(room));
+                }
+                self.queue.control(&ServerMsg::Error {
+                    rid,
+                    code,
+                    message: message.into(),
+                    details: (!details.is_empty()).then_some(Value::Object(details)),
+                });
+            }
         }
     }
 

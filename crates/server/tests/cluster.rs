@@ -640,6 +640,9 @@ impl Cluster {
             SECRET,
             "--admin-token",
             ADMIN_TOKEN,
+            // The load acts as fast as acks come back, like a load generator, not a person.
+            "--rate-act",
+            "off",
             "--log",
             // Set ARBITER_TEST_NODE_LOG (e.g. `info`) to watch what the nodes do.
             &std::env::var("ARBITER_TEST_NODE_LOG").unwrap_or_else(|_| "warn".into()),

@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+use arbiter_server::Rate;
 use arbiter_server::config::{self, Config, Durability, LogFormat, ServeArgs};
 use clap::Args;
 use std::collections::BTreeSet;
@@ -282,6 +283,20 @@ fn option_keys() -> BTreeSet<String> {
         seat_grace_secs: 1,
         allow_seeded_rooms: true,
         allow_origin: vec!["*".into()],
+        rate_act: Rate::OFF,
+        rate_chat: Rate::OFF,
+        rate_join: Rate::OFF,
+        rate_other: Rate::OFF,
+        rate_strikes: Rate::OFF,
+        max_connections: 1,
+        max_connections_per_ip: 1,
+        max_connections_per_player: 1,
+        trusted_proxies: vec!["10.0.0.0/8".parse().unwrap()],
+        header_timeout_secs: 1,
+        hello_timeout_secs: 1,
+        max_rooms_per_player: 1,
+        max_config_bytes: 1,
+        max_json_depth: 1,
         redis: Some("redis://r".into()),
         redis_prefix: "p".into(),
         lease_ms: 1,

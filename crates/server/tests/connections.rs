@@ -9,7 +9,7 @@ mod support;
 
 use arbiter_client::{ActOptions, Client, CreateRoom, Events, Hello};
 use arbiter_protocol::{Encoding, JoinRole, PresenceEvent, ServerMsg};
-use arbiter_server::{QueueLimits, Settings};
+use arbiter_server::{Limits, QueueLimits, Settings};
 use serde_json::{Value, json};
 use std::time::Duration;
 use support::{
@@ -365,6 +365,8 @@ async fn a_slow_consumer_gets_a_fresh_snapshot_and_the_server_buffers_a_bounded_
     let settings = Settings {
         queue: limits,
         write_timeout: Duration::from_secs(120),
+        // 20,000 actions as fast as the server takes them: a flood by design.
+        limits: Limits::default().without_rates(),
         ..Settings::default()
     };
     let srv = server_with(arbiter_games::registry(), settings).await;

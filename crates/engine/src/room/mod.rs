@@ -105,8 +105,8 @@ pub struct Room<G: Game> {
     bots_added: u32,
     /// The latest chat messages, shown to whoever joins.
     chat: VecDeque<Arc<ServerMsg>>,
-    /// When each member last spoke, for the chat rate limit.
-    chat_times: HashMap<PlayerId, VecDeque<u64>>,
+    /// Each member's chat bucket, on room time.
+    chat_limits: chat::ChatLimits,
     /// Handles on the metrics every action touches.
     metrics: RoomMetrics,
 }
@@ -136,7 +136,7 @@ impl<G: Game> Room<G> {
             pending_bot: None,
             bots_added: 0,
             chat: VecDeque::new(),
-            chat_times: HashMap::new(),
+            chat_limits: chat::ChatLimits::default(),
             metrics,
         })
     }
@@ -269,11 +269,24 @@ impl<G: Game> Room<G> {
         code: ErrorCode,
         message: impl Into<String>,
     ) {
+        let details = json!({ "room": self.spec.id });
+        self.send_error_with(caller, rid, code, message, details);
+    }
+
+    /// [`Room::send_error`] with `details` of its own (which should name the room).
+    fn send_error_with(
+        &mut self,
+        caller: &Caller,
+        rid: Option<u64>,
+        code: ErrorCode,
+        message: impl Into<String>,
+        details: Value,
+    ) {
         let msg = ServerMsg::Error {
             rid,
             code,
             message: message.into(),
-            details: Some(json!({ "room": self.spec.id })),
+            details: Some(details),
         };
         let frame = Frame {
             kind: FrameKind::Control,

@@ -4,6 +4,7 @@
 use super::frame::{OP_PING, close_frame};
 use super::socket::{Reader, Socket};
 use crate::app::App;
+use crate::limits::Slot;
 use crate::session::{Flow, Session, connection_span};
 use arbiter_engine::ConnId;
 use arbiter_protocol::{Encoding, close};
@@ -22,17 +23,17 @@ use tracing::Instrument;
 const READ_BUFFER: usize = 4 * 1024;
 
 /// Serve one upgraded connection until it closes, in its own span.
-pub(super) async fn run<T>(app: App, io: T, encoding: Encoding, request_id: String)
+pub(super) async fn run<T>(app: App, io: T, encoding: Encoding, request_id: String, slot: Slot)
 where
     T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
     let conn = app.next_conn_id();
-    serve(app, io, encoding, conn)
+    serve(app, io, encoding, conn, slot)
         .instrument(connection_span(conn, "ws", &request_id))
         .await;
 }
 
-async fn serve<T>(app: App, io: T, encoding: Encoding, conn: ConnId)
+async fn serve<T>(app: App, io: T, encoding: Encoding, conn: ConnId, slot: Slot)
 where
     T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
@@ -41,7 +42,7 @@ where
     let settings = app.settings().clone();
     let socket = Arc::new(Socket::new(io, encoding));
     let queue = app.new_queue(encoding, Some(socket.clone()));
-    let mut session = Session::new(app.clone(), queue.clone(), conn);
+    let mut session = Session::new(app.clone(), queue.clone(), conn, slot);
     let cap = settings.max_frame;
     let config = WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER)

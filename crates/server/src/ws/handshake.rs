@@ -7,16 +7,21 @@ use crate::app::App;
 use crate::error::AppError;
 use crate::request_id::RequestId;
 use arbiter_protocol::{Encoding, ErrorCode, SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK};
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Version, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use hyper_util::rt::TokioIo;
+use std::net::SocketAddr;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
 /// `GET /ws`: the opening handshake (RFC 6455 §4.2). The subprotocol picks the encoding:
 /// `arbiter.v1.msgpack` or JSON.
-pub(crate) async fn upgrade(State(app): State<App>, mut req: Request) -> Response {
+pub(crate) async fn upgrade(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    mut req: Request,
+) -> Response {
     let headers = req.headers();
     if req.version() != Version::HTTP_11
         || !has_token(headers, header::CONNECTION, "upgrade")
@@ -40,6 +45,10 @@ pub(crate) async fn upgrade(State(app): State<App>, mut req: Request) -> Respons
         }
         _ => return Refusal::BadKey.into_response(),
     };
+    let slot = match app.admit(app.client_ip(peer, headers)) {
+        Ok(slot) => slot,
+        Err(over) => return over.refusal().into_response(),
+    };
     let encoding = pick_subprotocol(headers);
     let on_upgrade = hyper::upgrade::on(&mut req);
     let request_id = RequestId::of(&req);
@@ -47,7 +56,7 @@ pub(crate) async fn upgrade(State(app): State<App>, mut req: Request) -> Respons
         match on_upgrade.await {
             Ok(upgraded) => {
                 let io = TokioIo::new(upgraded);
-                conn::run(app, io, encoding.unwrap_or_default(), request_id).await;
+                conn::run(app, io, encoding.unwrap_or_default(), request_id, slot).await;
             }
             Err(e) => tracing::debug!(error = %e, "WebSocket upgrade failed"),
         }

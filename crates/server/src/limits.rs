@@ -1,0 +1,584 @@
+//! The limits a public server keeps on every client: message rates per connection, open
+//! connections (in all, per address, per player), and the client address they are counted
+//! by. Rooms-per-player and the sizes of incoming messages are checked by the session.
+
+use crate::error::AppError;
+use arbiter_protocol::{ClientMsg, ErrorCode};
+use governor::clock::Clock;
+use governor::middleware::NoOpMiddleware;
+use governor::nanos::Nanos;
+use governor::state::{InMemoryState, NotKeyed};
+use governor::{Quota, RateLimiter};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::collections::HashMap;
+use std::fmt;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+/// A token bucket as the options spell it: `N/PERIOD` lets `N` messages through at once and
+/// refills them over `PERIOD` (`60/1s`, `5/5s`, `20/1m`); `off` lets everything through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate(Option<(NonZeroU32, Duration)>);
+
+impl Rate {
+    /// No limit.
+    pub const OFF: Self = Self(None);
+
+    /// `burst` messages at once, all of them refilled over `period` (a zero burst or period
+    /// means no limit).
+    pub fn new(burst: u32, period: Duration) -> Self {
+        match NonZeroU32::new(burst) {
+            Some(burst) if !period.is_zero() => Self(Some((burst, period))),
+            _ => Self::OFF,
+        }
+    }
+
+    fn quota(self) -> Option<Quota> {
+        let (burst, period) = self.0?;
+        Quota::with_period(period / burst.get()).map(|q| q.allow_burst(burst))
+    }
+}
+
+impl fmt::Display for Rate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Some((burst, period)) = self.0 else {
+            return f.write_str("off");
+        };
+        let ms = period.as_millis();
+        match ms {
+            ms if ms % 3_600_000 == 0 => write!(f, "{burst}/{}h", ms / 3_600_000),
+            ms if ms % 60_000 == 0 => write!(f, "{burst}/{}m", ms / 60_000),
+            ms if ms % 1_000 == 0 => write!(f, "{burst}/{}s", ms / 1_000),
+            ms => write!(f, "{burst}/{ms}ms"),
+        }
+    }
+}
+
+impl FromStr for Rate {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        if s == "off" {
+            return Ok(Self::OFF);
+        }
+        let bad =
+            || format!("{s:?} is not a rate: write N/PERIOD (e.g. `60/1s`, `5/10m`) or `off`");
+        let (burst, period) = s.split_once('/').ok_or_else(bad)?;
+        let burst: u32 = burst.trim().parse().map_err(|_| bad())?;
+        let period = period.trim();
+        let split = period.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+        let (n, unit) = period.split_at(split);
+        let n: u64 = if n.is_empty() {
+            1
+        } else {
+            n.parse().map_err(|_| bad())?
+        };
+        let unit_ms = match unit {
+            "ms" => 1,
+            "s" => 1_000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            _ => return Err(bad()),
+        };
+        let period = Duration::from_millis(n.checked_mul(unit_ms).ok_or_else(bad)?);
+        if burst == 0 || period.is_zero() {
+            return Err(format!(
+                "{s:?}: the count and the period must be above 0 (or write `off`)"
+            ));
+        }
+        if period.as_nanos() < u128::from(burst) {
+            return Err(format!(
+                "{s:?}: more than one message per nanosecond is no limit (write `off`)"
+            ));
+        }
+        Ok(Self::new(burst, period))
+    }
+}
+
+impl Serialize for Rate {
+    fn serialize<S: Serializer>(&self, to: S) -> Result<S::Ok, S::Error> {
+        to.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Rate {
+    fn deserialize<D: Deserializer<'de>>(from: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(from)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Every limit the server keeps on its clients.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// `act`, `undo` and `redo` per connection.
+    pub act: Rate,
+    /// `chat` per connection (each room also limits each member's chat).
+    pub chat: Rate,
+    /// `join`, `create`, `add_bot` and `leave` per connection.
+    pub join: Rate,
+    /// Every other message (and frames that do not decode) per connection.
+    pub other: Rate,
+    /// Refusals for rate a connection may collect before it is closed (4029).
+    pub strikes: Rate,
+    /// Open connections (WebSocket and long-poll) on this node.
+    pub max_connections: usize,
+    /// Open connections from one client address.
+    pub max_connections_per_ip: usize,
+    /// Open connections that said `hello` as one player.
+    pub max_connections_per_player: usize,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<IpNet>,
+    /// Longest wait for a request's headers (slowloris).
+    pub header_timeout: Duration,
+    /// Live rooms on this node that one player created.
+    pub max_rooms_per_player: usize,
+    /// Largest `create.config`, in bytes of JSON.
+    pub max_config_bytes: usize,
+    /// Deepest nesting of arrays and objects (maps) in an incoming message.
+    pub max_json_depth: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            act: Rate::new(60, Duration::from_secs(1)),
+            chat: Rate::new(10, Duration::from_secs(5)),
+            join: Rate::new(30, Duration::from_secs(10)),
+            other: Rate::new(60, Duration::from_secs(1)),
+            strikes: Rate::new(30, Duration::from_secs(10)),
+            max_connections: 50_000,
+            max_connections_per_ip: 256,
+            max_connections_per_player: 16,
+            trusted_proxies: Vec::new(),
+            header_timeout: Duration::from_secs(10),
+            max_rooms_per_player: 16,
+            max_config_bytes: 16 * 1024,
+            max_json_depth: 32,
+        }
+    }
+}
+
+impl Limits {
+    /// No rate limits (load tests and embedding programs that trust their clients); the
+    /// connection and size limits stay.
+    pub fn without_rates(self) -> Self {
+        Self {
+            act: Rate::OFF,
+            chat: Rate::OFF,
+            join: Rate::OFF,
+            other: Rate::OFF,
+            strikes: Rate::OFF,
+            ..self
+        }
+    }
+}
+
+/// Which bucket a message draws from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Class {
+    Act,
+    Chat,
+    Join,
+    Other,
+}
+
+impl Class {
+    pub(crate) fn of(msg: &ClientMsg) -> Self {
+        match msg {
+            ClientMsg::Act { .. } | ClientMsg::Undo { .. } | ClientMsg::Redo { .. } => Self::Act,
+            ClientMsg::Chat { .. } => Self::Chat,
+            ClientMsg::Join { .. }
+            | ClientMsg::Create { .. }
+            | ClientMsg::AddBot { .. }
+            | ClientMsg::Leave { .. } => Self::Join,
+            ClientMsg::Hello { .. } | ClientMsg::Sync { .. } | ClientMsg::Ping { .. } => {
+                Self::Other
+            }
+        }
+    }
+
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Act => "act",
+            Self::Chat => "chat",
+            Self::Join => "join",
+            Self::Other => "other",
+        }
+    }
+}
+
+/// tokio's clock for governor, so paused time in tests moves the buckets.
+#[derive(Debug, Clone)]
+struct TokioClock {
+    origin: tokio::time::Instant,
+}
+
+impl Clock for TokioClock {
+    type Instant = Nanos;
+
+    fn now(&self) -> Nanos {
+        Nanos::from(self.origin.elapsed())
+    }
+}
+
+type Bucket = RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<Nanos>>;
+
+fn bucket(rate: Rate, clock: &TokioClock) -> Option<Bucket> {
+    rate.quota()
+        .map(|quota| RateLimiter::direct_with_clock(quota, clock.clone()))
+}
+
+/// What a connection's buckets say about one message.
+pub(crate) enum Verdict {
+    Pass,
+    /// Refuse it; the bucket has room again after this long.
+    Limited(Duration),
+    /// Refuse it and close: the connection keeps sending while limited.
+    Close,
+}
+
+/// One connection's buckets, one per [`Class`], and the bucket its refusals draw from.
+pub(crate) struct ConnLimiter {
+    clock: TokioClock,
+    act: Option<Bucket>,
+    chat: Option<Bucket>,
+    join: Option<Bucket>,
+    other: Option<Bucket>,
+    strikes: Option<Bucket>,
+}
+
+impl ConnLimiter {
+    pub(crate) fn new(limits: &Limits) -> Self {
+        let clock = TokioClock {
+            origin: tokio::time::Instant::now(),
+        };
+        Self {
+            act: bucket(limits.act, &clock),
+            chat: bucket(limits.chat, &clock),
+            join: bucket(limits.join, &clock),
+            other: bucket(limits.other, &clock),
+            strikes: bucket(limits.strikes, &clock),
+            clock,
+        }
+    }
+
+    /// Take one token for a message of `class`.
+    pub(crate) fn check(&self, class: Class) -> Verdict {
+        let bucket = match class {
+            Class::Act => &self.act,
+            Class::Chat => &self.chat,
+            Class::Join => &self.join,
+            Class::Other => &self.other,
+        };
+        let Some(Err(not_until)) = bucket.as_ref().map(RateLimiter::check) else {
+            return Verdict::Pass;
+        };
+        metrics::counter!(arbiter_engine::metrics::RATE_LIMITED, "what" => class.as_str())
+            .increment(1);
+        if self
+            .strikes
+            .as_ref()
+            .is_some_and(|strikes| strikes.check().is_err())
+        {
+            return Verdict::Close;
+        }
+        Verdict::Limited(not_until.wait_time_from(self.clock.now()))
+    }
+}
+
+/// An IP network, `10.0.0.0/8` or one address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpNet {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl IpNet {
+    /// Whether `ip` is in this network (IPv4-mapped IPv6 addresses count as IPv4).
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = canonical(ip);
+        match (self.addr, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+impl FromStr for IpNet {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("{s:?} is not an IP address or network (`10.0.0.1`, `10.0.0.0/8`)");
+        let (addr, prefix) = match s.trim().split_once('/') {
+            Some((addr, prefix)) => (addr, Some(prefix)),
+            None => (s.trim(), None),
+        };
+        let addr = canonical(addr.parse().map_err(|_| bad())?);
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            Some(p) => p.parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(bad)?,
+            None => max,
+        };
+        Ok(Self { addr, prefix })
+    }
+}
+
+impl fmt::Display for IpNet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let max = if self.addr.is_ipv4() { 32 } else { 128 };
+        if self.prefix == max {
+            write!(f, "{}", self.addr)
+        } else {
+            write!(f, "{}/{}", self.addr, self.prefix)
+        }
+    }
+}
+
+impl Serialize for IpNet {
+    fn serialize<S: Serializer>(&self, to: S) -> Result<S::Ok, S::Error> {
+        to.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for IpNet {
+    fn deserialize<D: Deserializer<'de>>(from: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(from)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// The client's address: the peer's, or — when the peer is a trusted proxy — the last
+/// address in `X-Forwarded-For` that is not itself a trusted proxy.
+pub(crate) fn client_ip(peer: IpAddr, forwarded: Option<&str>, trusted: &[IpNet]) -> IpAddr {
+    let peer = canonical(peer);
+    let is_trusted = |ip: IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(peer) {
+        return peer;
+    }
+    let Some(forwarded) = forwarded else {
+        return peer;
+    };
+    let mut client = peer;
+    for hop in forwarded.rsplit(',') {
+        let Ok(ip) = hop.trim().parse::<IpAddr>() else {
+            break;
+        };
+        client = canonical(ip);
+        if !is_trusted(client) {
+            break;
+        }
+    }
+    client
+}
+
+/// Why a connection was not let in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Over {
+    Node,
+    Ip,
+    Player,
+}
+
+impl Over {
+    /// The metric label of the limit.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Node => "connections",
+            Self::Ip => "connections_per_ip",
+            Self::Player => "connections_per_player",
+        }
+    }
+
+    /// How an HTTP request for a new connection is refused.
+    pub(crate) fn refusal(self) -> AppError {
+        let code = match self {
+            Self::Node => ErrorCode::Unavailable,
+            Self::Ip | Self::Player => ErrorCode::RateLimited,
+        };
+        AppError::new(code, self.message())
+    }
+
+    pub(crate) fn message(self) -> &'static str {
+        match self {
+            Self::Node => "the server holds its maximum number of connections; try again later",
+            Self::Ip => "too many connections from your address",
+            Self::Player => "too many connections for this player; close another tab first",
+        }
+    }
+}
+
+/// Open connections counted by address and by player. A [`Slot`] keeps its place.
+#[derive(Debug, Default)]
+pub(crate) struct Census {
+    counts: Mutex<Counts>,
+}
+
+#[derive(Debug, Default)]
+struct Counts {
+    all: usize,
+    by_ip: HashMap<IpAddr, usize>,
+    by_player: HashMap<String, usize>,
+}
+
+/// A connection's place in the [`Census`], given back when dropped.
+#[derive(Debug)]
+pub(crate) struct Slot {
+    census: Arc<Census>,
+    ip: IpAddr,
+    player: Option<String>,
+}
+
+impl Census {
+    fn counts(&self) -> MutexGuard<'_, Counts> {
+        // Counter updates only: a poisoned lock still holds consistent counts.
+        self.counts.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Count a new connection from `ip`, unless that would pass a limit. IPv6 addresses
+    /// count by their /64: one host commonly holds a whole /64.
+    pub(crate) fn admit(self: &Arc<Self>, ip: IpAddr, limits: &Limits) -> Result<Slot, Over> {
+        let ip = match canonical(ip) {
+            IpAddr::V6(v6) => IpAddr::V6((u128::from(v6) & !u128::from(u64::MAX)).into()),
+            v4 => v4,
+        };
+        let mut counts = self.counts();
+        if counts.all >= limits.max_connections {
+            return Err(Over::Node);
+        }
+        let from_ip = counts.by_ip.entry(ip).or_default();
+        if *from_ip >= limits.max_connections_per_ip {
+            return Err(Over::Ip);
+        }
+        *from_ip += 1;
+        counts.all += 1;
+        Ok(Slot {
+            census: self.clone(),
+            ip,
+            player: None,
+        })
+    }
+}
+
+impl Slot {
+    /// Count the connection as `player`'s too, unless they hold their maximum.
+    pub(crate) fn name(&mut self, player: &str, max: usize) -> Result<(), Over> {
+        let mut counts = self.census.counts();
+        let of_player = counts.by_player.entry(player.to_owned()).or_default();
+        if *of_player >= max {
+            if *of_player == 0 {
+                counts.by_player.remove(player);
+            }
+            return Err(Over::Player);
+        }
+        *of_player += 1;
+        drop(counts);
+        self.player = Some(player.to_owned());
+        Ok(())
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut counts = self.census.counts();
+        counts.all = counts.all.saturating_sub(1);
+        if let Some(n) = counts.by_ip.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                counts.by_ip.remove(&self.ip);
+            }
+        }
+        if let Some(player) = &self.player
+            && let Some(n) = counts.by_player.get_mut(player)
+        {
+            *n -= 1;
+            if *n == 0 {
+                counts.by_player.remove(player);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn rates_parse_and_print_as_written() {
+        for s in ["60/1s", "5/5s", "20/1m", "5/1h", "3/250ms", "off"] {
+            assert_eq!(s.parse::<Rate>().unwrap().to_string(), s);
+        }
+        assert_eq!("7/s".parse::<Rate>().unwrap().to_string(), "7/1s");
+        for bad in ["", "5", "0/1s", "5/0s", "5/1d", "x/1s", "2000000/1ms"] {
+            assert!(bad.parse::<Rate>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn forwarded_for_counts_only_behind_a_trusted_proxy() {
+        let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let xff = Some("203.0.113.9, 198.51.100.7, 10.1.2.3");
+        assert_eq!(client_ip(ip("10.0.0.1"), xff, &trusted), ip("198.51.100.7"));
+        assert_eq!(client_ip(ip("192.0.2.1"), xff, &trusted), ip("192.0.2.1"));
+        assert_eq!(client_ip(ip("10.0.0.1"), None, &trusted), ip("10.0.0.1"));
+        assert_eq!(
+            client_ip(ip("::ffff:10.0.0.1"), Some("garbage"), &trusted),
+            ip("10.0.0.1")
+        );
+        assert!("::1".parse::<IpNet>().unwrap().contains(ip("::1")));
+        assert!("10.0.0.0/33".parse::<IpNet>().is_err());
+    }
+
+    #[test]
+    fn the_census_gives_places_back() {
+        let census = Arc::new(Census::default());
+        let limits = Limits {
+            max_connections_per_ip: 1,
+            ..Limits::default()
+        };
+        let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        let mut first = census.admit(ip, &limits).unwrap();
+        assert_eq!(census.admit(ip, &limits).unwrap_err(), Over::Ip);
+        first.name("p_1", 1).unwrap();
+        let mut other = census.admit("192.0.2.2".parse().unwrap(), &limits).unwrap();
+        assert_eq!(other.name("p_1", 1), Err(Over::Player));
+        drop(first);
+        other.name("p_1", 1).unwrap();
+        assert!(census.admit(ip, &limits).is_ok());
+        let _host = census
+            .admit("2001:db8::1".parse().unwrap(), &limits)
+            .unwrap();
+        assert_eq!(
+            census
+                .admit("2001:db8::2".parse().unwrap(), &limits)
+                .unwrap_err(),
+            Over::Ip,
+            "one /64 is one host"
+        );
+    }
+}
