@@ -5,6 +5,7 @@ use arbiter_fuzz::{RunOptions, Target, execute, run, target, targets};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 #[derive(Parser)]
 #[command(about = "Mutation fuzzing of Arbiter's input paths, reproducible from a seed")]
@@ -25,6 +26,9 @@ enum Command {
         /// The run's seed; the same seed replays the same inputs.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Stop each target after this many seconds even if its iterations are not done.
+        #[arg(long)]
+        max_seconds: Option<u64>,
     },
     /// Run one input file once and say whether it panics.
     Replay {
@@ -45,6 +49,7 @@ fn main() -> ExitCode {
             target: name,
             iterations,
             seed,
+            max_seconds,
         } => {
             let chosen: Vec<Target> = if name == "all" {
                 targets()
@@ -58,6 +63,7 @@ fn main() -> ExitCode {
                 iterations,
                 seed,
                 crash_dir: Some(crash_dir()),
+                time_limit: max_seconds.map(Duration::from_secs),
             };
             let mut crashed = false;
             for t in &chosen {

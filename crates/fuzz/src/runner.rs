@@ -26,6 +26,9 @@ pub struct RunOptions {
     pub seed: u64,
     /// Where crashing inputs go (`<dir>/<target>/`); `None` keeps them in memory only.
     pub crash_dir: Option<PathBuf>,
+    /// Stop early after this long (for time-boxed long runs; the report says how many
+    /// executions ran, and `iterations` set to that number repeats the run exactly).
+    pub time_limit: Option<Duration>,
 }
 
 /// One input that panicked.
@@ -100,7 +103,10 @@ pub fn run(target: &Target, corpus: &[Vec<u8>], options: &RunOptions) -> Report 
         report.executions += 1;
     }
     let mut input = Vec::new();
-    for _ in 0..options.iterations {
+    for i in 0..options.iterations {
+        if i % 1024 == 0 && options.time_limit.is_some_and(|t| started.elapsed() >= t) {
+            break;
+        }
         let (base, other) = if corpus.is_empty() {
             (&[][..], &[][..])
         } else {

@@ -29,6 +29,7 @@ fn fuzz(which: impl Fn(&str) -> bool) {
             iterations: ITERATIONS,
             seed: 18,
             crash_dir: None,
+            time_limit: None,
         };
         let report = run(target, &corpus(target), &options);
         if let Some(crash) = report.kept.first() {
