@@ -4,6 +4,7 @@
 //! feeds every frame through [`LocalView::apply`] and asks for a `sync` on [`Outcome::Resync`].
 
 use arbiter_protocol::{Patch, ServerMsg};
+use json_patch::PatchOperation;
 use serde_json::Value;
 
 /// A room's view for this viewer at one state version.
@@ -75,8 +76,7 @@ impl LocalView {
             Some(cur) if from != cur.v => {
                 format!("gap: patch {from}->{v} but the local view is at {}", cur.v)
             }
-            // `json_patch::patch` rolls back on failure, so a bad patch leaves the view intact.
-            Some(cur) => match json_patch::patch(&mut cur.view, ops) {
+            Some(cur) => match apply_whole(&mut cur.view, ops) {
                 Ok(()) => {
                     cur.v = v;
                     return Outcome::Updated;
@@ -87,6 +87,21 @@ impl LocalView {
         self.resyncing = true;
         Outcome::Resync(reason)
     }
+}
+
+/// Apply all of `ops` to `view`, or none of them. `json_patch::patch` rolls back the
+/// operations before a failing one, but not a failing `move` itself: json-patch 4.2 removes
+/// the source before it tries the target, and a bad target loses the value; its rollback
+/// then fails too and it panics (`unreachable!`). So a patch with a `move` is applied to a
+/// copy, without the rollback.
+fn apply_whole(view: &mut Value, ops: &Patch) -> Result<(), json_patch::PatchError> {
+    if !ops.iter().any(|op| matches!(op, PatchOperation::Move(_))) {
+        return json_patch::patch(view, ops);
+    }
+    let mut next = view.clone();
+    json_patch::patch_unsafe(&mut next, ops)?;
+    *view = next;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -174,6 +189,31 @@ mod tests {
         ]);
         assert!(matches!(local.apply(&patch(1, 2, bad)), Outcome::Resync(_)));
         assert_eq!(at(&local), Some((1, json!({"a": 1}))));
+    }
+
+    #[test]
+    fn a_move_to_a_bad_target_leaves_the_view_untouched() {
+        // Found by `arbiter-fuzz run json_patch`: the value moved away was lost.
+        let mut local = LocalView::default();
+        local.apply(&snapshot(1, json!({"board": [null, "X"], "n": 1})));
+        let bad = json!([{"op": "move", "from": "/board", "path": "/nowhere/1"}]);
+        assert!(matches!(local.apply(&patch(1, 2, bad)), Outcome::Resync(_)));
+        assert_eq!(at(&local), Some((1, json!({"board": [null, "X"], "n": 1}))));
+    }
+
+    #[test]
+    fn a_failing_move_after_a_move_neither_panics_nor_changes_the_view() {
+        // Found by `arbiter-fuzz run json_patch`: json-patch's rollback of the first move
+        // failed and it panicked.
+        let mut local = LocalView::default();
+        let view = json!({"board": [null, "X"], "n": 1});
+        local.apply(&snapshot(1, view.clone()));
+        let bad = json!([
+            {"op": "move", "from": "/board", "path": ""},
+            {"op": "move", "from": "/board", "path": ""}
+        ]);
+        assert!(matches!(local.apply(&patch(1, 2, bad)), Outcome::Resync(_)));
+        assert_eq!(at(&local), Some((1, view)));
     }
 
     #[test]

@@ -145,7 +145,16 @@ impl Encoding {
     pub fn decode_client(self, frame: &[u8]) -> Result<ClientMsg, DecodeError> {
         match self {
             Self::Json => serde_json::from_slice(frame).map_err(|e| DecodeError(e.to_string())),
-            Self::MsgPack => rmp_serde::from_slice(frame).map_err(|e| DecodeError(e.to_string())),
+            Self::MsgPack => from_msgpack(frame),
+        }
+    }
+
+    /// Decode a frame as a plain value, with the same limits as [`Encoding::decode_client`]:
+    /// for explaining why a frame is not a client message.
+    pub fn decode_value(self, frame: &[u8]) -> Result<serde_json::Value, DecodeError> {
+        match self {
+            Self::Json => serde_json::from_slice(frame).map_err(|e| DecodeError(e.to_string())),
+            Self::MsgPack => from_msgpack(frame),
         }
     }
 
@@ -159,9 +168,7 @@ impl Encoding {
         }
         let parsed: OneOrMany = match self {
             Self::Json => serde_json::from_slice(frame).map_err(|e| DecodeError(e.to_string()))?,
-            Self::MsgPack => {
-                rmp_serde::from_slice(frame).map_err(|e| DecodeError(e.to_string()))?
-            }
+            Self::MsgPack => from_msgpack(frame)?,
         };
         Ok(match parsed {
             OneOrMany::Many(v) => v,
@@ -224,6 +231,17 @@ fn msgpack_too_deep(frame: &[u8], limit: usize) -> Option<bool> {
         }
     }
     Some(false)
+}
+
+/// Deepest nesting a MessagePack frame may have: serde_json's limit, so both encodings take
+/// the same documents. rmp-serde's own default (1,024) recurses deep enough to overflow a
+/// 2 MiB thread stack in a debug build with a 1 KB frame.
+const MAX_DEPTH: usize = 128;
+
+fn from_msgpack<'a, T: serde::Deserialize<'a>>(frame: &'a [u8]) -> Result<T, DecodeError> {
+    let mut de = rmp_serde::Deserializer::from_read_ref(frame);
+    de.set_max_depth(MAX_DEPTH);
+    T::deserialize(&mut de).map_err(|e| DecodeError(e.to_string()))
 }
 
 #[cfg(test)]
@@ -315,6 +333,48 @@ mod tests {
             !Encoding::MsgPack.too_deep(&[0x91], 32),
             "truncated: the decoder's to explain"
         );
+    }
+
+    #[test]
+    fn a_number_survives_decode_encode_decode() {
+        // Found by `arbiter-fuzz run protocol_json`: without serde_json's `float_roundtrip`
+        // this integer beyond i64 parsed one ulp off, and re-parsing its text gave another
+        // value, so a logged action could replay differently from how it was played.
+        let frame = br#"{"t":"act","room":"r","seq":7,"action":{"delta":-118446744073709551616}}"#;
+        let msg = Encoding::Json.decode_client(frame).expect("decodes");
+        let text = serde_json::to_vec(&msg).expect("encodes");
+        assert_eq!(Encoding::Json.decode_client(&text), Ok(msg));
+    }
+
+    #[test]
+    fn deep_msgpack_is_refused_at_the_json_depth() {
+        // Found by `arbiter-fuzz`: 1,000 nested arrays (a 1 KB frame) overflowed a 2 MiB
+        // stack in a debug build, which aborts the whole server process.
+        // {"t": "act", "room": "r", "seq": 1, "action": [[[…null…]]]}, written by hand: a
+        // `Value` that deep would itself recurse too far in a debug build.
+        let act = |depth: usize| {
+            let mut frame = b"\x84\xa1t\xa3act\xa4room\xa1r\xa3seq\x01\xa6action".to_vec();
+            frame.extend(std::iter::repeat_n(0x91, depth));
+            frame.push(0xc0);
+            frame
+        };
+        assert!(Encoding::MsgPack.decode_client(&act(100)).is_ok());
+        let deep = act(1_000);
+        let refused = std::thread::Builder::new()
+            .stack_size(2 * 1024 * 1024)
+            .spawn(move || Encoding::MsgPack.decode_client(&deep).is_err())
+            .expect("spawns")
+            .join()
+            .expect("no overflow");
+        assert!(refused);
+        let deep = act(1_000);
+        let refused = std::thread::Builder::new()
+            .stack_size(2 * 1024 * 1024)
+            .spawn(move || Encoding::MsgPack.decode_value(&deep).is_err())
+            .expect("spawns")
+            .join()
+            .expect("no overflow");
+        assert!(refused);
     }
 
     #[test]

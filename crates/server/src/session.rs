@@ -423,11 +423,7 @@ impl Session {
 
     /// Work out why a frame did not decode and say so precisely.
     fn explain_bad_frame(&self, encoding: Encoding, frame: &[u8], typed: &str) {
-        let value: Result<Value, String> = match encoding {
-            Encoding::Json => serde_json::from_slice(frame).map_err(|e| e.to_string()),
-            Encoding::MsgPack => rmp_serde::from_slice(frame).map_err(|e| e.to_string()),
-        };
-        let value = match value {
+        let value = match encoding.decode_value(frame).map_err(|e| e.0) {
             Ok(v) => v,
             Err(e) => {
                 let what = match encoding {
