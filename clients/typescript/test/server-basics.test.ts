@@ -22,7 +22,8 @@ describe('rooms and actions', () => {
     const player = await ada.connect();
     assert.match(player.id, /^p_[0-9a-f]{16}$/);
     assert.equal(player.name, 'Ada');
-    assert.match(ada.token!, /^v1\.p_/);
+    // A guest token: `v2.<key id>.<player id>.<issued ms>.<mac>` (docs/protocol.md).
+    assert.match(ada.token!, /^v2\.[0-9]+\.p_[0-9a-f]+\.[0-9]+\./);
     assert.deepStrictEqual(states, ['connecting', 'open']);
     assert.equal(ada.transport, 'websocket');
     assert.equal(ada.encoding, 'json');
