@@ -377,7 +377,7 @@ async fn bad_websocket_handshakes_are_refused_with_a_structured_error() {
 }
 
 #[tokio::test]
-async fn a_spectator_cannot_act_or_add_bots() {
+async fn a_spectator_cannot_act_or_add_bots_and_a_stranger_cannot_sync() {
     let srv = server().await;
     let (mut a, mut eve) = (
         Raw::connect(srv.addr()).await,
@@ -435,6 +435,27 @@ async fn a_spectator_cannot_act_or_add_bots() {
             }
         ),
         "{rejected:?}"
+    );
+    // A stranger (not a member) gets no view by asking for one.
+    let mut stranger = Raw::connect(srv.addr()).await;
+    stranger.hello("mallory").await;
+    stranger
+        .send(&ClientMsg::Sync {
+            room: room.id.clone(),
+        })
+        .await;
+    let refused = stranger
+        .until(|m| matches!(m, ServerMsg::Error { .. } | ServerMsg::Snapshot { .. }))
+        .await;
+    assert!(
+        matches!(
+            refused,
+            ServerMsg::Error {
+                code: ErrorCode::NotInRoom,
+                ..
+            }
+        ),
+        "{refused:?}"
     );
     // Nothing changed: the same players, the same version.
     let after = srv.rooms().find(&room.id).unwrap().info();

@@ -80,10 +80,18 @@ impl Bus {
         rmp_serde::to_vec_named(self).unwrap_or_default()
     }
 
+    /// Decode a message from another node. Its nesting is bounded like a client frame's
+    /// (a client's message, at most 128 deep, plus the bus's own few levels), so a corrupt
+    /// or hostile payload on the channel cannot recurse the decoder off its stack.
     pub(super) fn decode(bytes: &[u8]) -> Result<Self, rmp_serde::decode::Error> {
-        rmp_serde::from_slice(bytes)
+        let mut de = rmp_serde::Deserializer::from_read_ref(bytes);
+        de.set_max_depth(BUS_MAX_DEPTH);
+        Self::deserialize(&mut de)
     }
 }
+
+/// Deepest nesting a bus message may have.
+const BUS_MAX_DEPTH: usize = 160;
 
 pub(super) fn kind_code(kind: FrameKind) -> u8 {
     match kind {
@@ -260,6 +268,44 @@ impl Outbox for RemoteOutbox {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A client's act carrying an action nested `depth` arrays deep.
+    fn nested_act(depth: usize) -> Bus {
+        let mut action = serde_json::Value::Null;
+        for _ in 0..depth {
+            action = serde_json::Value::Array(vec![action]);
+        }
+        Bus::Client {
+            edge: "n_edge".into(),
+            conn: 7,
+            player: PlayerInfo {
+                id: arbiter_protocol::PlayerId::from("p_0123456789abcdef"),
+                name: "Ada".into(),
+            },
+            msgpack: false,
+            room: "r_1".into(),
+            msg: ClientMsg::Act {
+                room: "r_1".into(),
+                seq: 1,
+                base: None,
+                action,
+            },
+        }
+    }
+
+    #[test]
+    fn bus_messages_are_decoded_to_a_bounded_depth() {
+        let fits = nested_act(120).encode();
+        assert!(
+            Bus::decode(&fits).is_ok(),
+            "a client message at its own limit passes"
+        );
+        let deep = nested_act(200).encode();
+        assert!(
+            Bus::decode(&deep).is_err(),
+            "deeper than any client message"
+        );
+    }
 
     fn frame(room: &str, bytes: &Bytes) -> Frame {
         Frame {
