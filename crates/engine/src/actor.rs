@@ -7,7 +7,7 @@ use crate::outbox::{Caller, ConnId};
 use crate::room::{AdminOp, Query, Room};
 use crate::store::{Archive, Store, StoreError};
 use arbiter_protocol::{ClientMsg, ErrorCode, RoomInfo};
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, watch};
@@ -307,14 +307,7 @@ impl Actor {
                 () = sleep_until_opt(timer_at) => room.fire_due(self.clock.now_ms()),
                 () = sleep_until_opt(idle_deadline) => {
                     tracing::info!(room = %room.id(), members = room.member_count(), "closing idle room");
-                    room.close(ErrorCode::RoomClosed, "the room closed after being idle");
-                    room.metrics().closed();
-                    rx.close();
-                    if let Some(p) = &self.persistence
-                        && let Err(e) = p.store.archive(room.id(), self.fence, Archive::Idle, self.clock.now_ms()).await
-                    {
-                        tracing::error!(room = %room.id(), error = %e, "archiving failed");
-                    }
+                    let _ = self.end(&mut room, &mut rx, Archive::Idle, "the room closed after being idle").await;
                     on_close();
                     return;
                 }
@@ -355,34 +348,18 @@ impl Actor {
                 }
                 Some(Stop::Close { reason, reply }) => {
                     tracing::info!(room = %room.id(), %reason, "an operator closed the room");
-                    room.metrics().closed();
-                    let answer = room.admin(
-                        &AdminOp::Close {
-                            reason: reason.clone(),
-                        },
-                        self.clock.now_ms(),
-                    );
-                    room.close(
-                        ErrorCode::RoomClosed,
-                        &format!("an operator closed the room: {reason}"),
-                    );
-                    rx.close();
-                    let archived = match &self.persistence {
-                        Some(p) => p
-                            .store
-                            .archive(room.id(), self.fence, Archive::Closed, self.clock.now_ms())
-                            .await
-                            .map_err(|e| {
-                                tracing::error!(room = %room.id(), error = %e, "archiving failed");
-                                GameError::new(
-                                    ErrorCode::Unavailable,
-                                    format!("the room closed but archiving it failed: {e}"),
-                                )
-                            }),
-                        None => Ok(()),
-                    };
+                    let closed = json!({ "closed": room.id(), "info": room.info() });
+                    let message = format!("an operator closed the room: {reason}");
+                    let archived = self
+                        .end(&mut room, &mut rx, Archive::Closed, &message)
+                        .await;
                     on_close();
-                    let _ = reply.send(archived.and(answer));
+                    let _ = reply.send(archived.map(|()| closed).map_err(|e| {
+                        GameError::new(
+                            ErrorCode::Unavailable,
+                            format!("the room closed but archiving it failed: {e}"),
+                        )
+                    }));
                     return;
                 }
                 None => {}
@@ -400,6 +377,31 @@ impl Actor {
             live.set(info_tx.borrow().status);
         }
         room.close(ErrorCode::Unavailable, "the server is shutting down");
+    }
+
+    /// Close the room for good (idle, or an operator's close): tell its connections why, take
+    /// no more commands, and archive it in storage (kept for history, no longer served).
+    async fn end<G: Game>(
+        &self,
+        room: &mut Room<G>,
+        rx: &mut mpsc::Receiver<RoomCmd>,
+        why: Archive,
+        message: &str,
+    ) -> Result<(), StoreError> {
+        room.close(ErrorCode::RoomClosed, message);
+        room.metrics().closed();
+        rx.close();
+        let Some(p) = &self.persistence else {
+            return Ok(());
+        };
+        let archived = p
+            .store
+            .archive(room.id(), self.fence, why, self.clock.now_ms())
+            .await;
+        if let Err(e) = &archived {
+            tracing::error!(room = %room.id(), error = %e, "archiving failed");
+        }
+        archived
     }
 
     /// Make new entries durable, then send what they produced (the reverse under relaxed

@@ -27,8 +27,8 @@ pub enum AdminOp {
 }
 
 impl<G: Game> Room<G> {
-    /// Answer an operator's request; [`AdminOp::Close`] is the actor's (it stops the room),
-    /// and only answered here with the room's facts.
+    /// Answer an operator's request. [`AdminOp::Close`] never reaches here: the actor
+    /// handles it, since it ends the room.
     pub fn admin(&mut self, op: &AdminOp, now_ms: u64) -> Result<Value, GameError> {
         self.now_ms = now_ms;
         match op {
@@ -59,7 +59,10 @@ impl<G: Game> Room<G> {
                 self.settle();
                 Ok(json!({ "kicked": player, "info": self.info() }))
             }
-            AdminOp::Close { .. } => Ok(json!({ "closed": self.spec.id, "info": self.info() })),
+            AdminOp::Close { .. } => Err(GameError::new(
+                ErrorCode::Internal,
+                "a close is the room actor's to carry out",
+            )),
         }
     }
 }
