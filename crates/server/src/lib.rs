@@ -263,27 +263,27 @@ pub async fn start_with(
     };
     let rooms = Rooms::with_persistence(registry, settings.rooms, persistence);
     let (stop, stop_rx) = watch::channel(false);
-    let cluster = match settings.cluster.clone() {
-        // A cluster node takes rooms over one by one (see `cluster`), never all at start.
-        Some(config) => Some(
-            cluster::Cluster::start(config, rooms.clone(), stop_rx.clone())
+    let (listener, cluster) = match settings.cluster.clone() {
+        // A cluster node takes rooms over one by one (see `cluster`), never all at start. It
+        // binds first: its first heartbeat registers the address other nodes forward to.
+        Some(config) => {
+            let listener = bind(listen)?;
+            let addr = listener.local_addr()?.to_string();
+            let cluster = cluster::Cluster::start(config, addr, rooms.clone(), stop_rx.clone())
                 .await
-                .map_err(io::Error::other)?,
-        ),
+                .map_err(io::Error::other)?;
+            tracing::info!(node = cluster.id(), "joined the cluster");
+            (listener, Some(cluster))
+        }
         None => {
             let restored = rooms.restore_all().await.map_err(io::Error::other)?;
             if restored > 0 {
                 tracing::info!(rooms = restored, "restored rooms from storage");
             }
-            None
+            (bind(listen)?, None)
         }
     };
-    let listener = bind(listen)?;
     let addr = listener.local_addr()?;
-    if let Some(cluster) = &cluster {
-        cluster.set_addr(addr.to_string());
-        tracing::info!(node = cluster.id(), "joined the cluster");
-    }
     let (alive_tx, alive) = mpsc::channel(1);
     let identity = identity::Identity::new(signer, settings.jwt.as_ref())?;
     let app = App::new(

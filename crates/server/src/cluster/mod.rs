@@ -89,7 +89,7 @@ struct Inner {
     id: String,
     prefix: String,
     lease: Duration,
-    addr: Mutex<String>,
+    addr: String,
     client: redis::Client,
     redis: ConnectionManager,
     rooms: Rooms,
@@ -119,10 +119,12 @@ fn unavailable(why: impl std::fmt::Display) -> GameError {
 }
 
 impl Cluster {
-    /// Connect to Redis and start the node's background work: the bus, heartbeats, lease
-    /// renewal and the sweep for rooms to take over. Stops when `stop` turns true.
+    /// Connect to Redis and start the node's background work: the bus, heartbeats (which
+    /// register `addr`, where this node serves HTTP), lease renewal and the sweep for rooms to
+    /// take over. Stops when `stop` turns true.
     pub(crate) async fn start(
         config: ClusterConfig,
+        addr: String,
         rooms: Rooms,
         stop: watch::Receiver<bool>,
     ) -> Result<Self, String> {
@@ -151,7 +153,7 @@ impl Cluster {
             id,
             prefix: config.prefix,
             lease: config.lease,
-            addr: Mutex::new(String::new()),
+            addr,
             client,
             redis,
             rooms,
@@ -179,10 +181,6 @@ impl Cluster {
     }
 
     /// Tell the registry where clients reach this node.
-    pub(crate) fn set_addr(&self, addr: String) {
-        *lock(&self.0.addr) = addr;
-    }
-
     fn key(&self, what: &str, id: &str) -> String {
         format!("{}:{what}:{id}", self.0.prefix)
     }
@@ -456,7 +454,7 @@ impl Cluster {
     async fn heartbeat(&self) -> Result<(), redis::RedisError> {
         let record = NodeRecord {
             id: self.0.id.clone(),
-            addr: lock(&self.0.addr).clone(),
+            addr: self.0.addr.clone(),
             rooms: lock(&self.0.owned).len(),
         };
         let nodes_key = format!("{}:nodes", self.0.prefix);
