@@ -8,12 +8,13 @@
 
 use crate::app::App;
 use crate::error::AppError;
+use crate::error::{Params, Segment};
 use crate::http_client;
 use arbiter_engine::{AdminOp, RoomCmd};
 use arbiter_protocol::{ErrorCode, PlayerId, RoomInfo};
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, Method, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -84,7 +85,7 @@ impl RoomFilter {
 pub(crate) async fn rooms(
     State(app): State<App>,
     headers: HeaderMap,
-    Query(filter): Query<RoomFilter>,
+    Params(filter): Params<RoomFilter>,
 ) -> Result<Json<Value>, AppError> {
     authorize(&app, &headers)?;
     let rooms: Vec<RoomInfo> = app
@@ -107,8 +108,8 @@ pub(crate) struct InspectQuery {
 /// entries (`?log=N`, default 20).
 pub(crate) async fn inspect(
     State(app): State<App>,
-    Path(id): Path<String>,
-    Query(q): Query<InspectQuery>,
+    Segment(id): Segment<String>,
+    Params(q): Params<InspectQuery>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -134,7 +135,7 @@ struct CloseBody {
 /// `POST /api/v1/admin/rooms/{id}/close` `{"reason": "…"}` (optional): close the room.
 pub(crate) async fn close(
     State(app): State<App>,
-    Path(id): Path<String>,
+    Segment(id): Segment<String>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -164,7 +165,7 @@ struct KickBody {
 /// `POST /api/v1/admin/rooms/{id}/kick` `{"player": "p_…"}`: remove a member.
 pub(crate) async fn kick(
     State(app): State<App>,
-    Path(id): Path<String>,
+    Segment(id): Segment<String>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,

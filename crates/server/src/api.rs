@@ -3,10 +3,11 @@
 use crate::app::App;
 use crate::auth::now_ms;
 use crate::error::AppError;
+use crate::error::{Params, Segment};
 use arbiter_engine::{GameListing, Query as RoomQuery, ResultsOf, RoomCmd, Viewer};
 use arbiter_protocol::{ErrorCode, PlayerId, RoomInfo};
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -194,8 +195,8 @@ fn default_limit() -> usize {
 /// `GET /api/v1/rooms/{id}/log?after=N&limit=M`: entries above version N (at most 1,000).
 pub(crate) async fn log(
     State(app): State<App>,
-    Path(id): Path<String>,
-    Query(p): Query<LogParams>,
+    Segment(id): Segment<String>,
+    Params(p): Params<LogParams>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, AppError> {
     let viewer = viewer(&app, &headers).await?;
@@ -214,8 +215,8 @@ pub(crate) struct StateParams {
 /// `GET /api/v1/rooms/{id}/state?v=N`: the requester's view at version N (default: now).
 pub(crate) async fn state(
     State(app): State<App>,
-    Path(id): Path<String>,
-    Query(p): Query<StateParams>,
+    Segment(id): Segment<String>,
+    Params(p): Params<StateParams>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, AppError> {
     let viewer = viewer(&app, &headers).await?;
@@ -226,7 +227,7 @@ pub(crate) async fn state(
 /// may see them.
 pub(crate) async fn history(
     State(app): State<App>,
-    Path(id): Path<String>,
+    Segment(id): Segment<String>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, AppError> {
     let viewer = viewer(&app, &headers).await?;
@@ -237,7 +238,7 @@ pub(crate) async fn history(
 /// spectator) and where the game stands, for clients that do not know the game's rules.
 pub(crate) async fn legal(
     State(app): State<App>,
-    Path(id): Path<String>,
+    Segment(id): Segment<String>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, AppError> {
     let viewer = viewer(&app, &headers).await?;
@@ -268,8 +269,8 @@ async fn results_of(app: &App, of: ResultsOf, limit: usize) -> Result<Json<Value
 /// public: who won is no secret once a game is over.
 pub(crate) async fn room_results(
     State(app): State<App>,
-    Path(id): Path<String>,
-    Query(p): Query<ResultsParams>,
+    Segment(id): Segment<String>,
+    Params(p): Params<ResultsParams>,
 ) -> Result<Json<Value>, AppError> {
     let id = app.rooms().find(&id).map_or(id, |h| h.id().to_owned());
     results_of(&app, ResultsOf::Room(id), p.limit).await
@@ -278,8 +279,8 @@ pub(crate) async fn room_results(
 /// `GET /api/v1/players/{id}/results`: the finished games a player placed in, newest first.
 pub(crate) async fn player_results(
     State(app): State<App>,
-    Path(id): Path<String>,
-    Query(p): Query<ResultsParams>,
+    Segment(id): Segment<String>,
+    Params(p): Params<ResultsParams>,
 ) -> Result<Json<Value>, AppError> {
     results_of(&app, ResultsOf::Player(PlayerId(id)), p.limit).await
 }
@@ -287,10 +288,18 @@ pub(crate) async fn player_results(
 /// `GET /api/v1/rooms/{id}`: by id or code; private rooms too, for whoever knows the id.
 pub(crate) async fn room(
     State(app): State<App>,
-    Path(id): Path<String>,
+    Segment(id): Segment<String>,
 ) -> Result<Json<RoomInfo>, AppError> {
     app.room_info(&id)
         .await
         .map(Json)
         .ok_or_else(|| AppError::new(ErrorCode::RoomNotFound, format!("no room {id:?}")))
+}
+
+/// Any route the server does not offer: the structured 404 every other refusal shares.
+pub(crate) async fn not_found(uri: axum::http::Uri) -> AppError {
+    AppError::new(
+        ErrorCode::NotFound,
+        format!("no route {}; see docs/protocol.md", uri.path()),
+    )
 }

@@ -2,7 +2,7 @@
 
 use crate::cluster::{Cluster, ClusterConfig};
 use crate::identity::{Identity, JwtSettings};
-use crate::limits::{Census, Limits, Over, Slot};
+use crate::limits::{Census, HttpLimiter, Limits, Over, Slot};
 use crate::lp::LpCmd;
 use crate::metrics::{CONNECTIONS_OPEN, CONNECTIONS_OPENED};
 use crate::queue::{ConnQueue, QueueLimits, QueuedBytes, Wire};
@@ -103,6 +103,8 @@ struct Inner {
     draining: AtomicBool,
     /// Open connections by client address and player, for the connection limits.
     census: Arc<Census>,
+    /// HTTP requests by client address, for `limits.http`.
+    http_limiter: Mutex<Arc<HttpLimiter>>,
     /// The rooms each player created on this node (closed ones are pruned when counted),
     /// for the rooms-per-player limit.
     created: Mutex<HashMap<PlayerId, Vec<RoomHandle>>>,
@@ -161,6 +163,7 @@ impl App {
         shutdown: watch::Receiver<bool>,
         alive: mpsc::Sender<()>,
     ) -> Self {
+        let http_limiter = Mutex::new(Arc::new(HttpLimiter::new(settings.limits.http)));
         Self(Arc::new(Inner {
             rooms,
             cluster,
@@ -175,6 +178,7 @@ impl App {
             long_polls: LongPolls::default(),
             queued_bytes: Arc::default(),
             draining: AtomicBool::new(false),
+            http_limiter,
             census: Arc::default(),
             created: Mutex::default(),
         }))
@@ -278,6 +282,24 @@ impl App {
         admitted
     }
 
+    /// Take one HTTP request of `ip`'s from its bucket, or say how long until it has one.
+    pub(crate) fn admit_request(&self, ip: std::net::IpAddr) -> Result<(), Duration> {
+        let rate = self.settings().limits.http;
+        let limiter = {
+            // One swap per reload: a poisoned lock still holds a whole limiter.
+            let mut current = self
+                .0
+                .http_limiter
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            if current.rate() != rate {
+                *current = Arc::new(HttpLimiter::new(rate));
+            }
+            current.clone()
+        };
+        limiter.check(ip)
+    }
+
     /// The client's address: the peer's, or the one a trusted proxy forwarded.
     pub(crate) fn client_ip(
         &self,
@@ -373,6 +395,17 @@ impl App {
         fresh.cluster = current.cluster.clone();
         fresh.metrics = current.metrics;
         self.0.rooms.set_limits(fresh.rooms);
+        // Keys written by `arbiter keys rotate` since the start sign from now on.
+        match self.0.identity.signer().refresh() {
+            Ok(0) => {}
+            Ok(added) => tracing::info!(added, "token signing keys loaded"),
+            Err(e) => {
+                return Err(GameError::new(
+                    ErrorCode::Internal,
+                    format!("cannot read the signing keys: {e}"),
+                ));
+            }
+        }
         let fresh = Arc::new(fresh);
         *self.0.settings.write().unwrap_or_else(|p| p.into_inner()) = fresh.clone();
         tracing::info!("settings reloaded");

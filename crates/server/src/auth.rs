@@ -158,27 +158,7 @@ impl Signer {
         }
         let keys_dir = dir.join("keys");
         std::fs::create_dir_all(&keys_dir)?;
-        let mut generated = Vec::new();
-        for entry in std::fs::read_dir(&keys_dir)? {
-            let path = entry?.path();
-            let Some(created_ms) = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .and_then(|n| n.strip_suffix(".key"))
-                .and_then(|n| n.parse::<u64>().ok())
-                .filter(|&ms| ms > 0)
-            else {
-                continue;
-            };
-            let text = std::fs::read_to_string(&path)?;
-            generated.push(Key {
-                kid: created_ms.to_string(),
-                secret: key_text(&path, &text)?,
-                created_ms,
-            });
-        }
-        generated.sort_by_key(|k| k.created_ms);
-        keys.extend(generated);
+        keys.extend(read_key_dir(&keys_dir)?);
         let empty = keys.is_empty();
         let signer = Self::with_keys(keys, policy, Some(keys_dir));
         if empty {
@@ -187,6 +167,28 @@ impl Signer {
             signer.rotate_if_due(now_ms)?;
         }
         Ok(signer)
+    }
+
+    /// Take in keys added to the key directory since the ring was read (e.g. by `arbiter keys
+    /// rotate` while the server runs): the newest signs from now on. Returns how many were
+    /// added. An explicit secret has no directory and adds none.
+    pub fn refresh(&self) -> io::Result<usize> {
+        let Some(dir) = &self.dir else {
+            return Ok(0);
+        };
+        let found = read_key_dir(dir)?;
+        let mut keys = self.keys.write().unwrap_or_else(PoisonError::into_inner);
+        let before = keys.len();
+        for key in found {
+            if !keys.iter().any(|k| k.kid == key.kid) {
+                keys.push(key);
+            }
+        }
+        // The legacy key (created at its file's time) stays first: it never signs again once
+        // generated keys exist.
+        let legacy = usize::from(keys.first().is_some_and(|k| k.kid == LEGACY_KID));
+        keys[legacy..].sort_by_key(|k| k.created_ms);
+        Ok(keys.len() - before)
     }
 
     fn keys(&self) -> RwLockReadGuard<'_, Vec<Key>> {
@@ -304,6 +306,31 @@ fn mac(key: &[u8], body: &str) -> HmacSha256 {
     mac
 }
 
+/// The generated keys of `keys_dir` (`<created ms>.key`), oldest first.
+fn read_key_dir(keys_dir: &Path) -> io::Result<Vec<Key>> {
+    let mut keys = Vec::new();
+    for entry in std::fs::read_dir(keys_dir)? {
+        let path = entry?.path();
+        let Some(created_ms) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".key"))
+            .and_then(|n| n.parse::<u64>().ok())
+            .filter(|&ms| ms > 0)
+        else {
+            continue;
+        };
+        let text = std::fs::read_to_string(&path)?;
+        keys.push(Key {
+            kid: created_ms.to_string(),
+            secret: key_text(&path, &text)?,
+            created_ms,
+        });
+    }
+    keys.sort_by_key(|k| k.created_ms);
+    Ok(keys)
+}
+
 /// A key file's secret: its trimmed text, refused when too short to be one.
 fn key_text(path: &Path, text: &str) -> io::Result<Vec<u8>> {
     let text = text.trim();
@@ -344,7 +371,9 @@ fn write_private(path: &Path, data: &[u8]) -> io::Result<()> {
     std::fs::write(path, data)
 }
 
-/// Clean a display name: trimmed, 1–32 characters, no control characters.
+/// Clean a display name: trimmed, 1–32 characters, no control characters, no bidi
+/// embeddings, overrides or isolates (they reorder the text shown after the name: an
+/// impersonation tool), and at least one visible character.
 pub(crate) fn clean_name(name: &str) -> Result<String, &'static str> {
     let name = name.trim();
     if name.is_empty() {
@@ -356,7 +385,38 @@ pub(crate) fn clean_name(name: &str) -> Result<String, &'static str> {
     if name.chars().any(char::is_control) {
         return Err("name must not contain control characters");
     }
+    if name.chars().any(is_bidi_control) {
+        return Err("name must not contain bidi embeddings, overrides or isolates");
+    }
+    if name.chars().all(|c| c.is_whitespace() || is_invisible(c)) {
+        return Err("name must have a visible character");
+    }
     Ok(name.to_owned())
+}
+
+/// U+202A–U+202E and U+2066–U+2069.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Characters that draw nothing: zero-width (non-)joiners and spaces, word joiners, marks,
+/// the byte-order mark, the soft hyphen, variation selectors, Hangul fillers.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{ad}'
+            | '\u{34f}'
+            | '\u{61c}'
+            | '\u{115f}'
+            | '\u{1160}'
+            | '\u{180e}'
+            | '\u{200b}'..='\u{200f}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{3164}'
+            | '\u{fe00}'..='\u{fe0f}'
+            | '\u{feff}'
+            | '\u{ffa0}'
+    )
 }
 
 #[cfg(test)]
@@ -490,5 +550,9 @@ mod tests {
         assert!(clean_name("   ").is_err());
         assert!(clean_name(&"x".repeat(33)).is_err());
         assert!(clean_name("a\u{7}b").is_err());
+        assert!(clean_name("ada\u{202e}gpj.exe").is_err());
+        assert!(clean_name("\u{200b} \u{3164}").is_err());
+        assert_eq!(clean_name("Zoë 🎲"), Ok("Zoë 🎲".to_owned()));
+        assert_eq!(clean_name("שרה"), Ok("שרה".to_owned()));
     }
 }

@@ -73,6 +73,7 @@ pub struct Config {
     pub rate_join: Rate,
     pub rate_other: Rate,
     pub rate_strikes: Rate,
+    pub rate_http: Rate,
     pub max_connections: usize,
     pub max_connections_per_ip: usize,
     pub max_connections_per_player: usize,
@@ -133,6 +134,7 @@ impl Default for Config {
             rate_join: limits.join,
             rate_other: limits.other,
             rate_strikes: limits.strikes,
+            rate_http: limits.http,
             max_connections: limits.max_connections,
             max_connections_per_ip: limits.max_connections_per_ip,
             max_connections_per_player: limits.max_connections_per_player,
@@ -335,6 +337,11 @@ pub struct Overrides {
     /// is closed with 4029.
     #[arg(long, env = "ARBITER_RATE_STRIKES", value_name = "RATE")]
     pub rate_strikes: Option<Rate>,
+    /// HTTP requests one client address may send (`N/PERIOD` or `off`): REST, admin,
+    /// `/metrics`, web files and `POST /lp`; not WebSocket upgrades, a long-poll session's own
+    /// requests, `/healthz` or `/readyz`. Over it: 429 `RATE_LIMITED` with `Retry-After`.
+    #[arg(long, env = "ARBITER_RATE_HTTP", value_name = "RATE")]
+    pub rate_http: Option<Rate>,
     /// Open connections (WebSocket and long-poll) this node accepts; past it `/ws` and `POST
     /// /lp` answer 503 `UNAVAILABLE`.
     #[arg(long, env = "ARBITER_MAX_CONNECTIONS")]
@@ -443,6 +450,7 @@ impl Overrides {
             rate_join,
             rate_other,
             rate_strikes,
+            rate_http,
             max_connections,
             max_connections_per_ip,
             max_connections_per_player,
@@ -494,6 +502,7 @@ impl Overrides {
         set(&mut config.rate_join, rate_join);
         set(&mut config.rate_other, rate_other);
         set(&mut config.rate_strikes, rate_strikes);
+        set(&mut config.rate_http, rate_http);
         set(&mut config.max_connections, max_connections);
         set(&mut config.max_connections_per_ip, max_connections_per_ip);
         set(
@@ -671,6 +680,7 @@ impl Config {
                 join: self.rate_join,
                 other: self.rate_other,
                 strikes: self.rate_strikes,
+                http: self.rate_http,
                 max_connections: self.max_connections,
                 max_connections_per_ip: self.max_connections_per_ip,
                 max_connections_per_player: self.max_connections_per_player,

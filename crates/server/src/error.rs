@@ -5,8 +5,11 @@
 
 use arbiter_protocol::ErrorCode;
 use axum::Json;
+use axum::extract::{FromRequestParts, Path, Query};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 /// A refused HTTP request, in the same codes the WebSocket protocol uses.
@@ -59,6 +62,35 @@ impl IntoResponse for AppError {
         }
         let body = json!({ "error": error });
         (Self::status(self.code), Json(body)).into_response()
+    }
+}
+
+/// axum's `Query`, refused with the structured `INVALID_FIELD` body rather than plain text.
+pub(crate) struct Params<T>(pub(crate) T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Params<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(params)) => Ok(Self(params)),
+            Err(e) => Err(AppError::new(ErrorCode::InvalidField, e.body_text())),
+        }
+    }
+}
+
+/// axum's `Path`, refused (e.g. a segment that is not UTF-8 once decoded) with the structured
+/// `INVALID_FIELD` body rather than plain text.
+pub(crate) struct Segment<T>(pub(crate) T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Segment<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(segment)) => Ok(Self(segment)),
+            Err(e) => Err(AppError::new(ErrorCode::InvalidField, e.body_text())),
+        }
     }
 }
 

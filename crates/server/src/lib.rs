@@ -81,9 +81,14 @@ fn router(app: App) -> Router {
         .route("/api/v1/rooms/{id}/legal", get(api::legal))
         .route("/api/v1/rooms/{id}/results", get(api::room_results))
         .route("/api/v1/players/{id}/results", get(api::player_results))
+        .fallback(api::not_found)
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             origin::check,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            limits::guard,
         ))
         .layer(axum::middleware::from_fn(request_id::tag))
         .with_state(app)
@@ -195,16 +200,22 @@ async fn serve(listener: TcpListener, app: App, mut stop: watch::Receiver<bool>)
             let mut router = router.clone();
             async move { tower_service::Service::call(&mut router, req).await }
         });
-        let mut http = auto::Builder::new(TokioExecutor::new());
-        http.http1()
-            .timer(TokioTimer::new())
-            .header_read_timeout(app.settings().limits.header_timeout);
-        let conn = http
-            .serve_connection_with_upgrades(TokioIo::new(tcp), service)
-            .into_owned();
-        let conn = graceful.watch(conn);
+        let header_timeout = app.settings().limits.header_timeout;
+        let watcher = graceful.watcher();
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
+            // hyper's header timeout starts once it has read enough to tell HTTP/1 from
+            // HTTP/2; a socket that sends nothing at all is the first deadline's.
+            let mut first = [0; 1];
+            match tokio::time::timeout(header_timeout, tcp.peek(&mut first)).await {
+                Ok(Ok(n)) if n > 0 => {}
+                _ => return,
+            }
+            let mut http = auto::Builder::new(TokioExecutor::new());
+            http.http1()
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_timeout);
+            let conn = http.serve_connection_with_upgrades(TokioIo::new(tcp), service);
+            if let Err(e) = watcher.watch(conn.into_owned()).await {
                 tracing::trace!(error = %e, "HTTP connection ended");
             }
         });

@@ -2,19 +2,27 @@
 //! connections (in all, per address, per player), and the client address they are counted
 //! by. Rooms-per-player and the sizes of incoming messages are checked by the session.
 
+use crate::app::App;
 use crate::error::AppError;
 use arbiter_protocol::{ClientMsg, ErrorCode};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::HeaderValue;
+use axum::http::header::RETRY_AFTER;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use governor::clock::Clock;
 use governor::middleware::NoOpMiddleware;
 use governor::nanos::Nanos;
+use governor::state::keyed::HashMapStateStore;
 use governor::state::{InMemoryState, NotKeyed};
 use governor::{Quota, RateLimiter};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::HashMap;
 use std::fmt;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -125,6 +133,9 @@ pub struct Limits {
     pub other: Rate,
     /// Refusals for rate a connection may collect before it is closed (4029).
     pub strikes: Rate,
+    /// HTTP requests per client address: REST, admin, `/metrics`, web files and long-poll
+    /// opens (not a long-poll session's own requests, WebSocket upgrades or the probes).
+    pub http: Rate,
     /// Open connections (WebSocket and long-poll) on this node.
     pub max_connections: usize,
     /// Open connections from one client address.
@@ -151,6 +162,7 @@ impl Default for Limits {
             join: Rate::new(30, Duration::from_secs(10)),
             other: Rate::new(60, Duration::from_secs(1)),
             strikes: Rate::new(30, Duration::from_secs(10)),
+            http: Rate::new(120, Duration::from_secs(10)),
             max_connections: 50_000,
             max_connections_per_ip: 256,
             max_connections_per_player: 16,
@@ -173,6 +185,7 @@ impl Limits {
             join: Rate::OFF,
             other: Rate::OFF,
             strikes: Rate::OFF,
+            http: Rate::OFF,
             ..self
         }
     }
@@ -291,6 +304,106 @@ impl ConnLimiter {
     }
 }
 
+type KeyedBucket =
+    RateLimiter<IpAddr, HashMapStateStore<IpAddr>, TokioClock, NoOpMiddleware<Nanos>>;
+
+/// The [`Limits::http`] bucket of every client address, built for one rate (a reload that
+/// changes the rate starts over with a new one).
+pub(crate) struct HttpLimiter {
+    rate: Rate,
+    clock: TokioClock,
+    buckets: Option<KeyedBucket>,
+    checks: AtomicU64,
+}
+
+impl HttpLimiter {
+    /// How many requests pass between sweeps of the addresses whose bucket is full again.
+    const SWEEP_EVERY: u64 = 4096;
+
+    pub(crate) fn new(rate: Rate) -> Self {
+        let clock = TokioClock {
+            origin: tokio::time::Instant::now(),
+        };
+        Self {
+            buckets: rate
+                .quota()
+                .map(|quota| RateLimiter::hashmap_with_clock(quota, clock.clone())),
+            rate,
+            clock,
+            checks: AtomicU64::new(0),
+        }
+    }
+
+    pub(crate) fn rate(&self) -> Rate {
+        self.rate
+    }
+
+    /// Take a token from `ip`'s bucket, or say how long until it has one.
+    pub(crate) fn check(&self, ip: IpAddr) -> Result<(), Duration> {
+        let Some(buckets) = &self.buckets else {
+            return Ok(());
+        };
+        // A full bucket is the same as none: forgetting those now and then keeps the map as
+        // large as the set of recent clients, not of every address ever seen.
+        if self
+            .checks
+            .fetch_add(1, Ordering::Relaxed)
+            .is_multiple_of(Self::SWEEP_EVERY)
+        {
+            buckets.retain_recent();
+            buckets.shrink_to_fit();
+        }
+        buckets.check_key(&host(ip)).map_err(|not_until| {
+            metrics::counter!(arbiter_engine::metrics::RATE_LIMITED, "what" => "http").increment(1);
+            not_until.wait_time_from(self.clock.now())
+        })
+    }
+
+    /// Addresses with a bucket that is not full.
+    #[cfg(test)]
+    fn tracked(&self) -> usize {
+        self.buckets.as_ref().map_or(0, |b| {
+            b.retain_recent();
+            b.len()
+        })
+    }
+}
+
+/// Routes outside the [`Limits::http`] bucket: a long-poll session's own requests (its
+/// messages draw from the session's buckets), WebSocket upgrades (counted by the connection
+/// limits) and the probes a load balancer sends.
+fn unmetered(path: &str) -> bool {
+    matches!(path, "/ws" | "/healthz" | "/readyz") || path.starts_with("/lp/")
+}
+
+/// Middleware: refuse an HTTP request with `429 RATE_LIMITED` (`details.retry_after_ms` and
+/// `Retry-After`) when its client address's bucket is empty.
+pub(crate) async fn guard(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request,
+    next: Next,
+) -> Response {
+    if unmetered(req.uri().path()) {
+        return next.run(req).await;
+    }
+    match app.admit_request(app.client_ip(peer, req.headers())) {
+        Ok(()) => next.run(req).await,
+        Err(wait) => {
+            let ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1);
+            let mut res = AppError::new(
+                ErrorCode::RateLimited,
+                "too many requests from your address; slow down",
+            )
+            .with_details(serde_json::json!({ "retry_after_ms": ms }))
+            .into_response();
+            res.headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(ms.div_ceil(1000)));
+            res
+        }
+    }
+}
+
 /// An IP network, `10.0.0.0/8` or one address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IpNet {
@@ -366,6 +479,15 @@ impl<'de> Deserialize<'de> for IpNet {
 fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// The address limits count `ip` by: IPv6 addresses by their /64, since one host commonly
+/// holds a whole /64.
+fn host(ip: IpAddr) -> IpAddr {
+    match canonical(ip) {
+        IpAddr::V6(v6) => IpAddr::V6((u128::from(v6) & !u128::from(u64::MAX)).into()),
         v4 => v4,
     }
 }
@@ -457,13 +579,9 @@ impl Census {
         self.counts.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Count a new connection from `ip`, unless that would pass a limit. IPv6 addresses
-    /// count by their /64: one host commonly holds a whole /64.
+    /// Count a new connection from `ip`, unless that would pass a limit.
     pub(crate) fn admit(self: &Arc<Self>, ip: IpAddr, limits: &Limits) -> Result<Slot, Over> {
-        let ip = match canonical(ip) {
-            IpAddr::V6(v6) => IpAddr::V6((u128::from(v6) & !u128::from(u64::MAX)).into()),
-            v4 => v4,
-        };
+        let ip = host(ip);
         let mut counts = self.counts();
         if counts.all >= limits.max_connections {
             return Err(Over::Node);
@@ -552,6 +670,26 @@ mod tests {
         );
         assert!("::1".parse::<IpNet>().unwrap().contains(ip("::1")));
         assert!("10.0.0.0/33".parse::<IpNet>().is_err());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn each_address_has_its_own_http_bucket_and_full_buckets_are_forgotten() {
+        let limiter = HttpLimiter::new(Rate::new(2, Duration::from_secs(1)));
+        let (a, b): (IpAddr, IpAddr) =
+            ("192.0.2.1".parse().unwrap(), "2001:db8::1".parse().unwrap());
+        assert!(limiter.check(a).is_ok() && limiter.check(a).is_ok());
+        let wait = limiter.check(a).unwrap_err();
+        assert_eq!(wait, Duration::from_millis(500));
+        // Another address is not affected; one /64 is one host.
+        assert!(limiter.check(b).is_ok());
+        assert!(limiter.check("2001:db8::2".parse().unwrap()).is_ok());
+        assert!(limiter.check("2001:db8::3".parse().unwrap()).is_err());
+        assert_eq!(limiter.tracked(), 2);
+        tokio::time::advance(wait).await;
+        assert!(limiter.check(a).is_ok());
+        tokio::time::advance(Duration::from_secs(2)).await;
+        assert_eq!(limiter.tracked(), 0, "full buckets are forgotten");
+        assert!(HttpLimiter::new(Rate::OFF).check(a).is_ok());
     }
 
     #[test]

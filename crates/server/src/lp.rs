@@ -14,6 +14,7 @@
 
 use crate::app::App;
 use crate::error::AppError;
+use crate::error::{Params, Segment};
 use crate::limits::Slot;
 use crate::queue::Item;
 use crate::request_id::RequestId;
@@ -22,7 +23,7 @@ use arbiter_engine::ConnId;
 use arbiter_protocol::{Encoding, ErrorCode, close};
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{ConnectInfo, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use rand::Rng;
@@ -70,7 +71,11 @@ pub(crate) async fn open(
 }
 
 /// `POST /lp/{sid}`: deliver client messages.
-pub(crate) async fn send(State(app): State<App>, Path(sid): Path<String>, body: Bytes) -> Response {
+pub(crate) async fn send(
+    State(app): State<App>,
+    Segment(sid): Segment<String>,
+    body: Bytes,
+) -> Response {
     ask(&app, &sid, |reply| LpCmd::Send(body, reply)).await
 }
 
@@ -83,14 +88,14 @@ pub(crate) struct PollQuery {
 /// `GET /lp/{sid}?after=N`: wait for server messages.
 pub(crate) async fn poll(
     State(app): State<App>,
-    Path(sid): Path<String>,
-    Query(q): Query<PollQuery>,
+    Segment(sid): Segment<String>,
+    Params(q): Params<PollQuery>,
 ) -> Response {
     ask(&app, &sid, |reply| LpCmd::Poll(q.after, reply)).await
 }
 
 /// `DELETE /lp/{sid}`: end the session.
-pub(crate) async fn end(State(app): State<App>, Path(sid): Path<String>) -> Response {
+pub(crate) async fn end(State(app): State<App>, Segment(sid): Segment<String>) -> Response {
     match app.long_polls().get(&sid) {
         Some(tx) => {
             let _ = tx.send(LpCmd::End).await;

@@ -39,8 +39,9 @@ enum Command {
 
 #[derive(Subcommand)]
 enum KeysCommand {
-    /// Generate a new signing key into the data directory now (the server signs with it from
-    /// its next start; the key before it verifies for `key_grace_secs`).
+    /// Generate a new signing key into the data directory now (a running server signs with it
+    /// from its next reload — SIGHUP or `arbiter admin reload` — or start; the key before it
+    /// verifies for `key_grace_secs`).
     Rotate(Box<ServeArgs>),
 }
 
@@ -158,7 +159,8 @@ fn rotate_keys(config: &Config) -> Result<(), String> {
     };
     let kid = rotate().map_err(|e| format!("keys rotate: {e}"))?;
     println!(
-        "new signing key {kid} in {}; a running server signs with it from its next start",
+        "new signing key {kid} in {}; a running server signs with it from its next reload \
+         (SIGHUP or `arbiter admin reload`) or start",
         config.data_dir.join("keys").display()
     );
     Ok(())

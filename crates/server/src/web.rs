@@ -1,6 +1,6 @@
 //! The browser UI, embedded from `web/` at build time and served from memory.
 
-use axum::extract::Path;
+use crate::error::Segment;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -39,7 +39,7 @@ pub(crate) async fn index() -> Response {
 }
 
 /// `GET /web/{*path}`: the UI's other files (scripts, styles, images).
-pub(crate) async fn file(Path(path): Path<String>) -> Response {
+pub(crate) async fn file(Segment(path): Segment<String>) -> Response {
     serve(&path)
 }
 

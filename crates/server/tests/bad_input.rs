@@ -258,8 +258,7 @@ async fn a_connection_that_never_says_hello_is_closed() {
     };
     let srv = server_with(arbiter_games::registry(), settings).await;
     // The hello deadline is a tokio sleep armed when the connection starts, so it follows
-    // the frozen clock. Freezing before connecting arms it at exactly `HELLO` from now (the
-    // connection's first heartbeat tick then waits for the first step, which is harmless).
+    // the frozen clock. Freezing before connecting arms it at exactly `HELLO` from now.
     let clock = Clock::freeze();
     let mut c = Raw::connect(srv.addr()).await;
     // The client hears the upgrade before the server's connection task starts.

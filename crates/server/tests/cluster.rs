@@ -640,8 +640,11 @@ impl Cluster {
             SECRET,
             "--admin-token",
             ADMIN_TOKEN,
-            // The load acts as fast as acks come back, like a load generator, not a person.
+            // The load acts as fast as acks come back, like a load generator, not a person,
+            // and the test reads every room's log over REST, all from one address.
             "--rate-act",
+            "off",
+            "--rate-http",
             "off",
             "--log",
             // Set ARBITER_TEST_NODE_LOG (e.g. `info`) to watch what the nodes do.

@@ -288,6 +288,7 @@ fn option_keys() -> BTreeSet<String> {
         rate_join: Rate::OFF,
         rate_other: Rate::OFF,
         rate_strikes: Rate::OFF,
+        rate_http: Rate::OFF,
         max_connections: 1,
         max_connections_per_ip: 1,
         max_connections_per_player: 1,

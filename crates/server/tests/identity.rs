@@ -412,3 +412,55 @@ fn keys_rotate_adds_a_private_key_that_signs_while_the_old_one_verifies() {
     assert_eq!(after.verify(&old, now), Ok(player));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn a_key_rotated_from_the_command_line_signs_after_the_running_server_reloads() {
+    const ADMIN: &str = "admin-token-admin-token";
+    let dir = scratch("rotate-running");
+    let signer = Signer::load_or_create(&dir, policy(30), now_ms()).unwrap();
+    let settings = || Settings {
+        admin_token: Some(ADMIN.to_owned()),
+        ..Settings::default()
+    };
+    let srv = serve(settings(), signer).await;
+    srv.set_reloader(Box::new(move || Ok(settings())));
+    let kid = |token: &str| token.split('.').nth(1).unwrap().to_owned();
+    let mut first = Raw::connect(srv.addr()).await;
+    first
+        .send(&ClientMsg::Hello {
+            v: 1,
+            token: None,
+            name: Some("Ada".into()),
+        })
+        .await;
+    let (player, old) = match first.msg().await {
+        ServerMsg::Welcome { player, token, .. } => (player.id.to_string(), token),
+        other => panic!("expected welcome, got {other:?}"),
+    };
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_arbiter"))
+        .args(["keys", "rotate", "--data-dir", dir.to_str().unwrap()])
+        .env_remove("ARBITER_SECRET")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    // Until the reload the server signs with the key it started with.
+    assert_eq!(kid(&welcomed(&srv, &old).await.2), kid(&old));
+
+    let auth = format!("Bearer {ADMIN}");
+    let (status, body) = request(
+        srv.addr(),
+        "POST",
+        "/api/v1/admin/reload",
+        &[("Authorization", auth.as_str())],
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (again, _, fresh) = welcomed(&srv, &old).await;
+    assert_eq!(again, player, "the old key still verifies");
+    assert_ne!(kid(&fresh), kid(&old), "the new key signs");
+    assert_eq!(welcomed(&srv, &fresh).await.0, player);
+    srv.stop().await.unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}

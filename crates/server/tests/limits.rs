@@ -571,3 +571,55 @@ async fn buckets_refill_on_tokio_time_exactly_when_retry_after_says() {
     assert_eq!(limited(&mut c, &chat).await, None);
     srv.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn each_address_has_a_budget_of_http_requests_and_the_probes_are_outside_it() {
+    let limits = Limits {
+        http: Rate::new(3, HOUR),
+        trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
+        ..Limits::default()
+    };
+    let srv = server_with(arbiter_games::registry(), with(limits)).await;
+    let addr = srv.addr();
+    let from = |ip: &'static str| [("X-Forwarded-For", ip)];
+    for path in ["/api/v1/games", "/api/v1/rooms", "/"] {
+        let (status, _, _) =
+            support::request_text(addr, "GET", path, &from("203.0.113.1"), None).await;
+        assert_eq!(status, 200, "{path}");
+    }
+    // The fourth request from that address is refused, whatever route it asks for.
+    for path in ["/api/v1/games", "/web/app.js", "/metrics", "/no/such/route"] {
+        let (status, head, body) =
+            support::request_text(addr, "GET", path, &from("203.0.113.1"), None).await;
+        assert_eq!(status, 429, "{path}");
+        let body: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(body["error"]["code"], "RATE_LIMITED");
+        let ms = body["error"]["details"]["retry_after_ms"].as_u64().unwrap();
+        assert!(
+            ms > 0 && ms <= 1_200_000,
+            "one token every 20 minutes: {ms}"
+        );
+        let header = head
+            .lines()
+            .find_map(|l| {
+                l.to_ascii_lowercase()
+                    .strip_prefix("retry-after: ")
+                    .map(str::to_owned)
+            })
+            .unwrap();
+        assert_eq!(header.parse::<u64>().unwrap(), ms.div_ceil(1000));
+    }
+    // Probes, WebSocket upgrades and other addresses are not affected.
+    let (status, _) = support::request(addr, "GET", "/healthz", &from("203.0.113.1"), None).await;
+    assert_eq!(status, 200);
+    let (status, _) = support::request(addr, "GET", "/readyz", &from("203.0.113.1"), None).await;
+    assert_eq!(status, 200);
+    let (status, body) =
+        support::request(addr, "GET", "/no/such/route", &from("203.0.113.2"), None).await;
+    assert_eq!((status, &body["error"]["code"]), (404, &json!("NOT_FOUND")));
+    let mut c = Raw::connect(addr).await;
+    c.hello("ada").await;
+    c.send(&ClientMsg::Ping { n: Some(1) }).await;
+    assert_eq!(c.msg().await, ServerMsg::Pong { n: Some(1) });
+    srv.stop().await.unwrap();
+}

@@ -37,7 +37,7 @@ async fn serve<T>(app: App, io: T, encoding: Encoding, conn: ConnId, slot: Slot)
 where
     T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
-    let _alive = app.connection_opened("ws");
+    let alive = app.connection_opened("ws");
     tracing::debug!("connection opened");
     let settings = app.settings().clone();
     let socket = Arc::new(Socket::new(io, encoding));
@@ -64,9 +64,13 @@ where
     tokio::pin!(stopping);
     let hello_deadline = tokio::time::sleep(settings.hello_timeout);
     tokio::pin!(hello_deadline);
-    let mut heartbeat = tokio::time::interval(settings.heartbeat_interval);
+    // First tick one interval from now: `interval`'s immediate first tick would be awaited
+    // here, and under paused time (tests) "immediate" waits for the clock's next millisecond.
+    let mut heartbeat = tokio::time::interval_at(
+        Instant::now() + settings.heartbeat_interval,
+        settings.heartbeat_interval,
+    );
     heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    heartbeat.tick().await;
     let mut last_heard = Instant::now();
 
     let closing: Option<(u16, &'static str)> = loop {
@@ -137,11 +141,30 @@ where
     }
     let _ = timeout(settings.write_timeout, socket.write_all(&bytes)).await;
     session.end().await;
+    // The connection no longer counts as open, nor holds up a stopping server (which waits
+    // for every handle on the app to go), from here.
+    drop((alive, app));
+    if closing.is_some() {
+        // The closing handshake: drop what the client still sends until its close frame.
+        // Closing a socket with unread bytes makes the kernel answer with a reset, which can
+        // destroy our close frame (and the answers before it) before the client reads them.
+        let _ = timeout(CLOSE_LINGER, async {
+            while let Some(Ok(frame)) = stream.next().await {
+                if matches!(frame, Message::Close(_)) {
+                    break;
+                }
+            }
+        })
+        .await;
+    }
     match closing {
         Some((code, reason)) => tracing::debug!(code, reason, "connection closed"),
         None => tracing::debug!("connection closed by the client"),
     }
 }
+
+/// How long a server-initiated close waits for the client's close frame.
+const CLOSE_LINGER: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Why a connection closes when a room it is in moved to another node.
 pub(crate) const ROOM_MOVED: &str = "a room moved to another node; reconnect and resume";

@@ -30,8 +30,7 @@ pub const PATIENCE: Duration = Duration::from_secs(120);
 /// task inhibits auto-advance; `Clock` holds one for its lifetime. With the clock frozen,
 /// `tokio::time::timeout` never fires, so waits for events are bounded in real time by
 /// [`within`] instead: events are immediate in virtual time and `PATIENCE` only catches a
-/// hang. Freeze after the clients have connected: a new connection's first heartbeat tick is
-/// due "now", which tokio rounds up to the next millisecond, so it would wait for the clock.
+/// hang. Clients may connect before or after the freeze.
 pub struct Clock {
     release: Option<std::sync::mpsc::Sender<()>>,
 }
