@@ -44,6 +44,11 @@ impl Rate {
         }
     }
 
+    /// The period its burst refills over; `None` when off.
+    pub fn period(self) -> Option<Duration> {
+        self.0.map(|(_, period)| period)
+    }
+
     fn quota(self) -> Option<Quota> {
         let (burst, period) = self.0?;
         Quota::with_period(period / burst.get()).map(|q| q.allow_burst(burst))
@@ -390,7 +395,7 @@ pub(crate) async fn guard(
     match app.admit_request(app.client_ip(peer, req.headers())) {
         Ok(()) => next.run(req).await,
         Err(wait) => {
-            let ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1);
+            let ms = millis(wait);
             let mut res = AppError::new(
                 ErrorCode::RateLimited,
                 "too many requests from your address; slow down",
@@ -522,6 +527,8 @@ pub(crate) enum Over {
     Node,
     Ip,
     Player,
+    /// The address or player was closed for flooding (4029); it may come back after this.
+    Penalty(Duration),
 }
 
 impl Over {
@@ -531,6 +538,15 @@ impl Over {
             Self::Node => "connections",
             Self::Ip => "connections_per_ip",
             Self::Player => "connections_per_player",
+            Self::Penalty(_) => "penalty",
+        }
+    }
+
+    /// When to try again, for a refusal that says so.
+    pub(crate) fn retry_after(self) -> Option<Duration> {
+        match self {
+            Self::Penalty(wait) => Some(wait),
+            _ => None,
         }
     }
 
@@ -538,9 +554,13 @@ impl Over {
     pub(crate) fn refusal(self) -> AppError {
         let code = match self {
             Self::Node => ErrorCode::Unavailable,
-            Self::Ip | Self::Player => ErrorCode::RateLimited,
+            Self::Ip | Self::Player | Self::Penalty(_) => ErrorCode::RateLimited,
         };
-        AppError::new(code, self.message())
+        let error = AppError::new(code, self.message());
+        match self.retry_after() {
+            Some(wait) => error.with_details(serde_json::json!({ "retry_after_ms": millis(wait) })),
+            None => error,
+        }
     }
 
     pub(crate) fn message(self) -> &'static str {
@@ -548,15 +568,32 @@ impl Over {
             Self::Node => "the server holds its maximum number of connections; try again later",
             Self::Ip => "too many connections from your address",
             Self::Player => "too many connections for this player; close another tab first",
+            Self::Penalty(_) => {
+                "closed for sending while rate limited; wait `retry_after_ms` before reconnecting"
+            }
         }
     }
 }
 
-/// Open connections counted by address and by player. A [`Slot`] keeps its place.
+/// Open connections counted by address and by player, and who is serving a penalty. A
+/// [`Slot`] keeps its place.
 #[derive(Debug, Default)]
 pub(crate) struct Census {
     counts: Mutex<Counts>,
+    /// Addresses and players closed for flooding, until when. Without it a closed flooder
+    /// reconnects at once with fresh buckets, and the limits cost it nothing.
+    penalties: Mutex<HashMap<Penalized, tokio::time::Instant>>,
 }
+
+/// Who a penalty holds back.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Penalized {
+    Ip(IpAddr),
+    Player(String),
+}
+
+/// Sentences kept before the expired ones are swept.
+const PENALTIES_SWEPT_PAST: usize = 1024;
 
 #[derive(Debug, Default)]
 struct Counts {
@@ -579,9 +616,29 @@ impl Census {
         self.counts.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// How long `who` still serves, if at all.
+    fn serving(&self, who: &Penalized) -> Option<Duration> {
+        let penalties = self.penalties.lock().unwrap_or_else(|p| p.into_inner());
+        let until = *penalties.get(who)?;
+        let now = tokio::time::Instant::now();
+        (until > now).then(|| until - now)
+    }
+
+    fn sentence(&self, who: Penalized, period: Duration) {
+        let now = tokio::time::Instant::now();
+        let mut penalties = self.penalties.lock().unwrap_or_else(|p| p.into_inner());
+        if penalties.len() >= PENALTIES_SWEPT_PAST {
+            penalties.retain(|_, until| *until > now);
+        }
+        penalties.insert(who, now + period);
+    }
+
     /// Count a new connection from `ip`, unless that would pass a limit.
     pub(crate) fn admit(self: &Arc<Self>, ip: IpAddr, limits: &Limits) -> Result<Slot, Over> {
         let ip = host(ip);
+        if let Some(wait) = self.serving(&Penalized::Ip(ip)) {
+            return Err(Over::Penalty(wait));
+        }
         let mut counts = self.counts();
         if counts.all >= limits.max_connections {
             return Err(Over::Node);
@@ -601,8 +658,12 @@ impl Census {
 }
 
 impl Slot {
-    /// Count the connection as `player`'s too, unless they hold their maximum.
+    /// Count the connection as `player`'s too, unless they hold their maximum (or serve a
+    /// penalty).
     pub(crate) fn name(&mut self, player: &str, max: usize) -> Result<(), Over> {
+        if let Some(wait) = self.census.serving(&Penalized::Player(player.to_owned())) {
+            return Err(Over::Penalty(wait));
+        }
         let mut counts = self.census.counts();
         let of_player = counts.by_player.entry(player.to_owned()).or_default();
         if *of_player >= max {
@@ -616,6 +677,23 @@ impl Slot {
         self.player = Some(player.to_owned());
         Ok(())
     }
+}
+
+impl Slot {
+    /// The connection is being closed for flooding: its address, and its player if it said
+    /// `hello`, may not connect again for `period`.
+    pub(crate) fn penalize(&self, period: Duration) {
+        self.census.sentence(Penalized::Ip(self.ip), period);
+        if let Some(player) = &self.player {
+            self.census
+                .sentence(Penalized::Player(player.clone()), period);
+        }
+    }
+}
+
+/// Whole milliseconds, at least 1: a wait that says 0 would be retried at once.
+pub(crate) fn millis(wait: Duration) -> u64 {
+    u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1)
 }
 
 impl Drop for Slot {

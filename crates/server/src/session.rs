@@ -174,6 +174,9 @@ impl Session {
                     ErrorCode::RateLimited,
                     "too many messages; closing",
                 );
+                if let Some(period) = self.app.settings().limits.strikes.period() {
+                    self.slot.penalize(period);
+                }
                 return Flow::Close(
                     close::RATE_LIMITED,
                     "kept sending while rate limited; slow down",
@@ -365,7 +368,15 @@ impl Session {
         };
         let max = self.app.settings().limits.max_connections_per_player;
         if let Err(over) = self.slot.name(id.as_str(), max) {
-            self.error(None, ErrorCode::RateLimited, over.message());
+            let details = over
+                .retry_after()
+                .map(|wait| serde_json::json!({ "retry_after_ms": crate::limits::millis(wait) }));
+            self.queue.control(&ServerMsg::Error {
+                rid: None,
+                code: ErrorCode::RateLimited,
+                message: over.message().to_owned(),
+                details,
+            });
             return Flow::Close(close::RATE_LIMITED, over.message());
         }
         // The operator's sign-in names its players; guests name themselves.

@@ -468,3 +468,20 @@ async fn a_spectator_cannot_act_or_add_bots_and_a_stranger_cannot_sync() {
     a.until(|m| matches!(m, ServerMsg::BotAdded { rid: Some(3), .. }))
         .await;
 }
+
+#[tokio::test]
+async fn a_clients_close_is_answered_with_its_code() {
+    use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+    let srv = server().await;
+    for (sent, answered) in [(Some(4000), 4000), (Some(1001), 1001), (None, 1000)] {
+        let mut c = Raw::connect(srv.addr()).await;
+        c.hello("ada").await;
+        let frame = sent.map(|code: u16| CloseFrame {
+            code: code.into(),
+            reason: "bye".into(),
+        });
+        c.ws.close(frame).await.unwrap();
+        assert_eq!(c.closed().await.0, Some(answered), "{sent:?}");
+    }
+    srv.stop().await.unwrap();
+}

@@ -110,7 +110,8 @@ impl Answer {
             }
             Self::Flood { answered, limited } => format!(
                 "the first {answered} pass; then {limited} × `RATE_LIMITED` with \
-                 `retry_after_ms`, then one more `RATE_LIMITED` and close 4029"
+                 `retry_after_ms`, then one more `RATE_LIMITED` and close 4029; for 10 s \
+                 its address may not connect (HTTP 429) nor its player say `hello`"
             ),
             Self::Http(status, code) => format!("HTTP {status} `{code}`"),
             Self::HttpLimited => {
@@ -588,6 +589,20 @@ async fn every_kind_of_bad_input_gets_its_documented_answer_and_changes_nothing(
                     "{}",
                     case.name
                 );
+                // The flooder's address (127.0.0.1, as every case's) is held back for the
+                // strikes period; the polite player, connected already, is not.
+                match tokio_tungstenite::connect_async(support::ws_url(addr)).await {
+                    Err(tokio_tungstenite::tungstenite::Error::Http(res)) => {
+                        assert_eq!(res.status().as_u16(), 429, "{}", case.name);
+                        let body: Value =
+                            serde_json::from_slice(res.body().as_deref().unwrap()).unwrap();
+                        let wait = &body["error"]["details"]["retry_after_ms"];
+                        assert!(wait.as_u64().is_some_and(|ms| ms > 0), "{body}");
+                    }
+                    _ => panic!("{}: the flooder's address was let in again", case.name),
+                }
+                let period = Limits::default().strikes.period().unwrap();
+                tokio::time::advance(period).await;
             }
         }
         // The polite player is served, and its action is applied once.

@@ -184,16 +184,21 @@ async fn a_flood_of_each_class_is_refused_with_a_retry_time_and_changes_nothing(
 }
 
 #[tokio::test]
-async fn a_persistent_flooder_is_closed_while_a_polite_client_is_answered() {
+async fn a_persistent_flooder_is_closed_and_held_back_while_a_polite_client_is_answered() {
+    const PERIOD: Duration = Duration::from_secs(10);
     let limits = Limits {
-        strikes: Rate::new(3, HOUR),
+        strikes: Rate::new(3, PERIOD),
+        trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
         ..buckets_of(2)
     };
     let srv = server_with(arbiter_games::registry(), with(limits)).await;
-    let mut polite = Raw::connect(srv.addr()).await;
+    // Strikes refill on tokio's clock: frozen, none comes back during the test.
+    let clock = support::Clock::freeze();
+    let from = |ip: &'static str| [("X-Forwarded-For", ip)];
+    let mut polite = open(srv.addr(), &from("203.0.113.1")).await.unwrap();
     polite.hello("polite").await;
-    let mut flooder = Raw::connect(srv.addr()).await;
-    flooder.hello("flooder").await;
+    let mut flooder = open(srv.addr(), &from("203.0.113.66")).await.unwrap();
+    let token = hello_token(&mut flooder).await;
 
     flooder.send(&ClientMsg::Ping { n: Some(0) }).await;
     assert_eq!(flooder.msg().await, ServerMsg::Pong { n: Some(0) });
@@ -211,9 +216,67 @@ async fn a_persistent_flooder_is_closed_while_a_polite_client_is_answered() {
     let (code, reason) = flooder.closed().await;
     assert_eq!(code, Some(close::RATE_LIMITED), "{reason}");
 
+    // For the strikes period its address may not connect again…
+    let (status, body) = match open(srv.addr(), &from("203.0.113.66")).await {
+        Ok(_) => panic!("the flooder's address was let in again at once"),
+        Err(refused) => refused,
+    };
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (429, &json!("RATE_LIMITED"))
+    );
+    let wait = body["error"]["details"]["retry_after_ms"].as_u64().unwrap();
+    assert_eq!(wait, 10_000, "{body}");
+    // …and from another address its player is refused at `hello`.
+    let mut moved = open(srv.addr(), &from("203.0.113.67")).await.unwrap();
+    moved
+        .send(&ClientMsg::Hello {
+            v: 1,
+            token: Some(token.clone()),
+            name: None,
+        })
+        .await;
+    match moved.msg().await {
+        ServerMsg::Error {
+            code: ErrorCode::RateLimited,
+            details,
+            ..
+        } => assert_eq!(retry_after(&details), 10_000),
+        other => panic!("expected RATE_LIMITED, got {other:?}"),
+    }
+    assert_eq!(moved.closed().await.0, Some(close::RATE_LIMITED));
+    // Everyone else is served: the polite client, and a newcomer from that other address.
     polite.send(&ClientMsg::Ping { n: Some(1) }).await;
     assert_eq!(polite.msg().await, ServerMsg::Pong { n: Some(1) });
+    let mut newcomer = open(srv.addr(), &from("203.0.113.67")).await.unwrap();
+    newcomer.hello("newcomer").await;
+
+    // Once the period is over the flooder is welcome again, as the same player.
+    tokio::time::advance(PERIOD).await;
+    let mut back = open(srv.addr(), &from("203.0.113.66")).await.unwrap();
+    back.send(&ClientMsg::Hello {
+        v: 1,
+        token: Some(token),
+        name: None,
+    })
+    .await;
+    assert!(matches!(back.msg().await, ServerMsg::Welcome { .. }));
+    clock.thaw();
     srv.stop().await.unwrap();
+}
+
+/// Say `hello` as a new guest; the token to come back with.
+async fn hello_token(c: &mut Raw) -> String {
+    c.send(&ClientMsg::Hello {
+        v: 1,
+        token: None,
+        name: Some("flooder".into()),
+    })
+    .await;
+    match c.msg().await {
+        ServerMsg::Welcome { token, .. } => token,
+        other => panic!("expected welcome, got {other:?}"),
+    }
 }
 
 #[tokio::test]

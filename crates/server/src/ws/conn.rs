@@ -100,7 +100,9 @@ where
             incoming = stream.next() => {
                 last_heard = Instant::now();
                 let flow = match incoming {
-                    None | Some(Ok(Message::Close(_))) => break None,
+                    None => break None,
+                    // The closing handshake: answer with a close frame, as RFC 6455 asks.
+                    Some(Ok(Message::Close(frame))) => break Some((echo(frame.as_ref()), "")),
                     Some(Ok(Message::Text(text))) if encoding == Encoding::Json => {
                         session.on_frame(text.as_bytes()).await
                     }
@@ -160,6 +162,14 @@ where
     match closing {
         Some((code, reason)) => tracing::debug!(code, reason, "connection closed"),
         None => tracing::debug!("connection closed by the client"),
+    }
+}
+
+/// The code to answer a client's close with: its own, when it may be sent on the wire.
+fn echo(frame: Option<&tungstenite::protocol::CloseFrame>) -> u16 {
+    match frame.map(|f| u16::from(f.code)) {
+        Some(code @ (1000..=1003 | 1007..=1011 | 3000..=4999)) => code,
+        _ => close::NORMAL,
     }
 }
 
