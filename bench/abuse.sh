@@ -14,7 +14,7 @@
 # step in time. Reports (JSON, one per row) land in $OUT/run<N>/; the tables at the end come
 # from `arbiter bench --compare`.
 #
-#   bench/abuse.sh                     # 2 runs of every row (~15 minutes)
+#   bench/abuse.sh                     # 2 runs of every row (~12 minutes)
 #   QUICK=1 bench/abuse.sh             # 1 run, shorter windows (~4 minutes)
 #   KINDS=act-flood,junk bench/abuse.sh
 #   DECOY=0 bench/abuse.sh             # without the decoy rows
