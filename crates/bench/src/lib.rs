@@ -7,13 +7,19 @@
 //! a cluster), rooms and their members are spread over them and latencies are reported apart
 //! for members connected to their room's owner and members connected elsewhere. See
 //! `docs/performance.md`.
+//!
+//! With `--abuse KIND`, hostile connections run beside the `act` workload (floods of each
+//! message class, junk frames, slowloris sockets, connection churn) and the report says what
+//! they did next to what the well-behaved clients measured.
 
+mod abuse;
 mod hist;
 mod load;
 mod procstat;
 mod report;
 mod schedule;
 
+pub use abuse::AbuseKind;
 use clap::{Args, ValueEnum};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
@@ -99,6 +105,25 @@ pub struct BenchArgs {
     /// with it are labelled `+quickack` and are not comparable.
     #[arg(long)]
     pub quickack: bool,
+    /// Hostile connections beside the `act` workload, from the start of the warm-up to the
+    /// end of the window; the report adds what they did (messages sent, refusals by code,
+    /// closes by code, reconnects).
+    #[arg(long, value_enum)]
+    pub abuse: Option<AbuseKind>,
+    /// How many hostile connections `--abuse` keeps going (slowloris: sockets with unfinished
+    /// headers, plus a tenth as many silent WebSockets). Default 16; slowloris 3,000.
+    #[arg(long, requires = "abuse")]
+    pub abusers: Option<u32>,
+    /// Send the hostile connections of `--abuse` to this server instead of `--url`: a decoy
+    /// beside the server under test, so that a row shows what the flood costs the generator
+    /// alone (see bench/abuse.sh).
+    #[arg(long, requires = "abuse")]
+    pub abuse_url: Option<String>,
+    /// Send `X-Forwarded-For` on every WebSocket, each connection naming an address of its own
+    /// in 10.0.0.0/8: for a server that trusts 127.0.0.1 as a proxy (`--trusted-proxies
+    /// 127.0.0.1`), whose per-address connection limit then counts the clients apart.
+    #[arg(long)]
+    pub forwarded_for: bool,
     /// Run nothing: print these JSON reports (from `--json`, or the Colyseus generator) side
     /// by side.
     #[arg(long, num_args = 1..)]
@@ -163,6 +188,9 @@ fn print(reports: &[report::Report], format: Format) -> Result<(), String> {
                     }
                 }
             }
+            if act.iter().any(|r| r.abuse.is_some()) {
+                print!("{}", report::abuse_table(&act));
+            }
             if act.iter().any(|r| !r.nodes.is_empty()) {
                 print!("{}", report::node_table(&act));
             }
@@ -198,6 +226,9 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
     if args.clients == 0 || args.rooms == 0 || args.interval_ms == 0 {
         return Err("--rooms, --clients and --interval-ms must be at least 1".into());
     }
+    if args.abuse.is_some() && args.workload != WorkloadArg::Act {
+        return Err("--abuse runs beside the act workload".into());
+    }
     if !args.server_pid.is_empty() && args.server_pid.len() != args.url.len() {
         return Err(format!(
             "--server-pid: {} pids for {} URLs (give one per URL, or none)",
@@ -217,6 +248,14 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
             })
         })
         .collect::<Result<Vec<_>, String>>()?;
+    let abuse_targets = match &args.abuse_url {
+        Some(url) => vec![load::Target {
+            url: url.clone(),
+            addr: loopback_addr(url)?,
+            pid: None,
+        }],
+        None => targets.clone(),
+    };
     let plan = load::Plan {
         targets,
         workload: match args.workload {
@@ -240,6 +279,12 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
             args.label.clone()
         },
         quickack: args.quickack,
+        forwarded_for: args.forwarded_for,
+        abuse: args.abuse.map(|kind| abuse::Abuse {
+            kind,
+            abusers: args.abusers.unwrap_or_else(|| kind.default_abusers()),
+        }),
+        abuse_targets,
     };
     // The generator runs on one thread of its own (see `load`); the caller's runtime waits.
     let handle = std::thread::Builder::new()

@@ -2,8 +2,11 @@
 //!
 //! Everything runs on one thread (a current-thread runtime with a `LocalSet`), one task per
 //! connection: the generator is pinned to one core in comparisons, and a single thread has no
-//! cross-thread wake-ups or locks. Each task parses only the fields it needs (`t`, `v`, `seq`).
+//! cross-thread wake-ups or locks. Each task parses only the fields it needs (`t`, `v`, `seq`,
+//! and `code` of a refusal). The hostile connections of `--abuse` have a thread of their own
+//! (see [`abuse`]).
 
+use crate::abuse;
 use crate::hist::Latency;
 use crate::procstat::{self, Sample};
 use crate::report::{JoinStats, NodeStats, ProcStats, Report, RouteStats};
@@ -13,14 +16,16 @@ use serde::Deserialize;
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::rc::Rc;
 use std::time::Duration;
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tokio::time::Instant;
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::{Error, Message};
 use tokio_tungstenite::{WebSocketStream, client_async_with_config};
 
 /// The client's WebSocket read buffer (tungstenite zero-fills the whole buffer before each
@@ -56,6 +61,12 @@ pub(crate) struct Plan {
     pub(crate) label: String,
     /// Set TCP_QUICKACK after every read (diagnosis of Nagle stalls).
     pub(crate) quickack: bool,
+    /// Every WebSocket claims an address of its own in `X-Forwarded-For`.
+    pub(crate) forwarded_for: bool,
+    /// Hostile connections beside the `act` workload.
+    pub(crate) abuse: Option<abuse::Abuse>,
+    /// Where the hostile connections go: `targets`, or a decoy server.
+    pub(crate) abuse_targets: Vec<Target>,
 }
 
 /// The three workloads.
@@ -119,6 +130,8 @@ struct Shared {
     ack_lat: RefCell<[Latency; 2]>,
     /// Per [`Route`] of the member receiving the update.
     upd_lat: RefCell<[Latency; 2]>,
+    /// How late measured actions left against their schedule: the generator's own delay.
+    send_lag: RefCell<Latency>,
     first_connect: Cell<Option<Instant>>,
     last_joined: Cell<Option<Instant>>,
     window: watch::Receiver<Option<Window>>,
@@ -189,13 +202,16 @@ struct RoomCtx {
 
 /// The fields of a server message the generator reads.
 #[derive(Deserialize)]
-struct Lite<'a> {
+pub(crate) struct Lite<'a> {
     #[serde(borrow)]
-    t: Cow<'a, str>,
+    pub(crate) t: Cow<'a, str>,
     #[serde(default)]
     v: Option<u64>,
     #[serde(default)]
     seq: Option<u64>,
+    /// The code of a `reject` or `error`.
+    #[serde(default, borrow)]
+    pub(crate) code: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
@@ -208,7 +224,25 @@ struct RoomRef {
     id: String,
 }
 
-fn parse_frame(text: &str) -> Result<Vec<Lite<'_>>, serde_json::Error> {
+/// The first message of type `t` in a frame (one message or a batch), whole.
+pub(crate) fn find_message(text: &str, t: &str) -> Option<serde_json::Value> {
+    let msgs: Vec<serde_json::Value> = if text.trim_start().starts_with('[') {
+        serde_json::from_str(text).ok()?
+    } else {
+        vec![serde_json::from_str(text).ok()?]
+    };
+    msgs.into_iter().find(|m| m["t"] == t)
+}
+
+/// The room id of the `joined` in a frame.
+pub(crate) fn joined_room_id(text: &str) -> Result<String, String> {
+    find_message(text, "joined")
+        .and_then(|m| serde_json::from_value::<JoinedRoom>(m).ok())
+        .map(|j| j.room.id)
+        .ok_or_else(|| "joined without a room id".to_string())
+}
+
+pub(crate) fn parse_frame(text: &str) -> Result<Vec<Lite<'_>>, serde_json::Error> {
     if text.trim_start().starts_with('[') {
         serde_json::from_str(text)
     } else {
@@ -216,18 +250,19 @@ fn parse_frame(text: &str) -> Result<Vec<Lite<'_>>, serde_json::Error> {
     }
 }
 
-type Ws = WebSocketStream<TcpStream>;
+pub(crate) type Ws = WebSocketStream<TcpStream>;
 
 /// Run the plan and measure it.
 pub(crate) async fn run(plan: Plan) -> Result<Report, String> {
     let total = u64::from(plan.rooms) * u64::from(plan.clients + plan.spectators);
+    let sockets = total + plan.abuse.as_ref().map_or(0, abuse::Abuse::sockets);
     if let Some(limit) = procstat::open_files_limit()
-        && limit < total + 64
+        && limit < sockets + 64
     {
         return Err(format!(
-            "{total} connections need more open files than this process may have ({limit}); \
+            "{sockets} connections need more open files than this process may have ({limit}); \
              raise it with `ulimit -n {}` (the hard limit here is 20,000 per process)",
-            total + 256
+            sockets + 256
         ));
     }
     let server_pids: Vec<Option<u32>> = plan
@@ -253,6 +288,7 @@ pub(crate) async fn run(plan: Plan) -> Result<Report, String> {
         join_lat: RefCell::new(Latency::new()),
         ack_lat: RefCell::default(),
         upd_lat: RefCell::default(),
+        send_lag: RefCell::new(Latency::new()),
         first_connect: Cell::new(None),
         last_joined: Cell::new(None),
         window: window_rx,
@@ -310,6 +346,8 @@ pub(crate) async fn run(plan: Plan) -> Result<Report, String> {
 
     let started_at = now_rfc3339();
     let (server_a, self_a, server_b, self_b, measured);
+    let mut abuse_stats = None;
+    let mut machine_busy_pct = 0.0;
     match plan.workload {
         Workload::Join => {
             server_a = sample_servers();
@@ -337,14 +375,34 @@ pub(crate) async fn run(plan: Plan) -> Result<Report, String> {
                 end: start + plan.warmup + plan.duration,
             };
             let _ = window_tx.send(Some(w));
+            // The hostile connections run from the start to the end of the schedule.
+            let abusers = match &plan.abuse {
+                Some(a) => Some(abuse::spawn(
+                    *a,
+                    plan.abuse_targets.clone(),
+                    plan.forwarded_for,
+                    (w.start, w.measure, w.end),
+                )?),
+                None => None,
+            };
             tokio::time::sleep_until(w.measure).await;
             let measured_from = Instant::now();
             server_a = sample_servers();
             self_a = procstat::sample(std::process::id());
+            let machine_a = procstat::machine();
             tokio::time::sleep_until(w.end).await;
             server_b = sample_servers();
             self_b = procstat::sample(std::process::id());
+            if let (Some(a), Some(b)) = (machine_a, procstat::machine()) {
+                machine_busy_pct = procstat::machine_pct(&a, &b);
+            }
             measured = measured_from.elapsed();
+            if let Some(abusers) = abusers {
+                let stats = abusers
+                    .await
+                    .map_err(|_| "the abusers' thread panicked".to_string())??;
+                abuse_stats = Some(stats);
+            }
             // Drain: wait for the answers still in flight.
             let drain_deadline = Instant::now() + plan.drain;
             while shared.n.measured_answered.get() < shared.n.measured_sent.get()
@@ -494,6 +552,7 @@ pub(crate) async fn run(plan: Plan) -> Result<Report, String> {
         frames_per_s: per_s(n.frames.get()),
         ack_latency: merged(&ack_lat),
         update_latency: merged(&upd_lat),
+        send_lag: shared.send_lag.borrow().summary(),
         errors: n.errors.get(),
         disconnects: n.disconnects.get(),
         unanswered: n
@@ -502,28 +561,71 @@ pub(crate) async fn run(plan: Plan) -> Result<Report, String> {
             .saturating_sub(n.measured_answered.get()),
         server,
         loadgen,
+        machine_busy_pct,
         routes,
         nodes: if cluster { nodes } else { Vec::new() },
+        abuse: abuse_stats,
         notes,
     })
 }
 
-async fn connect(target: &Target, source: Option<std::net::Ipv4Addr>) -> Result<Ws, String> {
-    let socket = TcpSocket::new_v4().map_err(|e| format!("socket: {e}"))?;
+/// Why a WebSocket could not be opened.
+#[derive(Debug)]
+pub(crate) enum ConnectError {
+    /// The TCP connection (or binding its source address) failed.
+    Tcp(std::io::Error),
+    /// The server answered the upgrade with this HTTP status (a connection limit).
+    Refused(u16),
+    /// The WebSocket handshake failed otherwise.
+    Handshake(Error),
+}
+
+impl std::fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Tcp(e) => write!(f, "connect: {e}"),
+            Self::Refused(status) => write!(f, "handshake: refused with HTTP {status}"),
+            Self::Handshake(e) => write!(f, "handshake: {e}"),
+        }
+    }
+}
+
+/// Open a WebSocket to `target`, from `source` when given, claiming to be `forwarded_for` in
+/// `X-Forwarded-For` when given (see `--forwarded-for`).
+pub(crate) async fn connect(
+    target: &Target,
+    source: Option<Ipv4Addr>,
+    forwarded_for: Option<Ipv4Addr>,
+) -> Result<Ws, ConnectError> {
+    let socket = TcpSocket::new_v4().map_err(ConnectError::Tcp)?;
     if let Some(ip) = source {
         socket
             .bind(SocketAddr::new(ip.into(), 0))
-            .map_err(|e| format!("bind {ip}: {e}"))?;
+            .map_err(ConnectError::Tcp)?;
     }
     let stream = socket
         .connect(target.addr)
         .await
-        .map_err(|e| format!("connect: {e}"))?;
-    stream.set_nodelay(true).map_err(|e| e.to_string())?;
+        .map_err(ConnectError::Tcp)?;
+    stream.set_nodelay(true).map_err(ConnectError::Tcp)?;
     let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER);
-    let (ws, _) = client_async_with_config(target.url.as_str(), stream, Some(config))
+    let mut request = target
+        .url
+        .as_str()
+        .into_client_request()
+        .map_err(ConnectError::Handshake)?;
+    if let Some(ip) = forwarded_for {
+        // An IPv4 address is always a valid header value.
+        if let Ok(value) = HeaderValue::from_str(&ip.to_string()) {
+            request.headers_mut().insert("x-forwarded-for", value);
+        }
+    }
+    let (ws, _) = client_async_with_config(request, stream, Some(config))
         .await
-        .map_err(|e| format!("handshake: {e}"))?;
+        .map_err(|e| match e {
+            Error::Http(response) => ConnectError::Refused(response.status().as_u16()),
+            e => ConnectError::Handshake(e),
+        })?;
     Ok(ws)
 }
 
@@ -565,19 +667,9 @@ async fn setup(shared: &Shared, room: &RoomCtx, slot: Slot, ws: &mut Ws) -> Resu
         ws.send(Message::text(create))
             .await
             .map_err(|e| e.to_string())?;
-        let text = expect(ws, "joined").await;
-        let id = text.and_then(|text| {
-            let msgs: Vec<serde_json::Value> = if text.trim_start().starts_with('[') {
-                serde_json::from_str(&text).map_err(|e| e.to_string())?
-            } else {
-                vec![serde_json::from_str(&text).map_err(|e| e.to_string())?]
-            };
-            msgs.into_iter()
-                .find(|m| m["t"] == "joined")
-                .and_then(|m| serde_json::from_value::<JoinedRoom>(m).ok())
-                .map(|j| j.room.id)
-                .ok_or_else(|| "joined without a room id".to_string())
-        });
+        let id = expect(ws, "joined")
+            .await
+            .and_then(|text| joined_room_id(&text));
         let _ = room.id.send_replace(Some(id.clone().map_err(|_| ())));
         id?
     } else {
@@ -605,7 +697,7 @@ async fn client(
     shared: Rc<Shared>,
     room: Rc<RoomCtx>,
     slot: Slot,
-    source: Option<std::net::Ipv4Addr>,
+    source: Option<Ipv4Addr>,
     player_index: u64,
     players: u64,
 ) {
@@ -619,13 +711,16 @@ async fn client(
     let nodes = plan.targets.len();
     let target = &plan.targets[schedule::node_of(slot.room, slot.member, nodes)];
     let route = schedule::route(slot.room, slot.member, nodes);
-    let mut ws = match connect(target, source).await {
+    let forwarded_for = plan
+        .forwarded_for
+        .then(|| schedule::forwarded_addr(slot.index, false));
+    let mut ws = match connect(target, source, forwarded_for).await {
         Ok(ws) => ws,
         Err(e) => {
             if slot.creator {
                 let _ = room.id.send_replace(Some(Err(())));
             }
-            shared.error(e);
+            shared.error(e.to_string());
             bump(&n.join_failed);
             return;
         }
@@ -678,6 +773,9 @@ async fn client(
                 }
                 seq += 1;
                 let measured = now >= w.measure;
+                if measured {
+                    shared.send_lag.borrow_mut().record(now.saturating_duration_since(due));
+                }
                 let text = format!(r#"{act_prefix}{seq},"action":{{"type":"add","n":1}}}}"#);
                 pending.push_back((seq, now, measured));
                 bump(&n.actions_sent);

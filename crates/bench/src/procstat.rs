@@ -29,6 +29,18 @@ pub(crate) fn sample(pid: u32) -> Option<Sample> {
     })
 }
 
+/// The calling thread's CPU time (`rss_kb` 0); `None` when `/proc` is unreadable.
+pub(crate) fn sample_thread() -> Option<Sample> {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
+    let (utime, stime) = parse_stat(&stat)?;
+    Some(Sample {
+        at: Instant::now(),
+        utime,
+        stime,
+        rss_kb: 0,
+    })
+}
+
 /// utime and stime (fields 14 and 15) of a `/proc/<pid>/stat` line. The command name (field 2)
 /// is in parentheses and may itself hold spaces and parentheses, so fields are counted from
 /// the last `)`.
@@ -39,6 +51,46 @@ pub(crate) fn parse_stat(line: &str) -> Option<(u64, u64)> {
     let utime = fields.nth(11)?.parse().ok()?;
     let stime = fields.next()?.parse().ok()?;
     Some((utime, stime))
+}
+
+/// Busy time of every CPU of the machine together, at one moment.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Machine {
+    pub(crate) at: Instant,
+    /// Ticks not idle (nor waiting for I/O), summed over the CPUs.
+    pub(crate) busy: u64,
+}
+
+/// `None` when `/proc/stat` is unreadable.
+pub(crate) fn machine() -> Option<Machine> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    Some(Machine {
+        at: Instant::now(),
+        busy: parse_busy(&stat)?,
+    })
+}
+
+/// Busy ticks of the `cpu` line (all CPUs) of `/proc/stat`: user, nice, system, irq, softirq
+/// and steal; not idle and iowait, nor guest time (already counted in user and nice).
+pub(crate) fn parse_busy(stat: &str) -> Option<u64> {
+    let line = stat.lines().find(|l| l.starts_with("cpu "))?;
+    let f: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .ok()?;
+    let at = |i: usize| f.get(i).copied().unwrap_or(0);
+    Some(at(0) + at(1) + at(2) + at(5) + at(6) + at(7))
+}
+
+/// The machine's busy time between two readings, as percent of one core (up to 100 × CPUs).
+pub(crate) fn machine_pct(a: &Machine, b: &Machine) -> f64 {
+    let wall = b.at.duration_since(a.at).as_secs_f64();
+    if wall <= 0.0 {
+        return 0.0;
+    }
+    b.busy.saturating_sub(a.busy) as f64 / TICKS_PER_S / wall * 100.0
 }
 
 /// `VmRSS` of a `/proc/<pid>/status`, KiB.
@@ -153,6 +205,24 @@ mod tests {
         let limits = "Limit                     Soft Limit           Hard Limit           Units\n\
                       Max open files            20000                20000                files\n";
         assert_eq!(parse_open_files(limits), Some(20_000));
+    }
+
+    #[test]
+    fn machine_busy_time() {
+        let stat = "cpu  147050 1135 30609 79398 891 0 3070 257 0 0\n\
+                    cpu0 74233 0 13735 41693 105 0 1319 133 0 0\n";
+        assert_eq!(
+            parse_busy(stat),
+            Some(147_050 + 1_135 + 30_609 + 3_070 + 257)
+        );
+        assert_eq!(parse_busy("intr 1 2 3\n"), None);
+        let at = Instant::now();
+        let a = Machine { at, busy: 1_000 };
+        let b = Machine {
+            at: at + Duration::from_secs(2),
+            busy: 1_300,
+        };
+        assert_eq!(machine_pct(&a, &b), 150.0);
     }
 
     #[test]

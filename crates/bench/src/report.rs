@@ -3,6 +3,7 @@
 
 use crate::hist::Summary;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 /// One run.
@@ -40,6 +41,9 @@ pub(crate) struct Report {
     pub(crate) ack_latency: Summary,
     /// From sending an action to each member receiving the update that contains it.
     pub(crate) update_latency: Summary,
+    /// How late the generator sent measured actions against their schedule (its own
+    /// scheduling delay, which the latencies above include).
+    pub(crate) send_lag: Summary,
     /// Error or reject messages.
     pub(crate) errors: u64,
     /// Connections that closed or failed during the run.
@@ -49,6 +53,10 @@ pub(crate) struct Report {
     /// The server's CPU and memory; with several nodes, their sum (`pid` 0).
     pub(crate) server: ProcStats,
     pub(crate) loadgen: ProcStats,
+    /// Busy time of every CPU of the machine in the window, % of one core (200 is both cores
+    /// of two): what is not the server's or the generator's belongs to others, or is kernel
+    /// work charged to no process.
+    pub(crate) machine_busy_pct: f64,
     /// With several nodes: the latencies of members connected to their room's owner and of
     /// members connected elsewhere. Absent from a single server's report.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -56,8 +64,78 @@ pub(crate) struct Report {
     /// With several nodes: each node's CPU and memory. Absent from a single server's report.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) nodes: Vec<NodeStats>,
+    /// What the hostile connections of `--abuse` did in the window. Absent without them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) abuse: Option<AbuseStats>,
     /// Anything the reader should know (load-bound, limits hit, …).
     pub(crate) notes: Vec<String>,
+}
+
+/// The hostile side of a run (`--abuse`), counted in the measured window.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub(crate) struct AbuseStats {
+    /// `act-flood`, `slowloris`, … (see `AbuseKind`).
+    pub(crate) kind: String,
+    /// Hostile connections kept going (slowloris: sockets with unfinished headers).
+    pub(crate) abusers: u32,
+    /// Slowloris only: WebSockets beside them that never say `hello`.
+    pub(crate) silent: u32,
+    /// Length of the window the counts cover.
+    pub(crate) seconds: f64,
+    /// Messages sent (slowloris: bytes).
+    pub(crate) sent: u64,
+    /// Server messages that were not refusals, by type (`ack`, `pong`, …).
+    pub(crate) answered: BTreeMap<String, u64>,
+    /// `reject` and `error` answers, by code.
+    pub(crate) refused: BTreeMap<String, u64>,
+    /// Connections the server ended, by close code (`eof`: no close frame, `reset`: the
+    /// socket failed).
+    pub(crate) closes: BTreeMap<String, u64>,
+    /// Connection attempts that failed, by cause (`HTTP 429`, `connect`, `handshake`).
+    pub(crate) connect_failures: BTreeMap<String, u64>,
+    /// Connections opened.
+    pub(crate) connects: u64,
+    /// Connections opened by an abuser that had been closed before.
+    pub(crate) reconnects: u64,
+    /// Hostile sockets open when the window ended.
+    pub(crate) open_at_end: u64,
+    /// CPU of the generator's abuse thread, % of one core.
+    pub(crate) thread_cpu_pct: f64,
+}
+
+impl AbuseStats {
+    fn per_s(&self, n: u64) -> f64 {
+        if self.seconds > 0.0 {
+            n as f64 / self.seconds
+        } else {
+            0.0
+        }
+    }
+
+    /// `KEY rate/s` for every entry, largest first.
+    fn rates(&self, map: &BTreeMap<String, u64>) -> String {
+        let mut entries: Vec<(&String, &u64)> = map.iter().collect();
+        entries.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        let cells: Vec<String> = entries
+            .into_iter()
+            .map(|(k, &n)| format!("{k} {}", rate(self.per_s(n))))
+            .collect();
+        if cells.is_empty() {
+            "-".into()
+        } else {
+            cells.join(", ")
+        }
+    }
+}
+
+/// A rate with no more digits than it deserves.
+fn rate(x: f64) -> String {
+    if x >= 10.0 || x == 0.0 {
+        format!("{x:.0}")
+    } else {
+        format!("{x:.1}")
+    }
 }
 
 /// Joining: connect, hello, join, first state.
@@ -221,6 +299,94 @@ pub(crate) fn table(reports: &[Report]) -> String {
             row[11] = ms(route.update_latency.max_ms);
             rows.push(row);
         }
+    }
+    align(&rows)
+}
+
+/// The well-behaved side of each report beside what its hostile side (`--abuse`) did. The
+/// ratio is ack p99 over that of the first report without abuse (the unloaded baseline).
+pub(crate) fn abuse_table(reports: &[Report]) -> String {
+    let base = reports
+        .iter()
+        .find(|r| r.abuse.is_none())
+        .map(|r| r.ack_latency.p99_ms);
+    let mut rows: Vec<Vec<String>> = vec![
+        [
+            "label",
+            "abuse",
+            "actions/s",
+            "ack p50",
+            "ack p99",
+            "ack max",
+            "p99/base",
+            "upd p99",
+            "lag p99",
+            "srv cpu%",
+            "gen cpu%",
+            "other%",
+            "sent/s",
+            "refused/s",
+            "closed/s",
+            "reconn/s",
+            "failed/s",
+            "open",
+        ]
+        .iter()
+        .map(|s| (*s).to_string())
+        .collect(),
+    ];
+    let ms = |x: f64| {
+        if x >= 100.0 {
+            format!("{x:.0}")
+        } else {
+            format!("{x:.2}")
+        }
+    };
+    for r in reports {
+        let ratio = match base {
+            Some(b) if b > 0.0 => format!("{:.2}", r.ack_latency.p99_ms / b),
+            _ => "-".into(),
+        };
+        let mut row = vec![
+            r.label.clone(),
+            String::new(),
+            format!("{:.0}", r.actions_per_s),
+            ms(r.ack_latency.p50_ms),
+            ms(r.ack_latency.p99_ms),
+            ms(r.ack_latency.max_ms),
+            ratio,
+            ms(r.update_latency.p99_ms),
+            ms(r.send_lag.p99_ms),
+            format!("{:.0}", r.server.cpu_pct()),
+            format!("{:.0}", r.loadgen.cpu_pct()),
+            format!(
+                "{:.0}",
+                (r.machine_busy_pct - r.server.cpu_pct() - r.loadgen.cpu_pct()).max(0.0)
+            ),
+        ];
+        match &r.abuse {
+            Some(a) => {
+                row[1] = if a.silent > 0 {
+                    format!("{} {}+{}", a.kind, a.abusers, a.silent)
+                } else {
+                    format!("{} {}", a.kind, a.abusers)
+                };
+                row[10] = format!("{:.0} ({:.0})", r.loadgen.cpu_pct(), a.thread_cpu_pct);
+                row.extend([
+                    rate(a.per_s(a.sent)),
+                    a.rates(&a.refused),
+                    a.rates(&a.closes),
+                    rate(a.per_s(a.reconnects)),
+                    a.rates(&a.connect_failures),
+                    a.open_at_end.to_string(),
+                ]);
+            }
+            None => {
+                row[1] = "none".into();
+                row.extend(std::iter::repeat_n("-".to_string(), 6));
+            }
+        }
+        rows.push(row);
     }
     align(&rows)
 }
@@ -557,6 +723,64 @@ mod tests {
         assert_eq!(
             k,
             vec![("a".to_string(), Some(10_000.0)), ("b".to_string(), None)]
+        );
+    }
+
+    #[test]
+    fn abuse_rows_stand_beside_the_unloaded_baseline() {
+        let unloaded = sample("unloaded", 10.0);
+        assert!(
+            !serde_json::to_string(&unloaded)
+                .expect("serialise")
+                .contains("\"abuse\""),
+            "a run without abuse has no abuse section"
+        );
+        let mut flood = sample("act-flood", 99.0);
+        flood.ack_latency.p99_ms = 4.5;
+        let counts = |pairs: &[(&str, u64)]| -> BTreeMap<String, u64> {
+            pairs.iter().map(|&(k, n)| (k.to_string(), n)).collect()
+        };
+        flood.abuse = Some(AbuseStats {
+            kind: "act-flood".into(),
+            abusers: 16,
+            seconds: 10.0,
+            sent: 1_000_000,
+            refused: counts(&[("BAD_MESSAGE", 5), ("RATE_LIMITED", 250_000)]),
+            closes: counts(&[("4029", 5_000), ("reset", 100)]),
+            reconnects: 5_100,
+            open_at_end: 13,
+            thread_cpu_pct: 86.0,
+            ..AbuseStats::default()
+        });
+        let back: Report = serde_json::from_str(&serde_json::to_string(&flood).expect("serialise"))
+            .expect("parse");
+        assert_eq!(back, flood);
+
+        let t = abuse_table(&[unloaded, flood]);
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(lines.len(), 3, "{t}");
+        assert!(
+            lines[1].starts_with("unloaded ") && lines[1].contains("  none  "),
+            "{t}"
+        );
+        assert!(lines[1].contains("  1.00  "), "{t}");
+        assert!(lines[2].contains("  act-flood 16  "), "{t}");
+        assert!(
+            lines[2].contains("  2.00  "),
+            "p99 twice the baseline's: {t}"
+        );
+        assert!(lines[2].contains("  99 (86)  "), "{t}");
+        assert!(lines[2].contains("  100000  "), "{t}");
+        assert!(
+            lines[2].contains("  RATE_LIMITED 25000, BAD_MESSAGE 0.5  "),
+            "refusals by code, largest first: {t}"
+        );
+        assert!(lines[2].contains("  4029 500, reset 10  "), "{t}");
+        let tail: Vec<&str> = lines[2].split_whitespace().rev().take(3).collect();
+        assert_eq!(
+            tail,
+            ["13", "-", "510"],
+            "open, failed/s, reconnects/s: {t}"
         );
     }
 

@@ -118,6 +118,18 @@ pub(crate) fn source_addr(i: u64, total: u64) -> Option<Ipv4Addr> {
     ))
 }
 
+/// Addresses per side in [`forwarded_addr`]: half of 10.0.0.0/8 each.
+const FORWARDED_PER_SIDE: u32 = 1 << 23;
+
+/// The address connection `i` names in `X-Forwarded-For` (`--forwarded-for`): one of its own
+/// in 10.0.0.0/8, the well-behaved clients' from 10.0.0.1 up and the hostile ones' from
+/// 10.128.0.1 up, so that a server's per-address limits count every client apart.
+pub(crate) fn forwarded_addr(i: u64, hostile: bool) -> Ipv4Addr {
+    let n = u32::try_from(i % u64::from(FORWARDED_PER_SIDE - 1)).unwrap_or(0) + 1;
+    let side = if hostile { FORWARDED_PER_SIDE } else { 0 };
+    Ipv4Addr::from((10 << 24) | side | n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,6 +190,19 @@ mod tests {
         assert_eq!(offered_per_s(1_000, Duration::from_millis(100)), 10_000.0);
         assert_eq!(offered_per_s(500, Duration::from_millis(200)), 2_500.0);
         assert_eq!(offered_per_s(5, Duration::ZERO), 0.0);
+    }
+
+    #[test]
+    fn forwarded_addresses_are_distinct_per_connection_and_side() {
+        assert_eq!(forwarded_addr(0, false), Ipv4Addr::new(10, 0, 0, 1));
+        assert_eq!(forwarded_addr(255, false), Ipv4Addr::new(10, 0, 1, 0));
+        assert_eq!(forwarded_addr(0, true), Ipv4Addr::new(10, 128, 0, 1));
+        let mut all: Vec<Ipv4Addr> = (0..5_000)
+            .flat_map(|i| [forwarded_addr(i, false), forwarded_addr(i, true)])
+            .collect();
+        all.sort();
+        all.dedup();
+        assert_eq!(all.len(), 10_000);
     }
 
     #[test]

@@ -1,12 +1,18 @@
 //! `arbiter bench` end to end: the real binary serves, the real load generator drives it over
-//! sockets, and its JSON report accounts for every action and every update.
+//! sockets, and its JSON report accounts for every action and every update; with `--abuse`,
+//! hostile connections beside it are refused and closed, and the report counts how.
 
 #![allow(clippy::unwrap_used)]
 
 mod support;
 
+use arbiter_server::{Limits, Rate, Settings};
+use clap::Parser;
 use serde_json::Value;
+use std::net::SocketAddr;
+use std::path::Path;
 use std::process::{Command, Stdio};
+use std::time::Duration;
 
 #[tokio::test]
 async fn the_load_generator_accounts_for_every_action_and_update() {
@@ -75,4 +81,154 @@ async fn the_load_generator_accounts_for_every_action_and_update() {
     );
     assert_eq!(n("/server/pid"), u64::from(server.id()));
     assert!(n("/server/rss_end_kb") > 0, "the server's /proc was read");
+}
+
+/// `arbiter bench`'s options, parsed as the binary parses them.
+#[derive(Parser)]
+struct Bench {
+    #[command(flatten)]
+    args: arbiter_bench::BenchArgs,
+}
+
+/// One player acting every 200 ms beside `abuse` against the server at `addr`, window 1 s
+/// with no warm-up (the hostile side counts from its first connection); its JSON report.
+async fn abuse_run(addr: SocketAddr, dir: &Path, abuse: &[&str]) -> Value {
+    let report = dir.join(format!("{}.json", abuse.join("_")));
+    let url = support::ws_url(addr);
+    let mut argv = vec!["bench", "--url", &url, "-R", "1", "-C", "1", "-T", "200"];
+    argv.extend([
+        "--warmup", "0", "-D", "1", "--drain", "3", "--format", "json",
+    ]);
+    argv.extend(abuse);
+    let mut args = Bench::try_parse_from(argv).unwrap().args;
+    args.json = Some(report.clone());
+    arbiter_bench::run(args).await.unwrap();
+    serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap()
+}
+
+fn count(r: &Value, path: &str) -> u64 {
+    r.pointer(path).and_then(Value::as_u64).unwrap_or(0)
+}
+
+/// Buckets that hold `n` and refill over an hour (so that no count depends on time), and
+/// the third refusal for rate closes a connection (4029).
+fn hourly_buckets() -> Limits {
+    const HOUR: Duration = Duration::from_secs(3600);
+    Limits {
+        act: Rate::new(20, HOUR),
+        other: Rate::new(30, HOUR),
+        strikes: Rate::new(3, HOUR),
+        ..Limits::default()
+    }
+}
+
+async fn server(limits: Limits) -> arbiter_server::Running {
+    support::server_with(
+        arbiter_games::registry(),
+        Settings {
+            limits,
+            ..Settings::default()
+        },
+    )
+    .await
+}
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("arbiter-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[tokio::test]
+async fn an_act_flood_is_refused_closed_and_counted_by_code() {
+    // One connection per address, addresses forwarded by a proxy on 127.0.0.1.
+    let srv = server(Limits {
+        max_connections_per_ip: 1,
+        trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
+        ..hourly_buckets()
+    })
+    .await;
+    let dir = temp_dir("act-flood-test");
+
+    // Everyone on 127.0.0.1: the well-behaved player holds its one connection and every
+    // hostile upgrade is refused with 429.
+    let r = abuse_run(
+        srv.addr(),
+        &dir,
+        &["--abuse", "act-flood", "--abusers", "2"],
+    )
+    .await;
+    assert_eq!(r["abuse"]["kind"], "act-flood", "{r}");
+    assert!(count(&r, "/abuse/connect_failures/HTTP 429") > 0, "{r}");
+    assert_eq!(count(&r, "/abuse/connects"), 0, "{r}");
+
+    // An address of its own per connection: the floods get in, are refused for rate, closed
+    // with 4029, and come back.
+    let r = abuse_run(
+        srv.addr(),
+        &dir,
+        &["--abuse", "act-flood", "--abusers", "2", "--forwarded-for"],
+    )
+    .await;
+    let a = |path: &str| count(&r, &format!("/abuse/{path}"));
+    assert!(a("answered/ack") >= 20, "a bucket's burst is accepted: {r}");
+    assert!(a("refused/RATE_LIMITED") >= 3, "{r}");
+    assert!(a("closes/4029") >= 1, "{r}");
+    assert!(a("reconnects") >= 1, "{r}");
+    assert!(
+        a("sent") >= a("answered/ack") + a("refused/RATE_LIMITED"),
+        "{r}"
+    );
+    // The well-behaved player, with buckets of its own, lost nothing.
+    assert!(count(&r, "/ack_latency/count") > 0, "{r}");
+    assert_eq!(
+        (
+            count(&r, "/errors"),
+            count(&r, "/disconnects"),
+            count(&r, "/unanswered")
+        ),
+        (0, 0, 0),
+        "{r}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+    srv.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn junk_and_unfinished_handshakes_are_counted() {
+    let srv = server(hourly_buckets()).await;
+    let dir = temp_dir("junk-test");
+
+    let r = abuse_run(srv.addr(), &dir, &["--abuse", "junk", "--abusers", "2"]).await;
+    let a = |path: &str| count(&r, &format!("/abuse/{path}"));
+    assert!(a("refused/BAD_MESSAGE") > 0, "not JSON, nesting: {r}");
+    assert!(a("refused/INVALID_FIELD") > 0, "wrong types: {r}");
+    assert!(a("refused/UNKNOWN_TYPE") > 0, "{r}");
+    assert!(a("refused/ALREADY_AUTHENTICATED") > 0, "{r}");
+    assert!(a("closes/4029") >= 1, "{r}");
+
+    // Sockets that never finish their request: the header and hello timeouts (10 s) are
+    // longer than the run, so every one is still open at its end and none was answered.
+    let r = abuse_run(
+        srv.addr(),
+        &dir,
+        &["--abuse", "slowloris", "--abusers", "20"],
+    )
+    .await;
+    let a = |path: &str| count(&r, &format!("/abuse/{path}"));
+    assert_eq!((a("abusers"), a("silent")), (20, 2), "{r}");
+    assert_eq!((a("connects"), a("open_at_end")), (22, 22), "{r}");
+    assert!(a("sent") >= 20 * 100, "the partial requests: {r}");
+    assert_eq!(
+        r.pointer("/abuse/closes"),
+        Some(&serde_json::json!({})),
+        "{r}"
+    );
+    assert_eq!(
+        r.pointer("/abuse/answered"),
+        Some(&serde_json::json!({})),
+        "{r}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+    srv.stop().await.unwrap();
 }
