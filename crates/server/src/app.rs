@@ -2,7 +2,7 @@
 
 use crate::cluster::{Cluster, ClusterConfig};
 use crate::identity::{Identity, JwtSettings};
-use crate::limits::{Census, HttpLimiter, Limits, Over, Slot};
+use crate::limits::{AddressLimiter, Census, Limits, Over, Slot};
 use crate::lp::LpCmd;
 use crate::metrics::{CONNECTIONS_OPEN, CONNECTIONS_OPENED};
 use crate::queue::{ConnQueue, QueueLimits, QueuedBytes, Wire};
@@ -104,7 +104,9 @@ struct Inner {
     /// Open connections by client address and player, for the connection limits.
     census: Arc<Census>,
     /// HTTP requests by client address, for `limits.http`.
-    http_limiter: Mutex<Arc<HttpLimiter>>,
+    http_limiter: Mutex<Arc<AddressLimiter>>,
+    /// New connections by client address, for `limits.connect`.
+    connect_limiter: Mutex<Arc<AddressLimiter>>,
     /// The rooms each player created on this node (closed ones are pruned when counted),
     /// for the rooms-per-player limit.
     created: Mutex<HashMap<PlayerId, Vec<RoomHandle>>>,
@@ -163,7 +165,8 @@ impl App {
         shutdown: watch::Receiver<bool>,
         alive: mpsc::Sender<()>,
     ) -> Self {
-        let http_limiter = Mutex::new(Arc::new(HttpLimiter::new(settings.limits.http)));
+        let http_limiter = Mutex::new(Arc::new(AddressLimiter::new(settings.limits.http)));
+        let connect_limiter = Mutex::new(Arc::new(AddressLimiter::new(settings.limits.connect)));
         Self(Arc::new(Inner {
             rooms,
             cluster,
@@ -179,6 +182,7 @@ impl App {
             queued_bytes: Arc::default(),
             draining: AtomicBool::new(false),
             http_limiter,
+            connect_limiter,
             census: Arc::default(),
             created: Mutex::default(),
         }))
@@ -275,7 +279,9 @@ impl App {
     /// Count a new connection from `ip`, unless that passes a connection limit.
     pub(crate) fn admit(&self, ip: std::net::IpAddr) -> Result<Slot, Over> {
         let limits = &self.settings().limits;
-        let admitted = self.0.census.admit(ip, limits);
+        let admitted = self.0.census.admit(ip, limits, || {
+            take(&self.0.connect_limiter, limits.connect, ip).map_err(Over::Connects)
+        });
         if let Err(over) = admitted {
             counter!(arbiter_engine::metrics::RATE_LIMITED, "what" => over.as_str()).increment(1);
         }
@@ -285,19 +291,7 @@ impl App {
     /// Take one HTTP request of `ip`'s from its bucket, or say how long until it has one.
     pub(crate) fn admit_request(&self, ip: std::net::IpAddr) -> Result<(), Duration> {
         let rate = self.settings().limits.http;
-        let limiter = {
-            // One swap per reload: a poisoned lock still holds a whole limiter.
-            let mut current = self
-                .0
-                .http_limiter
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            if current.rate() != rate {
-                *current = Arc::new(HttpLimiter::new(rate));
-            }
-            current.clone()
-        };
-        limiter.check(ip)
+        take(&self.0.http_limiter, rate, ip)
     }
 
     /// The client's address: the peer's, or the one a trusted proxy forwarded.
@@ -464,4 +458,21 @@ impl App {
             open,
         }
     }
+}
+
+/// Take a token of `ip`'s from `limiter`, first rebuilding it if a reload changed its rate.
+fn take(
+    limiter: &Mutex<Arc<AddressLimiter>>,
+    rate: crate::limits::Rate,
+    ip: std::net::IpAddr,
+) -> Result<(), Duration> {
+    let limiter = {
+        // One swap per reload: a poisoned lock still holds a whole limiter.
+        let mut current = limiter.lock().unwrap_or_else(|p| p.into_inner());
+        if current.rate() != rate {
+            *current = Arc::new(AddressLimiter::new(rate));
+        }
+        current.clone()
+    };
+    limiter.check(ip)
 }

@@ -74,6 +74,7 @@ pub struct Config {
     pub rate_other: Rate,
     pub rate_strikes: Rate,
     pub rate_http: Rate,
+    pub rate_connect: Rate,
     pub max_connections: usize,
     pub max_connections_per_ip: usize,
     pub max_connections_per_player: usize,
@@ -135,6 +136,7 @@ impl Default for Config {
             rate_other: limits.other,
             rate_strikes: limits.strikes,
             rate_http: limits.http,
+            rate_connect: limits.connect,
             max_connections: limits.max_connections,
             max_connections_per_ip: limits.max_connections_per_ip,
             max_connections_per_player: limits.max_connections_per_player,
@@ -342,6 +344,10 @@ pub struct Overrides {
     /// requests, `/healthz` or `/readyz`. Over it: 429 `RATE_LIMITED` with `Retry-After`.
     #[arg(long, env = "ARBITER_RATE_HTTP", value_name = "RATE")]
     pub rate_http: Option<Rate>,
+    /// New connections (WebSocket upgrades and `POST /lp`) one client address may open
+    /// (`N/PERIOD` or `off`). Over it: 429 `RATE_LIMITED` with `retry_after_ms`.
+    #[arg(long, env = "ARBITER_RATE_CONNECT", value_name = "RATE")]
+    pub rate_connect: Option<Rate>,
     /// Open connections (WebSocket and long-poll) this node accepts; past it `/ws` and `POST
     /// /lp` answer 503 `UNAVAILABLE`.
     #[arg(long, env = "ARBITER_MAX_CONNECTIONS")]
@@ -451,6 +457,7 @@ impl Overrides {
             rate_other,
             rate_strikes,
             rate_http,
+            rate_connect,
             max_connections,
             max_connections_per_ip,
             max_connections_per_player,
@@ -503,6 +510,7 @@ impl Overrides {
         set(&mut config.rate_other, rate_other);
         set(&mut config.rate_strikes, rate_strikes);
         set(&mut config.rate_http, rate_http);
+        set(&mut config.rate_connect, rate_connect);
         set(&mut config.max_connections, max_connections);
         set(&mut config.max_connections_per_ip, max_connections_per_ip);
         set(
@@ -681,6 +689,7 @@ impl Config {
                 other: self.rate_other,
                 strikes: self.rate_strikes,
                 http: self.rate_http,
+                connect: self.rate_connect,
                 max_connections: self.max_connections,
                 max_connections_per_ip: self.max_connections_per_ip,
                 max_connections_per_player: self.max_connections_per_player,

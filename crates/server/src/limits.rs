@@ -141,6 +141,8 @@ pub struct Limits {
     /// HTTP requests per client address: REST, admin, `/metrics`, web files and long-poll
     /// opens (not a long-poll session's own requests, WebSocket upgrades or the probes).
     pub http: Rate,
+    /// New connections (WebSocket upgrades and long-poll opens) per client address.
+    pub connect: Rate,
     /// Open connections (WebSocket and long-poll) on this node.
     pub max_connections: usize,
     /// Open connections from one client address.
@@ -168,6 +170,7 @@ impl Default for Limits {
             other: Rate::new(60, Duration::from_secs(1)),
             strikes: Rate::new(30, Duration::from_secs(10)),
             http: Rate::new(120, Duration::from_secs(10)),
+            connect: Rate::new(30, Duration::from_secs(10)),
             max_connections: 50_000,
             max_connections_per_ip: 256,
             max_connections_per_player: 16,
@@ -191,6 +194,7 @@ impl Limits {
             other: Rate::OFF,
             strikes: Rate::OFF,
             http: Rate::OFF,
+            connect: Rate::OFF,
             ..self
         }
     }
@@ -312,16 +316,16 @@ impl ConnLimiter {
 type KeyedBucket =
     RateLimiter<IpAddr, HashMapStateStore<IpAddr>, TokioClock, NoOpMiddleware<Nanos>>;
 
-/// The [`Limits::http`] bucket of every client address, built for one rate (a reload that
-/// changes the rate starts over with a new one).
-pub(crate) struct HttpLimiter {
+/// A bucket per client address ([`Limits::http`], [`Limits::connect`]), built for one rate
+/// (a reload that changes the rate starts over with a new one).
+pub(crate) struct AddressLimiter {
     rate: Rate,
     clock: TokioClock,
     buckets: Option<KeyedBucket>,
     checks: AtomicU64,
 }
 
-impl HttpLimiter {
+impl AddressLimiter {
     /// How many requests pass between sweeps of the addresses whose bucket is full again.
     const SWEEP_EVERY: u64 = 4096;
 
@@ -358,10 +362,9 @@ impl HttpLimiter {
             buckets.retain_recent();
             buckets.shrink_to_fit();
         }
-        buckets.check_key(&host(ip)).map_err(|not_until| {
-            metrics::counter!(arbiter_engine::metrics::RATE_LIMITED, "what" => "http").increment(1);
-            not_until.wait_time_from(self.clock.now())
-        })
+        buckets
+            .check_key(&host(ip))
+            .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
     }
 
     /// Addresses with a bucket that is not full.
@@ -395,6 +398,7 @@ pub(crate) async fn guard(
     match app.admit_request(app.client_ip(peer, req.headers())) {
         Ok(()) => next.run(req).await,
         Err(wait) => {
+            metrics::counter!(arbiter_engine::metrics::RATE_LIMITED, "what" => "http").increment(1);
             let ms = millis(wait);
             let mut res = AppError::new(
                 ErrorCode::RateLimited,
@@ -529,6 +533,8 @@ pub(crate) enum Over {
     Player,
     /// The address or player was closed for flooding (4029); it may come back after this.
     Penalty(Duration),
+    /// The address opened its maximum of new connections for now; it may again after this.
+    Connects(Duration),
 }
 
 impl Over {
@@ -539,13 +545,14 @@ impl Over {
             Self::Ip => "connections_per_ip",
             Self::Player => "connections_per_player",
             Self::Penalty(_) => "penalty",
+            Self::Connects(_) => "connect",
         }
     }
 
     /// When to try again, for a refusal that says so.
     pub(crate) fn retry_after(self) -> Option<Duration> {
         match self {
-            Self::Penalty(wait) => Some(wait),
+            Self::Penalty(wait) | Self::Connects(wait) => Some(wait),
             _ => None,
         }
     }
@@ -554,7 +561,9 @@ impl Over {
     pub(crate) fn refusal(self) -> AppError {
         let code = match self {
             Self::Node => ErrorCode::Unavailable,
-            Self::Ip | Self::Player | Self::Penalty(_) => ErrorCode::RateLimited,
+            Self::Ip | Self::Player | Self::Penalty(_) | Self::Connects(_) => {
+                ErrorCode::RateLimited
+            }
         };
         let error = AppError::new(code, self.message());
         match self.retry_after() {
@@ -570,6 +579,9 @@ impl Over {
             Self::Player => "too many connections for this player; close another tab first",
             Self::Penalty(_) => {
                 "closed for sending while rate limited; wait `retry_after_ms` before reconnecting"
+            }
+            Self::Connects(_) => {
+                "too many new connections from your address; wait `retry_after_ms`"
             }
         }
     }
@@ -633,12 +645,19 @@ impl Census {
         penalties.insert(who, now + period);
     }
 
-    /// Count a new connection from `ip`, unless that would pass a limit.
-    pub(crate) fn admit(self: &Arc<Self>, ip: IpAddr, limits: &Limits) -> Result<Slot, Over> {
+    /// Count a new connection from `ip`, unless that would pass a limit: a penalty first,
+    /// then `rate` (the address's bucket of new connections), then the counts.
+    pub(crate) fn admit(
+        self: &Arc<Self>,
+        ip: IpAddr,
+        limits: &Limits,
+        rate: impl FnOnce() -> Result<(), Over>,
+    ) -> Result<Slot, Over> {
         let ip = host(ip);
         if let Some(wait) = self.serving(&Penalized::Ip(ip)) {
             return Err(Over::Penalty(wait));
         }
+        rate()?;
         let mut counts = self.counts();
         if counts.all >= limits.max_connections {
             return Err(Over::Node);
@@ -752,7 +771,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn each_address_has_its_own_http_bucket_and_full_buckets_are_forgotten() {
-        let limiter = HttpLimiter::new(Rate::new(2, Duration::from_secs(1)));
+        let limiter = AddressLimiter::new(Rate::new(2, Duration::from_secs(1)));
         let (a, b): (IpAddr, IpAddr) =
             ("192.0.2.1".parse().unwrap(), "2001:db8::1".parse().unwrap());
         assert!(limiter.check(a).is_ok() && limiter.check(a).is_ok());
@@ -767,31 +786,34 @@ mod tests {
         assert!(limiter.check(a).is_ok());
         tokio::time::advance(Duration::from_secs(2)).await;
         assert_eq!(limiter.tracked(), 0, "full buckets are forgotten");
-        assert!(HttpLimiter::new(Rate::OFF).check(a).is_ok());
+        assert!(AddressLimiter::new(Rate::OFF).check(a).is_ok());
     }
 
     #[test]
     fn the_census_gives_places_back() {
         let census = Arc::new(Census::default());
+        let free = || Ok(());
         let limits = Limits {
             max_connections_per_ip: 1,
             ..Limits::default()
         };
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
-        let mut first = census.admit(ip, &limits).unwrap();
-        assert_eq!(census.admit(ip, &limits).unwrap_err(), Over::Ip);
+        let mut first = census.admit(ip, &limits, free).unwrap();
+        assert_eq!(census.admit(ip, &limits, free).unwrap_err(), Over::Ip);
         first.name("p_1", 1).unwrap();
-        let mut other = census.admit("192.0.2.2".parse().unwrap(), &limits).unwrap();
+        let mut other = census
+            .admit("192.0.2.2".parse().unwrap(), &limits, free)
+            .unwrap();
         assert_eq!(other.name("p_1", 1), Err(Over::Player));
         drop(first);
         other.name("p_1", 1).unwrap();
-        assert!(census.admit(ip, &limits).is_ok());
+        assert!(census.admit(ip, &limits, free).is_ok());
         let _host = census
-            .admit("2001:db8::1".parse().unwrap(), &limits)
+            .admit("2001:db8::1".parse().unwrap(), &limits, free)
             .unwrap();
         assert_eq!(
             census
-                .admit("2001:db8::2".parse().unwrap(), &limits)
+                .admit("2001:db8::2".parse().unwrap(), &limits, free)
                 .unwrap_err(),
             Over::Ip,
             "one /64 is one host"

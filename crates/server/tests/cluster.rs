@@ -641,10 +641,13 @@ impl Cluster {
             "--admin-token",
             ADMIN_TOKEN,
             // The load acts as fast as acks come back, like a load generator, not a person,
-            // and the test reads every room's log over REST, all from one address.
+            // and the test reads every room's log over REST and reconnects its players, all
+            // from one address.
             "--rate-act",
             "off",
             "--rate-http",
+            "off",
+            "--rate-connect",
             "off",
             "--log",
             // Set ARBITER_TEST_NODE_LOG (e.g. `info`) to watch what the nodes do.

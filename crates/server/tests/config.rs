@@ -289,6 +289,7 @@ fn option_keys() -> BTreeSet<String> {
         rate_other: Rate::OFF,
         rate_strikes: Rate::OFF,
         rate_http: Rate::OFF,
+        rate_connect: Rate::OFF,
         max_connections: 1,
         max_connections_per_ip: 1,
         max_connections_per_player: 1,

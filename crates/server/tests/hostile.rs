@@ -670,9 +670,10 @@ async fn leave(mut c: Raw, room: &str, who: Who) {
 #[tokio::test]
 async fn three_thousand_sockets_that_never_finish_the_handshake_cost_a_polite_player_nothing() {
     const EACH: usize = 1_000;
-    // All sockets come from 127.0.0.1: let one address hold the upgraded ones.
+    // All sockets come from 127.0.0.1: let one address open and hold the upgraded ones.
     let limits = Limits {
         max_connections_per_ip: 2 * EACH,
+        connect: arbiter_server::Rate::OFF,
         ..Limits::default()
     };
     let srv = server_with(

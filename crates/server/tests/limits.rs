@@ -686,3 +686,37 @@ async fn each_address_has_a_budget_of_http_requests_and_the_probes_are_outside_i
     assert_eq!(c.msg().await, ServerMsg::Pong { n: Some(1) });
     srv.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn each_address_opens_a_budget_of_new_connections() {
+    let limits = Limits {
+        connect: Rate::new(3, HOUR),
+        trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
+        ..Limits::default()
+    };
+    let srv = server_with(arbiter_games::registry(), with(limits)).await;
+    let from = |ip: &'static str| [("X-Forwarded-For", ip)];
+    // Closed connections count too: the budget is of new connections, not open ones.
+    for _ in 0..2 {
+        let mut c = open(srv.addr(), &from("203.0.113.1")).await.unwrap();
+        c.hello("ada").await;
+    }
+    // A long-poll session is a connection as well.
+    let (status, _) =
+        support::request(srv.addr(), "POST", "/lp", &from("203.0.113.1"), None).await;
+    assert_eq!(status, 200);
+    let (status, body) = match open(srv.addr(), &from("203.0.113.1")).await {
+        Ok(_) => panic!("a fourth new connection was let in"),
+        Err(refused) => refused,
+    };
+    assert_eq!((status, &body["error"]["code"]), (429, &json!("RATE_LIMITED")));
+    let wait = body["error"]["details"]["retry_after_ms"].as_u64().unwrap();
+    assert!(wait > 0 && wait <= 1_200_000, "one every 20 minutes: {body}");
+    let (status, body) =
+        support::request(srv.addr(), "POST", "/lp", &from("203.0.113.1"), None).await;
+    assert_eq!((status, &body["error"]["code"]), (429, &json!("RATE_LIMITED")));
+    // Another address has its own budget.
+    let mut other = open(srv.addr(), &from("203.0.113.2")).await.unwrap();
+    other.hello("bob").await;
+    srv.stop().await.unwrap();
+}
