@@ -702,19 +702,27 @@ async fn each_address_opens_a_budget_of_new_connections() {
         c.hello("ada").await;
     }
     // A long-poll session is a connection as well.
-    let (status, _) =
-        support::request(srv.addr(), "POST", "/lp", &from("203.0.113.1"), None).await;
+    let (status, _) = support::request(srv.addr(), "POST", "/lp", &from("203.0.113.1"), None).await;
     assert_eq!(status, 200);
     let (status, body) = match open(srv.addr(), &from("203.0.113.1")).await {
         Ok(_) => panic!("a fourth new connection was let in"),
         Err(refused) => refused,
     };
-    assert_eq!((status, &body["error"]["code"]), (429, &json!("RATE_LIMITED")));
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (429, &json!("RATE_LIMITED"))
+    );
     let wait = body["error"]["details"]["retry_after_ms"].as_u64().unwrap();
-    assert!(wait > 0 && wait <= 1_200_000, "one every 20 minutes: {body}");
+    assert!(
+        wait > 0 && wait <= 1_200_000,
+        "one every 20 minutes: {body}"
+    );
     let (status, body) =
         support::request(srv.addr(), "POST", "/lp", &from("203.0.113.1"), None).await;
-    assert_eq!((status, &body["error"]["code"]), (429, &json!("RATE_LIMITED")));
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (429, &json!("RATE_LIMITED"))
+    );
     // Another address has its own budget.
     let mut other = open(srv.addr(), &from("203.0.113.2")).await.unwrap();
     other.hello("bob").await;
