@@ -107,7 +107,7 @@ impl Session {
         self.queue.control(&ServerMsg::Error {
             rid,
             code,
-            message: message.into(),
+            message: clipped(message.into()),
             details: None,
         });
     }
@@ -125,7 +125,7 @@ impl Session {
             room,
             seq,
             code,
-            message: message.into(),
+            message: clipped(message.into()),
             details,
         });
     }
@@ -425,7 +425,7 @@ impl Session {
                 self.queue.control(&ServerMsg::Error {
                     rid,
                     code,
-                    message: message.into(),
+                    message: clipped(message.into()),
                     details: (!details.is_empty()).then_some(Value::Object(details)),
                 });
             }
@@ -456,10 +456,11 @@ impl Session {
             );
         };
         if ClientMsg::fields(t).is_none() {
+            let shown: String = t.chars().take(40).collect();
             return self.error(
                 None,
                 ErrorCode::UnknownType,
-                format!("unknown message type {t:?}"),
+                format!("unknown message type {shown:?}"),
             );
         }
         let message = format!("invalid {t}: {typed}");
@@ -470,4 +471,21 @@ impl Session {
             message,
         );
     }
+}
+
+/// Longest `message` of an `error` or `reject`, in bytes: messages quote what the client sent
+/// (a type, a serde error naming a value), and a 60 KiB string must not come back as a
+/// 60 KiB answer.
+const MAX_MESSAGE: usize = 256;
+
+fn clipped(mut message: String) -> String {
+    if message.len() > MAX_MESSAGE {
+        let mut end = MAX_MESSAGE;
+        while !message.is_char_boundary(end) {
+            end -= 1;
+        }
+        message.truncate(end);
+        message.push('…');
+    }
+    message
 }

@@ -485,3 +485,29 @@ async fn a_clients_close_is_answered_with_its_code() {
     }
     srv.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn answers_do_not_echo_a_huge_input() {
+    let srv = server().await;
+    let mut c = Raw::connect(srv.addr()).await;
+    c.hello("ada").await;
+    let huge = "y".repeat(60_000);
+    for frame in [
+        format!(r#"{{"t":"{huge}"}}"#),
+        format!(r#"{{"t":"join","rid":"{huge}","room":"X"}}"#),
+        format!(r#"{{"t":"act","room":"r_1","seq":"{huge}","action":{{}}}}"#),
+    ] {
+        c.send_text(&frame).await;
+        match c.msg().await {
+            ServerMsg::Error { message, .. } | ServerMsg::Reject { message, .. } => {
+                assert!(
+                    message.len() <= 260,
+                    "{} bytes: {message:.80}",
+                    message.len()
+                );
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+    ping_still_works(&mut c).await;
+}
