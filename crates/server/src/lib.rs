@@ -202,13 +202,19 @@ async fn serve(listener: TcpListener, app: App, mut stop: watch::Receiver<bool>)
         });
         let header_timeout = app.settings().limits.header_timeout;
         let watcher = graceful.watcher();
+        let mut stopping = stop.clone();
         tokio::spawn(async move {
             // hyper's header timeout starts once it has read enough to tell HTTP/1 from
-            // HTTP/2; a socket that sends nothing at all is the first deadline's.
+            // HTTP/2; a socket that sends nothing at all is the first deadline's. A stopping
+            // server does not wait for it (the watcher would hold the shutdown up).
             let mut first = [0; 1];
-            match tokio::time::timeout(header_timeout, tcp.peek(&mut first)).await {
-                Ok(Ok(n)) if n > 0 => {}
-                _ => return,
+            tokio::select! {
+                peeked = tokio::time::timeout(header_timeout, tcp.peek(&mut first)) => {
+                    if !matches!(peeked, Ok(Ok(n)) if n > 0) {
+                        return;
+                    }
+                }
+                () = stopped(&mut stopping) => return,
             }
             let mut http = auto::Builder::new(TokioExecutor::new());
             http.http1()

@@ -799,3 +799,16 @@ async fn upgraded(addr: SocketAddr) -> tokio::net::TcpStream {
     );
     s
 }
+
+#[tokio::test]
+async fn a_stopping_server_does_not_wait_for_a_silent_socket() {
+    let srv = server_with(arbiter_games::registry(), settings()).await;
+    let _silent = tokio::net::TcpStream::connect(srv.addr()).await.unwrap();
+    // Sockets are accepted in order: once a later one is answered, the silent one was taken.
+    let (status, _) = support::get(srv.addr(), "/healthz").await;
+    assert_eq!(status, 200);
+    // With time frozen its 10 s deadline never comes; the stop must not wait for it.
+    let clock = Clock::freeze();
+    within("the server to stop", srv.stop()).await.unwrap();
+    clock.thaw();
+}
