@@ -64,12 +64,12 @@ enum Input {
     Frames(Vec<Message>),
     /// `n` copies of one text frame (`{seq}` replaced by 1, 2, …).
     Flood(String, usize),
-    /// One HTTP request: method, path, extra headers, body.
+    /// One HTTP request: method, path, extra headers, JSON body.
     Http(
         &'static str,
         String,
         Vec<(&'static str, String)>,
-        Option<String>,
+        Option<Value>,
     ),
     /// `GET path` until refused (at most `n` times).
     HttpFlood(&'static str, usize),
@@ -301,7 +301,7 @@ fn catalogue(cx: &Ctx) -> Vec<Case> {
         case("unknown HTTP route", Anonymous, Input::Http("GET", "/wp-admin.php".into(), vec![], None), Http(404, E::NotFound)),
         case("admin API without its token", Anonymous, Input::Http("POST", "/api/v1/admin/drain".into(), vec![], None), Http(403, E::Forbidden)),
         case("admin API with a wrong token", Anonymous, Input::Http("POST", "/api/v1/admin/drain".into(), vec![("Authorization", "Bearer guess".into())], None), Http(403, E::Forbidden)),
-        case("long-poll message to an unknown session", Anonymous, Input::Http("POST", "/lp/nope".into(), vec![], Some("[]".into())), Http(404, E::SessionNotFound)),
+        case("long-poll message to an unknown session", Anonymous, Input::Http("POST", "/lp/nope".into(), vec![], Some(json!([]))), Http(404, E::SessionNotFound)),
         case("REST query parameter of the wrong type", Anonymous, Input::Http("GET", format!("/api/v1/rooms/{room}/log?after=minus-one"), vec![], None), Http(400, E::InvalidField)),
         case("REST room id of 8,000 characters", Anonymous, Input::Http("GET", format!("/api/v1/rooms/{}", "r".repeat(8_000)), vec![], None), Http(404, E::RoomNotFound)),
         case("WebSocket upgrade of an unknown version", Anonymous, Input::Http("GET", "/ws".into(), vec![("Connection", "Upgrade".into()), ("Upgrade", "websocket".into()), ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==".into()), ("Sec-WebSocket-Version", "8".into())], None), Http(426, E::BadMessage)),
@@ -440,7 +440,13 @@ async fn http_case(addr: SocketAddr, case: &Case) {
     let name = case.name;
     match (&case.input, case.answer) {
         (Input::Http(method, path, headers, body), Answer::Http(status, code)) => {
-            let (got, _, body) = raw_http(addr, method, path, headers, body.as_deref()).await;
+            let headers: Vec<(&str, &str)> =
+                headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let (got, _, body) = within(
+                "an HTTP answer",
+                support::request_text(addr, method, path, &headers, body.as_ref()),
+            )
+            .await;
             let body: Value = serde_json::from_str(&body)
                 .unwrap_or_else(|_| panic!("{name}: body not JSON: {body}"));
             assert_eq!(got, status, "{name}: {body}");
@@ -448,7 +454,11 @@ async fn http_case(addr: SocketAddr, case: &Case) {
         }
         (Input::HttpFlood(path, n), Answer::HttpLimited) => {
             for _ in 0..*n {
-                let (status, head, body) = raw_http(addr, "GET", path, &[], None).await;
+                let (status, head, body) = within(
+                    "an HTTP answer",
+                    support::request_text(addr, "GET", path, &[], None),
+                )
+                .await;
                 if status == 429 {
                     let body: Value = serde_json::from_str(&body).unwrap();
                     assert_eq!(body["error"]["code"], "RATE_LIMITED", "{name}");
@@ -464,44 +474,6 @@ async fn http_case(addr: SocketAddr, case: &Case) {
         }
         _ => unreachable!("{name}: an HTTP input has an HTTP answer"),
     }
-}
-
-/// One HTTP/1.1 request with its own headers and raw body: status, head, body.
-async fn raw_http(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&'static str, String)],
-    body: Option<&str>,
-) -> (u16, String, String) {
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let body = body.unwrap_or_default();
-    let extra: String = headers
-        .iter()
-        .map(|(k, v)| format!("{k}: {v}\r\n"))
-        .collect();
-    let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{extra}\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut buf = Vec::new();
-    within("an HTTP answer", s.read_to_end(&mut buf))
-        .await
-        .unwrap();
-    let text = String::from_utf8(buf).unwrap();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap();
-    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
-    let body = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        body.split("\r\n").nth(1).unwrap_or_default().to_owned()
-    } else {
-        body.to_owned()
-    };
-    (status, head.to_owned(), body)
 }
 
 /// Create a counter room as `c`; its id.
@@ -550,31 +522,27 @@ async fn every_kind_of_bad_input_gets_its_documented_answer_and_changes_nothing(
     };
     let cases = catalogue(&cx);
 
+    let version = || srv.rooms().find(&room).unwrap().info().v;
     let clock = Clock::freeze();
     let mut polite_seq = 0;
     let mut total = 0;
     for case in &cases {
-        let v0 = srv.rooms().find(&room).unwrap().info().v;
+        let v0 = version();
         match &case.input {
             Input::Http(..) | Input::HttpFlood(..) => http_case(addr, case).await,
             Input::Frames(frames) => {
                 let mut c = open_as(addr, case.who, &room).await;
-                let v0 = srv.rooms().find(&room).unwrap().info().v;
+                let v0 = version();
                 for frame in frames {
                     c.ws.send(frame.clone()).await.unwrap();
                 }
                 expect(&mut c, case, &cx.polite_id).await;
-                assert_eq!(
-                    srv.rooms().find(&room).unwrap().info().v,
-                    v0,
-                    "{}",
-                    case.name
-                );
+                assert_eq!(version(), v0, "{}", case.name);
                 leave(c, &room, case.who).await;
             }
             Input::Flood(template, n) => {
                 let mut c = open_as(addr, case.who, &room).await;
-                let v0 = srv.rooms().find(&room).unwrap().info().v;
+                let v0 = version();
                 for i in 1..=*n {
                     let frame = template.replace("{seq}", &i.to_string());
                     // The server may close the socket before the last ones are written.
@@ -583,12 +551,7 @@ async fn every_kind_of_bad_input_gets_its_documented_answer_and_changes_nothing(
                     }
                 }
                 expect(&mut c, case, &cx.polite_id).await;
-                assert_eq!(
-                    srv.rooms().find(&room).unwrap().info().v,
-                    v0,
-                    "{}",
-                    case.name
-                );
+                assert_eq!(version(), v0, "{}", case.name);
                 // The flooder's address (127.0.0.1, as every case's) is held back for the
                 // strikes period; the polite player, connected already, is not.
                 match tokio_tungstenite::connect_async(support::ws_url(addr)).await {
@@ -621,7 +584,7 @@ async fn every_kind_of_bad_input_gets_its_documented_answer_and_changes_nothing(
             polite.until(|m| matches!(m, ServerMsg::Ack { seq, .. } if *seq == polite_seq)),
         )
         .await;
-        assert!(srv.rooms().find(&room).unwrap().info().v > v0);
+        assert!(version() > v0);
         // A second of virtual time refills every bucket the next case starts from.
         tokio::time::advance(Duration::from_secs(1)).await;
     }

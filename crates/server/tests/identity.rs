@@ -385,12 +385,7 @@ fn keys_rotate_adds_a_private_key_that_signs_while_the_old_one_verifies() {
     let player = Signer::new_player_id();
     let old = before.issue(&player, now - DAY_MS);
 
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_arbiter"))
-        .args(["keys", "rotate", "--data-dir", dir.to_str().unwrap()])
-        .env_remove("ARBITER_SECRET")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    keys_rotate(&dir);
     let files: Vec<_> = std::fs::read_dir(dir.join("keys"))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -438,12 +433,7 @@ async fn a_key_rotated_from_the_command_line_signs_after_the_running_server_relo
         other => panic!("expected welcome, got {other:?}"),
     };
 
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_arbiter"))
-        .args(["keys", "rotate", "--data-dir", dir.to_str().unwrap()])
-        .env_remove("ARBITER_SECRET")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    keys_rotate(&dir);
     // Until the reload the server signs with the key it started with.
     assert_eq!(kid(&welcomed(&srv, &old).await.2), kid(&old));
 
@@ -463,4 +453,14 @@ async fn a_key_rotated_from_the_command_line_signs_after_the_running_server_relo
     assert_eq!(welcomed(&srv, &fresh).await.0, player);
     srv.stop().await.unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Run `arbiter keys rotate` on data directory `dir`.
+fn keys_rotate(dir: &std::path::Path) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_arbiter"))
+        .args(["keys", "rotate", "--data-dir", dir.to_str().unwrap()])
+        .env_remove("ARBITER_SECRET")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
 }
