@@ -525,6 +525,29 @@ fn junk_frames() -> Vec<Message> {
     .collect()
 }
 
+/// Connect, retrying after each refusal (counted) until the server lets the socket in;
+/// counted as opened (`first`: the first of this hostile client, else a reconnect).
+async fn reconnect(
+    tally: &Tally,
+    target: &Target,
+    xff: Option<std::net::Ipv4Addr>,
+    first: &mut bool,
+) -> Ws {
+    loop {
+        match connect(target, None, xff).await {
+            Ok(ws) => {
+                tally.opened(*first);
+                *first = false;
+                return ws;
+            }
+            Err(e) => {
+                tally.failed(&e);
+                tokio::time::sleep(RETRY).await;
+            }
+        }
+    }
+}
+
 /// One flooding connection after another: set up, then send as fast as the socket takes it
 /// while reading every answer, until the server closes it.
 async fn flooder(
@@ -538,16 +561,7 @@ async fn flooder(
     let mut first = true;
     let mut i = id << 32;
     loop {
-        let mut ws = match connect(target, None, xff).await {
-            Ok(ws) => ws,
-            Err(e) => {
-                tally.failed(&e);
-                tokio::time::sleep(RETRY).await;
-                continue;
-            }
-        };
-        tally.opened(first);
-        first = false;
+        let mut ws = reconnect(tally, target, xff, &mut first).await;
         let mut ready = hello(&mut ws, &mut token, tally).await;
         if ready.is_ok() && flood.needs_room() {
             ready = enter_room(&mut ws, &mut room, tally).await;
@@ -593,16 +607,7 @@ async fn send_all(ws: Ws, tally: &Tally, frame: impl Fn(u64) -> Message, next: &
 async fn churn(tally: &Tally, target: &Target, xff: Option<std::net::Ipv4Addr>) {
     let mut first = true;
     loop {
-        let mut ws = match connect(target, None, xff).await {
-            Ok(ws) => ws,
-            Err(e) => {
-                tally.failed(&e);
-                tokio::time::sleep(RETRY).await;
-                continue;
-            }
-        };
-        tally.opened(first);
-        first = false;
+        let mut ws = reconnect(tally, target, xff, &mut first).await;
         let end = match hello(&mut ws, &mut None, tally).await {
             Err(Some(end)) => end,
             Ok(()) | Err(None) => {
@@ -619,16 +624,7 @@ async fn churn(tally: &Tally, target: &Target, xff: Option<std::net::Ipv4Addr>) 
 async fn silent_upgrade(tally: &Tally, target: &Target, xff: Option<std::net::Ipv4Addr>) {
     let mut first = true;
     loop {
-        let mut ws = match connect(target, None, xff).await {
-            Ok(ws) => ws,
-            Err(e) => {
-                tally.failed(&e);
-                tokio::time::sleep(RETRY).await;
-                continue;
-            }
-        };
-        tally.opened(first);
-        first = false;
+        let mut ws = reconnect(tally, target, xff, &mut first).await;
         // Reading answers the server's pings; nothing else is sent.
         let end = until_closed(&mut ws, tally).await;
         tally.ended(&end);
