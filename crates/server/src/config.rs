@@ -369,10 +369,13 @@ pub struct Overrides {
         value_name = "NET"
     )]
     pub trusted_proxies: Option<Vec<IpNet>>,
-    /// Seconds a client has to send a request's headers before its socket is closed.
+    /// Seconds a client has at most to send a request's headers before its socket is closed
+    /// (each socket's deadline lies between half of this and this, so that sockets opened
+    /// together are not all closed together).
     #[arg(long, env = "ARBITER_HEADER_TIMEOUT_SECS")]
     pub header_timeout_secs: Option<u64>,
-    /// Seconds a new connection has to say `hello` before it is closed with 4003.
+    /// Seconds a new connection has at most to say `hello` before it is closed with 4003
+    /// (each connection's deadline lies between half of this and this).
     #[arg(long, env = "ARBITER_HELLO_TIMEOUT_SECS")]
     pub hello_timeout_secs: Option<u64>,
     /// Live rooms on this node one player may have created; past it `create` is answered

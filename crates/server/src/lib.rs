@@ -177,6 +177,7 @@ impl Running {
 async fn serve(listener: TcpListener, app: App, mut stop: watch::Receiver<bool>) -> io::Result<()> {
     let router = router(app.clone());
     let graceful = GracefulShutdown::new();
+    let mut accepted = 0u64;
     loop {
         let (tcp, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -200,7 +201,8 @@ async fn serve(listener: TcpListener, app: App, mut stop: watch::Receiver<bool>)
             let mut router = router.clone();
             async move { tower_service::Service::call(&mut router, req).await }
         });
-        let header_timeout = app.settings().limits.header_timeout;
+        let header_timeout = limits::spread(app.settings().limits.header_timeout, accepted);
+        accepted = accepted.wrapping_add(1);
         let watcher = graceful.watcher();
         let mut stopping = stop.clone();
         tokio::spawn(async move {

@@ -492,6 +492,18 @@ fn canonical(ip: IpAddr) -> IpAddr {
     }
 }
 
+/// The deadline of the `n`th socket under a limit of `limit`: somewhere between half the limit
+/// and the limit. Sockets opened together (a slowloris attack opens thousands at once) would
+/// otherwise all reach their deadline in the same millisecond, and closing thousands of sockets
+/// and accepting their reconnections in one burst stalls everyone else for tens of milliseconds.
+/// The fractional parts of `n`·φ spread any run of consecutive `n` evenly over the range,
+/// without a random number generator (computed as `n`·⌊2^64/φ⌋ mod 2^64, exact for every `n`).
+pub(crate) fn spread(limit: Duration, n: u64) -> Duration {
+    const PHI_2_64: u64 = 0x9e37_79b9_7f4a_7c15;
+    let frac = n.wrapping_mul(PHI_2_64) as f64 / 2f64.powi(64);
+    limit.mul_f64(0.5 + 0.5 * frac)
+}
+
 /// The address limits count `ip` by: IPv6 addresses by their /64, since one host commonly
 /// holds a whole /64.
 fn host(ip: IpAddr) -> IpAddr {
@@ -750,6 +762,24 @@ mod tests {
         assert_eq!("7/s".parse::<Rate>().unwrap().to_string(), "7/1s");
         for bad in ["", "5", "0/1s", "5/0s", "5/1d", "x/1s", "2000000/1ms"] {
             assert!(bad.parse::<Rate>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn deadlines_of_sockets_opened_together_are_spread_over_the_second_half() {
+        let limit = Duration::from_secs(10);
+        // Any 1,000 consecutive sockets, wherever the count stands.
+        for start in [0, 7, 1 << 40, u64::MAX - 1_000] {
+            let deadlines: Vec<Duration> =
+                (start..start + 1_000).map(|n| spread(limit, n)).collect();
+            assert!(deadlines.iter().all(|d| *d >= limit / 2 && *d <= limit));
+            // Each tenth of the range [5 s, 10 s] holds close to a tenth of them.
+            for tenth in 0..10u32 {
+                let from = limit / 2 + limit / 20 * tenth;
+                let to = from + limit / 20;
+                let n = deadlines.iter().filter(|d| **d >= from && **d < to).count();
+                assert!((80..=120).contains(&n), "{n} deadlines in {from:?}..{to:?}");
+            }
         }
     }
 

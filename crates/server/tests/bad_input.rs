@@ -258,7 +258,7 @@ async fn a_connection_that_never_says_hello_is_closed() {
     };
     let srv = server_with(arbiter_games::registry(), settings).await;
     // The hello deadline is a tokio sleep armed when the connection starts, so it follows
-    // the frozen clock. Freezing before connecting arms it at exactly `HELLO` from now.
+    // the frozen clock. Freezing before connecting arms it at most `HELLO` from now.
     let clock = Clock::freeze();
     let mut c = Raw::connect(srv.addr()).await;
     // The client hears the upgrade before the server's connection task starts.
@@ -272,8 +272,9 @@ async fn a_connection_that_never_says_hello_is_closed() {
         srv.open_connections() == 0
     })
     .await;
+    // Each connection's deadline lies between half the limit and the limit.
     assert!(
-        waited >= HELLO && waited <= HELLO + std::time::Duration::from_millis(50),
+        waited >= HELLO / 2 && waited <= HELLO + std::time::Duration::from_millis(50),
         "closed after {waited:?}"
     );
     let (code, _) = within("the close frame", c.closed()).await;

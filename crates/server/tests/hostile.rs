@@ -652,6 +652,7 @@ async fn three_thousand_sockets_that_never_finish_the_handshake_cost_a_polite_pl
     polite.hello("polly").await;
     let room = counter_room(&mut polite).await;
     let clock = Clock::freeze();
+    let clock_start = tokio::time::Instant::now();
 
     // A third say nothing, a third send part of a request and stop, a third upgrade and
     // never say `hello`.
@@ -690,15 +691,36 @@ async fn three_thousand_sockets_that_never_finish_the_handshake_cost_a_polite_pl
         .await;
     }
 
-    // At the header and hello deadlines (10 s) every one of them is closed; the polite
-    // player's connection stays.
+    // Each deadline (header or hello, 10 s) falls between its half and its whole, spread so
+    // that sockets opened together do not all close together; the polite player's connection
+    // stays. The clock was frozen before the first of them was opened.
+    let first = support::step_until("the first socket to close", Duration::from_secs(20), || {
+        srv.open_connections() < EACH + 1
+    })
+    .await;
+    assert!(first >= Duration::from_secs(5), "closed after {first:?}");
+    let mut open_at_three_quarters = 0;
     let waited = support::step_until(
         "the hanging sockets to close",
         Duration::from_secs(20),
-        || srv.open_connections() == 1,
+        || {
+            let open = srv.open_connections() - 1;
+            if clock_start.elapsed() < Duration::from_millis(7_500) {
+                open_at_three_quarters = open;
+            }
+            open == 0
+        },
     )
-    .await;
-    assert!(waited >= Duration::from_secs(10), "closed after {waited:?}");
+    .await
+        + first;
+    assert!(
+        waited <= Duration::from_millis(10_010),
+        "closed after {waited:?}"
+    );
+    assert!(
+        (EACH / 4..=EACH * 3 / 4).contains(&open_at_three_quarters),
+        "{open_at_three_quarters} of {EACH} still open at 7.5 s"
+    );
     // What each upgraded socket was sent after the upgrade ends with close 4003.
     let hello_timeout = [0x0f, 0xa3];
     assert_eq!(u16::from_be_bytes(hello_timeout), close::HELLO_TIMEOUT);

@@ -4,13 +4,14 @@
 use super::frame::{OP_PING, close_frame};
 use super::socket::{Reader, Socket};
 use crate::app::App;
-use crate::limits::Slot;
+use crate::limits::{self, Slot};
 use crate::session::{Flow, Session, connection_span};
 use arbiter_engine::ConnId;
 use arbiter_protocol::{Encoding, close};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::{Instant, MissedTickBehavior, timeout};
 use tokio_tungstenite::WebSocketStream;
@@ -62,7 +63,12 @@ where
         }
     };
     tokio::pin!(stopping);
-    let hello_deadline = tokio::time::sleep(settings.hello_timeout);
+    // Spread like the header deadline: sockets upgraded together do not all close together.
+    static UPGRADED: AtomicU64 = AtomicU64::new(0);
+    let hello_deadline = tokio::time::sleep(limits::spread(
+        settings.hello_timeout,
+        UPGRADED.fetch_add(1, Ordering::Relaxed),
+    ));
     tokio::pin!(hello_deadline);
     // First tick one interval from now: `interval`'s immediate first tick would be awaited
     // here, and under paused time (tests) "immediate" waits for the clock's next millisecond.
