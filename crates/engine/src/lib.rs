@@ -31,7 +31,7 @@ pub use playtest::Playtest;
 pub use registry::{GameListing, Registry};
 pub use rng::GameRng;
 pub use room::{AdminOp, Query, Room, RoomOptions, RoomSpec};
-pub use rooms::{CreateOptions, RoomLimits, Rooms};
+pub use rooms::{CreateOptions, RoomLimits, Rooms, could_name_a_room};
 pub use seats::{Clock, Seat, Seats};
 pub use store::{
     Archive, GameResult, Loaded, ResultsOf, Snapshot, Store, StoreError, StoreFuture, StoredRoom,

@@ -25,6 +25,23 @@ const CODE_LEN: usize = 5;
 /// code among 19^5 at the same moment).
 const CODE_ATTEMPTS: usize = 8;
 
+/// Whether `name` could be a room's id (`r_` and 16 hex digits) or its code (five letters of
+/// the code alphabet, any case, spaces around allowed). Every room this engine makes is named
+/// so; anything else is refused before storage is asked, so that messages naming made-up
+/// rooms cost a string check, not a database round trip under the loading lock.
+pub fn could_name_a_room(name: &str) -> bool {
+    match name.strip_prefix("r_") {
+        Some(hex) => hex.len() == 16 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')),
+        None => {
+            let code = name.trim();
+            code.len() == CODE_LEN
+                && code
+                    .bytes()
+                    .all(|b| CODE_ALPHABET.contains(&b.to_ascii_uppercase()))
+        }
+    }
+}
+
 /// Node-wide limits on rooms.
 #[derive(Debug, Clone, Copy)]
 pub struct RoomLimits {
@@ -344,6 +361,9 @@ impl Rooms {
         let Some(p) = &self.0.persistence else {
             return Ok(None);
         };
+        if !could_name_a_room(id_or_code) {
+            return Ok(None);
+        }
         let id = if id_or_code.starts_with("r_") {
             id_or_code.to_owned()
         } else {
@@ -471,4 +491,42 @@ fn wall_ms() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn only_names_the_engine_could_have_made_are_looked_up() {
+        for name in ["r_3f9a0c1d2e4b5a69", "KXQTP", "kxqtp", " KXQTP "] {
+            assert!(could_name_a_room(name), "{name}");
+        }
+        for name in [
+            "",
+            "r_",
+            "r_1",
+            "r_3F9A0C1D2E4B5A69",
+            "r_3f9a0c1d2e4b5a690",
+            "KXQT",
+            "KXQTPP",
+            "KXQTA",
+            "K QTP",
+            "ΚXQTP",
+            &"r_".repeat(4_000),
+        ] {
+            assert!(!could_name_a_room(name), "{name}");
+        }
+        // Every code and id `create` draws passes.
+        let rooms = Rooms::new(Registry::new(), RoomLimits::default());
+        for _ in 0..1_000 {
+            let (id, code, _) = rooms.fresh_names(None).unwrap();
+            assert!(
+                could_name_a_room(&id) && could_name_a_room(&code),
+                "{id} {code}"
+            );
+        }
+    }
 }

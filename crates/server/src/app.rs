@@ -202,6 +202,12 @@ impl App {
         if let Some(h) = self.0.rooms.find(name) {
             return Ok(h);
         }
+        if !arbiter_engine::could_name_a_room(name) {
+            return Err(GameError::new(
+                ErrorCode::RoomNotFound,
+                format!("no room {name:?}"),
+            ));
+        }
         match &self.0.cluster {
             Some(cluster) => cluster.locate(name).await,
             None => match self.0.rooms.find_or_load(name).await {
@@ -339,6 +345,9 @@ impl App {
 
     /// A room's id from its id or code (a code is looked up in storage).
     pub(crate) async fn room_id(&self, name: &str) -> Option<String> {
+        if !arbiter_engine::could_name_a_room(name) {
+            return None;
+        }
         if name.starts_with("r_") {
             return Some(name.to_owned());
         }
