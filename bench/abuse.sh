@@ -6,7 +6,7 @@
 # each acting every INTERVAL ms, on `arbiter bench`'s default schedule) alone, then beside each
 # kind of hostile connection (`--abuse KIND`, which runs for the whole warm-up and window and
 # stops by itself). Decoy rows send the same abuse to a second server on the generator's core
-# (at nice 19, like the generator's abuse thread) instead of the server under test: the server
+# (under SCHED_IDLE, like the generator's abuse thread) instead of the server under test: the server
 # under test then sees only the well-behaved load, so what is left of the latency is what the
 # flood costs the generator's core itself. The set runs RUNS times (a target counts as met when
 # it is met in every run); each run starts and ends with an unloaded row, and every ratio is to
@@ -121,7 +121,7 @@ wait_port() {
   return 1
 }
 
-# start_server PORT LOG [nice+cpu prefix…]: a fresh in-memory server, its pid in STARTED.
+# start_server PORT LOG [priority+cpu prefix…]: a fresh in-memory server, its pid in STARTED.
 STARTED=
 start_server() {
   local port=$1 logfile=$2; shift 2
@@ -145,7 +145,7 @@ row() {
   wait_port "$SERVER_PID" "$APORT"
   local extra=()
   if [ "$decoy" = 1 ]; then
-    start_server "$DPORT" "$dir/$name.decoy.log" nice -n 19 taskset -c "$LOAD_CPU"
+    start_server "$DPORT" "$dir/$name.decoy.log" chrt --idle 0 taskset -c "$LOAD_CPU"
     DECOY_PID=$STARTED
     wait_port "$DECOY_PID" "$DPORT"
     extra=(--abuse-url "ws://127.0.0.1:$DPORT/ws")

@@ -102,6 +102,8 @@ pub(crate) struct AbuseStats {
     pub(crate) open_at_end: u64,
     /// CPU of the generator's abuse thread, % of one core.
     pub(crate) thread_cpu_pct: f64,
+    /// How the abuse thread yields to the measuring one: `idle` (SCHED_IDLE) or `nice 19`.
+    pub(crate) priority: String,
 }
 
 impl AbuseStats {
@@ -371,6 +373,9 @@ pub(crate) fn abuse_table(reports: &[Report]) -> String {
                 } else {
                     format!("{} {}", a.kind, a.abusers)
                 };
+                if !a.priority.is_empty() {
+                    row[1] = format!("{} ({})", row[1], a.priority);
+                }
                 row[10] = format!("{:.0} ({:.0})", r.loadgen.cpu_pct(), a.thread_cpu_pct);
                 row.extend([
                     rate(a.per_s(a.sent)),
@@ -750,6 +755,7 @@ mod tests {
             reconnects: 5_100,
             open_at_end: 13,
             thread_cpu_pct: 86.0,
+            priority: "idle".into(),
             ..AbuseStats::default()
         });
         let back: Report = serde_json::from_str(&serde_json::to_string(&flood).expect("serialise"))
@@ -764,7 +770,7 @@ mod tests {
             "{t}"
         );
         assert!(lines[1].contains("  1.00  "), "{t}");
-        assert!(lines[2].contains("  act-flood 16  "), "{t}");
+        assert!(lines[2].contains("  act-flood 16 (idle)  "), "{t}");
         assert!(
             lines[2].contains("  2.00  "),
             "p99 twice the baseline's: {t}"
