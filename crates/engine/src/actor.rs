@@ -427,9 +427,13 @@ impl Actor {
                         room.metrics().answered(acts);
                         room.flush(self.clock.now_ms());
                     }
+                    let kept = snapshot.clone();
                     p.store
                         .append(room.id(), self.fence, entries, results, snapshot)
                         .await?;
+                    if let Some(snapshot) = kept {
+                        room.stored_snapshot(snapshot);
+                    }
                 }
             }
             if !room.has_mail() {

@@ -425,6 +425,32 @@ impl Journal {
         taken
     }
 
+    /// Drop the entries up to version `v` (storage holds them). What is kept is packed anew:
+    /// at most the entries since the last snapshot.
+    pub(crate) fn forget_through(&mut self, v: u64) {
+        let Some(first) = self.first_version() else {
+            return;
+        };
+        if v < first {
+            return;
+        }
+        let drop = usize::try_from(v + 1 - first).unwrap_or(usize::MAX);
+        let mut kept = Texts::default();
+        for i in drop..self.texts.len() {
+            if let Some(text) = self.texts.get(i) {
+                kept.push_text(text);
+            }
+        }
+        let drop_tail = drop.saturating_sub(self.texts.len()).min(self.tail.len());
+        self.tail.drain(..drop_tail);
+        self.texts = kept;
+        self.first = if self.texts.len() + self.tail.len() == 0 {
+            0
+        } else {
+            v + 1
+        };
+    }
+
     /// Keep every entry held as a value as text only.
     pub(crate) fn compact(&mut self) {
         for entry in self.tail.drain(..) {
@@ -472,6 +498,10 @@ impl Texts {
     fn push(&mut self, entry: &LogEntry) {
         // A `LogEntry` holds strings, numbers and JSON values only: it always serialises.
         let text = serde_json::to_string(entry).expect("a log entry is plain JSON data");
+        self.push_text(&text);
+    }
+
+    fn push_text(&mut self, text: &str) {
         let fits = self
             .chunks
             .last()
@@ -483,7 +513,7 @@ impl Texts {
         let n = self.chunks.len() - 1;
         let chunk = &mut self.chunks[n];
         let start = chunk.len();
-        chunk.push_str(&text);
+        chunk.push_str(text);
         // Chunks hold at most CHUNK bytes or one entry, and an entry is capped by the frame
         // size the server accepts: both fit in u32.
         self.index.push((n as u32, start as u32, text.len() as u32));
@@ -560,5 +590,34 @@ mod tests {
         assert_eq!(j.first_version(), Some(101));
         assert_eq!(versions(&j.read(0, 2).unwrap()), vec![101, 102]);
         assert_eq!(versions(&j.read(103, 10).unwrap()), vec![104, 105]);
+    }
+
+    #[test]
+    fn a_journal_forgets_what_storage_holds_and_keeps_the_rest_in_order() {
+        let mut j = Journal::default();
+        for v in 1..=10 {
+            j.push(entry(v));
+        }
+        // 1..=6 kept as text, 7..=10 still values.
+        j.take_after(6);
+        j.push(entry(11));
+        j.forget_through(4);
+        assert_eq!(j.first_version(), Some(5));
+        assert_eq!(
+            versions(&j.read(0, 100).unwrap()),
+            (5..=11).collect::<Vec<_>>()
+        );
+        assert_eq!(versions(&j.read(8, 2).unwrap()), vec![9, 10]);
+        // Through a value not yet packed as text.
+        j.forget_through(9);
+        assert_eq!(versions(&j.read(0, 100).unwrap()), vec![10, 11]);
+        // Below what is held: nothing changes; everything: empty until the next entry.
+        j.forget_through(3);
+        assert_eq!(j.first_version(), Some(10));
+        j.forget_through(11);
+        assert_eq!(j.first_version(), None);
+        assert!(j.read(0, 10).unwrap().is_empty());
+        j.push(entry(12));
+        assert_eq!(versions(&j.read(0, 10).unwrap()), vec![12]);
     }
 }

@@ -47,11 +47,21 @@ trait GameEntry: Send + Sync {
     fn answer(
         &self,
         spec: RoomSpec,
-        base: Option<&Snapshot>,
-        log: &[LogEntry],
+        stored: Stored<'_>,
         viewer: &Viewer,
         query: &Query,
     ) -> Result<Value, GameError>;
+}
+
+/// What storage read to answer a history question about a room that is not live.
+pub(crate) struct Stored<'a> {
+    /// A stored snapshot to rebuild from, or `None` for the room's creation.
+    pub(crate) base: Option<&'a Snapshot>,
+    /// The entries after `base`.
+    pub(crate) log: &'a [LogEntry],
+    /// For [`Query::Log`]: the entries asked for, read apart from the rebuilt room, which
+    /// only decides what the viewer may see of them.
+    pub(crate) page: Option<&'a [LogEntry]>,
 }
 
 struct Entry<G>(Arc<G>);
@@ -68,15 +78,17 @@ impl<G: Game> GameEntry for Entry<G> {
     fn answer(
         &self,
         spec: RoomSpec,
-        base: Option<&Snapshot>,
-        log: &[LogEntry],
+        stored: Stored<'_>,
         viewer: &Viewer,
         query: &Query,
     ) -> Result<Value, GameError> {
         let created = spec.created_ms;
-        let base = base.map_or(&[][..], std::slice::from_ref);
-        let room = Room::restore(self.0.clone(), spec, base, log, created)?;
-        room.query(viewer, query)
+        let base = stored.base.map_or(&[][..], std::slice::from_ref);
+        let room = Room::restore(self.0.clone(), spec, base, stored.log, created)?;
+        match (query, stored.page) {
+            (Query::Log { .. }, Some(page)) => Ok(room.log_page(viewer, page)),
+            _ => room.query(viewer, query),
+        }
     }
 
     fn prepare(&self, spec: RoomSpec) -> Result<Prepared, GameError> {
@@ -164,19 +176,17 @@ impl Registry {
     }
 
     /// Answer a history query about a room that is not live, by rebuilding it (no actor is
-    /// started) from `base` — a stored snapshot, or its creation when `None` — and the log
-    /// entries after it.
+    /// started) from what storage read.
     pub(crate) fn answer(
         &self,
         game: &str,
         spec: RoomSpec,
-        base: Option<&Snapshot>,
-        log: &[LogEntry],
+        stored: Stored<'_>,
         viewer: &Viewer,
         query: &Query,
     ) -> Option<Result<Value, GameError>> {
         let entry = self.games.get(game)?;
-        Some(entry.answer(spec, base, log, viewer, query))
+        Some(entry.answer(spec, stored, viewer, query))
     }
 
     /// Rebuild a stored room and start it.

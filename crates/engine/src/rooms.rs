@@ -3,8 +3,8 @@
 use crate::actor::{Persistence, RoomCmd, RoomHandle, RoomLifetimes};
 use crate::game::GameError;
 use crate::game::Viewer;
-use crate::registry::Launch;
 use crate::registry::Registry;
+use crate::registry::{Launch, Stored};
 use crate::room::Query;
 use crate::room::{RoomOptions, RoomSpec};
 use crate::store::{Loaded, Store, StoreError, StoredRoom};
@@ -419,29 +419,35 @@ impl Rooms {
             .await
             .map_err(failed)?
             .ok_or_else(not_found)?;
-        // Rebuild from the nearest snapshot where the question allows: a past state from the
-        // newest snapshot at or below it, the present from the last snapshots `load` read. The
-        // log's entries are answered from the whole log.
-        let (base, log) = match query {
+        // Rebuild from the nearest snapshot: a past state from the newest snapshot at or
+        // below it, the present (also what decides who may read a log page) from the last
+        // snapshot `load` read. A log page is read as asked, apart: no question reads more
+        // than a page or the entries since a snapshot, however old the room.
+        let (base, log, page) = match query {
             Query::StateAt { v: Some(v) } => {
                 let base = store.snapshot_at(id, *v).await.map_err(failed)?;
                 let from = base.as_ref().map_or(0, |s| s.v);
                 let want = usize::try_from(v.saturating_sub(from)).unwrap_or(MAX_STORED_LOG);
                 let log = store.log(id, from, want).await.map_err(failed)?;
-                (base, log)
+                (base, log, None)
             }
             Query::StateAt { v: None } | Query::History | Query::Legal => {
-                (snapshots.into_iter().next(), recent)
+                (snapshots.into_iter().next(), recent, None)
             }
-            Query::Log { .. } => (
-                None,
-                store.log(id, 0, MAX_STORED_LOG).await.map_err(failed)?,
-            ),
+            Query::Log { after, limit } => {
+                let page = store.log(id, *after, *limit).await.map_err(failed)?;
+                (snapshots.into_iter().next(), recent, Some(page))
+            }
         };
         let spec = room.spec();
+        let stored = Stored {
+            base: base.as_ref(),
+            log: &log,
+            page: page.as_deref(),
+        };
         self.0
             .registry
-            .answer(&room.game, spec, base.as_ref(), &log, viewer, query)
+            .answer(&room.game, spec, stored, viewer, query)
             .ok_or_else(not_found)?
     }
 

@@ -424,6 +424,88 @@ mod in_process {
     }
 
     #[tokio::test]
+    async fn a_live_room_keeps_only_the_entries_since_its_last_snapshot_and_answers_all_history() {
+        const ADMIN: &str = "admin-token-for-history-tests-0123";
+        let dir = std::env::temp_dir().join(format!("arbiter-trim-{}", rand_suffix()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let settings = Settings {
+            admin_token: Some(ADMIN.into()),
+            ..Settings::default()
+        };
+        let srv = start_with(&dir.join("arbiter.db"), settings).await;
+        let url = format!("ws://{}/ws", srv.addr());
+        let (ada, _a) = Client::connect(&url, Hello::named("Ada")).await.unwrap();
+        let room = ada
+            .create(CreateRoom::new("counter"))
+            .await
+            .unwrap()
+            .room
+            .id;
+        // What Ada saw at every version, to ask for again.
+        let mut seen = vec![ada.view(&room).unwrap()];
+        for n in 1..=21 {
+            ada.act(&room, json!({"type": "add", "n": n}))
+                .await
+                .unwrap();
+            seen.push(ada.view(&room).unwrap());
+        }
+        let now = seen.last().unwrap().v;
+        // Storage took a snapshot every 4 versions; the live room keeps what follows the last.
+        let auth = format!("Bearer {ADMIN}");
+        let (status, inspect) = super::support::request(
+            srv.addr(),
+            "GET",
+            &format!("/api/v1/admin/rooms/{room}"),
+            &[("Authorization", &auth)],
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{inspect}");
+        assert_eq!(inspect["log_from"], json!(now / 4 * 4 + 1), "{inspect}");
+        // Every past state: the old ones from storage, the recent ones from the room.
+        for past in &seen {
+            let got = get(
+                srv.addr(),
+                &format!("/api/v1/rooms/{room}/state?v={}", past.v),
+            )
+            .await;
+            assert_eq!(
+                (&got["v"], &got["view"]),
+                (&json!(past.v), &past.view),
+                "{got}"
+            );
+        }
+        // Log pages across the boundary, from storage and from memory.
+        let versions = |log: &Value| -> Vec<u64> {
+            log["entries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["v"].as_u64().unwrap())
+                .collect()
+        };
+        let all = get(srv.addr(), &format!("/api/v1/rooms/{room}/log?limit=1000")).await;
+        assert_eq!(versions(&all), (1..=now).collect::<Vec<_>>());
+        for after in [0, 3, now - 3, now - 1] {
+            let page = get(
+                srv.addr(),
+                &format!("/api/v1/rooms/{room}/log?after={after}&limit=2"),
+            )
+            .await;
+            assert_eq!(
+                versions(&page),
+                vec![after + 1, after + 2]
+                    .into_iter()
+                    .filter(|v| *v <= now)
+                    .collect::<Vec<_>>()
+            );
+            assert_eq!(page["v"], json!(now));
+        }
+        srv.stop().await.unwrap();
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[tokio::test]
     async fn an_archived_room_still_answers_history_from_storage() {
         const LIFETIME: std::time::Duration = std::time::Duration::from_millis(200);
         let dir = std::env::temp_dir().join(format!("arbiter-archive-{}", rand_suffix()));

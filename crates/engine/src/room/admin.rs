@@ -33,8 +33,10 @@ impl<G: Game> Room<G> {
         self.now_ms = now_ms;
         match op {
             AdminOp::Inspect { log } => {
-                let entries = self.log.read(0, usize::MAX).unwrap_or_default();
-                let tail = &entries[entries.len().saturating_sub(*log)..];
+                let after = self
+                    .v
+                    .saturating_sub(u64::try_from(*log).unwrap_or(u64::MAX));
+                let tail = self.log.read(after, *log).unwrap_or_default();
                 let members: Vec<Member> = self.members.iter().map(|m| m.to_member()).collect();
                 Ok(json!({
                     "info": self.info(),

@@ -35,13 +35,40 @@ pub enum Query {
 
 impl<G: Game> Room<G> {
     /// This room's state rebuilt from its creation parameters and log — the check that
-    /// replay reproduces it. A room restored from a snapshot cannot: its early entries are
-    /// in storage only.
+    /// replay reproduces it. A room whose journal starts after a snapshot (restored, or
+    /// trimmed once storage held a snapshot) cannot: its early entries are in storage only.
     pub fn replayed(&self) -> Result<crate::log::Replayed<G>, GameError> {
+        if self.base.is_some() {
+            return Err(in_storage());
+        }
         self.replay_to(self.v)
     }
 
+    /// The room as it was at version `v`: rebuilt from the snapshot the journal starts after
+    /// (or from creation) and the entries up to `v`. Older versions are storage's to answer.
     pub(super) fn replay_to(&self, v: u64) -> Result<crate::log::Replayed<G>, GameError> {
+        if let Some(base) = &self.base {
+            if v < base.v {
+                return Err(in_storage());
+            }
+            let entries = self
+                .log
+                .read(base.v, usize::try_from(v - base.v).unwrap_or(usize::MAX))?;
+            let past = Room::restore(
+                self.game.clone(),
+                self.spec.clone(),
+                std::slice::from_ref(base),
+                &entries,
+                self.now_ms,
+            )?;
+            let current = past.current;
+            return Ok(crate::log::Replayed {
+                state: current.state,
+                rng: current.rng,
+                timers: current.timers,
+                seats: current.seats,
+            });
+        }
         if self.log.first_version().is_some_and(|first| first > 1) {
             return Err(in_storage());
         }
@@ -66,33 +93,7 @@ impl<G: Game> Room<G> {
                 {
                     return Err(in_storage());
                 }
-                let finished = matches!(
-                    self.game.status(&self.current.state, &self.current.seats),
-                    Status::Finished { .. }
-                );
-                let open = self.game.public_view() || finished;
-                let entries: Vec<Value> = self
-                    .log
-                    .read(*after, *limit)?
-                    .iter()
-                    .map(|e| {
-                        let mut entry = serde_json::to_value(e).unwrap_or(Value::Null);
-                        let own = match (&e.kind, viewer) {
-                            (EntryKind::Act { player, .. }, Viewer::Player(p)) => player == p,
-                            _ => false,
-                        };
-                        // Actions can carry what others may not see yet (a secret text):
-                        // shown when the game is public or over, or to their author.
-                        if !open
-                            && !own
-                            && let Some(fields) = entry.as_object_mut()
-                        {
-                            fields.remove("action");
-                        }
-                        entry
-                    })
-                    .collect();
-                Ok(json!({ "v": self.v, "entries": entries }))
+                Ok(self.log_page(viewer, &self.log.read(*after, *limit)?))
             }
             Query::StateAt { v } => {
                 let v = &v.unwrap_or(self.v);
@@ -130,5 +131,35 @@ impl<G: Game> Room<G> {
                 Ok(json!({ "v": v, "status": status, "ranking": ranking, "actions": actions }))
             }
         }
+    }
+
+    /// A page of the log as `viewer` may read it: with `action`s hidden unless the game is
+    /// public or over, or the viewer wrote them.
+    pub(crate) fn log_page(&self, viewer: &Viewer, entries: &[LogEntry]) -> Value {
+        let finished = matches!(
+            self.game.status(&self.current.state, &self.current.seats),
+            Status::Finished { .. }
+        );
+        let open = self.game.public_view() || finished;
+        let entries: Vec<Value> = entries
+            .iter()
+            .map(|e| {
+                let mut entry = serde_json::to_value(e).unwrap_or(Value::Null);
+                let own = match (&e.kind, viewer) {
+                    (EntryKind::Act { player, .. }, Viewer::Player(p)) => player == p,
+                    _ => false,
+                };
+                // Actions can carry what others may not see yet (a secret text):
+                // shown when the game is public or over, or to their author.
+                if !open
+                    && !own
+                    && let Some(fields) = entry.as_object_mut()
+                {
+                    fields.remove("action");
+                }
+                entry
+            })
+            .collect();
+        json!({ "v": self.v, "entries": entries })
     }
 }

@@ -91,6 +91,10 @@ pub struct Room<G: Game> {
     views: HashMap<ViewKey, SentView>,
     books: HashMap<PlayerId, SeqBook>,
     log: Journal,
+    /// The newest snapshot storage holds that the journal starts after: past states from
+    /// here on are rebuilt from it, older ones from storage. `None` while the journal starts
+    /// at the room's creation.
+    base: Option<Snapshot>,
     /// Room time of the command being handled; entries record it.
     now_ms: u64,
     /// Outgoing frames and the connections that could not take theirs.
@@ -129,6 +133,7 @@ impl<G: Game> Room<G> {
             views: HashMap::new(),
             books: HashMap::new(),
             log: Journal::default(),
+            base: None,
             mail: Mail::default(),
             persisted_v: 0,
             results: Vec::new(),
@@ -330,6 +335,18 @@ impl<G: Game> Room<G> {
     /// The highest version handed to storage.
     pub fn persisted_version(&self) -> u64 {
         self.persisted_v
+    }
+
+    /// Storage now holds every entry up to `snapshot.v` and the snapshot itself: keep only
+    /// what follows it in memory. History before it is answered from storage (the nearest
+    /// stored snapshot and the entries after it), so neither the journal nor a query's cost
+    /// grows with the room's age.
+    pub fn stored_snapshot(&mut self, snapshot: Snapshot) {
+        if snapshot.v > self.persisted_v || snapshot.v <= self.base.as_ref().map_or(0, |b| b.v) {
+            return;
+        }
+        self.log.forget_through(snapshot.v);
+        self.base = Some(snapshot);
     }
 
     /// Entries not yet handed to storage, marking them handed.

@@ -64,6 +64,7 @@ impl<G: Game> Room<G> {
         let mut room = Room::new(game, spec)?;
         if let Some(base) = snapshots.first() {
             room.load_snapshot(base)?;
+            room.base = Some(base.clone());
         }
         let check = snapshots.get(1);
         let start = room.v;
