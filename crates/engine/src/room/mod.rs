@@ -27,7 +27,7 @@ use crate::outbox::{Caller, ConnId, Frame, FrameKind, Outbox};
 use crate::rng::GameRng;
 use crate::seats::Seats;
 use crate::store::{GameResult, Snapshot, fnv1a};
-use actions::{Answer, SeqBook};
+use actions::{Answer, Books, SeqBook};
 use arbiter_protocol::{
     Encoding, ErrorCode, JoinRole, Member, PlayerId, PlayerInfo, PresenceEvent, Role, RoomInfo,
     RoomStatus, ServerMsg,
@@ -89,7 +89,8 @@ pub struct Room<G: Game> {
     /// Views kept up to date: the public one once anyone has seen it, and each seat's while
     /// the seat is held (so a player returning within the grace period can resume).
     views: HashMap<ViewKey, SentView>,
-    books: HashMap<PlayerId, SeqBook>,
+    /// The de-duplication books, per (player, client instance).
+    books: Books,
     log: Journal,
     /// Room time of the command being handled; entries record it.
     now_ms: u64,
@@ -127,7 +128,7 @@ impl<G: Game> Room<G> {
             members: Vec::new(),
             conns: HashMap::new(),
             views: HashMap::new(),
-            books: HashMap::new(),
+            books: Books::default(),
             log: Journal::default(),
             mail: Mail::default(),
             persisted_v: 0,
