@@ -150,6 +150,13 @@ interface Request {
 const DEFAULT_RECONNECT = { initialDelayMs: 500, maxDelayMs: 30_000, jitter: 1, maxAttempts: Infinity };
 const DEFAULT_HEARTBEAT = { intervalMs: 10_000, timeoutMs: 25_000 };
 
+/** 128 random bits as 32 hex digits: a client instance id or a request key. */
+function randomId(): string {
+  const bytes = new Uint8Array(16);
+  globalThis.crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
 /** The long-poll endpoint next to a WebSocket URL. */
 export function longPollUrlFor(wsUrl: string): string {
   const u = new URL(wsUrl);
@@ -213,6 +220,13 @@ export class ArbiterClient extends Emitter<ClientEvents> {
   #welcomeTimer: ReturnType<typeof setTimeout> | undefined;
   #heartbeatTimer: ReturnType<typeof setInterval> | undefined;
   readonly #host: RoomHost;
+
+  /**
+   * This client instance's id, sent in every `hello` and kept across reconnects: the server
+   * counts seqs per (player, instance), so two tabs of one player never take each other's
+   * actions for retries.
+   */
+  readonly instance: string = randomId();
 
   constructor(options: ClientOptions) {
     super();
@@ -300,7 +314,8 @@ export class ArbiterClient extends Emitter<ClientEvents> {
 
   /** Create a room and enter it; resolves once its first view has arrived. */
   create<G extends string>(options: CreateOptions<G>): Promise<Room<ViewOf<G>, ActionOf<G>>> {
-    const msg: ClientMsg = { t: 'create', game: options.game };
+    // The key makes the request safe to send again after a lost answer: one room, not two.
+    const msg: ClientMsg = { t: 'create', game: options.game, key: randomId() };
     if (options.config !== undefined) msg.config = options.config;
     if (options.public !== undefined) msg.public = options.public;
     if (options.maxPlayers !== undefined) msg.max_players = options.maxPlayers;
@@ -355,6 +370,7 @@ export class ArbiterClient extends Emitter<ClientEvents> {
     const hello: ClientMsg = { t: 'hello', v: PROTOCOL_VERSION };
     if (this.#options.name !== undefined) hello.name = this.#options.name;
     if (this.token !== undefined) hello.token = this.token;
+    hello.instance = this.instance;
     transport.send(hello);
     this.#startHeartbeat(gen);
   }
@@ -432,18 +448,20 @@ export class ArbiterClient extends Emitter<ClientEvents> {
       req.sent = false;
       if (req.kind === 'resume') {
         this.#requests.delete(req.rid);
-      } else if (req.kind === 'create' || req.kind === 'add_bot') {
+      } else if (req.kind === 'add_bot') {
         this.#requests.delete(req.rid);
         req.reject(dropped);
       } else if (req.kind === 'leave') {
-        // Re-joining just to leave again could take a seat the leave already gave up. If the
-        // leave did not arrive, the server releases the seat after its grace period anyway.
-        this.#requests.delete(req.rid);
-        req.resolve(undefined);
-        this.#rooms.get((req.msg as { room: string }).room)?._gone(undefined);
+        // Sent again after the reconnection, without re-joining the room (re-joining could
+        // take a seat the leave already gave up): a player may leave from any connection,
+        // and a leave that did arrive is answered NOT_IN_ROOM, which counts as left.
+        const id = (req.msg as { room: string }).room;
+        req.room ??= this.#rooms.get(id);
+        if (req.room && this.#rooms.get(id) === req.room) this.#rooms.delete(id);
       }
-      // A join is safe to send again (the same player gets the same place); it goes out
-      // after the resume. A leave asked while offline goes out after the room's re-join.
+      // A create carries its key and a join is answered with the same place: both are safe
+      // to send again, after the resume. A leave asked while offline goes out after the
+      // room's re-join.
     }
     this.#scheduleReconnect(info);
   }
@@ -666,6 +684,7 @@ export class ArbiterClient extends Emitter<ClientEvents> {
     if (req) {
       this.#requests.delete(req.rid);
       req.resolve(undefined);
+      req.room?._gone(undefined);
     }
     this.#rooms.get(msg.room)?._gone(undefined);
   }
@@ -683,7 +702,7 @@ export class ArbiterClient extends Emitter<ClientEvents> {
           req.room?._gone(err);
           return;
         case 'leave': {
-          const room = this.#rooms.get((req.msg as { room: string }).room);
+          const room = req.room ?? this.#rooms.get((req.msg as { room: string }).room);
           if (msg.code === 'NOT_IN_ROOM' || msg.code === 'ROOM_NOT_FOUND' || msg.code === 'ROOM_CLOSED') {
             req.resolve(undefined);
             room?._gone(undefined);

@@ -68,6 +68,8 @@ export interface HelloMsg {
   v: number;
   name?: string;
   token?: string;
+  /** This client instance (tab, process): seqs are counted per (player, instance). */
+  instance?: string;
 }
 export interface CreateMsg {
   t: 'create';
@@ -79,6 +81,8 @@ export interface CreateMsg {
   max_spectators?: number;
   as?: JoinRole;
   seed?: number;
+  /** The request's key: a retry with the same key enters the room the first one made. */
+  key?: string;
 }
 export interface JoinMsg {
   t: 'join';

@@ -19,6 +19,8 @@ class FakeServer {
   joinedSeq = 0;
   /** Refuse connections (close before open). */
   refuse = false;
+  /** Record messages without answering them (answers lost with the connection). */
+  silent = false;
 
   get socket(): FakeSocket {
     return this.sockets[this.sockets.length - 1]!;
@@ -26,6 +28,7 @@ class FakeServer {
 
   handle(msg: Msg, sock: FakeSocket): void {
     this.received.push(msg);
+    if (this.silent) return;
     const room = { id: 'r_1', code: 'ABCDE', game: 'log', public: true, max_players: 2, max_spectators: 8, players: 1, spectators: 0, status: 'playing', v: this.v };
     const members = [{ id: 'p_1', name: 'Ada', role: 'player', connected: true }];
     if (msg.t === 'hello') {
@@ -251,15 +254,20 @@ describe('reconnect and resume', () => {
     client.close();
   });
 
-  it('does not re-join a room whose leave was in flight; re-joins to leave when it was asked offline', async () => {
+  it('sends a leave whose answer was lost again after reconnecting, without re-joining; re-joins to leave when it was asked offline', async () => {
     const { server, client, room } = await setup();
+    server.silent = true;
     const leaving = room.leave(); // sent; the answer is lost with the connection
     server.received.length = 0;
     server.socket.drop();
+    server.silent = false;
+    await waitFor(() => server.received.some((m) => m.t === 'leave'), 'the leave sent again');
+    assert.deepStrictEqual(server.received.map((m) => m.t), ['hello', 'leave'], 'no re-join of the room being left');
+    assert.equal(server.received[1]!.room, 'r_1');
+    // It had arrived the first time: the server no longer has the player there.
+    server.socket.deliver({ t: 'error', rid: server.received[1]!.rid, code: 'NOT_IN_ROOM', message: 'not in this room', details: { room: 'r_1' } });
     await leaving;
     assert.equal(room.active, false);
-    await waitFor(() => client.state === 'open', 'the reconnection');
-    assert.deepStrictEqual(server.received.map((m) => m.t), ['hello'], 'no re-join of the room left');
 
     const again = await client.join<LogView, LogAction>('ABCDE');
     server.refuse = true;
@@ -273,6 +281,38 @@ describe('reconnect and resume', () => {
     server.socket.deliver({ t: 'left', rid: leave.rid, room: 'r_1' });
     await offline;
     assert.equal(again.active, false);
+    client.close();
+  });
+
+  it('names one client instance in every hello, kept across reconnects', async () => {
+    const { server, client } = await setup();
+    assert.match(client.instance, /^[0-9a-f]{32}$/);
+    server.socket.drop();
+    await waitFor(() => sent(server, 'hello').length === 2 && client.state === 'open', 'the reconnection');
+    assert.deepStrictEqual(sent(server, 'hello').map((m) => m.instance), [client.instance, client.instance]);
+    const other = new FakeServer().client();
+    assert.notEqual(other.instance, client.instance, 'another tab is another instance');
+    client.close();
+  });
+
+  it('sends a create whose answer was lost again with the same key', async () => {
+    const server = new FakeServer();
+    const client = server.client();
+    await client.connect();
+    server.silent = true;
+    const creating = client.create({ game: 'log' });
+    const first = sent(server, 'create')[0]!;
+    assert.match(first.key, /^[0-9a-f]{32}$/);
+    server.socket.drop();
+    server.silent = false;
+    const room = await creating;
+    const creates = sent(server, 'create');
+    assert.equal(creates.length, 2);
+    assert.deepStrictEqual(creates[1], first, 'the same request, key and all');
+    assert.equal(room.id, 'r_1');
+    const other = client.create({ game: 'log' });
+    assert.notEqual(sent(server, 'create')[2]!.key, first.key, 'each create has a key of its own');
+    await other.catch(() => {});
     client.close();
   });
 

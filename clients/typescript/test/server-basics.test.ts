@@ -114,7 +114,7 @@ describe('rooms and actions', () => {
     bob.close();
   });
 
-  it('a new client with the same token gets the seat back and continues above joined.seq', async () => {
+  it('a new client with the same token gets the seat back; its seqs, another instance\'s, are never taken for retries', async () => {
     const ada = nodeClient({ url: server.wsUrl, name: 'Ada' });
     const bob = nodeClient({ url: server.wsUrl, name: 'Bob' });
     const { ra, rb } = await seatedPair(ada, bob);
@@ -124,18 +124,19 @@ describe('rooms and actions', () => {
     assert.equal(ra.seq, 1);
     ada.close();
 
-    // A "page reload": a fresh client, the same token, no memory of seqs.
+    // A "page reload": a fresh client (a new instance), the same token, no memory of seqs.
     const ada2 = nodeClient({ url: server.wsUrl, token: ada.token! });
     const me = await ada2.connect();
     assert.equal(me.id, ada.player!.id);
     const ra2 = await ada2.join<TicTacToeView, TicTacToeAction>(ra.code);
     assert.equal(ra2.role, 'player');
-    assert.equal(ra2.seq, 1, 'joined.seq');
+    assert.notEqual(ada2.instance, ada.instance);
+    assert.equal(ra2.seq, 0, 'joined.seq counts this instance\'s seqs: none yet');
     await rb.act(move(rb.view!.board[4] === null ? 4 : 5));
     await waitFor(() => ra2.view!.turn === me.id, "Ada's turn again");
     const cell = ra2.view!.board.findIndex((c) => c === null);
     const v = await ra2.act(move(cell));
-    assert.equal(ra2.seq, 2);
+    assert.equal(ra2.seq, 1, 'the seq the first client used too');
     await waitFor(() => rb.version === v, 'Bob to see it');
     assert.equal(rb.view!.board[cell], 'X', 'applied, not mistaken for a retry of seq 1');
     ada2.close();

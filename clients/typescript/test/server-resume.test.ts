@@ -146,6 +146,44 @@ describe('reconnect and resume (real server)', () => {
     await proxy.close();
   });
 
+  it('sends a leave made while offline after reconnecting, and the server applies it', async () => {
+    const { ada, bob, ra, rb } = await pairThroughProxy();
+    proxy.blocked = true;
+    proxy.cut();
+    await waitFor(() => ada.state === 'reconnecting', 'the client to notice');
+    const leaving = ra.leave();
+    proxy.blocked = false;
+    await leaving;
+    assert.equal(ra.active, false);
+    await waitFor(() => rb.members.length === 1, 'Bob to see Ada leave');
+    assert.equal(rb.members[0]!.id, bob.player!.id);
+    ada.close();
+    bob.close();
+    await proxy.close();
+  });
+
+  it('sends a leave whose answer was lost again, without taking the seat back', async () => {
+    const { ada, bob, ra, rb, log } = await pairThroughProxy();
+    proxy.blackhole = true; // the server's answers are lost from now on
+    const leaving = ra.leave();
+    await waitFor(() => rb.members.length === 1, 'the server to apply it');
+    const v = rb.version;
+    proxy.cut();
+    proxy.blackhole = false;
+    log.length = 0;
+    await leaving;
+    assert.equal(ra.active, false);
+    const again = log.find((m) => m.t === 'error') as { code: string } | undefined;
+    assert.equal(again?.code, 'NOT_IN_ROOM', 'sent again, and found already applied');
+    await waitFor(() => ada.state === 'open', 'the reconnection');
+    await bob.ping(); // anything the resend caused reached Bob before this answer
+    assert.equal(rb.members.length, 1, 'Ada did not come back');
+    assert.equal(rb.version, v, 'nothing happened in the room since the leave');
+    ada.close();
+    bob.close();
+    await proxy.close();
+  });
+
   it('notices a dead connection with the heartbeat and recovers', async () => {
     proxy = await TcpProxy.start(server.port);
     const ada = nodeClient({ url: proxy.wsUrl, name: 'Ada', heartbeat: { intervalMs: 50, timeoutMs: 300 } });

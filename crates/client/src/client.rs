@@ -29,6 +29,11 @@ pub struct Hello {
     pub token: Option<String>,
     /// Wire encoding, negotiated as a WebSocket subprotocol (JSON by default).
     pub encoding: Encoding,
+    /// The client instance this connection belongs to (`hello.instance`): seqs are counted
+    /// per (player, instance), so two clients of one player may act at once. Keep it across
+    /// reconnects ([`Client::resume`] does). `None` shares one count with every other
+    /// client of the player that names none.
+    pub instance: Option<String>,
 }
 
 impl Hello {
@@ -38,6 +43,7 @@ impl Hello {
             name: Some(name.into()),
             token: None,
             encoding: Encoding::Json,
+            instance: None,
         }
     }
 }
@@ -59,6 +65,9 @@ pub struct CreateRoom {
     pub role: JoinRole,
     /// A fixed RNG seed (only servers that allow seeded rooms accept it).
     pub seed: Option<u64>,
+    /// The request's key (`create.key`): sending the same `CreateRoom` again after its
+    /// answer was lost enters the room the first one created instead of creating another.
+    pub key: Option<String>,
 }
 
 impl CreateRoom {
@@ -137,6 +146,8 @@ struct Inner {
     player: PlayerInfo,
     token: String,
     max_frame: usize,
+    /// Sent again by [`Client::resume`].
+    instance: Option<String>,
     encoding: Encoding,
     outgoing: mpsc::UnboundedSender<Message>,
     shared: Arc<Shared>,
@@ -151,6 +162,7 @@ impl Client {
     /// token, an unsupported version) and with [`ClientError::Closed`] when it closes first.
     pub async fn connect(url: &str, hello: Hello) -> Result<(Client, Events), ClientError> {
         let encoding = hello.encoding;
+        let instance = hello.instance.clone();
         let mut request = url.into_client_request()?;
         if encoding != Encoding::Json {
             let protocol = HeaderValue::from_static(encoding.subprotocol());
@@ -163,6 +175,7 @@ impl Client {
             v: PROTOCOL_VERSION,
             token: hello.token,
             name: hello.name,
+            instance: hello.instance,
         };
         ws.send(conn::encode(encoding, &hello)?).await?;
         let welcome = await_welcome(&mut ws, encoding).await?;
@@ -183,6 +196,7 @@ impl Client {
                 player: welcome.player,
                 token: welcome.token,
                 max_frame: welcome.max_frame,
+                instance,
                 encoding,
                 outgoing,
                 shared,
@@ -222,6 +236,7 @@ impl Client {
                     max_spectators: room.max_spectators,
                     role: room.role,
                     seed: room.seed,
+                    key: room.key,
                 },
             )
             .await?;
@@ -267,6 +282,7 @@ impl Client {
             name: Some(previous.player().name.clone()),
             token: Some(previous.token().to_owned()),
             encoding,
+            instance: previous.inner.instance.clone(),
         };
         let (client, events) = Client::connect(url, hello).await?;
         let rooms = {

@@ -188,7 +188,8 @@ async fn hello_carries_name_and_token_and_welcome_gives_the_identity() {
         ClientMsg::Hello {
             v: 1,
             token: Some("tok.old".into()),
-            name: Some("ada".into())
+            name: Some("ada".into()),
+            instance: None,
         }
     );
     assert_eq!(client.player().id, PlayerId::from("p_ada"));

@@ -117,6 +117,7 @@ fn caller(i: usize, outbox: &Arc<Discard>) -> Caller {
             id: PlayerId(format!("p_{i:016x}")),
             name: format!("P{i}"),
         },
+        instance: None,
         outbox: outbox.clone(),
     }
 }

@@ -34,6 +34,6 @@ pub use room::{AdminOp, Query, Room, RoomOptions, RoomSpec};
 pub use rooms::{CreateOptions, RoomLimits, Rooms, could_name_a_room};
 pub use seats::{Clock, Seat, Seats};
 pub use store::{
-    Archive, GameResult, Loaded, ResultsOf, Snapshot, Store, StoreError, StoreFuture, StoredRoom,
-    fnv1a,
+    Archive, CreateKey, GameResult, Loaded, ResultsOf, Snapshot, Store, StoreError, StoreFuture,
+    StoredRoom, fnv1a,
 };

@@ -28,6 +28,10 @@ pub enum EntryKind {
         player: PlayerId,
         /// The client's sequence number.
         seq: u64,
+        /// The client instance that sent it, when the client named one in `hello`: seqs
+        /// are counted per (player, instance). Absent for older clients and in older logs.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        instance: Option<String>,
         /// The action as sent.
         action: Value,
     },
@@ -44,6 +48,9 @@ pub enum EntryKind {
         player: PlayerId,
         /// The client's sequence number of the request.
         seq: u64,
+        /// The client instance that sent it (see [`EntryKind::Act`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        instance: Option<String>,
     },
     /// A player re-applied the action they last undid.
     Redo {
@@ -51,6 +58,9 @@ pub enum EntryKind {
         player: PlayerId,
         /// The client's sequence number of the request.
         seq: u64,
+        /// The client instance that sent it (see [`EntryKind::Act`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        instance: Option<String>,
     },
     /// A player's turn clock ran out (`Ctx::start_clock`).
     Clock {
@@ -543,6 +553,7 @@ mod tests {
             kind: EntryKind::Act {
                 player: PlayerId("p_a".to_owned()),
                 seq: v,
+                instance: None,
                 action: json!({"type": "add", "n": v}),
             },
         }

@@ -62,6 +62,8 @@ pub struct Caller {
     pub conn: ConnId,
     /// Who is on it.
     pub player: PlayerInfo,
+    /// The client instance it belongs to (`hello.instance`), if the client named one.
+    pub instance: Option<String>,
     /// Where answers go.
     pub outbox: Arc<dyn Outbox>,
 }

@@ -133,6 +133,7 @@ impl<G: Game> Playtest<G> {
         self.commit(EntryKind::Act {
             player: player.clone(),
             seq: self.seqs,
+            instance: None,
             action,
         })
     }
@@ -141,14 +142,22 @@ impl<G: Game> Playtest<G> {
     pub fn undo(&mut self, player: &PlayerId) -> Result<u64, GameError> {
         self.seqs += 1;
         let (player, seq) = (player.clone(), self.seqs);
-        self.commit(EntryKind::Undo { player, seq })
+        self.commit(EntryKind::Undo {
+            player,
+            seq,
+            instance: None,
+        })
     }
 
     /// `player` re-applies the action they last undid.
     pub fn redo(&mut self, player: &PlayerId) -> Result<u64, GameError> {
         self.seqs += 1;
         let (player, seq) = (player.clone(), self.seqs);
-        self.commit(EntryKind::Redo { player, seq })
+        self.commit(EntryKind::Redo {
+            player,
+            seq,
+            instance: None,
+        })
     }
 
     /// `player` leaves for good (a `leave`, or the end of their grace period).

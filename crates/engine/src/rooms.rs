@@ -7,7 +7,7 @@ use crate::registry::Registry;
 use crate::registry::{Launch, Stored};
 use crate::room::Query;
 use crate::room::{RoomOptions, RoomSpec};
-use crate::store::{Loaded, Store, StoreError, StoredRoom};
+use crate::store::{CreateKey, Loaded, Store, StoreError, StoredRoom};
 use arbiter_protocol::{ErrorCode, RoomInfo};
 use rand::Rng;
 use serde_json::Value;
@@ -73,7 +73,7 @@ impl Default for RoomLimits {
 }
 
 /// What `create` asks for besides the game and its config.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct CreateOptions {
     /// Listed publicly (default true).
     pub public: Option<bool>,
@@ -84,12 +84,17 @@ pub struct CreateOptions {
     /// A fixed RNG seed, for reproducible rooms (tests, demos). Only honoured when the
     /// directory allows it: a player who knows the seed of a card game knows the deck.
     pub seed: Option<u64>,
+    /// The request's key: stored with the room, so that [`Rooms::created_by`] finds it for
+    /// a retry (a store refuses a second room with the same key).
+    pub key: Option<CreateKey>,
 }
 
 #[derive(Default)]
 struct Live {
     by_id: HashMap<String, RoomHandle>,
     by_code: HashMap<String, String>,
+    /// Live rooms made by a keyed `create`, by key.
+    by_key: HashMap<CreateKey, String>,
 }
 
 struct Inner {
@@ -220,13 +225,25 @@ impl Rooms {
                 max_players: spec.options.max_players,
                 max_spectators: spec.options.max_spectators,
                 seat_grace_ms: spec.options.seat_grace_ms,
+                key: options.key.clone(),
             };
             // The game must accept the config before anything is stored.
             let start = self.0.registry.prepare(game, spec)?;
             if let Some(p) = &self.0.persistence {
                 match p.store.create(stored.clone()).await {
                     Ok(()) => {}
-                    Err(StoreError::Conflict) => continue,
+                    Err(StoreError::Conflict) => {
+                        if let Some(key) = &options.key
+                            && let Ok(Some(_)) = p.store.find_created(key).await
+                        {
+                            // Another node stored a retry of this request a moment ago.
+                            return Err(GameError::new(
+                                ErrorCode::Unavailable,
+                                "this request's room is being created by another node; retry",
+                            ));
+                        }
+                        continue;
+                    }
                     Err(e) => {
                         tracing::error!(error = %e, "storing a new room failed");
                         return Err(GameError::new(
@@ -236,8 +253,8 @@ impl Rooms {
                     }
                 }
             }
-            let handle = start(self.launch(&stored.id, &stored.code, 0));
-            self.insert(&stored.id, &stored.code, handle.clone());
+            let handle = start(self.launch(&stored, 0));
+            self.insert(&stored, handle.clone());
             metrics::counter!(crate::metrics::ROOMS_CREATED, "game" => info.name).increment(1);
             return Ok(handle);
         }
@@ -270,17 +287,33 @@ impl Rooms {
         Ok((id, code, seed.unwrap_or_else(|| rng.random())))
     }
 
-    fn insert(&self, id: &str, code: &str, handle: RoomHandle) {
+    fn insert(&self, room: &StoredRoom, handle: RoomHandle) {
         let mut live = self.live();
-        live.by_code.insert(code.to_owned(), id.to_owned());
-        live.by_id.insert(id.to_owned(), handle);
+        live.by_code.insert(room.code.clone(), room.id.clone());
+        if let Some(key) = &room.key {
+            live.by_key.insert(key.clone(), room.id.clone());
+        }
+        live.by_id.insert(room.id.clone(), handle);
+    }
+
+    /// The id of the room that the `create` request `key` made, if any: live here, or
+    /// (with a store) live elsewhere or archived.
+    pub async fn created_by(&self, key: &CreateKey) -> Result<Option<String>, StoreError> {
+        if let Some(id) = self.live().by_key.get(key) {
+            return Ok(Some(id.clone()));
+        }
+        match &self.0.persistence {
+            Some(p) => p.store.find_created(key).await,
+            None => Ok(None),
+        }
     }
 
     /// How rooms of this directory start: its lifetimes and store, and a callback that makes
     /// the directory forget the room when it stops by itself.
-    fn launch(&self, id: &str, code: &str, fence: u64) -> Launch {
+    fn launch(&self, room: &StoredRoom, fence: u64) -> Launch {
         let weak = Arc::downgrade(&self.0);
-        let (close_id, close_code) = (id.to_owned(), code.to_owned());
+        let (close_id, close_code) = (room.id.clone(), room.code.clone());
+        let close_key = room.key.clone();
         Launch {
             lifetimes: self.limits().lifetimes,
             persistence: self.0.persistence.clone(),
@@ -290,6 +323,9 @@ impl Rooms {
                     let mut live = inner.live.lock().unwrap_or_else(|p| p.into_inner());
                     live.by_id.remove(&close_id);
                     live.by_code.remove(&close_code);
+                    if let Some(key) = &close_key {
+                        live.by_key.remove(key);
+                    }
                 }
             }),
         }
@@ -340,10 +376,10 @@ impl Rooms {
         };
         let room = &loaded.room;
         let spec = room.spec();
-        let launch = self.launch(&room.id, &room.code, fence);
+        let launch = self.launch(room, fence);
         match self.0.registry.restore(&room.game, spec, &loaded, launch) {
             Some(Ok(handle)) => {
-                self.insert(&room.id, &room.code, handle.clone());
+                self.insert(room, handle.clone());
                 Ok(Some((handle, fence)))
             }
             Some(Err(e)) => Err(StoreError::Failed(e.to_string())),
@@ -489,6 +525,7 @@ impl Rooms {
         let mut live = self.live();
         live.by_id.clear();
         live.by_code.clear();
+        live.by_key.clear();
     }
 }
 

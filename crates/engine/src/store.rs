@@ -67,6 +67,20 @@ pub struct StoredRoom {
     pub max_spectators: u32,
     /// Seat grace period.
     pub seat_grace_ms: u64,
+    /// The `create` request that made the room, when it carried a key: a retry of it finds
+    /// this room instead of creating another. One per room, kept as long as the room's
+    /// record; unique per (player, key).
+    #[serde(default)]
+    pub key: Option<CreateKey>,
+}
+
+/// A `create` request's identity: who sent it, and the key their client gave it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct CreateKey {
+    /// The creator.
+    pub player: PlayerId,
+    /// The client's key for the request (`create.key`).
+    pub key: String,
 }
 
 impl StoredRoom {
@@ -185,6 +199,8 @@ pub trait Store: Send + Sync + 'static {
     fn active(&self) -> StoreFuture<'_, Vec<String>>;
     /// The id of the live room with this code (codes are unique among live rooms).
     fn find_code(&self, code: &str) -> StoreFuture<'_, Option<String>>;
+    /// The id of the room (live or archived) that the `create` request `key` made, if any.
+    fn find_created(&self, key: &CreateKey) -> StoreFuture<'_, Option<String>>;
     /// Everything needed to rebuild a room.
     fn load(&self, room: &str) -> StoreFuture<'_, Option<Loaded>>;
     /// Log entries above version `after`, at most `limit`, in order (for history).

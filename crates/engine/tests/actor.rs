@@ -33,6 +33,7 @@ fn caller(conn: u64, id: &str) -> (Caller, mpsc::UnboundedReceiver<Bytes>) {
             id: id.into(),
             name: id.into(),
         },
+        instance: None,
         outbox: Arc::new(Chan(tx)),
     };
     (caller, rx)

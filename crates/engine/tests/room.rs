@@ -152,6 +152,110 @@ fn a_duplicated_seq_is_applied_once_and_answered_again() {
     assert_eq!(r.state().counter, 2);
 }
 
+/// One player in two tabs: each tab names its client instance.
+fn tab(conn: u64, id: &str, instance: &str) -> Peer {
+    let mut peer = Peer::new(conn, id);
+    peer.caller.instance = Some(instance.into());
+    peer
+}
+
+#[test]
+fn two_instances_of_one_player_count_seqs_apart_and_restore_rebuilds_both_books() {
+    let mut r = room(2);
+    let (mut tab_a, mut tab_b) = (tab(1, "alice", "tab-a"), tab(2, "alice", "tab-b"));
+    let mut legacy = Peer::new(3, "alice");
+    r.join(&tab_a.caller, JoinRole::Player, None, None, 0);
+    r.join(&tab_b.caller, JoinRole::Player, None, None, 0);
+    r.join(&legacy.caller, JoinRole::Player, None, None, 0);
+    // Overlapping seqs: each tab's 1 and 2 are its own actions, not each other's retries.
+    r.act(&tab_a.caller, 1, None, json!({"type": "bump"}), 0);
+    r.act(&tab_b.caller, 1, None, json!({"type": "bump"}), 0);
+    r.act(&tab_b.caller, 2, None, json!({"type": "bump"}), 0);
+    r.act(&tab_a.caller, 2, None, json!({"type": "bump"}), 0);
+    // The connection without an instance has a count of its own, as before.
+    r.act(&legacy.caller, 1, None, json!({"type": "bump"}), 0);
+    assert_eq!(r.state().counter, 5);
+    assert_eq!(acks(&tab_a.take()), vec![(1, 2), (2, 5)]);
+    assert_eq!(acks(&tab_b.take()), vec![(1, 3), (2, 4)]);
+    assert_eq!(acks(&legacy.take()), vec![(1, 6)]);
+    // A retry is answered from its own instance's book.
+    r.act(&tab_b.caller, 1, None, json!({"type": "bump"}), 0);
+    assert_eq!(acks(&tab_b.take()), vec![(1, 3)]);
+    assert_eq!(r.state().counter, 5);
+    let log = r.log().unwrap();
+    let logged = serde_json::to_value(&log[1]).unwrap();
+    assert_eq!(logged["instance"], json!("tab-a"));
+    let untagged = serde_json::to_value(&log[5]).unwrap();
+    assert!(untagged.get("instance").is_none(), "{untagged}");
+
+    // Rebuilt from the log alone, and from a snapshot plus the entries after it, the room
+    // answers every instance's retries as the live one does, and counts new seqs apart.
+    let snap = r.snapshot();
+    assert!(
+        snap.state["books"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|b| b["instance"] == json!("tab-b"))
+    );
+    r.act(&tab_a.caller, 3, None, json!({"type": "bump"}), 0);
+    tab_a.take();
+    let tail: Vec<_> = r
+        .log()
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.v > snap.v)
+        .collect();
+    let spec = r.spec().clone();
+    let from_log = Room::restore(Arc::new(Secrets), spec.clone(), &[], &r.log().unwrap(), 0);
+    let from_snapshot = Room::restore(Arc::new(Secrets), spec, &[snap], &tail, 0);
+    for mut back in [from_log.unwrap(), from_snapshot.unwrap()] {
+        let (mut a, mut b) = (tab(11, "alice", "tab-a"), tab(12, "alice", "tab-b"));
+        let mut old = Peer::new(13, "alice");
+        back.join(&a.caller, JoinRole::Player, None, None, 0);
+        back.join(&b.caller, JoinRole::Player, None, None, 0);
+        back.join(&old.caller, JoinRole::Player, None, None, 0);
+        let v = back.version();
+        let joined_seq = |msgs: &[ServerMsg]| {
+            msgs.iter().find_map(|m| match m {
+                ServerMsg::Joined { seq, .. } => Some(*seq),
+                _ => None,
+            })
+        };
+        assert_eq!(joined_seq(&a.take()), Some(3));
+        assert_eq!(joined_seq(&b.take()), Some(2));
+        assert_eq!(joined_seq(&old.take()), Some(1));
+        back.act(&a.caller, 3, None, json!({"type": "bump"}), 0);
+        back.act(&b.caller, 2, None, json!({"type": "bump"}), 0);
+        back.act(&old.caller, 1, None, json!({"type": "bump"}), 0);
+        assert_eq!(acks(&a.take()), vec![(3, 7)]);
+        assert_eq!(acks(&b.take()), vec![(2, 4)]);
+        assert_eq!(acks(&old.take()), vec![(1, 6)]);
+        assert_eq!(back.version(), v, "retries apply nothing");
+        back.act(&b.caller, 3, None, json!({"type": "bump"}), 0);
+        assert_eq!(acks(&b.take()), vec![(3, v + 1)]);
+    }
+}
+
+#[test]
+fn a_player_keeps_books_for_a_bounded_number_of_instances() {
+    let mut r = room(2);
+    let mut first = tab(1, "alice", "tab-0");
+    r.join(&first.caller, JoinRole::Player, None, None, 0);
+    r.act(&first.caller, 1, None, json!({"type": "bump"}), 0);
+    for i in 1..=16 {
+        let t = tab(1 + i, "alice", &format!("tab-{i}"));
+        r.join(&t.caller, JoinRole::Player, None, None, 0);
+        r.act(&t.caller, 1, None, json!({"type": "bump"}), 0);
+    }
+    // The seventeenth instance closed the book of the least recently applied one.
+    let books = r.snapshot().state["books"].as_array().unwrap().len();
+    assert_eq!(books, 16);
+    first.take();
+    r.act(&first.caller, 2, None, json!({"type": "bump"}), 0);
+    assert_eq!(acks(&first.take()).len(), 1);
+}
+
 #[test]
 fn a_stale_base_is_rejected_unless_the_action_is_order_independent() {
     let mut r = room(2);

@@ -66,16 +66,19 @@ fn client_messages() -> Vec<ClientMsg> {
             v: 1,
             token: None,
             name: Some("Ada".into()),
+            instance: None,
         },
         ClientMsg::Hello {
             v: 1,
             token: Some("g1.eyJwIjoicF8xIn0.c2ln".into()),
             name: None,
+            instance: None,
         },
         ClientMsg::Hello {
             v: 2,
             token: None,
             name: Some("Zoë \u{1f600}".into()),
+            instance: None,
         },
         ClientMsg::Join {
             rid: Some(2),
@@ -134,6 +137,7 @@ fn client_messages() -> Vec<ClientMsg> {
             max_spectators: None,
             role: JoinRole::default(),
             seed: (i == 3).then_some(42),
+            key: None,
         });
     }
     let actions = [

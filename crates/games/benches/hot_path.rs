@@ -34,6 +34,7 @@ fn caller(i: usize) -> Caller {
             id: PlayerId(format!("p_{i:016x}")),
             name: format!("P{i}"),
         },
+        instance: None,
         outbox: Arc::new(Discard),
     }
 }

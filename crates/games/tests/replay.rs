@@ -27,6 +27,7 @@ fn caller(conn: u64, id: &str) -> Caller {
             id: id.into(),
             name: id.to_uppercase(),
         },
+        instance: None,
         outbox: Arc::new(Sink),
     }
 }

@@ -128,6 +128,18 @@ pub enum PresenceEvent {
     Disconnected,
 }
 
+/// Longest client instance id or request key, in bytes.
+pub const MAX_CLIENT_ID: usize = 64;
+
+/// Whether `s` may serve as a client instance id (`hello.instance`) or a request key
+/// (`create.key`): 1–64 ASCII letters, digits, `-` or `_` — enough for a UUID or 128 random
+/// bits, and nothing that needs escaping in a log line or a URL.
+pub fn is_client_id(s: &str) -> bool {
+    (1..=MAX_CLIENT_ID).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// Messages a client sends.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "t", rename_all = "snake_case", deny_unknown_fields)]
@@ -142,6 +154,12 @@ pub enum ClientMsg {
         /// Display name.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         name: Option<String>,
+        /// The client instance (a tab, a process) this connection belongs to, kept by the
+        /// client across reconnects: seqs are de-duplicated per (player, instance), so two
+        /// tabs of one player never mistake each other's actions for retries. See
+        /// [`is_client_id`].
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        instance: Option<String>,
     },
     /// Create a room and enter it.
     Create {
@@ -168,6 +186,11 @@ pub enum ClientMsg {
         /// Fix the room's RNG seed (servers started with `--allow-seeded-rooms` only).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         seed: Option<u64>,
+        /// The client's key for this request: a retry with the same key by the same player
+        /// enters the room the first one created instead of creating another. See
+        /// [`is_client_id`].
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        key: Option<String>,
     },
     /// Enter a room by id or code.
     Join {

@@ -37,6 +37,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 max_players: 4,
                 max_spectators: 0,
                 seat_grace_ms: 0,
+                key: None,
             })
             .await?;
     }
@@ -56,6 +57,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     kind: EntryKind::Act {
                         player: PlayerId("p_bench".into()),
                         seq: v,
+                        instance: None,
                         action: json!({"type": "add", "n": 1}),
                     },
                 };

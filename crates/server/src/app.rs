@@ -6,7 +6,7 @@ use crate::limits::{AddressLimiter, Census, Limits, Over, Slot};
 use crate::lp::LpCmd;
 use crate::metrics::{CONNECTIONS_OPEN, CONNECTIONS_OPENED};
 use crate::queue::{ConnQueue, QueueLimits, QueuedBytes, Wire};
-use arbiter_engine::{ConnId, CreateOptions, GameError, RoomHandle, RoomLimits, Rooms};
+use arbiter_engine::{ConnId, CreateKey, CreateOptions, GameError, RoomHandle, RoomLimits, Rooms};
 use arbiter_protocol::{ErrorCode, PlayerId, RoomInfo};
 use metrics::{Gauge, counter, gauge};
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -110,6 +110,10 @@ struct Inner {
     /// The rooms each player created on this node (closed ones are pruned when counted),
     /// for the rooms-per-player limit.
     created: Mutex<HashMap<PlayerId, Vec<RoomHandle>>>,
+    /// Held by a keyed `create` from looking its key up until its room is stored, so a
+    /// retry racing the request it repeats (the first connection died, its `create` is
+    /// still running) finds that room instead of making another.
+    keyed_creates: tokio::sync::Mutex<()>,
 }
 
 /// Open long-poll sessions, each reached through its task's command channel.
@@ -185,6 +189,7 @@ impl App {
             connect_limiter,
             census: Arc::default(),
             created: Mutex::default(),
+            keyed_creates: tokio::sync::Mutex::default(),
         }))
     }
 
@@ -245,7 +250,8 @@ impl App {
     }
 
     /// Create a room for `player`, unless they already have their maximum of live rooms
-    /// here.
+    /// here. A request whose key made a room before gets that room instead (a retry after a
+    /// lost answer), or `ROOM_CLOSED` if it has closed since.
     pub(crate) async fn create_room_for(
         &self,
         player: &PlayerId,
@@ -253,6 +259,16 @@ impl App {
         config: serde_json::Value,
         options: CreateOptions,
     ) -> Result<RoomHandle, GameError> {
+        let _keyed = match &options.key {
+            Some(key) => {
+                let held = self.0.keyed_creates.lock().await;
+                if let Some(room) = self.created_by(key).await? {
+                    return Ok(room);
+                }
+                Some(held)
+            }
+            None => None,
+        };
         let max = self.settings().limits.max_rooms_per_player;
         let live = |created: &mut HashMap<PlayerId, Vec<RoomHandle>>| {
             let rooms = created.entry(player.clone()).or_default();
@@ -275,6 +291,25 @@ impl App {
             .or_default()
             .push(room.clone());
         Ok(room)
+    }
+
+    /// The room a keyed `create` made before, wherever it lives now.
+    async fn created_by(&self, key: &CreateKey) -> Result<Option<RoomHandle>, GameError> {
+        let id = self.0.rooms.created_by(key).await.map_err(|e| {
+            GameError::new(
+                ErrorCode::Unavailable,
+                format!("the request's key cannot be looked up: {e}"),
+            )
+        })?;
+        let Some(id) = id else { return Ok(None) };
+        match self.locate(&id).await {
+            Ok(room) => Ok(Some(room)),
+            Err(e) if e.code == ErrorCode::RoomNotFound => Err(GameError::new(
+                ErrorCode::RoomClosed,
+                format!("the room this request created, {id}, has closed"),
+            )),
+            Err(e) => Err(e),
+        }
     }
 
     fn created(&self) -> MutexGuard<'_, HashMap<PlayerId, Vec<RoomHandle>>> {

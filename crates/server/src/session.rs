@@ -5,9 +5,12 @@ use crate::app::App;
 use crate::auth::{Signer, clean_name, now_ms};
 use crate::limits::{Class, ConnLimiter, Slot, Verdict};
 use crate::queue::ConnQueue;
-use arbiter_engine::{Caller, ConnId, CreateOptions, Outbox, RoomCmd, RoomGone, RoomHandle};
+use arbiter_engine::{
+    Caller, ConnId, CreateKey, CreateOptions, Outbox, RoomCmd, RoomGone, RoomHandle,
+};
 use arbiter_protocol::{
-    ClientMsg, Encoding, ErrorCode, PROTOCOL_VERSION, PlayerInfo, ReplyTo, ServerMsg, close,
+    ClientMsg, Encoding, ErrorCode, MAX_CLIENT_ID, PROTOCOL_VERSION, PlayerInfo, ReplyTo,
+    ServerMsg, close, is_client_id,
 };
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
@@ -40,6 +43,9 @@ pub(crate) struct Session {
     id: ConnId,
     /// Set by `hello`; everything else waits for it.
     player: Option<PlayerInfo>,
+    /// The client instance `hello` named, if any: the rooms count its seqs apart from the
+    /// player's other instances.
+    instance: Option<String>,
     queue: Arc<ConnQueue>,
     /// Rooms this session entered (by room id), so commands skip the directory and the rooms
     /// learn when the session ends.
@@ -61,6 +67,7 @@ impl Session {
             id,
             app,
             player: None,
+            instance: None,
             queue,
             rooms: HashMap::new(),
         }
@@ -99,6 +106,7 @@ impl Session {
         Caller {
             conn: self.id,
             player: player.clone(),
+            instance: self.instance.clone(),
             outbox: self.queue.clone(),
         }
     }
@@ -205,8 +213,19 @@ impl Session {
             verdict => return self.rate_limited(verdict, msg.reply_to(), msg.room()),
         }
         let caller = match (&msg, &self.player) {
-            (ClientMsg::Hello { v, token, name }, _) => {
-                return self.hello(*v, token.as_deref(), name.as_deref()).await;
+            (
+                ClientMsg::Hello {
+                    v,
+                    token,
+                    name,
+                    instance,
+                },
+                _,
+            ) => {
+                let instance = instance.clone();
+                return self
+                    .hello(*v, token.as_deref(), name.as_deref(), instance)
+                    .await;
             }
             (_, Some(player)) => self.caller(player),
             (msg, None) => {
@@ -232,12 +251,28 @@ impl Session {
                 max_spectators,
                 role,
                 seed,
+                key,
             } => {
+                if let Some(bad) = key.as_deref().filter(|k| !is_client_id(k)) {
+                    let shown: String = bad.chars().take(40).collect();
+                    self.error(
+                        rid,
+                        ErrorCode::InvalidField,
+                        format!(
+                            "key {shown:?} must be 1–{MAX_CLIENT_ID} ASCII letters, digits, '-' or '_'"
+                        ),
+                    );
+                    return Flow::Continue;
+                }
                 let options = CreateOptions {
                     public,
                     max_players,
                     max_spectators,
                     seed,
+                    key: key.map(|key| CreateKey {
+                        player: caller.player.id.clone(),
+                        key,
+                    }),
                 };
                 let config = config.unwrap_or(Value::Null);
                 let max_config = self.app.settings().limits.max_config_bytes;
@@ -326,7 +361,13 @@ impl Session {
         }
     }
 
-    async fn hello(&mut self, v: u32, token: Option<&str>, name: Option<&str>) -> Flow {
+    async fn hello(
+        &mut self,
+        v: u32,
+        token: Option<&str>,
+        name: Option<&str>,
+        instance: Option<String>,
+    ) -> Flow {
         if self.player.is_some() {
             self.error(
                 None,
@@ -350,6 +391,17 @@ impl Session {
                 return Flow::Continue;
             }
         };
+        if let Some(bad) = instance.as_deref().filter(|i| !is_client_id(i)) {
+            let shown: String = bad.chars().take(40).collect();
+            self.error(
+                None,
+                ErrorCode::InvalidField,
+                format!(
+                    "instance {shown:?} must be 1–{MAX_CLIENT_ID} ASCII letters, digits, '-' or '_'"
+                ),
+            );
+            return Flow::Continue;
+        }
         let now = now_ms();
         let (id, claimed_name) = match token {
             Some(token) => match self.app.identity().verify(token, now).await {
@@ -395,6 +447,7 @@ impl Session {
         tracing::Span::current().record("player", player.id.as_str());
         tracing::debug!(name = %player.name, "hello");
         self.player = Some(player);
+        self.instance = instance;
         Flow::Continue
     }
 

@@ -6,9 +6,10 @@
 //! pool.
 
 use crate::metrics::{STORE_COMMIT_SECONDS, STORE_COMMIT_WRITES, STORE_ERRORS};
+use arbiter_engine::protocol::PlayerId;
 use arbiter_engine::{
-    Archive, GameResult, Loaded, LogEntry, ResultsOf, Snapshot, Store, StoreError, StoreFuture,
-    StoredRoom,
+    Archive, CreateKey, GameResult, Loaded, LogEntry, ResultsOf, Snapshot, Store, StoreError,
+    StoreFuture, StoredRoom,
 };
 use metrics::{counter, histogram};
 use serde_json::Value;
@@ -245,7 +246,9 @@ async fn writer(db: Db, mut rx: mpsc::Receiver<(Write, oneshot::Sender<Result<()
 
 /// The SQL of each write, with `$n` placeholders (rewritten to `?n` for SQLite).
 mod sql {
-    pub(super) const CREATE: &str = "INSERT INTO rooms (id, code, game, config, seed, created_ms, public, max_players, max_spectators, seat_grace_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING";
+    /// Refused (nothing inserted) when a live room has the code, or a room the request key.
+    pub(super) const CREATE: &str = "INSERT INTO rooms (id, code, game, config, seed, created_ms, public, max_players, max_spectators, seat_grace_ms, creator, create_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING";
+    pub(super) const CREATED: &str = "SELECT id FROM rooms WHERE creator = $1 AND create_key = $2";
     /// Locks the room's row until commit, so a takeover waits for an append in progress.
     pub(super) const FENCE: &str = "UPDATE rooms SET fence = fence WHERE id = $1 AND fence = $2";
     pub(super) const CLAIM: &str =
@@ -259,7 +262,7 @@ mod sql {
         "UPDATE rooms SET archived = $2, archived_ms = $3 WHERE id = $1 AND fence = $4";
     pub(super) const ACTIVE: &str =
         "SELECT id FROM rooms WHERE archived IS NULL ORDER BY created_ms";
-    pub(super) const ROOM: &str = "SELECT id, code, game, config, seed, created_ms, public, max_players, max_spectators, seat_grace_ms FROM rooms WHERE id = $1";
+    pub(super) const ROOM: &str = "SELECT id, code, game, config, seed, created_ms, public, max_players, max_spectators, seat_grace_ms, creator, create_key FROM rooms WHERE id = $1";
     pub(super) const SNAPSHOT_AT: &str =
         "SELECT v, hash, state FROM snapshots WHERE room = $1 AND v <= $2 ORDER BY v DESC LIMIT 1";
     pub(super) const SNAPSHOTS: &str =
@@ -309,6 +312,8 @@ macro_rules! commit_all {
                             .bind(i64::from(r.max_players))
                             .bind(i64::from(r.max_spectators))
                             .bind(to_db(r.seat_grace_ms))
+                            .bind(r.key.as_ref().map(|k| k.player.as_str()))
+                            .bind(r.key.as_ref().map(|k| k.key.as_str()))
                             .execute(&mut *tx)
                             .await
                             .map_err(err)?;
@@ -439,6 +444,17 @@ macro_rules! read_room {
                 )
                 .map_err(err)?,
                 seat_grace_ms: from_db(row.try_get("seat_grace_ms").map_err(err)?),
+                key: match (
+                    row.try_get::<Option<String>, _>("creator").map_err(err)?,
+                    row.try_get::<Option<String>, _>("create_key")
+                        .map_err(err)?,
+                ) {
+                    (Some(player), Some(key)) => Some(CreateKey {
+                        player: PlayerId(player),
+                        key,
+                    }),
+                    _ => None,
+                },
             };
             let mut snapshots = Vec::new();
             for row in sqlx::query(&fix(sql::SNAPSHOTS))
@@ -596,6 +612,30 @@ impl Store for SqlStore {
     fn find_code(&self, code: &str) -> StoreFuture<'_, Option<String>> {
         let code = code.to_owned();
         Box::pin(async move { counted("find_code", self.scalar(sql::CODE, &code).await) })
+    }
+
+    fn find_created(&self, key: &CreateKey) -> StoreFuture<'_, Option<String>> {
+        let key = key.clone();
+        Box::pin(async move {
+            let (player, key) = (key.player.as_str(), key.key.as_str());
+            let id = match &self.db {
+                Db::Sqlite(pool) => {
+                    sqlx::query_scalar::<_, String>(&lite(sql::CREATED))
+                        .bind(player)
+                        .bind(key)
+                        .fetch_optional(pool)
+                        .await
+                }
+                Db::Postgres(pool) => {
+                    sqlx::query_scalar::<_, String>(sql::CREATED)
+                        .bind(player)
+                        .bind(key)
+                        .fetch_optional(pool)
+                        .await
+                }
+            };
+            counted("find_created", id.map_err(err))
+        })
     }
 
     fn append(

@@ -129,6 +129,7 @@ async fn rule_violations_are_rejected_and_change_nothing() {
         max_spectators: None,
         role: JoinRole::Player,
         seed: None,
+        key: None,
     })
     .await;
     let room = match a.msg().await {
@@ -291,6 +292,7 @@ async fn tokens_keep_identity_and_forgeries_are_refused() {
         v: 1,
         token: None,
         name: Some("  ada  ".into()),
+        instance: None,
     })
     .await;
     let (player, token) = match c.msg().await {
@@ -305,6 +307,7 @@ async fn tokens_keep_identity_and_forgeries_are_refused() {
         v: 1,
         token: Some(forged),
         name: None,
+        instance: None,
     })
     .await;
     assert_eq!(error_code(&d.msg().await).1, ErrorCode::BadToken);
@@ -312,6 +315,7 @@ async fn tokens_keep_identity_and_forgeries_are_refused() {
         v: 1,
         token: Some("garbage".into()),
         name: None,
+        instance: None,
     })
     .await;
     assert_eq!(error_code(&d.msg().await).1, ErrorCode::BadToken);
@@ -319,6 +323,7 @@ async fn tokens_keep_identity_and_forgeries_are_refused() {
         v: 1,
         token: None,
         name: Some("\u{1}".into()),
+        instance: None,
     })
     .await;
     assert_eq!(error_code(&d.msg().await).1, ErrorCode::InvalidField);
@@ -326,6 +331,7 @@ async fn tokens_keep_identity_and_forgeries_are_refused() {
         v: 1,
         token: Some(token),
         name: Some("Ada L.".into()),
+        instance: None,
     })
     .await;
     match d.msg().await {

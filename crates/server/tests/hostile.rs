@@ -508,6 +508,7 @@ async fn every_kind_of_bad_input_gets_its_documented_answer_and_changes_nothing(
             v: 1,
             token: None,
             name: Some("polly".into()),
+            instance: None,
         })
         .await;
     let (polite_id, polite_token) = match polite.msg().await {

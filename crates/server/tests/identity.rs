@@ -60,6 +60,7 @@ async fn hello(srv: &Running, token: &str) -> ServerMsg {
         v: 1,
         token: Some(token.to_owned()),
         name: Some("Chosen".to_owned()),
+        instance: None,
     })
     .await;
     raw.msg().await
@@ -426,6 +427,7 @@ async fn a_key_rotated_from_the_command_line_signs_after_the_running_server_relo
             v: 1,
             token: None,
             name: Some("Ada".into()),
+            instance: None,
         })
         .await;
     let (player, old) = match first.msg().await {

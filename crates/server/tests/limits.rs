@@ -234,6 +234,7 @@ async fn a_persistent_flooder_is_closed_and_held_back_while_a_polite_client_is_a
             v: 1,
             token: Some(token.clone()),
             name: None,
+            instance: None,
         })
         .await;
     match moved.msg().await {
@@ -258,6 +259,7 @@ async fn a_persistent_flooder_is_closed_and_held_back_while_a_polite_client_is_a
         v: 1,
         token: Some(token),
         name: None,
+        instance: None,
     })
     .await;
     assert!(matches!(back.msg().await, ServerMsg::Welcome { .. }));
@@ -271,6 +273,7 @@ async fn hello_token(c: &mut Raw) -> String {
         v: 1,
         token: None,
         name: Some("flooder".into()),
+        instance: None,
     })
     .await;
     match c.msg().await {
@@ -429,6 +432,7 @@ async fn a_player_holds_at_most_its_maximum_of_connections() {
             v: 1,
             token: None,
             name: Some("ada".into()),
+            instance: None,
         })
         .await;
     let ServerMsg::Welcome { token, .. } = first.msg().await else {
@@ -440,6 +444,7 @@ async fn a_player_holds_at_most_its_maximum_of_connections() {
             v: 1,
             token: Some(token.clone()),
             name: None,
+            instance: None,
         })
         .await;
     match second.msg().await {
@@ -561,6 +566,7 @@ async fn a_player_creates_at_most_its_maximum_of_rooms_and_configs_are_bounded()
         max_spectators,
         role,
         seed,
+        key: None,
     })
     .await;
     match bob.msg().await {

@@ -777,6 +777,7 @@ async fn a_held_seat_can_be_given_up_from_a_new_connection() {
         max_spectators: None,
         role: JoinRole::Player,
         seed: None,
+        key: None,
     })
     .await;
     let ServerMsg::Joined { room, .. } = ada.until(|m| matches!(m, ServerMsg::Joined { .. })).await
@@ -788,6 +789,7 @@ async fn a_held_seat_can_be_given_up_from_a_new_connection() {
         v: 1,
         token: None,
         name: Some("Bob".into()),
+        instance: None,
     })
     .await;
     let ServerMsg::Welcome { player, token, .. } = bob.msg().await else {
@@ -811,6 +813,7 @@ async fn a_held_seat_can_be_given_up_from_a_new_connection() {
             v: 1,
             token: Some(token),
             name: None,
+            instance: None,
         })
         .await;
     assert!(matches!(again.msg().await, ServerMsg::Welcome { .. }));

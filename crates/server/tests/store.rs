@@ -15,6 +15,7 @@ fn entry(v: u64) -> LogEntry {
         kind: EntryKind::Act {
             player: PlayerId("p_a".into()),
             seq: v,
+            instance: None,
             action: json!({"type": "add", "n": v}),
         },
     }
@@ -40,6 +41,7 @@ fn stored(id: &str, code: &str) -> StoredRoom {
         max_players: 4,
         max_spectators: 4,
         seat_grace_ms: 1_000,
+        key: None,
     }
 }
 

@@ -3,8 +3,16 @@
 
 use super::*;
 
-/// How many answers per player the room remembers for retried sequence numbers.
+/// How many answers per book the room remembers for retried sequence numbers.
 pub(super) const SEQ_MEMORY: usize = 64;
+
+/// How many books the room keeps per player for named client instances: a player's
+/// instances beyond this (tabs long closed) lose theirs, least recently applied first.
+pub(super) const INSTANCE_BOOKS: usize = 16;
+
+/// Whose seqs one book counts: a player and the client instance that sent them (`None` for
+/// clients that name no instance, and for bots).
+pub(super) type BookKey = (PlayerId, Option<String>);
 
 /// The remembered answer to one sequence number.
 #[derive(Debug, Clone)]
@@ -13,16 +21,23 @@ pub(super) enum Answer {
     Reject(GameError),
 }
 
-/// Per-player de-duplication: the highest seq seen and the answers to the latest ones.
+/// De-duplication for one (player, instance): the highest seq seen and the answers to the
+/// latest ones.
 #[derive(Default)]
 pub(super) struct SeqBook {
     pub(super) last: u64,
     pub(super) recent: VecDeque<(u64, Answer)>,
+    /// The version of the latest entry this book acknowledged: which instance book goes
+    /// first when a player has too many. Derived from acks only, so replay agrees.
+    pub(super) applied_v: u64,
 }
 
 impl SeqBook {
     pub(super) fn remember(&mut self, seq: u64, answer: Answer) {
         self.last = self.last.max(seq);
+        if let Answer::Ack(v) = answer {
+            self.applied_v = self.applied_v.max(v);
+        }
         if self.recent.len() == SEQ_MEMORY {
             self.recent.pop_front();
         }
@@ -31,6 +46,59 @@ impl SeqBook {
 
     pub(super) fn answer(&self, seq: u64) -> Option<&Answer> {
         self.recent.iter().find(|(s, _)| *s == seq).map(|(_, a)| a)
+    }
+}
+
+/// The de-duplication books of a room, one per (player, instance).
+#[derive(Default)]
+pub(super) struct Books(HashMap<BookKey, SeqBook>);
+
+impl Books {
+    pub(super) fn get(&self, key: &BookKey) -> Option<&SeqBook> {
+        self.0.get(key)
+    }
+
+    /// The highest seq seen from `key`, 0 if none.
+    pub(super) fn last(&self, key: &BookKey) -> u64 {
+        self.get(key).map_or(0, |b| b.last)
+    }
+
+    /// Remember the answer to `seq` from `key`, opening its book if needed (and closing the
+    /// player's least recently applied instance book if that makes too many).
+    pub(super) fn remember(&mut self, key: BookKey, seq: u64, answer: Answer) {
+        if !self.0.contains_key(&key) && key.1.is_some() {
+            self.make_room_for(&key.0);
+        }
+        self.0.entry(key).or_default().remember(seq, answer);
+    }
+
+    fn make_room_for(&mut self, player: &PlayerId) {
+        let mine = || {
+            self.0
+                .iter()
+                .filter(|((p, i), _)| p == player && i.is_some())
+        };
+        if mine().count() < INSTANCE_BOOKS {
+            return;
+        }
+        let oldest = mine()
+            .min_by(|(ka, a), (kb, b)| a.applied_v.cmp(&b.applied_v).then(ka.1.cmp(&kb.1)))
+            .map(|(k, _)| k.clone());
+        if let Some(k) = oldest {
+            self.0.remove(&k);
+        }
+    }
+
+    pub(super) fn insert(&mut self, key: BookKey, book: SeqBook) {
+        self.0.insert(key, book);
+    }
+
+    pub(super) fn clear(&mut self) {
+        self.0.clear();
+    }
+
+    pub(super) fn iter(&self) -> impl Iterator<Item = (&BookKey, &SeqBook)> {
+        self.0.iter()
     }
 }
 
@@ -72,8 +140,8 @@ impl<G: Game> Room<G> {
         base: Option<u64>,
         action: Value,
     ) -> ServerMsg {
-        self.answer_seq(conn, seq, move |room, player| {
-            room.check_and_commit(&player, seq, base, action)
+        self.answer_seq(conn, seq, move |room, (player, instance)| {
+            room.check_and_commit(player, instance, seq, base, action)
         })
     }
 
@@ -82,13 +150,11 @@ impl<G: Game> Room<G> {
         &mut self,
         conn: ConnId,
         seq: u64,
-        entry: impl FnOnce(PlayerId) -> EntryKind,
+        entry: impl FnOnce(BookKey) -> EntryKind,
     ) -> ServerMsg {
-        self.answer_seq(conn, seq, move |room, player| {
-            match room.commit(entry(player)) {
-                Ok(v) => Answer::Ack(v),
-                Err(e) => Answer::Reject(e),
-            }
+        self.answer_seq(conn, seq, move |room, key| match room.commit(entry(key)) {
+            Ok(v) => Answer::Ack(v),
+            Err(e) => Answer::Reject(e),
         })
     }
 
@@ -98,7 +164,7 @@ impl<G: Game> Room<G> {
         &mut self,
         conn: ConnId,
         seq: u64,
-        run: impl FnOnce(&mut Self, PlayerId) -> Answer,
+        run: impl FnOnce(&mut Self, BookKey) -> Answer,
     ) -> ServerMsg {
         let room = self.spec.id.clone();
         let player = match self.member_index_of_conn(conn) {
@@ -109,8 +175,11 @@ impl<G: Game> Room<G> {
             }
             Some(idx) => self.members[idx].info.id.clone(),
         };
-        let book = self.books.entry(player.clone()).or_default();
-        if seq <= book.last {
+        let instance = self.conns.get(&conn).and_then(|c| c.instance.clone());
+        let key = (player, instance);
+        if let Some(book) = self.books.get(&key)
+            && seq <= book.last
+        {
             return match book.answer(seq) {
                 Some(Answer::Ack(v)) => ServerMsg::Ack { room, seq, v: *v },
                 Some(Answer::Reject(e)) => reject(&room, seq, e),
@@ -123,7 +192,7 @@ impl<G: Game> Room<G> {
                 }
             };
         }
-        let answer = run(self, player.clone());
+        let answer = run(self, key.clone());
         let msg = match &answer {
             Answer::Ack(v) => ServerMsg::Ack {
                 room: room.clone(),
@@ -132,13 +201,14 @@ impl<G: Game> Room<G> {
             },
             Answer::Reject(e) => reject(&room, seq, e),
         };
-        self.books.entry(player).or_default().remember(seq, answer);
+        self.books.remember(key, seq, answer);
         msg
     }
 
     pub(super) fn check_and_commit(
         &mut self,
-        player: &PlayerId,
+        player: PlayerId,
+        instance: Option<String>,
         seq: u64,
         base: Option<u64>,
         action: Value,
@@ -170,8 +240,9 @@ impl<G: Game> Room<G> {
             _ => {}
         }
         let kind = EntryKind::Act {
-            player: player.clone(),
+            player,
             seq,
+            instance,
             action,
         };
         match self.commit(kind) {
@@ -187,11 +258,19 @@ impl<G: Game> Room<G> {
     /// action. Uses the caller's seq like an action, so a retry is answered, not repeated.
     pub fn undo(&mut self, caller: &Caller, seq: u64, redo: bool, now_ms: u64) {
         self.now_ms = now_ms;
-        let msg = self.answer_entry(caller.conn, seq, |player| {
+        let msg = self.answer_entry(caller.conn, seq, |(player, instance)| {
             if redo {
-                EntryKind::Redo { player, seq }
+                EntryKind::Redo {
+                    player,
+                    seq,
+                    instance,
+                }
             } else {
-                EntryKind::Undo { player, seq }
+                EntryKind::Undo {
+                    player,
+                    seq,
+                    instance,
+                }
             }
         });
         self.send_to(caller.conn, &caller.outbox, FrameKind::Control, &msg);

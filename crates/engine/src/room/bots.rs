@@ -65,13 +65,14 @@ impl<G: Game> Room<G> {
         if at_v != self.v || self.member_index(&bot).is_none() {
             return self.plan_bot();
         }
-        let seq = self.books.get(&bot).map_or(0, |b| b.last) + 1;
-        let answer = self.check_and_commit(&bot, seq, None, action);
+        let key = (bot, None);
+        let seq = self.books.last(&key) + 1;
+        let answer = self.check_and_commit(key.0.clone(), None, seq, None, action);
         if let Answer::Reject(e) = &answer {
             // A bot proposing an illegal move is a bug in its game; it waits for the next
             // change rather than retrying the same move forever.
-            tracing::warn!(room = %self.spec.id, %bot, error = %e, "bot move refused");
+            tracing::warn!(room = %self.spec.id, bot = %key.0, error = %e, "bot move refused");
         }
-        self.books.entry(bot).or_default().remember(seq, answer);
+        self.books.remember(key, seq, answer);
     }
 }

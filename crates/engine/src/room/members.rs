@@ -25,6 +25,8 @@ impl MemberState {
 
 pub(super) struct ConnState {
     pub(super) player: PlayerId,
+    /// The client instance (`hello.instance`): its seqs have a book of their own.
+    pub(super) instance: Option<String>,
     pub(super) key: ViewKey,
     pub(super) outbox: Arc<dyn Outbox>,
 }
@@ -113,6 +115,7 @@ impl<G: Game> Room<G> {
             caller.conn,
             ConnState {
                 player: caller.player.id.clone(),
+                instance: caller.instance.clone(),
                 key: key.clone(),
                 outbox: caller.outbox.clone(),
             },
@@ -123,7 +126,9 @@ impl<G: Game> Room<G> {
             role,
             notice,
             members: self.members.iter().map(MemberState::to_member).collect(),
-            seq: self.books.get(&caller.player.id).map_or(0, |b| b.last),
+            seq: self
+                .books
+                .last(&(caller.player.id.clone(), caller.instance.clone())),
         };
         self.send_to(caller.conn, &caller.outbox, FrameKind::Control, &joined);
         self.catch_up(caller, &key, since);

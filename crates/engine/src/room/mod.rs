@@ -27,7 +27,7 @@ use crate::outbox::{Caller, ConnId, Frame, FrameKind, Outbox};
 use crate::rng::GameRng;
 use crate::seats::Seats;
 use crate::store::{GameResult, Snapshot, fnv1a};
-use actions::{Answer, SeqBook};
+use actions::{Answer, Books, SeqBook};
 use arbiter_protocol::{
     Encoding, ErrorCode, JoinRole, Member, PlayerId, PlayerInfo, PresenceEvent, Role, RoomInfo,
     RoomStatus, ServerMsg,
@@ -89,7 +89,8 @@ pub struct Room<G: Game> {
     /// Views kept up to date: the public one once anyone has seen it, and each seat's while
     /// the seat is held (so a player returning within the grace period can resume).
     views: HashMap<ViewKey, SentView>,
-    books: HashMap<PlayerId, SeqBook>,
+    /// The de-duplication books, per (player, client instance).
+    books: Books,
     log: Journal,
     /// The newest snapshot storage holds that the journal starts after: past states from
     /// here on are rebuilt from it, older ones from storage. `None` while the journal starts
@@ -131,7 +132,7 @@ impl<G: Game> Room<G> {
             members: Vec::new(),
             conns: HashMap::new(),
             views: HashMap::new(),
-            books: HashMap::new(),
+            books: Books::default(),
             log: Journal::default(),
             base: None,
             mail: Mail::default(),

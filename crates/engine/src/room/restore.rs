@@ -20,7 +20,7 @@ impl<G: Game> Room<G> {
         let books: Vec<Value> = self
             .books
             .iter()
-            .map(|(p, b)| {
+            .map(|((p, instance), b)| {
                 let acks: Vec<(u64, u64)> = b
                     .recent
                     .iter()
@@ -29,7 +29,12 @@ impl<G: Game> Room<G> {
                         Answer::Reject(_) => None,
                     })
                     .collect();
-                json!({ "player": p, "last": b.last, "acks": acks })
+                let mut book = json!({ "player": p, "last": b.last, "acks": acks });
+                // Only when named, so books of clients without instances look as before.
+                if let Some(i) = instance {
+                    book["instance"] = json!(i);
+                }
+                book
             })
             .collect();
         Snapshot {
@@ -123,16 +128,19 @@ impl<G: Game> Room<G> {
         self.books.clear();
         for book in s["books"].as_array().into_iter().flatten() {
             let player = PlayerId::deserialize(&book["player"]).map_err(|e| bad("book", e))?;
+            let instance =
+                Option::<String>::deserialize(&book["instance"]).map_err(|e| bad("book", e))?;
             let acks: Vec<(u64, u64)> =
                 Vec::deserialize(&book["acks"]).map_err(|e| bad("book", e))?;
             let mut b = SeqBook {
                 last: book["last"].as_u64().unwrap_or(0),
-                recent: VecDeque::new(),
+                ..SeqBook::default()
             };
             for (seq, v) in acks {
+                b.applied_v = b.applied_v.max(v);
                 b.recent.push_back((seq, Answer::Ack(v)));
             }
-            self.books.insert(player, b);
+            self.books.insert((player, instance), b);
         }
         self.bots_added = s["bots_added"].as_u64().unwrap_or(0) as u32;
         self.v = snap.v;
@@ -157,13 +165,24 @@ impl<G: Game> Room<G> {
                 conns: 0,
             }),
             EntryKind::Leave { player } => self.members.retain(|m| &m.info.id != player),
-            EntryKind::Act { player, seq, .. }
-            | EntryKind::Undo { player, seq }
-            | EntryKind::Redo { player, seq } => {
-                self.books
-                    .entry(player.clone())
-                    .or_default()
-                    .remember(*seq, Answer::Ack(entry.v));
+            EntryKind::Act {
+                player,
+                seq,
+                instance,
+                ..
+            }
+            | EntryKind::Undo {
+                player,
+                seq,
+                instance,
+            }
+            | EntryKind::Redo {
+                player,
+                seq,
+                instance,
+            } => {
+                let key = (player.clone(), instance.clone());
+                self.books.remember(key, *seq, Answer::Ack(entry.v));
             }
             EntryKind::Connection { .. } | EntryKind::Clock { .. } | EntryKind::Timer { .. } => {}
         }

@@ -247,6 +247,7 @@ impl Peer {
                     id: id.into(),
                     name: id.to_uppercase(),
                 },
+                instance: None,
                 outbox: inbox.clone(),
             },
             inbox,

@@ -25,6 +25,9 @@ pub(super) enum Bus {
         conn: ConnId,
         /// Who is on it.
         player: PlayerInfo,
+        /// The client instance it named in `hello` (absent from older nodes).
+        #[serde(default)]
+        instance: Option<String>,
         /// Its encoding (`true` for MessagePack).
         msgpack: bool,
         /// The room's id (the message may name it by code).
@@ -282,6 +285,7 @@ mod tests {
                 id: arbiter_protocol::PlayerId::from("p_0123456789abcdef"),
                 name: "Ada".into(),
             },
+            instance: None,
             msgpack: false,
             room: "r_1".into(),
             msg: ClientMsg::Act {

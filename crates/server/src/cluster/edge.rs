@@ -218,6 +218,7 @@ async fn forward(
                     edge: cluster.0.id.clone(),
                     conn: caller.conn,
                     player: caller.player,
+                    instance: caller.instance,
                     msgpack: caller.outbox.encoding() == Encoding::MsgPack,
                     room: room.clone(),
                     msg,

@@ -300,11 +300,12 @@ impl Cluster {
                 edge,
                 conn,
                 player,
+                instance,
                 msgpack,
                 room,
                 msg,
             } => {
-                self.on_remote_client(edge, conn, player, msgpack, &room, msg)
+                self.on_remote_client(edge, conn, (player, instance), msgpack, &room, msg)
                     .await;
             }
             Bus::Disconnect { edge, conn, room } => {

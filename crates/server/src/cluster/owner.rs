@@ -58,12 +58,13 @@ impl Owner {
 }
 
 impl Cluster {
-    /// A client of another node sent a message for a room served here.
+    /// A client of another node sent a message for a room served here; `player` and
+    /// `instance` are who the edge authenticated.
     pub(super) async fn on_remote_client(
         &self,
         edge: String,
         conn: ConnId,
-        player: PlayerInfo,
+        (player, instance): (PlayerInfo, Option<String>),
         msgpack: bool,
         room: &str,
         msg: ClientMsg,
@@ -108,6 +109,7 @@ impl Cluster {
             Caller {
                 conn: remote.id,
                 player,
+                instance,
                 outbox: remote.outbox.clone(),
             }
         };

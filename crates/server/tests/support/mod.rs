@@ -204,6 +204,7 @@ pub fn create_msg(rid: u64, game: &str) -> ClientMsg {
         max_spectators: None,
         role: arbiter_protocol::JoinRole::Player,
         seed: None,
+        key: None,
     }
 }
 
@@ -309,6 +310,7 @@ impl Raw {
             v: 1,
             token: None,
             name: Some(name.into()),
+            instance: None,
         })
         .await;
         match self.msg().await {
