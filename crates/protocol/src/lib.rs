@@ -16,7 +16,7 @@ pub use messages::{
     ClientMsg, JoinRole, Member, PlayerId, PlayerInfo, PresenceEvent, Role, RoomInfo, RoomStatus,
     ServerMsg,
 };
-pub use routing::ReplyTo;
+pub use routing::{ReplyTo, frame_details};
 
 /// Protocol version spoken by this crate; `hello` must carry it.
 pub const PROTOCOL_VERSION: u32 = 1;
