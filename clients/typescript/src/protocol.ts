@@ -138,6 +138,11 @@ export interface JoinedMsg {
   members: Member[];
   /** The highest action seq this player has used in this room (0 if none). */
   seq: number;
+  /**
+   * Set when a resuming join's `since` lies beyond the room's history (relaxed durability
+   * lost it in a crash): the version the room went back to. Acks above it are void.
+   */
+  rewound?: number;
 }
 export interface LeftMsg {
   t: 'left';

@@ -49,7 +49,7 @@ export interface ActOptions {
   base?: true | number;
 }
 
-export interface RoomEvents<V> {
+export interface RoomEvents<V, A = unknown> {
   /** The displayed view changed (server state, a prediction, or a rollback). */
   view: (view: V, info: ViewInfo) => void;
   /** Someone joined, left, connected or disconnected. */
@@ -58,10 +58,28 @@ export interface RoomEvents<V> {
   members: (members: readonly Member[]) => void;
   /** The server answered a `join` for this room: the first one, and again after each resume. */
   joined: (msg: JoinedMsg) => void;
+  /**
+   * The server lost versions this client held (relaxed durability and a crash): the room went
+   * back to version `v`, below the `since` this client resumed from. Every action acknowledged
+   * with a version above `v` did not happen (`act()` promises that resolved with such a
+   * version included); `lost` lists those still awaiting the view. A snapshot replaces the
+   * view next.
+   */
+  rewound: (info: RewoundInfo<A>) => void;
   /** A problem that concerns this room but no request (a patch that did not apply, …). */
   error: (err: ArbiterError) => void;
   /** The client is no longer in the room: it left (no error), or the room closed / the seat was lost (error). */
   left: (reason: ArbiterError | undefined) => void;
+}
+
+/** What the `rewound` event tells. */
+export interface RewoundInfo<A> {
+  /** The version the room went back to. */
+  v: number;
+  /** The version this client held. */
+  since: number;
+  /** Acknowledged actions (above `v`) whose effect was not yet in the view: they did not happen. */
+  lost: A[];
 }
 
 /** What a room needs from its client. Internal. */
@@ -93,7 +111,7 @@ interface PendingAct<A> {
  * it sent; {@link view} is what to display — the server view with this client's pending
  * actions re-applied by {@link predict}, in seq order.
  */
-export class Room<V = unknown, A = unknown> extends Emitter<RoomEvents<V>> {
+export class Room<V = unknown, A = unknown> extends Emitter<RoomEvents<V, A>> {
   /** The room id (`r_…`). */
   readonly id: string;
   /** Public facts from the latest `joined`. */
@@ -213,6 +231,15 @@ export class Room<V = unknown, A = unknown> extends Emitter<RoomEvents<V>> {
     this.notice = msg.notice;
     this.members = msg.members;
     this.#seq = Math.max(this.#seq, msg.seq);
+    const rewound = resumed ? msg.rewound : undefined;
+    if (rewound !== undefined) {
+      // Acked above the version the room went back to: those actions did not happen, and
+      // their predictions must not wait for a version that now means something else.
+      const lost = this.#pending.filter((p) => p.acked !== undefined && p.acked > rewound);
+      this.#pending = this.#pending.filter((p) => !lost.includes(p));
+      if (lost.length > 0 && this.predict) this.#markDirty('reject');
+      this.emit('rewound', { v: rewound, since: this.version, lost: lost.map((p) => p.action) });
+    }
     this.emit('joined', msg);
     if (resumed) this.emit('members', this.members);
   }

@@ -316,6 +316,44 @@ describe('reconnect and resume', () => {
     client.close();
   });
 
+  it('on joined.rewound drops the void acked predictions, tells the app, and takes the snapshot', async () => {
+    const { server, client, room } = await setup();
+    room.predict = appendPredict;
+    const rewinds: Array<{ v: number; since: number; lost: LogAction[] }> = [];
+    room.on('rewound', (info) => rewinds.push(info));
+    // Acked at 4 and 5 before the view had them (their patches were still to come).
+    const a = room.act({ add: 'a' });
+    const b = room.act({ add: 'b' });
+    server.socket.deliver([
+      { t: 'patch', room: 'r_1', from: 1, v: 3, ops: [{ op: 'add', path: '/log/-', value: 'z' }] },
+      { t: 'ack', room: 'r_1', seq: 1, v: 4 },
+      { t: 'ack', room: 'r_1', seq: 2, v: 5 },
+    ]);
+    assert.deepStrictEqual([await a, await b], [4, 5]);
+    assert.deepStrictEqual(room.view!.log, ['z', 'a', 'b']);
+
+    // The server restarts having stored only up to version 3, and another entry took 4.
+    server.v = 4;
+    server.received.length = 0;
+    server.socket.drop(1006);
+    await waitFor(() => server.received.some((m) => m.t === 'join'), 'the resume');
+    const join = server.received.find((m) => m.t === 'join')!;
+    assert.equal(join.since, 3);
+    server.socket.deliver([
+      { t: 'joined', rid: join.rid, room: { id: 'r_1', code: 'ABCDE', game: 'log', public: true, max_players: 2, max_spectators: 8, players: 1, spectators: 0, status: 'playing', v: 4 }, role: 'player', members: [{ id: 'p_1', name: 'Ada', role: 'player', connected: true }], seq: 0, rewound: 3 },
+      { t: 'snapshot', room: 'r_1', v: 4, view: { log: ['z', 'q'] } },
+    ]);
+    await waitFor(() => room.version === 4, 'the snapshot');
+    assert.deepStrictEqual(rewinds, [{ v: 3, since: 3, lost: [{ add: 'a' }, { add: 'b' }] }]);
+    assert.deepStrictEqual(room.view!.log, ['z', 'q'], 'no prediction of a void action is shown');
+    assert.equal(room.pendingActions, 0);
+    // The seq counter still moves on: the server refuses reused seqs.
+    const c = room.act({ add: 'c' });
+    assert.equal(server.received.filter((m) => m.t === 'act').at(-1)!.seq, 3);
+    client.close();
+    await assert.rejects(c);
+  });
+
   it('continues seqs above joined.seq', async () => {
     const server = new FakeServer();
     server.joinedSeq = 41;

@@ -27,6 +27,17 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
+/// How the abusers' thread yields to the measuring one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AbusePriority {
+    /// SCHED_IDLE (through util-linux's `chrt`; nice 19 where that fails).
+    Idle,
+    /// Nice 19.
+    Nice,
+    /// The measuring thread's own priority.
+    Normal,
+}
+
 /// What the hostile connections do. Each reconnects as soon as the server closes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum AbuseKind {
@@ -80,6 +91,7 @@ impl AbuseKind {
 pub(crate) struct Abuse {
     pub(crate) kind: AbuseKind,
     pub(crate) abusers: u32,
+    pub(crate) priority: AbusePriority,
 }
 
 impl Abuse {
@@ -240,7 +252,7 @@ pub(crate) fn spawn(
     std::thread::Builder::new()
         .name("bench-abuse".into())
         .spawn(move || {
-            let priority = lowest_priority();
+            let priority = lower_priority(abuse.priority);
             let stats = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
@@ -257,24 +269,29 @@ pub(crate) fn spawn(
     Ok(rx)
 }
 
-/// Put the calling thread below everything else on its core, and say how. SCHED_IDLE first:
-/// a thread under it runs only when no ordinary thread wants the core, so a well-behaved
-/// client waking on the generator's core never waits for a flooding task's time slice (at
-/// nice 19 it still may). The workspace forbids `unsafe`, so not `sched_setscheduler` but
-/// util-linux's `chrt` on this thread's id; where that fails, nice 19.
-fn lowest_priority() -> String {
-    let tid = rustix::thread::gettid().as_raw_nonzero().get();
-    let idle = std::process::Command::new("chrt")
-        .args(["--idle", "--pid", "0", &tid.to_string()])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if idle {
-        return "idle".into();
+/// Put the calling thread below the measuring one as `asked`, and say how. SCHED_IDLE: a
+/// thread under it runs only when no ordinary thread wants the core, so a well-behaved client
+/// waking on the generator's core never waits for a flooding task's time slice (at nice 19 it
+/// still may). The workspace forbids `unsafe`, so not `sched_setscheduler` but util-linux's
+/// `chrt` on this thread's id; where that fails, nice 19.
+fn lower_priority(asked: AbusePriority) -> String {
+    let tid = rustix::thread::gettid();
+    if asked == AbusePriority::Normal {
+        return "normal".into();
+    }
+    if asked == AbusePriority::Idle {
+        let idle = std::process::Command::new("chrt")
+            .args(["--idle", "--pid", "0", &tid.as_raw_nonzero().to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if idle {
+            return "idle".into();
+        }
     }
     // Best effort: without it the measuring thread still gets its share of the core.
-    let _ = rustix::process::setpriority_process(Some(rustix::thread::gettid()), 19);
+    let _ = rustix::process::setpriority_process(Some(tid), 19);
     "nice 19".into()
 }
 
@@ -718,11 +735,13 @@ mod tests {
         let slow = Abuse {
             kind: AbuseKind::Slowloris,
             abusers: 3_000,
+            priority: AbusePriority::Idle,
         };
         assert_eq!((slow.silent(), slow.sockets()), (300, 3_300));
         let act = Abuse {
             kind: AbuseKind::ActFlood,
             abusers: 16,
+            priority: AbusePriority::Idle,
         };
         assert_eq!((act.silent(), act.sockets()), (0, 16));
     }

@@ -19,7 +19,7 @@ mod procstat;
 mod report;
 mod schedule;
 
-pub use abuse::AbuseKind;
+pub use abuse::{AbuseKind, AbusePriority};
 use clap::{Args, ValueEnum};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
@@ -119,6 +119,12 @@ pub struct BenchArgs {
     /// alone (see bench/abuse.sh).
     #[arg(long, requires = "abuse")]
     pub abuse_url: Option<String>,
+    /// The abusers' thread priority: `idle` (SCHED_IDLE: it runs only when the measuring
+    /// thread does not want the core, as if the attacker had a machine of its own), `nice`
+    /// (nice 19) or `normal` (an equal: tests on a machine busy with other work, where an
+    /// idle thread would hardly run).
+    #[arg(long, value_enum, default_value = "idle", requires = "abuse")]
+    pub abuse_priority: AbusePriority,
     /// Send `X-Forwarded-For` on every WebSocket, each connection naming an address of its own
     /// in 10.0.0.0/8: for a server that trusts 127.0.0.1 as a proxy (`--trusted-proxies
     /// 127.0.0.1`), whose per-address connection limit then counts the clients apart.
@@ -283,6 +289,7 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
         abuse: args.abuse.map(|kind| abuse::Abuse {
             kind,
             abusers: args.abusers.unwrap_or_else(|| kind.default_abusers()),
+            priority: args.abuse_priority,
         }),
         abuse_targets,
     };

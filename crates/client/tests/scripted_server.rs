@@ -92,6 +92,7 @@ fn joined(rid: Option<u64>) -> ServerMsg {
         notice: None,
         members: vec![],
         seq: 0,
+        rewound: None,
     }
 }
 

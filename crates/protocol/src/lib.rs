@@ -16,7 +16,7 @@ pub use messages::{
     ClientMsg, JoinRole, MAX_CLIENT_ID, Member, PlayerId, PlayerInfo, PresenceEvent, Role,
     RoomInfo, RoomStatus, ServerMsg, is_client_id,
 };
-pub use routing::ReplyTo;
+pub use routing::{ReplyTo, frame_details};
 
 /// Protocol version spoken by this crate; `hello` must carry it.
 pub const PROTOCOL_VERSION: u32 = 1;

@@ -301,6 +301,12 @@ pub enum ServerMsg {
         /// The highest action `seq` this player has used in this room (0 if none). A client
         /// that lost its counter (a reload, a new process) continues above it.
         seq: u64,
+        /// Set when the `since` of this resuming `join` is a version the room's history no
+        /// longer has — it was acknowledged under relaxed durability and lost with a crash:
+        /// the room went back to this version. Every version (and every `ack`) the client
+        /// holds above it is void; a `snapshot` of the present follows.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rewound: Option<u64>,
     },
     /// Answer to `leave`.
     Left {

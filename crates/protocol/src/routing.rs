@@ -6,7 +6,7 @@
 
 use crate::messages::{ClientMsg, ServerMsg};
 use serde::de::{self, DeserializeOwned, value::MapDeserializer};
-use serde_json::Value;
+use serde_json::{Map, Value};
 use std::fmt;
 
 /// Where the answer to a refused request goes: the form its sender waits for.
@@ -46,6 +46,45 @@ impl ReplyTo {
             },
         }
     }
+}
+
+/// Longest `seq` or `rid` string echoed as sent (in bytes): enough for any id a client would
+/// match on, and no way to make an answer large.
+const MAX_ECHO: usize = 64;
+
+/// The `details` of an `error` that answers a frame of type `t` which did not decode: what
+/// the frame said of where it belongs, so its sender can still match the answer. `room` when
+/// the type has one and it is a string; `seq` and `rid` as sent (a number, or a string of at
+/// most 64 bytes) when the type has them and the answer's own fields could not carry them —
+/// a `seq` whenever the answer is no `reject`, a `rid` that is no unsigned 64-bit integer.
+pub fn frame_details(t: &str, frame: &Value) -> Map<String, Value> {
+    let fields = ClientMsg::fields(t).unwrap_or_default();
+    let mut details = Map::new();
+    if fields.contains(&"room")
+        && let Some(room) = frame.get("room").filter(|r| r.is_string())
+    {
+        details.insert("room".to_owned(), room.clone());
+    }
+    let echoable = |v: &&Value| match v {
+        Value::Number(_) => true,
+        Value::String(s) => s.len() <= MAX_ECHO,
+        _ => false,
+    };
+    if fields.contains(&"seq")
+        && !matches!(ReplyTo::of_frame(t, frame), ReplyTo::Reject { .. })
+        && let Some(seq) = frame.get("seq").filter(echoable)
+    {
+        details.insert("seq".to_owned(), seq.clone());
+    }
+    if fields.contains(&"rid")
+        && let Some(rid) = frame
+            .get("rid")
+            .filter(|r| r.as_u64().is_none())
+            .filter(echoable)
+    {
+        details.insert("rid".to_owned(), rid.clone());
+    }
+    details
 }
 
 impl ClientMsg {
@@ -167,6 +206,50 @@ mod tests {
         assert_eq!(ClientMsg::fields("undo"), Some(&["room", "seq"][..]));
         assert!(ClientMsg::fields("join").is_some_and(|f| f.contains(&"as")));
         assert_eq!(ClientMsg::fields("nope"), None);
+    }
+
+    #[test]
+    fn an_error_carries_what_the_frame_said_of_where_it_belongs() {
+        let details = |frame: Value| {
+            let t = frame["t"].as_str().unwrap_or_default().to_owned();
+            Value::Object(frame_details(&t, &frame))
+        };
+        // A seq the reject cannot carry is echoed as sent, beside the room.
+        assert_eq!(
+            details(json!({"t": "act", "room": "r", "seq": "7", "action": {}})),
+            json!({"room": "r", "seq": "7"})
+        );
+        assert_eq!(
+            details(json!({"t": "undo", "room": "r", "seq": -1})),
+            json!({"room": "r", "seq": -1})
+        );
+        // No room to reject in: the seq is echoed, even a valid one.
+        assert_eq!(
+            details(json!({"t": "act", "room": 5, "seq": 3, "action": {}})),
+            json!({"seq": 3})
+        );
+        // A reject carries room and seq itself.
+        assert_eq!(
+            details(json!({"t": "act", "room": "r", "seq": 3, "x": 1})),
+            json!({"room": "r"})
+        );
+        assert_eq!(
+            details(json!({"t": "join", "rid": "2", "room": "KXQTP", "x": 1})),
+            json!({"room": "KXQTP", "rid": "2"})
+        );
+        assert_eq!(
+            details(json!({"t": "join", "rid": 2, "room": 4})),
+            json!({})
+        );
+        assert_eq!(
+            details(json!({"t": "act", "room": "r", "seq": "y".repeat(65)})),
+            json!({"room": "r"})
+        );
+        // Fields the type does not have are not echoed.
+        assert_eq!(
+            details(json!({"t": "ping", "room": "r", "seq": "1"})),
+            json!({})
+        );
     }
 
     #[test]

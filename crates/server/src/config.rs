@@ -386,7 +386,7 @@ pub struct Overrides {
     #[arg(long, env = "ARBITER_MAX_CONFIG_BYTES")]
     pub max_config_bytes: Option<usize>,
     /// Deepest nesting of arrays and objects (maps) in an incoming message, JSON or
-    /// MessagePack; a deeper one is refused with `BAD_MESSAGE` before it is decoded.
+    /// MessagePack; a deeper one is refused with `BAD_MESSAGE` and never reaches a room or a game.
     #[arg(long, env = "ARBITER_MAX_JSON_DEPTH")]
     pub max_json_depth: Option<usize>,
     /// Run as a cluster node: the Redis that carries leases, the node registry and the bus

@@ -10,7 +10,7 @@ use arbiter_engine::{
 };
 use arbiter_protocol::{
     ClientMsg, Encoding, ErrorCode, MAX_CLIENT_ID, PROTOCOL_VERSION, PlayerInfo, ReplyTo,
-    ServerMsg, close, is_client_id,
+    ServerMsg, close, frame_details, is_client_id,
 };
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
@@ -143,44 +143,48 @@ impl Session {
         let encoding = self.queue.encoding();
         let depth = self.app.settings().limits.max_json_depth;
         if encoding.too_deep(frame, depth) {
-            return self.bad_frame(|session| {
-                session.error(
-                    None,
-                    ErrorCode::BadMessage,
-                    format!("the message nests arrays and objects deeper than {depth}"),
-                );
-            });
+            return self.bad_frame(encoding, frame, Unread::TooDeep(depth));
         }
         match encoding.decode_client(frame) {
             Ok(msg) => self.on_message(msg).await,
-            Err(e) => self.bad_frame(|session| session.explain_bad_frame(encoding, frame, &e.0)),
+            Err(e) => self.bad_frame(encoding, frame, Unread::Invalid(e.0)),
         }
     }
 
-    /// A frame that is no message draws from the `other` bucket; `explain` says what is
-    /// wrong with it unless the connection is limited.
-    fn bad_frame(&self, explain: impl FnOnce(&Self)) -> Flow {
+    /// A frame that is no message draws from the `other` bucket and is answered where its
+    /// sender waits (see [`explain_bad_frame`]).
+    fn bad_frame(&self, encoding: Encoding, frame: &[u8], why: Unread) -> Flow {
+        let answer = explain_bad_frame(encoding, frame, why);
         match self.limiter.check(Class::Other) {
             Verdict::Pass => {
-                explain(self);
+                let (code, message) = answer.why;
+                self.refuse_with(answer.to, None, code, message, answer.details);
                 Flow::Continue
             }
-            verdict => self.rate_limited(verdict, ReplyTo::Error { rid: None }, None),
+            verdict => self.rate_limited(verdict, answer.to, None, answer.details),
         }
     }
 
     /// Refuse a message the connection's buckets did not let through, and close the
     /// connection if it keeps sending while limited.
-    fn rate_limited(&self, verdict: Verdict, to: ReplyTo, room: Option<&str>) -> Flow {
+    /// `details` are those the refusal carries besides the wait (what a bad frame named).
+    fn rate_limited(
+        &self,
+        verdict: Verdict,
+        to: ReplyTo,
+        room: Option<&str>,
+        mut details: Map<String, Value>,
+    ) -> Flow {
         let wait = match verdict {
             Verdict::Pass => return Flow::Continue,
             Verdict::Limited(wait) => wait,
             Verdict::Close => {
-                self.refuse(
+                self.refuse_with(
                     to,
                     room,
                     ErrorCode::RateLimited,
                     "too many messages; closing",
+                    details,
                 );
                 if let Some(period) = self.app.settings().limits.strikes.period() {
                     self.slot.penalize(period);
@@ -193,7 +197,6 @@ impl Session {
         };
         // Rounded up, so a client that waits exactly this long finds the token there.
         let ms = u64::try_from(wait.as_micros().div_ceil(1000)).unwrap_or(u64::MAX);
-        let mut details = Map::new();
         details.insert("retry_after_ms".to_owned(), json!(ms));
         self.refuse_with(
             to,
@@ -210,7 +213,9 @@ impl Session {
     async fn on_message(&mut self, msg: ClientMsg) -> Flow {
         match self.limiter.check(Class::of(&msg)) {
             Verdict::Pass => {}
-            verdict => return self.rate_limited(verdict, msg.reply_to(), msg.room()),
+            verdict => {
+                return self.rate_limited(verdict, msg.reply_to(), msg.room(), Map::new());
+            }
         }
         let caller = match (&msg, &self.player) {
             (
@@ -484,46 +489,78 @@ impl Session {
             }
         }
     }
+}
 
-    /// Work out why a frame did not decode and say so precisely.
-    fn explain_bad_frame(&self, encoding: Encoding, frame: &[u8], typed: &str) {
-        let value = match encoding.decode_value(frame).map_err(|e| e.0) {
-            Ok(v) => v,
-            Err(e) => {
-                let what = match encoding {
-                    Encoding::Json => "JSON",
-                    Encoding::MsgPack => "MessagePack",
-                };
-                return self.error(
-                    None,
-                    ErrorCode::BadMessage,
-                    format!("not valid {what}: {e}"),
-                );
-            }
+/// Why a frame was not read as a message.
+enum Unread {
+    /// It nests deeper than this (`max_json_depth`): refused for that, whatever else is wrong.
+    TooDeep(usize),
+    /// The typed decoder's complaint.
+    Invalid(String),
+}
+
+/// The answer to a frame that is no message: where it goes, what it carries of the frame,
+/// and the code and message.
+struct BadFrame {
+    to: ReplyTo,
+    details: Map<String, Value>,
+    why: (ErrorCode, String),
+}
+
+/// Work out why a frame did not decode, say so precisely, and address the answer. The frame
+/// is read again as a plain value (within the decoder's own depth bound, so a frame too deep
+/// for a game still names its room and seq): the answer to an object of a known type is a
+/// `reject` when it names a room and a seq, and otherwise an `error` carrying every `room`,
+/// `seq` and `rid` it could read (see [`frame_details`]).
+fn explain_bad_frame(encoding: Encoding, frame: &[u8], unread: Unread) -> BadFrame {
+    let typed = match unread {
+        Unread::TooDeep(depth) => Err(format!(
+            "the message nests arrays and objects deeper than {depth}"
+        )),
+        Unread::Invalid(typed) => Ok(typed),
+    };
+    let unaddressed = |code, message: String| {
+        let why = match &typed {
+            Err(deep) => (ErrorCode::BadMessage, deep.clone()),
+            Ok(_) => (code, message),
         };
-        let Some(t) = value.get("t").and_then(Value::as_str) else {
-            return self.error(
-                None,
-                ErrorCode::BadMessage,
-                "expected an object with a string field \"t\"",
-            );
-        };
-        if ClientMsg::fields(t).is_none() {
-            let shown: String = t.chars().take(40).collect();
-            return self.error(
-                None,
-                ErrorCode::UnknownType,
-                format!("unknown message type {shown:?}"),
-            );
+        BadFrame {
+            to: ReplyTo::Error { rid: None },
+            details: Map::new(),
+            why,
         }
-        let message = format!("invalid {t}: {typed}");
-        self.refuse(
-            ReplyTo::of_frame(t, &value),
-            None,
-            ErrorCode::InvalidField,
-            message,
+    };
+    let value = match encoding.decode_value(frame) {
+        Ok(v) => v,
+        Err(e) => {
+            let what = match encoding {
+                Encoding::Json => "JSON",
+                Encoding::MsgPack => "MessagePack",
+            };
+            return unaddressed(ErrorCode::BadMessage, format!("not valid {what}: {}", e.0));
+        }
+    };
+    let Some(t) = value.get("t").and_then(Value::as_str) else {
+        let message = "expected an object with a string field \"t\"".to_owned();
+        return unaddressed(ErrorCode::BadMessage, message);
+    };
+    if ClientMsg::fields(t).is_none() {
+        let shown: String = t.chars().take(40).collect();
+        return unaddressed(
+            ErrorCode::UnknownType,
+            format!("unknown message type {shown:?}"),
         );
     }
+    let to = ReplyTo::of_frame(t, &value);
+    let details = match to {
+        ReplyTo::Reject { .. } => Map::new(),
+        ReplyTo::Error { .. } => frame_details(t, &value),
+    };
+    let why = match typed {
+        Ok(typed) => (ErrorCode::InvalidField, format!("invalid {t}: {typed}")),
+        Err(deep) => (ErrorCode::BadMessage, deep),
+    };
+    BadFrame { to, details, why }
 }
 
 /// Longest `message` of an `error` or `reject`, in bytes: messages quote what the client sent

@@ -518,3 +518,99 @@ async fn answers_do_not_echo_a_huge_input() {
     }
     ping_still_works(&mut c).await;
 }
+
+/// docs/protocol.md, *Malformed messages*: the answer to a message that does not decode
+/// carries every room, seq and rid that could be read from it, so a client matching answers
+/// by seq (or rid) never waits for one that does not come.
+#[tokio::test]
+async fn a_malformed_message_is_answered_with_what_it_said_of_where_it_belongs() {
+    let srv = server().await;
+    let mut c = Raw::connect(srv.addr()).await;
+    c.hello("ada").await;
+    let nested = |depth: usize| {
+        format!(
+            r#"{{"t":"act","room":"r_1","seq":7,"action":{}{}}}"#,
+            "[".repeat(depth),
+            "]".repeat(depth)
+        )
+    };
+    let reject = |seq: u64, code| json!({"t": "reject", "room": "r_1", "seq": seq, "code": code});
+    let error = |rid: Option<u64>, code, details: Option<serde_json::Value>| {
+        let mut e = json!({"t": "error", "code": code});
+        if let Some(rid) = rid {
+            e["rid"] = json!(rid);
+        }
+        if let Some(d) = details {
+            e["details"] = d;
+        }
+        e
+    };
+    let cases = [
+        // An act that names a room and a valid seq: a reject, whatever else is wrong.
+        (
+            r#"{"t":"act","room":"r_1","seq":4,"action":{},"x":1}"#.to_owned(),
+            reject(4, "INVALID_FIELD"),
+        ),
+        (
+            r#"{"t":"undo","room":"r_1"}"#.to_owned(),
+            error(None, "INVALID_FIELD", Some(json!({"room": "r_1"}))),
+        ),
+        (nested(40), reject(7, "BAD_MESSAGE")),
+        // A seq the reject cannot carry: an error echoing it as sent, beside the room.
+        (
+            r#"{"t":"act","room":"r_1","seq":"5","action":{}}"#.to_owned(),
+            error(
+                None,
+                "INVALID_FIELD",
+                Some(json!({"room": "r_1", "seq": "5"})),
+            ),
+        ),
+        (
+            r#"{"t":"act","room":"r_1","seq":-1,"action":{}}"#.to_owned(),
+            error(
+                None,
+                "INVALID_FIELD",
+                Some(json!({"room": "r_1", "seq": -1})),
+            ),
+        ),
+        (
+            r#"{"t":"act","room":6,"seq":6,"action":{}}"#.to_owned(),
+            error(None, "INVALID_FIELD", Some(json!({"seq": 6}))),
+        ),
+        // Requests: `rid` in its field when it is a number, in details as sent otherwise.
+        (
+            r#"{"t":"join","rid":"8","room":"KXQTP","x":1}"#.to_owned(),
+            error(
+                None,
+                "INVALID_FIELD",
+                Some(json!({"room": "KXQTP", "rid": "8"})),
+            ),
+        ),
+        (
+            r#"{"t":"leave","rid":9,"room":"r_1","x":1}"#.to_owned(),
+            error(Some(9), "INVALID_FIELD", Some(json!({"room": "r_1"}))),
+        ),
+        (
+            r#"{"t":"sync","room":"r_1","x":1}"#.to_owned(),
+            error(None, "INVALID_FIELD", Some(json!({"room": "r_1"}))),
+        ),
+        // Nothing readable: a bare error.
+        (nested(200), error(None, "BAD_MESSAGE", None)),
+        (
+            r#"{"t":"act","room":"r_1","seq":3,"action":{}"#.to_owned(),
+            error(None, "BAD_MESSAGE", None),
+        ),
+        (
+            r#"{"t":"jump","room":"r_1","seq":3}"#.to_owned(),
+            error(None, "UNKNOWN_TYPE", None),
+        ),
+    ];
+    for (frame, want) in cases {
+        c.send_text(&frame).await;
+        let mut got = serde_json::to_value(c.msg().await).unwrap();
+        got.as_object_mut().unwrap().remove("message");
+        assert_eq!(got, want, "{frame:.80}");
+    }
+    ping_still_works(&mut c).await;
+    srv.stop().await.unwrap();
+}

@@ -96,8 +96,19 @@ async fn abuse_run(addr: SocketAddr, dir: &Path, abuse: &[&str]) -> Value {
     let report = dir.join(format!("{}.json", abuse.join("_")));
     let url = support::ws_url(addr);
     let mut argv = vec!["bench", "--url", &url, "-R", "1", "-C", "1", "-T", "200"];
+    // The abusers compete as equals: the suite keeps both cores busy, and an idle-priority
+    // thread (the tool's default, for a quiet machine) would hardly run.
     argv.extend([
-        "--warmup", "0", "-D", "1", "--drain", "3", "--format", "json",
+        "--warmup",
+        "0",
+        "-D",
+        "1",
+        "--drain",
+        "3",
+        "--format",
+        "json",
+        "--abuse-priority",
+        "normal",
     ]);
     argv.extend(abuse);
     let mut args = Bench::try_parse_from(argv).unwrap().args;

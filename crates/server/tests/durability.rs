@@ -236,10 +236,10 @@ mod in_process {
     //! and the results of finished games.
 
     use super::rand_suffix;
-    use super::support::{Clock, step_until, within};
+    use super::support::{self, Clock, Raw, step_until, within};
     use arbiter_client::{Client, CreateRoom, Encoding, Hello};
     use arbiter_engine::{Durability, Persistence};
-    use arbiter_protocol::JoinRole;
+    use arbiter_protocol::{ClientMsg, JoinRole, ServerMsg};
     use arbiter_server::{Running, Settings, Signer, SqlStore};
     use serde_json::{Value, json};
     use std::path::Path;
@@ -251,12 +251,16 @@ mod in_process {
     }
 
     async fn start_with(db: &Path, settings: Settings) -> Running {
+        start_durable(db, settings, Durability::Strict).await
+    }
+
+    async fn start_durable(db: &Path, settings: Settings, durability: Durability) -> Running {
         let store = SqlStore::open(&format!("sqlite://{}", db.display()))
             .await
             .unwrap();
         let persistence = Persistence {
             store: Arc::new(store),
-            durability: Durability::Strict,
+            durability,
             snapshot_every: 4,
         };
         arbiter_server::start_with(
@@ -572,6 +576,179 @@ mod in_process {
         // Archived rooms are not brought back to life on the next start.
         let srv = start(&dir.join("arbiter.db")).await;
         assert_eq!(get(srv.addr(), "/healthz").await["rooms"], json!(0));
+        srv.stop().await.unwrap();
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    /// A raw connection that says `hello` (with `token` when given) and returns its token.
+    async fn hello(srv: &Running, name: &str, token: Option<&str>) -> (Raw, String) {
+        let mut c = Raw::connect(srv.addr()).await;
+        c.send(&ClientMsg::Hello {
+            v: 1,
+            name: Some(name.into()),
+            token: token.map(str::to_owned),
+            instance: None,
+        })
+        .await;
+        match c.msg().await {
+            ServerMsg::Welcome { token, .. } => (c, token),
+            other => panic!("expected welcome, got {other:?}"),
+        }
+    }
+
+    fn join(room: &str, since: Option<u64>) -> ClientMsg {
+        ClientMsg::Join {
+            rid: Some(1),
+            room: room.into(),
+            role: JoinRole::Player,
+            since,
+        }
+    }
+
+    /// Join (resuming from `since`): `joined.rewound`, and the version of the state frames
+    /// that follow, once they reach the room's version `v`.
+    async fn resume(
+        c: &mut Raw,
+        room: &str,
+        since: Option<u64>,
+        v: u64,
+    ) -> (Option<u64>, Vec<ServerMsg>) {
+        c.send(&join(room, since)).await;
+        let rewound = match c.until(|m| matches!(m, ServerMsg::Joined { .. })).await {
+            ServerMsg::Joined { rewound, .. } => rewound,
+            _ => unreachable!(),
+        };
+        let mut state = Vec::new();
+        if since != Some(v) {
+            loop {
+                let m = c.msg().await;
+                let at = match &m {
+                    ServerMsg::Snapshot { v, .. } | ServerMsg::Patch { v, .. } => *v,
+                    _ => continue,
+                };
+                state.push(m);
+                if at == v {
+                    break;
+                }
+            }
+        }
+        // A ping's answer proves nothing else came.
+        c.send(&ClientMsg::Ping { n: Some(9) }).await;
+        assert_eq!(c.msg().await, ServerMsg::Pong { n: Some(9) });
+        (rewound, state)
+    }
+
+    /// Act and wait for the ack; its version.
+    async fn act(c: &mut Raw, room: &str, seq: u64) -> u64 {
+        c.send(&ClientMsg::Act {
+            room: room.into(),
+            seq,
+            base: None,
+            action: json!({"type": "add", "n": 1}),
+        })
+        .await;
+        match c.until(|m| matches!(m, ServerMsg::Ack { .. })).await {
+            ServerMsg::Ack { v, .. } => v,
+            _ => unreachable!(),
+        }
+    }
+
+    /// Under relaxed durability an ack leaves before its commit; a room takes its next
+    /// command only once that commit is done, so the answer to a `sync` proves it.
+    async fn durable(c: &mut Raw, room: &str) {
+        c.send(&ClientMsg::Sync { room: room.into() }).await;
+        c.until(|m| matches!(m, ServerMsg::Snapshot { .. })).await;
+    }
+
+    fn copy_database(from: &Path, to: &Path) {
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+
+    /// Under `--durability relaxed` a crash loses the entries of the commit in flight:
+    /// acknowledged, never stored, and the restarted room reuses their versions. That is a
+    /// database whose log ends before what the clients hold — made here by keeping a copy of
+    /// the database from an earlier point and restarting on it. A client resuming from a
+    /// version above the room's, or from one above where the room was loaded while its player
+    /// has not been back since, gets the version the room went back to and a snapshot — never
+    /// patches onto a view the room never had.
+    #[tokio::test]
+    async fn a_client_ahead_of_a_room_that_lost_its_tail_is_told_and_gets_a_snapshot() {
+        let dir = std::env::temp_dir().join(format!("arbiter-rewound-{}", rand_suffix()));
+        let (live, behind) = (dir.join("live"), dir.join("behind"));
+        std::fs::create_dir_all(&live).unwrap();
+        std::fs::create_dir_all(&behind).unwrap();
+        let relaxed = |dir: &Path| {
+            let db = dir.join("arbiter.db");
+            async move { start_durable(&db, Settings::default(), Durability::Relaxed).await }
+        };
+
+        let srv = relaxed(&live).await;
+        let (mut ada, ada_token) = hello(&srv, "Ada", None).await;
+        let (mut cy, cy_token) = hello(&srv, "Cy", None).await;
+        ada.send(&support::create_msg(1, "counter")).await;
+        let room = match ada.until(|m| matches!(m, ServerMsg::Joined { .. })).await {
+            ServerMsg::Joined { room, .. } => room.id.to_string(),
+            _ => unreachable!(),
+        };
+        cy.send(&join(&room, None)).await;
+        cy.until(|m| matches!(m, ServerMsg::Joined { .. })).await;
+        let stored = act(&mut ada, &room, 1).await;
+        durable(&mut ada, &room).await;
+        srv.stop().await.unwrap();
+        copy_database(&live, &behind);
+
+        // What the crash will lose: two more acknowledged actions.
+        let srv = relaxed(&live).await;
+        let (mut ada, _) = hello(&srv, "Ada", Some(&ada_token)).await;
+        let (mut cy, _) = hello(&srv, "Cy", Some(&cy_token)).await;
+        assert_eq!(resume(&mut ada, &room, Some(stored), stored).await.0, None);
+        assert_eq!(resume(&mut cy, &room, Some(stored), stored).await.0, None);
+        act(&mut ada, &room, 2).await;
+        let held = act(&mut ada, &room, 3).await;
+        assert_eq!(held, stored + 2);
+        srv.stop().await.unwrap();
+
+        let srv = relaxed(&behind).await;
+        // Cy comes back first, from a version the room does not have.
+        let (mut cy, _) = hello(&srv, "Cy", Some(&cy_token)).await;
+        let (rewound, state) = resume(&mut cy, &room, Some(held), stored).await;
+        assert_eq!(rewound, Some(stored));
+        assert!(
+            matches!(&state[..], [ServerMsg::Snapshot { v, view, .. }] if *v == stored && view["count"] == json!(1)),
+            "{state:?}"
+        );
+        // Cy moves the room past the version Ada holds: the same number, another history.
+        let mut v = stored;
+        for seq in 1..=3 {
+            v = act(&mut cy, &room, seq).await;
+        }
+        assert!(v > held);
+        let (mut ada, _) = hello(&srv, "Ada", Some(&ada_token)).await;
+        let (rewound, state) = resume(&mut ada, &room, Some(held), v).await;
+        assert_eq!(
+            rewound,
+            Some(stored),
+            "Ada's {held} is from before the loss"
+        );
+        assert!(
+            matches!(&state[..], [ServerMsg::Snapshot { v: at, view, .. }] if *at == v && view["count"] == json!(4)),
+            "{state:?}"
+        );
+        // Back in this history, Ada resumes as usual.
+        drop(ada);
+        let (mut ada, _) = hello(&srv, "Ada", Some(&ada_token)).await;
+        assert_eq!(resume(&mut ada, &room, Some(v), v).await, (None, vec![]));
+        let patched = act(&mut cy, &room, 4).await;
+        let (mut again, _) = hello(&srv, "Ada", Some(&ada_token)).await;
+        let (rewound, state) = resume(&mut again, &room, Some(v), patched).await;
+        assert_eq!(rewound, None);
+        assert!(
+            matches!(&state[..], [ServerMsg::Patch { from, .. }] if *from == v),
+            "{state:?}"
+        );
         srv.stop().await.unwrap();
         std::fs::remove_dir_all(&dir).ok();
     }

@@ -488,7 +488,7 @@ async fn a_socket_that_trickles_its_headers_is_closed() {
 }
 
 #[tokio::test]
-async fn deep_nesting_is_refused_before_decoding() {
+async fn deep_nesting_is_refused_before_any_room_sees_it() {
     let srv = server_with(arbiter_games::registry(), Settings::default()).await;
     let mut c = Raw::connect(srv.addr()).await;
     c.hello("ada").await;
@@ -499,13 +499,16 @@ async fn deep_nesting_is_refused_before_decoding() {
             "]".repeat(depth)
         )
     };
+    // Refused for its depth, answered where it said it belongs (its room and seq).
     c.send_text(&nested(40)).await;
     match c.msg().await {
-        ServerMsg::Error {
+        ServerMsg::Reject {
+            room,
+            seq: 1,
             code: ErrorCode::BadMessage,
             message,
             ..
-        } => assert!(message.contains("deeper than 32"), "{message}"),
+        } if room == "r_none" => assert!(message.contains("deeper than 32"), "{message}"),
         other => panic!("expected BAD_MESSAGE, got {other:?}"),
     }
     // Within the limit the message is decoded (and refused for what it says).

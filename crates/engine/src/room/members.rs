@@ -81,6 +81,12 @@ impl<G: Game> Room<G> {
                 "this connection is already in the room",
             );
         }
+        let rewound = since.and_then(|s| self.rewound(&caller.player.id, s));
+        if self.restored_at.is_some() {
+            self.returned
+                .entry(caller.player.id.clone())
+                .or_insert(self.v);
+        }
         let mut notice = None;
         let (idx, is_new) = match self.member_index(&caller.player.id) {
             // Another tab, or a reconnect: the seat (or place) is still there.
@@ -129,9 +135,16 @@ impl<G: Game> Room<G> {
             seq: self
                 .books
                 .last(&(caller.player.id.clone(), caller.instance.clone())),
+            rewound,
         };
         self.send_to(caller.conn, &caller.outbox, FrameKind::Control, &joined);
-        self.catch_up(caller, &key, since);
+        if rewound.is_some() {
+            // Patches from `since` would apply to a view the room never had.
+            views::fallback("rewound");
+            self.catch_up(caller, &key, None);
+        } else {
+            self.catch_up(caller, &key, since);
+        }
         let recent: Vec<Arc<ServerMsg>> = self.chat.iter().cloned().collect();
         for msg in recent {
             self.send_to(caller.conn, &caller.outbox, FrameKind::Control, &msg);

@@ -114,6 +114,12 @@ pub struct Room<G: Game> {
     chat_limits: chat::ChatLimits,
     /// Handles on the metrics every action touches.
     metrics: RoomMetrics,
+    /// The version this room was loaded from storage at, if it was (see [`Room::rewound`]).
+    restored_at: Option<u64>,
+    /// Since the load: the version at which each player first came back. A client of theirs
+    /// presenting a `since` above `restored_at` and below this holds versions from before
+    /// the load that storage did not keep.
+    returned: HashMap<PlayerId, u64>,
 }
 
 impl<G: Game> Room<G> {
@@ -144,6 +150,8 @@ impl<G: Game> Room<G> {
             chat: VecDeque::new(),
             chat_limits: chat::ChatLimits::default(),
             metrics,
+            restored_at: None,
+            returned: HashMap::new(),
         })
     }
 

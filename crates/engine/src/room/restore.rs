@@ -85,6 +85,7 @@ impl<G: Game> Room<G> {
             }
         }
         room.persisted_v = room.v;
+        room.restored_at = Some(room.v);
         room.now_ms = now_ms;
         let deadline = now_ms + room.spec.options.seat_grace_ms;
         for m in room.members.iter().filter(|m| !m.bot) {

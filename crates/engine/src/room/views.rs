@@ -70,7 +70,7 @@ impl SentView {
 }
 
 /// Count a snapshot sent in place of patches.
-fn fallback(reason: &'static str) {
+pub(super) fn fallback(reason: &'static str) {
     metrics::counter!(crate::metrics::SNAPSHOT_FALLBACKS, "reason" => reason).increment(1);
 }
 
@@ -138,6 +138,20 @@ impl<G: Game> Room<G> {
             };
             self.mail.send(id, &conn.outbox, frame);
         }
+    }
+
+    /// The version to tell a client resuming from `since` that the room went back to, when
+    /// `since` is a version this room's history does not have: above the room's version, or —
+    /// in a room loaded from storage — above the version it was loaded at while `player` has
+    /// not been back since (what they hold was acknowledged under relaxed durability and
+    /// lost). `None` when `since` is one of this room's versions.
+    pub(super) fn rewound(&self, player: &PlayerId, since: u64) -> Option<u64> {
+        let floor = self.restored_at.unwrap_or(self.v);
+        if since > self.v {
+            return Some(floor);
+        }
+        let back = self.returned.get(player).copied().unwrap_or(u64::MAX);
+        (since > floor && since < back).then_some(floor)
     }
 
     /// Bring a connection up to date: the state frames it missed since `since`, or a snapshot.
