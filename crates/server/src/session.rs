@@ -258,15 +258,8 @@ impl Session {
                 seed,
                 key,
             } => {
-                if let Some(bad) = key.as_deref().filter(|k| !is_client_id(k)) {
-                    let shown: String = bad.chars().take(40).collect();
-                    self.error(
-                        rid,
-                        ErrorCode::InvalidField,
-                        format!(
-                            "key {shown:?} must be 1–{MAX_CLIENT_ID} ASCII letters, digits, '-' or '_'"
-                        ),
-                    );
+                if let Some(why) = not_a_client_id("key", key.as_deref()) {
+                    self.error(rid, ErrorCode::InvalidField, why);
                     return Flow::Continue;
                 }
                 let options = CreateOptions {
@@ -396,15 +389,8 @@ impl Session {
                 return Flow::Continue;
             }
         };
-        if let Some(bad) = instance.as_deref().filter(|i| !is_client_id(i)) {
-            let shown: String = bad.chars().take(40).collect();
-            self.error(
-                None,
-                ErrorCode::InvalidField,
-                format!(
-                    "instance {shown:?} must be 1–{MAX_CLIENT_ID} ASCII letters, digits, '-' or '_'"
-                ),
-            );
+        if let Some(why) = not_a_client_id("instance", instance.as_deref()) {
+            self.error(None, ErrorCode::InvalidField, why);
             return Flow::Continue;
         }
         let now = now_ms();
@@ -489,6 +475,15 @@ impl Session {
             }
         }
     }
+}
+
+/// Why `value` (a client instance or request key, named `field`) is refused, if it is.
+fn not_a_client_id(field: &str, value: Option<&str>) -> Option<String> {
+    let bad = value.filter(|v| !is_client_id(v))?;
+    let shown: String = bad.chars().take(40).collect();
+    Some(format!(
+        "{field} {shown:?} must be 1–{MAX_CLIENT_ID} ASCII letters, digits, '-' or '_'"
+    ))
 }
 
 /// Why a frame was not read as a message.
