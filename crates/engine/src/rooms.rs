@@ -8,7 +8,7 @@ use crate::registry::{Launch, Stored};
 use crate::room::Query;
 use crate::room::{RoomOptions, RoomSpec};
 use crate::store::{CreateKey, Loaded, Store, StoreError, StoredRoom};
-use arbiter_protocol::{ErrorCode, RoomInfo};
+use arbiter_protocol::{ErrorCode, PlayerId, RoomInfo};
 use rand::Rng;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -87,6 +87,8 @@ pub struct CreateOptions {
     /// The request's key: stored with the room, so that [`Rooms::created_by`] finds it for
     /// a retry (a store refuses a second room with the same key).
     pub key: Option<CreateKey>,
+    /// The player creating the room, stored with it (see [`Rooms::live_created`]).
+    pub creator: Option<PlayerId>,
 }
 
 #[derive(Default)]
@@ -226,6 +228,7 @@ impl Rooms {
                 max_spectators: spec.options.max_spectators,
                 seat_grace_ms: spec.options.seat_grace_ms,
                 key: options.key.clone(),
+                creator: options.creator.clone(),
             };
             // The game must accept the config before anything is stored.
             let start = self.0.registry.prepare(game, spec)?;
@@ -304,6 +307,15 @@ impl Rooms {
         }
         match &self.0.persistence {
             Some(p) => p.store.find_created(key).await,
+            None => Ok(None),
+        }
+    }
+
+    /// How many live rooms `player` created, counted by the store (so across every node that
+    /// shares it, and across restarts); `None` without a store.
+    pub async fn live_created(&self, player: &PlayerId) -> Result<Option<u64>, StoreError> {
+        match &self.0.persistence {
+            Some(p) => p.store.live_created(player).await.map(Some),
             None => Ok(None),
         }
     }

@@ -72,6 +72,11 @@ pub struct StoredRoom {
     /// record; unique per (player, key).
     #[serde(default)]
     pub key: Option<CreateKey>,
+    /// The player whose `create` made the room (`None` for rooms made otherwise, e.g. by an
+    /// embedding program): counted against that player's maximum of live rooms, on every
+    /// node that shares the store.
+    #[serde(default)]
+    pub creator: Option<PlayerId>,
 }
 
 /// A `create` request's identity: who sent it, and the key their client gave it.
@@ -201,6 +206,8 @@ pub trait Store: Send + Sync + 'static {
     fn find_code(&self, code: &str) -> StoreFuture<'_, Option<String>>;
     /// The id of the room (live or archived) that the `create` request `key` made, if any.
     fn find_created(&self, key: &CreateKey) -> StoreFuture<'_, Option<String>>;
+    /// How many rooms `player` created that are not archived.
+    fn live_created(&self, player: &PlayerId) -> StoreFuture<'_, u64>;
     /// Everything needed to rebuild a room.
     fn load(&self, room: &str) -> StoreFuture<'_, Option<Loaded>>;
     /// Log entries above version `after`, at most `limit`, in order (for history).

@@ -38,6 +38,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 max_spectators: 0,
                 seat_grace_ms: 0,
                 key: None,
+                creator: None,
             })
             .await?;
     }

@@ -275,14 +275,29 @@ impl App {
             rooms.retain(|room| !room.is_closed());
             rooms.len()
         };
-        if live(&mut self.created()) >= max {
+        // With a store, its count: every node sharing it, and rooms from before a restart.
+        let stored = self.0.rooms.live_created(player).await.map_err(|e| {
+            GameError::new(
+                ErrorCode::Unavailable,
+                format!("the player's rooms cannot be counted: {e}"),
+            )
+        })?;
+        let have = match stored {
+            Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
+            None => live(&mut self.created()),
+        };
+        if have >= max {
             return Err(GameError::new(
                 ErrorCode::RateLimited,
                 format!(
-                    "you have {max} live rooms on this server, the most one player may create; leave one to close it first"
+                    "you have {max} live rooms, the most one player may create; leave one to close it first"
                 ),
             ));
         }
+        let options = CreateOptions {
+            creator: Some(player.clone()),
+            ..options
+        };
         let room = self.create_room(game, config, options).await?;
         let mut created = self.created();
         live(&mut created);

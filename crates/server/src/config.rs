@@ -378,7 +378,8 @@ pub struct Overrides {
     /// (each connection's deadline lies between half of this and this).
     #[arg(long, env = "ARBITER_HELLO_TIMEOUT_SECS")]
     pub hello_timeout_secs: Option<u64>,
-    /// Live rooms on this node one player may have created; past it `create` is answered
+    /// Live rooms one player may have created (counted by the database, so across every node
+    /// sharing it; with `--database-url memory`, on this node); past it `create` is answered
     /// `RATE_LIMITED`.
     #[arg(long, env = "ARBITER_MAX_ROOMS_PER_PLAYER")]
     pub max_rooms_per_player: Option<usize>,

@@ -271,6 +271,7 @@ impl Session {
                         player: caller.player.id.clone(),
                         key,
                     }),
+                    creator: None,
                 };
                 let config = config.unwrap_or(Value::Null);
                 let max_config = self.app.settings().limits.max_config_bytes;

@@ -249,6 +249,8 @@ mod sql {
     /// Refused (nothing inserted) when a live room has the code, or a room the request key.
     pub(super) const CREATE: &str = "INSERT INTO rooms (id, code, game, config, seed, created_ms, public, max_players, max_spectators, seat_grace_ms, creator, create_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING";
     pub(super) const CREATED: &str = "SELECT id FROM rooms WHERE creator = $1 AND create_key = $2";
+    pub(super) const LIVE_CREATED: &str =
+        "SELECT COUNT(*) FROM rooms WHERE creator = $1 AND archived IS NULL";
     /// Locks the room's row until commit, so a takeover waits for an append in progress.
     pub(super) const FENCE: &str = "UPDATE rooms SET fence = fence WHERE id = $1 AND fence = $2";
     pub(super) const CLAIM: &str =
@@ -312,7 +314,12 @@ macro_rules! commit_all {
                             .bind(i64::from(r.max_players))
                             .bind(i64::from(r.max_spectators))
                             .bind(to_db(r.seat_grace_ms))
-                            .bind(r.key.as_ref().map(|k| k.player.as_str()))
+                            .bind(
+                                r.creator
+                                    .as_ref()
+                                    .or(r.key.as_ref().map(|k| &k.player))
+                                    .map(PlayerId::as_str),
+                            )
                             .bind(r.key.as_ref().map(|k| k.key.as_str()))
                             .execute(&mut *tx)
                             .await
@@ -429,6 +436,10 @@ macro_rules! read_room {
                 return Ok(None);
             };
             let config: String = row.try_get("config").map_err(err)?;
+            let creator = row
+                .try_get::<Option<String>, _>("creator")
+                .map_err(err)?
+                .map(PlayerId);
             let room = StoredRoom {
                 id: row.try_get("id").map_err(err)?,
                 code: row.try_get("code").map_err(err)?,
@@ -445,16 +456,17 @@ macro_rules! read_room {
                 .map_err(err)?,
                 seat_grace_ms: from_db(row.try_get("seat_grace_ms").map_err(err)?),
                 key: match (
-                    row.try_get::<Option<String>, _>("creator").map_err(err)?,
+                    &creator,
                     row.try_get::<Option<String>, _>("create_key")
                         .map_err(err)?,
                 ) {
                     (Some(player), Some(key)) => Some(CreateKey {
-                        player: PlayerId(player),
+                        player: player.clone(),
                         key,
                     }),
                     _ => None,
                 },
+                creator,
             };
             let mut snapshots = Vec::new();
             for row in sqlx::query(&fix(sql::SNAPSHOTS))
@@ -612,6 +624,27 @@ impl Store for SqlStore {
     fn find_code(&self, code: &str) -> StoreFuture<'_, Option<String>> {
         let code = code.to_owned();
         Box::pin(async move { counted("find_code", self.scalar(sql::CODE, &code).await) })
+    }
+
+    fn live_created(&self, player: &PlayerId) -> StoreFuture<'_, u64> {
+        let player = player.clone();
+        Box::pin(async move {
+            let n = match &self.db {
+                Db::Sqlite(pool) => {
+                    sqlx::query_scalar::<_, i64>(&lite(sql::LIVE_CREATED))
+                        .bind(player.as_str())
+                        .fetch_one(pool)
+                        .await
+                }
+                Db::Postgres(pool) => {
+                    sqlx::query_scalar::<_, i64>(sql::LIVE_CREATED)
+                        .bind(player.as_str())
+                        .fetch_one(pool)
+                        .await
+                }
+            };
+            counted("live_created", n.map(from_db).map_err(err))
+        })
     }
 
     fn find_created(&self, key: &CreateKey) -> StoreFuture<'_, Option<String>> {

@@ -523,6 +523,66 @@ async fn the_admin_api_answers_from_any_node() {
     assert!(log.len() >= 3, "a join and two acts: {log:?}");
 }
 
+/// A player's maximum of live rooms (16 by default) counts the rooms they created on every
+/// node: the shared database counts them, not each node apart. Closing one makes room again.
+#[tokio::test]
+async fn a_player_s_rooms_are_counted_across_the_cluster() {
+    const MAX: usize = 16;
+    let cluster = Cluster::start(2).await;
+    let (a, _a_events) = Client::connect(&ws_url(cluster.addr(0)), Hello::named("Ada"))
+        .await
+        .unwrap();
+    let again = Hello {
+        token: Some(a.token().to_owned()),
+        ..Hello::named("Ada")
+    };
+    let (b, _b_events) = Client::connect(&ws_url(cluster.addr(1)), again)
+        .await
+        .unwrap();
+    assert_eq!(a.player().id, b.player().id);
+    // Half through each node.
+    let mut rooms = Vec::new();
+    for i in 0..MAX {
+        let via = if i % 2 == 0 { &a } else { &b };
+        rooms.push(
+            via.create(CreateRoom::new("counter"))
+                .await
+                .unwrap()
+                .room
+                .id,
+        );
+    }
+    for via in [&a, &b] {
+        let refused = via.create(CreateRoom::new("counter")).await.unwrap_err();
+        assert_eq!(refused.code(), Some(ErrorCode::RateLimited), "{refused}");
+    }
+    // Closing one of them (through the admin API of the node that did not create it) frees
+    // a place on every node.
+    let auth = format!("Bearer {ADMIN_TOKEN}");
+    let (status, closed) = request(
+        cluster.addr(1),
+        "POST",
+        &format!("/api/v1/admin/rooms/{}/close", rooms[0]),
+        &[("Authorization", &auth)],
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{closed}");
+    // Archived once the owner has written it down: the room is no longer found.
+    let deadline = Instant::now() + PATIENCE;
+    while get(cluster.addr(0), &format!("/api/v1/rooms/{}", rooms[0]))
+        .await
+        .0
+        != 404
+    {
+        assert!(Instant::now() < deadline, "the closed room is still found");
+        tokio::task::yield_now().await;
+    }
+    b.create(CreateRoom::new("counter")).await.unwrap();
+    let refused = a.create(CreateRoom::new("counter")).await.unwrap_err();
+    assert_eq!(refused.code(), Some(ErrorCode::RateLimited), "{refused}");
+}
+
 /// How many acks to let pass before breaking something: a random point of the load, whatever
 /// the machine's speed.
 fn random_acks() -> usize {

@@ -42,6 +42,7 @@ fn stored(id: &str, code: &str) -> StoredRoom {
         max_spectators: 4,
         seat_grace_ms: 1_000,
         key: None,
+        creator: None,
     }
 }
 
