@@ -43,6 +43,14 @@ pub enum RoomCmd {
         /// Answered once the room has stopped.
         done: tokio::sync::oneshot::Sender<()>,
     },
+    /// The server is stopping: make what was done durable, close the room's connections,
+    /// stop. `done` is answered when it has — under relaxed durability the last batch's
+    /// answers left before its entries were stored, and a process that exited without
+    /// waiting for this would lose them.
+    Shutdown {
+        /// Answered once the room has stopped.
+        done: tokio::sync::oneshot::Sender<()>,
+    },
     /// An operator's request (the admin API), answered on `reply`.
     Admin {
         /// What.
@@ -223,6 +231,8 @@ struct Actor {
 enum Stop {
     /// Hand the room over; answer `done` once stopped.
     HandOver(tokio::sync::oneshot::Sender<()>),
+    /// The server is stopping; answer `done` once stopped.
+    Shutdown(tokio::sync::oneshot::Sender<()>),
     /// An operator closes it.
     Close {
         reason: String,
@@ -259,6 +269,7 @@ fn handle<G: Game>(
         }
         RoomCmd::Disconnect { conn } => room.disconnect(conn, now),
         RoomCmd::HandOver { done } => return Some(Stop::HandOver(done)),
+        RoomCmd::Shutdown { done } => return Some(Stop::Shutdown(done)),
         RoomCmd::Admin {
             op: AdminOp::Close { reason },
             reply,
@@ -343,6 +354,12 @@ impl Actor {
                     room.hand_over();
                     rx.close();
                     on_close();
+                    let _ = done.send(());
+                    return;
+                }
+                Some(Stop::Shutdown(done)) => {
+                    room.close(ErrorCode::Unavailable, "the server is shutting down");
+                    rx.close();
                     let _ = done.send(());
                     return;
                 }

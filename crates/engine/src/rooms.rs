@@ -532,12 +532,26 @@ impl Rooms {
         self.len() == 0
     }
 
-    /// Forget every room; their actors stop once the last connection lets go of them.
-    pub fn close_all(&self) {
-        let mut live = self.live();
-        live.by_id.clear();
-        live.by_code.clear();
-        live.by_key.clear();
+    /// Stop every room here, for a server that is stopping: each makes what it did durable
+    /// and closes its connections; returns once all have stopped.
+    pub async fn shut_down(&self) {
+        let handles: Vec<RoomHandle> = {
+            let mut live = self.live();
+            live.by_code.clear();
+            live.by_key.clear();
+            live.by_id.drain().map(|(_, h)| h).collect()
+        };
+        // Ask them all first, so that they stop side by side; then wait for each.
+        let mut stopping = Vec::with_capacity(handles.len());
+        for handle in handles {
+            let (done, stopped) = tokio::sync::oneshot::channel();
+            if handle.send(RoomCmd::Shutdown { done }).await.is_ok() {
+                stopping.push(stopped);
+            }
+        }
+        for stopped in stopping {
+            let _ = stopped.await;
+        }
     }
 }
 

@@ -158,7 +158,14 @@ impl Running {
         if drained.is_err() {
             tracing::warn!("connections still open after the drain timeout");
         }
-        rooms.close_all();
+        // Under relaxed durability a room's last answers may have left before its entries
+        // were stored: the process must not exit before every room has stored them.
+        if tokio::time::timeout(DRAIN_TIMEOUT, rooms.shut_down())
+            .await
+            .is_err()
+        {
+            tracing::warn!("rooms still storing after the drain timeout");
+        }
         served?
     }
 

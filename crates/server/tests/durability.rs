@@ -231,6 +231,62 @@ async fn a_database_file_lost_beside_its_log_is_a_clear_startup_error() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// Under relaxed durability a room answers a batch before storing it. A server stopped with
+/// SIGTERM must store what it answered before its process exits: here another writer holds
+/// SQLite's write lock, so the room's append waits, until the server has closed its
+/// connections; the process then exits only once the append is done. (A server that exited
+/// right after closing its connections would take the waiting append with it.)
+#[tokio::test]
+async fn a_server_stopped_under_relaxed_durability_stores_what_it_answered_first() {
+    use arbiter_engine::Store;
+    use sqlx::Connection;
+    let dir = std::env::temp_dir().join(format!("arbiter-relaxed-stop-{}", rand_suffix()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = format!("sqlite://{}", dir.join("arbiter.db").display());
+    let srv = ServerProcess::start([
+        "--data-dir",
+        dir.to_str().expect("a UTF-8 temporary path"),
+        "--durability",
+        "relaxed",
+        "--log",
+        "warn",
+    ])
+    .await;
+    let (ada, _a) = Client::connect(&srv.url(), Hello::named("Ada"))
+        .await
+        .unwrap();
+    let room = ada
+        .create(CreateRoom::new("counter"))
+        .await
+        .unwrap()
+        .room
+        .id;
+    let mut other = sqlx::SqliteConnection::connect(&db).await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut other)
+        .await
+        .unwrap();
+    let v = ada
+        .act(&room, json!({"type": "add", "n": 5}))
+        .await
+        .unwrap();
+    srv.signal("TERM");
+    assert_eq!(
+        ada.closed().await.code,
+        Some(arbiter_protocol::close::SERVICE_RESTART)
+    );
+    sqlx::query("COMMIT").execute(&mut other).await.unwrap();
+    assert!(srv.exited().await.success());
+    let stored = arbiter_server::SqlStore::open(&db).await.unwrap();
+    let log = stored.log(&room, 0, 100).await.unwrap();
+    assert_eq!(
+        log.last().map(|e| e.v),
+        Some(v),
+        "the acknowledged action was stored before the process exited: {log:?}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 mod in_process {
     //! The same guarantees through the library: a graceful restart (1012) on a durable store,
     //! and the results of finished games.

@@ -239,7 +239,8 @@ async fn forward(
                 let _ = reply.send(Err(elsewhere()));
                 Ok(1)
             }
-            RoomCmd::HandOver { done } => {
+            // A proxy stores nothing: it has stopped as soon as it is asked to.
+            RoomCmd::HandOver { done } | RoomCmd::Shutdown { done } => {
                 let _ = done.send(());
                 Ok(1)
             }
@@ -268,7 +269,7 @@ async fn forward(
             RoomCmd::Query { reply, .. } | RoomCmd::Admin { reply, .. } => {
                 let _ = reply.send(Err(elsewhere()));
             }
-            RoomCmd::HandOver { done } => {
+            RoomCmd::HandOver { done } | RoomCmd::Shutdown { done } => {
                 let _ = done.send(());
             }
             RoomCmd::Disconnect { .. } => {}
