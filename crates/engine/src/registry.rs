@@ -30,12 +30,16 @@ pub struct GameListing {
     pub info: GameInfo,
     /// Whether `add_bot` can seat a bot in its rooms.
     pub bots: bool,
+    /// Whether a seated player's connection closing and coming back are entries of their own
+    /// (`connection` in the log: each makes the version go up), or presence only.
+    pub connections: bool,
 }
 
 /// A registered game with its types erased: it can describe itself and start rooms.
 trait GameEntry: Send + Sync {
     fn info(&self) -> GameInfo;
     fn bots(&self) -> bool;
+    fn connections(&self) -> bool;
     fn prepare(&self, spec: RoomSpec) -> Result<Prepared, GameError>;
     fn restore(
         &self,
@@ -73,6 +77,10 @@ impl<G: Game> GameEntry for Entry<G> {
 
     fn bots(&self) -> bool {
         self.0.has_bots()
+    }
+
+    fn connections(&self) -> bool {
+        self.0.tracks_connections()
     }
 
     fn answer(
@@ -154,6 +162,7 @@ impl Registry {
             .map(|g| GameListing {
                 info: g.info(),
                 bots: g.bots(),
+                connections: g.connections(),
             })
             .collect()
     }

@@ -560,3 +560,64 @@ async fn the_turn_clock_moves_for_a_player_who_runs_out_of_time() {
     clock.thaw();
     srv.stop().await.unwrap();
 }
+
+/// `GET /api/v1/games` says per game whether a seated player's connection coming and going is
+/// an entry of the game (`connections: true`: a `connection` entry, `v + 1`) or presence
+/// only; every built-in game does what it says.
+#[tokio::test]
+async fn each_game_s_connections_flag_says_whether_a_drop_is_an_entry() {
+    let srv = support::server().await;
+    let (status, games) = support::get(srv.addr(), "/api/v1/games").await;
+    assert_eq!(status, 200, "{games}");
+    let entries = |log: &Value| log["entries"].as_array().unwrap().clone();
+    let mut tracking = Vec::new();
+    for game in games.as_array().unwrap() {
+        let name = game["name"].as_str().unwrap();
+        let flag = game["connections"]
+            .as_bool()
+            .unwrap_or_else(|| panic!("{game}"));
+        let mut ada = support::Raw::connect(srv.addr()).await;
+        ada.hello("Ada").await;
+        ada.send(&support::create_msg(1, name)).await;
+        let ServerMsg::Joined { room, .. } =
+            ada.until(|m| matches!(m, ServerMsg::Joined { .. })).await
+        else {
+            unreachable!()
+        };
+        let mut bob = support::Raw::connect(srv.addr()).await;
+        let bob_id = bob.hello("Bob").await.id;
+        bob.send(&arbiter_protocol::ClientMsg::Join {
+            rid: Some(1),
+            room: room.id.clone(),
+            role: JoinRole::Player,
+            since: None,
+        })
+        .await;
+        bob.until(|m| matches!(m, ServerMsg::Joined { .. })).await;
+        let log = format!("/api/v1/rooms/{}/log?limit=1000", room.id);
+        let before = entries(&support::get(srv.addr(), &log).await.1);
+        drop(bob);
+        ada.until(|m| {
+            matches!(m, ServerMsg::Presence { event: PresenceEvent::Disconnected, member, .. } if member.id == bob_id)
+        })
+        .await;
+        // Asked after the drop was handled: the room answers queries in order.
+        let after = entries(&support::get(srv.addr(), &log).await.1);
+        let added: Vec<&Value> = after[before.len()..].iter().collect();
+        if flag {
+            assert_eq!(added.len(), 1, "{name}: {added:?}");
+            assert_eq!(added[0]["kind"], json!("connection"), "{name}");
+            assert_eq!(added[0]["connected"], json!(false), "{name}");
+            tracking.push(name.to_owned());
+        } else {
+            assert!(added.is_empty(), "{name} logs connections: {added:?}");
+        }
+    }
+    tracking.sort();
+    assert_eq!(
+        tracking,
+        ["dicegame", "owedrahn", "tellit"],
+        "as docs/protocol.md lists"
+    );
+    srv.stop().await.unwrap();
+}

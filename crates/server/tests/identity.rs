@@ -91,6 +91,33 @@ async fn refused(srv: &Running, token: &str) -> String {
     }
 }
 
+/// docs/protocol.md: each `welcome` issues a fresh token and the older ones stay valid until
+/// they expire — a new `welcome` revokes nothing, so another tab's token keeps working.
+#[tokio::test]
+async fn an_older_token_stays_valid_after_a_newer_welcome() {
+    let srv = serve(Settings::default(), guest_signer()).await;
+    let mut first = Raw::connect(srv.addr()).await;
+    first
+        .send(&ClientMsg::Hello {
+            v: 1,
+            token: None,
+            name: Some("Ada".to_owned()),
+            instance: None,
+        })
+        .await;
+    let (player, older) = match first.msg().await {
+        ServerMsg::Welcome { player, token, .. } => (player.id.to_string(), token),
+        other => panic!("expected welcome, got {other:?}"),
+    };
+    let (id, _, newer) = welcomed(&srv, &older).await;
+    assert_eq!(id, player);
+    let (again, _, _) = welcomed(&srv, &older).await;
+    assert_eq!(again, player, "the older token still names the player");
+    let (by_newer, _, _) = welcomed(&srv, &newer).await;
+    assert_eq!(by_newer, player);
+    srv.stop().await.unwrap();
+}
+
 fn policy(grace_days: u64) -> KeyPolicy {
     KeyPolicy {
         token_lifetime: Duration::from_millis(30 * DAY_MS),

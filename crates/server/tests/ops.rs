@@ -763,3 +763,41 @@ async fn the_admin_command_drives_the_api() {
         "the refused drain changed nothing"
     );
 }
+
+/// The probes answer with exactly the fields docs/protocol.md's examples show, no more and no
+/// fewer (an operator's checks read them).
+#[tokio::test]
+async fn the_probes_answer_the_documented_fields() {
+    let doc = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/protocol.md"
+    ))
+    .unwrap();
+    // The first JSON block after the probe's heading line.
+    let example = |route: &str| -> Value {
+        let at = doc
+            .find(&format!("`GET {route}`"))
+            .unwrap_or_else(|| panic!("{route} is documented"));
+        let block = &doc[at..];
+        let start = block.find("```json\n").unwrap() + "```json\n".len();
+        let end = start + block[start..].find("```").unwrap();
+        serde_json::from_str(&block[start..end]).unwrap()
+    };
+    fn keys(v: &Value) -> Vec<String> {
+        let mut keys: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        keys
+    }
+    let srv = support::server().await;
+    let (_, health) = get(srv.addr(), "/healthz").await;
+    assert_eq!(keys(&health), keys(&example("/healthz")), "{health}");
+    let (_, ready) = get(srv.addr(), "/readyz").await;
+    let documented = example("/readyz");
+    assert_eq!(keys(&ready), keys(&documented), "{ready}");
+    assert_eq!(
+        keys(&ready["checks"]),
+        keys(&documented["checks"]),
+        "{ready}"
+    );
+    srv.stop().await.unwrap();
+}
