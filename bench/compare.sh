@@ -12,6 +12,8 @@
 #   ONLY=act,fanout bench/compare.sh # some sections: target, knee, fanout, durability, join, idle
 #   ONLY=metrics bench/compare.sh    # the target workload with metrics on and off, twice each
 #                                    # (not in the default set)
+#   SCHEDULE=clustered bench/compare.sh  # a room's players back to back (default: spread, a
+#                                    # room's players far apart; every table names it)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,6 +28,8 @@ else
   WARMUP=${WARMUP:-3}; DURATION=${DURATION:-10}
 fi
 ONLY=${ONLY:-target,knee,fanout,durability,join,idle}
+# When in each interval the players act, for both generators (see `arbiter bench --schedule`).
+SCHEDULE=${SCHEDULE:-spread}
 APORT=${APORT:-17878}
 CPORT=${CPORT:-12567}
 OUT=${OUT:-$ROOT/target/bench-compare/$(date -u +%Y%m%dT%H%M%SZ)}
@@ -152,7 +156,7 @@ row() {
 p99() { jq -r '.update_latency.p99_ms // 999999' "$OUT/$1.json" 2>/dev/null || echo 999999; }
 over() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a > b) }'; }
 
-W=(--warmup "$WARMUP" --duration "$DURATION")
+W=(--warmup "$WARMUP" --duration "$DURATION" --schedule "$SCHEDULE")
 
 if want target; then
   # The headline workload: 1,000 clients in 250 rooms acting 10×/s (10,000 actions/s).

@@ -17,7 +17,7 @@ function parseArgs(argv) {
   const o = {
     url: 'ws://127.0.0.1:2567', workload: 'act', rooms: 250, clients: 4, spectators: 0,
     intervalMs: 100, warmup: 3, duration: 10, drain: 3, setupTimeout: 60, concurrency: 64,
-    serverPid: 0, label: 'colyseus', json: '', format: 'table',
+    serverPid: 0, label: 'colyseus', json: '', format: 'table', schedule: 'clustered',
   };
   for (let i = 2; i < argv.length; i += 2) {
     const k = argv[i].replace(/^--/, '').replace(/-([a-z])/g, (_, c) => c.toUpperCase());
@@ -27,6 +27,7 @@ function parseArgs(argv) {
   }
   const host = new URL(o.url.replace(/^ws/, 'http')).hostname;
   if (!/^127\./.test(host) && host !== 'localhost') throw new Error('load is only sent to 127.0.0.0/8');
+  if (!['clustered', 'spread'].includes(o.schedule)) throw new Error(`unknown schedule ${o.schedule}`);
   return o;
 }
 
@@ -179,7 +180,12 @@ async function main() {
     acting.sort((a, b) => a.r * perRoom + a.m - (b.r * perRoom + b.m));
     acting.forEach((mem) => {
       const idx = mem.r * o.clients + mem.m;
-      let due = win.start + o.intervalMs * (idx % players) / players;
+      // The phases of `arbiter bench --schedule` (crates/bench/src/schedule.rs): clustered,
+      // player i of n at i/n; spread, at frac(i·φ), a room's players far apart.
+      const phase = o.schedule === 'spread'
+        ? (idx * 0.6180339887498949) % 1
+        : (idx % players) / players;
+      let due = win.start + o.intervalMs * phase;
       let seq = 0;
       const tick = () => {
         const now = performance.now();
@@ -232,6 +238,7 @@ async function main() {
   const report = {
     label: o.label, target: 'colyseus', workload: o.workload, game: 'counter',
     rooms: o.rooms, clients: o.clients, spectators: o.spectators, interval_ms: o.intervalMs,
+    schedule: o.schedule,
     warmup_s: o.warmup, duration_s: secs, started_at: startedAt, connections: total,
     join: { joined: c.joined, failed: c.failed, wall_ms: joinWall, per_s: joinWall > 0 ? c.joined / (joinWall / 1000) : 0, latency: joinLat.summary() },
     offered_actions_per_s: o.workload === 'act' ? players * 1000 / o.intervalMs : 0,

@@ -21,6 +21,7 @@ mod schedule;
 
 pub use abuse::{AbuseKind, AbusePriority};
 use clap::{Args, ValueEnum};
+pub use schedule::Schedule;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -71,6 +72,11 @@ pub struct BenchArgs {
     /// Each player acts every this many milliseconds.
     #[arg(long, short = 'T', default_value_t = 100)]
     pub interval_ms: u64,
+    /// When in each interval the players act: `clustered` (player i of n at i/n, so a room's
+    /// players back to back) or `spread` (a room's players far apart, as people acting on their
+    /// own). Every report names it.
+    #[arg(long, value_enum, default_value = "clustered")]
+    pub schedule: Schedule,
     /// Seconds of acting before measuring starts.
     #[arg(long, default_value_t = 3.0)]
     pub warmup: f64,
@@ -274,6 +280,7 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
         clients: args.clients,
         spectators: args.spectators,
         interval: Duration::from_millis(args.interval_ms),
+        schedule: args.schedule,
         warmup: secs(args.warmup, "warmup")?,
         duration: secs(args.duration, "duration")?,
         drain: secs(args.drain, "drain")?,

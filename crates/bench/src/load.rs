@@ -53,6 +53,8 @@ pub(crate) struct Plan {
     pub(crate) clients: u32,
     pub(crate) spectators: u32,
     pub(crate) interval: Duration,
+    /// When in each interval each player acts.
+    pub(crate) schedule: schedule::Schedule,
     pub(crate) warmup: Duration,
     pub(crate) duration: Duration,
     pub(crate) drain: Duration,
@@ -524,6 +526,7 @@ pub(crate) async fn run(plan: Plan) -> Result<Report, String> {
         clients: plan.clients,
         spectators: plan.spectators,
         interval_ms: u64::try_from(plan.interval.as_millis()).unwrap_or(u64::MAX),
+        schedule: plan.schedule.name().into(),
         warmup_s: plan.warmup.as_secs_f64(),
         duration_s: secs,
         started_at,
@@ -753,7 +756,7 @@ async fn client(
 
     loop {
         if let (Some(w), None, true) = (window, next_act, act_enabled && !done_acting) {
-            next_act = Some(w.start + schedule::phase(player_index, players, plan.interval));
+            next_act = Some(w.start + plan.schedule.phase(player_index, players, plan.interval));
         }
         let wake = next_act.unwrap_or(far);
         tokio::select! {

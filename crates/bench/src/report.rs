@@ -21,6 +21,9 @@ pub(crate) struct Report {
     pub(crate) clients: u32,
     pub(crate) spectators: u32,
     pub(crate) interval_ms: u64,
+    /// `clustered` or `spread` (see `Schedule`); empty in reports from before it was named,
+    /// which were all clustered.
+    pub(crate) schedule: String,
     pub(crate) warmup_s: f64,
     pub(crate) duration_s: f64,
     /// When the measured window started (UTC, RFC 3339).
@@ -255,8 +258,16 @@ pub(crate) fn table(reports: &[Report]) -> String {
         };
         let workload = match r.workload.as_str() {
             "act" => format!(
-                "{}x{}+{}s @{}ms",
-                r.rooms, r.clients, r.spectators, r.interval_ms
+                "{}x{}+{}s @{}ms {}",
+                r.rooms,
+                r.clients,
+                r.spectators,
+                r.interval_ms,
+                if r.schedule.is_empty() {
+                    "clustered"
+                } else {
+                    &r.schedule
+                }
             ),
             "idle" => format!("idle {}", r.connections),
             other => format!("{other} {}", r.connections),

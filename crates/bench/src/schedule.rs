@@ -92,6 +92,38 @@ pub(crate) fn phase(i: u64, n: u64, interval: Duration) -> Duration {
     Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
 }
 
+/// When in each interval the players act.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Schedule {
+    /// Player i of n first acts at i/n of the interval: players are numbered room by room, so
+    /// a room's players act within interval/n of each other, back to back.
+    #[default]
+    Clustered,
+    /// Player i first acts at frac(i·φ) of the interval (φ the golden ratio's inverse): the
+    /// players as a whole still cover the interval evenly, but a room's players land far
+    /// apart, as people acting on their own do. bench/colyseus/loadgen.js draws the same
+    /// phases.
+    Spread,
+}
+
+impl Schedule {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Clustered => "clustered",
+            Self::Spread => "spread",
+        }
+    }
+
+    /// When in the interval player `i` of `n` first acts.
+    pub(crate) fn phase(self, i: u64, n: u64, interval: Duration) -> Duration {
+        match self {
+            Self::Clustered => phase(i, n, interval),
+            // In f64 like the JavaScript generator, so both draw the very same phases.
+            Self::Spread => interval.mul_f64((i as f64 * 0.618_033_988_749_894_9).fract()),
+        }
+    }
+}
+
 /// Actions the schedule offers per second.
 pub(crate) fn offered_per_s(players: u64, interval: Duration) -> f64 {
     if interval.is_zero() {
@@ -183,6 +215,36 @@ mod tests {
         );
         assert!((0..1_000).all(|i| phase(i, 1_000, t) < t));
         assert_eq!(phase(5, 0, t), Duration::ZERO);
+    }
+
+    #[test]
+    fn the_spread_schedule_covers_the_interval_and_parts_a_room_s_players() {
+        let t = Duration::from_millis(100);
+        let p: Vec<Duration> = (0..1_000)
+            .map(|i| Schedule::Spread.phase(i, 1_000, t))
+            .collect();
+        assert!(p.iter().all(|d| *d < t));
+        // Each tenth of the interval holds close to a tenth of the players.
+        for tenth in 0..10u32 {
+            let n = p
+                .iter()
+                .filter(|d| **d >= t / 10 * tenth && **d < t / 10 * (tenth + 1))
+                .count();
+            assert!((80..=120).contains(&n), "{n} in tenth {tenth}");
+        }
+        // A room's 4 players (consecutive indices) are at least a tenth of the interval apart;
+        // clustered, they are within 0.4 ms.
+        for room in 0..250u64 {
+            let mut ps: Vec<Duration> = (0..4)
+                .map(|m| Schedule::Spread.phase(room * 4 + m, 1_000, t))
+                .collect();
+            ps.sort();
+            assert!(ps.windows(2).all(|w| w[1] - w[0] >= t / 10), "{ps:?}");
+            let c: Vec<Duration> = (0..4)
+                .map(|m| Schedule::Clustered.phase(room * 4 + m, 1_000, t))
+                .collect();
+            assert!(c[3] - c[0] < Duration::from_micros(400), "{c:?}");
+        }
     }
 
     #[test]
