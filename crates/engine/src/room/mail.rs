@@ -24,11 +24,18 @@ impl Mail {
     }
 
     pub(super) fn flush(&mut self) {
+        // Each connection's frames in order, connections in the order they first appear; an
+        // index by connection keeps this linear in the frames (a batch of a busy room holds
+        // frames × connections).
         let mut batches: Vec<(ConnId, Arc<dyn Outbox>, Vec<Frame>)> = Vec::new();
+        let mut at: HashMap<ConnId, usize> = HashMap::new();
         for (conn, outbox, frame) in self.queued.drain(..) {
-            match batches.iter_mut().find(|(c, _, _)| *c == conn) {
-                Some((_, _, frames)) => frames.push(frame),
-                None => batches.push((conn, outbox, vec![frame])),
+            match at.get(&conn) {
+                Some(&i) => batches[i].2.push(frame),
+                None => {
+                    at.insert(conn, batches.len());
+                    batches.push((conn, outbox, vec![frame]));
+                }
             }
         }
         for (conn, outbox, frames) in batches {
