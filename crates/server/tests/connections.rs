@@ -74,12 +74,7 @@ async fn resume_after_a_dropped_connection(encoding: Encoding) {
         ..Hello::named("Bob")
     };
     let (bob, _bob_events) = Client::connect(&proxy.url(), hello).await.unwrap();
-    let room = ada
-        .create(CreateRoom::new("counter"))
-        .await
-        .unwrap()
-        .room
-        .id;
+    let room = support::new_counter(&ada).await;
     bob.join(&room, JoinRole::Player).await.unwrap();
     for _ in 0..5 {
         ada.act(&room, json!({"type": "add", "n": 1}))
@@ -420,18 +415,7 @@ async fn a_slow_consumer_gets_a_fresh_snapshot_and_the_server_buffers_a_bounded_
     );
 
     // The slow client reads again: it gets a snapshot ahead of what it held, then the end.
-    let mut state_msgs = Vec::new();
-    loop {
-        let m = slow.msg().await;
-        let v = match &m {
-            ServerMsg::Snapshot { v, .. } | ServerMsg::Patch { v, .. } => *v,
-            _ => continue,
-        };
-        state_msgs.push(m);
-        if v == final_v {
-            break;
-        }
-    }
+    let state_msgs = slow.state_until(final_v).await;
     let received = state_msgs.len() as u64;
     assert!(
         received < actions,

@@ -255,12 +255,7 @@ async fn a_server_stopped_under_relaxed_durability_stores_what_it_answered_first
     let (ada, _a) = Client::connect(&srv.url(), Hello::named("Ada"))
         .await
         .unwrap();
-    let room = ada
-        .create(CreateRoom::new("counter"))
-        .await
-        .unwrap()
-        .room
-        .id;
+    let room = support::new_counter(&ada).await;
     let mut other = sqlx::SqliteConnection::connect(&db).await.unwrap();
     sqlx::query("BEGIN IMMEDIATE")
         .execute(&mut other)
@@ -495,12 +490,7 @@ mod in_process {
         let srv = start_with(&dir.join("arbiter.db"), settings).await;
         let url = format!("ws://{}/ws", srv.addr());
         let (ada, _a) = Client::connect(&url, Hello::named("Ada")).await.unwrap();
-        let room = ada
-            .create(CreateRoom::new("counter"))
-            .await
-            .unwrap()
-            .room
-            .id;
+        let room = super::support::new_counter(&ada).await;
         // What Ada saw at every version, to ask for again.
         let mut seen = vec![ada.view(&room).unwrap()];
         for n in 1..=21 {
@@ -579,12 +569,7 @@ mod in_process {
         let url = format!("ws://{}/ws", srv.addr());
         let (ada, _a) = Client::connect(&url, Hello::named("Ada")).await.unwrap();
         let clock = Clock::freeze();
-        let room = ada
-            .create(CreateRoom::new("counter"))
-            .await
-            .unwrap()
-            .room
-            .id;
+        let room = super::support::new_counter(&ada).await;
         for _ in 0..6 {
             ada.act(&room, json!({"type": "add", "n": 2}))
                 .await
@@ -674,20 +659,11 @@ mod in_process {
             ServerMsg::Joined { rewound, .. } => rewound,
             _ => unreachable!(),
         };
-        let mut state = Vec::new();
-        if since != Some(v) {
-            loop {
-                let m = c.msg().await;
-                let at = match &m {
-                    ServerMsg::Snapshot { v, .. } | ServerMsg::Patch { v, .. } => *v,
-                    _ => continue,
-                };
-                state.push(m);
-                if at == v {
-                    break;
-                }
-            }
-        }
+        let state = if since == Some(v) {
+            Vec::new()
+        } else {
+            c.state_until(v).await
+        };
         // A ping's answer proves nothing else came.
         c.send(&ClientMsg::Ping { n: Some(9) }).await;
         assert_eq!(c.msg().await, ServerMsg::Pong { n: Some(9) });

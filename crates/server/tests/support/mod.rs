@@ -194,6 +194,12 @@ pub async fn server() -> Running {
 }
 
 /// `create` for a room of `game` with every option left to its default.
+/// A new `counter` room, created by `client`: its id.
+pub async fn new_counter(client: &arbiter_client::Client) -> String {
+    let created = client.create(arbiter_client::CreateRoom::new("counter"));
+    created.await.unwrap().room.id
+}
+
 pub fn create_msg(rid: u64, game: &str) -> ClientMsg {
     ClientMsg::Create {
         rid: Some(rid),
@@ -316,6 +322,23 @@ impl Raw {
         match self.msg().await {
             ServerMsg::Welcome { player, .. } => player,
             other => panic!("expected welcome, got {other:?}"),
+        }
+    }
+
+    /// The state frames (snapshots and patches) up to the one that reaches version `v`, in
+    /// order; other messages are skipped.
+    pub async fn state_until(&mut self, v: u64) -> Vec<ServerMsg> {
+        let mut state = Vec::new();
+        loop {
+            let m = self.msg().await;
+            let at = match &m {
+                ServerMsg::Snapshot { v, .. } | ServerMsg::Patch { v, .. } => *v,
+                _ => continue,
+            };
+            state.push(m);
+            if at == v {
+                return state;
+            }
         }
     }
 
