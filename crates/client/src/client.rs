@@ -364,8 +364,41 @@ impl Client {
     /// Take back this player's latest undoable action in a room; resolves to the version the
     /// undo produced (a refusal is [`ClientError::Rejected`]).
     pub async fn undo(&self, room: &str) -> Result<u64, ClientError> {
-        self.sequenced(room, None, |room, seq| ClientMsg::Undo { room, seq })
-            .await
+        self.sequenced(room, None, |room, seq| ClientMsg::Undo {
+            room,
+            seq,
+            ask: false,
+        })
+        .await
+    }
+
+    /// Take back the room's latest undoable action, asking its author to consent when it is
+    /// another player's: resolves to the version that took it back or opened the proposal
+    /// (the room's `undo_proposal` messages tell how it ends).
+    pub async fn ask_undo(&self, room: &str) -> Result<u64, ClientError> {
+        self.sequenced(room, None, |room, seq| ClientMsg::Undo {
+            room,
+            seq,
+            ask: true,
+        })
+        .await
+    }
+
+    /// Accept or refuse undo proposal `proposal` (as its proposer, `false` withdraws it);
+    /// resolves to the version the answer produced.
+    pub async fn consent(
+        &self,
+        room: &str,
+        proposal: u64,
+        accept: bool,
+    ) -> Result<u64, ClientError> {
+        self.sequenced(room, None, |room, seq| ClientMsg::Consent {
+            room,
+            seq,
+            proposal,
+            accept,
+        })
+        .await
     }
 
     /// Re-apply the action this player last undid, if nothing happened since.

@@ -172,7 +172,10 @@ impl State {
                 }
             }
             ServerMsg::BotAdded { rid, .. } => self.answer(*rid, || Ok(msg.clone())),
-            ServerMsg::Welcome { .. } | ServerMsg::Presence { .. } | ServerMsg::Chat { .. } => {}
+            ServerMsg::Welcome { .. }
+            | ServerMsg::Presence { .. }
+            | ServerMsg::Chat { .. }
+            | ServerMsg::UndoProposal { .. } => {}
         }
         None
     }

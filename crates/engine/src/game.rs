@@ -427,12 +427,21 @@ pub trait Game: Send + Sync + 'static {
         false
     }
 
-    /// True when `action`, taken in `state`, may later be taken back by its author with
-    /// `undo` (and then `redo`). Say false for anything that reveals hidden information (a
-    /// draw, a look at a card): taking such an action closes every undo window, since undoing
-    /// past it would unsee what it showed. The engine keeps the last 32 steps.
+    /// True when `action`, taken in `state`, may later be taken back with `undo` (and then
+    /// `redo`): by its author at once, by another player once the author consents. Say false
+    /// for anything that reveals hidden information (a draw, a look at a card): taking such
+    /// an action closes every undo window, since undoing past it would unsee what it showed.
+    /// The engine keeps each step as the patch between the room before and after it, at most
+    /// 32 steps and 256 KiB of them per room.
     fn undoable(&self, _state: &Self::State, _action: &Self::Action) -> bool {
         false
+    }
+
+    /// How long a request to undo another player's action waits for their consent, in
+    /// milliseconds, before it lapses; asked when the request is made. 30 s by default; a game
+    /// may read it from its config (kept in its state) to make it a room option.
+    fn undo_consent_ms(&self, _state: &Self::State) -> u64 {
+        30_000
     }
 
     /// True when the game wants to hear when a seated player's connection drops or returns

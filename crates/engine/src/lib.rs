@@ -25,7 +25,7 @@ pub use arbiter_protocol as protocol;
 pub use game::{
     Actor, BotMove, Ctx, Game, GameError, GameInfo, Status, Timer, TimerId, Timers, Viewer,
 };
-pub use log::{EntryKind, LogEntry, Replayed, replay};
+pub use log::{EntryKind, LogEntry, Proposal, Replayed, replay};
 pub use outbox::{Caller, ConnId, Frame, FrameKind, Outbox};
 pub use playtest::Playtest;
 pub use registry::{GameListing, Registry};

@@ -42,7 +42,9 @@ pub enum EntryKind {
         /// Whether they now have an open connection.
         connected: bool,
     },
-    /// A player took back their latest undoable action.
+    /// A player took back their latest undoable action — or, with `ask`, asked to take back
+    /// the latest one when it is another player's: that opens a [`Proposal`] (unless its
+    /// author is a bot, whose consent is implied).
     Undo {
         /// Who.
         player: PlayerId,
@@ -51,8 +53,11 @@ pub enum EntryKind {
         /// The client instance that sent it (see [`EntryKind::Act`]).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         instance: Option<String>,
+        /// Ask the author for consent when the latest undoable action is not `player`'s.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        ask: bool,
     },
-    /// A player re-applied the action they last undid.
+    /// A player re-applied the action they last undid (or that was undone at their request).
     Redo {
         /// Who.
         player: PlayerId,
@@ -61,6 +66,26 @@ pub enum EntryKind {
         /// The client instance that sent it (see [`EntryKind::Act`]).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         instance: Option<String>,
+    },
+    /// A player answered the open undo proposal: an accept by the last one it waited for
+    /// takes the action back in this entry; a refusal (or the proposer withdrawing) closes it.
+    Consent {
+        /// Who.
+        player: PlayerId,
+        /// The client's sequence number of the answer.
+        seq: u64,
+        /// The client instance that sent it (see [`EntryKind::Act`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        instance: Option<String>,
+        /// The proposal's id (the version that opened it).
+        proposal: u64,
+        /// Accept or refuse.
+        accept: bool,
+    },
+    /// An undo proposal's time ran out before everyone it waited for accepted.
+    UndoExpired {
+        /// The proposal's id.
+        proposal: u64,
     },
     /// A player's turn clock ran out (`Ctx::start_clock`).
     Clock {
@@ -91,7 +116,13 @@ pub struct LogEntry {
 /// Undo steps kept per room; older ones can no longer be taken back.
 const UNDO_DEPTH: usize = 32;
 
-/// The parts of a room an entry changes, as saved for undo and redo.
+/// Bytes of patch text a room keeps across its undo and redo stacks. Beyond it the oldest
+/// undo steps are forgotten; an action whose step alone is larger cannot be taken back (it
+/// closes every undo window, like a reveal).
+const UNDO_BYTES: usize = 256 * 1024;
+
+/// The parts of a room an entry changes, as undo and redo see them: serialised to JSON, an
+/// undo step is the RFC 6902 patch between two of these.
 #[derive(Serialize, Deserialize)]
 #[serde(bound = "")]
 pub(crate) struct Saved<G: Game> {
@@ -104,34 +135,53 @@ pub(crate) struct Saved<G: Game> {
     clock: Option<Clock>,
 }
 
-impl<G: Game> Clone for Saved<G> {
-    fn clone(&self) -> Self {
-        Self {
-            state: self.state.clone(),
-            rng: self.rng.clone(),
-            timers: self.timers.clone(),
-            clock: self.clock.clone(),
-        }
-    }
+/// [`Saved`] borrowed from a room, to serialise without a copy. Same fields, same JSON.
+#[derive(Serialize)]
+#[serde(bound = "")]
+struct SavedRef<'a, G: Game> {
+    state: &'a G::State,
+    rng: &'a GameRng,
+    timers: &'a Timers<G::Action>,
+    clock: Option<&'a Clock>,
 }
 
-/// One undoable action: who took it, and the room before and after.
-#[derive(Serialize, Deserialize)]
+/// One undoable action as what it changed: the patch that takes the room from the side of the
+/// action this step is on to the other (back to before it on the undo stack, forward to
+/// after it on the redo stack). Kept as JSON text, so its size is its cost in memory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct UndoStep {
+    /// Whose action it was.
+    author: PlayerId,
+    /// On the redo stack: who took it back (the author, or whoever asked with consent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    undone_by: Option<PlayerId>,
+    /// RFC 6902 operations as JSON text.
+    patch: String,
+}
+
+/// An old snapshot's undo step: the room before and after the action, whole.
+#[derive(Deserialize)]
 #[serde(bound = "")]
-pub(crate) struct UndoStep<G: Game> {
+struct WholeStep<G: Game> {
     author: PlayerId,
     before: Saved<G>,
     after: Saved<G>,
 }
 
-impl<G: Game> Clone for UndoStep<G> {
-    fn clone(&self) -> Self {
-        Self {
-            author: self.author.clone(),
-            before: self.before.clone(),
-            after: self.after.clone(),
-        }
-    }
+/// A request to take back another player's action, waiting for their consent. Room state:
+/// logged entries open and close it, snapshots keep it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Proposal {
+    /// The version of the entry that opened it; answers name it.
+    pub id: u64,
+    /// Who asked.
+    pub by: PlayerId,
+    /// The author of the action to take back.
+    pub of: PlayerId,
+    /// Who has yet to accept.
+    pub waiting: Vec<PlayerId>,
+    /// Room time at which it lapses.
+    pub until_ms: u64,
 }
 
 /// Everything an entry may change. Entries are applied to a copy of this and the copy is
@@ -143,9 +193,11 @@ pub(crate) struct Staged<G: Game> {
     /// Who sits where, and the turn clock.
     pub(crate) seats: Seats,
     /// Actions that may be taken back, latest last (games opt in with `Game::undoable`).
-    pub(crate) undo: Vec<UndoStep<G>>,
+    pub(crate) undo: Vec<UndoStep>,
     /// Undone actions that may be redone until a new entry is taken.
-    pub(crate) redo: Vec<UndoStep<G>>,
+    pub(crate) redo: Vec<UndoStep>,
+    /// The open request to undo another player's action, if any.
+    pub(crate) proposal: Option<Proposal>,
 }
 
 impl<G: Game> Clone for Staged<G> {
@@ -157,8 +209,17 @@ impl<G: Game> Clone for Staged<G> {
             seats: self.seats.clone(),
             undo: self.undo.clone(),
             redo: self.redo.clone(),
+            proposal: self.proposal.clone(),
         }
     }
+}
+
+/// An undo or redo step that does not cross to the room as it is now (a `connection` entry
+/// since changed what the step changes).
+fn patch_failed(e: impl std::fmt::Display) -> GameError {
+    GameError::invalid_move(format!(
+        "the room changed since; the step no longer applies: {e}"
+    ))
 }
 
 impl<G: Game> Staged<G> {
@@ -181,30 +242,152 @@ impl<G: Game> Staged<G> {
             seats,
             undo: Vec::new(),
             redo: Vec::new(),
+            proposal: None,
         })
     }
 
-    fn saved(&self) -> Saved<G> {
-        Saved {
-            state: self.state.clone(),
-            rng: self.rng.clone(),
-            timers: self.timers.clone(),
-            clock: self.seats.clock().cloned(),
-        }
+    /// The parts undo restores, as JSON; `None` if the game's state does not serialise
+    /// (then nothing it does can be taken back).
+    fn saved(&self) -> Option<Value> {
+        let saved = SavedRef::<G> {
+            state: &self.state,
+            rng: &self.rng,
+            timers: &self.timers,
+            clock: self.seats.clock(),
+        };
+        serde_json::to_value(saved).ok()
     }
 
-    fn restore(&mut self, saved: Saved<G>) {
+    fn restore(&mut self, saved: Value) -> Result<(), GameError> {
+        let saved = Saved::<G>::deserialize(saved).map_err(patch_failed)?;
         self.state = saved.state;
         self.rng = saved.rng;
         self.timers = saved.timers;
         self.seats.set_clock(saved.clock);
+        Ok(())
     }
 
-    /// The game timer or turn clock that fires next, when, and the entry that fires it (a
-    /// timer before a clock due at the same time). Rooms and playtests both fire through it.
+    /// Bytes of patch text both stacks hold.
+    pub(crate) fn undo_bytes(&self) -> usize {
+        self.undo
+            .iter()
+            .chain(&self.redo)
+            .map(|s| s.patch.len())
+            .sum()
+    }
+
+    /// Keep both stacks within their bounds: forget the oldest undo steps beyond the depth,
+    /// then, while the patches are too large, the furthest redo steps and after them the
+    /// oldest undo steps.
+    fn trim_undo(&mut self) {
+        let excess = self.undo.len().saturating_sub(UNDO_DEPTH);
+        self.undo.drain(..excess);
+        let mut bytes = self.undo_bytes();
+        while bytes > UNDO_BYTES {
+            let stack = if self.redo.is_empty() {
+                &mut self.undo
+            } else {
+                &mut self.redo
+            };
+            bytes -= stack.remove(0).patch.len();
+        }
+    }
+
+    /// Keep an undoable action taken by `author` whose room before it was `before`.
+    fn record_undo(&mut self, author: &PlayerId, before: Option<Value>) {
+        let patch = before
+            .zip(self.saved())
+            .and_then(|(before, after)| {
+                serde_json::to_string(&json_patch::diff(&after, &before)).ok()
+            })
+            .filter(|p| p.len() <= UNDO_BYTES);
+        let Some(patch) = patch else {
+            // Too large to keep (or not serialisable): it cannot be taken back, and nothing
+            // before it can either.
+            return self.forget_undo();
+        };
+        self.undo.push(UndoStep {
+            author: author.clone(),
+            undone_by: None,
+            patch,
+        });
+        self.redo.clear();
+        self.proposal = None;
+        self.trim_undo();
+    }
+
+    /// Cross `step` (apply its patch) and return it as a step for the other stack: the
+    /// patch that crosses back, from here.
+    fn cross(
+        &mut self,
+        step: UndoStep,
+        undone_by: Option<PlayerId>,
+    ) -> Result<UndoStep, GameError> {
+        let ops: json_patch::Patch = serde_json::from_str(&step.patch).map_err(patch_failed)?;
+        let here = self
+            .saved()
+            .ok_or_else(|| patch_failed("the state does not serialise"))?;
+        let mut there = here.clone();
+        // The copy is discarded on error, so no rollback is needed.
+        json_patch::patch_unsafe(&mut there, &ops).map_err(patch_failed)?;
+        let back = serde_json::to_string(&json_patch::diff(&there, &here)).map_err(patch_failed)?;
+        self.restore(there)?;
+        self.proposal = None;
+        Ok(UndoStep {
+            author: step.author,
+            undone_by,
+            patch: back,
+        })
+    }
+
+    /// Take back the latest undoable action on behalf of `by`.
+    fn take_back(&mut self, by: &PlayerId) -> Result<(), GameError> {
+        let step = self
+            .undo
+            .pop()
+            .ok_or_else(|| GameError::invalid_move("there is no action to undo"))?;
+        let redo = self.cross(step, Some(by.clone()))?;
+        self.redo.push(redo);
+        self.trim_undo();
+        Ok(())
+    }
+
+    /// Load an undo or redo stack from a snapshot: steps as patches, or — from a snapshot
+    /// written before steps were patches — whole rooms before and after, converted.
+    pub(crate) fn load_steps(stack: &Value, redo: bool) -> Result<Vec<UndoStep>, String> {
+        let Some(steps) = stack.as_array() else {
+            return Ok(Vec::new());
+        };
+        steps
+            .iter()
+            .map(|step| {
+                if step.get("patch").is_some() {
+                    return UndoStep::deserialize(step).map_err(|e| e.to_string());
+                }
+                let whole = WholeStep::<G>::deserialize(step).map_err(|e| e.to_string())?;
+                let side = |s: Saved<G>| serde_json::to_value(s).map_err(|e| e.to_string());
+                let (before, after) = (side(whole.before)?, side(whole.after)?);
+                let ops = if redo {
+                    json_patch::diff(&before, &after)
+                } else {
+                    json_patch::diff(&after, &before)
+                };
+                Ok(UndoStep {
+                    // The old format did not say who undid a redo step: its author did.
+                    undone_by: redo.then(|| whole.author.clone()),
+                    author: whole.author,
+                    patch: serde_json::to_string(&ops).map_err(|e| e.to_string())?,
+                })
+            })
+            .collect()
+    }
+
+    /// The game timer, turn clock or undo proposal that comes due next, when, and the entry
+    /// that fires it (at equal times a timer first, then the clock, then the proposal). Rooms
+    /// and playtests both fire through it.
     pub(crate) fn due_entry(&self) -> Option<(u64, EntryKind)> {
         let clock = self.seats.clock();
-        match (self.timers.earliest(), clock) {
+        let event = match (self.timers.earliest(), clock) {
             (Some(t), _) if clock.is_none_or(|c| t.due_ms <= c.due_ms) => {
                 // A timer's action always serialises (it deserialised or was built by the
                 // game); were it not to, the entry is refused as not a valid action.
@@ -218,6 +401,13 @@ impl<G: Game> Staged<G> {
                 },
             )),
             _ => None,
+        };
+        match (event, &self.proposal) {
+            (Some((due, _)), Some(p)) if p.until_ms < due => {
+                Some((p.until_ms, EntryKind::UndoExpired { proposal: p.id }))
+            }
+            (None, Some(p)) => Some((p.until_ms, EntryKind::UndoExpired { proposal: p.id })),
+            (event, _) => event,
         }
     }
 
@@ -227,11 +417,13 @@ impl<G: Game> Staged<G> {
         (&mut self.state, cx)
     }
 
-    /// Apply one entry in place. The single code path shared by live play and replay.
+    /// Apply one entry, which makes version `v`, in place. The single code path shared by
+    /// live play and replay.
     pub(crate) fn apply(
         &mut self,
         game: &G,
         kind: &EntryKind,
+        v: u64,
         at_ms: u64,
     ) -> Result<(), GameError> {
         match kind {
@@ -294,44 +486,106 @@ impl<G: Game> Staged<G> {
             }
             EntryKind::Act { player, action, .. } => {
                 let action = parse_action::<G>(action)?;
-                let before = game.undoable(&self.state, &action).then(|| self.saved());
+                let before = if game.undoable(&self.state, &action) {
+                    self.saved()
+                } else {
+                    None
+                };
+                let undoable = before.is_some();
                 let (state, mut cx) = self.parts(at_ms);
                 game.apply(state, &Actor::Player(player.clone()), action, &mut cx)?;
-                match before {
-                    Some(before) => {
-                        if self.undo.len() == UNDO_DEPTH {
-                            self.undo.remove(0);
-                        }
-                        let after = self.saved();
-                        self.undo.push(UndoStep {
-                            author: player.clone(),
-                            before,
-                            after,
-                        });
-                        self.redo.clear();
-                    }
+                if undoable {
+                    self.record_undo(player, before);
+                } else {
                     // An action that cannot be taken back (it revealed something) closes
                     // every undo window: undoing past it would unsee what it showed.
-                    None => self.forget_undo(),
+                    self.forget_undo();
                 }
                 Ok(())
             }
-            EntryKind::Undo { player, .. } => {
-                let step = self
-                    .undo
-                    .pop_if(|s| &s.author == player)
-                    .ok_or_else(|| GameError::invalid_move("you have no action to undo"))?;
-                self.restore(step.before.clone());
-                self.redo.push(step);
+            EntryKind::Undo { player, ask, .. } => {
+                let author = match self.undo.last() {
+                    Some(step) => step.author.clone(),
+                    None => return Err(GameError::invalid_move("there is no action to undo")),
+                };
+                if &author == player {
+                    return self.take_back(player);
+                }
+                if !*ask {
+                    return Err(GameError::invalid_move(format!(
+                        "the latest action is {author}'s: undo with \"ask\" to ask them"
+                    )));
+                }
+                if let Some(open) = &self.proposal {
+                    return Err(GameError::invalid_move(format!(
+                        "{} already asked to undo it; wait for the answer",
+                        open.by
+                    )));
+                }
+                if self.seats.get(&author).is_some_and(|s| s.bot) {
+                    // A bot's consent is implied.
+                    return self.take_back(player);
+                }
+                let until_ms = at_ms.saturating_add(game.undo_consent_ms(&self.state));
+                self.proposal = Some(Proposal {
+                    id: v,
+                    by: player.clone(),
+                    of: author.clone(),
+                    waiting: vec![author],
+                    until_ms,
+                });
                 Ok(())
             }
             EntryKind::Redo { player, .. } => {
                 let step = self
                     .redo
-                    .pop_if(|s| &s.author == player)
+                    .pop_if(|s| &s.author == player || s.undone_by.as_ref() == Some(player))
                     .ok_or_else(|| GameError::invalid_move("you have nothing to redo"))?;
-                self.restore(step.after.clone());
-                self.undo.push(step);
+                let undo = self.cross(step, None)?;
+                self.undo.push(undo);
+                self.trim_undo();
+                Ok(())
+            }
+            EntryKind::Consent {
+                player,
+                proposal,
+                accept,
+                ..
+            } => {
+                let Some(open) = self.proposal.as_mut().filter(|p| p.id == *proposal) else {
+                    return Err(GameError::invalid_move(format!(
+                        "no undo proposal {proposal} is open"
+                    )));
+                };
+                if open.waiting.contains(player) {
+                    if !*accept {
+                        self.proposal = None;
+                        return Ok(());
+                    }
+                    open.waiting.retain(|p| p != player);
+                    if open.waiting.is_empty() {
+                        let by = open.by.clone();
+                        return self.take_back(&by);
+                    }
+                    Ok(())
+                } else if &open.by == player && !*accept {
+                    // The proposer withdraws.
+                    self.proposal = None;
+                    Ok(())
+                } else {
+                    Err(GameError::invalid_move(
+                        "this undo proposal does not wait for your consent",
+                    ))
+                }
+            }
+            EntryKind::UndoExpired { proposal } => {
+                if self.proposal.as_ref().map(|p| p.id) != Some(*proposal) {
+                    return Err(GameError::new(
+                        ErrorCode::Internal,
+                        format!("no undo proposal {proposal} is open"),
+                    ));
+                }
+                self.proposal = None;
                 Ok(())
             }
         }
@@ -340,6 +594,7 @@ impl<G: Game> Staged<G> {
     fn forget_undo(&mut self) {
         self.undo.clear();
         self.redo.clear();
+        self.proposal = None;
     }
 }
 
@@ -371,6 +626,23 @@ pub struct Replayed<G: Game> {
     pub timers: Timers<G::Action>,
     /// Seats and turn clock after the last entry.
     pub seats: Seats,
+    /// The undo proposal open after the last entry.
+    pub proposal: Option<Proposal>,
+    /// The undo and redo stacks after the last entry.
+    pub(crate) undo: (Vec<UndoStep>, Vec<UndoStep>),
+}
+
+impl<G: Game> From<Staged<G>> for Replayed<G> {
+    fn from(staged: Staged<G>) -> Self {
+        Self {
+            state: staged.state,
+            rng: staged.rng,
+            timers: staged.timers,
+            seats: staged.seats,
+            proposal: staged.proposal,
+            undo: (staged.undo, staged.redo),
+        }
+    }
 }
 
 /// Rebuild a room's state from its creation parameters and log. Fails if an entry no longer
@@ -385,14 +657,9 @@ pub fn replay<G: Game>(
     let config = parse_config::<G>(config)?;
     let mut staged = Staged::<G>::setup(game, &config, seed, created_ms)?;
     for entry in log {
-        staged.apply(game, &entry.kind, entry.at_ms)?;
+        staged.apply(game, &entry.kind, entry.v, entry.at_ms)?;
     }
-    Ok(Replayed {
-        state: staged.state,
-        rng: staged.rng,
-        timers: staged.timers,
-        seats: staged.seats,
-    })
+    Ok(staged.into())
 }
 
 /// A live room's entries, in version order without gaps: older ones as their JSON text (a

@@ -21,7 +21,7 @@
 //! ```
 
 use crate::game::{Game, GameError, Status, Timers, Viewer};
-use crate::log::{BOT_PREFIX, EntryKind, LogEntry, Staged, parse_config, replay};
+use crate::log::{BOT_PREFIX, EntryKind, LogEntry, Proposal, Staged, parse_config, replay};
 use crate::rng::GameRng;
 use crate::seats::{Seat, Seats};
 use arbiter_protocol::{ErrorCode, PlayerId, PlayerInfo};
@@ -146,7 +146,52 @@ impl<G: Game> Playtest<G> {
             player,
             seq,
             instance: None,
+            ask: false,
         })
+    }
+
+    /// `player` takes back the latest undoable action, asking its author to consent when it
+    /// is another player's (see [`Playtest::proposal`]).
+    pub fn ask_undo(&mut self, player: &PlayerId) -> Result<u64, GameError> {
+        self.seqs += 1;
+        let (player, seq) = (player.clone(), self.seqs);
+        self.commit(EntryKind::Undo {
+            player,
+            seq,
+            instance: None,
+            ask: true,
+        })
+    }
+
+    /// `player` accepts or refuses undo proposal `proposal` (its proposer withdraws it with
+    /// `accept: false`).
+    pub fn consent(
+        &mut self,
+        player: &PlayerId,
+        proposal: u64,
+        accept: bool,
+    ) -> Result<u64, GameError> {
+        self.seqs += 1;
+        let (player, seq) = (player.clone(), self.seqs);
+        self.commit(EntryKind::Consent {
+            player,
+            seq,
+            instance: None,
+            proposal,
+            accept,
+        })
+    }
+
+    /// The open request to undo another player's action, if any.
+    pub fn proposal(&self) -> Option<&Proposal> {
+        self.current.proposal.as_ref()
+    }
+
+    /// Steps `undo` and `redo` could take now (the same bounds a room keeps), and the bytes of
+    /// patch text they hold: what undo costs this room in memory.
+    pub fn undo_depth(&self) -> (usize, usize, usize) {
+        let c = &self.current;
+        (c.undo.len(), c.redo.len(), c.undo_bytes())
     }
 
     /// `player` re-applies the action they last undid.
@@ -182,8 +227,8 @@ impl<G: Game> Playtest<G> {
         })
     }
 
-    /// Move room time on by `ms`, firing every timer and turn clock due by then in time
-    /// order, each as its own entry, exactly as a room would.
+    /// Move room time on by `ms`, firing every timer, turn clock and lapsing undo proposal
+    /// due by then in time order, each as its own entry, exactly as a room would.
     ///
     /// # Panics
     /// When a due entry cannot even be logged (a timer action that no longer parses as the
@@ -314,15 +359,21 @@ impl<G: Game> Playtest<G> {
         if as_json(&replayed.timers) != as_json(&self.current.timers) {
             return Err(differs("timer queue"));
         }
+        if replayed.undo.0 != self.current.undo
+            || replayed.undo.1 != self.current.redo
+            || replayed.proposal != self.current.proposal
+        {
+            return Err(differs("undo history"));
+        }
         Ok(())
     }
 
     /// Apply an entry to a copy; keep it only on success, as a room does.
     fn commit(&mut self, kind: EntryKind) -> Result<u64, GameError> {
-        let mut next = self.current.clone();
-        next.apply(&self.game, &kind, self.now_ms)?;
-        self.current = next;
         let v = self.version() + 1;
+        let mut next = self.current.clone();
+        next.apply(&self.game, &kind, v, self.now_ms)?;
+        self.current = next;
         self.log.push(LogEntry {
             v,
             at_ms: self.now_ms,

@@ -782,10 +782,10 @@ fn undo_takes_back_your_own_latest_actions_until_something_is_revealed() {
         before_undo + 2,
         "undo appends entries; versions only grow"
     );
-    r.undo(&alice.caller, 5, true, 0);
+    r.redo(&alice.caller, 5, 0);
     assert_eq!(r.state().counter, 1, "redo re-applies");
     // A retried undo is answered again, not applied twice.
-    r.undo(&alice.caller, 5, true, 0);
+    r.redo(&alice.caller, 5, 0);
     assert_eq!(r.state().counter, 1);
     let msgs = alice.take();
     assert_eq!(acks(&msgs).iter().filter(|(s, _)| *s == 5).count(), 2);

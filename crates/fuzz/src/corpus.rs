@@ -103,10 +103,22 @@ fn client_messages() -> Vec<ClientMsg> {
         ClientMsg::Undo {
             room: room(),
             seq: 9,
+            ask: false,
+        },
+        ClientMsg::Undo {
+            room: room(),
+            seq: 11,
+            ask: true,
         },
         ClientMsg::Redo {
             room: room(),
             seq: 10,
+        },
+        ClientMsg::Consent {
+            room: room(),
+            seq: 12,
+            proposal: 7,
+            accept: true,
         },
         ClientMsg::Chat {
             room: room(),

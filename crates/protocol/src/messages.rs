@@ -128,6 +128,25 @@ pub enum PresenceEvent {
     Disconnected,
 }
 
+/// Where an undo proposal stands (`undo_proposal.state`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProposalState {
+    /// Waiting for the players in `waiting`.
+    Open,
+    /// Everyone accepted: the action was taken back at `v`.
+    Accepted,
+    /// A player it waited for refused.
+    Refused,
+    /// Its proposer withdrew it.
+    Withdrawn,
+    /// Its time ran out.
+    Expired,
+    /// The room moved on before it was decided (a new action, an undo or redo, something
+    /// revealed, a seat taken or left): there is no longer that action to take back.
+    Dropped,
+}
+
 /// Longest client instance id or request key, in bytes.
 pub const MAX_CLIENT_ID: usize = 64;
 
@@ -241,6 +260,10 @@ pub enum ClientMsg {
         room: String,
         /// Client sequence number, from the same counter as `act`.
         seq: u64,
+        /// When the latest undoable action is another player's, ask them to consent (an
+        /// `undo_proposal` every member sees) instead of being refused.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        ask: bool,
     },
     /// Re-apply the action you last undid, if nothing happened since. Answered like `act`.
     Redo {
@@ -248,6 +271,18 @@ pub enum ClientMsg {
         room: String,
         /// Client sequence number, from the same counter as `act`.
         seq: u64,
+    },
+    /// Accept or refuse the open undo proposal that waits for you (or, as its proposer,
+    /// withdraw it with `accept: false`). Answered like `act`.
+    Consent {
+        /// Room id.
+        room: String,
+        /// Client sequence number, from the same counter as `act`.
+        seq: u64,
+        /// The proposal's id, from `undo_proposal`.
+        proposal: u64,
+        /// Accept (the action is taken back once everyone asked accepts) or refuse.
+        accept: bool,
     },
     /// Say something to everyone in a room (1–500 characters).
     Chat {
@@ -401,6 +436,27 @@ pub enum ServerMsg {
         text: String,
         /// Room time it was said (ms since the Unix epoch).
         at: u64,
+    },
+    /// A request to undo another player's action opened, moved on or closed. Every member
+    /// of the room gets each change; a member entering while one is open gets it after
+    /// `joined` and the state frames.
+    UndoProposal {
+        /// Room id.
+        room: String,
+        /// The proposal's id: the version of the entry that opened it (`consent` names it).
+        id: u64,
+        /// The version of the entry this news belongs to.
+        v: u64,
+        /// Who asked.
+        by: PlayerId,
+        /// The author of the action to take back.
+        of: PlayerId,
+        /// Who has yet to accept.
+        waiting: Vec<PlayerId>,
+        /// Room time (ms since the Unix epoch) at which an open proposal lapses.
+        until: u64,
+        /// Where it stands.
+        state: ProposalState,
     },
     /// Answer to `ping`.
     Pong {

@@ -11,7 +11,7 @@ use std::fmt;
 
 /// Where the answer to a refused request goes: the form its sender waits for.
 ///
-/// A message that carries a `seq` (an action, `undo`, `redo`) is answered with `reject`, so
+/// A message that carries a `seq` (an action, `undo`, `redo`, `consent`) is answered with `reject`, so
 /// the client's pending seq settles; any other with `error`, echoing its `rid` if it has one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReplyTo {
@@ -98,6 +98,7 @@ impl ClientMsg {
             | Self::Act { room, .. }
             | Self::Undo { room, .. }
             | Self::Redo { room, .. }
+            | Self::Consent { room, .. }
             | Self::Chat { room, .. }
             | Self::Sync { room } => Some(room),
             Self::Hello { .. } | Self::Create { .. } | Self::Ping { .. } => None,
@@ -107,12 +108,13 @@ impl ClientMsg {
     /// Where the answer goes if this message is refused.
     pub fn reply_to(&self) -> ReplyTo {
         match self {
-            Self::Act { room, seq, .. } | Self::Undo { room, seq } | Self::Redo { room, seq } => {
-                ReplyTo::Reject {
-                    room: room.clone(),
-                    seq: *seq,
-                }
-            }
+            Self::Act { room, seq, .. }
+            | Self::Undo { room, seq, .. }
+            | Self::Redo { room, seq }
+            | Self::Consent { room, seq, .. } => ReplyTo::Reject {
+                room: room.clone(),
+                seq: *seq,
+            },
             Self::Create { rid, .. }
             | Self::Join { rid, .. }
             | Self::Leave { rid, .. }
@@ -203,7 +205,7 @@ mod tests {
             "{client:?}"
         );
         assert!(ServerMsg::types().contains(&"bot_added"));
-        assert_eq!(ClientMsg::fields("undo"), Some(&["room", "seq"][..]));
+        assert_eq!(ClientMsg::fields("undo"), Some(&["room", "seq", "ask"][..]));
         assert!(ClientMsg::fields("join").is_some_and(|f| f.contains(&"as")));
         assert_eq!(ClientMsg::fields("nope"), None);
     }
@@ -268,7 +270,7 @@ mod tests {
                 }
             })
             .collect();
-        assert_eq!(rejected, ["act", "undo", "redo"]);
+        assert_eq!(rejected, ["act", "undo", "redo", "consent"]);
         let act = ClientMsg::Act {
             room: "r".into(),
             seq: 4,

@@ -319,9 +319,9 @@ pub struct Overrides {
     /// `*` for any). Unset: any origin may connect and no CORS headers are sent.
     #[arg(long, env = "ARBITER_ALLOW_ORIGIN", value_delimiter = ',')]
     pub allow_origin: Option<Vec<String>>,
-    /// `act`, `undo` and `redo` one connection may send: `N/PERIOD` lets N through at once
-    /// and refills them over PERIOD (`ms`, `s`, `m`, `h`); `off` for no limit. Over it a
-    /// message is refused with `RATE_LIMITED` and changes nothing.
+    /// `act`, `undo`, `redo` and `consent` one connection may send: `N/PERIOD` lets N
+    /// through at once and refills them over PERIOD (`ms`, `s`, `m`, `h`); `off` for no
+    /// limit. Over it a message is refused with `RATE_LIMITED` and changes nothing.
     #[arg(long, env = "ARBITER_RATE_ACT", value_name = "RATE")]
     pub rate_act: Option<Rate>,
     /// `chat` messages one connection may send (`N/PERIOD` or `off`); each room also allows

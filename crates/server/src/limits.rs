@@ -128,7 +128,7 @@ impl<'de> Deserialize<'de> for Rate {
 /// Every limit the server keeps on its clients.
 #[derive(Debug, Clone)]
 pub struct Limits {
-    /// `act`, `undo` and `redo` per connection.
+    /// `act`, `undo`, `redo` and `consent` per connection.
     pub act: Rate,
     /// `chat` per connection (each room also limits each member's chat).
     pub chat: Rate,
@@ -212,7 +212,10 @@ pub(crate) enum Class {
 impl Class {
     pub(crate) fn of(msg: &ClientMsg) -> Self {
         match msg {
-            ClientMsg::Act { .. } | ClientMsg::Undo { .. } | ClientMsg::Redo { .. } => Self::Act,
+            ClientMsg::Act { .. }
+            | ClientMsg::Undo { .. }
+            | ClientMsg::Redo { .. }
+            | ClientMsg::Consent { .. } => Self::Act,
             ClientMsg::Chat { .. } => Self::Chat,
             ClientMsg::Join { .. }
             | ClientMsg::Create { .. }

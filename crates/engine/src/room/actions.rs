@@ -1,5 +1,4 @@
-//! Actions and the de-duplication books: per-player seqs, remembered answers, stale bases,
-//! undo and redo.
+//! Actions and the de-duplication books: per-player seqs, remembered answers, stale bases.
 
 use super::*;
 
@@ -145,7 +144,7 @@ impl<G: Game> Room<G> {
         })
     }
 
-    /// [`Room::answer_act`] for entries that are not game actions (undo, redo).
+    /// [`Room::answer_act`] for entries that are not game actions (undo, redo, consent).
     pub(super) fn answer_entry(
         &mut self,
         conn: ConnId,
@@ -252,28 +251,5 @@ impl<G: Game> Room<G> {
             }
             Err(e) => Answer::Reject(e),
         }
-    }
-
-    /// Take back (`redo: false`) or re-apply (`redo: true`) the caller's latest undoable
-    /// action. Uses the caller's seq like an action, so a retry is answered, not repeated.
-    pub fn undo(&mut self, caller: &Caller, seq: u64, redo: bool, now_ms: u64) {
-        self.now_ms = now_ms;
-        let msg = self.answer_entry(caller.conn, seq, |(player, instance)| {
-            if redo {
-                EntryKind::Redo {
-                    player,
-                    seq,
-                    instance,
-                }
-            } else {
-                EntryKind::Undo {
-                    player,
-                    seq,
-                    instance,
-                }
-            }
-        });
-        self.send_to(caller.conn, &caller.outbox, FrameKind::Control, &msg);
-        self.settle();
     }
 }

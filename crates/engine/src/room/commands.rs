@@ -18,8 +18,14 @@ impl<G: Game> Room<G> {
             ClientMsg::Act {
                 seq, base, action, ..
             } => self.act(caller, seq, base, action, now_ms),
-            ClientMsg::Undo { seq, .. } => self.undo(caller, seq, false, now_ms),
-            ClientMsg::Redo { seq, .. } => self.undo(caller, seq, true, now_ms),
+            ClientMsg::Undo { seq, ask, .. } => self.undo(caller, seq, ask, now_ms),
+            ClientMsg::Redo { seq, .. } => self.redo(caller, seq, now_ms),
+            ClientMsg::Consent {
+                seq,
+                proposal,
+                accept,
+                ..
+            } => self.consent(caller, seq, proposal, accept, now_ms),
             ClientMsg::Chat { text, .. } => self.chat(caller, &text, now_ms),
             ClientMsg::Sync { .. } => self.sync(caller),
             // The session answers these itself; one arriving here is a server bug.

@@ -61,13 +61,7 @@ impl<G: Game> Room<G> {
                 &entries,
                 self.now_ms,
             )?;
-            let current = past.current;
-            return Ok(crate::log::Replayed {
-                state: current.state,
-                rng: current.rng,
-                timers: current.timers,
-                seats: current.seats,
-            });
+            return Ok(past.current.into());
         }
         if self.log.first_version().is_some_and(|first| first > 1) {
             return Err(in_storage());

@@ -3,9 +3,10 @@
 //!
 //! This file holds the `Room` itself, its accessors and `commit` (apply an entry, log it, fan
 //! it out). The rest is split by concern: `commands` (the one entry point for client
-//! messages), `members` (joining, seating, leaving, held seats), `actions` (acts, undo and
-//! the de-duplication books), `views` (patches, snapshots, catch-up, broadcasts), `time`
-//! (timers, clocks, grace periods), `bots`, `chat`, `history` (the REST history API),
+//! messages), `members` (joining, seating, leaving, held seats), `actions` (acts and the
+//! de-duplication books), `undo` (undo, redo, consent and proposal news), `views` (patches,
+//! snapshots, catch-up, broadcasts), `time` (timers, clocks, undo proposals lapsing, grace
+//! periods), `bots`, `chat`, `history` (the REST history API),
 //! `restore` (snapshots and replay from storage) and `mail` (outgoing frames).
 
 mod actions;
@@ -18,6 +19,7 @@ mod mail;
 mod members;
 mod restore;
 mod time;
+mod undo;
 mod views;
 
 use crate::game::{Game, GameError, Status, Viewer};
@@ -207,12 +209,13 @@ impl<G: Game> Room<G> {
         self.members.len()
     }
 
-    /// Room time of the next thing the room will do by itself: a game timer, a bot's move or
-    /// the release of a disconnected player's seat.
+    /// Room time of the next thing the room will do by itself: a game timer, a turn clock, an
+    /// undo proposal lapsing, a bot's move or the release of a disconnected player's seat.
     pub fn next_due(&self) -> Option<u64> {
         [
             self.current.timers.next_due(),
             self.current.seats.clock().map(|c| c.due_ms),
+            self.current.proposal.as_ref().map(|p| p.until_ms),
             self.pending_bot.as_ref().map(|b| b.due_ms),
             self.seat_deadlines.values().min().copied(),
         ]
@@ -369,15 +372,15 @@ impl<G: Game> Room<G> {
     /// send every connected viewer its patch and let the bots think. Returns the version the
     /// entry produced.
     fn commit(&mut self, kind: EntryKind) -> Result<u64, GameError> {
+        let v = self.v + 1;
         let mut next = self.current.clone();
-        next.apply(&*self.game, &kind, self.now_ms)?;
+        next.apply(&*self.game, &kind, v, self.now_ms)?;
         let was_over = matches!(
             self.game.status(&self.current.state, &self.current.seats),
             Status::Finished { .. }
         );
-        self.current = next;
-        self.v += 1;
-        let v = self.v;
+        let asked = std::mem::replace(&mut self.current, next).proposal;
+        self.v = v;
         if !was_over
             && let Status::Finished { ranking } =
                 self.game.status(&self.current.state, &self.current.seats)
@@ -390,12 +393,16 @@ impl<G: Game> Room<G> {
                 ranking,
             });
         }
+        let news = self.proposal_news(asked, &kind, v);
         self.log.push(LogEntry {
             v,
             at_ms: self.now_ms,
             kind,
         });
         self.fan_out();
+        if let Some(news) = news {
+            self.broadcast_control(&news);
+        }
         self.plan_bot();
         Ok(v)
     }

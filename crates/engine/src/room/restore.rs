@@ -46,6 +46,7 @@ impl<G: Game> Room<G> {
                 "timers": serde_json::to_value(&self.current.timers).unwrap_or(Value::Null),
                 "undo": serde_json::to_value(&self.current.undo).unwrap_or(Value::Null),
                 "redo": serde_json::to_value(&self.current.redo).unwrap_or(Value::Null),
+                "proposal": serde_json::to_value(&self.current.proposal).unwrap_or(Value::Null),
                 "table": serde_json::to_value(&self.current.seats).unwrap_or(Value::Null),
                 "seats": seats,
                 "books": books,
@@ -103,10 +104,14 @@ impl<G: Game> Room<G> {
         self.current.rng = GameRng::deserialize(&s["rng"]).map_err(|e| bad("rng", e))?;
         self.current.timers = crate::game::Timers::<G::Action>::deserialize(&s["timers"])
             .map_err(|e| bad("timers", e))?;
-        if !s["undo"].is_null() {
-            self.current.undo = Vec::deserialize(&s["undo"]).map_err(|e| bad("undo", e))?;
-            self.current.redo = Vec::deserialize(&s["redo"]).map_err(|e| bad("redo", e))?;
-        }
+        let steps = |what: &str, redo: bool| {
+            Staged::<G>::load_steps(&s[what], redo)
+                .map_err(|e| GameError::new(ErrorCode::Internal, format!("snapshot {what}: {e}")))
+        };
+        self.current.undo = steps("undo", false)?;
+        self.current.redo = steps("redo", true)?;
+        self.current.proposal =
+            Option::deserialize(&s["proposal"]).map_err(|e| bad("proposal", e))?;
         self.members.clear();
         for seat in s["seats"].as_array().into_iter().flatten() {
             self.members.push(MemberState {
@@ -156,7 +161,8 @@ impl<G: Game> Room<G> {
                 format!("log gap: version {} after {}", entry.v, self.v),
             ));
         }
-        self.current.apply(&*self.game, &entry.kind, entry.at_ms)?;
+        self.current
+            .apply(&*self.game, &entry.kind, entry.v, entry.at_ms)?;
         self.v = entry.v;
         match &entry.kind {
             EntryKind::Join { player } => self.members.push(MemberState {
@@ -176,16 +182,26 @@ impl<G: Game> Room<G> {
                 player,
                 seq,
                 instance,
+                ..
             }
             | EntryKind::Redo {
                 player,
                 seq,
                 instance,
+            }
+            | EntryKind::Consent {
+                player,
+                seq,
+                instance,
+                ..
             } => {
                 let key = (player.clone(), instance.clone());
                 self.books.remember(key, *seq, Answer::Ack(entry.v));
             }
-            EntryKind::Connection { .. } | EntryKind::Clock { .. } | EntryKind::Timer { .. } => {}
+            EntryKind::Connection { .. }
+            | EntryKind::Clock { .. }
+            | EntryKind::Timer { .. }
+            | EntryKind::UndoExpired { .. } => {}
         }
         self.log.push(entry.clone());
         Ok(())

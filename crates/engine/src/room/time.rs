@@ -1,11 +1,12 @@
-//! Things a room does by itself when their time comes: game timers, turn clocks, bots' moves
-//! and the release of held seats.
+//! Things a room does by itself when their time comes: game timers, turn clocks, undo
+//! proposals lapsing, bots' moves and the release of held seats.
 
 use super::*;
 
 impl<G: Game> Room<G> {
-    /// Do everything due at `now_ms`: game timers (each its own entry), a bot's move and the
-    /// release of seats whose grace period ran out, in time order.
+    /// Do everything due at `now_ms`: game timers, turn clocks and a lapsing undo proposal
+    /// (each its own entry), a bot's move and the release of seats whose grace period ran
+    /// out, in time order.
     pub fn fire_due(&mut self, now_ms: u64) {
         self.now_ms = now_ms;
         while let Some(due) = self.next_due().filter(|d| *d <= now_ms) {
