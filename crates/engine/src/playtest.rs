@@ -140,26 +140,22 @@ impl<G: Game> Playtest<G> {
 
     /// `player` takes back their latest undoable action.
     pub fn undo(&mut self, player: &PlayerId) -> Result<u64, GameError> {
-        self.seqs += 1;
-        let (player, seq) = (player.clone(), self.seqs);
-        self.commit(EntryKind::Undo {
-            player,
-            seq,
-            instance: None,
-            ask: false,
-        })
+        self.undo_entry(player, false)
     }
 
     /// `player` takes back the latest undoable action, asking its author to consent when it
     /// is another player's (see [`Playtest::proposal`]).
     pub fn ask_undo(&mut self, player: &PlayerId) -> Result<u64, GameError> {
+        self.undo_entry(player, true)
+    }
+
+    fn undo_entry(&mut self, player: &PlayerId, ask: bool) -> Result<u64, GameError> {
         self.seqs += 1;
-        let (player, seq) = (player.clone(), self.seqs);
         self.commit(EntryKind::Undo {
-            player,
-            seq,
+            player: player.clone(),
+            seq: self.seqs,
             instance: None,
-            ask: true,
+            ask,
         })
     }
 
