@@ -182,7 +182,10 @@ async fn an_act_flood_is_refused_closed_and_counted_by_code() {
     )
     .await;
     let a = |path: &str| count(&r, &format!("/abuse/{path}"));
-    assert!(a("answered/ack") >= 20, "a bucket's burst is accepted: {r}");
+    // The tool counts inside its 1 s window of real time, and on a loaded machine part of a
+    // bucket's burst (20) may land outside it: that some got in is what is asserted here (the
+    // bucket's exact size is held by tests/limits.rs under a frozen clock).
+    assert!(a("answered/ack") >= 1, "the flood gets in: {r}");
     assert!(a("refused/RATE_LIMITED") >= 3, "{r}");
     assert!(a("closes/4029") >= 1, "{r}");
     assert_eq!(a("reconnects"), 0, "{r}");
