@@ -299,12 +299,15 @@ impl App {
             ..options
         };
         let room = self.create_room(game, config, options).await?;
-        let mut created = self.created();
-        live(&mut created);
-        created
-            .entry(player.clone())
-            .or_default()
-            .push(room.clone());
+        // Without a store the node's own handles are the count; with one, the store counts.
+        if stored.is_none() {
+            let mut created = self.created();
+            live(&mut created);
+            created
+                .entry(player.clone())
+                .or_default()
+                .push(room.clone());
+        }
         Ok(room)
     }
 
