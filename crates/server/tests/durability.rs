@@ -256,6 +256,18 @@ async fn a_server_stopped_under_relaxed_durability_stores_what_it_answered_first
         .await
         .unwrap();
     let room = support::new_counter(&ada).await;
+    // Everything so far stored first (a room takes its next command only after its append,
+    // so the lock below must not catch an earlier one): read until the log holds it.
+    let stored = arbiter_server::SqlStore::open(&db).await.unwrap();
+    let warm = ada
+        .act(&room, json!({"type": "add", "n": 1}))
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while stored.log(&room, 0, 100).await.unwrap().last().map(|e| e.v) != Some(warm) {
+        assert!(std::time::Instant::now() < deadline, "v{warm} never stored");
+        tokio::task::yield_now().await;
+    }
     let mut other = sqlx::SqliteConnection::connect(&db).await.unwrap();
     sqlx::query("BEGIN IMMEDIATE")
         .execute(&mut other)
@@ -272,7 +284,6 @@ async fn a_server_stopped_under_relaxed_durability_stores_what_it_answered_first
     );
     sqlx::query("COMMIT").execute(&mut other).await.unwrap();
     assert!(srv.exited().await.success());
-    let stored = arbiter_server::SqlStore::open(&db).await.unwrap();
     let log = stored.log(&room, 0, 100).await.unwrap();
     assert_eq!(
         log.last().map(|e| e.v),
