@@ -175,7 +175,8 @@ impl State {
             ServerMsg::Welcome { .. }
             | ServerMsg::Presence { .. }
             | ServerMsg::Chat { .. }
-            | ServerMsg::UndoProposal { .. } => {}
+            | ServerMsg::UndoProposal { .. }
+            | ServerMsg::UndoState { .. } => {}
         }
         None
     }

@@ -221,6 +221,8 @@ pub struct Ctx<'a, A> {
     pub(crate) now_ms: u64,
     pub(crate) timers: &'a mut Timers<A>,
     pub(crate) seats: &'a mut Seats,
+    /// Set by [`Ctx::reveal`]: the entry showed someone something hidden.
+    pub(crate) revealed: bool,
 }
 
 impl<'a, A> Ctx<'a, A> {
@@ -237,7 +239,18 @@ impl<'a, A> Ctx<'a, A> {
             now_ms,
             timers,
             seats,
+            revealed: false,
         }
+    }
+
+    /// Say that the action being applied showed someone something they could not see
+    /// before (a card drawn, a face turned up). For a game whose actions are
+    /// [`Game::undoable`] when they reveal nothing, this is the way to say which did: the
+    /// action is then not kept for undo, and it closes every undo window, as an action that
+    /// is not undoable does. Only the outcome may tell (the same `move` hides or shows a
+    /// card depending on where it goes), so the game says it while applying.
+    pub fn reveal(&mut self) {
+        self.revealed = true;
     }
 
     /// The room's seeded RNG. The only source of randomness a game may use.
@@ -431,7 +444,8 @@ pub trait Game: Send + Sync + 'static {
     /// `redo`): by its author at once, by another player once the author consents. Say false
     /// for anything that reveals hidden information (a draw, a look at a card): taking such
     /// an action closes every undo window, since undoing past it would unsee what it showed.
-    /// The engine keeps each step as the patch between the room before and after it, at most
+    /// When only the outcome tells whether an action revealed something, say true here and
+    /// call [`Ctx::reveal`] from `apply` when it did. The engine keeps each step as the patch between the room before and after it, at most
     /// 32 steps and 256 KiB of them per room.
     fn undoable(&self, _state: &Self::State, _action: &Self::Action) -> bool {
         false

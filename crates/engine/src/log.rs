@@ -3,7 +3,7 @@
 use crate::game::{Actor, Ctx, Game, GameError, Timers};
 use crate::rng::GameRng;
 use crate::seats::{Clock, Seats};
-use arbiter_protocol::{ErrorCode, PlayerId, PlayerInfo};
+use arbiter_protocol::{ErrorCode, PlayerId, PlayerInfo, UndoTop};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -267,6 +267,18 @@ impl<G: Game> Staged<G> {
         Ok(())
     }
 
+    /// The tops of the undo and redo stacks, as members are told of them (`undo_state`).
+    pub(crate) fn undo_tops(&self) -> (Option<UndoTop>, Option<UndoTop>) {
+        let top = |stack: &[UndoStep]| {
+            stack.last().map(|s| UndoTop {
+                author: s.author.clone(),
+                undone_by: s.undone_by.clone(),
+                steps: u32::try_from(stack.len()).unwrap_or(u32::MAX),
+            })
+        };
+        (top(&self.undo), top(&self.redo))
+    }
+
     /// Bytes of patch text both stacks hold.
     pub(crate) fn undo_bytes(&self) -> usize {
         self.undo
@@ -491,10 +503,9 @@ impl<G: Game> Staged<G> {
                 } else {
                     None
                 };
-                let undoable = before.is_some();
                 let (state, mut cx) = self.parts(at_ms);
                 game.apply(state, &Actor::Player(player.clone()), action, &mut cx)?;
-                if undoable {
+                if before.is_some() && !cx.revealed {
                     self.record_undo(player, before);
                 } else {
                     // An action that cannot be taken back (it revealed something) closes

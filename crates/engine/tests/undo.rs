@@ -200,6 +200,102 @@ fn undo_keeps_at_most_32_steps_and_256_kib() {
     t.check_replay().unwrap();
 }
 
+#[test]
+fn an_undoable_action_that_turned_out_to_reveal_closes_every_undo_window() {
+    let (mut t, ada, bob) = table();
+    t.act(&ada, Action::Bump).unwrap();
+    // Hiding what is hidden shows nothing: kept like any undoable action.
+    t.act(&bob, Action::Flip { up: false }).unwrap();
+    assert_eq!(t.undo_depth().0, 2);
+    // Showing the secrets is the same action type, but this one revealed something.
+    t.act(&bob, Action::Flip { up: true }).unwrap();
+    assert_eq!(
+        t.undo_depth(),
+        (0, 0, 0),
+        "nothing before a reveal can be undone"
+    );
+    assert_eq!(refused(t.undo(&bob)), ErrorCode::InvalidMove);
+    assert_eq!(refused(t.undo(&ada)), ErrorCode::InvalidMove);
+    assert!(t.state().revealed, "what was seen stays seen");
+    // Hiding them again reveals nothing, so it can be taken back (to shown).
+    t.act(&bob, Action::Flip { up: false }).unwrap();
+    t.undo(&bob).unwrap();
+    assert!(t.state().revealed);
+    assert_eq!(t.undo_depth().1, 1);
+    t.check_replay().unwrap();
+}
+
+/// The `undo_state` news in `msgs`: (v, undo author and steps, redo author, undoer, steps).
+type Tops = (u64, Option<(String, u32)>, Option<(String, String, u32)>);
+
+fn tops(msgs: &[ServerMsg]) -> Vec<Tops> {
+    msgs.iter()
+        .filter_map(|m| match m {
+            ServerMsg::UndoState { v, undo, redo, .. } => Some((
+                *v,
+                undo.as_ref().map(|u| (u.author.0.clone(), u.steps)),
+                redo.as_ref().map(|r| {
+                    let by = r.undone_by.as_ref().map(|p| p.0.clone());
+                    (r.author.0.clone(), by.unwrap_or_default(), r.steps)
+                }),
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn every_member_hears_what_undo_and_redo_would_take() {
+    let mut r = room();
+    let (mut ada, mut bob, mut eve) = (
+        Peer::new(1, "ada"),
+        Peer::new(2, "bob"),
+        Peer::new(3, "eve"),
+    );
+    r.join(&ada.caller, JoinRole::Player, None, None, 1_000);
+    r.join(&bob.caller, JoinRole::Player, None, None, 1_000);
+    r.join(&eve.caller, JoinRole::Spectator, None, None, 1_000);
+    for peer in [&mut ada, &mut bob, &mut eve] {
+        assert_eq!(tops(&peer.take()), vec![], "nothing to undo, nothing said");
+    }
+    let ada_id = || "ada".to_owned();
+    r.act(&ada.caller, 1, None, json!({"type": "bump"}), 2_000);
+    r.act(&bob.caller, 1, None, json!({"type": "bump"}), 2_000);
+    let v = r.version();
+    let after_bob = vec![
+        (v - 1, Some((ada_id(), 1)), None),
+        (v, Some(("bob".to_owned(), 2)), None),
+    ];
+    for peer in [&mut ada, &mut bob, &mut eve] {
+        assert_eq!(tops(&peer.take()), after_bob);
+    }
+    r.undo(&bob.caller, 2, false, 3_000);
+    let undone = vec![(
+        v + 1,
+        Some((ada_id(), 1)),
+        Some(("bob".to_owned(), "bob".to_owned(), 1)),
+    )];
+    assert_eq!(tops(&eve.take()), undone);
+    // Someone entering learns it after `joined` and the snapshot.
+    let mut late = Peer::new(4, "late");
+    r.join(&late.caller, JoinRole::Spectator, None, None, 4_000);
+    let msgs = late.take();
+    assert!(matches!(msgs.first(), Some(ServerMsg::Joined { .. })));
+    assert!(matches!(msgs.last(), Some(ServerMsg::UndoState { .. })));
+    assert_eq!(tops(&msgs)[0].1, undone[0].1);
+    // A chat message changes nothing undo would take: no news.
+    r.chat(&ada.caller, "hello", 4_500);
+    assert_eq!(tops(&eve.take()), vec![]);
+    // A roll closes every window: both stacks empty, said once.
+    r.act(&ada.caller, 2, None, json!({"type": "roll"}), 5_000);
+    assert_eq!(tops(&eve.take()), vec![(r.version(), None, None)]);
+    r.act(&ada.caller, 3, None, json!({"type": "roll"}), 5_000);
+    assert_eq!(tops(&eve.take()), vec![], "still nothing to undo: no news");
+    let mut later = Peer::new(5, "later");
+    r.join(&later.caller, JoinRole::Spectator, None, None, 6_000);
+    assert_eq!(tops(&later.take()), vec![]);
+}
+
 fn room() -> Room<Secrets> {
     Room::new(
         Arc::new(Secrets),

@@ -14,7 +14,7 @@ pub use codes::{ErrorCode, close};
 pub use encoding::{DecodeError, Encoding, SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK};
 pub use messages::{
     ClientMsg, JoinRole, MAX_CLIENT_ID, Member, PlayerId, PlayerInfo, PresenceEvent, ProposalState,
-    Role, RoomInfo, RoomStatus, ServerMsg, is_client_id,
+    Role, RoomInfo, RoomStatus, ServerMsg, UndoTop, is_client_id,
 };
 pub use routing::{ReplyTo, frame_details};
 

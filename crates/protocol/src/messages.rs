@@ -147,6 +147,18 @@ pub enum ProposalState {
     Dropped,
 }
 
+/// The top of an undo or redo stack (`undo_state.undo`, `undo_state.redo`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UndoTop {
+    /// Whose action it is: they may `undo` (or `redo`) it; anyone else may `undo` with `ask`.
+    pub author: PlayerId,
+    /// On the redo stack: who took it back. They may `redo` it too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undone_by: Option<PlayerId>,
+    /// How many steps the stack holds.
+    pub steps: u32,
+}
+
 /// Longest client instance id or request key, in bytes.
 pub const MAX_CLIENT_ID: usize = 64;
 
@@ -457,6 +469,21 @@ pub enum ServerMsg {
         until: u64,
         /// Where it stands.
         state: ProposalState,
+    },
+    /// What `undo` and `redo` would take back or re-apply now changed. Every member of the
+    /// room gets each change; a member entering while either stack holds a step gets it after
+    /// `joined` and the state frames. Games without undoable actions never send it.
+    UndoState {
+        /// Room id.
+        room: String,
+        /// The version of the entry this news belongs to.
+        v: u64,
+        /// The latest undoable action, or none.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        undo: Option<UndoTop>,
+        /// The latest undone action that `redo` would re-apply, or none.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        redo: Option<UndoTop>,
     },
     /// Answer to `ping`.
     Pong {

@@ -149,7 +149,7 @@ impl<G: Game> Room<G> {
         for msg in recent {
             self.send_to(caller.conn, &caller.outbox, FrameKind::Control, &msg);
         }
-        self.show_proposal(caller);
+        self.show_undo(caller);
         // A human arriving can wake bots that wait for company.
         self.plan_bot();
     }

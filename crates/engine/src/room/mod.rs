@@ -375,6 +375,7 @@ impl<G: Game> Room<G> {
         let v = self.v + 1;
         let mut next = self.current.clone();
         next.apply(&*self.game, &kind, v, self.now_ms)?;
+        let tops = self.current.undo_tops();
         let was_over = matches!(
             self.game.status(&self.current.state, &self.current.seats),
             Status::Finished { .. }
@@ -393,6 +394,7 @@ impl<G: Game> Room<G> {
                 ranking,
             });
         }
+        let undo_news = self.undo_news(&tops, v);
         let news = self.proposal_news(asked, &kind, v);
         self.log.push(LogEntry {
             v,
@@ -400,7 +402,7 @@ impl<G: Game> Room<G> {
             kind,
         });
         self.fan_out();
-        if let Some(news) = news {
+        for news in [undo_news, news].into_iter().flatten() {
             self.broadcast_control(&news);
         }
         self.plan_bot();

@@ -3,7 +3,10 @@
 
 use super::*;
 use crate::log::Proposal;
-use arbiter_protocol::ProposalState;
+use arbiter_protocol::{ProposalState, UndoTop};
+
+/// The tops of the undo and redo stacks.
+pub(super) type UndoTops = (Option<UndoTop>, Option<UndoTop>);
 
 impl<G: Game> Room<G> {
     /// Take back the caller's latest undoable action — or, with `ask`, the room's latest one
@@ -82,11 +85,33 @@ impl<G: Game> Room<G> {
         Some(self.proposal_msg(proposal, v, state))
     }
 
-    /// Tell a connection entering the room about the proposal open now, if any.
-    pub(super) fn show_proposal(&mut self, caller: &Caller) {
+    /// After an entry made version `v`: the news for every connection of what `undo` and
+    /// `redo` would now take, if that changed from `before` (the tops before the entry).
+    pub(super) fn undo_news(&self, before: &UndoTops, v: u64) -> Option<ServerMsg> {
+        let now = self.current.undo_tops();
+        (now != *before).then(|| self.undo_msg(now, v))
+    }
+
+    /// Tell a connection entering the room about the proposal open now and the undo and redo
+    /// stacks, when there is something to tell.
+    pub(super) fn show_undo(&mut self, caller: &Caller) {
+        let tops = self.current.undo_tops();
+        if tops != (None, None) {
+            let msg = self.undo_msg(tops, self.v);
+            self.send_to(caller.conn, &caller.outbox, FrameKind::Control, &msg);
+        }
         if let Some(open) = self.current.proposal.clone() {
             let msg = self.proposal_msg(open, self.v, ProposalState::Open);
             self.send_to(caller.conn, &caller.outbox, FrameKind::Control, &msg);
+        }
+    }
+
+    fn undo_msg(&self, (undo, redo): UndoTops, v: u64) -> ServerMsg {
+        ServerMsg::UndoState {
+            room: self.spec.id.clone(),
+            v,
+            undo,
+            redo,
         }
     }
 

@@ -46,6 +46,10 @@ pub enum Action {
         after_ms: u64,
     },
     Reveal,
+    /// Show every secret (`up`), or hide them again. Undoable; showing them is a reveal.
+    Flip {
+        up: bool,
+    },
     Scramble,
     Target {
         n: u64,
@@ -116,6 +120,12 @@ impl Game for Secrets {
                     "only the room reveals",
                 ));
             }
+            (Action::Flip { up }, _) => {
+                if up && !s.revealed {
+                    cx.reveal();
+                }
+                s.revealed = up;
+            }
             (Action::Target { n }, _) => s.bot_target = n,
             (Action::Clock { ms: 0 }, _) => cx.stop_clock(),
             (Action::Clock { ms }, Actor::Player(p)) => cx.start_clock(p, ms),
@@ -158,9 +168,10 @@ impl Game for Secrets {
         true
     }
 
-    /// Bumps and chat can be taken back; a roll draws from the RNG and shows its result.
+    /// Bumps, chat and flips can be taken back (a flip that shows the secrets says so as it
+    /// is applied); a roll draws from the RNG and shows its result.
     fn undoable(&self, _s: &State, a: &Action) -> bool {
-        matches!(a, Action::Bump | Action::Say { .. })
+        matches!(a, Action::Bump | Action::Say { .. } | Action::Flip { .. })
     }
 
     fn connection(&self, s: &mut State, p: &PlayerId, connected: bool, _cx: &mut Ctx<'_, Action>) {
