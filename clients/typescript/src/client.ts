@@ -597,6 +597,10 @@ export class ArbiterClient extends Emitter<ClientEvents> {
         return room?._reject(msg);
       case 'presence':
         return room?._presence(msg);
+      case 'undo_state':
+        return room?._undoState(msg);
+      case 'undo_proposal':
+        return room?._undoProposal(msg);
       case 'left':
         return this.#onLeft(msg);
       case 'bot_added': {

@@ -18,7 +18,17 @@ export {
   type StateInfo,
   type ViewOf,
 } from './client.js';
-export { Room, type ActOptions, type PredictContext, type Predictor, type RewoundInfo, type RoomEvents, type ViewInfo, type ViewReason } from './room.js';
+export {
+  Room,
+  type ActOptions,
+  type PredictContext,
+  type Predictor,
+  type RewoundInfo,
+  type RoomEvents,
+  type UndoOptions,
+  type ViewInfo,
+  type ViewReason,
+} from './room.js';
 export { ArbiterError, type ClientErrorCode, type ErrorCode, type ServerErrorCode } from './errors.js';
 export { applyPatch, deepClone, deepEqual, escapePointerToken, parsePointer, PatchError } from './patch.js';
 export * as msgpack from './msgpack.js';

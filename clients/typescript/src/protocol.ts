@@ -108,6 +108,28 @@ export interface ActMsg {
   base?: number;
   action: unknown;
 }
+/** Take back your latest undoable action, or with `ask` ask another player to consent. */
+export interface UndoMsg {
+  t: 'undo';
+  room: string;
+  seq: number;
+  /** When the latest undoable action is another player's: open an undo proposal. */
+  ask?: boolean;
+}
+/** Re-apply the action you last undid (or that was undone at your request). */
+export interface RedoMsg {
+  t: 'redo';
+  room: string;
+  seq: number;
+}
+/** Accept or refuse the open undo proposal `proposal` (its proposer withdraws it by refusing). */
+export interface ConsentMsg {
+  t: 'consent';
+  room: string;
+  seq: number;
+  proposal: number;
+  accept: boolean;
+}
 export interface SyncMsg {
   t: 'sync';
   room: string;
@@ -118,7 +140,20 @@ export interface PingMsg {
 }
 
 /** Every message a client sends. */
-export type ClientMsg = HelloMsg | CreateMsg | JoinMsg | LeaveMsg | AddBotMsg | ActMsg | SyncMsg | PingMsg;
+export type ClientMsg =
+  | HelloMsg
+  | CreateMsg
+  | JoinMsg
+  | LeaveMsg
+  | AddBotMsg
+  | ActMsg
+  | UndoMsg
+  | RedoMsg
+  | ConsentMsg
+  | SyncMsg
+  | PingMsg;
+/** The messages that use a room's seq counter and are answered by `ack` or `reject`. */
+export type SeqMsg = ActMsg | UndoMsg | RedoMsg | ConsentMsg;
 
 // ---- server → client ----------------------------------------------------------------------
 
@@ -195,6 +230,48 @@ export interface ErrorMsg {
   message: string;
   details?: unknown;
 }
+/** The top of an undo or redo stack (`undo_state.undo`, `undo_state.redo`). */
+export interface UndoTop {
+  /** Whose action it is: they may `undo` (or `redo`) it; anyone else may `undo` with `ask`. */
+  author: string;
+  /** On the redo stack: who took it back. They may `redo` it too. */
+  undone_by?: string;
+  /** How many steps the stack holds. */
+  steps: number;
+}
+/** What `undo` and `redo` would take as of version `v`; a stack left out is empty. */
+export interface UndoState {
+  v: number;
+  /** The latest undoable action. */
+  undo?: UndoTop;
+  /** The latest undone action, which `redo` would re-apply. */
+  redo?: UndoTop;
+}
+/** What `undo` and `redo` would take now changed (news after the state frames of version `v`). */
+export interface UndoStateMsg extends UndoState {
+  t: 'undo_state';
+  room: string;
+}
+/** Where an undo proposal stands. */
+export type ProposalState = 'open' | 'accepted' | 'refused' | 'withdrawn' | 'expired' | 'dropped';
+/** A request to undo another player's action opened, moved on or closed. */
+export interface UndoProposalMsg {
+  t: 'undo_proposal';
+  room: string;
+  /** The proposal's id (the version of the entry that opened it): `consent` names it. */
+  id: number;
+  /** The version of the entry this news belongs to. */
+  v: number;
+  /** Who asked. */
+  by: string;
+  /** The author of the action to take back. */
+  of: string;
+  /** Who has yet to accept. */
+  waiting: string[];
+  /** Room time (ms since the Unix epoch) at which an open proposal lapses. */
+  until: number;
+  state: ProposalState;
+}
 export interface PongMsg {
   t: 'pong';
   n?: number;
@@ -217,4 +294,6 @@ export type ServerMsg =
   | RejectMsg
   | PresenceMsg
   | ErrorMsg
+  | UndoStateMsg
+  | UndoProposalMsg
   | PongMsg;

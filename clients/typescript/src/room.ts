@@ -12,7 +12,11 @@ import type {
   RejectMsg,
   Role,
   RoomInfo,
+  SeqMsg,
   SnapshotMsg,
+  UndoProposalMsg,
+  UndoState,
+  UndoStateMsg,
 } from './protocol.js';
 
 /**
@@ -49,6 +53,14 @@ export interface ActOptions {
   base?: true | number;
 }
 
+export interface UndoOptions {
+  /**
+   * When the latest undoable action is another player's, ask them to consent (an undo
+   * proposal every member sees; the ack's version is its id) instead of being refused.
+   */
+  ask?: boolean;
+}
+
 export interface RoomEvents<V, A = unknown> {
   /** The displayed view changed (server state, a prediction, or a rollback). */
   view: (view: V, info: ViewInfo) => void;
@@ -61,11 +73,22 @@ export interface RoomEvents<V, A = unknown> {
   /**
    * The server lost versions this client held (relaxed durability and a crash): the room went
    * back to version `v`, below the `since` this client resumed from. Every action acknowledged
-   * with a version above `v` did not happen (`act()` promises that resolved with such a
-   * version included); `lost` lists those still awaiting the view. A snapshot replaces the
-   * view next.
+   * with a version above `v` did not happen (`act()`, `undo()`, `redo()` and `consent()`
+   * promises that resolved with such a version included); `lost` lists the actions still
+   * awaiting the view. A snapshot replaces the view next.
    */
   rewound: (info: RewoundInfo<A>) => void;
+  /**
+   * What `undo` and `redo` would take changed ({@link Room.undoState}): `undo_state` news, or
+   * a (re-)join that cleared what was held — the server tells again when a stack is non-empty.
+   */
+  undo: (state: UndoState) => void;
+  /**
+   * An undo proposal opened, moved on or closed (`undo_proposal` news; {@link Room.proposal}
+   * holds the open one). `null`: a (re-)join cleared the proposal held — the server tells
+   * again when it is still open; otherwise it closed while the client was away.
+   */
+  proposal: (news: UndoProposalMsg | null) => void;
   /** A problem that concerns this room but no request (a patch that did not apply, …). */
   error: (err: ArbiterError) => void;
   /** The client is no longer in the room: it left (no error), or the room closed / the seat was lost (error). */
@@ -94,10 +117,12 @@ export interface RoomHost {
   forget(room: Room<any, any>): void;
 }
 
-interface PendingAct<A> {
+/** An `act`, `undo`, `redo` or `consent` awaiting its answer (or, for an action, its view). */
+interface Pending<A> {
   seq: number;
-  action: A;
-  msg: ActMsg;
+  /** The action of an `act`, re-applied by {@link Room.predict}; none for the others, which are never predicted. */
+  action: A | undefined;
+  msg: SeqMsg;
   /** Sent on the current connection (re-sent on resume whatever this says). */
   sent: boolean;
   /** The version the ack named, once acked; the prediction stays until the view reaches it. */
@@ -128,11 +153,15 @@ export class Room<V = unknown, A = unknown> extends Emitter<RoomEvents<V, A>> {
   version = 0;
   /** Optional local model of the game for optimistic updates. */
   predict: Predictor<V, A> | undefined;
+  /** What `undo` and `redo` would take now (the latest `undo_state`; both stacks empty until one comes). */
+  undoState: UndoState;
+  /** The open undo proposal, or null. */
+  proposal: UndoProposalMsg | null = null;
 
   #host: RoomHost;
   #as: JoinRole;
   #seq = 0;
-  #pending: PendingAct<A>[] = [];
+  #pending: Pending<A>[] = [];
   #syncRequested = false;
   #syncWaiters: Array<{ resolve: () => void; reject: (e: ArbiterError) => void }> = [];
   #gone = false;
@@ -149,6 +178,7 @@ export class Room<V = unknown, A = unknown> extends Emitter<RoomEvents<V, A>> {
     this.notice = joined.notice;
     this.members = joined.members;
     this.#seq = joined.seq;
+    this.undoState = { v: joined.room.v };
   }
 
   /** The room's five-letter code. */
@@ -163,13 +193,35 @@ export class Room<V = unknown, A = unknown> extends Emitter<RoomEvents<V, A>> {
   get active(): boolean {
     return !this.#gone;
   }
-  /** Actions sent (or queued) and not yet settled. */
+  /** Actions (and undo, redo, consent requests) sent or queued and not yet answered. */
   get pendingActions(): number {
     return this.#pending.filter((p) => p.acked === undefined).length;
   }
   /** The last seq used in this room. */
   get seq(): number {
     return this.#seq;
+  }
+  /** The latest undoable action is this player's: {@link undo} takes it back. */
+  get canUndo(): boolean {
+    return this.role === 'player' && this.undoState.undo?.author === this.#host.playerId();
+  }
+  /**
+   * The latest undoable action is another player's and no proposal is open:
+   * `undo({ ask: true })` asks them to consent.
+   */
+  get canAskUndo(): boolean {
+    const top = this.undoState.undo;
+    return this.role === 'player' && top !== undefined && top.author !== this.#host.playerId() && this.proposal === null;
+  }
+  /** This player wrote or undid the latest undone action: {@link redo} re-applies it. */
+  get canRedo(): boolean {
+    const me = this.#host.playerId();
+    const top = this.undoState.redo;
+    return this.role === 'player' && top !== undefined && (top.author === me || top.undone_by === me);
+  }
+  /** The open proposal waits for this player's {@link consent}. */
+  get mustConsent(): boolean {
+    return this.proposal?.waiting.includes(this.#host.playerId()) ?? false;
   }
 
   /**
@@ -180,25 +232,38 @@ export class Room<V = unknown, A = unknown> extends Emitter<RoomEvents<V, A>> {
    * its effect at once and rolls back if it is refused.
    */
   act(action: A, options: ActOptions = {}): Promise<number> {
-    if (this.#gone) {
-      return Promise.reject(new ArbiterError('NOT_IN_ROOM', 'this client is no longer in the room', undefined, { room: this.id }));
-    }
-    const seq = ++this.#seq;
-    const msg: ActMsg = { t: 'act', room: this.id, seq, action };
-    if (options.base === true) msg.base = this.version;
-    else if (typeof options.base === 'number') msg.base = options.base;
-    const { size, max } = this.#host.frameSize(msg);
-    if (max > 0 && size > max) {
-      return Promise.reject(
-        new ArbiterError('FRAME_TOO_LARGE', `the action takes ${size} bytes; the server accepts ${max}`, { size, max }, { seq, room: this.id }),
-      );
-    }
-    return new Promise<number>((resolve, reject) => {
-      const p: PendingAct<A> = { seq, action, msg, sent: false, resolve, reject };
-      this.#pending.push(p);
-      p.sent = this.#host.send(msg);
-      if (this.predict) this.#recompute('predict');
-    });
+    return this.#submit((seq) => {
+      const msg: ActMsg = { t: 'act', room: this.id, seq, action };
+      if (options.base === true) msg.base = this.version;
+      else if (typeof options.base === 'number') msg.base = options.base;
+      return msg;
+    }, action);
+  }
+
+  /**
+   * Take back this player's latest undoable action (see {@link canUndo}); with `ask`, ask the
+   * author of another player's latest one to consent (see {@link canAskUndo}): the promise
+   * then resolves with the version that opened the proposal, which is its id. Sent, answered
+   * and resent like {@link act} (same seq counter, applied exactly once), but never predicted:
+   * the view changes with the server's patch. Refused with `INVALID_MOVE` when there is
+   * nothing of this player's to undo (or a proposal is already open).
+   */
+  undo(options: UndoOptions = {}): Promise<number> {
+    return this.#submit((seq) => (options.ask ? { t: 'undo', room: this.id, seq, ask: true } : { t: 'undo', room: this.id, seq }), undefined);
+  }
+
+  /** Re-apply the action this player last undid or had undone (see {@link canRedo}); like {@link undo}. */
+  redo(): Promise<number> {
+    return this.#submit((seq) => ({ t: 'redo', room: this.id, seq }), undefined);
+  }
+
+  /**
+   * Answer the open undo proposal `proposal` (its id, {@link proposal}`.id`): accept, or
+   * refuse — its proposer withdraws it by refusing. Like {@link undo}; refused with
+   * `INVALID_MOVE` when that proposal is not open or does not wait for this player.
+   */
+  consent(proposal: number, accept: boolean): Promise<number> {
+    return this.#submit((seq) => ({ t: 'consent', room: this.id, seq, proposal, accept }), undefined);
   }
 
   /** Ask for a fresh snapshot; resolves when it has arrived. */
@@ -231,6 +296,12 @@ export class Room<V = unknown, A = unknown> extends Emitter<RoomEvents<V, A>> {
     this.notice = msg.notice;
     this.members = msg.members;
     this.#seq = Math.max(this.#seq, msg.seq);
+    // The server tells an entering member about the stacks and the proposal only when there
+    // is something to tell, in the messages that follow: what was held may be over.
+    const undoHeld = this.undoState.undo !== undefined || this.undoState.redo !== undefined;
+    const proposalHeld = this.proposal !== null;
+    this.undoState = { v: msg.room.v };
+    this.proposal = null;
     const rewound = resumed ? msg.rewound : undefined;
     if (rewound !== undefined) {
       // Acked above the version the room went back to: those actions did not happen, and
@@ -238,10 +309,12 @@ export class Room<V = unknown, A = unknown> extends Emitter<RoomEvents<V, A>> {
       const lost = this.#pending.filter((p) => p.acked !== undefined && p.acked > rewound);
       this.#pending = this.#pending.filter((p) => !lost.includes(p));
       if (lost.length > 0 && this.predict) this.#markDirty('reject');
-      this.emit('rewound', { v: rewound, since: this.version, lost: lost.map((p) => p.action) });
+      this.emit('rewound', { v: rewound, since: this.version, lost: lost.flatMap((p) => (p.action === undefined ? [] : [p.action])) });
     }
     this.emit('joined', msg);
     if (resumed) this.emit('members', this.members);
+    if (undoHeld) this.emit('undo', this.undoState);
+    if (proposalHeld) this.emit('proposal', null);
   }
 
   /** @internal */
@@ -285,6 +358,11 @@ export class Room<V = unknown, A = unknown> extends Emitter<RoomEvents<V, A>> {
     if (!p || p.acked !== undefined) return;
     p.acked = v;
     p.resolve(v);
+    if (p.action === undefined) {
+      // Nothing predicted waits for the view to reach it.
+      this.#pending.splice(this.#pending.indexOf(p), 1);
+      return;
+    }
     if (this.#settle()) this.#markDirty('ack');
   }
 
@@ -295,7 +373,22 @@ export class Room<V = unknown, A = unknown> extends Emitter<RoomEvents<V, A>> {
     const [p] = this.#pending.splice(i, 1);
     if (p!.acked !== undefined) return;
     p!.reject(new ArbiterError(msg.code, msg.message, msg.details, { seq: msg.seq, room: this.id }));
-    if (this.predict) this.#markDirty('reject');
+    if (this.predict && p!.action !== undefined) this.#markDirty('reject');
+  }
+
+  /** @internal */
+  _undoState(msg: UndoStateMsg): void {
+    const state: UndoState = { v: msg.v };
+    if (msg.undo) state.undo = msg.undo;
+    if (msg.redo) state.redo = msg.redo;
+    this.undoState = state;
+    this.emit('undo', state);
+  }
+
+  /** @internal One proposal is open at a time: any news that is not `open` closes it. */
+  _undoProposal(msg: UndoProposalMsg): void {
+    this.proposal = msg.state === 'open' ? msg : null;
+    this.emit('proposal', msg);
   }
 
   /** @internal */
@@ -360,6 +453,31 @@ export class Room<V = unknown, A = unknown> extends Emitter<RoomEvents<V, A>> {
 
   // ---- internals -----------------------------------------------------------------------
 
+  /**
+   * Send a message that takes the next seq and is answered by `ack` or `reject`; it stays
+   * pending (and is resent with its seq on resume) until answered. `action` is what
+   * {@link predict} re-applies meanwhile, for an `act`.
+   */
+  #submit(build: (seq: number) => SeqMsg, action: A | undefined): Promise<number> {
+    if (this.#gone) {
+      return Promise.reject(new ArbiterError('NOT_IN_ROOM', 'this client is no longer in the room', undefined, { room: this.id }));
+    }
+    const seq = ++this.#seq;
+    const msg = build(seq);
+    const { size, max } = this.#host.frameSize(msg);
+    if (max > 0 && size > max) {
+      return Promise.reject(
+        new ArbiterError('FRAME_TOO_LARGE', `the ${msg.t} takes ${size} bytes; the server accepts ${max}`, { size, max }, { seq, room: this.id }),
+      );
+    }
+    return new Promise<number>((resolve, reject) => {
+      const p: Pending<A> = { seq, action, msg, sent: false, resolve, reject };
+      this.#pending.push(p);
+      p.sent = this.#host.send(msg);
+      if (this.predict && action !== undefined) this.#recompute('predict');
+    });
+  }
+
   #markDirty(reason: ViewReason): void {
     // A frame's last state message names the change; `patch`/`snapshot` win over the rest.
     if (this.#dirty === 'snapshot' || this.#dirty === 'patch') {
@@ -389,6 +507,7 @@ export class Room<V = unknown, A = unknown> extends Emitter<RoomEvents<V, A>> {
     if (predict && view !== undefined && this.#pending.length > 0) {
       const context: PredictContext = { player: this.#host.playerId(), version: this.version };
       for (const p of this.#pending) {
+        if (p.action === undefined) continue; // undo, redo, consent: the server's patch shows them
         // Each prediction gets its own copy, so one that throws half-way leaves no trace.
         const draft = deepClone(view) as V;
         try {

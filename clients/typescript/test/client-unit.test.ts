@@ -384,6 +384,205 @@ describe('reconnect and resume', () => {
   });
 });
 
+describe('undo, redo and consent', () => {
+  it('take the next seqs of act, are answered by ack and reject, and are never predicted', async () => {
+    const { server, client, room } = await setup();
+    room.predict = appendPredict;
+    const a = room.act({ add: 'a' });
+    const undo = room.undo();
+    const ask = room.undo({ ask: true });
+    const redo = room.redo();
+    const consent = room.consent(7, false);
+    const b = room.act({ add: 'b' });
+    assert.deepStrictEqual(
+      server.received.filter((m) => m.seq !== undefined),
+      [
+        { t: 'act', room: 'r_1', seq: 1, action: { add: 'a' } },
+        { t: 'undo', room: 'r_1', seq: 2 },
+        { t: 'undo', room: 'r_1', seq: 3, ask: true },
+        { t: 'redo', room: 'r_1', seq: 4 },
+        { t: 'consent', room: 'r_1', seq: 5, proposal: 7, accept: false },
+        { t: 'act', room: 'r_1', seq: 6, action: { add: 'b' } },
+      ],
+    );
+    assert.equal(room.seq, 6);
+    assert.equal(room.pendingActions, 6);
+    assert.deepStrictEqual(room.view!.log, ['a', 'b'], 'the actions are predicted, undo/redo/consent are not');
+
+    // The action, then its undo, are applied: each patch comes before its ack.
+    server.socket.deliver([
+      { t: 'patch', room: 'r_1', from: 1, v: 2, ops: [{ op: 'add', path: '/log/-', value: 'a' }] },
+      { t: 'ack', room: 'r_1', seq: 1, v: 2 },
+      { t: 'patch', room: 'r_1', from: 2, v: 3, ops: [{ op: 'remove', path: '/log/0' }] },
+      { t: 'ack', room: 'r_1', seq: 2, v: 3 },
+    ]);
+    assert.deepStrictEqual([await a, await undo], [2, 3]);
+    assert.deepStrictEqual(room.serverView!.log, []);
+    assert.deepStrictEqual(room.view!.log, ['b'], 'the pending action is re-applied on the view after the undo');
+    server.socket.deliver([
+      { t: 'reject', room: 'r_1', seq: 3, code: 'INVALID_MOVE', message: 'nothing to undo' },
+      { t: 'reject', room: 'r_1', seq: 4, code: 'INVALID_MOVE', message: 'nothing to redo' },
+      { t: 'reject', room: 'r_1', seq: 5, code: 'INVALID_MOVE', message: 'no proposal 7 is open' },
+    ]);
+    await assert.rejects(ask, (e: unknown) => e instanceof ArbiterError && e.code === 'INVALID_MOVE' && e.seq === 3 && e.room === 'r_1');
+    await assert.rejects(redo, { code: 'INVALID_MOVE', seq: 4 });
+    await assert.rejects(consent, { code: 'INVALID_MOVE', seq: 5 });
+    assert.deepStrictEqual(room.view!.log, ['b'], 'their refusals roll nothing back');
+    assert.equal(room.pendingActions, 1);
+    client.close();
+    await assert.rejects(b, { code: 'CLOSED' });
+  });
+
+  it('are queued offline and resent after the resume with their original seqs, in order with actions', async () => {
+    const { server, client, room } = await setup();
+    const undo = room.undo(); // sent, never answered
+    server.refuse = true;
+    server.received.length = 0;
+    server.socket.drop(1006);
+    const a = room.act({ add: 'a' }); // offline: queued
+    const redo = room.redo();
+    const consent = room.consent(4, true);
+    server.refuse = false;
+    server.joinedSeq = 1; // the server saw the undo
+    await waitFor(() => server.received.filter((m) => m.seq !== undefined).length === 4, 'the resends');
+    assert.deepStrictEqual(server.received.map((m) => m.t), ['hello', 'join', 'undo', 'act', 'redo', 'consent']);
+    assert.deepStrictEqual(server.received.slice(2).map((m) => m.seq), [1, 2, 3, 4]);
+    assert.deepStrictEqual(server.received.at(-1), { t: 'consent', room: 'r_1', seq: 4, proposal: 4, accept: true });
+    server.socket.deliver([
+      { t: 'ack', room: 'r_1', seq: 1, v: 2 },
+      { t: 'ack', room: 'r_1', seq: 2, v: 3 },
+      { t: 'ack', room: 'r_1', seq: 3, v: 4 },
+      { t: 'ack', room: 'r_1', seq: 4, v: 5 },
+    ]);
+    assert.deepStrictEqual([await undo, await a, await redo, await consent], [2, 3, 4, 5]);
+    assert.equal(room.pendingActions, 0);
+    client.close();
+  });
+
+  it('keeps the latest undo_state and the open proposal, with their events and getters', async () => {
+    const { server, client, room } = await setup();
+    const states: unknown[] = [];
+    const news: unknown[] = [];
+    room.on('undo', (s) => states.push(s));
+    room.on('proposal', (p) => news.push(p));
+    assert.deepStrictEqual(room.undoState, { v: 1 }, 'nothing to undo until told');
+    assert.equal(room.proposal, null);
+    assert.deepStrictEqual([room.canUndo, room.canAskUndo, room.canRedo, room.mustConsent], [false, false, false, false]);
+
+    // The player's own action tops the undo stack.
+    server.socket.deliver({ t: 'undo_state', room: 'r_1', v: 2, undo: { author: 'p_1', steps: 1 } });
+    assert.deepStrictEqual(room.undoState, { v: 2, undo: { author: 'p_1', steps: 1 } });
+    assert.deepStrictEqual(states, [{ v: 2, undo: { author: 'p_1', steps: 1 } }]);
+    assert.deepStrictEqual([room.canUndo, room.canAskUndo, room.canRedo], [true, false, false]);
+    // Undone by Bob at Ada's request: either may redo; Bob's action tops the undo stack.
+    server.socket.deliver({
+      t: 'undo_state', room: 'r_1', v: 3,
+      undo: { author: 'p_2', steps: 2 }, redo: { author: 'p_3', undone_by: 'p_1', steps: 1 },
+    });
+    assert.deepStrictEqual([room.canUndo, room.canAskUndo, room.canRedo], [false, true, true]);
+
+    // Another player asks to undo this player's action: the proposal waits for p_1.
+    const open = { t: 'undo_proposal', room: 'r_1', id: 4, v: 4, by: 'p_2', of: 'p_1', waiting: ['p_1'], until: 1795312034512, state: 'open' };
+    server.socket.deliver(open);
+    assert.deepStrictEqual(room.proposal, open);
+    assert.deepStrictEqual([room.mustConsent, room.canAskUndo], [true, false], 'one proposal at a time');
+    server.socket.deliver({ ...open, v: 5, waiting: [], state: 'refused' });
+    assert.equal(room.proposal, null);
+    assert.equal(room.mustConsent, false);
+    assert.deepStrictEqual(news.map((n: any) => n.state), ['open', 'refused']);
+
+    // A reveal closes every window: an undo_state with neither stack.
+    server.socket.deliver({ t: 'undo_state', room: 'r_1', v: 6 });
+    assert.deepStrictEqual(room.undoState, { v: 6 });
+    assert.deepStrictEqual([room.canUndo, room.canAskUndo, room.canRedo], [false, false, false]);
+    assert.equal(states.length, 3);
+    client.close();
+  });
+
+  it('a spectator may neither undo, ask nor redo whatever the stacks say', async () => {
+    const server = new FakeServer();
+    const handle = server.handle.bind(server);
+    server.handle = (msg, sock) => {
+      if (msg.t !== 'join') return handle(msg, sock);
+      const room = { id: 'r_1', code: 'ABCDE', game: 'log', public: true, max_players: 2, max_spectators: 8, players: 1, spectators: 1, status: 'playing', v: 1 };
+      sock.deliver([
+        { t: 'joined', rid: msg.rid, room, role: 'spectator', members: [], seq: 0 },
+        { t: 'snapshot', room: 'r_1', v: 1, view: { log: [] } },
+        { t: 'undo_state', room: 'r_1', v: 1, undo: { author: 'p_2', steps: 1 }, redo: { author: 'p_1', steps: 1 } },
+      ]);
+    };
+    const client = server.client();
+    await client.connect();
+    const room = await client.join('ABCDE');
+    assert.equal(room.role, 'spectator');
+    assert.deepStrictEqual(room.undoState.undo, { author: 'p_2', steps: 1 });
+    assert.deepStrictEqual([room.canUndo, room.canAskUndo, room.canRedo], [false, false, false]);
+    client.close();
+  });
+
+  it('a re-join clears the stacks and the proposal; the news that follows it restores them', async () => {
+    const { server, client, room } = await setup();
+    const states: unknown[] = [];
+    const news: unknown[] = [];
+    server.socket.deliver([
+      { t: 'undo_state', room: 'r_1', v: 1, undo: { author: 'p_1', steps: 1 } },
+      { t: 'undo_proposal', room: 'r_1', id: 1, v: 1, by: 'p_2', of: 'p_1', waiting: ['p_1'], until: 9, state: 'open' },
+    ]);
+    assert.equal(room.mustConsent, true);
+    room.on('undo', (s) => states.push(s));
+    room.on('proposal', (p) => news.push(p));
+
+    // Resumed while the stacks and the proposal changed: the server tells only what is there
+    // (the fake server answers the resuming join with a bare `joined`).
+    server.v = 3;
+    server.socket.drop(1006);
+    await waitFor(() => states.length === 1, 'the resume');
+    assert.deepStrictEqual(room.undoState, { v: 3 });
+    assert.deepStrictEqual([room.proposal, room.canUndo, room.mustConsent], [null, false, false]);
+    assert.deepStrictEqual(states, [{ v: 3 }], 'told that the stacks held are cleared');
+    assert.deepStrictEqual(news, [null], 'told that the proposal held is closed');
+    server.socket.deliver({ t: 'undo_state', room: 'r_1', v: 3, redo: { author: 'p_1', steps: 1 } });
+    assert.deepStrictEqual([room.canUndo, room.canRedo], [false, true]);
+
+    // Again: the stacks held are cleared, no proposal was held; an open one that follows is kept.
+    server.socket.drop(1006);
+    await waitFor(() => states.length === 3, 'the second resume');
+    assert.deepStrictEqual(states, [{ v: 3 }, { v: 3, redo: { author: 'p_1', steps: 1 } }, { v: 3 }]);
+    assert.deepStrictEqual(news, [null], 'no null for a proposal that was not held');
+    server.socket.deliver({ t: 'undo_proposal', room: 'r_1', id: 3, v: 3, by: 'p_2', of: 'p_1', waiting: ['p_1'], until: 9, state: 'open' });
+    assert.equal(room.proposal?.id, 3);
+    assert.equal(room.mustConsent, true);
+    client.close();
+  });
+
+  it('an acked undo is not kept for a rewind: only acknowledged actions are lost', async () => {
+    const { server, client, room } = await setup();
+    room.predict = appendPredict;
+    const rewinds: Array<{ v: number; lost: LogAction[] }> = [];
+    room.on('rewound', (info) => rewinds.push(info));
+    const a = room.act({ add: 'a' });
+    const undo = room.undo();
+    server.socket.deliver([
+      { t: 'ack', room: 'r_1', seq: 1, v: 2 },
+      { t: 'ack', room: 'r_1', seq: 2, v: 3 },
+    ]);
+    assert.deepStrictEqual([await a, await undo], [2, 3]);
+    assert.equal(room.pendingActions, 0);
+    server.received.length = 0;
+    server.socket.drop(1006);
+    await waitFor(() => server.received.some((m) => m.t === 'join'), 'the resume');
+    const join = server.received.find((m) => m.t === 'join')!;
+    assert.deepStrictEqual(server.received.map((m) => m.t), ['hello', 'join'], 'nothing answered is resent');
+    server.socket.deliver([
+      { t: 'joined', rid: join.rid, room: { id: 'r_1', code: 'ABCDE', game: 'log', public: true, max_players: 2, max_spectators: 8, players: 1, spectators: 0, status: 'playing', v: 1 }, role: 'player', members: [{ id: 'p_1', name: 'Ada', role: 'player', connected: true }], seq: 0, rewound: 1 },
+      { t: 'snapshot', room: 'r_1', v: 1, view: { log: [] } },
+    ]);
+    assert.deepStrictEqual(rewinds.map((r) => [r.v, r.lost]), [[1, [{ add: 'a' }]]]);
+    assert.deepStrictEqual(room.view!.log, []);
+    client.close();
+  });
+});
+
 describe('client limits and errors', () => {
   it('refuses an action above max_frame without sending it', async () => {
     const server = new FakeServer();
