@@ -152,6 +152,16 @@ function onMessage(m) {
       if (!r) return;
       if (m.event === 'left') r.members.delete(m.member.id); else r.members.set(m.member.id, m.member);
       break;
+    case 'undo_state':
+      if (!r) return;
+      r.undo = { undo: m.undo || null, redo: m.redo || null };
+      break;
+    case 'undo_proposal':
+      if (!r) return;
+      r.proposal = m.state === 'open' ? m : null;
+      if (m.state === 'refused' && m.by === S.player?.id) toast('Your request to undo was refused.');
+      else if (m.state === 'expired' && m.by === S.player?.id) toast('Your request to undo was not answered in time.');
+      break;
     case 'chat':
       if (!r) return;
       addChat(r, m);
@@ -208,9 +218,11 @@ function onJoined(m) {
     members: new Map(m.members.map((x) => [x.id, x])), as: req.as || r.as || 'any', syncing: false,
   });
   if (!resumed) { r.v = null; r.view = null; }
+  // What undo would take and any open proposal follow `joined` when there is something to say.
+  r.undo = null; r.proposal = null;
   // Resend actions whose answer was lost with the old connection, with their original seq:
   // the server answers repeats again and applies the others once.
-  for (const [seq, action] of r.unacked) raw({ t: 'act', room: r.id, seq, action });
+  for (const [seq, body] of r.unacked) raw({ ...body, room: r.id, seq });
   if (req.background) return;
   const switched = S.current !== r.id;
   S.current = r.id; S.want = { code: r.code, as: r.as };
@@ -277,16 +289,23 @@ function joinRoom(code, as = 'any', rejoin = false) {
 function createRoom(game, pub) {
   request({ t: 'create', game, public: pub, as: 'any' }, { kind: 'create', code: null, as: 'any' });
 }
-function act(action) {
+/** Send a message that carries the room's next seq (`act`, `undo`, `redo`, `consent`). */
+function sequenced(body) {
   const r = cur();
   if (!r) return;
   // Seqs must grow per (player, room); the clock keeps two tabs of one player apart.
   r.seq = Math.max(r.seq + 1, Date.now());
-  r.unacked.set(r.seq, action);
-  // Offline, the action waits: it is resent with this seq when the room is resumed.
-  if (online()) raw({ t: 'act', room: r.id, seq: r.seq, action });
+  r.unacked.set(r.seq, body);
+  // Offline, it waits: it is resent with this seq when the room is resumed.
+  if (online()) raw({ ...body, room: r.id, seq: r.seq });
   else toast('Offline: your move will be sent when the connection is back.');
 }
+const act = (action) => sequenced({ t: 'act', action });
+// The engine's undo (games that mark actions undoable): news of it arrives as undo_state and
+// undo_proposal, kept on the room for the renderer.
+const undo = (ask = false) => sequenced(ask ? { t: 'undo', ask: true } : { t: 'undo' });
+const redo = () => sequenced({ t: 'redo' });
+const consent = (proposal, accept) => sequenced({ t: 'consent', proposal, accept });
 function leaveRoom(then) {
   const r = cur();
   if (!r) return;
@@ -451,7 +470,9 @@ function render() {
       get me() { return S.player?.id; },
       get role() { return cur()?.role; },
       get seated() { return cur()?.role === 'player'; },
-      act, status: setStatus, toast,
+      act, undo, redo, consent, status: setStatus, toast,
+      undoState: () => cur()?.undo || null,
+      proposal: () => cur()?.proposal || null,
       name: (id) => cur()?.members.get(id)?.name,
       members: () => cur()?.members || new Map(),
       room: () => cur(),
@@ -522,6 +543,10 @@ function describe(e) {
     case 'connection': return `${who(e.player)} ${e.connected ? 'reconnected' : 'disconnected'}.`;
     case 'act': return `${who(e.player)}: ${e.action ? action(e.action) : '(hidden action)'}`;
     case 'timer': return `Timer: ${e.action ? action(e.action) : 'fired'}`;
+    case 'undo': return e.ask ? `${who(e.player)} asked to undo the last action.` : `${who(e.player)} undid their last action.`;
+    case 'redo': return `${who(e.player)} redid an undone action.`;
+    case 'consent': return `${who(e.player)} ${e.accept ? 'accepted' : 'refused'} the undo request.`;
+    case 'undo_expired': return 'The undo request was not answered in time.';
     default: return e.kind;
   }
 }
@@ -559,7 +584,8 @@ async function showVersion(v) {
   if (!R.mounted) {
     const ctx = {
       live: false, get me() { return S.player?.id; }, role: 'spectator', get seated() { return !!S.player && R.names.has(S.player.id); },
-      act: () => {}, status: replaySetStatus, toast,
+      act: () => {}, undo: () => {}, redo: () => {}, consent: () => {}, undoState: () => null, proposal: () => null,
+      status: replaySetStatus, toast,
       name: (id) => R.names.get(id), members: () => new Map(), room: () => null, getJson, gameTitle,
     };
     R.mounted = mountFor(R.game)($('#rp-game-view'), ctx);

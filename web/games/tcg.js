@@ -75,11 +75,13 @@ export default function mount(el, ctx) {
   const shuffle = btn('Shuffle', () => ({ type: 'shuffle' }));
   const advance = btn('Next step', () => ({ type: 'advance_phase' }));
   const pass = btn('Pass turn', () => ({ type: 'pass_turn' }));
-  const undo = btn('Undo', () => ({ type: 'undo' }));
-  const redo = btn('Redo', () => ({ type: 'redo' }));
-  const ask = btn('Ask to undo', () => ({ type: 'undo_request' }));
-  const accept = btn('Accept undo', () => ({ type: 'undo_accept' }), 'primary');
-  const decline = btn('Decline', () => ({ type: 'undo_decline' }));
+  // Undo is the engine's (undo / redo / consent messages, not game actions).
+  const ubtn = (label, onclick, cls = '') => h('button', { type: 'button', class: cls, onclick }, label);
+  const undo = ubtn('Undo', () => ctx.undo());
+  const redo = ubtn('Redo', () => ctx.redo());
+  const ask = ubtn('Ask to undo', () => ctx.undo(true));
+  const accept = ubtn('Accept undo', () => { const p = ctx.proposal(); if (p) ctx.consent(p.id, true); }, 'primary');
+  const decline = ubtn('Decline', () => { const p = ctx.proposal(); if (p) ctx.consent(p.id, false); });
   const coin = btn('Coin', () => ({ type: 'coin' }));
   const d6 = btn('d6', () => ({ type: 'roll', sides: 6 }), '', 'Roll a six-sided die');
   const d20 = btn('d20', () => ({ type: 'roll', sides: 20 }), '', 'Roll a twenty-sided die');
@@ -141,16 +143,18 @@ export default function mount(el, ctx) {
       for (const b of [draw, untapAll, mull, shuffle, advance, pass, tokenBox, undo, redo, ask, accept, decline, coin, d6, d20, concede]) b.hidden = !seatedIn;
       restart.hidden = !(over && me);
       advance.disabled = pass.disabled = !myTurn;
-      const u = v.undo || {};
-      const req = u.request;
-      undo.disabled = !(u.last && u.last.by === me) || !!req;
-      redo.disabled = !(u.redo_last && (u.redo_last.by === me || u.redo_last.undone_by === me));
-      ask.hidden = !seatedIn || !u.last || u.last.by === me || !!req;
-      accept.hidden = !(seatedIn && req && req.of === me);
-      decline.hidden = !(seatedIn && req && (req.of === me || req.by === me));
+      const u = ctx.undoState() || {};
+      const req = ctx.proposal();
+      const last = u.undo, next = u.redo;
+      undo.disabled = !(last && last.author === me) || !!req;
+      redo.disabled = !(next && (next.author === me || next.undone_by === me));
+      ask.hidden = !seatedIn || !last || last.author === me || !!req;
+      const mustAnswer = !!(req && req.waiting.includes(me));
+      accept.hidden = !(seatedIn && mustAnswer);
+      decline.hidden = !(seatedIn && req && (mustAnswer || req.by === me));
       decline.textContent = req?.by === me ? 'Withdraw request' : 'Decline';
-      undoInfo.textContent = req ? (req.of === me ? `${name(req.by)} asks to undo your ${human(u.last?.action)}` : `Waiting for ${name(req.of)} to accept the undo`)
-        : u.last ? `Last: ${name(u.last.by)} · ${human(u.last.action)}` : '';
+      undoInfo.textContent = req ? (mustAnswer ? `${name(req.by)} asks to undo your last action` : `Waiting for ${name(req.of)} to accept the undo`)
+        : last ? `Undo: ${last.author === me ? 'your' : `${name(last.author)}’s`} last action${last.steps > 1 ? ` (${plural(last.steps, 'step')} back)` : ''}` : '';
       // seats
       const cardEl = (id, zone, owner) => {
         const c = cards[id];

@@ -451,6 +451,13 @@ pub trait Game: Send + Sync + 'static {
         false
     }
 
+    /// Most undoable actions a room keeps, oldest forgotten first; a game may read it from
+    /// its config (kept in its state) to make it a room option. The engine keeps at most 32
+    /// (and 256 KiB of steps) whatever this says.
+    fn undo_depth(&self, _state: &Self::State) -> usize {
+        crate::log::UNDO_DEPTH
+    }
+
     /// How long a request to undo another player's action waits for their consent, in
     /// milliseconds, before it lapses; asked when the request is made. 30 s by default; a game
     /// may read it from its config (kept in its state) to make it a room option.

@@ -114,7 +114,7 @@ pub struct LogEntry {
 }
 
 /// Undo steps kept per room; older ones can no longer be taken back.
-const UNDO_DEPTH: usize = 32;
+pub(crate) const UNDO_DEPTH: usize = 32;
 
 /// Bytes of patch text a room keeps across its undo and redo stacks. Beyond it the oldest
 /// undo steps are forgotten; an action whose step alone is larger cannot be taken back (it
@@ -432,6 +432,21 @@ impl<G: Game> Staged<G> {
     /// Apply one entry, which makes version `v`, in place. The single code path shared by
     /// live play and replay.
     pub(crate) fn apply(
+        &mut self,
+        game: &G,
+        kind: &EntryKind,
+        v: u64,
+        at_ms: u64,
+    ) -> Result<(), GameError> {
+        self.apply_entry(game, kind, v, at_ms)?;
+        // The game may keep fewer undo steps than the engine's bound (a room option).
+        let depth = game.undo_depth(&self.state).clamp(1, UNDO_DEPTH);
+        let excess = self.undo.len().saturating_sub(depth);
+        self.undo.drain(..excess);
+        Ok(())
+    }
+
+    fn apply_entry(
         &mut self,
         game: &G,
         kind: &EntryKind,

@@ -938,3 +938,29 @@ fn the_engine_keeps_seats_in_order_with_names_bots_and_connections() {
         "the lowest free seat"
     );
 }
+
+#[test]
+fn a_log_page_from_before_the_stored_snapshot_is_storage_s_to_answer() {
+    use arbiter_engine::Query;
+    let mut r = room(2);
+    let ada = Peer::new(1, "ada");
+    r.join(&ada.caller, JoinRole::Player, None, None, 0);
+    for seq in 1..=3 {
+        r.act(&ada.caller, seq, None, json!({"type": "bump"}), 0);
+    }
+    let log =
+        |r: &Room<Secrets>, after| r.query(&Viewer::Spectator, &Query::Log { after, limit: 100 });
+    assert_eq!(log(&r, 0).unwrap()["entries"].as_array().unwrap().len(), 4);
+    // Storage holds every entry and a snapshot at the room's version: the journal empties.
+    r.take_unpersisted();
+    let at = r.version();
+    r.stored_snapshot(r.snapshot());
+    let e = log(&r, 0).expect_err("the entries are in storage");
+    assert_eq!(e.code, ErrorCode::Unavailable);
+    assert_eq!(log(&r, at - 1).unwrap_err().code, ErrorCode::Unavailable);
+    assert_eq!(log(&r, at).unwrap()["entries"], json!([]));
+    // What follows is the journal's again.
+    r.act(&ada.caller, 4, None, json!({"type": "bump"}), 0);
+    let page = log(&r, at).unwrap();
+    assert_eq!(page["entries"][0]["v"], json!(at + 1));
+}

@@ -2,15 +2,15 @@
 //! seeded MTG table while two spectators watch and Ada has a second connection open. Both
 //! players fire life, counter and tap changes at the same time on a stale `base` (accepted:
 //! they are order-independent), a stale draw is refused as `STALE`, two moves of the same
-//! card are settled first-come, and undo, redo and a consented undo go through. Every client
+//! card are settled first-come, and the engine's undo, redo and a consented undo go through. Every client
 //! of the same viewer class ends with the same view, and hands stay hidden.
 
 #![allow(clippy::unwrap_used)]
 
 mod support;
 
-use arbiter_client::{ActOptions, Client, CreateRoom, Hello, RoomView};
-use arbiter_protocol::{ErrorCode, JoinRole, Role};
+use arbiter_client::{ActOptions, Client, CreateRoom, Events, Hello, RoomView};
+use arbiter_protocol::{ErrorCode, JoinRole, Role, ServerMsg, UndoTop};
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 use support::{PATIENCE, server_with, ws_url};
@@ -19,6 +19,23 @@ async fn connect(addr: std::net::SocketAddr, hello: Hello) -> Client {
     let (client, events) = Client::connect(&ws_url(addr), hello).await.unwrap();
     drop(events);
     client
+}
+
+/// The next `undo_state` news at version `v` or later: the tops of the undo and redo stacks.
+async fn undo_news(events: &mut Events, v: u64) -> (Option<UndoTop>, Option<UndoTop>) {
+    tokio::time::timeout(PATIENCE, async {
+        loop {
+            match events.next().await {
+                Some(ServerMsg::UndoState {
+                    v: at, undo, redo, ..
+                }) if at >= v => return (undo, redo),
+                Some(_) => {}
+                None => panic!("the connection closed"),
+            }
+        }
+    })
+    .await
+    .expect("undo news")
 }
 
 /// Wait until the client's view of `room` is at version `from` or later and satisfies `pred`.
@@ -157,16 +174,19 @@ async fn two_players_play_undo_and_converge() {
     let err = cy.act(&room, json!({"type": "draw"})).await.unwrap_err();
     assert_eq!(err.code(), Some(ErrorCode::NotAPlayer));
 
-    // Ada's second connection, with her token: the same player, the same view.
-    let ada2 = connect(
-        addr,
+    // Ada's second connection (a second tab: her token, its own instance): the same player,
+    // the same view. Its events are read for the undo news.
+    let (ada2, mut ada2_news) = Client::connect(
+        &ws_url(addr),
         Hello {
             name: Some("Ada".into()),
             token: Some(ada.token().to_owned()),
+            instance: Some("ada-second-tab".into()),
             ..Hello::default()
         },
     )
-    .await;
+    .await
+    .unwrap();
     assert_eq!(
         ada2.join(&room, JoinRole::Any).await.unwrap().role,
         Role::Player
@@ -269,42 +289,43 @@ async fn two_players_play_undo_and_converge() {
     assert_eq!(rv.view["cards"][&key]["counters"], json!({"-1/-1": 2}));
     assert_eq!(rv.view["cards"][&key]["tapped"], json!(true));
 
-    // Undo and redo of Ada's own action.
+    // Undo and redo of Ada's own action (the engine's); every member hears whose it is.
+    let before_untap = until(&cy, &room, v, |_| true).await.view;
     let v1 = ada
         .act(&room, json!({"type": "untap", "cards": [ada_bf[0]]}))
         .await
         .unwrap();
-    let rv = until(&bob, &room, v1, |_| true).await;
-    assert_eq!(
-        rv.view["undo"]["last"],
-        json!({"by": &a, "action": "untap"})
-    );
-    let err = bob.act(&room, json!({"type": "undo"})).await.unwrap_err();
+    let (undo, redo) = undo_news(&mut ada2_news, v1).await;
+    assert_eq!(undo.map(|u| u.author.0), Some(a.clone()));
+    assert_eq!(redo, None);
+    let err = bob.undo(&room).await.unwrap_err();
     assert_eq!(err.code(), Some(ErrorCode::InvalidMove));
-    ada.act(&room, json!({"type": "undo"})).await.unwrap();
-    let v2 = ada.act(&room, json!({"type": "redo"})).await.unwrap();
+    let undone = ada.undo(&room).await.unwrap();
+    let (_, redo) = undo_news(&mut ada2_news, undone).await;
+    assert_eq!(redo.and_then(|r| r.undone_by).map(|p| p.0), Some(a.clone()));
+    let v2 = ada.redo(&room).await.unwrap();
     let rv = until(&dee, &room, v2, |_| true).await;
     assert_eq!(
         rv.view["cards"][ada_bf[0].to_string()]["tapped"],
         json!(false)
     );
-    // Bob asks to undo it; Ada agrees.
-    bob.act(&room, json!({"type": "undo_request"}))
-        .await
-        .unwrap();
-    let rv = until(&ada2, &room, 0, |v| !v["undo"]["request"].is_null()).await;
-    assert_eq!(rv.view["undo"]["request"], json!({"by": &b, "of": &a}));
-    // Two connections of one player share its seqs; ada2's counter is from when it joined,
-    // so it continues above what the first connection has used (or the server would answer
-    // an old seq's ack again).
-    let seq = ActOptions {
-        seq: Some(ada.last_seq(&room) + 1),
-        ..ActOptions::default()
-    };
-    let last = ada2
-        .act_with(&room, seq, json!({"type": "undo_accept"}))
-        .await
-        .unwrap();
+    // Bob asks to undo it; Ada agrees from her second tab.
+    let proposal = bob.ask_undo(&room).await.unwrap();
+    let open = tokio::time::timeout(PATIENCE, async {
+        loop {
+            if let Some(ServerMsg::UndoProposal { id, waiting, .. }) = ada2_news.next().await {
+                return (id, waiting);
+            }
+        }
+    })
+    .await
+    .expect("the proposal reaches Ada");
+    assert_eq!(open.0, proposal);
+    assert_eq!(
+        open.1.iter().map(|p| p.0.as_str()).collect::<Vec<_>>(),
+        [&a]
+    );
+    let last = ada2.consent(&room, proposal, true).await.unwrap();
 
     // Every client converges on the last version; views agree within each viewer class.
     let views: Vec<Value> = join_all(
@@ -325,11 +346,9 @@ async fn two_players_play_undo_and_converge() {
     assert_eq!(ada_v, ada2_v);
     assert_eq!(cy_v, dee_v);
     assert_eq!(ada_v["cards"][ada_bf[0].to_string()]["tapped"], json!(true));
-    let events = cy_v["events"].as_array().unwrap();
-    let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
-    assert!(
-        kinds.ends_with(&["undo", "redo", "undo_requested", "undo"]),
-        "{kinds:?}"
+    assert_eq!(
+        *cy_v, before_untap,
+        "the consented undo took the untap back whole"
     );
     // Public facts agree across classes; hands stay with their owners.
     for view in [ada_v, bob_v, cy_v] {

@@ -62,7 +62,7 @@ test('tcg: two players submit decks, start, draw, play, tap and change life', as
   for (const p of [ada, bob]) { assert.deepEqual(p.errors, []); await p.context.close(); }
 });
 
-test('tcg: a player creates a token in play, the other sees it, and undo takes it back', async () => {
+test('tcg: a player creates a token in play, the other sees it, and undo (own, consented) takes it back', async () => {
   const { ada, bob } = await table();
   await start(ada, bob);
   await ada.page.locator('#game .tcg-hand button.tcg-card').nth(6).waitFor();
@@ -74,7 +74,8 @@ test('tcg: a player creates a token in play, the other sees it, and undo takes i
   const token = (page, seat) => page.locator(`#game .tcg-seat${seat} [data-zone=battlefield] .tcg-card.token[data-name="Goblin 1/1"]`);
   await token(ada.page, '.me').waitFor();
   await token(bob.page, ':not(.me)').waitFor();
-  await ada.page.locator('#game .tcg-bar', { hasText: 'Last: You · create token' }).waitFor();
+  await ada.page.locator('#game .tcg-bar', { hasText: 'Undo: your last action' }).waitFor();
+  await bob.page.locator('#game .tcg-bar', { hasText: 'Undo: Ada’s last action' }).waitFor();
   // It is a card in play: tapping it works like any other.
   await token(ada.page, '.me').click();
   await ada.page.locator('#game .tcg-seat.me [data-zone=battlefield] .tcg-card.token.tapped').waitFor();
@@ -89,5 +90,22 @@ test('tcg: a player creates a token in play, the other sees it, and undo takes i
   // Redo brings it back.
   await ada.page.getByRole('button', { name: 'Redo', exact: true }).click();
   await token(bob.page, ':not(.me)').waitFor();
+  // Bob asks to undo Ada's token; she sees the request and declines, then accepts a second one.
+  await ada.page.locator('#game .tcg-bar', { hasText: 'Undo: your last action' }).waitFor();
+  const ask = bob.page.getByRole('button', { name: 'Ask to undo' });
+  await ask.click();
+  await bob.page.locator('#game .tcg-bar', { hasText: 'Waiting for Ada to accept the undo' }).waitFor();
+  await ada.page.locator('#game .tcg-bar', { hasText: 'Bob asks to undo your last action' }).waitFor();
+  await ada.page.getByRole('button', { name: 'Decline' }).click();
+  await bob.page.getByText('Your request to undo was refused.').waitFor();
+  await bob.page.locator('#game .tcg-bar', { hasText: 'Undo: Ada’s last action' }).waitFor();
+  await token(bob.page, ':not(.me)').waitFor();
+  await ask.click();
+  await ada.page.getByRole('button', { name: 'Accept undo' }).click();
+  await token(bob.page, ':not(.me)').waitFor({ state: 'detached' });
+  await token(ada.page, '.me').waitFor({ state: 'detached' });
+  // Bob took it back, so Bob (or Ada) may redo it.
+  await bob.page.getByRole('button', { name: 'Redo', exact: true }).click();
+  await token(ada.page, '.me').waitFor();
   for (const p of [ada, bob]) { assert.deepEqual(p.errors, []); await p.context.close(); }
 });

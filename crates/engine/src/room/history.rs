@@ -80,10 +80,14 @@ impl<G: Game> Room<G> {
     pub fn query(&self, viewer: &Viewer, query: &Query) -> Result<Value, GameError> {
         match query {
             Query::Log { after, limit } => {
-                if self
-                    .log
-                    .first_version()
-                    .is_some_and(|first| first > after.saturating_add(1))
+                // The journal holds what follows the snapshot it starts after, and may be
+                // empty once storage holds everything: earlier entries are storage's.
+                let base = self.base.as_ref().map_or(0, |b| b.v);
+                if *after < base
+                    || self
+                        .log
+                        .first_version()
+                        .is_some_and(|first| first > after.saturating_add(1))
                 {
                     return Err(in_storage());
                 }

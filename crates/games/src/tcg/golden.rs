@@ -1,5 +1,5 @@
 //! The wire format pinned down: seeded games of each format played through [`Playtest`]
-//! (random actions over the table's cards, undo requests, concessions, leaves and restarts),
+//! (random actions over the table's cards, undo, redo and consent, concessions, leaves and restarts),
 //! with every viewer's view at every version hashed into `crates/games/tests/golden/tcg.txt`.
 //! Any change to any view changes a line.
 //! See `crate::golden`.
@@ -40,6 +40,20 @@ impl Recorder {
 
     fn act(&mut self, p: &PlayerId, action: Value) {
         if self.table.act_json(p, action).is_ok() {
+            self.record();
+        }
+    }
+
+    /// The engine's undo, redo and consent (on the open proposal, if any).
+    fn undo(&mut self, p: &PlayerId, which: u32) {
+        let open = self.table.proposal().map_or(0, |o| o.id);
+        let done = match which {
+            0 => self.table.undo(p),
+            1 => self.table.redo(p),
+            2 => self.table.ask_undo(p),
+            n => self.table.consent(p, open, n == 3),
+        };
+        if done.is_ok() {
             self.record();
         }
     }
@@ -145,11 +159,10 @@ fn game(format: &str, players: u32, seed: u64) -> String {
             31 => json!({"type": "coin"}),
             32 => json!({"type": "roll", "sides": 20}),
             33 => json!({"type": "concede"}),
-            34 => json!({"type": "undo"}),
-            35 => json!({"type": "redo"}),
-            36 => json!({"type": "undo_request"}),
-            37 => json!({"type": "undo_accept"}),
-            38 => json!({"type": "undo_decline"}),
+            n @ 34..=38 => {
+                r.undo(&p, n - 34);
+                continue;
+            }
             _ => {
                 if rng.below(4) == 0 {
                     r.leave(&p);

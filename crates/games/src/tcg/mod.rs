@@ -13,20 +13,24 @@
 //! last prize card wins.
 //!
 //! Layout: `format` (the adapters), `table` (cards and zones), `play` (the table actions),
-//! `undo` (the history), `view` (what each viewer sees); this file holds seats, decks, the
-//! game's phases and the dispatch.
+//! `view` (what each viewer sees); this file holds seats, decks, the game's phases and the
+//! dispatch.
+//!
+//! Undo and redo are the engine's (`undo`, `redo`, `consent`; docs/protocol.md): every table
+//! action is undoable unless it revealed something — after it, some player can identify a
+//! card they could not before (a draw, a look, a card played face up from a hand, a
+//! mulligan) — or someone lost. Those close every undo window ([`Ctx::reveal`]). Coins, dice
+//! and concessions are never undoable.
 
 mod format;
 mod play;
 mod table;
 #[cfg(test)]
 mod tests;
-mod undo;
 mod view;
 
 pub use format::{DeckEntry, FormatName};
 pub use table::{Card, CardId, End, Loc, PlayerTable, Position, Table, Turn, ZoneKind};
-pub use undo::{History, Step, UndoRequest};
 
 use arbiter_engine::protocol::{ErrorCode, PlayerId};
 use arbiter_engine::{Actor, Ctx, Game, GameError, GameInfo, GameRng, Seats, Status, Viewer};
@@ -48,7 +52,7 @@ const EVENTS_KEPT: usize = 30;
 pub struct Config {
     /// The format: `mtg` (default), `commander` or `pokemon`.
     pub format: FormatName,
-    /// Most undoable actions remembered (1–100).
+    /// Most undoable actions remembered (1–100; the engine keeps at most 32).
     pub undo_depth: usize,
 }
 
@@ -162,27 +166,6 @@ pub enum What {
         /// The result, 1..=sides.
         result: u32,
     },
-    /// An action was undone.
-    Undo {
-        /// Whose action.
-        of: PlayerId,
-        /// Its type.
-        action: String,
-    },
-    /// An undone action was redone.
-    Redo {
-        /// Whose action.
-        of: PlayerId,
-        /// Its type.
-        action: String,
-    },
-    /// Asked to undo someone else's action.
-    UndoRequested {
-        /// Whose action.
-        of: PlayerId,
-    },
-    /// The request was declined or withdrawn.
-    UndoDeclined {},
     /// A player conceded.
     Conceded {},
     /// A player lost.
@@ -210,10 +193,8 @@ pub struct State {
     pub seats: BTreeMap<PlayerId, Seat>,
     /// Seat number of the next player to sit down.
     pub next_order: u32,
-    /// The table (what undo restores).
+    /// The table.
     pub table: Table,
-    /// Undo and redo.
-    pub history: History,
     /// Recent events, oldest first.
     pub events: Vec<Event>,
     /// Events so far.
@@ -393,16 +374,6 @@ pub enum Action {
     },
     /// Give up.
     Concede {},
-    /// Undo your own last action.
-    Undo {},
-    /// Redo the last undone action (its author or whoever undid it).
-    Redo {},
-    /// Ask the author of the last action to let you undo it.
-    UndoRequest {},
-    /// Let the pending request undo your action.
-    UndoAccept {},
-    /// Refuse (or, as the asker, withdraw) the pending request.
-    UndoDecline {},
 }
 
 fn one() -> u32 {
@@ -411,16 +382,6 @@ fn one() -> u32 {
 
 fn six() -> u32 {
     6
-}
-
-impl Action {
-    /// The wire name of the action's type, used as the undo label.
-    fn kind(&self) -> String {
-        serde_json::to_value(self)
-            .ok()
-            .and_then(|v| v.get("type").and_then(Value::as_str).map(str::to_owned))
-            .unwrap_or_default()
-    }
 }
 
 impl State {
@@ -524,7 +485,6 @@ impl State {
             step: 0,
         });
         self.table = table;
-        self.history = History::default();
         self.eliminated.clear();
         self.ranking = None;
         self.phase = Phase::Playing;
@@ -598,7 +558,6 @@ impl State {
             group.push(p);
         }
         self.eliminated.push(group);
-        self.history.seal();
     }
 
     fn finish(&mut self, mut ranking: Vec<Vec<PlayerId>>) {
@@ -606,7 +565,6 @@ impl State {
         self.ranking = Some(ranking);
         self.phase = Phase::Over;
         self.table.turn = None;
-        self.history.seal();
     }
 
     fn pass_turn_from(&mut self, player: &PlayerId) {
@@ -618,16 +576,16 @@ impl State {
         }
     }
 
-    /// A table action: applied, then recorded for undo unless it revealed something.
+    /// A table action. When it lets some player identify a card they could not before, it
+    /// tells the engine ([`Ctx::reveal`]): it cannot be undone, and neither can anything
+    /// before it.
     fn table_action(
         &mut self,
         actor: &PlayerId,
         action: Action,
         cx: &mut Ctx<'_, Action>,
     ) -> Result<(), GameError> {
-        let kind = action.kind();
-        let before = self.table.clone();
-        let known = before.knowledge();
+        let known = self.table.knowledge();
         let f = self.format();
         let setup_over: Vec<PlayerId> = match action {
             Action::Mulligan {} => Vec::new(),
@@ -641,97 +599,10 @@ impl State {
         if let Some(what) = event {
             self.event(Some(actor), what);
         }
-        if self.table.knowledge().is_subset(&known) {
-            self.history
-                .record(actor, &kind, before, self.config.undo_depth);
-        } else {
-            self.history.seal();
+        if !self.table.knowledge().is_subset(&known) {
+            cx.reveal();
         }
         Ok(())
-    }
-
-    fn undo_action(&mut self, actor: &PlayerId, action: Action) -> Result<(), GameError> {
-        let top = self.history.undo.last().map(|s| s.by.clone());
-        match action {
-            Action::Undo {} => {
-                let Some(owner) = top else {
-                    return Err(GameError::invalid_move("there is nothing to undo"));
-                };
-                if owner != *actor {
-                    return Err(GameError::invalid_move(format!(
-                        "the last action is {owner}'s: ask them with undo_request"
-                    )));
-                }
-                self.do_undo(actor);
-            }
-            Action::Redo {} => {
-                let Some(step) = self.history.redo.last() else {
-                    return Err(GameError::invalid_move("there is nothing to redo"));
-                };
-                if step.by != *actor && step.undone_by.as_ref() != Some(actor) {
-                    return Err(GameError::invalid_move(
-                        "only the action's author or whoever undid it may redo it",
-                    ));
-                }
-                if let Some((of, action)) = self.history.redo(&mut self.table) {
-                    self.event(Some(actor), What::Redo { of, action });
-                }
-            }
-            Action::UndoRequest {} => {
-                let Some(owner) = top else {
-                    return Err(GameError::invalid_move("there is nothing to undo"));
-                };
-                if owner == *actor {
-                    return Err(GameError::invalid_move(
-                        "the last action is yours: undo it with undo",
-                    ));
-                }
-                if let Some(r) = &self.history.request {
-                    return Err(GameError::invalid_move(format!(
-                        "{} already asked; wait for the answer",
-                        r.by
-                    )));
-                }
-                self.history.request = Some(UndoRequest {
-                    by: actor.clone(),
-                    of: owner.clone(),
-                });
-                self.event(Some(actor), What::UndoRequested { of: owner });
-            }
-            Action::UndoAccept {} => {
-                let Some(r) = self.history.request.clone() else {
-                    return Err(GameError::invalid_move("nobody asked to undo"));
-                };
-                if r.of != *actor {
-                    return Err(GameError::invalid_move(format!(
-                        "only {} can accept this request",
-                        r.of
-                    )));
-                }
-                self.do_undo(&r.by);
-            }
-            Action::UndoDecline {} => {
-                let Some(r) = self.history.request.clone() else {
-                    return Err(GameError::invalid_move("nobody asked to undo"));
-                };
-                if r.of != *actor && r.by != *actor {
-                    return Err(GameError::invalid_move(format!(
-                        "only {} can decline this request",
-                        r.of
-                    )));
-                }
-                self.history.request = None;
-                self.event(Some(actor), What::UndoDeclined {});
-            }
-            _ => {}
-        }
-        Ok(())
-    }
-
-    fn do_undo(&mut self, by: &PlayerId) {
-        if let Some((of, action)) = self.history.undo(&mut self.table, by) {
-            self.event(Some(by), What::Undo { of, action });
-        }
     }
 }
 
@@ -804,7 +675,6 @@ impl Game for Tcg {
             seats: BTreeMap::new(),
             next_order: 0,
             table: Table::default(),
-            history: History::default(),
             events: Vec::new(),
             event_no: 0,
             eliminated: Vec::new(),
@@ -891,7 +761,6 @@ impl Game for Tcg {
             (Phase::Over, Action::Restart {}) => {
                 state.phase = Phase::Waiting;
                 state.table = Table::default();
-                state.history = History::default();
                 state.eliminated.clear();
                 state.ranking = None;
                 return Ok(());
@@ -908,16 +777,11 @@ impl Game for Tcg {
         if let Some(reason) = state.table.players.get(actor).and_then(|t| t.lost.clone()) {
             return Err(GameError::invalid_move(format!("you have lost ({reason})")));
         }
+        let out = state.eliminated.len();
         match action {
-            Action::Undo {}
-            | Action::Redo {}
-            | Action::UndoRequest {}
-            | Action::UndoAccept {}
-            | Action::UndoDecline {} => state.undo_action(actor, action)?,
             Action::Coin {} => {
                 let heads = cx.rng().below(2) == 0;
                 state.event(Some(actor), What::Coin { heads });
-                state.history.seal();
             }
             Action::Roll { sides } => {
                 if !(2..=1000).contains(&sides) {
@@ -925,7 +789,6 @@ impl Game for Tcg {
                 }
                 let result = cx.rng().range_inclusive(1, sides);
                 state.event(Some(actor), What::Roll { sides, result });
-                state.history.seal();
             }
             Action::Concede {} => {
                 state.event(Some(actor), What::Conceded {});
@@ -934,6 +797,10 @@ impl Game for Tcg {
             action => state.table_action(actor, action, cx)?,
         }
         state.settle();
+        if state.eliminated.len() != out {
+            // A loss is decided: no undo takes it back.
+            cx.reveal();
+        }
         Ok(())
     }
 
@@ -949,6 +816,25 @@ impl Game for Tcg {
                 ranking: state.ranking.clone().unwrap_or_default(),
             },
         }
+    }
+
+    /// Table actions, once the game is on; whether one revealed something shows only once it
+    /// is applied ([`Ctx::reveal`]). Coins, dice and concessions never are.
+    fn undoable(&self, state: &State, action: &Action) -> bool {
+        state.phase == Phase::Playing
+            && !matches!(
+                action,
+                Action::SubmitDeck { .. }
+                    | Action::Start {}
+                    | Action::Restart {}
+                    | Action::Coin {}
+                    | Action::Roll { .. }
+                    | Action::Concede {}
+            )
+    }
+
+    fn undo_depth(&self, state: &State) -> usize {
+        state.config.undo_depth
     }
 
     /// Life, counters and taps commute (counters floor at zero, taps refuse a card already in

@@ -111,6 +111,40 @@ impl T {
         e
     }
 
+    /// `who` takes back the latest undoable action (the engine's undo).
+    fn undo(&mut self, who: impl Who) {
+        let who = who.id();
+        if let Err(e) = self.pt.undo(&who) {
+            panic!("{who} undo: {e}");
+        }
+    }
+
+    fn redo(&mut self, who: impl Who) {
+        let who = who.id();
+        if let Err(e) = self.pt.redo(&who) {
+            panic!("{who} redo: {e}");
+        }
+    }
+
+    /// An undo, redo or consent the engine refuses: it changes nothing.
+    fn refused(
+        &mut self,
+        entry: impl FnOnce(&mut Playtest<Tcg>) -> Result<u64, GameError>,
+    ) -> String {
+        let (before, version) = (self.state().clone(), self.pt.version());
+        let e = entry(&mut self.pt).expect_err("refused");
+        assert_eq!(e.code, ErrorCode::InvalidMove, "{}", e.message);
+        assert_eq!(*self.state(), before, "a refusal changes nothing");
+        assert_eq!(self.pt.version(), version, "a refusal makes no version");
+        e.message
+    }
+
+    /// Steps undo and redo could take now.
+    fn stacks(&self) -> (usize, usize) {
+        let (undo, redo, _) = self.pt.undo_depth();
+        (undo, redo)
+    }
+
     fn view(&self, who: Option<&str>) -> Value {
         let viewer = who.map_or(Viewer::Spectator, |w| Viewer::Player(id(w)));
         self.pt.view(&viewer)
@@ -1045,10 +1079,10 @@ fn pokemon_prize_cards_are_set_aside_after_the_mulligans() {
         "b is still setting up"
     );
     // Undo takes the prizes back with the action that set them aside; redo sets the same.
-    t.ok("a", json!({"type": "undo"}));
+    t.undo("a");
     assert!(t.zone("a", ZoneKind::Prizes).is_empty());
     assert_eq!(t.zone("a", ZoneKind::Deck).len(), 53);
-    t.ok("a", json!({"type": "redo"}));
+    t.redo("a");
     assert_eq!(prizes(&t), top);
     // A mulligan afterwards is a reshuffle of the hand only: the prizes stay.
     t.ok("a", json!({"type": "mulligan"}));
@@ -1177,20 +1211,13 @@ fn a_token_is_created_in_play_for_a_player_and_undone_like_any_action() {
     // A token is a card in play: it taps and carries counters.
     t.ok("b", json!({"type": "tap", "cards": [treasure]}));
     // Undo takes the creation back, redo makes it again.
-    let before_undo = t.state().table.clone();
-    t.ok("b", json!({"type": "undo"}));
-    t.ok("a", json!({"type": "undo"}));
+    let before_undo = t.state().clone();
+    t.undo("b");
+    t.undo("a");
     assert_eq!(tokens(&t).len(), 2);
-    t.ok("a", json!({"type": "redo"}));
-    t.ok("b", json!({"type": "redo"}));
-    assert_eq!(t.state().table, before_undo);
-    assert_eq!(
-        t.state().events.last().map(|e| e.what.clone()),
-        Some(What::Redo {
-            of: id("b"),
-            action: "tap".into()
-        })
-    );
+    t.redo("a");
+    t.redo("b");
+    assert_eq!(*t.state(), before_undo);
     // Leaving play, a token is gone: to the graveyard, a hand or the library alike.
     t.ok(
         "b",
@@ -1209,7 +1236,7 @@ fn a_token_is_created_in_play_for_a_player_and_undone_like_any_action() {
     assert_eq!(tokens(&t).len(), 1);
     assert_eq!(t.zone("a", ZoneKind::Hand).len(), 7);
     // ... and undoing that move brings it back into play.
-    t.ok("a", json!({"type": "undo"}));
+    t.undo("a");
     assert_eq!(tokens(&t).len(), 2);
     t.state().table.check().expect("consistent");
 }
@@ -1265,64 +1292,35 @@ fn battlefield_pair(t: &mut T) -> (CardId, CardId) {
 fn undo_and_redo_own_actions() {
     let mut t = T::ready("mtg", &["a", "b"], 20);
     let (ca, _) = battlefield_pair(&mut t);
-    assert_eq!(
-        t.state().history.undo.len(),
-        0,
-        "playing from a hand reveals: sealed"
-    );
+    assert_eq!(t.stacks(), (0, 0), "playing from a hand reveals: sealed");
     let views = |t: &T| (t.view(Some("a")), t.view(Some("b")), t.view(None));
     let before = views(&t);
     t.ok("a", json!({"type": "tap", "cards": [ca]}));
     t.ok("a", json!({"type": "life", "delta": -2}));
     let after = views(&t);
-    assert_eq!(
-        t.view(None)["undo"]["last"],
-        json!({"by": "p_a", "action": "life"})
-    );
-    t.ok("a", json!({"type": "undo"}));
+    assert_eq!(t.stacks(), (2, 0));
+    t.undo("a");
     assert_eq!(t.life("a"), 20);
-    t.ok("a", json!({"type": "undo"}));
+    t.undo("a");
     assert!(!t.card(ca).tapped);
-    // Every viewer's table is exactly as before.
-    let now = views(&t);
-    assert_eq!(now.0["players"], before.0["players"]);
-    assert_eq!(now.1["cards"], before.1["cards"]);
-    assert_eq!(now.2["players"], before.2["players"]);
-    assert!(
-        t.err("a", json!({"type": "undo"}))
-            .message
-            .contains("nothing to undo")
-    );
+    // Every viewer's table is exactly as before, its events included.
+    assert_eq!(views(&t), before);
+    let no_undo = t.refused(|pt| pt.undo(&id("a")));
+    assert!(no_undo.contains("no action to undo"), "{no_undo}");
     // Redo both, in order.
-    t.ok("a", json!({"type": "redo"}));
+    t.redo("a");
     assert!(t.card(ca).tapped);
-    t.ok("a", json!({"type": "redo"}));
+    t.redo("a");
     assert_eq!(t.life("a"), 18);
-    assert_eq!(views(&t).1["players"], after.1["players"]);
-    assert!(
-        t.err("a", json!({"type": "redo"}))
-            .message
-            .contains("nothing to redo")
-    );
+    assert_eq!(views(&t), after);
+    let no_redo = t.refused(|pt| pt.redo(&id("a")));
+    assert!(no_redo.contains("nothing to redo"), "{no_redo}");
     // Undo, then a new action: no more redo.
-    t.ok("a", json!({"type": "undo"}));
+    t.undo("a");
     t.ok("b", json!({"type": "life", "delta": -1}));
-    assert!(t.state().history.redo.is_empty());
-    assert!(
-        t.err("a", json!({"type": "redo"}))
-            .message
-            .contains("nothing to redo")
-    );
-    // Both appear as their own events.
-    assert!(t.state().events.iter().any(
-        |e| matches!(&e.what, What::Undo { of, action } if of == &id("a") && action == "life")
-    ));
-    assert!(
-        t.state()
-            .events
-            .iter()
-            .any(|e| matches!(&e.what, What::Redo { .. }))
-    );
+    assert_eq!(t.stacks().1, 0);
+    t.refused(|pt| pt.redo(&id("a")));
+    t.pt.check_replay().expect("replay reproduces the stacks");
 }
 
 #[test]
@@ -1347,23 +1345,21 @@ fn hidden_information_ends_the_undo_window() {
         ),
     ] {
         t.ok("a", json!({"type": "tap", "cards": [ca]}));
-        assert_eq!(t.state().history.undo.len(), 1);
+        assert_eq!(t.stacks(), (1, 0));
         t.ok("a", action.clone());
         if reveals {
-            assert!(t.state().history.undo.is_empty(), "{action} seals");
-            assert!(
-                t.err("a", json!({"type": "undo"}))
-                    .message
-                    .contains("nothing to undo")
-            );
+            assert_eq!(t.stacks(), (0, 0), "{action} seals");
+            t.refused(|pt| pt.undo(&id("a")));
             t.ok("a", json!({"type": "untap", "cards": [ca]}));
         } else {
-            assert_eq!(t.state().history.undo.len(), 2, "{action} reveals nothing");
-            t.ok("a", json!({"type": "undo"}));
-            t.ok("a", json!({"type": "undo"}));
+            assert_eq!(t.stacks(), (2, 0), "{action} reveals nothing");
+            t.undo("a");
+            t.undo("a");
             assert!(!t.card(ca).tapped);
         }
-        t.pt.arrange(|s| s.history.seal());
+        // A die roll closes every window before the next round.
+        t.ok("b", json!({"type": "roll"}));
+        assert_eq!(t.stacks(), (0, 0));
     }
     // Playing a card face down from the hand reveals nothing to the others: undoable, and the
     // card comes back to the hand with its id of before.
@@ -1372,14 +1368,26 @@ fn hidden_information_ends_the_undo_window() {
         "a",
         json!({"type": "move", "cards": [h], "to": {"zone": "battlefield"}, "face_down": true}),
     );
-    t.ok("a", json!({"type": "undo"}));
+    t.undo("a");
     assert!(t.zone("a", ZoneKind::Hand).contains(&h));
     // Face up, it does.
     t.ok(
         "a",
         json!({"type": "move", "cards": [h], "to": {"zone": "battlefield"}}),
     );
-    assert!(t.state().history.undo.is_empty());
+    assert_eq!(t.stacks(), (0, 0));
+}
+
+#[test]
+fn a_loss_cannot_be_undone() {
+    let mut t = T::ready("mtg", &["a", "b", "c"], 25);
+    t.ok("a", json!({"type": "life", "delta": -5}));
+    assert_eq!(t.stacks(), (1, 0));
+    t.ok("b", json!({"type": "life", "delta": -20}));
+    assert!(t.state().table.players[&id("b")].lost.is_some());
+    assert_eq!(t.stacks(), (0, 0), "the loss closed every window");
+    t.refused(|pt| pt.undo(&id("b")));
+    t.refused(|pt| pt.ask_undo(&id("a")));
 }
 
 #[test]
@@ -1387,58 +1395,42 @@ fn undoing_someone_elses_action_needs_consent() {
     let mut t = T::ready("mtg", &["a", "b", "c"], 22);
     let (ca, _) = battlefield_pair(&mut t);
     t.ok("b", json!({"type": "tap", "cards": [ca]}));
-    let e = t.err("a", json!({"type": "undo"}));
-    assert!(e.message.contains("b's: ask them"), "{}", e.message);
-    assert!(
-        t.err("b", json!({"type": "undo_request"}))
-            .message
-            .contains("yours")
-    );
-    t.ok("a", json!({"type": "undo_request"}));
-    assert_eq!(
-        t.view(Some("c"))["undo"]["request"],
-        json!({"by": "p_a", "of": "p_b"})
-    );
-    assert!(
-        t.err("c", json!({"type": "undo_request"}))
-            .message
-            .contains("already asked")
-    );
-    assert!(
-        t.err("a", json!({"type": "undo_accept"}))
-            .message
-            .contains("only p_b")
-    );
-    assert!(
-        t.err("c", json!({"type": "undo_decline"}))
-            .message
-            .contains("only p_b")
-    );
-    t.ok("b", json!({"type": "undo_decline"}));
+    let e = t.refused(|pt| pt.undo(&id("a")));
+    assert!(e.contains("p_b's"), "{e}");
+    // Asked: a proposal waiting for b.
+    let v = t.pt.ask_undo(&id("a")).expect("asked");
+    let open = t.pt.proposal().cloned().expect("open");
+    assert_eq!((open.id, &open.by, &open.of), (v, &id("a"), &id("b")));
+    assert_eq!(open.waiting, vec![id("b")]);
+    let e = t.refused(|pt| pt.ask_undo(&id("c")));
+    assert!(e.contains("already asked"), "{e}");
+    let e = t.refused(|pt| pt.consent(&id("c"), v, true));
+    assert!(e.contains("does not wait for your consent"), "{e}");
+    // b refuses: nothing changes on the table.
+    t.pt.consent(&id("b"), v, false).expect("refused");
     assert!(t.card(ca).tapped);
-    assert_eq!(t.view(None)["undo"]["request"], Value::Null);
-    assert!(
-        t.err("b", json!({"type": "undo_accept"}))
-            .message
-            .contains("nobody asked")
-    );
-    // Asked again and accepted: undone, and the asker may redo it.
-    t.ok("a", json!({"type": "undo_request"}));
-    t.ok("b", json!({"type": "undo_accept"}));
+    assert!(t.pt.proposal().is_none());
+    t.refused(|pt| pt.consent(&id("b"), v, true));
+    // Asked again and accepted: undone, and the asker may redo it; a bystander may not.
+    let v = t.pt.ask_undo(&id("a")).expect("asked");
+    t.pt.consent(&id("b"), v, true).expect("accepted");
     assert!(!t.card(ca).tapped);
-    assert!(
-        t.err("c", json!({"type": "redo"}))
-            .message
-            .contains("author")
-    );
-    t.ok("a", json!({"type": "redo"}));
+    t.refused(|pt| pt.redo(&id("c")));
+    t.redo("a");
     assert!(t.card(ca).tapped);
-    // The asker withdraws; a new action also drops a pending request.
-    t.ok("c", json!({"type": "undo_request"}));
-    t.ok("c", json!({"type": "undo_decline"}));
-    t.ok("c", json!({"type": "undo_request"}));
+    // The asker withdraws; a new action also drops an open proposal.
+    let v = t.pt.ask_undo(&id("c")).expect("asked");
+    t.pt.consent(&id("c"), v, false).expect("withdrawn");
+    t.pt.ask_undo(&id("c")).expect("asked");
     t.ok("a", json!({"type": "life", "delta": -1}));
-    assert_eq!(t.state().history.request, None);
+    assert!(t.pt.proposal().is_none());
+    // Unanswered, a proposal lapses after the room's time for consent.
+    t.pt.ask_undo(&id("c")).expect("asked");
+    t.pt.advance(30_000);
+    assert!(t.pt.proposal().is_none());
+    assert_eq!(t.life("a"), 19);
+    t.pt.check_replay()
+        .expect("replay reproduces the proposals");
 }
 
 #[test]
@@ -1451,20 +1443,22 @@ fn the_undo_stack_is_bounded_and_never_shown() {
     for _ in 0..5 {
         t.ok("a", json!({"type": "life", "delta": -1}));
     }
-    assert_eq!(t.state().history.undo.len(), 3);
+    assert_eq!(t.stacks(), (3, 0), "the room keeps its undo_depth");
     for _ in 0..3 {
-        t.ok("a", json!({"type": "undo"}));
+        t.undo("a");
     }
     assert_eq!(t.life("a"), 18);
-    // Put a hand card face down, undo it: the stored tables hold p_b's hand, the views do not.
+    t.refused(|pt| pt.undo(&id("a")));
+    // Put a hand card into the library, undo it: the stored steps hold the card, the views do
+    // not.
     let h = t.zone("a", ZoneKind::Hand)[0];
     let name = t.card(h).name.clone();
     t.ok(
         "a",
         json!({"type": "move", "cards": [h], "to": {"zone": "library"}}),
     );
-    t.ok("a", json!({"type": "undo"}));
-    assert!(!t.state().history.redo.is_empty());
+    t.undo("a");
+    assert_eq!(t.stacks().1, 1);
     assert!(!t.view(Some("b")).to_string().contains(&name));
     assert!(!t.view(None).to_string().contains(&name));
 }
@@ -1487,7 +1481,6 @@ fn order_independence() {
         json!({"type": "move", "cards": [1], "to": {"zone": "graveyard"}}),
         json!({"type": "move", "from": {"zone": "library"}, "count": 1, "to": {"zone": "graveyard"}}),
         json!({"type": "draw"}),
-        json!({"type": "undo"}),
         json!({"type": "pass_turn"}),
         json!({"type": "shuffle"}),
     ] {
@@ -1645,10 +1638,11 @@ fn concrete(t: &T, players: &[&str], p: &Pick, format: &str) -> (String, Value) 
         14 => {
             json!({"type": "turn_face", "cards": [played(p.x)], "face_down": p.n.is_multiple_of(2)})
         }
+        // Not game actions: the engine's undo, redo, ask and consent (see `run`).
         15 => json!({"type": "undo"}),
         16 => json!({"type": "redo"}),
-        17 => json!({"type": "undo_request"}),
-        18 => json!({"type": "undo_accept"}),
+        17 => json!({"type": "ask_undo"}),
+        18 => json!({"type": "consent"}),
         19 => json!({"type": "advance_phase"}),
         20 => json!({"type": "untap_all"}),
         21 => {
@@ -1738,25 +1732,27 @@ fn run(format: &str, players: &[&str], picks: &[Pick], seed: u64) {
     for p in picks {
         let (who, v) = concrete(&t, players, p, format);
         // Refusals are expected (random picks); the state must hold either way.
-        let before = t.state().table.clone();
-        let undoing = matches!(
-            v["type"].as_str(),
-            Some("undo" | "redo" | "undo_request" | "undo_accept")
-        );
-        if t.act(who.as_str(), v).is_ok()
-            && !undoing
-            && t.state()
-                .history
-                .undo
-                .last()
-                .is_some_and(|s| s.by == id(&who) && s.table == before)
-        {
-            // An undoable action: undo gives back exactly the table before, redo the after.
+        let before = t.state().clone();
+        let player = id(&who);
+        let pt = &mut t.pt;
+        let acted = match v["type"].as_str() {
+            Some("undo") => pt.undo(&player).map(|_| false),
+            Some("redo") => pt.redo(&player).map(|_| false),
+            Some("ask_undo") => pt.ask_undo(&player).map(|_| false),
+            Some("consent") => {
+                let open = pt.proposal().map_or(0, |p| p.id);
+                pt.consent(&player, open, true).map(|_| false)
+            }
+            _ => t.act(who.as_str(), v).map(|()| true),
+        };
+        // An action that was not kept for undo emptied both stacks.
+        if acted.unwrap_or(false) && t.stacks().0 > 0 {
+            // An undoable action: undo gives back exactly the room before, redo the after.
             let mut u = t.clone();
-            u.ok(who.as_str(), json!({"type": "undo"}));
-            assert_eq!(u.state().table, before);
-            u.ok(who.as_str(), json!({"type": "redo"}));
-            assert_eq!(u.state().table, t.state().table);
+            u.undo(&player);
+            assert_eq!(*u.state(), before);
+            u.redo(&player);
+            assert_eq!(u.state(), t.state());
         }
         check_everything(&t, players, per);
     }

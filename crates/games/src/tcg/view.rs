@@ -1,4 +1,4 @@
-//! What each viewer sees, computed from the current table only (never from the undo stack).
+//! What each viewer sees, computed from the current table.
 //!
 //! Every zone is `{"count": n, "cards": [...]}`, top first, where each entry is a card id or
 //! `null` for a card the viewer may not know: so counts and positions are public, faces are
@@ -117,14 +117,6 @@ pub(crate) fn view(state: &State, seats: &Seats, viewer: &Viewer) -> Value {
             "step": step.map(|s| s.step),
         })
     });
-    let h = &state.history;
-    let undo = json!({
-        "depth": h.undo.len(),
-        "last": h.undo.last().map(|s| json!({"by": s.by, "action": s.action})),
-        "redo_depth": h.redo.len(),
-        "redo_last": h.redo.last().map(|s| json!({"by": s.by, "action": s.action, "undone_by": s.undone_by})),
-        "request": h.request,
-    });
     json!({
         "format": state.config.format,
         "phase": state.phase,
@@ -135,7 +127,6 @@ pub(crate) fn view(state: &State, seats: &Seats, viewer: &Viewer) -> Value {
         "cards": eyes.cards,
         "turn": turn,
         "steps": f.steps().iter().map(|s| s.step).collect::<Vec<_>>(),
-        "undo": undo,
         "events": state.events,
         "ranking": (state.phase == Phase::Over).then_some(&state.ranking),
     })
