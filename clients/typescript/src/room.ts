@@ -467,7 +467,7 @@ export class Room<V = unknown, A = unknown> extends Emitter<RoomEvents<V, A>> {
     const { size, max } = this.#host.frameSize(msg);
     if (max > 0 && size > max) {
       return Promise.reject(
-        new ArbiterError('FRAME_TOO_LARGE', `the ${msg.t} takes ${size} bytes; the server accepts ${max}`, { size, max }, { seq, room: this.id }),
+        new ArbiterError('FRAME_TOO_LARGE', `the ${msg.t} message takes ${size} bytes; the server accepts ${max}`, { size, max }, { seq, room: this.id }),
       );
     }
     return new Promise<number>((resolve, reject) => {
