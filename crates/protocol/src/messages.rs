@@ -472,7 +472,7 @@ pub enum ServerMsg {
     },
     /// What `undo` and `redo` would take back or re-apply now changed. Every member of the
     /// room gets each change; a member entering while either stack holds a step gets it after
-    /// `joined` and the state frames. Games without undoable actions never send it.
+    /// `joined`, the state frames and the chat. Games without undoable actions never send it.
     UndoState {
         /// Room id.
         room: String,
