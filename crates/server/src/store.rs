@@ -251,13 +251,9 @@ mod sql {
     pub(super) const CREATED: &str = "SELECT id FROM rooms WHERE creator = $1 AND create_key = $2";
     pub(super) const LIVE_CREATED: &str =
         "SELECT COUNT(*) FROM rooms WHERE creator = $1 AND archived IS NULL";
-    /// Locks the room's row until commit, so a takeover waits for an append in progress.
-    pub(super) const FENCE: &str = "UPDATE rooms SET fence = fence WHERE id = $1 AND fence = $2";
     pub(super) const CLAIM: &str =
         "UPDATE rooms SET fence = fence + 1 WHERE id = $1 AND archived IS NULL RETURNING fence";
     pub(super) const CODE: &str = "SELECT id FROM rooms WHERE code = $1 AND archived IS NULL";
-    pub(super) const ENTRY: &str =
-        "INSERT INTO log (room, v, at_ms, entry) VALUES ($1, $2, $3, $4)";
     pub(super) const SNAPSHOT: &str =
         "INSERT INTO snapshots (room, v, hash, state) VALUES ($1, $2, $3, $4)";
     pub(super) const ARCHIVE: &str =
@@ -280,6 +276,27 @@ mod sql {
         "SELECT entry FROM log WHERE room = $1 AND v > $2 ORDER BY v LIMIT $3";
 }
 
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn chunks_are_powers_of_two_largest_first_and_cover_everything() {
+        for n in [0usize, 1, 2, 3, 37, 255, 256, 257, 600, 1024] {
+            let items: Vec<usize> = (0..n).collect();
+            let sizes: Vec<usize> = super::chunks(&items).map(<[usize]>::len).collect();
+            assert!(
+                sizes
+                    .iter()
+                    .all(|s| s.is_power_of_two() && *s <= super::ROWS),
+                "{n}: {sizes:?}"
+            );
+            assert!(sizes.windows(2).all(|w| w[0] >= w[1]), "{n}: {sizes:?}");
+            assert_eq!(sizes.iter().sum::<usize>(), n);
+            let joined: Vec<usize> = super::chunks(&items).flatten().copied().collect();
+            assert_eq!(joined, items);
+        }
+    }
+}
+
 fn lite(q: &str) -> String {
     q.replace('$', "?")
 }
@@ -291,8 +308,57 @@ fn archive_name(why: Archive) -> &'static str {
     }
 }
 
+/// Most rows one statement names: (room, fence) pairs of a fence check, log entries of an
+/// insert. Well within both databases' limits on parameters (4 per entry row).
+const ROWS: usize = 256;
+
+/// `items` in chunks of a power of two rows (at most [`ROWS`]), largest first: a statement's
+/// text depends on its row count, and this keeps the shapes to nine, so the connection's
+/// statement cache holds them all instead of parsing a new shape per commit.
+fn chunks<T>(items: &[T]) -> impl Iterator<Item = &[T]> {
+    let mut rest = items;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let n = (1usize << rest.len().ilog2()).min(ROWS);
+        let (chunk, tail) = rest.split_at(n);
+        rest = tail;
+        Some(chunk)
+    })
+}
+
+/// `UPDATE rooms … RETURNING` for `n` (room, fence) pairs: the rooms whose fence still
+/// holds, their rows locked until commit (a takeover waits for an append in progress).
+fn fences_sql(n: usize) -> String {
+    let pairs: Vec<String> = (0..n)
+        .map(|i| format!("(${}, CAST(${} AS BIGINT))", 2 * i + 1, 2 * i + 2))
+        .collect();
+    format!(
+        "UPDATE rooms SET fence = fence WHERE (id, fence) IN (VALUES {}) RETURNING id, fence",
+        pairs.join(", ")
+    )
+}
+
+/// `INSERT INTO log …` of `n` entries.
+fn entries_sql(n: usize) -> String {
+    let rows: Vec<String> = (0..n)
+        .map(|i| {
+            let p = 4 * i;
+            format!("(${}, ${}, ${}, ${})", p + 1, p + 2, p + 3, p + 4)
+        })
+        .collect();
+    format!(
+        "INSERT INTO log (room, v, at_ms, entry) VALUES {}",
+        rows.join(", ")
+    )
+}
+
 macro_rules! commit_all {
     ($name:ident, $db:ty, $pool:ty, $fix:expr) => {
+        /// Every statement is a round trip (for SQLite, to its worker thread and back), so
+        /// appends are checked together — one fence statement per run of appends — and
+        /// their log entries inserted together at the end, a few hundred rows a statement.
         async fn $name(
             pool: &$pool,
             writes: &[&Write],
@@ -300,63 +366,51 @@ macro_rules! commit_all {
             let fix: fn(&str) -> String = $fix;
             let mut tx: Transaction<'_, $db> = pool.begin().await.map_err(err)?;
             let mut outcomes = Vec::with_capacity(writes.len());
-            for w in writes {
-                match w {
-                    Write::Create(r) => {
-                        let created = sqlx::query(&fix(sql::CREATE))
-                            .bind(&r.id)
-                            .bind(&r.code)
-                            .bind(&r.game)
-                            .bind(r.config.to_string())
-                            .bind(to_db(r.seed))
-                            .bind(to_db(r.created_ms))
-                            .bind(r.public)
-                            .bind(i64::from(r.max_players))
-                            .bind(i64::from(r.max_spectators))
-                            .bind(to_db(r.seat_grace_ms))
-                            .bind(
-                                r.creator
-                                    .as_ref()
-                                    .or(r.key.as_ref().map(|k| &k.player))
-                                    .map(PlayerId::as_str),
-                            )
-                            .bind(r.key.as_ref().map(|k| k.key.as_str()))
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(err)?;
-                        outcomes.push(match created.rows_affected() {
-                            0 => Err(StoreError::Conflict),
-                            _ => Ok(()),
-                        });
+            let mut entries: Vec<(&str, &LogEntry)> = Vec::new();
+            let mut i = 0;
+            while i < writes.len() {
+                let run = writes[i..]
+                    .iter()
+                    .take_while(|w| matches!(w, Write::Append { .. }))
+                    .count();
+                if run > 0 {
+                    let appends = &writes[i..i + run];
+                    i += run;
+                    let pairs: Vec<(&str, u64)> = appends
+                        .iter()
+                        .filter_map(|w| match w {
+                            Write::Append { room, fence, .. } => Some((room.as_str(), *fence)),
+                            _ => None,
+                        })
+                        .collect();
+                    let mut held = std::collections::HashSet::new();
+                    for chunk in chunks(&pairs) {
+                        let sql = fix(&fences_sql(chunk.len()));
+                        let mut q = sqlx::query(&sql);
+                        for (room, fence) in chunk {
+                            q = q.bind(*room).bind(to_db(*fence));
+                        }
+                        for row in q.fetch_all(&mut *tx).await.map_err(err)? {
+                            let id: String = row.try_get("id").map_err(err)?;
+                            held.insert((id, from_db(row.try_get("fence").map_err(err)?)));
+                        }
                     }
-                    Write::Append {
-                        room,
-                        fence,
-                        entries,
-                        results,
-                        snapshot,
-                    } => {
-                        let held = sqlx::query(&fix(sql::FENCE))
-                            .bind(room)
-                            .bind(to_db(*fence))
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(err)?;
-                        if held.rows_affected() == 0 {
+                    for w in appends {
+                        let Write::Append {
+                            room,
+                            fence,
+                            entries: logged,
+                            results,
+                            snapshot,
+                        } = w
+                        else {
+                            continue;
+                        };
+                        if !held.contains(&(room.clone(), *fence)) {
                             outcomes.push(Err(StoreError::Fenced));
                             continue;
                         }
-                        for e in entries {
-                            let entry = serde_json::to_string(e).map_err(err)?;
-                            sqlx::query(&fix(sql::ENTRY))
-                                .bind(room)
-                                .bind(to_db(e.v))
-                                .bind(to_db(e.at_ms))
-                                .bind(entry)
-                                .execute(&mut *tx)
-                                .await
-                                .map_err(err)?;
-                        }
+                        entries.extend(logged.iter().map(|e| (room.as_str(), e)));
                         for r in results {
                             let ranking = serde_json::to_string(&r.ranking).map_err(err)?;
                             sqlx::query(&fix(sql::RESULT))
@@ -393,6 +447,36 @@ macro_rules! commit_all {
                         }
                         outcomes.push(Ok(()));
                     }
+                    continue;
+                }
+                match writes[i] {
+                    Write::Create(r) => {
+                        let created = sqlx::query(&fix(sql::CREATE))
+                            .bind(&r.id)
+                            .bind(&r.code)
+                            .bind(&r.game)
+                            .bind(r.config.to_string())
+                            .bind(to_db(r.seed))
+                            .bind(to_db(r.created_ms))
+                            .bind(r.public)
+                            .bind(i64::from(r.max_players))
+                            .bind(i64::from(r.max_spectators))
+                            .bind(to_db(r.seat_grace_ms))
+                            .bind(
+                                r.creator
+                                    .as_ref()
+                                    .or(r.key.as_ref().map(|k| &k.player))
+                                    .map(PlayerId::as_str),
+                            )
+                            .bind(r.key.as_ref().map(|k| k.key.as_str()))
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(err)?;
+                        outcomes.push(match created.rows_affected() {
+                            0 => Err(StoreError::Conflict),
+                            _ => Ok(()),
+                        });
+                    }
                     Write::Archive {
                         room,
                         fence,
@@ -412,7 +496,22 @@ macro_rules! commit_all {
                             _ => Ok(()),
                         });
                     }
+                    Write::Append { .. } => unreachable!("appends are taken in runs above"),
                 }
+                i += 1;
+            }
+            for chunk in chunks(&entries) {
+                let sql = fix(&entries_sql(chunk.len()));
+                let mut q = sqlx::query(&sql);
+                for (room, e) in chunk {
+                    let entry = serde_json::to_string(e).map_err(err)?;
+                    q = q
+                        .bind(*room)
+                        .bind(to_db(e.v))
+                        .bind(to_db(e.at_ms))
+                        .bind(entry);
+                }
+                q.execute(&mut *tx).await.map_err(err)?;
             }
             tx.commit().await.map_err(err)?;
             Ok(outcomes)

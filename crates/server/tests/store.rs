@@ -156,10 +156,46 @@ async fn live_codes_are_unique(store: &SqlStore) {
     );
 }
 
+/// Appends from many rooms at once share group commits, whose fence checks and log inserts
+/// run a few hundred rows a statement: more rooms and entries than one statement holds, one
+/// of them fenced, all stored exactly.
+async fn many_rooms_appending_at_once_are_all_stored(store: &SqlStore) {
+    let rooms: Vec<String> = (0..300).map(|i| format!("r_many_{i:03}")).collect();
+    let codes = |i: usize| {
+        // Five letters from the code alphabet, distinct per room.
+        let letters = b"BCDFGHJKLMNPQRSTVWXZ";
+        (0..5)
+            .map(|d| letters[(i / 20usize.pow(d)) % 20] as char)
+            .collect::<String>()
+    };
+    for (i, room) in rooms.iter().enumerate() {
+        store.create(stored(room, &codes(i))).await.unwrap();
+    }
+    let fenced = &rooms[150];
+    assert_eq!(store.claim(fenced).await.unwrap(), Some(1));
+    let appends = rooms
+        .iter()
+        .map(|room| store.append(room, 0, vec![entry(1), entry(2)], Vec::new(), None));
+    let outcomes = futures_util::future::join_all(appends).await;
+    for (room, outcome) in rooms.iter().zip(outcomes) {
+        if room == fenced {
+            assert_eq!(outcome, Err(StoreError::Fenced));
+            assert!(store.log(room, 0, 10).await.unwrap().is_empty());
+        } else {
+            assert_eq!(outcome, Ok(()), "{room}");
+            assert_eq!(
+                store.log(room, 0, 10).await.unwrap(),
+                vec![entry(1), entry(2)]
+            );
+        }
+    }
+}
+
 async fn every_store_test(url: &str) {
     let store = SqlStore::open(url).await.unwrap();
     snapshots_are_found_by_version(&store).await;
     an_old_fencing_token_cannot_write(&store).await;
+    many_rooms_appending_at_once_are_all_stored(&store).await;
     live_codes_are_unique(&store).await;
 }
 
