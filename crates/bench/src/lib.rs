@@ -11,8 +11,12 @@
 //! With `--abuse KIND`, hostile connections run beside the `act` workload (floods of each
 //! message class, junk frames, slowloris sockets, connection churn) and the report says what
 //! they did next to what the well-behaved clients measured.
+//!
+//! [`bare`] is the other side: a minimal broadcast server for the same workload, the reference
+//! row of `bench/compare.sh` (binary `arbiter-bare`).
 
 mod abuse;
+pub mod bare;
 mod hist;
 mod load;
 mod procstat;
