@@ -160,6 +160,13 @@ row() {
   esac
   sleep 0.5
   log "$name ($label): $*"
+  # A server that could not bind its port (another process took it since the start) has
+  # exited by now, while the port still answers: measure nothing rather than a stranger.
+  if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+    echo "compare.sh: row $name: the server exited at start (logs in $OUT)" >&2
+    stop_server
+    return 0
+  fi
   local rc=0
   if [[ $target == arbiter* || $target == bare ]]; then
     local port=$APORT
