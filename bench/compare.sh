@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
-# Arbiter and Colyseus 0.18 side by side, in one run, on this machine.
+# Arbiter and Colyseus 0.18 side by side, in one run, on this machine, against what the machine
+# allows: the target, knee and fan-out sections also run `bare` (target/release/arbiter-bare,
+# crates/bench/src/bare.rs), a minimal WebSocket broadcast server with no game engine that
+# speaks enough of Arbiter's protocol for `arbiter bench` (a counter, each patch encoded once
+# and written to every member by the task that read the action). Those sections' tables end
+# with every row's CPU per action, and each server's knee, as a fraction of bare's on the same
+# workload (`arbiter bench --compare --reference bare`).
 #
 # Every row starts a fresh server pinned to one core (SERVER_CPU) and runs the load generator
-# pinned to the other (LOAD_CPU): `arbiter bench` for Arbiter, bench/colyseus/loadgen.js (the
-# official @colyseus/sdk client) for Colyseus. All traffic goes to 127.0.0.1; every loop is
+# pinned to the other (LOAD_CPU): `arbiter bench` for Arbiter and bare, bench/colyseus/loadgen.js
+# (the official @colyseus/sdk client) for Colyseus. All traffic goes to 127.0.0.1; every loop is
 # bounded in count and every step in time. Reports (JSON, one per row) land in $OUT; the
 # tables at the end come from `arbiter bench --compare`.
 #
@@ -14,6 +20,12 @@
 #                                    # (not in the default set)
 #   SCHEDULE=clustered bench/compare.sh  # a room's players back to back (default: spread, a
 #                                    # room's players far apart; every table names it)
+#
+# The bare server alone, by hand (the same flags as any row):
+#   cargo build --release -p arbiter-server -p arbiter-bench
+#   taskset -c 0 target/release/arbiter-bare --listen 127.0.0.1:17879 &
+#   taskset -c 1 target/release/arbiter bench --url ws://127.0.0.1:17879/ws --label bare \
+#     --rooms 250 --clients 4 --interval-ms 100 --schedule spread
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -32,6 +44,7 @@ ONLY=${ONLY:-target,knee,fanout,durability,join,idle}
 SCHEDULE=${SCHEDULE:-spread}
 APORT=${APORT:-17878}
 CPORT=${CPORT:-12567}
+BPORT=${BPORT:-17879}
 OUT=${OUT:-$ROOT/target/bench-compare/$(date -u +%Y%m%dT%H%M%SZ)}
 ROW_TIMEOUT=${ROW_TIMEOUT:-240}
 # The load generator is one address opening thousands of connections, each acting faster
@@ -56,17 +69,18 @@ if [ "$(nproc)" -lt 2 ]; then
 fi
 
 log "building (cargo build --release, npm ci)"
-cargo build --release -p arbiter-server >&2
+cargo build --release -p arbiter-server -p arbiter-bench >&2
 ARBITER=$ROOT/target/release/arbiter
+BARE=$ROOT/target/release/arbiter-bare
 # `npm ci` first. The registry reached here lacks msgpackr-extract's macOS/Windows builds, so
 # the lock file cannot list them and `npm ci` may refuse it; `npm install --no-save` then
 # installs the same locked versions.
 (cd bench/colyseus && { npm ci --no-audit --no-fund --loglevel=error >&2 2>/dev/null ||
   npm install --no-save --no-audit --no-fund --loglevel=error >&2; })
 
-for port in "$APORT" "$CPORT"; do
+for port in "$APORT" "$CPORT" "$BPORT"; do
   if port_open "$port"; then
-    echo "compare.sh: 127.0.0.1:$port is already taken; set APORT/CPORT" >&2
+    echo "compare.sh: 127.0.0.1:$port is already taken; set APORT/CPORT/BPORT" >&2
     exit 1
   fi
 done
@@ -123,7 +137,14 @@ start_colyseus() {
   wait_port "$CPORT"
 }
 
-# row NAME TARGET(arbiter|colyseus-immediate|colyseus-50ms|arbiter-sqlite-…) LABEL ARGS…
+# The reference: the bare broadcast server (no engine, nothing kept, no limits).
+start_bare() {
+  taskset -c "$SERVER_CPU" "$BARE" --listen "127.0.0.1:$BPORT" >"$OUT/bare-server.log" 2>&1 &
+  SERVER_PID=$!
+  wait_port "$BPORT"
+}
+
+# row NAME TARGET(arbiter|bare|colyseus-immediate|colyseus-50ms|arbiter-sqlite-…) LABEL ARGS…
 # ARGS are long options understood by both generators.
 row() {
   local name=$1 target=$2 label=$3; shift 3
@@ -135,12 +156,22 @@ row() {
     arbiter-sqlite-relaxed) start_arbiter sqlite relaxed ;;
     colyseus-immediate) start_colyseus immediate ;;
     colyseus-50ms) start_colyseus 50 ;;
+    bare) start_bare ;;
   esac
   sleep 0.5
   log "$name ($label): $*"
+  # A server that could not bind its port (another process took it since the start) has
+  # exited by now, while the port still answers: measure nothing rather than a stranger.
+  if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+    echo "compare.sh: row $name: the server exited at start (logs in $OUT)" >&2
+    stop_server
+    return 0
+  fi
   local rc=0
-  if [[ $target == arbiter* ]]; then
-    timeout "$ROW_TIMEOUT" taskset -c "$LOAD_CPU" "$ARBITER" bench --url "ws://127.0.0.1:$APORT/ws" \
+  if [[ $target == arbiter* || $target == bare ]]; then
+    local port=$APORT
+    [ "$target" = bare ] && port=$BPORT
+    timeout "$ROW_TIMEOUT" taskset -c "$LOAD_CPU" "$ARBITER" bench --url "ws://127.0.0.1:$port/ws" \
       --server-pid "$SERVER_PID" --label "$label" --json "$json" "$@" >&2 || rc=$?
   else
     timeout "$ROW_TIMEOUT" taskset -c "$LOAD_CPU" node bench/colyseus/loadgen.js \
@@ -160,6 +191,7 @@ W=(--warmup "$WARMUP" --duration "$DURATION" --schedule "$SCHEDULE")
 
 if want target; then
   # The headline workload: 1,000 clients in 250 rooms acting 10×/s (10,000 actions/s).
+  row target-bare bare bare --rooms 250 --clients 4 --interval-ms 100 "${W[@]}"
   row target-arbiter arbiter arbiter --rooms 250 --clients 4 --interval-ms 100 "${W[@]}"
   row target-colyseus-imm colyseus-immediate colyseus-immediate --rooms 250 --clients 4 --interval-ms 100 "${W[@]}"
   row target-colyseus-50 colyseus-50ms colyseus-50ms --rooms 250 --clients 4 --interval-ms 100 "${W[@]}"
@@ -171,7 +203,7 @@ if want knee; then
   # Rooms of 4 acting every 100 ms; more rooms until p99 action→update passes 50 ms twice.
   # Steps of 2,500 actions/s between 15,000 and 25,000, where the knees lie on this machine.
   if [ "$QUICK" = 1 ]; then STEPS="250 500 750"; else STEPS="125 250 375 438 500 563 625 750 875 1000"; fi
-  for target in arbiter colyseus-immediate colyseus-50ms; do
+  for target in bare arbiter colyseus-immediate colyseus-50ms; do
     misses=0
     for r in $STEPS; do
       row "knee-$target-$r" "$target" "$target" --rooms "$r" --clients 4 --interval-ms 100 "${W[@]}"
@@ -186,7 +218,7 @@ if want fanout; then
   # and 83,200 frames/s, where the servers part.
   if [ "$QUICK" = 1 ]; then FAN="20 40"; else FAN="20 40 80 160"; fi
   for r in $FAN; do
-    for target in arbiter colyseus-immediate colyseus-50ms; do
+    for target in bare arbiter colyseus-immediate colyseus-50ms; do
       row "fanout-$target-$r" "$target" "$target" --rooms "$r" --clients 2 --spectators 50 --interval-ms 200 "${W[@]}"
     done
   done
@@ -229,14 +261,14 @@ if [ ${#files[@]} -eq 0 ]; then
   exit 1
 fi
 {
-  echo "# Arbiter vs Colyseus — $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) CPUs, server on CPU $SERVER_CPU, load on CPU $LOAD_CPU"
+  echo "# Arbiter vs Colyseus, against a bare server — $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) CPUs, server on CPU $SERVER_CPU, load on CPU $LOAD_CPU"
   echo "# load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
   for section in target knee fanout durability metrics join idle; do
     sf=("$OUT"/"$section"-*.json)
     [ ${#sf[@]} -eq 0 ] && continue
     echo
     echo "## $section"
-    "$ARBITER" bench --compare "${sf[@]}"
+    "$ARBITER" bench --compare "${sf[@]}" --reference bare
   done
 } | tee "$OUT/summary.txt"
 echo "(reports: $OUT)" >&2

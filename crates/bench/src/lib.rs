@@ -11,8 +11,12 @@
 //! With `--abuse KIND`, hostile connections run beside the `act` workload (floods of each
 //! message class, junk frames, slowloris sockets, connection churn) and the report says what
 //! they did next to what the well-behaved clients measured.
+//!
+//! [`bare`] is the other side: a minimal broadcast server for the same workload, the reference
+//! row of `bench/compare.sh` (binary `arbiter-bare`).
 
 mod abuse;
+pub mod bare;
 mod hist;
 mod load;
 mod procstat;
@@ -140,6 +144,11 @@ pub struct BenchArgs {
     /// by side.
     #[arg(long, num_args = 1..)]
     pub compare: Vec<PathBuf>,
+    /// With `--compare`: the label of the reference rows (`bare`, the server of
+    /// `arbiter-bare`); every other row's CPU per action and knee are also printed as
+    /// fractions of the reference's on the same workload.
+    #[arg(long, requires = "compare")]
+    pub reference: Option<String>,
 }
 
 /// The loopback address a `ws://host:port/path` URL points at.
@@ -170,7 +179,11 @@ fn secs(x: f64, what: &str) -> Result<Duration, String> {
     Duration::try_from_secs_f64(x).map_err(|_| format!("--{what}: not a duration: {x}"))
 }
 
-fn print(reports: &[report::Report], format: Format) -> Result<(), String> {
+fn print(
+    reports: &[report::Report],
+    format: Format,
+    reference: Option<&str>,
+) -> Result<(), String> {
     match format {
         Format::Json => {
             let text = if reports.len() == 1 {
@@ -199,6 +212,9 @@ fn print(reports: &[report::Report], format: Format) -> Result<(), String> {
                         }
                     }
                 }
+                if let Some(reference) = reference {
+                    print!("{}", report::against(&act, reference));
+                }
             }
             if act.iter().any(|r| r.abuse.is_some()) {
                 print!("{}", report::abuse_table(&act));
@@ -226,7 +242,7 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
                 serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
             reports.push(r);
         }
-        return print(&reports, args.format);
+        return print(&reports, args.format, args.reference.as_deref());
     }
     if args.game != "counter" {
         return Err(format!(
@@ -324,7 +340,7 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
         let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
         std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?;
     }
-    print(std::slice::from_ref(&report), args.format)
+    print(std::slice::from_ref(&report), args.format, None)
 }
 
 #[cfg(test)]

@@ -256,22 +256,7 @@ pub(crate) fn table(reports: &[Report]) -> String {
                 format!("{x:.2}")
             }
         };
-        let workload = match r.workload.as_str() {
-            "act" => format!(
-                "{}x{}+{}s @{}ms {}",
-                r.rooms,
-                r.clients,
-                r.spectators,
-                r.interval_ms,
-                if r.schedule.is_empty() {
-                    "clustered"
-                } else {
-                    &r.schedule
-                }
-            ),
-            "idle" => format!("idle {}", r.connections),
-            other => format!("{other} {}", r.connections),
-        };
+        let workload = workload_cell(r);
         let gen_cpu = if r.loadgen.cpu_pct() >= LOAD_BOUND_PCT {
             format!("{:.0}!", r.loadgen.cpu_pct())
         } else {
@@ -314,6 +299,149 @@ pub(crate) fn table(reports: &[Report]) -> String {
         }
     }
     align(&rows)
+}
+
+/// The workload of a report in a few characters: `250x4+0s @100ms spread` (rooms × players +
+/// spectators, interval, schedule), `idle 10000`, `join 2000`.
+fn workload_cell(r: &Report) -> String {
+    match r.workload.as_str() {
+        "act" => format!(
+            "{}x{}+{}s @{}ms {}",
+            r.rooms,
+            r.clients,
+            r.spectators,
+            r.interval_ms,
+            r.schedule_name()
+        ),
+        "idle" => format!("idle {}", r.connections),
+        other => format!("{other} {}", r.connections),
+    }
+}
+
+impl Report {
+    /// The schedule, `clustered` for reports from before it was named.
+    fn schedule_name(&self) -> &str {
+        if self.schedule.is_empty() {
+            "clustered"
+        } else {
+            &self.schedule
+        }
+    }
+
+    /// Whether two `act` reports ran the same workload (at the same rate).
+    fn same_workload(&self, other: &Self) -> bool {
+        (self.rooms, self.clients, self.spectators, self.interval_ms)
+            == (
+                other.rooms,
+                other.clients,
+                other.spectators,
+                other.interval_ms,
+            )
+            && self.schedule_name() == other.schedule_name()
+    }
+
+    /// Whether this `act` row counts towards its label's knee: p99 action→update within
+    /// [`KNEE_P99_MS`], every action answered, no connection lost.
+    fn within_knee(&self) -> bool {
+        self.update_latency.count > 0
+            && self.update_latency.p99_ms <= KNEE_P99_MS
+            && self.unanswered == 0
+            && self.disconnects == 0
+    }
+}
+
+/// Every `act` row beside the row of `reference` (the bare server of `bench/compare.sh`) with
+/// the same workload: its CPU per action as a multiple of the reference's. Then, when the
+/// reference ran at several rates (a knee search), each label's knee as a fraction of the
+/// reference's. Empty when no report carries the reference label.
+pub(crate) fn against(reports: &[Report], reference: &str) -> String {
+    let act: Vec<&Report> = reports.iter().filter(|r| r.workload == "act").collect();
+    let base_rows: Vec<&Report> = act
+        .iter()
+        .copied()
+        .filter(|r| r.label == reference)
+        .collect();
+    if base_rows.is_empty() {
+        return String::new();
+    }
+    let mut rows: Vec<Vec<String>> = vec![vec![
+        "label".into(),
+        "workload".into(),
+        "actions/s".into(),
+        "µs/act".into(),
+        format!("{reference} µs/act"),
+        format!("× {reference}"),
+    ]];
+    for r in act.iter().filter(|r| r.label != reference) {
+        let Some(base) = base_rows.iter().find(|b| b.same_workload(r)) else {
+            continue;
+        };
+        let (us, base_us) = (r.server.cpu_us_per_action, base.server.cpu_us_per_action);
+        rows.push(vec![
+            r.label.clone(),
+            workload_cell(r),
+            format!("{:.0}", r.actions_per_s),
+            format!("{us:.1}"),
+            format!("{base_us:.1}"),
+            if us > 0.0 && base_us > 0.0 {
+                format!("{:.2}", us / base_us)
+            } else {
+                "-".into()
+            },
+        ]);
+    }
+    let mut out = String::new();
+    if rows.len() > 1 {
+        let _ = writeln!(out, "CPU per action against {reference}, same workload:");
+        out.push_str(&align(&rows));
+    }
+    let mut rates: Vec<u64> = base_rows
+        .iter()
+        .map(|r| r.offered_actions_per_s.round() as u64)
+        .collect();
+    rates.sort_unstable();
+    rates.dedup();
+    let knees = knees(reports);
+    let Some(base_knee) = knees
+        .iter()
+        .find(|(label, _)| label == reference)
+        .and_then(|(_, k)| *k)
+        .filter(|_| rates.len() > 1)
+    else {
+        return out;
+    };
+    // A reference that never failed has its knee above the last rate tried: a fraction of
+    // it is then an upper bound.
+    let bounded = base_rows
+        .iter()
+        .any(|r| !r.within_knee() && r.offered_actions_per_s > base_knee);
+    let (at_most, base_cell, why) = if bounded {
+        ("", format!("{base_knee:.0}"), String::new())
+    } else {
+        (
+            "≤ ",
+            format!("≥ {base_knee:.0}"),
+            format!(": no row of {reference} failed"),
+        )
+    };
+    for (label, knee) in knees.iter().filter(|(label, _)| label != reference) {
+        match knee {
+            Some(k) => {
+                let _ = writeln!(
+                    out,
+                    "knee {label} / {reference}: {at_most}{:.2} ({k:.0} / {base_cell} actions/s{why})",
+                    k / base_knee
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    out,
+                    "knee {label} / {reference}: 0 (no row with p99 update ≤ {KNEE_P99_MS} ms)"
+                );
+            }
+        }
+    }
+    out
 }
 
 /// The well-behaved side of each report beside what its hostile side (`--abuse`) did. The
@@ -518,10 +646,7 @@ pub(crate) const KNEE_P99_MS: f64 = 50.0;
 pub(crate) fn knees(reports: &[Report]) -> Vec<(String, Option<f64>)> {
     let mut out: Vec<(String, Option<f64>)> = Vec::new();
     for r in reports.iter().filter(|r| r.workload == "act") {
-        let ok = r.update_latency.count > 0
-            && r.update_latency.p99_ms <= KNEE_P99_MS
-            && r.unanswered == 0
-            && r.disconnects == 0;
+        let ok = r.within_knee();
         let idx = match out.iter().position(|(l, _)| *l == r.label) {
             Some(i) => i,
             None => {
@@ -739,6 +864,84 @@ mod tests {
         assert_eq!(
             k,
             vec![("a".to_string(), Some(10_000.0)), ("b".to_string(), None)]
+        );
+    }
+
+    #[test]
+    fn rows_stand_beside_the_reference_row_of_their_workload() {
+        let row = |label: &str, rooms: u32, schedule: &str, us: f64, p99: f64| {
+            let mut r = sample(label, 1.0);
+            r.rooms = rooms;
+            r.schedule = schedule.into();
+            r.offered_actions_per_s = f64::from(rooms) * 40.0;
+            r.actions_per_s = r.offered_actions_per_s;
+            r.server.cpu_us_per_action = us;
+            r.update_latency.count = 100;
+            r.update_latency.p99_ms = p99;
+            r
+        };
+        assert_eq!(
+            against(&[row("arbiter", 250, "spread", 60.0, 3.0)], "bare"),
+            ""
+        );
+        // One rate: CPU per action only, matched by workload and schedule.
+        let t = against(
+            &[
+                row("bare", 250, "spread", 30.0, 2.0),
+                row("arbiter", 250, "spread", 60.0, 3.0),
+                row("arbiter", 250, "clustered", 50.0, 3.0),
+                row("colyseus-immediate", 250, "spread", 90.0, 9.0),
+            ],
+            "bare",
+        );
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(lines.len(), 4, "{t}");
+        assert!(lines[1].ends_with("bare µs/act  × bare"), "{t}");
+        assert!(!t.contains("knee"), "one rate is no knee search: {t}");
+        assert!(
+            lines[2].starts_with("arbiter ") && lines[2].contains("250x4+0s @100ms spread"),
+            "{t}"
+        );
+        let tail = |l: &str| {
+            l.split_whitespace()
+                .rev()
+                .take(3)
+                .map(String::from)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(tail(lines[2]), ["2.00", "30.0", "60.0"], "{t}");
+        assert_eq!(tail(lines[3]), ["3.00", "30.0", "90.0"], "{t}");
+        // A knee search: knees as fractions, an upper bound when the reference never failed.
+        let search = |bare_fails: bool| {
+            vec![
+                row("bare", 250, "spread", 30.0, 2.0),
+                row(
+                    "bare",
+                    500,
+                    "spread",
+                    30.0,
+                    if bare_fails { 80.0 } else { 9.0 },
+                ),
+                row("arbiter", 250, "spread", 60.0, 3.0),
+                row("arbiter", 500, "spread", 60.0, 70.0),
+                row("colyseus-50ms", 250, "spread", 60.0, 70.0),
+            ]
+        };
+        let t = against(&search(true), "bare");
+        assert!(
+            t.contains("knee arbiter / bare: 1.00 (10000 / 10000 actions/s)"),
+            "{t}"
+        );
+        assert!(
+            t.contains("knee colyseus-50ms / bare: 0 (no row with p99 update ≤ 50 ms)"),
+            "{t}"
+        );
+        let t = against(&search(false), "bare");
+        assert!(
+            t.contains(
+                "knee arbiter / bare: ≤ 0.50 (10000 / ≥ 20000 actions/s: no row of bare failed)"
+            ),
+            "{t}"
         );
     }
 
