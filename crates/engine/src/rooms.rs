@@ -458,33 +458,41 @@ impl Rooms {
             tracing::error!(error = %e, "reading a stored room failed");
             GameError::new(ErrorCode::Internal, "reading the room from storage failed")
         };
-        let Loaded {
-            room,
-            snapshots,
-            log: recent,
-        } = store
-            .load(id)
-            .await
-            .map_err(failed)?
-            .ok_or_else(not_found)?;
         // Rebuild from the nearest snapshot: a past state from the newest snapshot at or
-        // below it, the present (also what decides who may read a log page) from the last
-        // snapshot `load` read. A log page is read as asked, apart: no question reads more
-        // than a page or the entries since a snapshot, however old the room.
-        let (base, log, page) = match query {
+        // below it (the room's record is all it needs besides), the present (also what
+        // decides who may read a log page) from the last snapshot `load` reads. A log page is
+        // read as asked, apart: no question reads more than a page or the entries since a
+        // snapshot, however old the room.
+        let (room, base, log, page) = match query {
             Query::StateAt { v: Some(v) } => {
+                let room = store
+                    .room(id)
+                    .await
+                    .map_err(failed)?
+                    .ok_or_else(not_found)?;
                 let base = store.snapshot_at(id, *v).await.map_err(failed)?;
                 let from = base.as_ref().map_or(0, |s| s.v);
                 let want = usize::try_from(v.saturating_sub(from)).unwrap_or(MAX_STORED_LOG);
                 let log = store.log(id, from, want).await.map_err(failed)?;
-                (base, log, None)
+                (room, base, log, None)
             }
-            Query::StateAt { v: None } | Query::History | Query::Legal => {
-                (snapshots.into_iter().next(), recent, None)
-            }
-            Query::Log { after, limit } => {
-                let page = store.log(id, *after, *limit).await.map_err(failed)?;
-                (snapshots.into_iter().next(), recent, Some(page))
+            _ => {
+                let Loaded {
+                    room,
+                    snapshots,
+                    log: recent,
+                } = store
+                    .load(id)
+                    .await
+                    .map_err(failed)?
+                    .ok_or_else(not_found)?;
+                let page = match query {
+                    Query::Log { after, limit } => {
+                        Some(store.log(id, *after, *limit).await.map_err(failed)?)
+                    }
+                    _ => None,
+                };
+                (room, snapshots.into_iter().next(), recent, page)
             }
         };
         let spec = room.spec();

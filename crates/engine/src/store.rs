@@ -208,6 +208,8 @@ pub trait Store: Send + Sync + 'static {
     fn find_created(&self, key: &CreateKey) -> StoreFuture<'_, Option<String>>;
     /// How many rooms `player` created that are not archived.
     fn live_created(&self, player: &PlayerId) -> StoreFuture<'_, u64>;
+    /// A room's creation record alone (live or archived).
+    fn room(&self, room: &str) -> StoreFuture<'_, Option<StoredRoom>>;
     /// Everything needed to rebuild a room.
     fn load(&self, room: &str) -> StoreFuture<'_, Option<Loaded>>;
     /// Log entries above version `after`, at most `limit`, in order (for history).

@@ -522,9 +522,9 @@ macro_rules! commit_all {
 commit_all!(commit_sqlite, Sqlite, SqlitePool, lite);
 commit_all!(commit_postgres, Postgres, PgPool, str::to_owned);
 
-macro_rules! read_room {
+macro_rules! read_record {
     ($name:ident, $pool:ty, $fix:expr) => {
-        async fn $name(pool: &$pool, id: &str) -> Result<Option<Loaded>, StoreError> {
+        async fn $name(pool: &$pool, id: &str) -> Result<Option<StoredRoom>, StoreError> {
             let fix: fn(&str) -> String = $fix;
             let Some(row) = sqlx::query(&fix(sql::ROOM))
                 .bind(id)
@@ -566,6 +566,18 @@ macro_rules! read_room {
                     _ => None,
                 },
                 creator,
+            };
+            Ok(Some(room))
+        }
+    };
+}
+
+macro_rules! read_room {
+    ($name:ident, $pool:ty, $record:ident, $fix:expr) => {
+        async fn $name(pool: &$pool, id: &str) -> Result<Option<Loaded>, StoreError> {
+            let fix: fn(&str) -> String = $fix;
+            let Some(room) = $record(pool, id).await? else {
+                return Ok(None);
             };
             let mut snapshots = Vec::new();
             for row in sqlx::query(&fix(sql::SNAPSHOTS))
@@ -694,8 +706,10 @@ read_log!(log_sqlite, SqlitePool, lite);
 read_log!(log_postgres, PgPool, str::to_owned);
 read_results!(results_sqlite, SqlitePool, lite);
 read_results!(results_postgres, PgPool, str::to_owned);
-read_room!(load_sqlite, SqlitePool, lite);
-read_room!(load_postgres, PgPool, str::to_owned);
+read_record!(record_sqlite, SqlitePool, lite);
+read_record!(record_postgres, PgPool, str::to_owned);
+read_room!(load_sqlite, SqlitePool, record_sqlite, lite);
+read_room!(load_postgres, PgPool, record_postgres, str::to_owned);
 
 impl Store for SqlStore {
     fn create(&self, room: StoredRoom) -> StoreFuture<'_, ()> {
@@ -845,6 +859,17 @@ impl Store for SqlStore {
                 Db::Postgres(pool) => snapshot_postgres(pool, &room, v).await,
             };
             counted("snapshot_at", snapshot)
+        })
+    }
+
+    fn room(&self, room: &str) -> StoreFuture<'_, Option<StoredRoom>> {
+        let room = room.to_owned();
+        Box::pin(async move {
+            let record = match &self.db {
+                Db::Sqlite(pool) => record_sqlite(pool, &room).await,
+                Db::Postgres(pool) => record_postgres(pool, &room).await,
+            };
+            counted("room", record)
         })
     }
 
