@@ -246,15 +246,7 @@ fn tops(msgs: &[ServerMsg]) -> Vec<Tops> {
 
 #[test]
 fn every_member_hears_what_undo_and_redo_would_take() {
-    let mut r = room();
-    let (mut ada, mut bob, mut eve) = (
-        Peer::new(1, "ada"),
-        Peer::new(2, "bob"),
-        Peer::new(3, "eve"),
-    );
-    r.join(&ada.caller, JoinRole::Player, None, None, 1_000);
-    r.join(&bob.caller, JoinRole::Player, None, None, 1_000);
-    r.join(&eve.caller, JoinRole::Spectator, None, None, 1_000);
+    let (mut r, [mut ada, mut bob, mut eve]) = two_players_and_a_spectator();
     for peer in [&mut ada, &mut bob, &mut eve] {
         assert_eq!(tops(&peer.take()), vec![], "nothing to undo, nothing said");
     }
@@ -294,6 +286,21 @@ fn every_member_hears_what_undo_and_redo_would_take() {
     let mut later = Peer::new(5, "later");
     r.join(&later.caller, JoinRole::Spectator, None, None, 6_000);
     assert_eq!(tops(&later.take()), vec![]);
+}
+
+/// A room where ada and bob sit and eve watches, all entered at room time 1,000.
+fn two_players_and_a_spectator() -> (Room<Secrets>, [Peer; 3]) {
+    let mut r = room();
+    let peers = [
+        Peer::new(1, "ada"),
+        Peer::new(2, "bob"),
+        Peer::new(3, "eve"),
+    ];
+    let roles = [JoinRole::Player, JoinRole::Player, JoinRole::Spectator];
+    for (peer, role) in peers.iter().zip(roles) {
+        r.join(&peer.caller, role, None, None, 1_000);
+    }
+    (r, peers)
 }
 
 fn room() -> Room<Secrets> {
@@ -339,15 +346,7 @@ fn news(msgs: &[ServerMsg]) -> Vec<(u64, ProposalState, Vec<String>, u64)> {
 
 #[test]
 fn every_member_sees_a_proposal_open_and_close() {
-    let mut r = room();
-    let (mut ada, mut bob, mut eve) = (
-        Peer::new(1, "ada"),
-        Peer::new(2, "bob"),
-        Peer::new(3, "eve"),
-    );
-    r.join(&ada.caller, JoinRole::Player, None, None, 1_000);
-    r.join(&bob.caller, JoinRole::Player, None, None, 1_000);
-    r.join(&eve.caller, JoinRole::Spectator, None, None, 1_000);
+    let (mut r, [mut ada, mut bob, mut eve]) = two_players_and_a_spectator();
     r.act(&ada.caller, 1, None, json!({"type": "bump"}), 1_000);
     r.undo(&bob.caller, 1, true, 2_000);
     let v = r.version();

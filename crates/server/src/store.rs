@@ -383,7 +383,10 @@ macro_rules! commit_all {
                             _ => None,
                         })
                         .collect();
-                    let mut held = std::collections::HashSet::new();
+                    // Each room's fences that still hold (one, unless a stale append of the
+                    // same room shares the run).
+                    let mut held: std::collections::HashMap<String, Vec<u64>> =
+                        std::collections::HashMap::new();
                     for chunk in chunks(&pairs) {
                         let sql = fix(&fences_sql(chunk.len()));
                         let mut q = sqlx::query(&sql);
@@ -392,7 +395,8 @@ macro_rules! commit_all {
                         }
                         for row in q.fetch_all(&mut *tx).await.map_err(err)? {
                             let id: String = row.try_get("id").map_err(err)?;
-                            held.insert((id, from_db(row.try_get("fence").map_err(err)?)));
+                            let fence = from_db(row.try_get("fence").map_err(err)?);
+                            held.entry(id).or_default().push(fence);
                         }
                     }
                     for w in appends {
@@ -406,7 +410,7 @@ macro_rules! commit_all {
                         else {
                             continue;
                         };
-                        if !held.contains(&(room.clone(), *fence)) {
+                        if !held.get(room.as_str()).is_some_and(|f| f.contains(fence)) {
                             outcomes.push(Err(StoreError::Fenced));
                             continue;
                         }
