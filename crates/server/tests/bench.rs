@@ -182,10 +182,11 @@ async fn an_act_flood_is_refused_closed_and_counted_by_code() {
     )
     .await;
     let a = |path: &str| count(&r, &format!("/abuse/{path}"));
-    // The tool counts inside its 1 s window of real time, and on a loaded machine part of a
-    // bucket's burst (20) may land outside it: that some got in is what is asserted here (the
-    // bucket's exact size is held by tests/limits.rs under a frozen clock).
-    assert!(a("answered/ack") >= 1, "the flood gets in: {r}");
+    // Getting in is entering the room. Acks are not required: the session closes a flood
+    // (4029) as soon as it strikes out, and on a loaded machine that close can overtake the
+    // acks of its burst still queued in the room (one CI run got 8 refusals and no ack). The
+    // bucket's exact size is held by tests/limits.rs under a frozen clock.
+    assert_eq!(a("answered/joined"), 2, "the flood gets in: {r}");
     assert!(a("refused/RATE_LIMITED") >= 3, "{r}");
     assert!(a("closes/4029") >= 1, "{r}");
     assert_eq!(a("reconnects"), 0, "{r}");
