@@ -145,6 +145,11 @@ impl GameError {
     pub fn game_over() -> Self {
         Self::new(ErrorCode::GameOver, "the game is over")
     }
+
+    /// `GAME_IN_PROGRESS` with a reason: the action is only for between games.
+    pub fn in_progress(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::GameInProgress, message)
+    }
 }
 
 impl fmt::Display for GameError {

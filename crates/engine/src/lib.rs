@@ -19,6 +19,7 @@ mod room;
 mod rooms;
 mod seats;
 mod store;
+mod turns;
 
 pub use actor::{Durability, Persistence, RoomCmd, RoomGone, RoomHandle, RoomLifetimes};
 pub use arbiter_protocol as protocol;
@@ -37,3 +38,4 @@ pub use store::{
     Archive, CreateKey, GameResult, Loaded, ResultsOf, Snapshot, Store, StoreError, StoreFuture,
     StoredRoom, fnv1a,
 };
+pub use turns::{Next, Round, TurnAction, TurnConfig, TurnGame, Turns};

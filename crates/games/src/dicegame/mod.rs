@@ -483,10 +483,7 @@ impl State {
                 let restart = action == Action::Restart;
                 match (self.phase, restart) {
                     (Phase::Waiting, false) | (Phase::Over, true) => self.begin_game(cx),
-                    (Phase::Playing, _) => Err(GameError::new(
-                        ErrorCode::GameInProgress,
-                        "a game is in progress",
-                    )),
+                    (Phase::Playing, _) => Err(GameError::in_progress("a game is in progress")),
                     (Phase::Waiting, true) => {
                         Err(refuse("the game has not started yet: use start"))
                     }

@@ -402,10 +402,7 @@ impl State {
     fn in_lobby(&self) -> Result<(), GameError> {
         match self.phase {
             Phase::Lobby => Ok(()),
-            Phase::Playing => Err(GameError::new(
-                ErrorCode::GameInProgress,
-                "only between games",
-            )),
+            Phase::Playing => Err(GameError::in_progress("only between games")),
             Phase::Over => Err(GameError::new(
                 ErrorCode::GameOver,
                 "the game is over; the table resets in a moment",

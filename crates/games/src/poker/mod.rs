@@ -536,8 +536,7 @@ impl Poker {
         cx: &mut Ctx<'_, Action>,
     ) -> Result<(), GameError> {
         if state.dealt_in(p) {
-            return Err(GameError::new(
-                ErrorCode::GameInProgress,
+            return Err(GameError::in_progress(
                 "chips can be added between hands, not while you are dealt in",
             ));
         }

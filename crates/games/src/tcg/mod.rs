@@ -767,10 +767,7 @@ impl Game for Tcg {
             }
             (Phase::Over, _) => return Err(GameError::game_over()),
             (Phase::Playing, Action::SubmitDeck { .. } | Action::Start {} | Action::Restart {}) => {
-                return Err(GameError::new(
-                    ErrorCode::GameInProgress,
-                    "the game is in progress",
-                ));
+                return Err(GameError::in_progress("the game is in progress"));
             }
             (Phase::Playing, _) => {}
         }

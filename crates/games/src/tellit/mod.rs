@@ -411,10 +411,7 @@ impl Game for TellIt {
         match action {
             Action::Start => match state.phase {
                 Phase::Writing => {
-                    return Err(GameError::new(
-                        ErrorCode::GameInProgress,
-                        "the game has already started",
-                    ));
+                    return Err(GameError::in_progress("the game has already started"));
                 }
                 Phase::Ended => {
                     return Err(GameError::new(

@@ -1,6 +1,6 @@
 //! The tic-tac-toe bot: perfect play by negamax, a random choice among equally good moves.
 
-use super::{Action, LINES, Mark, State};
+use super::{LINES, Mark, Move, State, at};
 use arbiter_engine::protocol::PlayerId;
 use arbiter_engine::{BotMove, GameRng};
 
@@ -11,11 +11,11 @@ pub(super) fn decide(
     mark: Mark,
     bot: &PlayerId,
     rng: &mut GameRng,
-) -> Option<BotMove<Action>> {
-    if state.over || state.turn.as_ref() != Some(bot) {
+) -> Option<BotMove<Move>> {
+    if state.turns.over || !state.turns.is_turn(bot) {
         return None;
     }
-    let mut board = state.board;
+    let mut board = state.game.board;
     let mut best = Vec::new();
     let mut best_score = i32::MIN;
     for cell in 0..9 {
@@ -35,10 +35,7 @@ pub(super) fn decide(
     }
     let cell = *rng.pick(&best)?;
     Some(BotMove {
-        action: Action::Move {
-            row: cell / 3,
-            col: cell % 3,
-        },
+        action: at(cell),
         delay_ms: 350 + u64::from(rng.below(400)),
     })
 }

@@ -5,7 +5,9 @@
 //! later changes to the game or the engine cannot change its views unnoticed. See
 //! `crate::golden`.
 
+use super::tests::mv;
 use super::*;
+use arbiter_engine::protocol::PlayerId;
 use arbiter_engine::{GameRng, Playtest};
 
 /// Random play from `seed`: one line per step with the version and every viewer's view.
@@ -39,7 +41,7 @@ fn play(lines: &mut Vec<String>, kinds: &mut Vec<String>, seed: u64, config: Val
                 // Any cell, legal or not: refusals must change no view.
                 if let Some(p) = dice.pick(&here).cloned() {
                     let (row, col) = (dice.below(4) as u8, dice.below(3) as u8);
-                    let _ = t.act(&p, Action::Move { row, col });
+                    let _ = t.act(&p, mv(row, col));
                 }
             }
             _ => {
