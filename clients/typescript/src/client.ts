@@ -597,6 +597,8 @@ export class ArbiterClient extends Emitter<ClientEvents> {
         return room?._reject(msg);
       case 'presence':
         return room?._presence(msg);
+      case 'signal':
+        return room?._signal(msg);
       case 'undo_state':
         return room?._undoState(msg);
       case 'undo_proposal':
@@ -725,8 +727,10 @@ export class ArbiterClient extends Emitter<ClientEvents> {
       this.#shutdown(err, { code: 1000, reason: `hello refused: ${msg.code}` });
       return;
     }
+    // Only these say the client is no longer in the room; any other refusal naming it (a bad
+    // signal, a chat over the limit) leaves the room as it is.
     const room = roomId === undefined ? undefined : this.#rooms.get(roomId);
-    if (room) {
+    if (room && (msg.code === 'ROOM_CLOSED' || msg.code === 'ROOM_NOT_FOUND' || msg.code === 'NOT_IN_ROOM')) {
       room._gone(err);
       return;
     }

@@ -20,7 +20,7 @@ export type JoinRole = 'any' | 'player' | 'spectator';
 /** A room's lifecycle as the lobby shows it. */
 export type RoomStatus = 'waiting' | 'playing' | 'finished';
 /** What a `presence` message reports. */
-export type PresenceEvent = 'joined' | 'left' | 'connected' | 'disconnected';
+export type PresenceEvent = 'joined' | 'left' | 'connected' | 'disconnected' | 'media';
 
 /** Who a participant is. */
 export interface PlayerInfo {
@@ -36,7 +36,18 @@ export interface Member {
   connected: boolean;
   /** Present (true) for bot seats played by the server. */
   bot?: boolean;
+  /** The member's camera and microphone; absent while both are off. */
+  media?: MediaState;
 }
+
+/** A member's camera and microphone, as they last said with `media`. */
+export interface MediaState {
+  camera: boolean;
+  mic: boolean;
+}
+
+/** What a WebRTC signalling message carries. */
+export type SignalKind = 'offer' | 'answer' | 'ice' | 'bye';
 
 /** Public facts about a room (`joined.room`, `GET /api/v1/rooms`). */
 export interface RoomInfo {
@@ -130,6 +141,19 @@ export interface ConsentMsg {
   proposal: number;
   accept: boolean;
 }
+/** Relay a WebRTC signalling message to the member `to` of the room. */
+export interface SendSignalMsg {
+  t: 'signal';
+  room: string;
+  to: string;
+  kind: SignalKind;
+  data?: unknown;
+}
+/** Say whether this player's camera and microphone are on. */
+export interface MediaMsg extends MediaState {
+  t: 'media';
+  room: string;
+}
 export interface SyncMsg {
   t: 'sync';
   room: string;
@@ -150,6 +174,8 @@ export type ClientMsg =
   | UndoMsg
   | RedoMsg
   | ConsentMsg
+  | SendSignalMsg
+  | MediaMsg
   | SyncMsg
   | PingMsg;
 /** The messages that use a room's seq counter and are answered by `ack` or `reject`. */
@@ -223,6 +249,14 @@ export interface PresenceMsg {
   event: PresenceEvent;
   member: Member;
 }
+/** A WebRTC signalling message another member (`from`) sent this player. */
+export interface SignalMsg {
+  t: 'signal';
+  room: string;
+  from: string;
+  kind: SignalKind;
+  data: unknown;
+}
 export interface ErrorMsg {
   t: 'error';
   rid?: number;
@@ -293,6 +327,7 @@ export type ServerMsg =
   | AckMsg
   | RejectMsg
   | PresenceMsg
+  | SignalMsg
   | ErrorMsg
   | UndoStateMsg
   | UndoProposalMsg

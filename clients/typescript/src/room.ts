@@ -6,6 +6,7 @@ import type {
   ClientMsg,
   JoinRole,
   JoinedMsg,
+  MediaState,
   Member,
   PatchMsg,
   PresenceMsg,
@@ -13,6 +14,8 @@ import type {
   Role,
   RoomInfo,
   SeqMsg,
+  SignalKind,
+  SignalMsg,
   SnapshotMsg,
   UndoProposalMsg,
   UndoState,
@@ -64,8 +67,10 @@ export interface UndoOptions {
 export interface RoomEvents<V, A = unknown> {
   /** The displayed view changed (server state, a prediction, or a rollback). */
   view: (view: V, info: ViewInfo) => void;
-  /** Someone joined, left, connected or disconnected. */
+  /** Someone joined, left, connected, disconnected or turned their camera or microphone on or off. */
   presence: (msg: PresenceMsg) => void;
+  /** Another member sent this player a WebRTC signalling message (see {@link Room.signal}). */
+  signal: (msg: SignalMsg) => void;
   /** The member list changed. */
   members: (members: readonly Member[]) => void;
   /** The server answered a `join` for this room: the first one, and again after each resume. */
@@ -266,6 +271,21 @@ export class Room<V = unknown, A = unknown> extends Emitter<RoomEvents<V, A>> {
     return this.#submit((seq) => ({ t: 'consent', room: this.id, seq, proposal, accept }), undefined);
   }
 
+  /**
+   * Relay a WebRTC signalling message (an offer, an answer, an ICE candidate, or `bye` to hang
+   * up) to the member `to`: only their connections to this room receive it, as a `signal`
+   * event. Nothing is stored or queued; a refusal (`to` not connected, `data` over 16 KiB)
+   * arrives as the client's `error` event. Returns false when the connection is not ready.
+   */
+  signal(to: string, kind: SignalKind, data: unknown = null): boolean {
+    return this.#host.send({ t: 'signal', room: this.id, to, kind, data });
+  }
+
+  /** Tell everyone in the room whether this player's camera and microphone are on. */
+  setMedia(media: MediaState): boolean {
+    return this.#host.send({ t: 'media', room: this.id, camera: media.camera, mic: media.mic });
+  }
+
   /** Ask for a fresh snapshot; resolves when it has arrived. */
   sync(): Promise<void> {
     if (this.#gone) return Promise.reject(new ArbiterError('NOT_IN_ROOM', 'this client is no longer in the room'));
@@ -389,6 +409,11 @@ export class Room<V = unknown, A = unknown> extends Emitter<RoomEvents<V, A>> {
   _undoProposal(msg: UndoProposalMsg): void {
     this.proposal = msg.state === 'open' ? msg : null;
     this.emit('proposal', msg);
+  }
+
+  /** @internal */
+  _signal(msg: SignalMsg): void {
+    this.emit('signal', msg);
   }
 
   /** @internal */

@@ -5,7 +5,8 @@ use crate::error::{ClientError, CloseInfo};
 use crate::state::{Reply, Shared};
 use crate::view::RoomView;
 use arbiter_protocol::{
-    ClientMsg, Encoding, JoinRole, Member, PROTOCOL_VERSION, PlayerInfo, Role, RoomInfo, ServerMsg,
+    ClientMsg, Encoding, JoinRole, Member, PROTOCOL_VERSION, PlayerId, PlayerInfo, Role, RoomInfo,
+    ServerMsg, SignalKind,
 };
 use futures_util::{SinkExt, Stream, StreamExt};
 use serde::Serialize;
@@ -314,6 +315,31 @@ impl Client {
         self.send(&ClientMsg::Chat {
             room: room.to_owned(),
             text: text.to_owned(),
+        })
+    }
+
+    /// Relay a WebRTC signalling message to another member of a room this client is in.
+    pub fn signal(
+        &self,
+        room: &str,
+        to: &PlayerId,
+        kind: SignalKind,
+        data: Value,
+    ) -> Result<(), ClientError> {
+        self.send(&ClientMsg::Signal {
+            room: room.to_owned(),
+            to: to.clone(),
+            kind,
+            data,
+        })
+    }
+
+    /// Tell a room whether this client's camera and microphone are on.
+    pub fn media(&self, room: &str, camera: bool, mic: bool) -> Result<(), ClientError> {
+        self.send(&ClientMsg::Media {
+            room: room.to_owned(),
+            camera,
+            mic,
         })
     }
 

@@ -175,6 +175,7 @@ impl State {
             ServerMsg::Welcome { .. }
             | ServerMsg::Presence { .. }
             | ServerMsg::Chat { .. }
+            | ServerMsg::Signal { .. }
             | ServerMsg::UndoProposal { .. }
             | ServerMsg::UndoState { .. } => {}
         }

@@ -128,6 +128,17 @@ fn client_messages() -> Vec<ClientMsg> {
             room: room(),
             text: "\u{202e}reversed \u{0}nul".into(),
         },
+        ClientMsg::Signal {
+            room: room(),
+            to: "p_0b7d4c118f1c2a9e".into(),
+            kind: arbiter_protocol::SignalKind::Ice,
+            data: serde_json::json!({"candidate": "candidate:1 1 udp 2122260223 127.0.0.1 54321 typ host", "sdpMid": "0"}),
+        },
+        ClientMsg::Media {
+            room: room(),
+            camera: true,
+            mic: false,
+        },
         ClientMsg::Sync { room: room() },
         ClientMsg::Ping { n: Some(17) },
         ClientMsg::Ping { n: None },

@@ -75,6 +75,41 @@ pub struct Member {
     /// A bot seat, played by the server.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub bot: bool,
+    /// The member's camera and microphone, as they last said with `media`; absent while both
+    /// are off.
+    #[serde(default, skip_serializing_if = "Media::is_off")]
+    pub media: Media,
+}
+
+/// A member's camera and microphone state (`media`), shown to everyone in the room. Both go
+/// off when the member's last connection to the room closes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Media {
+    /// Their camera is on.
+    pub camera: bool,
+    /// Their microphone is on.
+    pub mic: bool,
+}
+
+impl Media {
+    /// Camera and microphone both off.
+    pub fn is_off(&self) -> bool {
+        !self.camera && !self.mic
+    }
+}
+
+/// What a WebRTC signalling message carries (`signal.kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignalKind {
+    /// A session description offering a connection.
+    Offer,
+    /// The session description answering an offer.
+    Answer,
+    /// An ICE candidate.
+    Ice,
+    /// The sender hangs up the connection to the target.
+    Bye,
 }
 
 /// Lifecycle of a room as the lobby shows it.
@@ -126,6 +161,8 @@ pub enum PresenceEvent {
     Connected,
     /// A member's last connection dropped; its seat is kept.
     Disconnected,
+    /// A member turned their camera or microphone on or off (`member.media`).
+    Media,
 }
 
 /// Where an undo proposal stands (`undo_proposal.state`).
@@ -303,6 +340,29 @@ pub enum ClientMsg {
         /// The message.
         text: String,
     },
+    /// Relay a WebRTC signalling message to one other connected member of a room (a video
+    /// call at the table). Only the target's connections to the room receive it.
+    Signal {
+        /// Room id.
+        room: String,
+        /// The member it is for.
+        to: PlayerId,
+        /// What it carries.
+        kind: SignalKind,
+        /// The session description or candidate, as the browser made it (at most 16 KiB of
+        /// JSON); relayed unread.
+        #[serde(default)]
+        data: Value,
+    },
+    /// Say whether your camera and microphone are on, for everyone in a room to see.
+    Media {
+        /// Room id.
+        room: String,
+        /// Camera on.
+        camera: bool,
+        /// Microphone on.
+        mic: bool,
+    },
     /// Ask for a fresh snapshot of a room the client is in.
     Sync {
         /// Room id.
@@ -448,6 +508,17 @@ pub enum ServerMsg {
         text: String,
         /// Room time it was said (ms since the Unix epoch).
         at: u64,
+    },
+    /// A WebRTC signalling message another member of the room sent to this player.
+    Signal {
+        /// Room id.
+        room: String,
+        /// Who sent it.
+        from: PlayerId,
+        /// What it carries.
+        kind: SignalKind,
+        /// The sender's session description or candidate, as they sent it.
+        data: Value,
     },
     /// A request to undo another player's action opened, moved on or closed. Every member
     /// of the room gets each change; a member entering while one is open gets it after

@@ -100,6 +100,8 @@ impl ClientMsg {
             | Self::Redo { room, .. }
             | Self::Consent { room, .. }
             | Self::Chat { room, .. }
+            | Self::Signal { room, .. }
+            | Self::Media { room, .. }
             | Self::Sync { room } => Some(room),
             Self::Hello { .. } | Self::Create { .. } | Self::Ping { .. } => None,
         }
@@ -119,9 +121,12 @@ impl ClientMsg {
             | Self::Join { rid, .. }
             | Self::Leave { rid, .. }
             | Self::AddBot { rid, .. } => ReplyTo::Error { rid: *rid },
-            Self::Hello { .. } | Self::Chat { .. } | Self::Sync { .. } | Self::Ping { .. } => {
-                ReplyTo::Error { rid: None }
-            }
+            Self::Hello { .. }
+            | Self::Chat { .. }
+            | Self::Signal { .. }
+            | Self::Media { .. }
+            | Self::Sync { .. }
+            | Self::Ping { .. } => ReplyTo::Error { rid: None },
         }
     }
 

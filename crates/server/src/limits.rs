@@ -221,9 +221,11 @@ impl Class {
             | ClientMsg::Create { .. }
             | ClientMsg::AddBot { .. }
             | ClientMsg::Leave { .. } => Self::Join,
-            ClientMsg::Hello { .. } | ClientMsg::Sync { .. } | ClientMsg::Ping { .. } => {
-                Self::Other
-            }
+            ClientMsg::Hello { .. }
+            | ClientMsg::Signal { .. }
+            | ClientMsg::Media { .. }
+            | ClientMsg::Sync { .. }
+            | ClientMsg::Ping { .. } => Self::Other,
         }
     }
 

@@ -27,6 +27,12 @@ impl<G: Game> Room<G> {
                 ..
             } => self.consent(caller, seq, proposal, accept, now_ms),
             ClientMsg::Chat { text, .. } => self.chat(caller, &text, now_ms),
+            ClientMsg::Signal { to, kind, data, .. } => {
+                self.signal(caller, &to, kind, data, now_ms);
+            }
+            ClientMsg::Media { camera, mic, .. } => {
+                self.media(caller, Media { camera, mic }, now_ms);
+            }
             ClientMsg::Sync { .. } => self.sync(caller),
             // The session answers these itself; one arriving here is a server bug.
             ClientMsg::Hello { .. } | ClientMsg::Create { .. } | ClientMsg::Ping { .. } => {

@@ -9,6 +9,8 @@ pub(super) struct MemberState {
     pub(super) bot: bool,
     /// Open connections of this member in this room.
     pub(super) conns: u32,
+    /// Camera and microphone, as the member last said (`media`); off while unconnected.
+    pub(super) media: Media,
 }
 
 impl MemberState {
@@ -19,6 +21,7 @@ impl MemberState {
             role: self.role,
             connected: self.bot || self.conns > 0,
             bot: self.bot,
+            media: self.media,
         }
     }
 }
@@ -99,6 +102,7 @@ impl<G: Game> Room<G> {
                         role: new_role,
                         bot: false,
                         conns: 0,
+                        media: Media::default(),
                     });
                     (self.members.len() - 1, true)
                 }
@@ -239,6 +243,7 @@ impl<G: Game> Room<G> {
             role: Role::Player,
             bot: true,
             conns: 0,
+            media: Media::default(),
         });
         let member = self.members[self.members.len() - 1].to_member();
         self.presence(PresenceEvent::Joined, member.clone());
@@ -332,6 +337,8 @@ impl<G: Game> Room<G> {
         if self.members[idx].conns > 0 {
             return;
         }
+        // Nobody streams from a member who is not there.
+        self.members[idx].media = Media::default();
         if self.members[idx].role == Role::Spectator {
             // A spectator place is only worth holding while someone watches from it.
             return self.remove_member(idx, None);

@@ -6,7 +6,8 @@
 //! messages), `members` (joining, seating, leaving, held seats), `actions` (acts and the
 //! de-duplication books), `undo` (undo, redo, consent and proposal news), `views` (patches,
 //! snapshots, catch-up, broadcasts), `time` (timers, clocks, undo proposals lapsing, grace
-//! periods), `bots`, `chat`, `history` (the REST history API),
+//! periods), `bots`, `chat`, `signal` (WebRTC signalling and camera/microphone state),
+//! `history` (the REST history API),
 //! `restore` (snapshots and replay from storage) and `mail` (outgoing frames).
 
 mod actions;
@@ -18,6 +19,7 @@ mod history;
 mod mail;
 mod members;
 mod restore;
+mod signal;
 mod time;
 mod undo;
 mod views;
@@ -31,8 +33,8 @@ use crate::seats::Seats;
 use crate::store::{GameResult, Snapshot, fnv1a};
 use actions::{Answer, Books, SeqBook};
 use arbiter_protocol::{
-    Encoding, ErrorCode, JoinRole, Member, PlayerId, PlayerInfo, PresenceEvent, Role, RoomInfo,
-    RoomStatus, ServerMsg,
+    Encoding, ErrorCode, JoinRole, Media, Member, PlayerId, PlayerInfo, PresenceEvent, Role,
+    RoomInfo, RoomStatus, ServerMsg,
 };
 use bots::PendingBot;
 use bytes::Bytes;

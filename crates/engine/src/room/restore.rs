@@ -119,6 +119,7 @@ impl<G: Game> Room<G> {
                 role: Role::Player,
                 bot: seat["bot"].as_bool().unwrap_or(false),
                 conns: 0,
+                media: Media::default(),
             });
         }
         self.current.seats = if s["table"].is_null() {
@@ -170,6 +171,7 @@ impl<G: Game> Room<G> {
                 role: Role::Player,
                 bot: player.id.as_str().starts_with(BOT_PREFIX),
                 conns: 0,
+                media: Media::default(),
             }),
             EntryKind::Leave { player } => self.members.retain(|m| &m.info.id != player),
             EntryKind::Act {
