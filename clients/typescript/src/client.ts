@@ -130,11 +130,19 @@ export interface CreateOptions<G extends string = string> {
   seed?: number;
 }
 
+export interface QuickJoinOptions<G extends string = string> {
+  game: G;
+  /** The options a room must have been made with (a new room gets them). */
+  config?: unknown;
+  /** The seats a room must have. */
+  maxPlayers?: number;
+}
+
 export interface JoinOptions {
   as?: JoinRole;
 }
 
-type RequestKind = 'create' | 'join' | 'leave' | 'add_bot' | 'resume';
+type RequestKind = 'create' | 'join' | 'join_or_create' | 'leave' | 'add_bot' | 'resume';
 
 interface Request {
   rid: number;
@@ -325,6 +333,18 @@ export class ArbiterClient extends Emitter<ClientEvents> {
     return this.#request(msg, 'create', { as: options.as ?? 'any' });
   }
 
+  /**
+   * Quick play: a seat in a public room of `game` with these options that has one free, or in
+   * a new one; resolves once its first view has arrived. A request cut off by a dropped
+   * connection is rejected with `DISCONNECTED`, not sent again (it may have taken a seat).
+   */
+  joinOrCreate<G extends string>(options: QuickJoinOptions<G>): Promise<Room<ViewOf<G>, ActionOf<G>>> {
+    const msg: ClientMsg = { t: 'join_or_create', game: options.game };
+    if (options.config !== undefined) msg.config = options.config;
+    if (options.maxPlayers !== undefined) msg.max_players = options.maxPlayers;
+    return this.#request(msg, 'join_or_create', { as: 'player' });
+  }
+
   /** Enter a room by id (`r_…`) or five-letter code; resolves once its first view has arrived. */
   join<V = unknown, A = unknown>(room: string, options: JoinOptions = {}): Promise<Room<V, A>> {
     const msg: ClientMsg = { t: 'join', room };
@@ -448,7 +468,8 @@ export class ArbiterClient extends Emitter<ClientEvents> {
       req.sent = false;
       if (req.kind === 'resume') {
         this.#requests.delete(req.rid);
-      } else if (req.kind === 'add_bot') {
+      } else if (req.kind === 'add_bot' || req.kind === 'join_or_create') {
+        // Neither is safe to send twice: a second quick-join could take a second seat.
         this.#requests.delete(req.rid);
         req.reject(dropped);
       } else if (req.kind === 'leave') {

@@ -14,6 +14,7 @@ export {
   type GameTypes,
   type HeartbeatOptions,
   type JoinOptions,
+  type QuickJoinOptions,
   type ReconnectOptions,
   type StateInfo,
   type ViewOf,

@@ -95,6 +95,14 @@ export interface CreateMsg {
   /** The request's key: a retry with the same key enters the room the first one made. */
   key?: string;
 }
+/** Quick play: a seat in a public room of `game` with these options, or in a new one. */
+export interface JoinOrCreateMsg {
+  t: 'join_or_create';
+  rid?: number;
+  game: string;
+  config?: unknown;
+  max_players?: number;
+}
 export interface JoinMsg {
   t: 'join';
   rid?: number;
@@ -167,6 +175,7 @@ export interface PingMsg {
 export type ClientMsg =
   | HelloMsg
   | CreateMsg
+  | JoinOrCreateMsg
   | JoinMsg
   | LeaveMsg
   | AddBotMsg

@@ -244,6 +244,24 @@ impl Client {
         joined(reply)
     }
 
+    /// Quick play: a seat in a public room of `game` made with `config` and `max_players`
+    /// that has one free, or in a new one. Answered like [`Client::create`].
+    pub async fn join_or_create(
+        &self,
+        game: &str,
+        config: Option<Value>,
+        max_players: Option<u32>,
+    ) -> Result<Joined, ClientError> {
+        let rid = self.next_id();
+        let msg = ClientMsg::JoinOrCreate {
+            rid: Some(rid),
+            game: game.to_owned(),
+            config,
+            max_players,
+        };
+        joined(self.request(rid, msg).await?)
+    }
+
     /// Enter a room by id (`r_…`) or 5-letter code. Its snapshot follows the answer; await it
     /// with [`Client::watch`].
     pub async fn join(&self, room: &str, role: JoinRole) -> Result<Joined, ClientError> {

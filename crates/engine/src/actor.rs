@@ -23,6 +23,17 @@ pub enum RoomCmd {
         /// The message as it came off the wire.
         msg: ClientMsg,
     },
+    /// `join_or_create`'s try at this room (see [`Room::seat_for`]): on `Ok` the caller holds
+    /// a seat and has been answered like a `join`; on `Err` nothing changed and nothing was
+    /// sent to them.
+    Seat {
+        /// Who asks.
+        caller: Caller,
+        /// The request id the answers echo.
+        rid: Option<u64>,
+        /// Where the outcome goes.
+        reply: tokio::sync::oneshot::Sender<Result<(), GameError>>,
+    },
     /// A read-only question, answered on `reply`.
     Query {
         /// Whose eyes.
@@ -260,6 +271,9 @@ fn handle<G: Game>(
             acts.push(arrived);
         }
         RoomCmd::Client { caller, msg } => room.handle(&caller, msg, now),
+        RoomCmd::Seat { caller, rid, reply } => {
+            let _ = reply.send(room.seat_for(&caller, rid, now));
+        }
         RoomCmd::Query {
             viewer,
             query,

@@ -134,6 +134,12 @@ fn client_messages() -> Vec<ClientMsg> {
             kind: arbiter_protocol::SignalKind::Ice,
             data: serde_json::json!({"candidate": "candidate:1 1 udp 2122260223 127.0.0.1 54321 typ host", "sdpMid": "0"}),
         },
+        ClientMsg::JoinOrCreate {
+            rid: Some(9),
+            game: "race".into(),
+            config: Some(serde_json::json!({"target": 30})),
+            max_players: Some(4),
+        },
         ClientMsg::Media {
             room: room(),
             camera: true,

@@ -260,6 +260,22 @@ pub enum ClientMsg {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         key: Option<String>,
     },
+    /// Take a seat in a public room of `game` with these options that has one free, or in a
+    /// new one when none has: quick play. Answered like `create`.
+    JoinOrCreate {
+        /// Request id echoed in the answer.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rid: Option<u64>,
+        /// Registered game name.
+        game: String,
+        /// Game configuration a room must have been made with (the game's defaults when
+        /// absent); a new room gets it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        config: Option<Value>,
+        /// Seats a room must have (the game's maximum when absent).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_players: Option<u32>,
+    },
     /// Enter a room by id or code.
     Join {
         /// Request id echoed in the answer.

@@ -103,7 +103,10 @@ impl ClientMsg {
             | Self::Signal { room, .. }
             | Self::Media { room, .. }
             | Self::Sync { room } => Some(room),
-            Self::Hello { .. } | Self::Create { .. } | Self::Ping { .. } => None,
+            Self::Hello { .. }
+            | Self::Create { .. }
+            | Self::JoinOrCreate { .. }
+            | Self::Ping { .. } => None,
         }
     }
 
@@ -118,6 +121,7 @@ impl ClientMsg {
                 seq: *seq,
             },
             Self::Create { rid, .. }
+            | Self::JoinOrCreate { rid, .. }
             | Self::Join { rid, .. }
             | Self::Leave { rid, .. }
             | Self::AddBot { rid, .. } => ReplyTo::Error { rid: *rid },

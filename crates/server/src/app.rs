@@ -114,6 +114,8 @@ struct Inner {
     /// retry racing the request it repeats (the first connection died, its `create` is
     /// still running) finds that room instead of making another.
     keyed_creates: tokio::sync::Mutex<()>,
+    /// `join_or_create`'s pools of rooms.
+    matchmaker: crate::matchmaker::Matchmaker,
 }
 
 /// Open long-poll sessions, each reached through its task's command channel.
@@ -190,11 +192,16 @@ impl App {
             census: Arc::default(),
             created: Mutex::default(),
             keyed_creates: tokio::sync::Mutex::default(),
+            matchmaker: crate::matchmaker::Matchmaker::default(),
         }))
     }
 
     pub(crate) fn rooms(&self) -> &Rooms {
         &self.0.rooms
+    }
+
+    pub(crate) fn matchmaker(&self) -> &crate::matchmaker::Matchmaker {
+        &self.0.matchmaker
     }
 
     /// The cluster this node belongs to, if any.

@@ -15,6 +15,7 @@ mod http_client;
 mod identity;
 mod limits;
 mod lp;
+mod matchmaker;
 mod metrics;
 mod origin;
 mod queue;

@@ -219,6 +219,7 @@ impl Class {
             ClientMsg::Chat { .. } => Self::Chat,
             ClientMsg::Join { .. }
             | ClientMsg::Create { .. }
+            | ClientMsg::JoinOrCreate { .. }
             | ClientMsg::AddBot { .. }
             | ClientMsg::Leave { .. } => Self::Join,
             ClientMsg::Hello { .. }

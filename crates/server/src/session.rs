@@ -274,13 +274,8 @@ impl Session {
                     creator: None,
                 };
                 let config = config.unwrap_or(Value::Null);
-                let max_config = self.app.settings().limits.max_config_bytes;
-                if serde_json::to_string(&config).map_or(0, |c| c.len()) > max_config {
-                    self.error(
-                        rid,
-                        ErrorCode::InvalidConfig,
-                        format!("a room config is at most {max_config} bytes of JSON"),
-                    );
+                if let Err(e) = self.config_fits(&config) {
+                    self.error(rid, e.code, e.message);
                     return Flow::Continue;
                 }
                 let created = self
@@ -300,9 +295,43 @@ impl Session {
                     Err(e) => self.error(rid, e.code, e.message),
                 }
             }
+            ClientMsg::JoinOrCreate {
+                rid,
+                game,
+                config,
+                max_players,
+            } => {
+                let config = config.unwrap_or(Value::Null);
+                if let Err(e) = self.config_fits(&config) {
+                    self.error(rid, e.code, e.message);
+                    return Flow::Continue;
+                }
+                let seated = self
+                    .app
+                    .join_or_create(&caller, rid, &game, config, max_players)
+                    .await;
+                match seated {
+                    Ok(room) => {
+                        self.rooms.insert(room.id().to_owned(), room);
+                    }
+                    Err(e) => self.error(rid, e.code, e.message),
+                }
+            }
             msg => self.forward(caller, msg).await,
         }
         Flow::Continue
+    }
+
+    /// `INVALID_CONFIG` for a room config over `max_config_bytes` of JSON.
+    fn config_fits(&self, config: &Value) -> Result<(), arbiter_engine::GameError> {
+        let max_config = self.app.settings().limits.max_config_bytes;
+        if serde_json::to_string(config).map_or(0, |c| c.len()) > max_config {
+            return Err(arbiter_engine::GameError::new(
+                ErrorCode::InvalidConfig,
+                format!("a room config is at most {max_config} bytes of JSON"),
+            ));
+        }
+        Ok(())
     }
 
     /// Find the room a message addresses and send it there.

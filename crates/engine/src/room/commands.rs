@@ -35,7 +35,10 @@ impl<G: Game> Room<G> {
             }
             ClientMsg::Sync { .. } => self.sync(caller),
             // The session answers these itself; one arriving here is a server bug.
-            ClientMsg::Hello { .. } | ClientMsg::Create { .. } | ClientMsg::Ping { .. } => {
+            ClientMsg::Hello { .. }
+            | ClientMsg::Create { .. }
+            | ClientMsg::JoinOrCreate { .. }
+            | ClientMsg::Ping { .. } => {
                 self.send_error(caller, None, ErrorCode::Internal, "not a room message");
             }
         }

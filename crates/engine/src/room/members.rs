@@ -65,24 +65,45 @@ impl<G: Game> Room<G> {
         now_ms: u64,
     ) {
         self.now_ms = now_ms;
-        self.join_inner(caller, role, rid, since);
+        if let Err(e) = self.join_inner(caller, role, rid, since) {
+            self.send_error(caller, rid, e.code, e.message);
+        }
         self.settle();
     }
 
-    pub(super) fn join_inner(
+    /// `join_or_create`'s try at this room: the caller takes a seat (or the one they hold) and
+    /// gets what a `join` gets. When no seat is free, or the game refuses one, the refusal is
+    /// returned and sent to no one, so the server can try another room; the room is then
+    /// unchanged.
+    pub fn seat_for(
+        &mut self,
+        caller: &Caller,
+        rid: Option<u64>,
+        now_ms: u64,
+    ) -> Result<(), GameError> {
+        self.now_ms = now_ms;
+        let seated = self.join_inner(caller, JoinRole::Player, rid, None);
+        self.settle();
+        seated
+    }
+
+    /// Enter the room; a refusal to admit the caller is returned for the caller's caller to
+    /// answer. Every other answer is sent here.
+    fn join_inner(
         &mut self,
         caller: &Caller,
         role: JoinRole,
         rid: Option<u64>,
         since: Option<u64>,
-    ) {
+    ) -> Result<(), GameError> {
         if self.conns.contains_key(&caller.conn) {
-            return self.send_error(
+            self.send_error(
                 caller,
                 rid,
                 ErrorCode::AlreadyInRoom,
                 "this connection is already in the room",
             );
+            return Ok(());
         }
         let rewound = since.and_then(|s| self.rewound(&caller.player.id, s));
         if self.restored_at.is_some() {
@@ -106,7 +127,7 @@ impl<G: Game> Room<G> {
                     });
                     (self.members.len() - 1, true)
                 }
-                Err(e) => return self.send_error(caller, rid, e.code, e.message),
+                Err(e) => return Err(e),
             },
         };
         self.members[idx].conns += 1;
@@ -156,6 +177,7 @@ impl<G: Game> Room<G> {
         self.show_undo(caller);
         // A human arriving can wake bots that wait for company.
         self.plan_bot();
+        Ok(())
     }
 
     /// Decide the role of a newcomer, seating them through the game when they get a seat.

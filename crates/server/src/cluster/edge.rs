@@ -239,6 +239,10 @@ async fn forward(
                 let _ = reply.send(Err(elsewhere()));
                 Ok(1)
             }
+            RoomCmd::Seat { reply, .. } => {
+                let _ = reply.send(Err(elsewhere()));
+                Ok(1)
+            }
             // A proxy stores nothing: it has stopped as soon as it is asked to.
             RoomCmd::HandOver { done } | RoomCmd::Shutdown { done } => {
                 let _ = done.send(());
@@ -267,6 +271,9 @@ async fn forward(
                 users.insert(caller.conn, caller.outbox);
             }
             RoomCmd::Query { reply, .. } | RoomCmd::Admin { reply, .. } => {
+                let _ = reply.send(Err(elsewhere()));
+            }
+            RoomCmd::Seat { reply, .. } => {
                 let _ = reply.send(Err(elsewhere()));
             }
             RoomCmd::HandOver { done } | RoomCmd::Shutdown { done } => {
