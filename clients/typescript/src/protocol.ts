@@ -218,6 +218,8 @@ export interface LeftMsg {
   t: 'left';
   rid?: number;
   room: string;
+  /** Why this client was removed without asking: `kicked` (an operator), `removed` (the game, e.g. a party host). */
+  reason?: string;
 }
 export interface BotAddedMsg {
   t: 'bot_added';

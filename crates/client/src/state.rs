@@ -121,7 +121,7 @@ impl State {
                 *last = (*last).max(*seq);
                 self.answer(*rid, || Ok(msg.clone()));
             }
-            ServerMsg::Left { rid, room } => {
+            ServerMsg::Left { rid, room, .. } => {
                 self.views.remove(room);
                 self.publish(room, None);
                 self.answer(*rid, || Ok(msg.clone()));

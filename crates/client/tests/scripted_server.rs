@@ -454,7 +454,12 @@ async fn leaving_drops_the_view() {
     let ClientMsg::Leave { rid, room } = peer.recv().await else {
         panic!("expected leave");
     };
-    peer.send(ServerMsg::Left { rid, room }).await;
+    peer.send(ServerMsg::Left {
+        rid,
+        room,
+        reason: None,
+    })
+    .await;
     leave.await.unwrap().unwrap();
     assert_eq!(client.view(ROOM), None);
     timeout(PATIENCE, watch.wait_for(Option::is_none))

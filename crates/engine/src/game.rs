@@ -382,6 +382,13 @@ pub trait Game: Send + Sync + 'static {
         Ok(())
     }
 
+    /// Whether `player` may enter the room at all, as a player or a spectator: asked before
+    /// the engine seats or places them. A refusal (usually `JOIN_REFUSED`: a party's banned
+    /// member) is their answer. Everyone may by default.
+    fn admit(&self, _state: &Self::State, _player: &PlayerId) -> Result<(), GameError> {
+        Ok(())
+    }
+
     /// A seated player left for good; their seat is already free (`seat` is what it was) and
     /// their clock, if it ran, stopped. Cannot be refused.
     fn leave(&self, _state: &mut Self::State, _seat: &Seat, _cx: &mut Ctx<'_, Self::Action>) {}
@@ -488,6 +495,14 @@ pub trait Game: Send + Sync + 'static {
         _connected: bool,
         _cx: &mut Ctx<'_, Self::Action>,
     ) {
+    }
+
+    /// Seated players the game wants out of the room now (a party host kicked or banned
+    /// them). After every entry the engine removes each, as if they had left: a `leave` entry,
+    /// [`Game::leave`], and `left` with reason `"removed"` to their connections. A player is
+    /// kept out by refusing their next [`Game::join`]. Empty by default.
+    fn evicted(&self, _state: &Self::State, _seats: &Seats) -> Vec<PlayerId> {
+        Vec::new()
     }
 
     /// The game's own records (poker hand histories, scores per round), as `viewer` may see

@@ -105,6 +105,7 @@ impl<G: Game> Playtest<G> {
     }
 
     fn sit(&mut self, player: PlayerInfo) -> Result<u64, GameError> {
+        self.game.admit(&self.current.state, &player.id)?;
         if self.current.seats.len() >= self.game.info().max_players as usize {
             return Err(GameError::new(ErrorCode::RoomFull, "every seat is taken"));
         }
@@ -365,7 +366,21 @@ impl<G: Game> Playtest<G> {
     }
 
     /// Apply an entry to a copy; keep it only on success, as a room does.
+    /// Apply and log an entry, then, as a room does, the leaves of the players the game
+    /// evicts. Returns the entry's version.
     fn commit(&mut self, kind: EntryKind) -> Result<u64, GameError> {
+        let v = self.commit_one(kind)?;
+        loop {
+            let out = self.game.evicted(&self.current.state, &self.current.seats);
+            let Some(player) = out.into_iter().find(|p| self.current.seats.contains(p)) else {
+                break;
+            };
+            self.commit_one(EntryKind::Leave { player })?;
+        }
+        Ok(v)
+    }
+
+    fn commit_one(&mut self, kind: EntryKind) -> Result<u64, GameError> {
         let v = self.version() + 1;
         let mut next = self.current.clone();
         next.apply(&self.game, &kind, v, self.now_ms)?;

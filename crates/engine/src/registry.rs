@@ -41,6 +41,7 @@ trait GameEntry: Send + Sync {
     fn bots(&self) -> bool;
     fn connections(&self) -> bool;
     fn prepare(&self, spec: RoomSpec) -> Result<Prepared, GameError>;
+    fn check_config(&self, config: &Value) -> Result<(), GameError>;
     fn restore(
         &self,
         spec: RoomSpec,
@@ -97,6 +98,15 @@ impl<G: Game> GameEntry for Entry<G> {
             (Query::Log { .. }, Some(page)) => Ok(room.log_page(viewer, page)),
             _ => room.query(viewer, query),
         }
+    }
+
+    fn check_config(&self, config: &Value) -> Result<(), GameError> {
+        let config = crate::log::parse_config::<G>(config)?;
+        let mut rng = crate::rng::GameRng::from_seed(0);
+        let mut timers = crate::game::Timers::default();
+        let mut seats = crate::seats::Seats::default();
+        let mut cx = crate::game::Ctx::new(&mut rng, 0, &mut timers, &mut seats);
+        self.0.setup(&config, &mut cx).map(|_| ())
     }
 
     fn prepare(&self, spec: RoomSpec) -> Result<Prepared, GameError> {
@@ -170,6 +180,19 @@ impl Registry {
     /// Facts about one game.
     pub fn info(&self, name: &str) -> Option<GameInfo> {
         self.games.get(name).map(|g| g.info())
+    }
+
+    /// Whether a room of `game` could be made with `config` (its setup runs on a throwaway
+    /// room): the game's facts, or `UNKNOWN_GAME` / `INVALID_CONFIG` as `create` would answer.
+    pub fn check_config(&self, game: &str, config: &Value) -> Result<GameInfo, GameError> {
+        let entry = self.games.get(game).ok_or_else(|| {
+            GameError::new(
+                arbiter_protocol::ErrorCode::UnknownGame,
+                format!("no game named {game:?}"),
+            )
+        })?;
+        entry.check_config(config)?;
+        Ok(entry.info())
     }
 
     /// Build a new room of `game` (running its setup, so a bad config fails here, before

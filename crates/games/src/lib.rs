@@ -6,6 +6,7 @@ pub mod dicegame;
 #[cfg(test)]
 mod golden;
 pub mod owedrahn;
+pub mod party;
 pub mod poker;
 pub mod race;
 pub mod tcg;
@@ -14,8 +15,13 @@ pub mod tictactoe;
 
 use arbiter_engine::Registry;
 
-/// Every built-in game.
+/// Every built-in game, and the party lobby that picks among them.
 pub fn registry() -> Registry {
+    games().with(party::Party::default())
+}
+
+/// The built-in games, without the lobby.
+pub(crate) fn games() -> Registry {
     Registry::new()
         .with(tictactoe::TicTacToe)
         .with(dicegame::DiceGame)

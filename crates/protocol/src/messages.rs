@@ -431,13 +431,17 @@ pub enum ServerMsg {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         rewound: Option<u64>,
     },
-    /// Answer to `leave`.
+    /// Answer to `leave`, or news that the client was removed from the room.
     Left {
         /// Echo of the request id.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         rid: Option<u64>,
         /// Room id.
         room: String,
+        /// Why the client was removed without asking (`"kicked"` by an operator, `"removed"`
+        /// by the game, such as a party's host); absent for an answer to `leave`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
     },
     /// Answer to `add_bot`: the bot now holds a seat.
     BotAdded {

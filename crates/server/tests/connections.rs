@@ -600,7 +600,7 @@ async fn each_game_s_connections_flag_says_whether_a_drop_is_an_entry() {
     tracking.sort();
     assert_eq!(
         tracking,
-        ["dicegame", "owedrahn", "tellit"],
+        ["dicegame", "owedrahn", "party", "tellit"],
         "as docs/protocol.md lists"
     );
     srv.stop().await.unwrap();

@@ -827,7 +827,8 @@ async fn a_held_seat_can_be_given_up_from_a_new_connection() {
         again.msg().await,
         ServerMsg::Left {
             rid: Some(7),
-            room: room.id.clone()
+            room: room.id.clone(),
+            reason: None,
         }
     );
     ada.until(|m| {

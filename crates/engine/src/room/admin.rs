@@ -57,7 +57,7 @@ impl<G: Game> Room<G> {
                         format!("{player} is not in this room"),
                     )
                 })?;
-                self.remove_member(idx, None);
+                self.remove_member(idx, None, Some("kicked"));
                 self.settle();
                 Ok(json!({ "kicked": player, "info": self.info() }))
             }

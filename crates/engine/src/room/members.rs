@@ -186,6 +186,7 @@ impl<G: Game> Room<G> {
         player: &PlayerInfo,
         role: JoinRole,
     ) -> Result<(Role, Option<String>), GameError> {
+        self.game.admit(&self.current.state, &player.id)?;
         if role == JoinRole::Spectator {
             self.spectator_place()?;
             return Ok((Role::Spectator, None));
@@ -291,11 +292,12 @@ impl<G: Game> Room<G> {
             return self.send_error(caller, rid, ErrorCode::NotInRoom, "not in this room");
         };
         let from_outside = !self.conns.contains_key(&caller.conn);
-        self.remove_member(idx, Some((caller.conn, rid)));
+        self.remove_member(idx, Some((caller.conn, rid)), None);
         if from_outside {
             let left = ServerMsg::Left {
                 rid,
                 room: self.spec.id.clone(),
+                reason: None,
             };
             self.send_to(caller.conn, &caller.outbox, FrameKind::Control, &left);
         }
@@ -303,8 +305,14 @@ impl<G: Game> Room<G> {
     }
 
     /// Remove a member with all their connections (each told `left`; `answer` names the one
-    /// that asked and its rid), releasing their seat through the game.
-    pub(super) fn remove_member(&mut self, idx: usize, answer: Option<(ConnId, Option<u64>)>) {
+    /// that asked and its rid, `reason` why they were removed unasked), releasing their seat
+    /// through the game.
+    pub(super) fn remove_member(
+        &mut self,
+        idx: usize,
+        answer: Option<(ConnId, Option<u64>)>,
+        reason: Option<&str>,
+    ) {
         let member = self.members.remove(idx);
         let id = member.info.id.clone();
         self.seat_deadlines.remove(&id);
@@ -320,6 +328,7 @@ impl<G: Game> Room<G> {
                 let left = ServerMsg::Left {
                     rid,
                     room: self.spec.id.clone(),
+                    reason: reason.map(str::to_owned),
                 };
                 let frame = Frame {
                     kind: FrameKind::Control,
@@ -363,7 +372,7 @@ impl<G: Game> Room<G> {
         self.members[idx].media = Media::default();
         if self.members[idx].role == Role::Spectator {
             // A spectator place is only worth holding while someone watches from it.
-            return self.remove_member(idx, None);
+            return self.remove_member(idx, None, None);
         }
         let member = self.members[idx].to_member();
         self.presence(PresenceEvent::Disconnected, member);

@@ -320,6 +320,15 @@ impl<G: Game> Room<G> {
         while let Some(conn) = self.mail.dropped.pop() {
             self.drop_connection(conn);
         }
+        // The players the game wants out (a party's kicked and banned members) leave, each
+        // as a logged `leave` entry, so replay needs no rule of its own for them.
+        loop {
+            let out = self.game.evicted(&self.current.state, &self.current.seats);
+            let Some(idx) = out.iter().find_map(|p| self.member_index(p)) else {
+                break;
+            };
+            self.remove_member(idx, None, Some("removed"));
+        }
     }
 
     /// Hold outgoing frames until [`Room::flush`] (the actor does, to send nothing before

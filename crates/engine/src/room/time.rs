@@ -25,7 +25,7 @@ impl<G: Game> Room<G> {
                 self.seat_deadlines.remove(&player);
                 if let Some(idx) = self.member_index(&player) {
                     tracing::debug!(room = %self.spec.id, %player, "seat released after grace");
-                    self.remove_member(idx, None);
+                    self.remove_member(idx, None, None);
                 }
             }
         }

@@ -11,8 +11,8 @@ pub(crate) use ws::{assemble, frame_op};
 use crate::mutate::Format;
 use arbiter_engine::Game;
 use arbiter_games::{
-    counter::Counter, dicegame::DiceGame, owedrahn::OweDrahn, poker::Poker, race::Race, tcg::Tcg,
-    tellit::TellIt, tictactoe::TicTacToe,
+    counter::Counter, dicegame::DiceGame, owedrahn::OweDrahn, party::Party, poker::Poker,
+    race::Race, tcg::Tcg, tellit::TellIt, tictactoe::TicTacToe,
 };
 
 /// One fuzz target.
@@ -71,6 +71,7 @@ pub fn targets() -> Vec<Target> {
         game::<Tcg>(),
         game::<Counter>(),
         game::<Race>(),
+        game::<Party>(),
     ]);
     all
 }
