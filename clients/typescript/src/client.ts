@@ -10,6 +10,7 @@ import {
   type LeftMsg,
   type Member,
   type PlayerInfo,
+  type RoomInfo,
   type ServerMsg,
   type UnknownMsg,
   type WelcomeMsg,
@@ -142,7 +143,7 @@ export interface JoinOptions {
   as?: JoinRole;
 }
 
-type RequestKind = 'create' | 'join' | 'join_or_create' | 'leave' | 'add_bot' | 'resume';
+type RequestKind = 'create' | 'join' | 'join_or_create' | 'launch' | 'leave' | 'add_bot' | 'resume';
 
 interface Request {
   rid: number;
@@ -345,6 +346,14 @@ export class ArbiterClient extends Emitter<ClientEvents> {
     return this.#request(msg, 'join_or_create', { as: 'player' });
   }
 
+  /**
+   * As the host of the party `party` (a room id), start the game it picked: resolves with the
+   * new game room, which the party's view names too (`playing`); its players then `join` it.
+   */
+  launch(party: string): Promise<RoomInfo> {
+    return this.#request({ t: 'launch', room: party }, 'launch');
+  }
+
   /** Enter a room by id (`r_…`) or five-letter code; resolves once its first view has arrived. */
   join<V = unknown, A = unknown>(room: string, options: JoinOptions = {}): Promise<Room<V, A>> {
     const msg: ClientMsg = { t: 'join', room };
@@ -468,7 +477,7 @@ export class ArbiterClient extends Emitter<ClientEvents> {
       req.sent = false;
       if (req.kind === 'resume') {
         this.#requests.delete(req.rid);
-      } else if (req.kind === 'add_bot' || req.kind === 'join_or_create') {
+      } else if (req.kind === 'add_bot' || req.kind === 'join_or_create' || req.kind === 'launch') {
         // Neither is safe to send twice: a second quick-join could take a second seat.
         this.#requests.delete(req.rid);
         req.reject(dropped);
@@ -631,6 +640,14 @@ export class ArbiterClient extends Emitter<ClientEvents> {
         if (req) {
           this.#requests.delete(req.rid);
           req.resolve(msg.bot);
+        }
+        return;
+      }
+      case 'launched': {
+        const req = msg.rid === undefined ? undefined : this.#requests.get(msg.rid);
+        if (req) {
+          this.#requests.delete(req.rid);
+          req.resolve(msg.room);
         }
         return;
       }

@@ -103,6 +103,12 @@ export interface JoinOrCreateMsg {
   config?: unknown;
   max_players?: number;
 }
+/** A party's host starts the picked game. */
+export interface LaunchMsg {
+  t: 'launch';
+  rid?: number;
+  room: string;
+}
 export interface JoinMsg {
   t: 'join';
   rid?: number;
@@ -176,6 +182,7 @@ export type ClientMsg =
   | HelloMsg
   | CreateMsg
   | JoinOrCreateMsg
+  | LaunchMsg
   | JoinMsg
   | LeaveMsg
   | AddBotMsg
@@ -220,6 +227,13 @@ export interface LeftMsg {
   room: string;
   /** Why this client was removed without asking: `kicked` (an operator), `removed` (the game, e.g. a party host). */
   reason?: string;
+}
+/** The party's game room is open (answer to `launch`). */
+export interface LaunchedMsg {
+  t: 'launched';
+  rid?: number;
+  party: string;
+  room: RoomInfo;
 }
 export interface BotAddedMsg {
   t: 'bot_added';
@@ -332,6 +346,7 @@ export type ServerMsg =
   | WelcomeMsg
   | JoinedMsg
   | LeftMsg
+  | LaunchedMsg
   | BotAddedMsg
   | SnapshotMsg
   | PatchMsg

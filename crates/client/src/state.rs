@@ -171,7 +171,9 @@ impl State {
                     let _ = tx.send(());
                 }
             }
-            ServerMsg::BotAdded { rid, .. } => self.answer(*rid, || Ok(msg.clone())),
+            ServerMsg::BotAdded { rid, .. } | ServerMsg::Launched { rid, .. } => {
+                self.answer(*rid, || Ok(msg.clone()));
+            }
             ServerMsg::Welcome { .. }
             | ServerMsg::Presence { .. }
             | ServerMsg::Chat { .. }

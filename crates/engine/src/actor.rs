@@ -34,6 +34,14 @@ pub enum RoomCmd {
         /// Where the outcome goes.
         reply: tokio::sync::oneshot::Sender<Result<(), GameError>>,
     },
+    /// News from the server, applied as a system action (see [`Room::notice`]); the version
+    /// it made, or the game's refusal, goes to `reply`.
+    Notice {
+        /// The game action.
+        action: Value,
+        /// Where the outcome goes.
+        reply: tokio::sync::oneshot::Sender<Result<u64, GameError>>,
+    },
     /// A read-only question, answered on `reply`.
     Query {
         /// Whose eyes.
@@ -102,6 +110,12 @@ impl RoomHandle {
     /// Public facts as of the room's last command.
     pub fn info(&self) -> RoomInfo {
         self.info.borrow().clone()
+    }
+
+    /// The room's public facts as they change: the receiver wakes after each command that
+    /// changed them, and errs once the room's task has ended.
+    pub fn watch_info(&self) -> watch::Receiver<RoomInfo> {
+        self.info.clone()
     }
 
     /// Deliver a command, waiting while the room's queue is full.
@@ -273,6 +287,9 @@ fn handle<G: Game>(
         RoomCmd::Client { caller, msg } => room.handle(&caller, msg, now),
         RoomCmd::Seat { caller, rid, reply } => {
             let _ = reply.send(room.seat_for(&caller, rid, now));
+        }
+        RoomCmd::Notice { action, reply } => {
+            let _ = reply.send(room.notice(action, now));
         }
         RoomCmd::Query {
             viewer,

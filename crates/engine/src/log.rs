@@ -99,6 +99,12 @@ pub enum EntryKind {
         /// Its action.
         action: Value,
     },
+    /// News from outside the room that the server delivers as a system action (a party's
+    /// game room opened, or ended). Unlike a timer's, refused news is not logged.
+    Notice {
+        /// The action, applied as [`Actor::System`].
+        action: Value,
+    },
 }
 
 /// One accepted entry: applying it to the state at `v - 1` gave the state at `v`.
@@ -467,6 +473,11 @@ impl<G: Game> Staged<G> {
                     Err(e) => tracing::debug!(error = %e, "timer action refused by the game"),
                 }
                 Ok(())
+            }
+            EntryKind::Notice { action } => {
+                let action = parse_action::<G>(action)?;
+                let (state, mut cx) = self.parts(at_ms);
+                game.apply(state, &Actor::System, action, &mut cx)
             }
             EntryKind::Clock { player } => {
                 // Like a timer, a clock that ran out is consumed even if the game then

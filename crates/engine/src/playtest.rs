@@ -202,6 +202,14 @@ impl<G: Game> Playtest<G> {
         })
     }
 
+    /// The server delivers news to the room (see [`crate::EntryKind::Notice`]): `action`
+    /// applied as a system action. Returns the version it made.
+    pub fn notice(&mut self, action: G::Action) -> Result<u64, GameError> {
+        let action = serde_json::to_value(&action)
+            .map_err(|e| GameError::new(ErrorCode::Internal, e.to_string()))?;
+        self.commit(EntryKind::Notice { action })
+    }
+
     /// `player` leaves for good (a `leave`, or the end of their grace period).
     pub fn leave(&mut self, player: &PlayerId) -> Result<u64, GameError> {
         if !self.current.seats.contains(player) {

@@ -276,6 +276,15 @@ pub enum ClientMsg {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         max_players: Option<u32>,
     },
+    /// A party's host starts the picked game: a private room for it, with as many seats as
+    /// members are ready. Answered with `launched`.
+    Launch {
+        /// Request id echoed in the answer.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rid: Option<u64>,
+        /// The party's room id.
+        room: String,
+    },
     /// Enter a room by id or code.
     Join {
         /// Request id echoed in the answer.
@@ -442,6 +451,16 @@ pub enum ServerMsg {
         /// by the game, such as a party's host); absent for an answer to `leave`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
+    },
+    /// Answer to `launch`: the party's game room is open; the party's view names it too.
+    Launched {
+        /// Echo of the request id.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rid: Option<u64>,
+        /// The party's room id.
+        party: String,
+        /// The game room.
+        room: RoomInfo,
     },
     /// Answer to `add_bot`: the bot now holds a seat.
     BotAdded {

@@ -106,6 +106,7 @@ impl ClientMsg {
             Self::Hello { .. }
             | Self::Create { .. }
             | Self::JoinOrCreate { .. }
+            | Self::Launch { .. }
             | Self::Ping { .. } => None,
         }
     }
@@ -122,6 +123,7 @@ impl ClientMsg {
             },
             Self::Create { rid, .. }
             | Self::JoinOrCreate { rid, .. }
+            | Self::Launch { rid, .. }
             | Self::Join { rid, .. }
             | Self::Leave { rid, .. }
             | Self::AddBot { rid, .. } => ReplyTo::Error { rid: *rid },

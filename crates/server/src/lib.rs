@@ -18,6 +18,7 @@ mod lp;
 mod matchmaker;
 mod metrics;
 mod origin;
+mod party;
 mod queue;
 mod request_id;
 mod scaffold;

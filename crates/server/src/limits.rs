@@ -220,6 +220,7 @@ impl Class {
             ClientMsg::Join { .. }
             | ClientMsg::Create { .. }
             | ClientMsg::JoinOrCreate { .. }
+            | ClientMsg::Launch { .. }
             | ClientMsg::AddBot { .. }
             | ClientMsg::Leave { .. } => Self::Join,
             ClientMsg::Hello { .. }

@@ -317,6 +317,16 @@ impl Session {
                     Err(e) => self.error(rid, e.code, e.message),
                 }
             }
+            ClientMsg::Launch { rid, room } => match self.app.launch(&caller, &room).await {
+                Ok(info) => {
+                    self.queue.control(&ServerMsg::Launched {
+                        rid,
+                        party: room,
+                        room: info,
+                    });
+                }
+                Err(e) => self.refuse(ReplyTo::Error { rid }, Some(&room), e.code, e.message),
+            },
             msg => self.forward(caller, msg).await,
         }
         Flow::Continue

@@ -32,7 +32,11 @@ async fn enter(raw: &mut Raw, room: &str, role: JoinRole) -> Result<(), ErrorCod
         })
         .await
     {
-        ServerMsg::Joined { .. } => Ok(()),
+        ServerMsg::Joined { .. } => {
+            // The room's snapshot follows: read it, so later reads start after it.
+            raw.until(|m| matches!(m, ServerMsg::Snapshot { .. })).await;
+            Ok(())
+        }
         ServerMsg::Error { code, .. } => Err(code),
         _ => unreachable!(),
     }
@@ -55,6 +59,36 @@ async fn view_now(raw: &mut Raw, room: &str) -> Value {
     .await;
     match raw.until(|m| matches!(m, ServerMsg::Snapshot { .. })).await {
         ServerMsg::Snapshot { view, .. } => view,
+        _ => unreachable!(),
+    }
+}
+
+/// Skip frames until a patch of `room` touches `path` (or a snapshot of it arrives).
+async fn changed(raw: &mut Raw, room: &str, path: &str) {
+    raw.until(|m| match m {
+        ServerMsg::Patch { room: r, ops, .. } if r == room => serde_json::to_value(ops)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|op| op["path"].as_str().is_some_and(|p| p.starts_with(path))),
+        _ => false,
+    })
+    .await;
+}
+
+async fn launch(raw: &mut Raw, rid: u64, party: &str) -> Result<String, ErrorCode> {
+    raw.send(&ClientMsg::Launch {
+        rid: Some(rid),
+        room: party.to_owned(),
+    })
+    .await;
+    match raw
+        .until(|m| matches!(m, ServerMsg::Launched { rid: r, .. } | ServerMsg::Error { rid: r, .. } if *r == Some(rid)))
+        .await
+    {
+        ServerMsg::Launched { room, .. } => Ok(room.id),
+        ServerMsg::Error { code, .. } => Err(code),
         _ => unreachable!(),
     }
 }
@@ -86,7 +120,6 @@ async fn the_host_leaving_hands_the_role_to_the_next_member() {
     enter(&mut bob, &room.id, JoinRole::Any).await.unwrap();
     let (mut cy, _) = member(srv.addr(), "cy").await;
     enter(&mut cy, &room.id, JoinRole::Any).await.unwrap();
-    cy.until(|m| matches!(m, ServerMsg::Snapshot { .. })).await;
 
     ada.send(&ClientMsg::Leave {
         rid: Some(2),
@@ -165,4 +198,118 @@ async fn a_kicked_member_is_told_and_may_return_a_banned_one_cannot_even_watch()
     enter(&mut eve, &room.id, JoinRole::Spectator)
         .await
         .expect("a stranger may watch");
+}
+
+#[tokio::test]
+async fn a_party_plays_a_game_hears_its_result_and_plays_again() {
+    let srv = server().await;
+    let (mut ada, a) = member(srv.addr(), "ada").await;
+    ada.send(&create_msg(1, "party")).await;
+    let ServerMsg::Joined { room: party, .. } =
+        ada.until(|m| matches!(m, ServerMsg::Joined { .. })).await
+    else {
+        unreachable!()
+    };
+    let party = party.id;
+    let (mut bob, b) = member(srv.addr(), "bob").await;
+    enter(&mut bob, &party, JoinRole::Any).await.unwrap();
+    let (mut cy, _) = member(srv.addr(), "cy").await;
+    enter(&mut cy, &party, JoinRole::Any).await.unwrap();
+
+    assert_eq!(
+        launch(&mut ada, 2, &party).await,
+        Err(ErrorCode::InvalidMove),
+        "nothing picked"
+    );
+    ada.send(&act(
+        &party,
+        1,
+        json!({"type": "pick", "game": "tictactoe"}),
+    ))
+    .await;
+    acked(&mut ada, 1).await;
+    let mut seqs = (2, 1);
+    for round in 1..=2u64 {
+        ada.send(&act(
+            &party,
+            seqs.0,
+            json!({"type": "ready", "ready": true}),
+        ))
+        .await;
+        acked(&mut ada, seqs.0).await;
+        assert_eq!(
+            launch(&mut ada, 3, &party).await,
+            Err(ErrorCode::InvalidMove),
+            "one ready, two needed"
+        );
+        bob.send(&act(
+            &party,
+            seqs.1,
+            json!({"type": "ready", "ready": true}),
+        ))
+        .await;
+        acked(&mut bob, seqs.1).await;
+        assert_eq!(
+            launch(&mut bob, 4, &party).await,
+            Err(ErrorCode::Forbidden),
+            "bob is not the host"
+        );
+        let game = launch(&mut ada, 5, &party).await.expect("launched");
+        assert_eq!(
+            launch(&mut ada, 6, &party).await,
+            Err(ErrorCode::GameInProgress)
+        );
+
+        // Everyone sees where to go: the party's view names the room.
+        let view = view_now(&mut cy, &party).await;
+        assert_eq!(view["playing"]["room"], json!(game));
+        assert_eq!(view["playing"]["round"], round);
+        assert_eq!(view["playing"]["players"], json!([a, b]));
+
+        // The two ready members play it; X (whoever moves first) takes the top row.
+        enter(&mut ada, &game, JoinRole::Player).await.unwrap();
+        enter(&mut bob, &game, JoinRole::Player).await.unwrap();
+        let first = view_now(&mut ada, &game).await["turn"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let x_is_ada = first == a.as_str();
+        for (i, cell) in [0, 3, 1, 4, 2].into_iter().enumerate() {
+            let x_moves = i % 2 == 0;
+            let who = if x_moves == x_is_ada {
+                &mut ada
+            } else {
+                &mut bob
+            };
+            // Each player's seqs in this room: 1, 2, 3.
+            let seq = (i / 2 + 1) as u64;
+            who.send(&act(
+                &game,
+                seq,
+                json!({"type": "move", "row": cell / 3, "col": cell % 3}),
+            ))
+            .await;
+            acked(who, seq).await;
+        }
+
+        // The party hears the end, with the ranking, and is back in the lobby.
+        changed(&mut cy, &party, "/history").await;
+        let view = view_now(&mut cy, &party).await;
+        assert!(view["playing"].is_null(), "{view}");
+        let played = &view["history"][round as usize - 1];
+        assert_eq!(played["room"], json!(game));
+        assert_eq!(played["round"], round);
+        assert_eq!(played["ranking"][0], json!([first]), "the winner first");
+        assert_eq!(view["ready"], json!([]), "ready again for the next one");
+        seqs = (seqs.0 + 1, seqs.1 + 1);
+        for raw in [&mut ada, &mut bob] {
+            raw.send(&ClientMsg::Leave {
+                rid: Some(8),
+                room: game.clone(),
+            })
+            .await;
+            raw.until(|m| matches!(m, ServerMsg::Left { rid: Some(8), .. }))
+                .await;
+        }
+    }
 }

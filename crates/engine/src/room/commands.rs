@@ -38,6 +38,7 @@ impl<G: Game> Room<G> {
             ClientMsg::Hello { .. }
             | ClientMsg::Create { .. }
             | ClientMsg::JoinOrCreate { .. }
+            | ClientMsg::Launch { .. }
             | ClientMsg::Ping { .. } => {
                 self.send_error(caller, None, ErrorCode::Internal, "not a room message");
             }

@@ -71,6 +71,15 @@ impl<G: Game> Room<G> {
         self.settle();
     }
 
+    /// Apply news from the server (see [`EntryKind::Notice`]) as a system action; returns the
+    /// version it made. Refused news changes nothing and is not logged.
+    pub fn notice(&mut self, action: Value, now_ms: u64) -> Result<u64, GameError> {
+        self.now_ms = now_ms;
+        let made = self.commit(EntryKind::Notice { action });
+        self.settle();
+        made
+    }
+
     /// `join_or_create`'s try at this room: the caller takes a seat (or the one they hold) and
     /// gets what a `join` gets. When no seat is free, or the game refuses one, the refusal is
     /// returned and sent to no one, so the server can try another room; the room is then

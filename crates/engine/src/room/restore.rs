@@ -203,6 +203,7 @@ impl<G: Game> Room<G> {
             EntryKind::Connection { .. }
             | EntryKind::Clock { .. }
             | EntryKind::Timer { .. }
+            | EntryKind::Notice { .. }
             | EntryKind::UndoExpired { .. } => {}
         }
         self.log.push(entry.clone());

@@ -47,6 +47,37 @@ pub struct Pick {
     pub max_players: u32,
 }
 
+/// The game the party is playing now, in a room of its own.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Playing {
+    /// The party's round (1 for its first game).
+    pub round: u32,
+    /// Registry name.
+    pub game: String,
+    /// The game room's id.
+    pub room: String,
+    /// Its code.
+    pub code: String,
+    /// The members seated there, in seat order.
+    pub players: Vec<PlayerId>,
+}
+
+/// A game the party played, as its room ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Played {
+    /// The party's round.
+    pub round: u32,
+    /// Registry name.
+    pub game: String,
+    /// The game room's id.
+    pub room: String,
+    /// Places, best first (a group is a tie); absent when the room closed unfinished.
+    pub ranking: Option<Vec<Vec<PlayerId>>>,
+}
+
+/// Games a party's history keeps, oldest forgotten first.
+const HISTORY: usize = 50;
+
 /// Everything about a party.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct State {
@@ -65,6 +96,15 @@ pub struct State {
     pub pick: Option<Pick>,
     /// How long a disconnected host keeps the role, in ms.
     pub host_grace_ms: u64,
+    /// Games started from the party.
+    #[serde(default)]
+    pub round: u32,
+    /// The game being played now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub playing: Option<Playing>,
+    /// The games played, newest last.
+    #[serde(default)]
+    pub history: Vec<Played>,
     /// The timer that hands the role on if the host does not come back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host_away: Option<TimerId>,
@@ -106,10 +146,34 @@ pub enum Action {
         #[serde(default)]
         config: Value,
     },
+    /// Host: give up waiting for the game being played and return to the lobby.
+    Back,
     /// Timer: the host stayed away past the grace period.
     HostAway {
         /// The host it was set for.
         host: PlayerId,
+    },
+    /// Server: the host's `launch` opened a room for the picked game.
+    Launched {
+        /// Who asked (it must still be the host).
+        by: PlayerId,
+        /// The game and settings (they must still be the pick).
+        game: String,
+        /// The settings.
+        config: Value,
+        /// The members seated there.
+        players: Vec<PlayerId>,
+        /// The room's id.
+        room: String,
+        /// Its code.
+        code: String,
+    },
+    /// Server: the game room ended.
+    Finished {
+        /// The room's id.
+        room: String,
+        /// Places, best first; absent when it closed unfinished.
+        ranking: Option<Vec<Vec<PlayerId>>>,
     },
 }
 
@@ -173,6 +237,79 @@ impl State {
         }
         self.host = host;
     }
+}
+
+impl State {
+    /// The game in `playing` ended: into the history, and everyone is back in the lobby.
+    fn record(&mut self, playing: Playing, ranking: Option<Vec<Vec<PlayerId>>>) {
+        if self.history.len() == HISTORY {
+            self.history.remove(0);
+        }
+        self.history.push(Played {
+            round: playing.round,
+            game: playing.game,
+            room: playing.room,
+            ranking,
+        });
+        self.ready.clear();
+    }
+}
+
+/// News from the room's timers and from the server.
+fn system(state: &mut State, action: Action, cx: &mut Ctx<'_, Action>) -> Result<(), GameError> {
+    match action {
+        Action::HostAway { host } => {
+            if state.host.as_ref() == Some(&host) {
+                state.host_away = None;
+                let number = cx.seats().get(&host).map_or(0, |s| s.number);
+                let next = State::successor(cx.seats(), number);
+                state.crown(next, cx);
+            }
+        }
+        Action::Launched {
+            by,
+            game,
+            config,
+            players,
+            room,
+            code,
+        } => {
+            let picked = state.pick.as_ref();
+            if state.host.as_ref() != Some(&by) {
+                return Err(forbidden("start the game"));
+            }
+            if state.playing.is_some() {
+                return Err(GameError::in_progress("the party is already playing"));
+            }
+            if picked.is_none_or(|p| p.game != game || p.config != config) {
+                return Err(GameError::invalid_move("the pick changed; start again"));
+            }
+            state.round += 1;
+            state.playing = Some(Playing {
+                round: state.round,
+                game,
+                room,
+                code,
+                players,
+            });
+        }
+        Action::Finished { room, ranking } => match state.playing.take() {
+            Some(playing) if playing.room == room => state.record(playing, ranking),
+            other => {
+                state.playing = other;
+                return Err(GameError::invalid_move(format!(
+                    "{room} is not the party's game"
+                )));
+            }
+        },
+        _ => {
+            return Err(GameError::new(
+                ErrorCode::InvalidAction,
+                "members' actions come from members",
+            ));
+        }
+    }
+    Ok(())
 }
 
 impl Game for Party {
@@ -267,14 +404,8 @@ impl Game for Party {
         action: Action,
         cx: &mut Ctx<'_, Action>,
     ) -> Result<(), GameError> {
-        if let (Actor::System, Action::HostAway { host }) = (by, &action) {
-            if state.host.as_ref() == Some(host) {
-                state.host_away = None;
-                let number = cx.seats().get(host).map_or(0, |s| s.number);
-                let next = State::successor(cx.seats(), number);
-                state.crown(next, cx);
-            }
-            return Ok(());
+        if let Actor::System = by {
+            return system(state, action, cx);
         }
         let me = cx.seat_of(by.player()?)?;
         let host = state.host.as_ref() == Some(&me.id);
@@ -334,10 +465,17 @@ impl Game for Party {
                 });
                 state.ready.clear();
             }
-            Action::HostAway { .. } => {
+            Action::Back if !host => return Err(forbidden("end the game for the party")),
+            Action::Back => {
+                let Some(playing) = state.playing.take() else {
+                    return Err(GameError::invalid_move("the party is not playing"));
+                };
+                state.record(playing, None);
+            }
+            Action::HostAway { .. } | Action::Launched { .. } | Action::Finished { .. } => {
                 return Err(GameError::new(
                     ErrorCode::InvalidAction,
-                    "host_away is the server's",
+                    "that news is the server's to give",
                 ));
             }
         }
@@ -382,6 +520,9 @@ impl Game for Party {
         let mut actions = vec![Action::Ready { ready }];
         if state.host.as_ref() != Some(player) {
             return actions;
+        }
+        if state.playing.is_some() {
+            actions.push(Action::Back);
         }
         let games = self.games.games().into_iter().map(|g| g.info.name);
         actions.extend(

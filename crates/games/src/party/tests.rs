@@ -229,3 +229,95 @@ fn a_pick_is_checked_by_the_games_own_setup_and_clears_ready_flags() {
     assert!(view.get("kicked").is_none());
     t.check_replay().expect("replays");
 }
+
+fn launched(by: &PlayerId, game: &str, room: &str) -> Action {
+    Action::Launched {
+        by: by.clone(),
+        game: game.into(),
+        config: Value::Null,
+        players: vec![by.clone()],
+        room: room.into(),
+        code: "ABCDE".into(),
+    }
+}
+
+#[test]
+fn the_servers_news_is_checked_against_the_party_as_it_is_now() {
+    let mut t = party();
+    let ada = t.seat("ada").expect("seat");
+    let bob = t.seat("bob").expect("seat");
+    assert_eq!(
+        code(t.notice(launched(&ada, "race", "r_1"))),
+        ErrorCode::InvalidMove,
+        "nothing picked"
+    );
+    t.act(
+        &ada,
+        Action::Pick {
+            game: "race".into(),
+            config: Value::Null,
+        },
+    )
+    .expect("pick");
+    assert_eq!(
+        code(t.notice(launched(&bob, "race", "r_1"))),
+        ErrorCode::Forbidden,
+        "bob is not the host"
+    );
+    assert_eq!(
+        code(t.notice(launched(&ada, "tictactoe", "r_1"))),
+        ErrorCode::InvalidMove,
+        "another pick"
+    );
+    // Members cannot pass off news as the server's.
+    assert_eq!(
+        code(t.act(&ada, launched(&ada, "race", "r_1"))),
+        ErrorCode::InvalidAction
+    );
+
+    t.notice(launched(&ada, "race", "r_1")).expect("launched");
+    assert_eq!(
+        t.state()
+            .playing
+            .as_ref()
+            .map(|p| (p.round, p.room.as_str())),
+        Some((1, "r_1"))
+    );
+    assert_eq!(
+        code(t.notice(launched(&ada, "race", "r_2"))),
+        ErrorCode::GameInProgress
+    );
+    let stray = Action::Finished {
+        room: "r_9".into(),
+        ranking: None,
+    };
+    assert_eq!(
+        code(t.notice(stray)),
+        ErrorCode::InvalidMove,
+        "not the party's game"
+    );
+    assert!(t.state().playing.is_some());
+
+    let ranking = Some(vec![vec![bob.clone()], vec![ada.clone()]]);
+    t.notice(Action::Finished {
+        room: "r_1".into(),
+        ranking: ranking.clone(),
+    })
+    .expect("finished");
+    assert!(t.state().playing.is_none());
+    assert_eq!(t.state().history.len(), 1);
+    assert_eq!(t.state().history[0].ranking, ranking);
+
+    // The host may also give up on a game whose end never came (a restart lost the watch).
+    t.notice(launched(&ada, "race", "r_2")).expect("round 2");
+    assert_eq!(code(t.act(&bob, Action::Back)), ErrorCode::Forbidden);
+    t.act(&ada, Action::Back).expect("back");
+    let last = t.state().history.last().cloned().expect("recorded");
+    assert_eq!((last.round, last.ranking), (2, None));
+    assert_eq!(
+        code(t.act(&ada, Action::Back)),
+        ErrorCode::InvalidMove,
+        "not playing"
+    );
+    t.check_replay().expect("replays");
+}

@@ -243,6 +243,10 @@ async fn forward(
                 let _ = reply.send(Err(elsewhere()));
                 Ok(1)
             }
+            RoomCmd::Notice { reply, .. } => {
+                let _ = reply.send(Err(elsewhere()));
+                Ok(1)
+            }
             // A proxy stores nothing: it has stopped as soon as it is asked to.
             RoomCmd::HandOver { done } | RoomCmd::Shutdown { done } => {
                 let _ = done.send(());
@@ -274,6 +278,9 @@ async fn forward(
                 let _ = reply.send(Err(elsewhere()));
             }
             RoomCmd::Seat { reply, .. } => {
+                let _ = reply.send(Err(elsewhere()));
+            }
+            RoomCmd::Notice { reply, .. } => {
                 let _ = reply.send(Err(elsewhere()));
             }
             RoomCmd::HandOver { done } | RoomCmd::Shutdown { done } => {
