@@ -129,6 +129,8 @@ export interface CreateOptions<G extends string = string> {
   as?: JoinRole;
   /** Fixed RNG seed (servers started with `--allow-seeded-rooms` only). */
   seed?: number;
+  /** A password newcomers must give to `join`. */
+  password?: string;
 }
 
 export interface QuickJoinOptions<G extends string = string> {
@@ -141,6 +143,8 @@ export interface QuickJoinOptions<G extends string = string> {
 
 export interface JoinOptions {
   as?: JoinRole;
+  /** The room's password, when it is `locked` (not needed to come back to a room you are in). */
+  password?: string;
 }
 
 type RequestKind = 'create' | 'join' | 'join_or_create' | 'launch' | 'leave' | 'add_bot' | 'resume';
@@ -331,6 +335,7 @@ export class ArbiterClient extends Emitter<ClientEvents> {
     if (options.maxSpectators !== undefined) msg.max_spectators = options.maxSpectators;
     if (options.as !== undefined) msg.as = options.as;
     if (options.seed !== undefined) msg.seed = options.seed;
+    if (options.password !== undefined) msg.password = options.password;
     return this.#request(msg, 'create', { as: options.as ?? 'any' });
   }
 
@@ -358,6 +363,7 @@ export class ArbiterClient extends Emitter<ClientEvents> {
   join<V = unknown, A = unknown>(room: string, options: JoinOptions = {}): Promise<Room<V, A>> {
     const msg: ClientMsg = { t: 'join', room };
     if (options.as !== undefined) msg.as = options.as;
+    if (options.password !== undefined) msg.password = options.password;
     return this.#request(msg, 'join', { as: options.as ?? 'any' });
   }
 

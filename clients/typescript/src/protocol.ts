@@ -61,6 +61,8 @@ export interface RoomInfo {
   spectators: number;
   status: RoomStatus;
   v: number;
+  /** Newcomers must give the room's password. */
+  locked?: boolean;
 }
 
 /** One RFC 6902 operation. */
@@ -94,6 +96,8 @@ export interface CreateMsg {
   seed?: number;
   /** The request's key: a retry with the same key enters the room the first one made. */
   key?: string;
+  /** A password newcomers must give (kept by the server only as a hash). */
+  password?: string;
 }
 /** Quick play: a seat in a public room of `game` with these options, or in a new one. */
 export interface JoinOrCreateMsg {
@@ -115,6 +119,8 @@ export interface JoinMsg {
   room: string;
   as?: JoinRole;
   since?: number;
+  /** The room's password, for a newcomer to a `locked` room. */
+  password?: string;
 }
 export interface LeaveMsg {
   t: 'leave';

@@ -50,4 +50,18 @@ describe('party', () => {
     ada.close();
     bob.close();
   });
+
+  it('a party with a password admits a newcomer only with it', async () => {
+    const ada = nodeClient({ url: server.wsUrl, name: 'Ada' });
+    const bob = nodeClient({ url: server.wsUrl, name: 'Bob' });
+    await Promise.all([ada.connect(), bob.connect()]);
+    const pa = await ada.create({ game: 'party', password: 'open sesame' });
+    assert.equal(pa.info.locked, true);
+    await assert.rejects(bob.join(pa.code), (e: ArbiterError) => e.code === 'JOIN_REFUSED');
+    await assert.rejects(bob.join(pa.code, { password: 'nope' }), (e: ArbiterError) => e.code === 'JOIN_REFUSED');
+    const pb = await bob.join(pa.code, { password: 'open sesame' });
+    assert.equal(pb.role, 'player');
+    ada.close();
+    bob.close();
+  });
 });

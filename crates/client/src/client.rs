@@ -238,6 +238,7 @@ impl Client {
                     role: room.role,
                     seed: room.seed,
                     key: room.key,
+                    password: None,
                 },
             )
             .await?;
@@ -283,6 +284,7 @@ impl Client {
             room: room.to_owned(),
             role,
             since,
+            password: None,
         };
         joined(self.request(rid, msg).await?)
     }

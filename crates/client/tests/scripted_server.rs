@@ -81,6 +81,7 @@ fn room_info() -> RoomInfo {
         spectators: 0,
         status: RoomStatus::Waiting,
         v: 1,
+        locked: false,
     }
 }
 

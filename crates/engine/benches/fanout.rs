@@ -141,6 +141,7 @@ fn room(
                 max_players: players as u32,
                 max_spectators: spectators as u32 + 1,
                 seat_grace_ms: 60_000,
+                lock: None,
             },
         },
     )

@@ -89,6 +89,8 @@ pub struct RoomHandle {
     id: Arc<str>,
     tx: mpsc::Sender<RoomCmd>,
     info: watch::Receiver<RoomInfo>,
+    /// The password hash of a room served here (a proxy's is unknown: see its `info.locked`).
+    lock: Option<Arc<str>>,
 }
 
 /// The room has stopped; its commands can no longer be delivered. Holds the command that
@@ -105,6 +107,11 @@ impl RoomHandle {
     /// The room's id.
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// The argon2id hash of the room's password, for a room served here that has one.
+    pub fn lock(&self) -> Option<&str> {
+        self.lock.as_deref()
     }
 
     /// Public facts as of the room's last command.
@@ -137,6 +144,7 @@ impl RoomHandle {
             id: id.into(),
             tx,
             info,
+            lock: None,
         };
         (handle, rx)
     }
@@ -232,6 +240,7 @@ pub(crate) fn spawn<G: Game>(
         id: room.id().into(),
         tx,
         info,
+        lock: room.lock().map(Arc::from),
     };
     room.set_hold(true);
     let actor = Actor {

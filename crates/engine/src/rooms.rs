@@ -89,6 +89,9 @@ pub struct CreateOptions {
     pub key: Option<CreateKey>,
     /// The player creating the room, stored with it (see [`Rooms::live_created`]).
     pub creator: Option<PlayerId>,
+    /// The argon2id hash of the room's password (the server hashes it; see
+    /// [`RoomOptions::lock`]).
+    pub lock: Option<String>,
 }
 
 #[derive(Default)]
@@ -214,6 +217,7 @@ impl Rooms {
                     max_players,
                     max_spectators,
                     seat_grace_ms: limits.seat_grace.as_millis() as u64,
+                    lock: options.lock.clone(),
                 },
             };
             let stored = StoredRoom {
@@ -229,6 +233,7 @@ impl Rooms {
                 seat_grace_ms: spec.options.seat_grace_ms,
                 key: options.key.clone(),
                 creator: options.creator.clone(),
+                lock: options.lock.clone(),
             };
             // The game must accept the config before anything is stored.
             let start = self.0.registry.prepare(game, spec)?;

@@ -72,6 +72,9 @@ pub struct StoredRoom {
     /// record; unique per (player, key).
     #[serde(default)]
     pub key: Option<CreateKey>,
+    /// The argon2id hash of the room's password, if it has one.
+    #[serde(default)]
+    pub lock: Option<String>,
     /// The player whose `create` made the room (`None` for rooms made otherwise, e.g. by an
     /// embedding program): counted against that player's maximum of live rooms, on every
     /// node that shares the store.
@@ -108,6 +111,7 @@ impl StoredRoom {
             max_players: self.max_players,
             max_spectators: self.max_spectators,
             seat_grace_ms: self.seat_grace_ms,
+            lock: self.lock.clone(),
         }
     }
 }

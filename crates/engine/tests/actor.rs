@@ -68,6 +68,7 @@ async fn a_timer_fires_at_its_due_time_as_a_system_entry() {
             room: room.id().into(),
             role: JoinRole::Player,
             since: None,
+            password: None,
         },
     })
     .await
@@ -142,6 +143,7 @@ async fn rooms_without_connections_close_and_leave_the_directory() {
                 room: abandoned.id().into(),
                 role: JoinRole::Player,
                 since: None,
+                password: None,
             },
         })
         .await

@@ -25,6 +25,7 @@ fn room(max_players: u32) -> Room<Secrets> {
                 max_players,
                 max_spectators: 4,
                 seat_grace_ms: 1_000,
+                lock: None,
             },
         },
     )
@@ -570,6 +571,7 @@ fn a_game_without_bots_says_so() {
                 max_players: 2,
                 max_spectators: 1,
                 seat_grace_ms: 0,
+                lock: None,
             },
         },
     )

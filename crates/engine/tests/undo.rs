@@ -317,6 +317,7 @@ fn room() -> Room<Secrets> {
                 max_players: 3,
                 max_spectators: 4,
                 seat_grace_ms: 60_000,
+                lock: None,
             },
         },
     )

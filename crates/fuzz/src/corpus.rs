@@ -85,12 +85,14 @@ fn client_messages() -> Vec<ClientMsg> {
             room: room(),
             role: JoinRole::default(),
             since: None,
+            password: None,
         },
         ClientMsg::Join {
             rid: Some(3),
             room: "KQXZT".into(),
             role: JoinRole::Spectator,
             since: Some(41),
+            password: None,
         },
         ClientMsg::Leave {
             rid: Some(4),
@@ -167,6 +169,7 @@ fn client_messages() -> Vec<ClientMsg> {
             role: JoinRole::default(),
             seed: (i == 3).then_some(42),
             key: None,
+            password: None,
         });
     }
     let actions = [

@@ -65,6 +65,7 @@ impl<G: Game> Table<G> {
                     max_players: players as u32,
                     max_spectators: spectators as u32 + 1,
                     seat_grace_ms: 60_000,
+                    lock: None,
                 },
             },
         )

@@ -51,6 +51,7 @@ fn check<G: Game>(game: G, config: Value, players: usize, bots: usize, steps: us
             max_players: 9,
             max_spectators: 4,
             seat_grace_ms: 60_000,
+            lock: None,
         },
     };
     let mut room = Room::new(game.clone(), spec.clone()).unwrap();
@@ -199,6 +200,7 @@ fn tcg_replays_exactly() {
             max_players: 2,
             max_spectators: 4,
             seat_grace_ms: 60_000,
+            lock: None,
         },
     };
     let mut room = Room::new(game.clone(), spec.clone()).unwrap();

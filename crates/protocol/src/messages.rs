@@ -147,6 +147,9 @@ pub struct RoomInfo {
     pub status: RoomStatus,
     /// Current state version.
     pub v: u64,
+    /// Newcomers must give the room's password (`join.password`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub locked: bool,
 }
 
 /// A presence change in a room.
@@ -259,6 +262,10 @@ pub enum ClientMsg {
         /// [`is_client_id`].
         #[serde(default, skip_serializing_if = "Option::is_none")]
         key: Option<String>,
+        /// A password newcomers must give (1–128 characters); stored only as an argon2id
+        /// hash.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        password: Option<String>,
     },
     /// Take a seat in a public room of `game` with these options that has one free, or in a
     /// new one when none has: quick play. Answered like `create`.
@@ -295,6 +302,9 @@ pub enum ClientMsg {
         /// Requested role (default `any`).
         #[serde(default, rename = "as")]
         role: JoinRole,
+        /// The room's password, for a newcomer to a room that has one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        password: Option<String>,
         /// The version of this room's view the client already holds (resuming after a
         /// reconnect): the server then sends only the state frames it missed.
         #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -39,6 +39,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 seat_grace_ms: 0,
                 key: None,
                 creator: None,
+                lock: None,
             })
             .await?;
     }

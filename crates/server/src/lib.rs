@@ -19,6 +19,7 @@ mod matchmaker;
 mod metrics;
 mod origin;
 mod party;
+mod password;
 mod queue;
 mod request_id;
 mod scaffold;

@@ -257,11 +257,21 @@ impl Session {
                 role,
                 seed,
                 key,
+                password,
             } => {
                 if let Some(why) = not_a_client_id("key", key.as_deref()) {
                     self.error(rid, ErrorCode::InvalidField, why);
                     return Flow::Continue;
                 }
+                // The creator enters with the password they chose.
+                let entry = password.clone();
+                let lock = match password.map(crate::password::hash).transpose() {
+                    Ok(lock) => lock,
+                    Err(e) => {
+                        self.error(rid, e.code, e.message);
+                        return Flow::Continue;
+                    }
+                };
                 let options = CreateOptions {
                     public,
                     max_players,
@@ -272,6 +282,16 @@ impl Session {
                         key,
                     }),
                     creator: None,
+                    lock: match lock {
+                        Some(hashing) => match hashing.await {
+                            Ok(hash) => Some(hash),
+                            Err(e) => {
+                                self.error(rid, e.code, e.message);
+                                return Flow::Continue;
+                            }
+                        },
+                        None => None,
+                    },
                 };
                 let config = config.unwrap_or(Value::Null);
                 if let Err(e) = self.config_fits(&config) {
@@ -289,6 +309,7 @@ impl Session {
                             room: room.id().to_owned(),
                             role,
                             since: None,
+                            password: entry,
                         };
                         self.deliver(room, caller, join).await;
                     }
@@ -364,6 +385,20 @@ impl Session {
         let found = match known {
             Some(room) => Ok(room),
             None => self.app.locate(name).await,
+        };
+        let found = match (found, &msg) {
+            (
+                Ok(room),
+                ClientMsg::Join {
+                    password: Some(password),
+                    ..
+                },
+            ) => self
+                .app
+                .check_password(&room, password)
+                .await
+                .map(|()| room),
+            (found, _) => found,
         };
         match found {
             Ok(room) => self.deliver(room, caller, msg).await,

@@ -130,6 +130,7 @@ async fn rule_violations_are_rejected_and_change_nothing() {
         role: JoinRole::Player,
         seed: None,
         key: None,
+        password: None,
     })
     .await;
     let room = match a.msg().await {
@@ -141,6 +142,7 @@ async fn rule_violations_are_rejected_and_change_nothing() {
         room: room.code.clone(),
         role: JoinRole::Player,
         since: None,
+        password: None,
     })
     .await;
     let ServerMsg::Snapshot { view, v, .. } =
@@ -401,6 +403,7 @@ async fn a_spectator_cannot_act_or_add_bots_and_a_stranger_cannot_sync() {
         room: room.code.clone(),
         role: JoinRole::Spectator,
         since: None,
+        password: None,
     })
     .await;
     eve.until(|m| matches!(m, ServerMsg::Snapshot { .. })).await;

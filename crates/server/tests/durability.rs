@@ -654,6 +654,7 @@ mod in_process {
             room: room.into(),
             role: JoinRole::Player,
             since,
+            password: None,
         }
     }
 

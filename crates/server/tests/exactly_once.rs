@@ -61,6 +61,7 @@ async fn join(c: &mut Raw, room: &str) -> (Role, Vec<arbiter_protocol::Member>, 
         room: room.into(),
         role: JoinRole::Player,
         since: None,
+        password: None,
     })
     .await;
     match c.until(|m| matches!(m, ServerMsg::Joined { .. })).await {
@@ -320,6 +321,7 @@ async fn a_join_retried_after_a_lost_answer_gets_the_same_seat() {
         room: room.clone(),
         role: JoinRole::Player,
         since: None,
+        password: None,
     })
     .await;
     seen(&mut ada, 2).await; // Bob's seat

@@ -343,6 +343,7 @@ async fn open_as(addr: SocketAddr, who: Who, room: &str) -> Raw {
         room: room.into(),
         role,
         since: None,
+        password: None,
     })
     .await;
     within(

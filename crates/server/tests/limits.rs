@@ -140,6 +140,7 @@ async fn a_flood_of_each_class_is_refused_with_a_retry_time_and_changes_nothing(
             room: room.clone(),
             role: Default::default(),
             since: None,
+            password: None,
         })
         .await;
         match c.msg().await {
@@ -570,6 +571,7 @@ async fn a_player_creates_at_most_its_maximum_of_rooms_and_configs_are_bounded()
         role,
         seed,
         key: None,
+        password: None,
     })
     .await;
     match bob.msg().await {

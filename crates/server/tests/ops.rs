@@ -54,6 +54,7 @@ async fn a_game(addr: SocketAddr) -> (Raw, PlayerInfo, Raw, PlayerInfo, RoomInfo
         room: room.code.clone(),
         role: JoinRole::Player,
         since: None,
+        password: None,
     })
     .await;
     let ServerMsg::Snapshot { view, .. } =
@@ -286,6 +287,7 @@ async fn an_operator_inspects_kicks_and_closes_a_room() {
         room: room.id.clone(),
         role: JoinRole::Player,
         since: None,
+        password: None,
     })
     .await;
     let refused = b

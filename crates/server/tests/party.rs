@@ -21,6 +21,7 @@ async fn enter(raw: &mut Raw, room: &str, role: JoinRole) -> Result<(), ErrorCod
         room: room.to_owned(),
         role,
         since: None,
+        password: None,
     })
     .await;
     match raw
@@ -312,4 +313,82 @@ async fn a_party_plays_a_game_hears_its_result_and_plays_again() {
                 .await;
         }
     }
+}
+
+#[tokio::test]
+async fn a_locked_party_admits_only_with_its_password_and_members_come_back_without_it() {
+    let srv = server().await;
+    let (mut ada, _) = member(srv.addr(), "ada").await;
+    let mut create = create_msg(1, "party");
+    if let ClientMsg::Create { password, .. } = &mut create {
+        *password = Some("open sesame".into());
+    }
+    ada.send(&create).await;
+    let ServerMsg::Joined { room, .. } = ada.until(|m| matches!(m, ServerMsg::Joined { .. })).await
+    else {
+        unreachable!()
+    };
+    assert!(room.locked);
+    let (status, listed) = support::get(srv.addr(), "/api/v1/rooms").await;
+    assert_eq!((status, &listed[0]["locked"]), (200, &json!(true)));
+
+    let mut bob = Raw::connect(srv.addr()).await;
+    bob.send(&ClientMsg::Hello {
+        v: 1,
+        token: None,
+        name: Some("bob".into()),
+        instance: None,
+    })
+    .await;
+    let ServerMsg::Welcome { token, .. } = bob.msg().await else {
+        panic!("no welcome")
+    };
+    let join = |rid: u64, password: Option<&str>, role: JoinRole| ClientMsg::Join {
+        rid: Some(rid),
+        room: room.code.clone(),
+        role,
+        since: None,
+        password: password.map(str::to_owned),
+    };
+    let answer = |rid: u64| move |m: &ServerMsg| matches!(m, ServerMsg::Joined { rid: r, .. } | ServerMsg::Error { rid: r, .. } if *r == Some(rid));
+    for (rid, password, role) in [
+        (2, None, JoinRole::Any),
+        (3, Some("Open sesame"), JoinRole::Any),
+        (4, None, JoinRole::Spectator),
+    ] {
+        bob.send(&join(rid, password, role)).await;
+        match bob.until(answer(rid)).await {
+            ServerMsg::Error { code, message, .. } => {
+                assert_eq!(code, ErrorCode::JoinRefused, "{message}");
+                let expected = if password.is_some() {
+                    "wrong password"
+                } else {
+                    "password"
+                };
+                assert!(message.contains(expected), "{message}");
+            }
+            other => panic!("admitted without the password: {other:?}"),
+        }
+    }
+    bob.send(&join(5, Some("open sesame"), JoinRole::Any)).await;
+    assert!(matches!(
+        bob.until(answer(5)).await,
+        ServerMsg::Joined { .. }
+    ));
+
+    // Bob's other tab, a member already: no password needed.
+    let mut tab = Raw::connect(srv.addr()).await;
+    tab.send(&ClientMsg::Hello {
+        v: 1,
+        token: Some(token),
+        name: None,
+        instance: None,
+    })
+    .await;
+    tab.msg().await;
+    tab.send(&join(6, None, JoinRole::Any)).await;
+    assert!(matches!(
+        tab.until(answer(6)).await,
+        ServerMsg::Joined { .. }
+    ));
 }

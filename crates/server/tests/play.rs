@@ -778,6 +778,7 @@ async fn a_held_seat_can_be_given_up_from_a_new_connection() {
         role: JoinRole::Player,
         seed: None,
         key: None,
+        password: None,
     })
     .await;
     let ServerMsg::Joined { room, .. } = ada.until(|m| matches!(m, ServerMsg::Joined { .. })).await
@@ -800,6 +801,7 @@ async fn a_held_seat_can_be_given_up_from_a_new_connection() {
         room: room.id.clone(),
         role: JoinRole::Player,
         since: None,
+        password: None,
     })
     .await;
     bob.until(|m| matches!(m, ServerMsg::Snapshot { .. })).await;

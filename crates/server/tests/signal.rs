@@ -38,6 +38,7 @@ async fn enter(
             room: room.to_owned(),
             role: JoinRole::Any,
             since: None,
+            password: None,
         },
     };
     raw.send(&msg).await;
@@ -116,6 +117,7 @@ async fn a_signal_reaches_every_connection_of_its_target_and_no_one_else() {
         room: room.clone(),
         role: JoinRole::Any,
         since: None,
+        password: None,
     })
     .await;
     bob2.until(|m| matches!(m, ServerMsg::Joined { .. })).await;
@@ -291,6 +293,7 @@ async fn camera_and_microphone_state_travels_in_presence_and_goes_off_with_the_m
         room: room.clone(),
         role: JoinRole::Spectator,
         since: None,
+        password: None,
     })
     .await;
     let ServerMsg::Joined { members, .. } =

@@ -43,6 +43,7 @@ fn stored(id: &str, code: &str) -> StoredRoom {
         seat_grace_ms: 1_000,
         key: None,
         creator: None,
+        lock: None,
     }
 }
 

@@ -11,8 +11,20 @@ impl<G: Game> Room<G> {
     pub fn handle(&mut self, caller: &Caller, msg: ClientMsg, now_ms: u64) {
         match msg {
             ClientMsg::Join {
-                rid, role, since, ..
-            } => self.join(caller, role, rid, since, now_ms),
+                rid,
+                role,
+                since,
+                password,
+                ..
+            } => {
+                // The server checked a password given; a newcomer to a locked room must give one.
+                let newcomer = self.member_index(&caller.player.id).is_none();
+                if self.spec.options.lock.is_some() && password.is_none() && newcomer {
+                    let why = "this room has a password: join with it";
+                    return self.send_error(caller, rid, ErrorCode::JoinRefused, why);
+                }
+                self.join(caller, role, rid, since, now_ms);
+            }
             ClientMsg::Leave { rid, .. } => self.leave(caller, rid, now_ms),
             ClientMsg::AddBot { rid, .. } => self.add_bot(caller, rid, now_ms),
             ClientMsg::Act {

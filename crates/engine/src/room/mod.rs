@@ -50,7 +50,7 @@ pub use admin::AdminOp;
 pub use history::Query;
 
 /// Limits and listing chosen when a room is created.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoomOptions {
     /// Listed in the public room list.
     pub public: bool,
@@ -60,6 +60,9 @@ pub struct RoomOptions {
     pub max_spectators: u32,
     /// How long a disconnected player's seat is held before the game's leave rule applies.
     pub seat_grace_ms: u64,
+    /// The argon2id hash (PHC string) of the password newcomers must give, if any. The
+    /// server checks passwords; the room only refuses newcomers who gave none.
+    pub lock: Option<String>,
 }
 
 /// Everything needed to create a room, and to rebuild it from its log.
@@ -226,6 +229,11 @@ impl<G: Game> Room<G> {
         .min()
     }
 
+    /// The hash of the room's password, if it has one.
+    pub fn lock(&self) -> Option<&str> {
+        self.spec.options.lock.as_deref()
+    }
+
     /// Public facts for the lobby and REST.
     pub fn info(&self) -> RoomInfo {
         let (players, spectators, status, v) = self.info_counts();
@@ -240,6 +248,7 @@ impl<G: Game> Room<G> {
             spectators,
             status,
             v,
+            locked: self.spec.options.lock.is_some(),
         }
     }
 

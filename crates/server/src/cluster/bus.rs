@@ -32,8 +32,8 @@ pub(super) enum Bus {
         msgpack: bool,
         /// The room's id (the message may name it by code).
         room: String,
-        /// The message.
-        msg: ClientMsg,
+        /// The message (boxed: a `create` is much larger than the other bus messages).
+        msg: Box<ClientMsg>,
     },
     /// Edge → owner: the connection closed (or left the room's node).
     Disconnect {
@@ -288,12 +288,12 @@ mod tests {
             instance: None,
             msgpack: false,
             room: "r_1".into(),
-            msg: ClientMsg::Act {
+            msg: Box::new(ClientMsg::Act {
                 room: "r_1".into(),
                 seq: 1,
                 base: None,
                 action,
-            },
+            }),
         }
     }
 

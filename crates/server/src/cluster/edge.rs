@@ -221,7 +221,7 @@ async fn forward(
                     instance: caller.instance,
                     msgpack: caller.outbox.encoding() == Encoding::MsgPack,
                     room: room.clone(),
-                    msg,
+                    msg: Box::new(msg),
                 };
                 cluster.publish(&owner, &msg).await
             }

@@ -305,7 +305,7 @@ impl Cluster {
                 room,
                 msg,
             } => {
-                self.on_remote_client(edge, conn, (player, instance), msgpack, &room, msg)
+                self.on_remote_client(edge, conn, (player, instance), msgpack, &room, *msg)
                     .await;
             }
             Bus::Disconnect { edge, conn, room } => {
@@ -689,6 +689,7 @@ impl Cluster {
             spectators: 0,
             status: arbiter_protocol::RoomStatus::Waiting,
             v: 0,
+            locked: room.lock.is_some(),
         })
     }
 

@@ -211,6 +211,7 @@ pub fn create_msg(rid: u64, game: &str) -> ClientMsg {
         role: arbiter_protocol::JoinRole::Player,
         seed: None,
         key: None,
+        password: None,
     }
 }
 

@@ -1,0 +1,114 @@
+//! Room passwords: argon2id hashes (PHC strings) made and checked off the async threads. The
+//! password itself is never stored, logged or kept past the check.
+
+use crate::app::App;
+use arbiter_engine::protocol::ErrorCode;
+use arbiter_engine::{GameError, RoomHandle};
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use rand::RngCore;
+use std::future::Future;
+
+/// Longest password, in characters.
+pub(crate) const MAX_CHARS: usize = 128;
+
+fn internal(e: impl std::fmt::Display) -> GameError {
+    GameError::new(ErrorCode::Internal, format!("password hashing failed: {e}"))
+}
+
+/// Check `password`'s length now; the returned future hashes it (argon2id, the crate's default
+/// parameters, a random 16-byte salt) on a blocking thread.
+pub(crate) fn hash(
+    password: String,
+) -> Result<impl Future<Output = Result<String, GameError>>, GameError> {
+    let chars = password.chars().count();
+    if chars == 0 || chars > MAX_CHARS {
+        return Err(GameError::new(
+            ErrorCode::InvalidField,
+            format!("a room password is 1–{MAX_CHARS} characters"),
+        ));
+    }
+    Ok(async move {
+        let hashing = tokio::task::spawn_blocking(move || {
+            let mut salt = [0u8; 16];
+            rand::rng().fill_bytes(&mut salt);
+            let salt = SaltString::encode_b64(&salt).map_err(internal)?;
+            Argon2::default()
+                .hash_password(password.as_bytes(), &salt)
+                .map(|h| h.to_string())
+                .map_err(internal)
+        });
+        hashing.await.map_err(internal)?
+    })
+}
+
+/// Whether `password` matches the PHC string `lock`, checked on a blocking thread.
+async fn verify(lock: String, password: String) -> Result<bool, GameError> {
+    let checking = tokio::task::spawn_blocking(move || {
+        let parsed = PasswordHash::new(&lock).map_err(internal)?;
+        Ok(Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok())
+    });
+    checking.await.map_err(internal)?
+}
+
+impl App {
+    /// `JOIN_REFUSED` unless `password` is `room`'s (a room without one takes any).
+    pub(crate) async fn check_password(
+        &self,
+        room: &RoomHandle,
+        password: &str,
+    ) -> Result<(), GameError> {
+        let lock = match room.lock() {
+            Some(lock) => Some(lock.to_owned()),
+            // A room served by another node: its record holds the hash.
+            None if room.info().locked => {
+                let store = self.rooms().store().ok_or_else(|| {
+                    GameError::new(ErrorCode::Unavailable, "the room's password cannot be read")
+                })?;
+                let record = store.room(room.id()).await.map_err(|e| {
+                    GameError::new(
+                        ErrorCode::Unavailable,
+                        format!("the room's password cannot be read: {e}"),
+                    )
+                })?;
+                record.and_then(|r| r.lock)
+            }
+            None => None,
+        };
+        let Some(lock) = lock else { return Ok(()) };
+        if verify(lock, password.to_owned()).await? {
+            Ok(())
+        } else {
+            Err(GameError::new(ErrorCode::JoinRefused, "wrong password"))
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_password_is_kept_as_an_argon2id_hash_that_checks_it() {
+        let lock = hash("open sesame".into()).unwrap().await.unwrap();
+        assert!(lock.starts_with("$argon2id$"), "{lock}");
+        assert!(!lock.contains("open sesame"));
+        let again = hash("open sesame".into()).unwrap().await.unwrap();
+        assert_ne!(lock, again, "a fresh salt each time");
+        assert!(verify(lock.clone(), "open sesame".into()).await.unwrap());
+        assert!(!verify(lock.clone(), "open sesame ".into()).await.unwrap());
+        assert!(!verify(lock, String::new()).await.unwrap());
+        assert_eq!(
+            hash(String::new()).err().map(|e| e.code),
+            Some(ErrorCode::InvalidField)
+        );
+        let long = "x".repeat(MAX_CHARS + 1);
+        assert_eq!(
+            hash(long).err().map(|e| e.code),
+            Some(ErrorCode::InvalidField)
+        );
+    }
+}
