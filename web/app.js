@@ -8,8 +8,9 @@ import tellit from './games/tellit.js';
 import poker from './games/poker.js';
 import tcg from './games/tcg.js';
 import generic from './games/generic.js';
+import party from './games/party.js';
 
-const RENDERERS = { tictactoe, dicegame, owedrahn, tellit, poker, tcg };
+const RENDERERS = { tictactoe, dicegame, owedrahn, tellit, poker, tcg, party };
 const mountFor = (game) => RENDERERS[game] || generic;
 
 // ---------- storage ----------
@@ -130,6 +131,7 @@ function onMessage(m) {
     case 'error': return onError(m);
     case 'joined': return onJoined(m);
     case 'bot_added': S.pending.delete(m.rid); return;
+    case 'launched': S.pending.delete(m.rid); return;
     case 'snapshot':
       if (!r) return;
       r.v = m.v; r.view = m.view; r.syncing = false;
@@ -180,7 +182,26 @@ function onMessage(m) {
     }
     default: return;   // pong and future messages
   }
+  if (r?.game === 'party' && (m.t === 'snapshot' || m.t === 'patch')) followParty(r);
   if (r === cur() || m.t === 'left') render();
+}
+
+// ---------- parties: the page follows the party into its game and back ----------
+function followParty(r) {
+  const v = r.view, me = S.player?.id;
+  if (!v || !v.members?.[me]) return;
+  const p = v.playing;
+  if (p && r.followed !== p.round) {
+    r.followed = p.round;
+    joinRoom(p.code, p.players.includes(me) ? 'player' : 'spectator');
+  } else if (!p && r.followed != null && r.returned !== r.followed) {
+    r.returned = r.followed;
+    const game = cur();
+    if (game && game.id !== r.id && game.game !== 'party') {
+      S.current = r.id; S.want = { code: r.code, as: r.as };
+      go('room', r.code);
+    }
+  }
 }
 function onError(m) {
   if (!S.authed) {
@@ -478,6 +499,8 @@ function render() {
       room: () => cur(),
       getJson,
       gameTitle,
+      launch: () => request({ t: 'launch', room: cur()?.id }, { kind: 'launch' }),
+      follow: (p) => joinRoom(p.code, p.players.includes(S.player?.id) ? 'player' : 'spectator'),
     };
     mounted = { id: r.id, game: r.game, ...mountFor(r.game)($('#game'), ctx) };
     renderChat(r);
