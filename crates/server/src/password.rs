@@ -7,7 +7,6 @@ use arbiter_engine::{GameError, RoomHandle};
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use rand::RngCore;
-use std::future::Future;
 
 /// Longest password, in characters.
 pub(crate) const MAX_CHARS: usize = 128;
@@ -16,11 +15,9 @@ fn internal(e: impl std::fmt::Display) -> GameError {
     GameError::new(ErrorCode::Internal, format!("password hashing failed: {e}"))
 }
 
-/// Check `password`'s length now; the returned future hashes it (argon2id, the crate's default
-/// parameters, a random 16-byte salt) on a blocking thread.
-pub(crate) fn hash(
-    password: String,
-) -> Result<impl Future<Output = Result<String, GameError>>, GameError> {
+/// `password` as an argon2id PHC string (the crate's default parameters, a random 16-byte
+/// salt), hashed on a blocking thread; `INVALID_FIELD` for a length outside 1–128.
+pub(crate) async fn hash(password: String) -> Result<String, GameError> {
     let chars = password.chars().count();
     if chars == 0 || chars > MAX_CHARS {
         return Err(GameError::new(
@@ -28,18 +25,16 @@ pub(crate) fn hash(
             format!("a room password is 1–{MAX_CHARS} characters"),
         ));
     }
-    Ok(async move {
-        let hashing = tokio::task::spawn_blocking(move || {
-            let mut salt = [0u8; 16];
-            rand::rng().fill_bytes(&mut salt);
-            let salt = SaltString::encode_b64(&salt).map_err(internal)?;
-            Argon2::default()
-                .hash_password(password.as_bytes(), &salt)
-                .map(|h| h.to_string())
-                .map_err(internal)
-        });
-        hashing.await.map_err(internal)?
-    })
+    let hashing = tokio::task::spawn_blocking(move || {
+        let mut salt = [0u8; 16];
+        rand::rng().fill_bytes(&mut salt);
+        let salt = SaltString::encode_b64(&salt).map_err(internal)?;
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(internal)
+    });
+    hashing.await.map_err(internal)?
 }
 
 /// Whether `password` matches the PHC string `lock`, checked on a blocking thread.
@@ -93,21 +88,21 @@ mod tests {
 
     #[tokio::test]
     async fn a_password_is_kept_as_an_argon2id_hash_that_checks_it() {
-        let lock = hash("open sesame".into()).unwrap().await.unwrap();
+        let lock = hash("open sesame".into()).await.unwrap();
         assert!(lock.starts_with("$argon2id$"), "{lock}");
         assert!(!lock.contains("open sesame"));
-        let again = hash("open sesame".into()).unwrap().await.unwrap();
+        let again = hash("open sesame".into()).await.unwrap();
         assert_ne!(lock, again, "a fresh salt each time");
         assert!(verify(lock.clone(), "open sesame".into()).await.unwrap());
         assert!(!verify(lock.clone(), "open sesame ".into()).await.unwrap());
         assert!(!verify(lock, String::new()).await.unwrap());
         assert_eq!(
-            hash(String::new()).err().map(|e| e.code),
+            hash(String::new()).await.err().map(|e| e.code),
             Some(ErrorCode::InvalidField)
         );
         let long = "x".repeat(MAX_CHARS + 1);
         assert_eq!(
-            hash(long).err().map(|e| e.code),
+            hash(long).await.err().map(|e| e.code),
             Some(ErrorCode::InvalidField)
         );
     }

@@ -265,12 +265,15 @@ impl Session {
                 }
                 // The creator enters with the password they chose.
                 let entry = password.clone();
-                let lock = match password.map(crate::password::hash).transpose() {
-                    Ok(lock) => lock,
-                    Err(e) => {
-                        self.error(rid, e.code, e.message);
-                        return Flow::Continue;
-                    }
+                let lock = match password {
+                    Some(password) => match crate::password::hash(password).await {
+                        Ok(hash) => Some(hash),
+                        Err(e) => {
+                            self.error(rid, e.code, e.message);
+                            return Flow::Continue;
+                        }
+                    },
+                    None => None,
                 };
                 let options = CreateOptions {
                     public,
@@ -282,16 +285,7 @@ impl Session {
                         key,
                     }),
                     creator: None,
-                    lock: match lock {
-                        Some(hashing) => match hashing.await {
-                            Ok(hash) => Some(hash),
-                            Err(e) => {
-                                self.error(rid, e.code, e.message);
-                                return Flow::Continue;
-                            }
-                        },
-                        None => None,
-                    },
+                    lock,
                 };
                 let config = config.unwrap_or(Value::Null);
                 if let Err(e) = self.config_fits(&config) {
