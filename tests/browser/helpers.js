@@ -110,6 +110,17 @@ export async function joinByCode(page, code, how = 'join') {
 /** The room's view as a JSON string of the board cells (tic-tac-toe). */
 export const boardOf = (page) => page.$$eval('#game .cell', (cs) => cs.map((c) => c.textContent || '.').join(''));
 
+/** Wait until the tic-tac-toe board on `page` reads `board` (9 characters, '.' for empty). */
+export const boardIs = (page, board) => page.waitForFunction((b) =>
+  [...document.querySelectorAll('#game .cell')].map((c) => c.textContent || '.').join('') === b, board);
+
+/** Of `players`, the one whose status says "Your turn". */
+export async function mover(players) {
+  await Promise.any(players.map((p) => p.page.locator('#status', { hasText: 'Your turn' }).waitFor()));
+  for (const p of players) if ((await p.page.textContent('#status')) === 'Your turn') return p;
+  throw new Error('nobody is on turn');
+}
+
 export async function screenshot(page, file) {
   mkdirSync(SHOTS, { recursive: true });
   await page.screenshot({ path: join(SHOTS, file), animations: 'disabled', caret: 'hide' });

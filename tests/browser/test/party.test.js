@@ -3,22 +3,11 @@
 // played to a win, and everyone's page comes back to the party, which shows the result.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, newPlayer, createRoom, joinByCode, boardOf, screenshot } from '../helpers.js';
+import { startServer, launchBrowser, newPlayer, createRoom, joinByCode, boardOf, boardIs, mover, screenshot } from '../helpers.js';
 
 let srv, browser;
 before(async () => { srv = await startServer(); browser = await launchBrowser(); });
 after(async () => { await browser?.close(); await srv?.stop(); });
-
-/** Wait until the board on `page` reads `board` (9 characters, '.' for empty). */
-const boardIs = (page, board) => page.waitForFunction((b) =>
-  [...document.querySelectorAll('#game .cell')].map((c) => c.textContent || '.').join('') === b, board);
-
-/** The page whose status says "Your turn". */
-async function mover(players) {
-  await Promise.any(players.map((p) => p.page.locator('#status', { hasText: 'Your turn' }).waitFor()));
-  for (const p of players) if ((await p.page.textContent('#status')) === 'Your turn') return p;
-  throw new Error('nobody is on turn');
-}
 
 test('three friends gather in a party, play tic-tac-toe from it and come back to the result', async () => {
   const ada = await newPlayer(browser, srv.url, 'Ada');

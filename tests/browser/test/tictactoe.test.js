@@ -2,22 +2,11 @@
 // mid-game and coming back, chat, the replay viewer, and the screenshots in docs/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, newPlayer, createRoom, joinByCode, boardOf, screenshot, online } from '../helpers.js';
+import { startServer, launchBrowser, newPlayer, createRoom, joinByCode, boardOf, boardIs, mover, screenshot, online } from '../helpers.js';
 
 let srv, browser;
 before(async () => { srv = await startServer(); browser = await launchBrowser(); });
 after(async () => { await browser?.close(); await srv?.stop(); });
-
-/** Wait until the board on `page` reads `board` (a 9-character string, '.' for empty). */
-const boardIs = (page, board) => page.waitForFunction((b) =>
-  [...document.querySelectorAll('#game .cell')].map((c) => c.textContent || '.').join('') === b, board);
-
-/** Whose turn: the player whose status says "Your turn". */
-async function mover(players) {
-  await Promise.any(players.map((p) => p.page.locator('#status', { hasText: 'Your turn' }).waitFor()));
-  for (const p of players) if ((await p.page.textContent('#status')) === 'Your turn') return p;
-  throw new Error('nobody is on turn');
-}
 
 /** Play one move: `p` clicks `cell`, and both boards show it. */
 async function move(p, cell, players) {
