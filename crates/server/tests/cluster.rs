@@ -1122,23 +1122,32 @@ impl Player {
     }
 
     /// Wait until the client holds version `v` of its room, close, and hand over everything
-    /// it saw.
-    async fn finish(self, v: u64) -> Seen {
-        let mut view = self.client.watch(&self.room);
-        // Only whether it did: a borrowed view would block the connection's updates.
-        let caught_up = tokio::time::timeout(
-            PATIENCE,
-            view.wait_for(|rv| rv.as_ref().is_some_and(|rv| rv.v >= v)),
-        )
-        .await
-        .is_ok_and(|r| r.is_ok());
-        assert!(
-            caught_up,
-            "player {} never reached version {v} of {} (holds {:?})",
-            self.no,
-            self.room,
-            self.client.view(&self.room).map(|rv| rv.v)
-        );
+    /// it saw. A connection the server ends meanwhile (the room moved after the player's last
+    /// action: 1012) is resumed, as any client would, and the wait goes on on the new one.
+    async fn finish(mut self, v: u64) -> Seen {
+        let mut attempt = 0;
+        loop {
+            let mut view = self.client.watch(&self.room);
+            // Only whether it did: a borrowed view would block the connection's updates.
+            let caught_up = tokio::time::timeout(PATIENCE, async {
+                tokio::select! {
+                    r = view.wait_for(|rv| rv.as_ref().is_some_and(|rv| rv.v >= v)) => r.is_ok(),
+                    _ = self.client.closed() => false,
+                }
+            })
+            .await;
+            match (caught_up, self.client.close_info()) {
+                (Ok(true), _) => break,
+                (Ok(false), Some(info)) => self.recover(info.into(), &mut attempt).await,
+                (_, closed) => panic!(
+                    "player {} never reached version {v} of {} (holds {:?}, connection {})",
+                    self.no,
+                    self.room,
+                    self.client.view(&self.room).map(|rv| rv.v),
+                    closed.map_or("open".to_owned(), |c| format!("closed: {c:?}")),
+                ),
+            }
+        }
         self.client.close();
         tokio::time::timeout(PATIENCE, self.client.closed())
             .await
