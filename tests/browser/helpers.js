@@ -90,12 +90,12 @@ export async function newPlayer(browser, url, name, opts = {}) {
 /** Wait for the connection indicator to say "online". */
 export const online = (page) => page.locator('#conn[data-state=online]').waitFor();
 
-/** Create a room of `game` from the lobby; returns its five-letter code. */
+/** Create a room of `game` from the lobby; returns its six-letter code. */
 export async function createRoom(page, game) {
   await page.locator(`#games li[data-game="${game}"] button`).click();
   await page.locator('#room').waitFor();
   const code = page.locator('#room-code');
-  await page.waitForFunction(() => /^[A-Z]{5}$/.test(document.querySelector('#room-code').textContent));
+  await page.waitForFunction(() => /^[A-Z]{6}$/.test(document.querySelector('#room-code').textContent));
   await page.locator('#game').locator('xpath=.').waitFor();
   return (await code.textContent()).trim();
 }

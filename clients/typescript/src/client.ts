@@ -359,7 +359,7 @@ export class ArbiterClient extends Emitter<ClientEvents> {
     return this.#request({ t: 'launch', room: party }, 'launch');
   }
 
-  /** Enter a room by id (`r_…`) or five-letter code; resolves once its first view has arrived. */
+  /** Enter a room by id (`r_…`) or six-letter code; resolves once its first view has arrived. */
   join<V = unknown, A = unknown>(room: string, options: JoinOptions = {}): Promise<Room<V, A>> {
     const msg: ClientMsg = { t: 'join', room };
     if (options.as !== undefined) msg.as = options.as;

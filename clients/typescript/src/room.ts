@@ -186,7 +186,7 @@ export class Room<V = unknown, A = unknown> extends Emitter<RoomEvents<V, A>> {
     this.undoState = { v: joined.room.v };
   }
 
-  /** The room's five-letter code. */
+  /** The room's six-letter code. */
   get code(): string {
     return this.info.code;
   }

@@ -30,7 +30,7 @@ describe('rooms and actions', () => {
 
     const { ra, rb } = await seatedPair(ada, bob);
     assert.equal(ra.game, 'tictactoe');
-    assert.match(ra.code, /^[A-Z]{5}$/);
+    assert.match(ra.code, /^[A-Z]{6}$/);
     assert.equal(ra.role, 'player');
     assert.deepStrictEqual(Object.keys(ra.view!.players).sort(), [ada.player!.id, bob.player!.id].sort());
     assert.equal(ra.view!.players[ada.player!.id]!.mark, 'X');

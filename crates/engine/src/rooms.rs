@@ -20,13 +20,16 @@ const MAX_STORED_LOG: usize = 1_000_000;
 
 /// Letters for room codes: no vowels (no words), no look-alikes (0/O, 1/I/L).
 const CODE_ALPHABET: &[u8] = b"BCDFGHJKMNPQRSTVWXZ";
-const CODE_LEN: usize = 5;
+const CODE_LEN: usize = 6;
+/// Codes of rooms made before codes grew to six letters; still found, never made.
+const OLD_CODE_LEN: usize = 5;
 /// Codes tried before `create` gives up (a clash needs another node to have drawn the same
-/// code among 19^5 at the same moment).
+/// code among 19^6 at the same moment).
 const CODE_ATTEMPTS: usize = 8;
 
-/// Whether `name` could be a room's id (`r_` and 16 hex digits) or its code (five letters of
-/// the code alphabet, any case, spaces around allowed). Every room this engine makes is named
+/// Whether `name` could be a room's id (`r_` and 16 hex digits) or its code (six letters of
+/// the code alphabet — five for rooms made by older versions — any case, spaces around
+/// allowed). Every room this engine makes is named
 /// so; anything else is refused before storage is asked, so that messages naming made-up
 /// rooms cost a string check, not a database round trip under the loading lock.
 pub fn could_name_a_room(name: &str) -> bool {
@@ -34,7 +37,7 @@ pub fn could_name_a_room(name: &str) -> bool {
         Some(hex) => hex.len() == 16 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')),
         None => {
             let code = name.trim();
-            code.len() == CODE_LEN
+            (code.len() == CODE_LEN || code.len() == OLD_CODE_LEN)
                 && code
                     .bytes()
                     .all(|b| CODE_ALPHABET.contains(&b.to_ascii_uppercase()))
@@ -583,7 +586,8 @@ mod tests {
 
     #[test]
     fn only_names_the_engine_could_have_made_are_looked_up() {
-        for name in ["r_3f9a0c1d2e4b5a69", "KXQTP", "kxqtp", " KXQTP "] {
+        // Six letters, and five for rooms made before codes grew.
+        for name in ["r_3f9a0c1d2e4b5a69", "KXQTPM", "kxqtpm", " KXQTPM ", "KXQTP"] {
             assert!(could_name_a_room(name), "{name}");
         }
         for name in [
@@ -593,8 +597,10 @@ mod tests {
             "r_3F9A0C1D2E4B5A69",
             "r_3f9a0c1d2e4b5a690",
             "KXQT",
-            "KXQTPP",
-            "KXQTA",
+            "KXQTPMM",
+            "KXQTPA",
+            "KXQTP1",
+            "KXQTPO",
             "K QTP",
             "ΚXQTP",
             &"r_".repeat(4_000),
@@ -606,7 +612,7 @@ mod tests {
         for _ in 0..1_000 {
             let (id, code, _) = rooms.fresh_names(None).unwrap();
             assert!(
-                could_name_a_room(&id) && could_name_a_room(&code),
+                code.len() == 6 && could_name_a_room(&id) && could_name_a_room(&code),
                 "{id} {code}"
             );
         }

@@ -129,7 +129,7 @@ pub enum RoomStatus {
 pub struct RoomInfo {
     /// Opaque room id (`r_…`).
     pub id: String,
-    /// Short human code for joining by voice or chat (5 letters).
+    /// Short human code for joining by voice or chat (6 letters, no vowels or look-alikes).
     pub code: String,
     /// Registered game name.
     pub game: String,
