@@ -167,6 +167,16 @@ function onMessage(m) {
     case 'chat':
       if (!r) return;
       addChat(r, m);
+      if (m.event?.kind === 'muted' || m.event?.kind === 'unmuted') {
+        const who = r.members.get(m.event.player.id);
+        if (who) who.muted = m.event.kind === 'muted';
+        if (r === cur()) render();
+      }
+      if (r === cur()) renderChat(r);
+      return;
+    case 'chat_deleted':
+      if (!r) return;
+      r.chat = r.chat.filter((x) => x.id !== m.id);
       if (r === cur()) renderChat(r);
       return;
     case 'left': {
@@ -230,7 +240,7 @@ function onJoined(m) {
   const req = S.pending.get(m.rid) || {}; S.pending.delete(m.rid);
   const info = m.room;
   let r = S.rooms.get(info.id);
-  if (!r) { r = { id: info.id, seq: 0, unacked: new Map(), chat: [], chatKeys: new Set(), v: null, view: null }; S.rooms.set(info.id, r); }
+  if (!r) { r = { id: info.id, seq: 0, unacked: new Map(), chat: [], chatIds: new Set(), v: null, view: null }; S.rooms.set(info.id, r); }
   // Continue above every seq this player already used in the room (another tab, a reload).
   r.seq = Math.max(r.seq, m.seq || 0);
   const resumed = req.since != null && r.v === req.since;
@@ -271,25 +281,43 @@ function rejoinAll() {
 }
 
 // ---------- chat ----------
+// Messages are numbered per room: the ones replayed after a rejoin are already here.
 function addChat(r, m) {
-  const key = `${m.at}|${m.from?.id}|${m.text}`;
-  if (r.chatKeys.has(key)) return;
-  r.chatKeys.add(key);
+  if (r.chatIds.has(m.id)) return;
+  r.chatIds.add(m.id);
   r.chat.push(m);
   if (r.chat.length > 200) r.chat.splice(0, r.chat.length - 200);
+}
+/** Who moderates the room's chat: a party's host, elsewhere the human member here longest. */
+function moderatorOf(r) {
+  if (r.game === 'party') return r.view?.host || null;
+  return [...r.members.values()].find((m) => !m.bot)?.id || null;
 }
 function renderChat(r) {
   const list = $('#chat-log');
   const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+  const moderating = moderatorOf(r) === S.player?.id;
   const shown = list.children.length && list.dataset.room === r.id ? Number(list.dataset.count) : 0;
-  if (list.dataset.room !== r.id || shown > r.chat.length) { list.replaceChildren(); list.dataset.room = r.id; }
+  if (list.dataset.room !== r.id || shown > r.chat.length || list.dataset.mod !== String(moderating)
+      || (shown && Number(list.lastElementChild?.dataset.id) !== r.chat[shown - 1]?.id)) {
+    list.replaceChildren(); list.dataset.room = r.id; list.dataset.mod = String(moderating);
+  }
   const from = list.children.length ? Number(list.dataset.count) : 0;
   for (const m of r.chat.slice(from)) {
-    const mine = m.from?.id === S.player?.id;
     const time = new Date(m.at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-    list.append(h('li', { class: mine ? 'mine' : '' },
-      h('span', { class: 'who' }, mine ? 'You' : m.from?.name || '?'), ' ',
-      h('time', { class: 'muted small', datetime: new Date(m.at).toISOString() }, time),
+    const stamp = h('time', { class: 'muted small', datetime: new Date(m.at).toISOString() }, time);
+    if (!m.from) {
+      // The room's own line: who came, went, hosts, was muted.
+      list.append(h('li', { class: 'system', 'data-id': m.id, 'data-event': m.event?.kind || '' }, m.text, ' ', stamp));
+      continue;
+    }
+    const mine = m.from.id === S.player?.id;
+    const del = moderating
+      ? h('button', { class: 'link small del', type: 'button', 'aria-label': `Delete ${m.from.name}'s message`,
+        onclick: () => send({ t: 'chat_delete', room: r.id, id: m.id }) }, '×')
+      : null;
+    list.append(h('li', { class: mine ? 'mine' : '', 'data-id': m.id },
+      h('span', { class: 'who' }, mine ? 'You' : m.from.name), ' ', stamp, del ? ' ' : null, del,
       h('div', { class: 'text' }, m.text)));
   }
   list.dataset.count = String(r.chat.length);
@@ -476,10 +504,16 @@ function render() {
   $('#notice').hidden = !r.notice; $('#notice').textContent = cap(r.notice || '');
   $('#role').textContent = r.role === 'player' ? 'a player' : 'a spectator';
   const members = [...r.members.values()].sort((a, b) => (a.role === b.role ? 0 : a.role === 'player' ? -1 : 1));
+  const moderating = moderatorOf(r) === S.player?.id;
   $('#members').replaceChildren(...members.map((m) => h('li', { 'data-id': m.id },
     h('span', { class: `dot ${m.connected ? 'on' : ''}`, title: m.connected ? 'connected' : 'disconnected', 'aria-hidden': 'true' }),
     h('span', { class: 'grow' }, m.name, m.id === S.player?.id ? h('span', { class: 'muted' }, ' (you)') : null,
+      m.muted ? h('span', { class: 'muted small' }, ' · muted') : null,
       h('span', { class: 'sr-only' }, m.connected ? ', connected' : ', disconnected')),
+    moderating && !m.bot && m.id !== S.player?.id
+      ? h('button', { class: 'small mute', type: 'button', 'aria-pressed': String(!!m.muted),
+        onclick: () => send({ t: 'chat_mute', room: r.id, player: m.id, muted: !m.muted }) }, m.muted ? 'Unmute' : 'Mute')
+      : null,
     h('span', { class: 'badge' }, m.bot ? 'bot' : m.connected ? m.role : `${m.role}, away`))));
   const seated = members.filter((m) => m.role === 'player').length;
   $('#take-seat').hidden = !(r.role === 'spectator' && seated < r.info.max_players);
@@ -508,6 +542,8 @@ function render() {
   if (r.view == null) { setStatus('Loading…'); return; }
   $('#game').dataset.v = r.v;
   mounted.update(r.view, r.v);
+  // A new host gains (and the old one loses) the chat's delete buttons.
+  if ($('#chat-log').dataset.mod !== String(moderatorOf(r) === S.player?.id)) renderChat(r);
 }
 
 // ---------- replay viewer ----------

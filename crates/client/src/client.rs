@@ -5,8 +5,8 @@ use crate::error::{ClientError, CloseInfo};
 use crate::state::{Reply, Shared};
 use crate::view::RoomView;
 use arbiter_protocol::{
-    ClientMsg, Encoding, JoinRole, Member, PROTOCOL_VERSION, PlayerId, PlayerInfo, Role, RoomInfo,
-    ServerMsg, SignalKind,
+    ChatLine, ClientMsg, Encoding, JoinRole, Member, PROTOCOL_VERSION, PlayerId, PlayerInfo, Role,
+    RoomInfo, ServerMsg, SignalKind,
 };
 use futures_util::{SinkExt, Stream, StreamExt};
 use serde::Serialize;
@@ -336,6 +336,49 @@ impl Client {
             room: room.to_owned(),
             text: text.to_owned(),
         })
+    }
+
+    /// As the room's host, remove chat message `id` for everyone (each receives
+    /// `chat_deleted`); a refusal arrives as an `error` event.
+    pub fn chat_delete(&self, room: &str, id: u64) -> Result<(), ClientError> {
+        self.send(&ClientMsg::ChatDelete {
+            rid: None,
+            room: room.to_owned(),
+            id,
+        })
+    }
+
+    /// As the room's host, mute a member's chat (or, with `muted: false`, let them speak
+    /// again); the room says so in its chat. A refusal arrives as an `error` event.
+    pub fn chat_mute(&self, room: &str, player: &PlayerId, muted: bool) -> Result<(), ClientError> {
+        self.send(&ClientMsg::ChatMute {
+            rid: None,
+            room: room.to_owned(),
+            player: player.clone(),
+            muted,
+        })
+    }
+
+    /// A page of a room's kept chat: the newest `limit` messages (at most 100) before
+    /// message `before` (the newest ones without it), oldest first, and whether older ones
+    /// are kept.
+    pub async fn chat_history(
+        &self,
+        room: &str,
+        before: Option<u64>,
+        limit: Option<u32>,
+    ) -> Result<(Vec<ChatLine>, bool), ClientError> {
+        let rid = self.next_id();
+        let msg = ClientMsg::ChatHistory {
+            rid: Some(rid),
+            room: room.to_owned(),
+            before,
+            limit,
+        };
+        match self.request(rid, msg).await? {
+            ServerMsg::ChatHistory { messages, more, .. } => Ok((messages, more)),
+            other => Err(unexpected("chat_history", &other)),
+        }
     }
 
     /// Relay a WebRTC signalling message to another member of a room this client is in.

@@ -32,6 +32,6 @@ pub use view::{LocalView, Outcome, RoomView};
 /// The wire protocol, re-exported so users need no direct dependency.
 pub use arbiter_protocol as protocol;
 pub use arbiter_protocol::{
-    Encoding, ErrorCode, JoinRole, Member, PlayerId, PlayerInfo, PresenceEvent, Role, RoomInfo,
-    RoomStatus, ServerMsg,
+    ChatEvent, ChatEventKind, ChatLine, Encoding, ErrorCode, JoinRole, Member, PlayerId,
+    PlayerInfo, PresenceEvent, Role, RoomInfo, RoomStatus, ServerMsg,
 };

@@ -171,12 +171,15 @@ impl State {
                     let _ = tx.send(());
                 }
             }
-            ServerMsg::BotAdded { rid, .. } | ServerMsg::Launched { rid, .. } => {
+            ServerMsg::BotAdded { rid, .. }
+            | ServerMsg::Launched { rid, .. }
+            | ServerMsg::ChatHistory { rid, .. } => {
                 self.answer(*rid, || Ok(msg.clone()));
             }
             ServerMsg::Welcome { .. }
             | ServerMsg::Presence { .. }
             | ServerMsg::Chat { .. }
+            | ServerMsg::ChatDeleted { .. }
             | ServerMsg::Signal { .. }
             | ServerMsg::UndoProposal { .. }
             | ServerMsg::UndoState { .. } => {}

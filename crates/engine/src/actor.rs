@@ -473,10 +473,15 @@ impl Actor {
         loop {
             // Without a store there is nowhere to keep results.
             let results = room.take_results();
+            // Chat is as durable as the log, and sent on the same terms.
+            let chat = room.take_chat_change();
             if let Some(p) = &self.persistence {
                 let before = room.persisted_version();
                 let entries = room.take_unpersisted();
-                if !entries.is_empty() {
+                let mut kept = None;
+                let append = if entries.is_empty() {
+                    None
+                } else {
                     let every = p.snapshot_every.max(1);
                     let snapshot =
                         (room.version() / every > before / every).then(|| room.snapshot());
@@ -484,13 +489,32 @@ impl Actor {
                         room.metrics().answered(acts);
                         room.flush(self.clock.now_ms());
                     }
-                    let kept = snapshot.clone();
-                    p.store
-                        .append(room.id(), self.fence, entries, results, snapshot)
-                        .await?;
-                    if let Some(snapshot) = kept {
-                        room.stored_snapshot(snapshot);
+                    kept.clone_from(&snapshot);
+                    Some(
+                        p.store
+                            .append(room.id(), self.fence, entries, results, snapshot),
+                    )
+                };
+                let said = (!chat.is_empty()).then(|| p.store.chat(room.id(), self.fence, chat));
+                // Both at once: they share one group commit.
+                let (appended, said) = tokio::join!(
+                    async {
+                        match append {
+                            Some(f) => f.await,
+                            None => Ok(()),
+                        }
+                    },
+                    async {
+                        match said {
+                            Some(f) => f.await,
+                            None => Ok(()),
+                        }
                     }
+                );
+                appended?;
+                said?;
+                if let Some(snapshot) = kept {
+                    room.stored_snapshot(snapshot);
                 }
             }
             if !room.has_mail() {

@@ -505,6 +505,13 @@ pub trait Game: Send + Sync + 'static {
         Vec::new()
     }
 
+    /// The player who hosts the room (a party's host), if the game names one: they moderate
+    /// the room's chat, and the chat announces each new one. By default no one is named and
+    /// the human member who has been in the room longest moderates.
+    fn host(&self, _state: &Self::State) -> Option<PlayerId> {
+        None
+    }
+
     /// The game's own records (poker hand histories, scores per round), as `viewer` may see
     /// them, for the REST history API. `null` when the game keeps none.
     fn history(&self, _state: &Self::State, _viewer: &Viewer) -> Value {

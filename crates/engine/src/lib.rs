@@ -31,11 +31,11 @@ pub use outbox::{Caller, ConnId, Frame, FrameKind, Outbox};
 pub use playtest::Playtest;
 pub use registry::{GameListing, Registry};
 pub use rng::GameRng;
-pub use room::{AdminOp, Query, Room, RoomOptions, RoomSpec};
+pub use room::{AdminOp, CHAT_KEPT, Query, Room, RoomOptions, RoomSpec};
 pub use rooms::{CreateOptions, RoomLimits, Rooms, could_name_a_room};
 pub use seats::{Clock, Seat, Seats};
 pub use store::{
-    Archive, CreateKey, GameResult, Loaded, ResultsOf, Snapshot, Store, StoreError, StoreFuture,
-    StoredRoom, fnv1a,
+    Archive, ChatChange, CreateKey, GameResult, Loaded, ResultsOf, Snapshot, Store, StoreError,
+    StoreFuture, StoredChat, StoredRoom, fnv1a,
 };
 pub use turns::{Next, Round, TurnAction, TurnConfig, TurnGame, Turns};

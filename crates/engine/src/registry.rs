@@ -124,7 +124,8 @@ impl<G: Game> GameEntry for Entry<G> {
         launch: Launch,
     ) -> Result<RoomHandle, GameError> {
         let now = clock.now_ms();
-        let room = Room::restore(self.0.clone(), spec, &loaded.snapshots, &loaded.log, now)?;
+        let mut room = Room::restore(self.0.clone(), spec, &loaded.snapshots, &loaded.log, now)?;
+        room.restore_chat(&loaded.chat);
         Ok(start(room, clock, launch))
     }
 }

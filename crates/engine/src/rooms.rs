@@ -489,6 +489,7 @@ impl Rooms {
                     room,
                     snapshots,
                     log: recent,
+                    ..
                 } = store
                     .load(id)
                     .await
@@ -587,7 +588,13 @@ mod tests {
     #[test]
     fn only_names_the_engine_could_have_made_are_looked_up() {
         // Six letters, and five for rooms made before codes grew.
-        for name in ["r_3f9a0c1d2e4b5a69", "KXQTPM", "kxqtpm", " KXQTPM ", "KXQTP"] {
+        for name in [
+            "r_3f9a0c1d2e4b5a69",
+            "KXQTPM",
+            "kxqtpm",
+            " KXQTPM ",
+            "KXQTP",
+        ] {
             assert!(could_name_a_room(name), "{name}");
         }
         for name in [

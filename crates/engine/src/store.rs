@@ -3,7 +3,7 @@
 
 use crate::log::LogEntry;
 use crate::room::RoomOptions;
-use arbiter_protocol::PlayerId;
+use arbiter_protocol::{ChatLine, PlayerId};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::fmt;
@@ -137,6 +137,37 @@ pub struct Loaded {
     pub snapshots: Vec<Snapshot>,
     /// Every log entry after the oldest snapshot returned (all of them if there is none).
     pub log: Vec<LogEntry>,
+    /// The room's chat.
+    pub chat: StoredChat,
+}
+
+/// A room's chat as storage holds it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StoredChat {
+    /// The newest messages not deleted, at most [`CHAT_KEPT`](crate::CHAT_KEPT), oldest first.
+    pub lines: Vec<ChatLine>,
+    /// The highest id ever given, deleted messages included (ids are never given twice).
+    pub last_id: u64,
+    /// The members the host muted.
+    pub muted: Vec<PlayerId>,
+}
+
+/// Changes to a room's chat, made durable together.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ChatChange {
+    /// New messages, in id order.
+    pub said: Vec<ChatLine>,
+    /// Ids of messages the host deleted.
+    pub deleted: Vec<u64>,
+    /// Everyone muted now, when that changed.
+    pub muted: Option<Vec<PlayerId>>,
+}
+
+impl ChatChange {
+    /// Nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.said.is_empty() && self.deleted.is_empty() && self.muted.is_none()
+    }
 }
 
 /// A finished game: who placed where. Recorded when a room's game ends (a room that
@@ -199,6 +230,8 @@ pub trait Store: Send + Sync + 'static {
         results: Vec<GameResult>,
         snapshot: Option<Snapshot>,
     ) -> StoreFuture<'_, ()>;
+    /// Make a room's chat changes durable, only if `fence` is still the room's token.
+    fn chat(&self, room: &str, fence: u64, change: ChatChange) -> StoreFuture<'_, ()>;
     /// Recorded results, newest first: of one room, or involving one player.
     fn results(&self, of: ResultsOf, limit: usize) -> StoreFuture<'_, Vec<GameResult>>;
     /// Mark a room archived: kept for history, not restored on start (only if `fence` is

@@ -39,8 +39,14 @@ fn caller(conn: u64, id: &str) -> (Caller, mpsc::UnboundedReceiver<Bytes>) {
     (caller, rx)
 }
 
+/// The next frame, past the room's own chat lines ("Ada joined").
 async fn next(rx: &mut mpsc::UnboundedReceiver<Bytes>) -> ServerMsg {
-    serde_json::from_slice(&rx.recv().await.unwrap()).unwrap()
+    loop {
+        let msg = serde_json::from_slice(&rx.recv().await.unwrap()).unwrap();
+        if !matches!(msg, ServerMsg::Chat { from: None, .. }) {
+            return msg;
+        }
+    }
 }
 
 fn rooms(lifetimes: RoomLifetimes) -> Rooms {

@@ -130,6 +130,23 @@ fn client_messages() -> Vec<ClientMsg> {
             room: room(),
             text: "\u{202e}reversed \u{0}nul".into(),
         },
+        ClientMsg::ChatHistory {
+            rid: Some(21),
+            room: room(),
+            before: Some(181),
+            limit: Some(50),
+        },
+        ClientMsg::ChatDelete {
+            rid: Some(22),
+            room: room(),
+            id: 181,
+        },
+        ClientMsg::ChatMute {
+            rid: None,
+            room: room(),
+            player: "p_0b7d4c118f1c2a9e".into(),
+            muted: true,
+        },
         ClientMsg::Signal {
             room: room(),
             to: "p_0b7d4c118f1c2a9e".into(),

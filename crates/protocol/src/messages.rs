@@ -79,6 +79,9 @@ pub struct Member {
     /// are off.
     #[serde(default, skip_serializing_if = "Media::is_off")]
     pub media: Media,
+    /// The host muted the member's chat.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub muted: bool,
 }
 
 /// A member's camera and microphone state (`media`), shown to everyone in the room. Both go
@@ -96,6 +99,48 @@ impl Media {
     pub fn is_off(&self) -> bool {
         !self.camera && !self.mic
     }
+}
+
+/// A room's chat message, as `chat` carries it and `chat_history` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatLine {
+    /// Its number in the room: 1, 2, 3… in the order said (`chat_delete` names it).
+    pub id: u64,
+    /// Who said it; absent for the room's own messages (`event` says what happened).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<PlayerInfo>,
+    /// What was said (for the room's own messages, a sentence in English).
+    pub text: String,
+    /// Room time it was said (ms since the Unix epoch).
+    pub at: u64,
+    /// For the room's own messages: what happened, to whom.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<ChatEvent>,
+}
+
+/// What a room's own chat message reports (`chat.event`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatEvent {
+    /// What happened.
+    pub kind: ChatEventKind,
+    /// To whom.
+    pub player: PlayerInfo,
+}
+
+/// The kinds of [`ChatEvent`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChatEventKind {
+    /// They entered the room.
+    Joined,
+    /// They left it.
+    Left,
+    /// They are the room's host now.
+    Host,
+    /// The host muted them: their chat messages are refused.
+    Muted,
+    /// The host let them speak again.
+    Unmuted,
 }
 
 /// What a WebRTC signalling message carries (`signal.kind`).
@@ -368,12 +413,49 @@ pub enum ClientMsg {
         /// Accept (the action is taken back once everyone asked accepts) or refuse.
         accept: bool,
     },
-    /// Say something to everyone in a room (1–500 characters).
+    /// Say something to everyone in a room (1–1,000 characters).
     Chat {
         /// Room id.
         room: String,
         /// The message.
         text: String,
+    },
+    /// Read a page of a room's chat: the newest messages before `before` (all kept ones
+    /// without it), oldest first. Answer: `chat_history`.
+    ChatHistory {
+        /// Request id, echoed in the answer.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rid: Option<u64>,
+        /// Room id.
+        room: String,
+        /// Only messages with a smaller id.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        before: Option<u64>,
+        /// At most this many (default and most: 100).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        limit: Option<u32>,
+    },
+    /// The host removes a chat message for everyone (and from the stored history).
+    ChatDelete {
+        /// Request id, echoed by an error.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rid: Option<u64>,
+        /// Room id.
+        room: String,
+        /// The message's id.
+        id: u64,
+    },
+    /// The host mutes a member's chat, or lets them speak again.
+    ChatMute {
+        /// Request id, echoed by an error.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rid: Option<u64>,
+        /// Room id.
+        room: String,
+        /// The member.
+        player: PlayerId,
+        /// Mute (true) or unmute (false).
+        muted: bool,
     },
     /// Relay a WebRTC signalling message to one other connected member of a room (a video
     /// call at the table). Only the target's connections to the room receive it.
@@ -547,16 +629,42 @@ pub enum ServerMsg {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         details: Option<Value>,
     },
-    /// A chat message in a room (also replayed, the latest ones, after `joined`).
+    /// A chat message in a room (also replayed, the latest ones, after `joined`); the fields
+    /// of [`ChatLine`].
     Chat {
         /// Room id.
         room: String,
-        /// Who said it.
-        from: PlayerInfo,
-        /// What they said.
+        /// Its number in the room.
+        id: u64,
+        /// Who said it; absent for the room's own messages.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<PlayerInfo>,
+        /// What was said.
         text: String,
         /// Room time it was said (ms since the Unix epoch).
         at: u64,
+        /// For the room's own messages: what happened, to whom.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        event: Option<ChatEvent>,
+    },
+    /// Answer to `chat_history`.
+    ChatHistory {
+        /// Echo of the request id.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rid: Option<u64>,
+        /// Room id.
+        room: String,
+        /// Oldest first.
+        messages: Vec<ChatLine>,
+        /// Older messages are kept: ask again with `before` the first one's id.
+        more: bool,
+    },
+    /// The host removed a chat message.
+    ChatDeleted {
+        /// Room id.
+        room: String,
+        /// The message's id.
+        id: u64,
     },
     /// A WebRTC signalling message another member of the room sent to this player.
     Signal {

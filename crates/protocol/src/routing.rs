@@ -100,6 +100,9 @@ impl ClientMsg {
             | Self::Redo { room, .. }
             | Self::Consent { room, .. }
             | Self::Chat { room, .. }
+            | Self::ChatHistory { room, .. }
+            | Self::ChatDelete { room, .. }
+            | Self::ChatMute { room, .. }
             | Self::Signal { room, .. }
             | Self::Media { room, .. }
             | Self::Sync { room } => Some(room),
@@ -125,6 +128,9 @@ impl ClientMsg {
             | Self::JoinOrCreate { rid, .. }
             | Self::Launch { rid, .. }
             | Self::Join { rid, .. }
+            | Self::ChatHistory { rid, .. }
+            | Self::ChatDelete { rid, .. }
+            | Self::ChatMute { rid, .. }
             | Self::Leave { rid, .. }
             | Self::AddBot { rid, .. } => ReplyTo::Error { rid: *rid },
             Self::Hello { .. }

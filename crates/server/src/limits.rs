@@ -216,7 +216,10 @@ impl Class {
             | ClientMsg::Undo { .. }
             | ClientMsg::Redo { .. }
             | ClientMsg::Consent { .. } => Self::Act,
-            ClientMsg::Chat { .. } => Self::Chat,
+            // Moderation is chat's too: a host cannot flood a room with mute notices.
+            ClientMsg::Chat { .. } | ClientMsg::ChatDelete { .. } | ClientMsg::ChatMute { .. } => {
+                Self::Chat
+            }
             ClientMsg::Join { .. }
             | ClientMsg::Create { .. }
             | ClientMsg::JoinOrCreate { .. }
@@ -224,6 +227,7 @@ impl Class {
             | ClientMsg::AddBot { .. }
             | ClientMsg::Leave { .. } => Self::Join,
             ClientMsg::Hello { .. }
+            | ClientMsg::ChatHistory { .. }
             | ClientMsg::Signal { .. }
             | ClientMsg::Media { .. }
             | ClientMsg::Sync { .. }

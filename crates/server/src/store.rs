@@ -8,8 +8,8 @@
 use crate::metrics::{STORE_COMMIT_SECONDS, STORE_COMMIT_WRITES, STORE_ERRORS};
 use arbiter_engine::protocol::PlayerId;
 use arbiter_engine::{
-    Archive, CreateKey, GameResult, Loaded, LogEntry, ResultsOf, Snapshot, Store, StoreError,
-    StoreFuture, StoredRoom,
+    Archive, CHAT_KEPT, ChatChange, CreateKey, GameResult, Loaded, LogEntry, ResultsOf, Snapshot,
+    Store, StoreError, StoreFuture, StoredChat, StoredRoom,
 };
 use metrics::{counter, histogram};
 use serde_json::Value;
@@ -47,6 +47,11 @@ enum Write {
         why: Archive,
         at_ms: u64,
     },
+    Chat {
+        room: String,
+        fence: u64,
+        change: ChatChange,
+    },
 }
 
 impl Write {
@@ -56,6 +61,7 @@ impl Write {
             Write::Create(_) => "create",
             Write::Append { .. } => "append",
             Write::Archive { .. } => "archive",
+            Write::Chat { .. } => "chat",
         }
     }
 }
@@ -272,6 +278,19 @@ mod sql {
     pub(super) const RESULTS_OF_ROOM: &str = "SELECT room, v, game, at_ms, ranking FROM results WHERE room = $1 ORDER BY v DESC LIMIT $2";
     pub(super) const RESULTS_OF_PLAYER: &str = "SELECT r.room, r.v, r.game, r.at_ms, r.ranking FROM results r JOIN result_players p ON p.room = r.room AND p.v = r.v WHERE p.player = $1 ORDER BY r.at_ms DESC LIMIT $2";
     pub(super) const LOG: &str = "SELECT entry FROM log WHERE room = $1 AND v > $2 ORDER BY v";
+    /// A chat write's fence check (with no change to the muted).
+    pub(super) const CHAT_FENCE: &str =
+        "UPDATE rooms SET fence = fence WHERE id = $1 AND fence = $2";
+    pub(super) const CHAT_MUTE: &str =
+        "UPDATE rooms SET chat_muted = $3 WHERE id = $1 AND fence = $2";
+    /// Ids are never given twice; a clash is refused, not allowed to fail the group.
+    pub(super) const CHAT_SAY: &str =
+        "INSERT INTO chat (room, id, at_ms, line) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
+    pub(super) const CHAT_DELETE: &str = "UPDATE chat SET line = NULL WHERE room = $1 AND id = $2";
+    pub(super) const CHAT_LINES: &str =
+        "SELECT line FROM chat WHERE room = $1 AND line IS NOT NULL ORDER BY id DESC LIMIT $2";
+    pub(super) const CHAT_LAST: &str = "SELECT MAX(id) AS last FROM chat WHERE room = $1";
+    pub(super) const CHAT_MUTED: &str = "SELECT chat_muted FROM rooms WHERE id = $1";
     pub(super) const LOG_PAGE: &str =
         "SELECT entry FROM log WHERE room = $1 AND v > $2 ORDER BY v LIMIT $3";
 }
@@ -501,6 +520,63 @@ macro_rules! commit_all {
                             _ => Ok(()),
                         });
                     }
+                    Write::Chat {
+                        room,
+                        fence,
+                        change,
+                    } => {
+                        let held = match &change.muted {
+                            Some(muted) => {
+                                let muted = (!muted.is_empty())
+                                    .then(|| serde_json::to_string(muted))
+                                    .transpose()
+                                    .map_err(err)?;
+                                sqlx::query(&fix(sql::CHAT_MUTE))
+                                    .bind(room)
+                                    .bind(to_db(*fence))
+                                    .bind(muted)
+                                    .execute(&mut *tx)
+                                    .await
+                            }
+                            None => {
+                                sqlx::query(&fix(sql::CHAT_FENCE))
+                                    .bind(room)
+                                    .bind(to_db(*fence))
+                                    .execute(&mut *tx)
+                                    .await
+                            }
+                        }
+                        .map_err(err)?
+                        .rows_affected();
+                        if held == 0 {
+                            outcomes.push(Err(StoreError::Fenced));
+                            i += 1;
+                            continue;
+                        }
+                        let mut outcome = Ok(());
+                        for line in &change.said {
+                            let said = sqlx::query(&fix(sql::CHAT_SAY))
+                                .bind(room)
+                                .bind(to_db(line.id))
+                                .bind(to_db(line.at))
+                                .bind(serde_json::to_string(line).map_err(err)?)
+                                .execute(&mut *tx)
+                                .await
+                                .map_err(err)?;
+                            if said.rows_affected() == 0 {
+                                outcome = Err(StoreError::Conflict);
+                            }
+                        }
+                        for id in &change.deleted {
+                            sqlx::query(&fix(sql::CHAT_DELETE))
+                                .bind(room)
+                                .bind(to_db(*id))
+                                .execute(&mut *tx)
+                                .await
+                                .map_err(err)?;
+                        }
+                        outcomes.push(outcome);
+                    }
                     Write::Append { .. } => unreachable!("appends are taken in runs above"),
                 }
                 i += 1;
@@ -614,10 +690,45 @@ macro_rules! read_room {
                     StoreError::Failed(format!("room {id}: unreadable log entry: {e}"))
                 })?);
             }
+            let mut lines = Vec::new();
+            for row in sqlx::query(&fix(sql::CHAT_LINES))
+                .bind(id)
+                .bind(i64::try_from(CHAT_KEPT).unwrap_or(i64::MAX))
+                .fetch_all(pool)
+                .await
+                .map_err(err)?
+            {
+                let line: String = row.try_get("line").map_err(err)?;
+                lines.push(serde_json::from_str(&line).map_err(|e| {
+                    StoreError::Failed(format!("room {id}: unreadable chat message: {e}"))
+                })?);
+            }
+            lines.reverse();
+            let last: Option<i64> = sqlx::query(&fix(sql::CHAT_LAST))
+                .bind(id)
+                .fetch_one(pool)
+                .await
+                .and_then(|row| row.try_get("last"))
+                .map_err(err)?;
+            let muted: Option<String> = sqlx::query(&fix(sql::CHAT_MUTED))
+                .bind(id)
+                .fetch_one(pool)
+                .await
+                .and_then(|row| row.try_get("chat_muted"))
+                .map_err(err)?;
+            let chat = StoredChat {
+                lines,
+                last_id: last.map_or(0, from_db),
+                muted: match muted {
+                    Some(m) => serde_json::from_str(&m).map_err(err)?,
+                    None => Vec::new(),
+                },
+            };
             Ok(Some(Loaded {
                 room,
                 snapshots,
                 log,
+                chat,
             }))
         }
     };
@@ -806,6 +917,18 @@ impl Store for SqlStore {
             results,
             snapshot,
         }))
+    }
+
+    fn chat(&self, room: &str, fence: u64, change: ChatChange) -> StoreFuture<'_, ()> {
+        let room = room.to_owned();
+        Box::pin(async move {
+            self.write(Write::Chat {
+                room,
+                fence,
+                change,
+            })
+            .await
+        })
     }
 
     fn log(&self, room: &str, after: u64, limit: usize) -> StoreFuture<'_, Vec<LogEntry>> {

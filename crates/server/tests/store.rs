@@ -3,8 +3,10 @@
 
 #![allow(clippy::unwrap_used)]
 
-use arbiter_engine::protocol::PlayerId;
-use arbiter_engine::{Archive, EntryKind, LogEntry, Snapshot, Store, StoreError, StoredRoom};
+use arbiter_engine::protocol::{ChatLine, PlayerId, PlayerInfo};
+use arbiter_engine::{
+    Archive, CHAT_KEPT, ChatChange, EntryKind, LogEntry, Snapshot, Store, StoreError, StoredRoom,
+};
 use arbiter_server::SqlStore;
 use serde_json::{Value, json};
 
@@ -192,12 +194,82 @@ async fn many_rooms_appending_at_once_are_all_stored(store: &SqlStore) {
     }
 }
 
+fn line(id: u64) -> ChatLine {
+    ChatLine {
+        id,
+        from: Some(PlayerInfo {
+            id: PlayerId("p_a".into()),
+            name: "Ada".into(),
+        }),
+        text: format!("message {id}"),
+        at: 2_000 + id,
+        event: None,
+    }
+}
+
+/// Chat is stored with the room: a load returns the newest `CHAT_KEPT` messages not deleted,
+/// the highest id ever given (a deleted newest message included) and who is muted; an old
+/// fencing token cannot write it; a reused id is refused without failing the others' commit.
+async fn chat_is_kept_with_the_room(store: &SqlStore) {
+    let room = "r_chat_a";
+    store.create(stored(room, "CHCHC")).await.unwrap();
+    let loaded = store.load(room).await.unwrap().unwrap();
+    assert_eq!(
+        (loaded.chat.lines.len(), loaded.chat.last_id),
+        (0, 0),
+        "a new room has no chat"
+    );
+    let said = |ids: std::ops::RangeInclusive<u64>| ChatChange {
+        said: ids.map(line).collect(),
+        ..ChatChange::default()
+    };
+    store.chat(room, 0, said(1..=150)).await.unwrap();
+    store.chat(room, 0, said(151..=260)).await.unwrap();
+    let mutes = ChatChange {
+        deleted: vec![259, 260],
+        muted: Some(vec![PlayerId("p_b".into())]),
+        ..ChatChange::default()
+    };
+    store.chat(room, 0, mutes).await.unwrap();
+    let chat = store.load(room).await.unwrap().unwrap().chat;
+    let ids: Vec<u64> = chat.lines.iter().map(|l| l.id).collect();
+    let want = (259 - CHAT_KEPT as u64)..=258;
+    assert_eq!(ids, want.collect::<Vec<_>>());
+    assert_eq!(chat.lines.last(), Some(&line(258)));
+    assert_eq!(chat.last_id, 260);
+    assert_eq!(chat.muted, vec![PlayerId("p_b".into())]);
+
+    assert_eq!(store.claim(room).await.unwrap(), Some(1));
+    let (stale, reused, fresh) = tokio::join!(
+        store.chat(room, 0, said(261..=261)),
+        store.chat(room, 1, said(10..=10)),
+        store.chat(room, 1, said(261..=261)),
+    );
+    assert_eq!(stale, Err(StoreError::Fenced));
+    assert_eq!(reused, Err(StoreError::Conflict));
+    assert_eq!(fresh, Ok(()));
+    let unmuted = ChatChange {
+        muted: Some(Vec::new()),
+        ..ChatChange::default()
+    };
+    store.chat(room, 1, unmuted).await.unwrap();
+    let chat = store.load(room).await.unwrap().unwrap().chat;
+    assert_eq!((chat.last_id, chat.muted.len()), (261, 0));
+    assert_eq!(chat.lines.last(), Some(&line(261)));
+    assert_eq!(
+        chat.lines.iter().find(|l| l.id == 10),
+        None,
+        "too old to be kept"
+    );
+}
+
 async fn every_store_test(url: &str) {
     let store = SqlStore::open(url).await.unwrap();
     snapshots_are_found_by_version(&store).await;
     an_old_fencing_token_cannot_write(&store).await;
     many_rooms_appending_at_once_are_all_stored(&store).await;
     live_codes_are_unique(&store).await;
+    chat_is_kept_with_the_room(&store).await;
 }
 
 #[tokio::test]

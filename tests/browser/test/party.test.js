@@ -22,10 +22,27 @@ test('three friends gather in a party, play tic-tac-toe from it and come back to
   await bob.page.locator('#status', { hasText: 'Ada is the host' }).waitFor();
   assert.equal(await bob.page.locator('#party-host').isHidden(), true, 'only the host picks');
 
-  // Chat in the lobby.
-  await cy.page.fill('#chat-input', 'who is in?');
-  await cy.page.click('#chat-send');
+  // Chat in the lobby; the party says who came.
+  await ada.page.locator('#chat-log li.system[data-event="joined"]', { hasText: 'Cy joined' }).waitFor();
+  const say = async (p, text) => { await p.page.fill('#chat-input', text); await p.page.click('#chat-send'); };
+  await say(cy, 'who is in?');
   for (const p of [ada, bob]) await p.page.locator('#chat-log li', { hasText: 'who is in?' }).waitFor();
+
+  // The host moderates: deletes a message for everyone, mutes a member and lets them back.
+  assert.equal(await bob.page.locator('#chat-log button.del').count(), 0, 'only the host deletes');
+  await ada.page.locator('#chat-log li', { hasText: 'who is in?' }).locator('button.del').click();
+  for (const p of [bob, cy]) await p.page.locator('#chat-log li', { hasText: 'who is in?' }).waitFor({ state: 'detached' });
+  await ada.page.locator('#members li', { hasText: 'Cy' }).locator('button.mute').click();
+  await bob.page.locator('#chat-log li.system', { hasText: 'the host muted Cy' }).waitFor();
+  await cy.page.locator('#members li', { hasText: 'muted' }).waitFor();
+  await say(cy, 'can anyone hear me');
+  await cy.page.locator('.toast', { hasText: 'muted' }).waitFor();
+  await ada.page.locator('#members li', { hasText: 'Cy' }).locator('button.mute[aria-pressed="true"]').click();
+  await bob.page.locator('#chat-log li.system', { hasText: 'Cy may chat again' }).waitFor();
+  await say(cy, 'back again');
+  await bob.page.locator('#chat-log li', { hasText: 'back again' }).waitFor();
+  // Messages arrive in order: a relayed muted one would be on the page by now.
+  assert.equal(await bob.page.locator('#chat-log li', { hasText: 'can anyone hear me' }).count(), 0);
 
   // The host picks tic-tac-toe; Ada and Bob say they are ready; Ada starts it.
   await ada.page.locator('#party-game option[value="tictactoe"]').waitFor({ state: 'attached' });

@@ -39,6 +39,13 @@ impl<G: Game> Room<G> {
                 ..
             } => self.consent(caller, seq, proposal, accept, now_ms),
             ClientMsg::Chat { text, .. } => self.chat(caller, &text, now_ms),
+            ClientMsg::ChatHistory {
+                rid, before, limit, ..
+            } => self.chat_history(caller, rid, before, limit),
+            ClientMsg::ChatDelete { rid, id, .. } => self.chat_delete(caller, rid, id, now_ms),
+            ClientMsg::ChatMute {
+                rid, player, muted, ..
+            } => self.chat_mute(caller, rid, &player, muted, now_ms),
             ClientMsg::Signal { to, kind, data, .. } => {
                 self.signal(caller, &to, kind, data, now_ms);
             }

@@ -11,6 +11,8 @@ pub(super) struct MemberState {
     pub(super) conns: u32,
     /// Camera and microphone, as the member last said (`media`); off while unconnected.
     pub(super) media: Media,
+    /// The host muted their chat.
+    pub(super) muted: bool,
 }
 
 impl MemberState {
@@ -22,6 +24,7 @@ impl MemberState {
             connected: self.bot || self.conns > 0,
             bot: self.bot,
             media: self.media,
+            muted: self.muted,
         }
     }
 }
@@ -133,6 +136,7 @@ impl<G: Game> Room<G> {
                         bot: false,
                         conns: 0,
                         media: Media::default(),
+                        muted: self.is_muted(&caller.player.id),
                     });
                     (self.members.len() - 1, true)
                 }
@@ -179,10 +183,7 @@ impl<G: Game> Room<G> {
         } else {
             self.catch_up(caller, &key, since);
         }
-        let recent: Vec<Arc<ServerMsg>> = self.chat.iter().cloned().collect();
-        for msg in recent {
-            self.send_to(caller.conn, &caller.outbox, FrameKind::Control, &msg);
-        }
+        self.replay_chat(caller);
         self.show_undo(caller);
         // A human arriving can wake bots that wait for company.
         self.plan_bot();
@@ -276,6 +277,7 @@ impl<G: Game> Room<G> {
             bot: true,
             conns: 0,
             media: Media::default(),
+            muted: false,
         });
         let member = self.members[self.members.len() - 1].to_member();
         self.presence(PresenceEvent::Joined, member.clone());

@@ -30,11 +30,11 @@ use crate::metrics::RoomMetrics;
 use crate::outbox::{Caller, ConnId, Frame, FrameKind, Outbox};
 use crate::rng::GameRng;
 use crate::seats::Seats;
-use crate::store::{GameResult, Snapshot, fnv1a};
+use crate::store::{ChatChange, GameResult, Snapshot, StoredChat, fnv1a};
 use actions::{Answer, Books, SeqBook};
 use arbiter_protocol::{
-    Encoding, ErrorCode, JoinRole, Media, Member, PlayerId, PlayerInfo, PresenceEvent, Role,
-    RoomInfo, RoomStatus, ServerMsg,
+    ChatEvent, ChatEventKind, ChatLine, Encoding, ErrorCode, JoinRole, Media, Member, PlayerId,
+    PlayerInfo, PresenceEvent, Role, RoomInfo, RoomStatus, ServerMsg,
 };
 use bots::PendingBot;
 use bytes::Bytes;
@@ -42,11 +42,12 @@ use mail::Mail;
 use members::{ConnState, MemberState};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 use views::{SentView, ViewKey};
 
 pub use admin::AdminOp;
+pub use chat::CHAT_KEPT;
 pub use history::Query;
 
 /// Limits and listing chosen when a room is created.
@@ -115,10 +116,8 @@ pub struct Room<G: Game> {
     seat_deadlines: HashMap<PlayerId, u64>,
     pending_bot: Option<PendingBot>,
     bots_added: u32,
-    /// The latest chat messages, shown to whoever joins.
-    chat: VecDeque<Arc<ServerMsg>>,
-    /// Each member's chat bucket, on room time.
-    chat_limits: chat::ChatLimits,
+    /// The chat kept, its moderation, and each member's chat bucket on room time.
+    chat: chat::Chat,
     /// Handles on the metrics every action touches.
     metrics: RoomMetrics,
     /// The version this room was loaded from storage at, if it was (see [`Room::rewound`]).
@@ -154,8 +153,7 @@ impl<G: Game> Room<G> {
             seat_deadlines: HashMap::new(),
             pending_bot: None,
             bots_added: 0,
-            chat: VecDeque::new(),
-            chat_limits: chat::ChatLimits::default(),
+            chat: chat::Chat::default(),
             metrics,
             restored_at: None,
             returned: HashMap::new(),
@@ -338,6 +336,7 @@ impl<G: Game> Room<G> {
             };
             self.remove_member(idx, None, Some("removed"));
         }
+        self.announce_host();
     }
 
     /// Hold outgoing frames until [`Room::flush`] (the actor does, to send nothing before

@@ -120,6 +120,7 @@ impl<G: Game> Room<G> {
                 bot: seat["bot"].as_bool().unwrap_or(false),
                 conns: 0,
                 media: Media::default(),
+                muted: false,
             });
         }
         self.current.seats = if s["table"].is_null() {
@@ -172,6 +173,7 @@ impl<G: Game> Room<G> {
                 bot: player.id.as_str().starts_with(BOT_PREFIX),
                 conns: 0,
                 media: Media::default(),
+                muted: false,
             }),
             EntryKind::Leave { player } => self.members.retain(|m| &m.info.id != player),
             EntryKind::Act {

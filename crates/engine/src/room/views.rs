@@ -205,12 +205,24 @@ impl<G: Game> Room<G> {
 
     /// Tell every open connection about a presence change.
     pub(super) fn presence(&mut self, event: PresenceEvent, member: Member) {
+        let said = match event {
+            PresenceEvent::Joined => Some(ChatEventKind::Joined),
+            PresenceEvent::Left => Some(ChatEventKind::Left),
+            _ => None,
+        };
+        let who = PlayerInfo {
+            id: member.id.clone(),
+            name: member.name.clone(),
+        };
         let msg = ServerMsg::Presence {
             room: self.spec.id.clone(),
             event,
             member,
         };
         self.broadcast_control(&msg);
+        if let Some(kind) = said {
+            self.announce(kind, who);
+        }
     }
 
     /// Send one message to every open connection, encoded once per encoding.

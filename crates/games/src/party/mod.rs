@@ -482,6 +482,11 @@ impl Game for Party {
         Ok(())
     }
 
+    /// The host moderates the party's chat, and the chat announces each new one.
+    fn host(&self, state: &State) -> Option<PlayerId> {
+        state.host.clone()
+    }
+
     fn evicted(&self, state: &State, seats: &Seats) -> Vec<PlayerId> {
         let out = state.kicked.iter().chain(&state.banned);
         out.filter(|p| seats.contains(p)).cloned().collect()

@@ -189,6 +189,45 @@ pub async fn server_with(registry: arbiter_engine::Registry, settings: Settings)
     .unwrap()
 }
 
+/// A server on a SQLite database at `db` (made if missing) with strict durability: stop it and
+/// start another on the same file to restart.
+pub async fn durable_server(db: &std::path::Path) -> Running {
+    let store = arbiter_server::SqlStore::open(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    let persistence = arbiter_engine::Persistence {
+        store: std::sync::Arc::new(store),
+        durability: arbiter_engine::Durability::Strict,
+        snapshot_every: 4,
+    };
+    arbiter_server::start_with(
+        "127.0.0.1:0".parse().unwrap(),
+        arbiter_games::registry(),
+        Settings::default(),
+        Signer::new("test-secret-test-secret-test-secret"),
+        Some(persistence),
+    )
+    .await
+    .unwrap()
+}
+
+/// The next event of a client's connection that `pred` picks, bounded in real time.
+pub async fn next_where(
+    events: &mut arbiter_client::Events,
+    pred: impl Fn(&ServerMsg) -> bool,
+) -> ServerMsg {
+    tokio::time::timeout(PATIENCE, async {
+        loop {
+            let m = events.next().await.expect("the connection is open");
+            if pred(&m) {
+                return m;
+            }
+        }
+    })
+    .await
+    .expect("in time")
+}
+
 pub async fn server() -> Running {
     server_with(arbiter_games::registry(), Settings::default()).await
 }
@@ -259,6 +298,8 @@ impl Raw {
         self.send_text(&serde_json::to_string(msg).unwrap()).await;
     }
 
+    /// The server's next message, or the end. The room's own chat lines ("Ada joined") are
+    /// skipped: these tests read what answers their frames (`chat` tests use the client).
     pub async fn next(&mut self) -> Event {
         if let Some(m) = self.pending.pop_front() {
             return Event::Msg(m);
@@ -275,7 +316,10 @@ impl Raw {
                     let msgs = arbiter_protocol::Encoding::Json
                         .decode_server(t.as_bytes())
                         .expect("server frames are protocol");
-                    self.pending.extend(msgs);
+                    self.pending.extend(
+                        msgs.into_iter()
+                            .filter(|m| !matches!(m, ServerMsg::Chat { from: None, .. })),
+                    );
                     if let Some(m) = self.pending.pop_front() {
                         return Event::Msg(m);
                     }
