@@ -36,7 +36,7 @@ const S = {
   current: null,                // id of the room on screen
   want: null,                   // {code, as}: the room to (re)join once welcomed
   page: 'lobby',                // lobby | room | replay
-  games: [], publicRooms: null, roomsError: false, noName: false,
+  games: [], publicRooms: null, roomsError: false, noName: false, watching: false,
 };
 const cur = () => S.rooms.get(S.current);
 const online = () => S.ws && S.authed;
@@ -127,7 +127,12 @@ function onMessage(m) {
       setConn('online'); renderMe();
       if (!S.games.length) loadGames();
       rejoinAll();
+      S.watching = false; watchRooms();
       break;
+    case 'rooms':
+      S.publicRooms = m.rooms; S.roomsError = false;
+      renderRooms();
+      return;
     case 'error': return onError(m);
     case 'joined': return onJoined(m);
     case 'bot_added': S.pending.delete(m.rid); return;
@@ -336,7 +341,10 @@ function joinRoom(code, as = 'any', rejoin = false) {
   request({ t: 'join', room: code, as }, { kind: 'join', code, as, rejoin });
 }
 function createRoom(game, pub) {
-  request({ t: 'create', game, public: pub, as: 'any' }, { kind: 'create', code: null, as: 'any' });
+  const lang = $('#new-lang').value.trim();
+  const tags = $('#new-tags').value.split(',').map((t) => t.trim()).filter(Boolean);
+  request({ t: 'create', game, public: pub, as: 'any', ...(lang ? { lang } : {}), ...(tags.length ? { tags } : {}) },
+    { kind: 'create', code: null, as: 'any' });
 }
 /** Send a message that carries the room's next seq (`act`, `undo`, `redo`, `consent`). */
 function sequenced(body) {
@@ -379,7 +387,7 @@ function go(page, code, v) {
   S.page = page;
   const hash = page === 'room' ? `#room=${code}` : page === 'replay' ? `#replay=${code}${v != null ? `&v=${v}` : ''}` : '';
   if (location.hash !== hash) history.replaceState(null, '', hash || location.pathname + location.search);
-  if (page === 'lobby') { S.current = null; S.want = null; loadRooms(); renderMine(); }
+  if (page === 'lobby') { S.current = null; S.want = null; loadRooms(); renderMine(); } else if (S.watching && online()) watchRooms();
   render();
 }
 function route() {
@@ -414,12 +422,29 @@ async function loadGames() {
   try { S.games = await getJson('/api/v1/games', false); } catch { S.games = []; }
   renderGames(); render();
 }
+/** The lobby's filters, as `watch_rooms` and `GET /api/v1/rooms` take them. */
+function roomFilter() {
+  const f = {};
+  if ($('#f-game').value) f.game = $('#f-game').value;
+  if ($('#f-space').checked) f.space = true;
+  const lang = $('#f-lang').value.trim(); if (lang) f.lang = lang;
+  const tag = $('#f-tag').value.trim(); if (tag) f.tags = [tag];
+  return f;
+}
+// The lobby's list follows the server's: `watch_rooms` answers with it and sends it again on
+// every change. Until the socket is up, one REST read shows something.
 async function loadRooms() {
-  try { S.publicRooms = await getJson('/api/v1/rooms', false); S.roomsError = false; } catch { S.roomsError = true; }
+  if (S.authed && online()) return watchRooms();
+  const f = roomFilter();
+  const q = new URLSearchParams({ ...f, ...(f.tags ? { tags: f.tags.join(',') } : {}) });
+  try { S.publicRooms = await getJson(`/api/v1/rooms?${q}`, false); S.roomsError = false; } catch { S.roomsError = true; }
   renderRooms();
 }
-setInterval(() => { if (S.page === 'lobby' && !document.hidden) loadRooms(); }, 4000);
-document.addEventListener('visibilitychange', () => { if (!document.hidden && S.page === 'lobby') loadRooms(); });
+function watchRooms() {
+  if (S.page !== 'lobby') { if (S.watching) { S.watching = false; raw({ t: 'unwatch_rooms' }); } return; }
+  S.watching = true;
+  raw({ t: 'watch_rooms', filter: roomFilter() });
+}
 const gameTitle = (name) => S.games.find((g) => g.name === name)?.title || name;
 // Until the game list has loaded, offer no bot rather than one the server may refuse.
 const gameHasBots = (name) => S.games.find((g) => g.name === name)?.bots === true;
@@ -443,6 +468,8 @@ function renderGames() {
   if (!S.games.length) return list.replaceChildren(h('li', { class: 'muted' }, 'No games available (is the server up?).'));
   // The benchmark's counter goes last: it is a workload more than a game.
   const games = [...S.games].sort((a, b) => (a.name === 'counter') - (b.name === 'counter'));
+  const pick = $('#f-game');
+  if (pick.options.length === 1) pick.append(...games.map((g) => h('option', { value: g.name }, g.title)));
   list.replaceChildren(...games.map((g) => {
     const id = `pub-${g.name}`;
     const box = h('input', { type: 'checkbox', id, checked: true });
@@ -464,8 +491,10 @@ function renderRooms() {
   if (S.roomsError && !S.publicRooms) list.replaceChildren(h('li', { class: 'muted' }, 'Could not load the room list.'));
   else if (!S.publicRooms?.length) list.replaceChildren(h('li', { class: 'muted' }, 'No public rooms right now. Create one above!'));
   else list.replaceChildren(...S.publicRooms.map((r) => h('li', { 'data-code': r.code },
-    h('div', { class: 'grow' }, h('span', { class: 'code' }, r.code), ' · ', gameTitle(r.game), ' ',
+    h('div', { class: 'grow' }, h('span', { class: 'code' }, r.code), ' · ', gameTitle(r.game), r.name ? ` · ${r.name}` : '', ' ',
       h('span', { class: `badge ${r.status}` }, r.status),
+      r.lang ? h('span', { class: 'badge lang' }, r.lang) : null,
+      ...(r.tags || []).map((t) => h('span', { class: 'badge tag' }, `#${t}`)),
       h('div', { class: 'small muted' }, `${r.players}/${r.max_players} players · ${r.spectators} watching · version ${r.v}`)),
     h('div', { class: 'row' },
       h('button', { type: 'button', class: 'primary', 'data-focus': `j${r.id}`, disabled: r.players >= r.max_players, 'aria-label': `Join room ${r.code}`, onclick: () => joinRoom(r.code, 'player') }, 'Join'),
@@ -702,7 +731,9 @@ function codeInput() {
 $('#join-form').addEventListener('submit', (e) => { e.preventDefault(); const c = codeInput(); c ? joinRoom(c, 'any') : $('#code').focus(); });
 $('#watch-code').addEventListener('click', () => { const c = codeInput(); c ? joinRoom(c, 'spectator') : $('#code').focus(); });
 $('#replay-code').addEventListener('click', () => { const c = codeInput(); c ? openReplay(c) : $('#code').focus(); });
-$('#refresh').addEventListener('click', loadRooms);
+for (const id of ['#f-game', '#f-space']) $(id).addEventListener('change', loadRooms);
+for (const id of ['#f-lang', '#f-tag']) $(id).addEventListener('input', loadRooms);
+$('#filters').addEventListener('submit', (e) => e.preventDefault());
 $('#copy').addEventListener('click', copyLink);
 $('#replay-btn').addEventListener('click', () => { const r = cur(); if (r) openReplay(r.code); });
 $('#lobby-btn').addEventListener('click', () => go('lobby'));

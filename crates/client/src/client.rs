@@ -69,6 +69,10 @@ pub struct CreateRoom {
     /// The request's key (`create.key`): sending the same `CreateRoom` again after its
     /// answer was lost enters the room the first one created instead of creating another.
     pub key: Option<String>,
+    /// The language the room plays in, for the room list's filter.
+    pub lang: Option<String>,
+    /// Tags for the room list's filter.
+    pub tags: Vec<String>,
 }
 
 impl CreateRoom {
@@ -239,6 +243,8 @@ impl Client {
                     seed: room.seed,
                     key: room.key,
                     password: None,
+                    lang: room.lang,
+                    tags: room.tags,
                 },
             )
             .await?;

@@ -180,6 +180,7 @@ impl State {
             | ServerMsg::Presence { .. }
             | ServerMsg::Chat { .. }
             | ServerMsg::ChatDeleted { .. }
+            | ServerMsg::Rooms { .. }
             | ServerMsg::Signal { .. }
             | ServerMsg::UndoProposal { .. }
             | ServerMsg::UndoState { .. } => {}

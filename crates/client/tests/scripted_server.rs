@@ -82,6 +82,9 @@ fn room_info() -> RoomInfo {
         status: RoomStatus::Waiting,
         v: 1,
         locked: false,
+        lang: None,
+        name: None,
+        tags: Vec::new(),
     }
 }
 

@@ -142,6 +142,8 @@ fn room(
                 max_spectators: spectators as u32 + 1,
                 seat_grace_ms: 60_000,
                 lock: None,
+                lang: None,
+                tags: Vec::new(),
             },
         },
     )

@@ -505,6 +505,12 @@ pub trait Game: Send + Sync + 'static {
         Vec::new()
     }
 
+    /// The name the room goes by in the room list (a party's lobby name), if the game gives
+    /// it one. Asked after every batch of commands: return a borrow, not a new string.
+    fn title<'a>(&self, _state: &'a Self::State) -> Option<&'a str> {
+        None
+    }
+
     /// The player who hosts the room (a party's host), if the game names one: they moderate
     /// the room's chat, and the chat announces each new one. By default no one is named and
     /// the human member who has been in the room longest moderates.

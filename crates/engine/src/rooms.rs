@@ -95,6 +95,10 @@ pub struct CreateOptions {
     /// The argon2id hash of the room's password (the server hashes it; see
     /// [`RoomOptions::lock`]).
     pub lock: Option<String>,
+    /// The language the room plays in (checked by the server).
+    pub lang: Option<String>,
+    /// Tags for the room list (checked by the server).
+    pub tags: Vec<String>,
 }
 
 #[derive(Default)]
@@ -221,6 +225,8 @@ impl Rooms {
                     max_spectators,
                     seat_grace_ms: limits.seat_grace.as_millis() as u64,
                     lock: options.lock.clone(),
+                    lang: options.lang.clone(),
+                    tags: options.tags.clone(),
                 },
             };
             let stored = StoredRoom {
@@ -237,6 +243,8 @@ impl Rooms {
                 key: options.key.clone(),
                 creator: options.creator.clone(),
                 lock: options.lock.clone(),
+                lang: options.lang.clone(),
+                tags: options.tags.clone(),
             };
             // The game must accept the config before anything is stored.
             let start = self.0.registry.prepare(game, spec)?;

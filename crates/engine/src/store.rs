@@ -75,6 +75,12 @@ pub struct StoredRoom {
     /// The argon2id hash of the room's password, if it has one.
     #[serde(default)]
     pub lock: Option<String>,
+    /// The language the room plays in.
+    #[serde(default)]
+    pub lang: Option<String>,
+    /// The room's tags.
+    #[serde(default)]
+    pub tags: Vec<String>,
     /// The player whose `create` made the room (`None` for rooms made otherwise, e.g. by an
     /// embedding program): counted against that player's maximum of live rooms, on every
     /// node that shares the store.
@@ -112,6 +118,8 @@ impl StoredRoom {
             max_spectators: self.max_spectators,
             seat_grace_ms: self.seat_grace_ms,
             lock: self.lock.clone(),
+            lang: self.lang.clone(),
+            tags: self.tags.clone(),
         }
     }
 }

@@ -26,6 +26,8 @@ fn room(max_players: u32) -> Room<Secrets> {
                 max_spectators: 4,
                 seat_grace_ms: 1_000,
                 lock: None,
+                lang: None,
+                tags: Vec::new(),
             },
         },
     )
@@ -572,6 +574,8 @@ fn a_game_without_bots_says_so() {
                 max_spectators: 1,
                 seat_grace_ms: 0,
                 lock: None,
+                lang: None,
+                tags: Vec::new(),
             },
         },
     )

@@ -318,6 +318,8 @@ fn room() -> Room<Secrets> {
                 max_spectators: 4,
                 seat_grace_ms: 60_000,
                 lock: None,
+                lang: None,
+                tags: Vec::new(),
             },
         },
     )

@@ -130,6 +130,16 @@ fn client_messages() -> Vec<ClientMsg> {
             room: room(),
             text: "\u{202e}reversed \u{0}nul".into(),
         },
+        ClientMsg::WatchRooms {
+            rid: Some(23),
+            filter: arbiter_protocol::RoomFilter {
+                game: Some("party".into()),
+                space: true,
+                lang: Some("pt-br".into()),
+                tags: vec!["casual".into()],
+            },
+        },
+        ClientMsg::UnwatchRooms {},
         ClientMsg::ChatHistory {
             rid: Some(21),
             room: room(),
@@ -187,6 +197,8 @@ fn client_messages() -> Vec<ClientMsg> {
             seed: (i == 3).then_some(42),
             key: None,
             password: None,
+            lang: None,
+            tags: Vec::new(),
         });
     }
     let actions = [

@@ -66,6 +66,8 @@ impl<G: Game> Table<G> {
                     max_spectators: spectators as u32 + 1,
                     seat_grace_ms: 60_000,
                     lock: None,
+                    lang: None,
+                    tags: Vec::new(),
                 },
             },
         )

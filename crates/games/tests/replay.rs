@@ -52,6 +52,8 @@ fn check<G: Game>(game: G, config: Value, players: usize, bots: usize, steps: us
             max_spectators: 4,
             seat_grace_ms: 60_000,
             lock: None,
+            lang: None,
+            tags: Vec::new(),
         },
     };
     let mut room = Room::new(game.clone(), spec.clone()).unwrap();
@@ -201,6 +203,8 @@ fn tcg_replays_exactly() {
             max_spectators: 4,
             seat_grace_ms: 60_000,
             lock: None,
+            lang: None,
+            tags: Vec::new(),
         },
     };
     let mut room = Room::new(game.clone(), spec.clone()).unwrap();

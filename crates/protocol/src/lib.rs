@@ -14,8 +14,8 @@ pub use codes::{ErrorCode, close};
 pub use encoding::{DecodeError, Encoding, SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK};
 pub use messages::{
     ChatEvent, ChatEventKind, ChatLine, ClientMsg, JoinRole, MAX_CLIENT_ID, Media, Member,
-    PlayerId, PlayerInfo, PresenceEvent, ProposalState, Role, RoomInfo, RoomStatus, ServerMsg,
-    SignalKind, UndoTop, is_client_id,
+    PlayerId, PlayerInfo, PresenceEvent, ProposalState, Role, RoomFilter, RoomInfo, RoomStatus,
+    ServerMsg, SignalKind, UndoTop, is_client_id,
 };
 pub use routing::{ReplyTo, frame_details};
 

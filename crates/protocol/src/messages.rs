@@ -195,6 +195,50 @@ pub struct RoomInfo {
     /// Newcomers must give the room's password (`join.password`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub locked: bool,
+    /// The name its game gives the room (a party's lobby name), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The language the room plays in (`create.lang`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
+    /// The room's tags (`create.tags`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+}
+
+/// Which rooms of the public list a client wants (`watch_rooms`, and `GET /api/v1/rooms`'s
+/// query): every condition given must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomFilter {
+    /// Rooms of this game (`party` for parties).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub game: Option<String>,
+    /// Rooms with a free seat.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub space: bool,
+    /// Rooms in this language (compared without case).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
+    /// Rooms with every one of these tags (compared without case).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+}
+
+impl RoomFilter {
+    /// Whether `room` passes.
+    pub fn admits(&self, room: &RoomInfo) -> bool {
+        self.game.as_ref().is_none_or(|g| *g == room.game)
+            && (!self.space || room.players < room.max_players)
+            && self.lang.as_ref().is_none_or(|l| {
+                room.lang
+                    .as_ref()
+                    .is_some_and(|have| have.eq_ignore_ascii_case(l))
+            })
+            && self
+                .tags
+                .iter()
+                .all(|t| room.tags.iter().any(|have| have.eq_ignore_ascii_case(t)))
+    }
 }
 
 /// A presence change in a room.
@@ -311,6 +355,14 @@ pub enum ClientMsg {
         /// hash.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         password: Option<String>,
+        /// The language the room plays in, for the room list's filter (a BCP 47 tag such as
+        /// `en` or `pt-br`: 2–12 letters, digits and dashes; kept in lower case).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        lang: Option<String>,
+        /// Up to 5 tags for the room list's filter (each 1–24 lower-case letters, digits and
+        /// dashes, e.g. `casual`, `beginners`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        tags: Vec<String>,
     },
     /// Take a seat in a public room of `game` with these options that has one free, or in a
     /// new one when none has: quick play. Answered like `create`.
@@ -480,6 +532,19 @@ pub enum ClientMsg {
         /// Microphone on.
         mic: bool,
     },
+    /// Follow the public room list: answered by `rooms` with the rooms that pass `filter`,
+    /// then another `rooms` (without `rid`) whenever that list changes. A second
+    /// `watch_rooms` replaces the first.
+    WatchRooms {
+        /// Request id, echoed in the first answer.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rid: Option<u64>,
+        /// Which rooms.
+        #[serde(default)]
+        filter: RoomFilter,
+    },
+    /// Stop following the room list.
+    UnwatchRooms {},
     /// Ask for a fresh snapshot of a room the client is in.
     Sync {
         /// Room id.
@@ -646,6 +711,15 @@ pub enum ServerMsg {
         /// For the room's own messages: what happened, to whom.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         event: Option<ChatEvent>,
+    },
+    /// The public room list as `watch_rooms` filtered it: its answer (with `rid`), then the
+    /// whole list again each time it changes.
+    Rooms {
+        /// Echo of the request id, on the answer only.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rid: Option<u64>,
+        /// At most 200 rooms, by id.
+        rooms: Vec<RoomInfo>,
     },
     /// Answer to `chat_history`.
     ChatHistory {

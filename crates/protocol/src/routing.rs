@@ -110,6 +110,8 @@ impl ClientMsg {
             | Self::Create { .. }
             | Self::JoinOrCreate { .. }
             | Self::Launch { .. }
+            | Self::WatchRooms { .. }
+            | Self::UnwatchRooms {}
             | Self::Ping { .. } => None,
         }
     }
@@ -129,11 +131,13 @@ impl ClientMsg {
             | Self::Launch { rid, .. }
             | Self::Join { rid, .. }
             | Self::ChatHistory { rid, .. }
+            | Self::WatchRooms { rid, .. }
             | Self::ChatDelete { rid, .. }
             | Self::ChatMute { rid, .. }
             | Self::Leave { rid, .. }
             | Self::AddBot { rid, .. } => ReplyTo::Error { rid: *rid },
             Self::Hello { .. }
+            | Self::UnwatchRooms {}
             | Self::Chat { .. }
             | Self::Signal { .. }
             | Self::Media { .. }

@@ -40,6 +40,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 key: None,
                 creator: None,
                 lock: None,
+                lang: None,
+                tags: Vec::new(),
             })
             .await?;
     }

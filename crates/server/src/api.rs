@@ -84,12 +84,39 @@ pub(crate) async fn games(State(app): State<App>) -> Json<Vec<GameListing>> {
     Json(app.rooms().registry().games())
 }
 
-/// `GET /api/v1/rooms`: public rooms only (of the whole cluster, in a cluster).
-pub(crate) async fn rooms(State(app): State<App>) -> Result<Json<Vec<RoomInfo>>, AppError> {
-    app.list_rooms(true)
+#[derive(Deserialize)]
+pub(crate) struct ListParams {
+    game: Option<String>,
+    #[serde(default)]
+    space: bool,
+    lang: Option<String>,
+    /// Comma-separated.
+    tags: Option<String>,
+}
+
+/// `GET /api/v1/rooms?game=G&space=true&lang=L&tags=a,b`: public rooms only (of the whole
+/// cluster, in a cluster) that pass every filter given, at most 200, by id.
+pub(crate) async fn rooms(
+    State(app): State<App>,
+    Params(p): Params<ListParams>,
+) -> Result<Json<Vec<RoomInfo>>, AppError> {
+    let filter = arbiter_protocol::RoomFilter {
+        game: p.game,
+        space: p.space,
+        lang: p.lang,
+        tags: p
+            .tags
+            .iter()
+            .flat_map(|t| t.split(','))
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    };
+    let rooms = app
+        .list_rooms(true)
         .await
-        .map(Json)
-        .map_err(|e| AppError::new(e.code, e.message))
+        .map_err(|e| AppError::new(e.code, e.message))?;
+    Ok(Json(crate::lobby::filtered(&rooms, &filter)))
 }
 
 /// `GET /api/v1/cluster`: the nodes of the cluster and the room leases they hold.

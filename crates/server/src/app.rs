@@ -79,7 +79,7 @@ impl Default for Settings {
     }
 }
 
-struct Inner {
+pub(crate) struct Inner {
     rooms: Rooms,
     cluster: Option<Cluster>,
     /// Guest tokens and, when configured, JWTs.
@@ -116,6 +116,8 @@ struct Inner {
     keyed_creates: tokio::sync::Mutex<()>,
     /// `join_or_create`'s pools of rooms.
     matchmaker: crate::matchmaker::Matchmaker,
+    /// The public list `watch_rooms` follows.
+    lobby: crate::lobby::Lobby,
 }
 
 /// Open long-poll sessions, each reached through its task's command channel.
@@ -193,7 +195,23 @@ impl App {
             created: Mutex::default(),
             keyed_creates: tokio::sync::Mutex::default(),
             matchmaker: crate::matchmaker::Matchmaker::default(),
+            lobby: crate::lobby::Lobby::default(),
         }))
+    }
+
+    /// The public list `watch_rooms` follows.
+    pub(crate) fn lobby(&self) -> &crate::lobby::Lobby {
+        &self.0.lobby
+    }
+
+    /// A reference that does not keep the app alive (for tasks that end with it).
+    pub(crate) fn downgrade(&self) -> std::sync::Weak<Inner> {
+        Arc::downgrade(&self.0)
+    }
+
+    /// The app, while it lives.
+    pub(crate) fn upgrade(weak: &std::sync::Weak<Inner>) -> Option<Self> {
+        weak.upgrade().map(Self)
     }
 
     pub(crate) fn rooms(&self) -> &Rooms {

@@ -14,6 +14,7 @@ mod error;
 mod http_client;
 mod identity;
 mod limits;
+mod lobby;
 mod lp;
 mod matchmaker;
 mod metrics;

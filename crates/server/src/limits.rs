@@ -228,6 +228,8 @@ impl Class {
             | ClientMsg::Leave { .. } => Self::Join,
             ClientMsg::Hello { .. }
             | ClientMsg::ChatHistory { .. }
+            | ClientMsg::WatchRooms { .. }
+            | ClientMsg::UnwatchRooms {}
             | ClientMsg::Signal { .. }
             | ClientMsg::Media { .. }
             | ClientMsg::Sync { .. }

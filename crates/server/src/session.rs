@@ -55,6 +55,17 @@ pub(crate) struct Session {
     /// Its place among the open connections (per address, and per player once `hello`
     /// named one), given back when the session ends.
     slot: Slot,
+    /// The task sending the room list `watch_rooms` asked for.
+    watching: Option<Watching>,
+}
+
+/// Stops its task when dropped: a session that ends stops sending its room list.
+struct Watching(tokio::task::JoinHandle<()>);
+
+impl Drop for Watching {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl Session {
@@ -70,6 +81,7 @@ impl Session {
             instance: None,
             queue,
             rooms: HashMap::new(),
+            watching: None,
         }
     }
 
@@ -258,11 +270,20 @@ impl Session {
                 seed,
                 key,
                 password,
+                lang,
+                tags,
             } => {
                 if let Some(why) = not_a_client_id("key", key.as_deref()) {
                     self.error(rid, ErrorCode::InvalidField, why);
                     return Flow::Continue;
                 }
+                let (lang, tags) = match crate::lobby::listing(lang, tags) {
+                    Ok(listing) => listing,
+                    Err(e) => {
+                        self.error(rid, e.code, e.message);
+                        return Flow::Continue;
+                    }
+                };
                 // The creator enters with the password they chose.
                 let entry = password.clone();
                 let lock = match password {
@@ -286,6 +307,8 @@ impl Session {
                     }),
                     creator: None,
                     lock,
+                    lang,
+                    tags,
                 };
                 let config = config.unwrap_or(Value::Null);
                 if let Err(e) = self.config_fits(&config) {
@@ -332,6 +355,11 @@ impl Session {
                     Err(e) => self.error(rid, e.code, e.message),
                 }
             }
+            ClientMsg::WatchRooms { rid, filter } => {
+                let watch = crate::lobby::watch(self.app.clone(), self.queue.clone(), rid, filter);
+                self.watching = Some(Watching(tokio::spawn(watch)));
+            }
+            ClientMsg::UnwatchRooms {} => self.watching = None,
             ClientMsg::Launch { rid, room } => match self.app.launch(&caller, &room).await {
                 Ok(info) => {
                     self.queue.control(&ServerMsg::Launched {

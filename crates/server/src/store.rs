@@ -253,7 +253,7 @@ async fn writer(db: Db, mut rx: mpsc::Receiver<(Write, oneshot::Sender<Result<()
 /// The SQL of each write, with `$n` placeholders (rewritten to `?n` for SQLite).
 mod sql {
     /// Refused (nothing inserted) when a live room has the code, or a room the request key.
-    pub(super) const CREATE: &str = "INSERT INTO rooms (id, code, game, config, seed, created_ms, public, max_players, max_spectators, seat_grace_ms, creator, create_key, lock) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING";
+    pub(super) const CREATE: &str = "INSERT INTO rooms (id, code, game, config, seed, created_ms, public, max_players, max_spectators, seat_grace_ms, creator, create_key, lock, lang, tags) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT DO NOTHING";
     pub(super) const CREATED: &str = "SELECT id FROM rooms WHERE creator = $1 AND create_key = $2";
     pub(super) const LIVE_CREATED: &str =
         "SELECT COUNT(*) FROM rooms WHERE creator = $1 AND archived IS NULL";
@@ -266,7 +266,7 @@ mod sql {
         "UPDATE rooms SET archived = $2, archived_ms = $3 WHERE id = $1 AND fence = $4";
     pub(super) const ACTIVE: &str =
         "SELECT id FROM rooms WHERE archived IS NULL ORDER BY created_ms";
-    pub(super) const ROOM: &str = "SELECT id, code, game, config, seed, created_ms, public, max_players, max_spectators, seat_grace_ms, creator, create_key, lock FROM rooms WHERE id = $1";
+    pub(super) const ROOM: &str = "SELECT id, code, game, config, seed, created_ms, public, max_players, max_spectators, seat_grace_ms, creator, create_key, lock, lang, tags FROM rooms WHERE id = $1";
     pub(super) const SNAPSHOT_AT: &str =
         "SELECT v, hash, state FROM snapshots WHERE room = $1 AND v <= $2 ORDER BY v DESC LIMIT 1";
     pub(super) const SNAPSHOTS: &str =
@@ -493,6 +493,13 @@ macro_rules! commit_all {
                             )
                             .bind(r.key.as_ref().map(|k| k.key.as_str()))
                             .bind(r.lock.as_deref())
+                            .bind(r.lang.as_deref())
+                            .bind(
+                                (!r.tags.is_empty())
+                                    .then(|| serde_json::to_string(&r.tags))
+                                    .transpose()
+                                    .map_err(err)?,
+                            )
                             .execute(&mut *tx)
                             .await
                             .map_err(err)?;
@@ -648,6 +655,11 @@ macro_rules! read_record {
                 },
                 creator,
                 lock: row.try_get("lock").map_err(err)?,
+                lang: row.try_get("lang").map_err(err)?,
+                tags: match row.try_get::<Option<String>, _>("tags").map_err(err)? {
+                    Some(tags) => serde_json::from_str(&tags).map_err(err)?,
+                    None => Vec::new(),
+                },
             };
             Ok(Some(room))
         }

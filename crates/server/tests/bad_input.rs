@@ -131,6 +131,8 @@ async fn rule_violations_are_rejected_and_change_nothing() {
         seed: None,
         key: None,
         password: None,
+        lang: None,
+        tags: Vec::new(),
     })
     .await;
     let room = match a.msg().await {

@@ -572,6 +572,8 @@ async fn a_player_creates_at_most_its_maximum_of_rooms_and_configs_are_bounded()
         seed,
         key: None,
         password: None,
+        lang: None,
+        tags: Vec::new(),
     })
     .await;
     match bob.msg().await {

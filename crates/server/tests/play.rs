@@ -779,6 +779,8 @@ async fn a_held_seat_can_be_given_up_from_a_new_connection() {
         seed: None,
         key: None,
         password: None,
+        lang: None,
+        tags: Vec::new(),
     })
     .await;
     let ServerMsg::Joined { room, .. } = ada.until(|m| matches!(m, ServerMsg::Joined { .. })).await

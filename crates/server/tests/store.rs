@@ -46,6 +46,8 @@ fn stored(id: &str, code: &str) -> StoredRoom {
         key: None,
         creator: None,
         lock: None,
+        lang: None,
+        tags: Vec::new(),
     }
 }
 

@@ -58,6 +58,8 @@ impl<G: Game> Room<G> {
             | ClientMsg::Create { .. }
             | ClientMsg::JoinOrCreate { .. }
             | ClientMsg::Launch { .. }
+            | ClientMsg::WatchRooms { .. }
+            | ClientMsg::UnwatchRooms {}
             | ClientMsg::Ping { .. } => {
                 self.send_error(caller, None, ErrorCode::Internal, "not a room message");
             }

@@ -64,6 +64,10 @@ pub struct RoomOptions {
     /// The argon2id hash (PHC string) of the password newcomers must give, if any. The
     /// server checks passwords; the room only refuses newcomers who gave none.
     pub lock: Option<String>,
+    /// The language the room plays in, for the room list.
+    pub lang: Option<String>,
+    /// Tags for the room list.
+    pub tags: Vec<String>,
 }
 
 /// Everything needed to create a room, and to rebuild it from its log.
@@ -247,6 +251,9 @@ impl<G: Game> Room<G> {
             status,
             v,
             locked: self.spec.options.lock.is_some(),
+            name: self.game.title(&self.current.state).map(str::to_owned),
+            lang: self.spec.options.lang.clone(),
+            tags: self.spec.options.tags.clone(),
         }
     }
 
@@ -256,7 +263,12 @@ impl<G: Game> Room<G> {
         let now = self.info_counts();
         let before = (info.players, info.spectators, info.status, info.v);
         (info.players, info.spectators, info.status, info.v) = now;
-        before != now
+        let title = self.game.title(&self.current.state);
+        let renamed = info.name.as_deref() != title;
+        if renamed {
+            info.name = title.map(str::to_owned);
+        }
+        before != now || renamed
     }
 
     fn info_counts(&self) -> (u32, u32, RoomStatus, u64) {

@@ -482,6 +482,11 @@ impl Game for Party {
         Ok(())
     }
 
+    /// The lobby's name is the party's name in the room list.
+    fn title<'a>(&self, state: &'a State) -> Option<&'a str> {
+        Some(&state.name)
+    }
+
     /// The host moderates the party's chat, and the chat announces each new one.
     fn host(&self, state: &State) -> Option<PlayerId> {
         state.host.clone()

@@ -690,6 +690,9 @@ impl Cluster {
             status: arbiter_protocol::RoomStatus::Waiting,
             v: 0,
             locked: room.lock.is_some(),
+            name: None,
+            lang: room.lang,
+            tags: room.tags,
         })
     }
 

@@ -251,6 +251,8 @@ pub fn create_msg(rid: u64, game: &str) -> ClientMsg {
         seed: None,
         key: None,
         password: None,
+        lang: None,
+        tags: Vec::new(),
     }
 }
 
@@ -266,6 +268,8 @@ pub struct Raw {
 }
 
 /// What the server did next.
+// One at a time, never stored in bulk: boxing the message would only cost the tests' patterns.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Event {
     Msg(ServerMsg),
