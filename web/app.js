@@ -137,6 +137,7 @@ function onMessage(m) {
     case 'joined': return onJoined(m);
     case 'bot_added': S.pending.delete(m.rid); return;
     case 'launched': S.pending.delete(m.rid); return;
+    case 'invited': S.pending.delete(m.rid); return copyText(shareUrl(m.code, m.invite));
     case 'snapshot':
       if (!r) return;
       r.v = m.v; r.view = m.view; r.syncing = false;
@@ -281,7 +282,7 @@ function rejoinAll() {
     request(msg, { kind: 'join', code: r.code, as: r.as, since, rejoin: true, background: r.id !== S.current });
   }
   if (S.want && !held.some((r) => r.code.toLowerCase() === S.want.code.toLowerCase() || r.id === S.want.code)) {
-    joinRoom(S.want.code, S.want.as, true);
+    joinRoom(S.want.code, S.want.as, true, S.want.invite);
   }
 }
 
@@ -331,19 +332,21 @@ function renderChat(r) {
 }
 
 // ---------- actions ----------
-function joinRoom(code, as = 'any', rejoin = false) {
+function joinRoom(code, as = 'any', rejoin = false, invite = null) {
   code = (code || '').trim();
   if (!code) return;
   const have = [...S.rooms.values()].find((x) => x.code.toLowerCase() === code.toLowerCase() || x.id === code);
   if (have && !rejoin) { S.current = have.id; S.want = { code: have.code, as: have.as }; go('room', have.code); return render(); }
-  S.want = { code, as };
+  S.want = { code, as, ...(invite ? { invite } : {}) };
   if (!online()) return toast('Offline: you will join as soon as the connection is back.');
-  request({ t: 'join', room: code, as }, { kind: 'join', code, as, rejoin });
+  request({ t: 'join', room: code, as, ...(invite ? { invite } : {}) }, { kind: 'join', code, as, rejoin });
 }
 function createRoom(game, pub) {
   const lang = $('#new-lang').value.trim();
   const tags = $('#new-tags').value.split(',').map((t) => t.trim()).filter(Boolean);
-  request({ t: 'create', game, public: pub, as: 'any', ...(lang ? { lang } : {}), ...(tags.length ? { tags } : {}) },
+  // A room with a password is shared by invite links (Copy link); the field empties once sent.
+  const password = $('#new-password').value; $('#new-password').value = '';
+  request({ t: 'create', game, public: pub, as: 'any', ...(lang ? { lang } : {}), ...(tags.length ? { tags } : {}), ...(password ? { password } : {}) },
     { kind: 'create', code: null, as: 'any' });
 }
 /** Send a message that carries the room's next seq (`act`, `undo`, `redo`, `consent`). */
@@ -380,7 +383,7 @@ function sendChat(text) {
 function parseHash() {
   const p = new URLSearchParams(location.hash.slice(1));
   if (p.get('replay')) return { page: 'replay', code: p.get('replay'), v: p.has('v') ? Number(p.get('v')) : null };
-  if (p.get('room')) return { page: 'room', code: p.get('room') };
+  if (p.get('room')) return { page: 'room', code: p.get('room'), invite: p.get('invite') };
   return { page: 'lobby' };
 }
 function go(page, code, v) {
@@ -395,15 +398,24 @@ function route() {
   if (want.page === 'replay') return openReplay(want.code, want.v);
   if (want.page === 'room') {
     S.page = 'room';
-    if (!cur() || (cur().code.toLowerCase() !== want.code.toLowerCase() && cur().id !== want.code)) joinRoom(want.code, 'any');
+    if (!cur() || (cur().code.toLowerCase() !== want.code.toLowerCase() && cur().id !== want.code)) joinRoom(want.code, 'any', false, want.invite);
     return render();
   }
   S.page = 'lobby'; S.current = null; S.want = null; render(); loadRooms(); renderMine();
 }
 window.addEventListener('hashchange', route);
-function shareUrl(code) { return `${location.origin}${location.pathname}#room=${code}`; }
-async function copyLink() {
-  const url = shareUrl(cur().code);
+function shareUrl(code, invite) {
+  return `${location.origin}${location.pathname}#room=${code}${invite ? `&invite=${encodeURIComponent(invite)}` : ''}`;
+}
+// A room with a password is shared by an invite link: it admits without the password.
+function copyLink() {
+  const r = cur();
+  if (!r) return;
+  if (r.info.locked) return request({ t: 'invite', room: r.id }, { kind: 'invite' });
+  copyText(shareUrl(r.code));
+}
+async function copyText(url) {
+  $('#copy').dataset.link = url;
   try { await navigator.clipboard.writeText(url); return toast('Link copied to the clipboard.'); } catch { /* not a secure context */ }
   const ta = h('textarea', { readonly: true, class: 'sr-only' }); ta.value = url; document.body.append(ta); ta.select();
   const ok = document.execCommand && document.execCommand('copy'); ta.remove();

@@ -291,6 +291,7 @@ impl Client {
             role,
             since,
             password: None,
+            invite: None,
         };
         joined(self.request(rid, msg).await?)
     }

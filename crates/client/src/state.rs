@@ -173,7 +173,8 @@ impl State {
             }
             ServerMsg::BotAdded { rid, .. }
             | ServerMsg::Launched { rid, .. }
-            | ServerMsg::ChatHistory { rid, .. } => {
+            | ServerMsg::ChatHistory { rid, .. }
+            | ServerMsg::Invited { rid, .. } => {
                 self.answer(*rid, || Ok(msg.clone()));
             }
             ServerMsg::Welcome { .. }

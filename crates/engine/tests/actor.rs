@@ -75,6 +75,7 @@ async fn a_timer_fires_at_its_due_time_as_a_system_entry() {
             role: JoinRole::Player,
             since: None,
             password: None,
+            invite: None,
         },
     })
     .await
@@ -150,6 +151,7 @@ async fn rooms_without_connections_close_and_leave_the_directory() {
                 role: JoinRole::Player,
                 since: None,
                 password: None,
+                invite: None,
             },
         })
         .await

@@ -86,6 +86,7 @@ fn client_messages() -> Vec<ClientMsg> {
             role: JoinRole::default(),
             since: None,
             password: None,
+            invite: None,
         },
         ClientMsg::Join {
             rid: Some(3),
@@ -93,6 +94,7 @@ fn client_messages() -> Vec<ClientMsg> {
             role: JoinRole::Spectator,
             since: Some(41),
             password: None,
+            invite: None,
         },
         ClientMsg::Leave {
             rid: Some(4),
@@ -140,6 +142,10 @@ fn client_messages() -> Vec<ClientMsg> {
             },
         },
         ClientMsg::UnwatchRooms {},
+        ClientMsg::Invite {
+            rid: Some(24),
+            room: room(),
+        },
         ClientMsg::ChatHistory {
             rid: Some(21),
             room: room(),

@@ -402,6 +402,10 @@ pub enum ClientMsg {
         /// The room's password, for a newcomer to a room that has one.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         password: Option<String>,
+        /// An invite to this room (from `invite`): admits a newcomer to a room with a
+        /// password without it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        invite: Option<String>,
         /// The version of this room's view the client already holds (resuming after a
         /// reconnect): the server then sends only the state frames it missed.
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -545,6 +549,15 @@ pub enum ClientMsg {
     },
     /// Stop following the room list.
     UnwatchRooms {},
+    /// Ask for an invite to a room this connection is in: a signed token that lets its
+    /// holder join without the room's password for 7 days. Answer: `invited`.
+    Invite {
+        /// Request id, echoed in the answer.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rid: Option<u64>,
+        /// Room id or code.
+        room: String,
+    },
     /// Ask for a fresh snapshot of a room the client is in.
     Sync {
         /// Room id.
@@ -711,6 +724,20 @@ pub enum ServerMsg {
         /// For the room's own messages: what happened, to whom.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         event: Option<ChatEvent>,
+    },
+    /// Answer to `invite`.
+    Invited {
+        /// Echo of the request id.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rid: Option<u64>,
+        /// Room id.
+        room: String,
+        /// The room's code.
+        code: String,
+        /// The invite, for `join.invite`.
+        invite: String,
+        /// When it stops admitting (ms since the Unix epoch).
+        expires: u64,
     },
     /// The public room list as `watch_rooms` filtered it: its answer (with `rid`), then the
     /// whole list again each time it changes.

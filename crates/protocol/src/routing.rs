@@ -112,6 +112,7 @@ impl ClientMsg {
             | Self::Launch { .. }
             | Self::WatchRooms { .. }
             | Self::UnwatchRooms {}
+            | Self::Invite { .. }
             | Self::Ping { .. } => None,
         }
     }
@@ -132,6 +133,7 @@ impl ClientMsg {
             | Self::Join { rid, .. }
             | Self::ChatHistory { rid, .. }
             | Self::WatchRooms { rid, .. }
+            | Self::Invite { rid, .. }
             | Self::ChatDelete { rid, .. }
             | Self::ChatMute { rid, .. }
             | Self::Leave { rid, .. }

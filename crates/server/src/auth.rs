@@ -265,11 +265,51 @@ impl Signer {
 
     /// The identity a token proves at time `now_ms`.
     pub fn verify(&self, token: &str, now_ms: u64) -> Result<PlayerId, TokenError> {
+        match self.open(token, now_ms, self.policy.token_lifetime)?[..] {
+            ["v1", id, _] | ["v2", _, id, _] => Ok(PlayerId(id.to_owned())),
+            _ => Err(TokenError::Malformed),
+        }
+    }
+
+    /// An invite to `room`, made at `issued_ms` by the newest key: `i1.kid.room.issued.mac`.
+    /// Its own prefix keeps it from ever passing as an identity token, and the reverse.
+    pub(crate) fn invite(&self, room: &str, issued_ms: u64) -> String {
+        let keys = self.keys();
+        let Some(key) = keys.last() else {
+            unreachable!("a key ring is never empty");
+        };
+        let body = format!("i1.{}.{room}.{issued_ms}", key.kid);
+        let sig = URL_SAFE_NO_PAD.encode(mac(&key.secret, &body).finalize().into_bytes());
+        format!("{body}.{sig}")
+    }
+
+    /// Whether `token` is a valid invite to `room` at `now_ms` (made by a key still in
+    /// force, at most [`INVITE_LIFETIME`] ago).
+    pub(crate) fn check_invite(
+        &self,
+        token: &str,
+        room: &str,
+        now_ms: u64,
+    ) -> Result<(), TokenError> {
+        match self.open(token, now_ms, INVITE_LIFETIME)?[..] {
+            ["i1", _, named, _] if named == room => Ok(()),
+            _ => Err(TokenError::Malformed),
+        }
+    }
+
+    /// The parts of a signed token's body (`version.[kid.]…issued`), once its signature, its
+    /// key and its age (at most `lifetime`) check out.
+    fn open<'t>(
+        &self,
+        token: &'t str,
+        now_ms: u64,
+        lifetime: Duration,
+    ) -> Result<Vec<&'t str>, TokenError> {
         let (body, sig) = token.rsplit_once('.').ok_or(TokenError::Malformed)?;
         let parts: Vec<&str> = body.split('.').collect();
-        let (kid, id, issued) = match parts[..] {
-            ["v1", id, issued] => (LEGACY_KID, id, issued),
-            ["v2", kid, id, issued] => (kid, id, issued),
+        let (kid, issued) = match parts[..] {
+            ["v1", _, issued] => (LEGACY_KID, issued),
+            ["v2" | "i1", kid, _, issued] => (kid, issued),
             _ => return Err(TokenError::Malformed),
         };
         let issued: u64 = issued.parse().map_err(|_| TokenError::Malformed)?;
@@ -292,12 +332,15 @@ impl Signer {
                 return Err(TokenError::RetiredKey);
             }
         }
-        if now_ms.saturating_sub(issued) > self.policy.token_lifetime.as_millis() as u64 {
+        if now_ms.saturating_sub(issued) > lifetime.as_millis() as u64 {
             return Err(TokenError::Expired);
         }
-        Ok(PlayerId(id.to_owned()))
+        Ok(parts)
     }
 }
+
+/// How long an invite admits its holder.
+pub(crate) const INVITE_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
 
 fn mac(key: &[u8], body: &str) -> HmacSha256 {
     // HMAC accepts keys of any length.
@@ -462,6 +505,34 @@ mod tests {
         assert_eq!(s.verify("v1.a.b.c", T0), Err(TokenError::Malformed));
         let elsewhere = t.replacen("v2.0.", "v2.17.", 1);
         assert_eq!(s.verify(&elsewhere, T0), Err(TokenError::UnknownKey));
+    }
+
+    #[test]
+    fn an_invite_admits_to_its_room_for_seven_days_and_is_no_identity() {
+        let s = Signer::new("k".repeat(40));
+        let invite = s.invite("r_3f9a0c1d2e4b5a69", T0);
+        assert_eq!(
+            s.check_invite(&invite, "r_3f9a0c1d2e4b5a69", T0 + 7 * DAY),
+            Ok(())
+        );
+        assert_eq!(
+            s.check_invite(&invite, "r_3f9a0c1d2e4b5a69", T0 + 7 * DAY + 1),
+            Err(TokenError::Expired)
+        );
+        assert_eq!(
+            s.check_invite(&invite, "r_0000000000000000", T0),
+            Err(TokenError::Malformed),
+            "another room's"
+        );
+        let forged = invite.replacen("r_3f9a0c1d2e4b5a69", "r_0000000000000000", 1);
+        assert_eq!(
+            s.check_invite(&forged, "r_0000000000000000", T0),
+            Err(TokenError::BadSignature)
+        );
+        // Neither passes for the other.
+        assert_eq!(s.verify(&invite, T0), Err(TokenError::Malformed));
+        let token = s.issue(&Signer::new_player_id(), T0);
+        assert!(s.check_invite(&token, "r_3f9a0c1d2e4b5a69", T0).is_err());
     }
 
     #[test]

@@ -230,6 +230,7 @@ impl Class {
             | ClientMsg::ChatHistory { .. }
             | ClientMsg::WatchRooms { .. }
             | ClientMsg::UnwatchRooms {}
+            | ClientMsg::Invite { .. }
             | ClientMsg::Signal { .. }
             | ClientMsg::Media { .. }
             | ClientMsg::Sync { .. }

@@ -327,6 +327,7 @@ impl Session {
                             role,
                             since: None,
                             password: entry,
+                            invite: None,
                         };
                         self.deliver(room, caller, join).await;
                     }
@@ -360,6 +361,31 @@ impl Session {
                 self.watching = Some(Watching(tokio::spawn(watch)));
             }
             ClientMsg::UnwatchRooms {} => self.watching = None,
+            ClientMsg::Invite { rid, room } => {
+                // Only from inside: the rooms this connection entered, by id or code.
+                let inside = self
+                    .rooms
+                    .values()
+                    .find(|h| h.id() == room || h.info().code.eq_ignore_ascii_case(room.trim()));
+                match inside {
+                    Some(h) => {
+                        let now = now_ms();
+                        self.queue.control(&ServerMsg::Invited {
+                            rid,
+                            room: h.id().to_owned(),
+                            code: h.info().code,
+                            invite: self.app.identity().signer().invite(h.id(), now),
+                            expires: now + crate::auth::INVITE_LIFETIME.as_millis() as u64,
+                        });
+                    }
+                    None => self.refuse(
+                        ReplyTo::Error { rid },
+                        Some(&room),
+                        ErrorCode::NotInRoom,
+                        "only a member of a room can invite to it",
+                    ),
+                }
+            }
             ClientMsg::Launch { rid, room } => match self.app.launch(&caller, &room).await {
                 Ok(info) => {
                     self.queue.control(&ServerMsg::Launched {
@@ -420,6 +446,25 @@ impl Session {
                 .check_password(&room, password)
                 .await
                 .map(|()| room),
+            (
+                Ok(room),
+                ClientMsg::Join {
+                    password: None,
+                    invite: Some(invite),
+                    ..
+                },
+            ) => match self
+                .app
+                .identity()
+                .signer()
+                .check_invite(invite, room.id(), now_ms())
+            {
+                Ok(()) => Ok(room),
+                Err(e) => Err(arbiter_engine::GameError::new(
+                    ErrorCode::JoinRefused,
+                    format!("this invite does not admit to this room: {e}"),
+                )),
+            },
             (found, _) => found,
         };
         match found {

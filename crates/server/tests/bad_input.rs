@@ -145,6 +145,7 @@ async fn rule_violations_are_rejected_and_change_nothing() {
         role: JoinRole::Player,
         since: None,
         password: None,
+        invite: None,
     })
     .await;
     let ServerMsg::Snapshot { view, v, .. } =
@@ -406,6 +407,7 @@ async fn a_spectator_cannot_act_or_add_bots_and_a_stranger_cannot_sync() {
         role: JoinRole::Spectator,
         since: None,
         password: None,
+        invite: None,
     })
     .await;
     eve.until(|m| matches!(m, ServerMsg::Snapshot { .. })).await;

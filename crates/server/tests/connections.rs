@@ -576,6 +576,7 @@ async fn each_game_s_connections_flag_says_whether_a_drop_is_an_entry() {
             role: JoinRole::Player,
             since: None,
             password: None,
+            invite: None,
         })
         .await;
         bob.until(|m| matches!(m, ServerMsg::Joined { .. })).await;

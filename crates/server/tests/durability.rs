@@ -655,6 +655,7 @@ mod in_process {
             role: JoinRole::Player,
             since,
             password: None,
+            invite: None,
         }
     }
 

@@ -62,6 +62,7 @@ async fn join(c: &mut Raw, room: &str) -> (Role, Vec<arbiter_protocol::Member>, 
         role: JoinRole::Player,
         since: None,
         password: None,
+        invite: None,
     })
     .await;
     match c.until(|m| matches!(m, ServerMsg::Joined { .. })).await {
@@ -322,6 +323,7 @@ async fn a_join_retried_after_a_lost_answer_gets_the_same_seat() {
         role: JoinRole::Player,
         since: None,
         password: None,
+        invite: None,
     })
     .await;
     seen(&mut ada, 2).await; // Bob's seat

@@ -264,6 +264,9 @@ fn catalogue(cx: &Ctx) -> Vec<Case> {
         case("signal to someone not in the room", Player, text(json!({"t": "signal", "room": room, "to": "p_0000000000000001", "kind": "offer"}).to_string()), Error(E::InvalidField)),
         case("signal carrying 20 KiB", Player, text(json!({"t": "signal", "room": room, "to": cx.polite_id, "kind": "offer", "data": "x".repeat(20_000)}).to_string()), Error(E::InvalidField)),
         case("stranger signals into a room", Guest, text(json!({"t": "signal", "room": room, "to": cx.polite_id, "kind": "ice"}).to_string()), Error(E::NotInRoom)),
+        case("stranger asks for an invite", Guest, text(json!({"t": "invite", "rid": 1, "room": room}).to_string()), Error(E::NotInRoom)),
+        case("join with a forged invite", Guest, text(json!({"t": "join", "rid": 1, "room": room, "invite": "i1.0.r_0000000000000000.1.AAAA"}).to_string()), Error(E::JoinRefused)),
+        case("join with an identity token as the invite", Guest, text(json!({"t": "join", "rid": 1, "room": room, "invite": cx.polite_token}).to_string()), Error(E::JoinRefused)),
         case("launch a room that is not a party", Player, text(json!({"t": "launch", "rid": 1, "room": room}).to_string()), Error(E::Unsupported)),
         case("quick play of an unknown game", Guest, text(json!({"t": "join_or_create", "rid": 1, "game": "chess"}).to_string()), Error(E::UnknownGame)),
         case("create with a password of 129 characters", Guest, text(json!({"t": "create", "rid": 1, "game": "counter", "password": "p".repeat(129)}).to_string()), Error(E::InvalidField)),
@@ -355,6 +358,7 @@ async fn open_as(addr: SocketAddr, who: Who, room: &str) -> Raw {
         role,
         since: None,
         password: None,
+        invite: None,
     })
     .await;
     within(

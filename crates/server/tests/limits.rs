@@ -141,6 +141,7 @@ async fn a_flood_of_each_class_is_refused_with_a_retry_time_and_changes_nothing(
             role: Default::default(),
             since: None,
             password: None,
+            invite: None,
         })
         .await;
         match c.msg().await {

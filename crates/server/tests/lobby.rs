@@ -111,6 +111,7 @@ async fn the_room_list_filters_and_a_watcher_follows_its_changes() {
         role: arbiter_protocol::JoinRole::Player,
         since: None,
         password: None,
+        invite: None,
     })
     .await;
     within(

@@ -55,6 +55,7 @@ async fn a_game(addr: SocketAddr) -> (Raw, PlayerInfo, Raw, PlayerInfo, RoomInfo
         role: JoinRole::Player,
         since: None,
         password: None,
+        invite: None,
     })
     .await;
     let ServerMsg::Snapshot { view, .. } =
@@ -288,6 +289,7 @@ async fn an_operator_inspects_kicks_and_closes_a_room() {
         role: JoinRole::Player,
         since: None,
         password: None,
+        invite: None,
     })
     .await;
     let refused = b

@@ -22,6 +22,7 @@ async fn enter(raw: &mut Raw, room: &str, role: JoinRole) -> Result<(), ErrorCod
         role,
         since: None,
         password: None,
+        invite: None,
     })
     .await;
     match raw
@@ -349,6 +350,7 @@ async fn a_locked_party_admits_only_with_its_password_and_members_come_back_with
         role,
         since: None,
         password: password.map(str::to_owned),
+        invite: None,
     };
     let answer = |rid: u64| move |m: &ServerMsg| matches!(m, ServerMsg::Joined { rid: r, .. } | ServerMsg::Error { rid: r, .. } if *r == Some(rid));
     for (rid, password, role) in [
@@ -391,4 +393,91 @@ async fn a_locked_party_admits_only_with_its_password_and_members_come_back_with
         tab.until(answer(6)).await,
         ServerMsg::Joined { .. }
     ));
+
+    // A member's invite admits a newcomer without the password; an outsider cannot make
+    // one, and a tampered invite or another room's does not admit.
+    let (mut cy, _) = member(srv.addr(), "cy").await;
+    cy.send(&ClientMsg::Invite {
+        rid: Some(7),
+        room: room.code.clone(),
+    })
+    .await;
+    match cy.until(answer_any(7)).await {
+        ServerMsg::Error { code, .. } => assert_eq!(code, ErrorCode::NotInRoom),
+        other => panic!("an outsider got an invite: {other:?}"),
+    }
+    bob.send(&ClientMsg::Invite {
+        rid: Some(8),
+        room: room.code.to_lowercase(),
+    })
+    .await;
+    let ServerMsg::Invited {
+        room: invited,
+        code,
+        invite,
+        ..
+    } = bob.until(answer_any(8)).await
+    else {
+        panic!("no invite")
+    };
+    assert_eq!(
+        (invited.as_str(), code.as_str()),
+        (room.id.as_str(), room.code.as_str())
+    );
+    let mut tampered = invite.clone();
+    tampered.pop();
+    tampered.push(if invite.ends_with('A') { 'B' } else { 'A' });
+    let (mut dee, _) = member(srv.addr(), "dee").await;
+    let mut own = create_msg(9, "counter");
+    if let ClientMsg::Create { password, .. } = &mut own {
+        *password = Some("another".into());
+    }
+    dee.send(&own).await;
+    let ServerMsg::Joined { room: dees, .. } = dee.until(answer_any(9)).await else {
+        panic!("dee's room")
+    };
+    dee.send(&ClientMsg::Invite {
+        rid: Some(10),
+        room: dees.id.clone(),
+    })
+    .await;
+    let ServerMsg::Invited {
+        invite: elsewhere, ..
+    } = dee.until(answer_any(10)).await
+    else {
+        panic!("no invite")
+    };
+    for (rid, invite) in [(11, tampered), (12, elsewhere)] {
+        cy.send(&with_invite(join(rid, None, JoinRole::Any), invite))
+            .await;
+        match cy.until(answer_any(rid)).await {
+            ServerMsg::Error { code, message, .. } => {
+                assert_eq!(code, ErrorCode::JoinRefused, "{message}");
+                assert!(message.contains("invite"), "{message}");
+            }
+            other => panic!("admitted with a bad invite: {other:?}"),
+        }
+    }
+    cy.send(&with_invite(join(13, None, JoinRole::Any), invite))
+        .await;
+    assert!(matches!(
+        cy.until(answer_any(13)).await,
+        ServerMsg::Joined { .. }
+    ));
+}
+
+fn with_invite(mut join: ClientMsg, with: String) -> ClientMsg {
+    if let ClientMsg::Join { invite, .. } = &mut join {
+        *invite = Some(with);
+    }
+    join
+}
+
+/// The answer to request `rid`, whatever it is.
+fn answer_any(rid: u64) -> impl Fn(&ServerMsg) -> bool {
+    move |m: &ServerMsg| {
+        matches!(m, ServerMsg::Joined { rid: r, .. }
+            | ServerMsg::Error { rid: r, .. }
+            | ServerMsg::Invited { rid: r, .. } if *r == Some(rid))
+    }
 }

@@ -804,6 +804,7 @@ async fn a_held_seat_can_be_given_up_from_a_new_connection() {
         role: JoinRole::Player,
         since: None,
         password: None,
+        invite: None,
     })
     .await;
     bob.until(|m| matches!(m, ServerMsg::Snapshot { .. })).await;

@@ -39,6 +39,7 @@ async fn enter(
             role: JoinRole::Any,
             since: None,
             password: None,
+            invite: None,
         },
     };
     raw.send(&msg).await;
@@ -118,6 +119,7 @@ async fn a_signal_reaches_every_connection_of_its_target_and_no_one_else() {
         role: JoinRole::Any,
         since: None,
         password: None,
+        invite: None,
     })
     .await;
     bob2.until(|m| matches!(m, ServerMsg::Joined { .. })).await;
@@ -294,6 +296,7 @@ async fn camera_and_microphone_state_travels_in_presence_and_goes_off_with_the_m
         role: JoinRole::Spectator,
         since: None,
         password: None,
+        invite: None,
     })
     .await;
     let ServerMsg::Joined { members, .. } =

@@ -15,12 +15,15 @@ impl<G: Game> Room<G> {
                 role,
                 since,
                 password,
+                invite,
                 ..
             } => {
-                // The server checked a password given; a newcomer to a locked room must give one.
+                // The server checked a password or an invite given; a newcomer to a locked
+                // room must give one.
                 let newcomer = self.member_index(&caller.player.id).is_none();
-                if self.spec.options.lock.is_some() && password.is_none() && newcomer {
-                    let why = "this room has a password: join with it";
+                let key = password.is_some() || invite.is_some();
+                if self.spec.options.lock.is_some() && !key && newcomer {
+                    let why = "this room has a password: join with it or with an invite";
                     return self.send_error(caller, rid, ErrorCode::JoinRefused, why);
                 }
                 self.join(caller, role, rid, since, now_ms);
@@ -60,6 +63,7 @@ impl<G: Game> Room<G> {
             | ClientMsg::Launch { .. }
             | ClientMsg::WatchRooms { .. }
             | ClientMsg::UnwatchRooms {}
+            | ClientMsg::Invite { .. }
             | ClientMsg::Ping { .. } => {
                 self.send_error(caller, None, ErrorCode::Internal, "not a room message");
             }
