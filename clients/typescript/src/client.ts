@@ -1,5 +1,6 @@
 import { Emitter } from './emitter.js';
 import { ArbiterError } from './errors.js';
+import type { PartyAction, PartyView } from './games/party.js';
 import type { TicTacToeAction, TicTacToeView } from './games/tictactoe.js';
 import {
   PROTOCOL_VERSION,
@@ -35,6 +36,7 @@ import {
  */
 export interface GameTypes {
   tictactoe: { view: TicTacToeView; action: TicTacToeAction };
+  party: { view: PartyView; action: PartyAction };
 }
 export type ViewOf<G extends string> = G extends keyof GameTypes ? GameTypes[G]['view'] : unknown;
 export type ActionOf<G extends string> = G extends keyof GameTypes ? GameTypes[G]['action'] : unknown;
@@ -116,7 +118,11 @@ export interface ClientEvents {
   welcome: (msg: WelcomeMsg) => void;
   /** Every message received, before the SDK handles it (also ones of unknown types). */
   message: (msg: ServerMsg | UnknownMsg) => void;
-  /** An error that answers no request and concerns no room the client knows. */
+  /**
+   * An error that answers no request and does not end a room: one that concerns no room the
+   * client knows, or a refusal naming one (`err.room`: a `chat`, `chat_delete`, `chat_mute` or
+   * `signal` refused), which that room's `error` event has too.
+   */
   error: (err: ArbiterError) => void;
 }
 
@@ -147,7 +153,7 @@ export interface JoinOptions {
   password?: string;
 }
 
-type RequestKind = 'create' | 'join' | 'join_or_create' | 'launch' | 'leave' | 'add_bot' | 'resume';
+type RequestKind = 'create' | 'join' | 'join_or_create' | 'launch' | 'leave' | 'add_bot' | 'chat_history' | 'resume';
 
 interface Request {
   rid: number;
@@ -635,6 +641,18 @@ export class ArbiterClient extends Emitter<ClientEvents> {
         return room?._presence(msg);
       case 'signal':
         return room?._signal(msg);
+      case 'chat':
+        return room?._chat(msg);
+      case 'chat_deleted':
+        return room?._chatDeleted(msg);
+      case 'chat_history': {
+        const req = msg.rid === undefined ? undefined : this.#requests.get(msg.rid);
+        if (req?.kind === 'chat_history') {
+          this.#requests.delete(req.rid);
+          req.resolve({ messages: msg.messages, more: msg.more });
+        }
+        return;
+      }
       case 'undo_state':
         return room?._undoState(msg);
       case 'undo_proposal':
@@ -778,6 +796,8 @@ export class ArbiterClient extends Emitter<ClientEvents> {
       room._gone(err);
       return;
     }
+    room?._error(err);
+    if (!this.#authed) return; // a room listener closed the client
     this.emit('error', err);
   }
 }

@@ -20,8 +20,11 @@ export {
   type ViewOf,
 } from './client.js';
 export {
+  CHAT_LINES_KEPT,
   Room,
   type ActOptions,
+  type ChatHistoryOptions,
+  type ChatHistoryPage,
   type PredictContext,
   type Predictor,
   type RewoundInfo,
@@ -52,3 +55,15 @@ export {
   type TicTacToeSeat,
   type TicTacToeView,
 } from './games/tictactoe.js';
+export {
+  Party,
+  type PartyAction,
+  type PartyConfig,
+  type PartyMember,
+  type PartyMemberView,
+  type PartyOptions,
+  type PartyPick,
+  type PartyPlayed,
+  type PartyPlaying,
+  type PartyView,
+} from './games/party.js';

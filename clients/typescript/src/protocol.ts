@@ -38,12 +38,37 @@ export interface Member {
   bot?: boolean;
   /** The member's camera and microphone; absent while both are off. */
   media?: MediaState;
+  /** Present (true) when the room's host muted the member's chat (see {@link ChatMuteMsg}). */
+  muted?: boolean;
 }
 
 /** A member's camera and microphone, as they last said with `media`. */
 export interface MediaState {
   camera: boolean;
   mic: boolean;
+}
+
+/** What a room's own chat message reports: who entered or left, a new host, a mute. */
+export type ChatEventKind = 'joined' | 'left' | 'host' | 'muted' | 'unmuted';
+
+/** What happened, to whom, in a room's own chat message ({@link ChatLine.event}). */
+export interface ChatEvent {
+  kind: ChatEventKind;
+  player: PlayerInfo;
+}
+
+/** One message of a room's chat, as `chat` carries it and `chat_history` lists it. */
+export interface ChatLine {
+  /** Its number in the room: 1, 2, 3… in the order said (`chat_delete` names it). */
+  id: number;
+  /** Who said it; absent for the room's own messages (then {@link event} says what happened). */
+  from?: PlayerInfo;
+  /** What was said; for the room's own messages, a sentence in English. */
+  text: string;
+  /** Room time it was said, in ms since the Unix epoch. */
+  at: number;
+  /** For the room's own messages: what happened, to whom. */
+  event?: ChatEvent;
 }
 
 /** What a WebRTC signalling message carries. */
@@ -169,6 +194,37 @@ export interface SendSignalMsg {
   kind: SignalKind;
   data?: unknown;
 }
+/** Say something to everyone in a room (1–1,000 characters after trimming). */
+export interface SendChatMsg {
+  t: 'chat';
+  room: string;
+  text: string;
+}
+/** Ask for a page of a room's kept chat: the newest `limit` messages below `before`, oldest first. */
+export interface ChatHistoryRequestMsg {
+  t: 'chat_history';
+  rid?: number;
+  room: string;
+  /** Only messages with a smaller id (the newest of all without it). */
+  before?: number;
+  /** At most this many, 1–100 (default 100). */
+  limit?: number;
+}
+/** The room's host removes chat message `id` for everyone. */
+export interface ChatDeleteMsg {
+  t: 'chat_delete';
+  rid?: number;
+  room: string;
+  id: number;
+}
+/** The room's host mutes a member's chat (`muted: true`) or lets them speak again. */
+export interface ChatMuteMsg {
+  t: 'chat_mute';
+  rid?: number;
+  room: string;
+  player: string;
+  muted: boolean;
+}
 /** Say whether this player's camera and microphone are on. */
 export interface MediaMsg extends MediaState {
   t: 'media';
@@ -196,6 +252,10 @@ export type ClientMsg =
   | UndoMsg
   | RedoMsg
   | ConsentMsg
+  | SendChatMsg
+  | ChatHistoryRequestMsg
+  | ChatDeleteMsg
+  | ChatMuteMsg
   | SendSignalMsg
   | MediaMsg
   | SyncMsg
@@ -288,6 +348,26 @@ export interface SignalMsg {
   kind: SignalKind;
   data: unknown;
 }
+/** A chat message in a room (also the latest 50, replayed after each `joined`). */
+export interface ChatMsg extends ChatLine {
+  t: 'chat';
+  room: string;
+}
+/** Answer to `chat_history`: a page of the chat kept, oldest first. */
+export interface ChatHistoryMsg {
+  t: 'chat_history';
+  rid?: number;
+  room: string;
+  messages: ChatLine[];
+  /** Older messages are kept: ask again with `before` the first one's id. */
+  more: boolean;
+}
+/** The room's host removed chat message `id`. */
+export interface ChatDeletedMsg {
+  t: 'chat_deleted';
+  room: string;
+  id: number;
+}
 export interface ErrorMsg {
   t: 'error';
   rid?: number;
@@ -360,6 +440,9 @@ export type ServerMsg =
   | RejectMsg
   | PresenceMsg
   | SignalMsg
+  | ChatMsg
+  | ChatHistoryMsg
+  | ChatDeletedMsg
   | ErrorMsg
   | UndoStateMsg
   | UndoProposalMsg

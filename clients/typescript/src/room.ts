@@ -3,6 +3,10 @@ import { ArbiterError } from './errors.js';
 import { applyPatch, deepClone } from './patch.js';
 import type {
   ActMsg,
+  ChatDeletedMsg,
+  ChatHistoryRequestMsg,
+  ChatLine,
+  ChatMsg,
   ClientMsg,
   JoinRole,
   JoinedMsg,
@@ -64,6 +68,25 @@ export interface UndoOptions {
   ask?: boolean;
 }
 
+/** Which page of the chat {@link Room.chatHistory} asks for. */
+export interface ChatHistoryOptions {
+  /** Only messages with an id below this one (the newest of all without it). */
+  before?: number;
+  /** At most this many, 1–100 (the server's default: 100). */
+  limit?: number;
+}
+
+/** A page of a room's kept chat ({@link Room.chatHistory}). */
+export interface ChatHistoryPage {
+  /** Oldest first. */
+  messages: ChatLine[];
+  /** Older messages are kept: ask again with `before` the first one's id. */
+  more: boolean;
+}
+
+/** The most chat lines a room holds in {@link Room.chatLines} (as many as the server keeps). */
+export const CHAT_LINES_KEPT = 200;
+
 export interface RoomEvents<V, A = unknown> {
   /** The displayed view changed (server state, a prediction, or a rollback). */
   view: (view: V, info: ViewInfo) => void;
@@ -71,6 +94,16 @@ export interface RoomEvents<V, A = unknown> {
   presence: (msg: PresenceMsg) => void;
   /** Another member sent this player a WebRTC signalling message (see {@link Room.signal}). */
   signal: (msg: SignalMsg) => void;
+  /**
+   * A chat message this room had not seen (a line replayed again after a resume is not
+   * repeated); it is in {@link Room.chatLines} by now.
+   */
+  chat: (line: ChatLine) => void;
+  /**
+   * The host removed chat message `id` (also: the SDK found, resuming, that it was removed
+   * while the connection was down). It is gone from {@link Room.chatLines} by now.
+   */
+  chatDeleted: (id: number) => void;
   /** The member list changed. */
   members: (members: readonly Member[]) => void;
   /** The server answered a `join` for this room: the first one, and again after each resume. */
@@ -94,7 +127,11 @@ export interface RoomEvents<V, A = unknown> {
    * again when it is still open; otherwise it closed while the client was away.
    */
   proposal: (news: UndoProposalMsg | null) => void;
-  /** A problem that concerns this room but no request (a patch that did not apply, …). */
+  /**
+   * A problem that concerns this room but no request: a refused `chat`, `chat_delete`,
+   * `chat_mute` or `signal` (`FORBIDDEN`, `RATE_LIMITED`, `INVALID_FIELD`, …; the client's
+   * `error` event has it too), a patch that did not apply, …
+   */
   error: (err: ArbiterError) => void;
   /** The client is no longer in the room: it left (no error), or the room closed / the seat was lost (error). */
   left: (reason: ArbiterError | undefined) => void;
@@ -114,8 +151,8 @@ export interface RewoundInfo<A> {
 export interface RoomHost {
   /** Send now if the connection is ready; false if not (the message is then not sent). */
   send(msg: ClientMsg): boolean;
-  /** A request answered by rid (`add_bot`, `leave`, the resume `join`). */
-  request<T>(msg: ClientMsg & { rid?: number }, kind: 'leave' | 'add_bot'): Promise<T>;
+  /** A request answered by rid (`add_bot`, `leave`, `chat_history`, the resume `join`). */
+  request<T>(msg: ClientMsg & { rid?: number }, kind: 'leave' | 'add_bot' | 'chat_history'): Promise<T>;
   /** Bytes the message takes on the wire, and the server's cap (0 if unknown). */
   frameSize(msg: ClientMsg): { size: number; max: number };
   playerId(): string;
@@ -162,6 +199,13 @@ export class Room<V = unknown, A = unknown> extends Emitter<RoomEvents<V, A>> {
   undoState: UndoState;
   /** The open undo proposal, or null. */
   proposal: UndoProposalMsg | null = null;
+  /**
+   * The latest chat messages this room has received (at most {@link CHAT_LINES_KEPT}), oldest
+   * first, each once: the ones the server replays after a resume are not added twice, and
+   * deleted ones are taken out. Replaced, never edited in place. Older pages:
+   * {@link chatHistory}.
+   */
+  chatLines: readonly ChatLine[] = [];
 
   #host: RoomHost;
   #as: JoinRole;
@@ -171,6 +215,14 @@ export class Room<V = unknown, A = unknown> extends Emitter<RoomEvents<V, A>> {
   #syncWaiters: Array<{ resolve: () => void; reject: (e: ArbiterError) => void }> = [];
   #gone = false;
   #dirty: ViewReason | null = null;
+  /**
+   * Since the latest `joined`: the first chat id received and every id received. The server
+   * replays after `joined` the newest kept messages in order, so a line held with an id
+   * between the first one replayed and one received now that did not come again was deleted
+   * while this client was away.
+   */
+  #replayFirst: number | undefined;
+  #replaySeen = new Set<number>();
 
   /** @internal */
   constructor(host: RoomHost, joined: JoinedMsg, as: JoinRole) {
@@ -286,6 +338,65 @@ export class Room<V = unknown, A = unknown> extends Emitter<RoomEvents<V, A>> {
     return this.#host.send({ t: 'media', room: this.id, camera: media.camera, mic: media.mic });
   }
 
+  /**
+   * Say something to everyone in the room (1–1,000 characters after trimming; line breaks
+   * allowed). Everyone, this client too, receives it as a `chat` event. Chat has no version
+   * and is not queued: returns false when the connection is not ready. A refusal —
+   * `FORBIDDEN` when the host muted this player, `RATE_LIMITED` past 5 messages per 5 s
+   * (`details.retry_after_ms`), `INVALID_FIELD` for an empty or too long text — arrives as
+   * the room's `error` event (and the client's). Throws `FRAME_TOO_LARGE` for a text above
+   * the server's frame size, which would otherwise cost the connection.
+   */
+  chat(text: string): boolean {
+    const msg: ClientMsg = { t: 'chat', room: this.id, text };
+    const { size, max } = this.#host.frameSize(msg);
+    if (max > 0 && size > max) {
+      throw new ArbiterError('FRAME_TOO_LARGE', `the chat message takes ${size} bytes; the server accepts ${max}`, { size, max }, { room: this.id });
+    }
+    return this.#host.send(msg);
+  }
+
+  /**
+   * A page of the chat the room keeps (its latest 200 messages): the newest `limit` below
+   * `before`, oldest first, and whether older ones are kept. Rejects with an
+   * {@link ArbiterError} (`INVALID_FIELD` for a `limit` outside 1–100, `NOT_IN_ROOM`).
+   * Asked while offline, it is sent after the room's resume.
+   */
+  chatHistory(options: ChatHistoryOptions = {}): Promise<ChatHistoryPage> {
+    if (this.#gone) return Promise.reject(new ArbiterError('NOT_IN_ROOM', 'this client is no longer in the room', undefined, { room: this.id }));
+    const msg: ChatHistoryRequestMsg = { t: 'chat_history', room: this.id };
+    if (options.before !== undefined) msg.before = options.before;
+    if (options.limit !== undefined) msg.limit = options.limit;
+    return this.#host.request<ChatHistoryPage>(msg, 'chat_history');
+  }
+
+  /**
+   * As the room's host (a party's host; elsewhere the human member here longest), remove chat
+   * message `id` for everyone: each member gets a `chatDeleted` event. Returns false when the
+   * connection is not ready. A refusal (`FORBIDDEN` for anyone but the host, `INVALID_FIELD`
+   * when no message `id` is kept) arrives as the room's `error` event (and the client's).
+   */
+  deleteChat(id: number): boolean {
+    return this.#host.send({ t: 'chat_delete', room: this.id, id });
+  }
+
+  /**
+   * As the room's host, mute a member's chat (their `chat` is then refused with `FORBIDDEN`),
+   * or with `muted` false let them speak again. The room says so in its chat (a line with
+   * `event.kind` `muted` / `unmuted`), and {@link members} shows it (`muted: true`). Muting
+   * twice changes nothing. Returns false when the connection is not ready. A refusal
+   * (`FORBIDDEN` for anyone but the host, `NOT_IN_ROOM` for a player who is not here,
+   * `INVALID_FIELD` for oneself) arrives as the room's `error` event (and the client's).
+   */
+  mute(player: string, muted = true): boolean {
+    return this.#host.send({ t: 'chat_mute', room: this.id, player, muted });
+  }
+
+  /** Whether the room's host muted `player`'s chat (this player's by default). */
+  isMuted(player: string = this.#host.playerId()): boolean {
+    return this.members.some((m) => m.id === player && m.muted === true);
+  }
+
   /** Ask for a fresh snapshot; resolves when it has arrived. */
   sync(): Promise<void> {
     if (this.#gone) return Promise.reject(new ArbiterError('NOT_IN_ROOM', 'this client is no longer in the room'));
@@ -322,6 +433,9 @@ export class Room<V = unknown, A = unknown> extends Emitter<RoomEvents<V, A>> {
     const proposalHeld = this.proposal !== null;
     this.undoState = { v: msg.room.v };
     this.proposal = null;
+    // The chat replay follows; it starts the count of what came again.
+    this.#replayFirst = undefined;
+    this.#replaySeen = new Set();
     const rewound = resumed ? msg.rewound : undefined;
     if (rewound !== undefined) {
       // Acked above the version the room went back to: those actions did not happen, and
@@ -409,6 +523,53 @@ export class Room<V = unknown, A = unknown> extends Emitter<RoomEvents<V, A>> {
   _undoProposal(msg: UndoProposalMsg): void {
     this.proposal = msg.state === 'open' ? msg : null;
     this.emit('proposal', msg);
+  }
+
+  /** @internal A chat line: added once, in id order; a mute or unmute shows in the members. */
+  _chat(msg: ChatMsg): void {
+    const line: ChatLine = { id: msg.id, text: msg.text, at: msg.at };
+    if (msg.from !== undefined) line.from = msg.from;
+    if (msg.event !== undefined) line.event = msg.event;
+    this.#replayFirst ??= line.id;
+    this.#replaySeen.add(line.id);
+    // Held lines between the first replayed and this one that did not come again were
+    // deleted while the chat_deleted could not reach this client.
+    const first = this.#replayFirst;
+    const gone = this.chatLines.filter((l) => l.id > first && l.id < line.id && !this.#replaySeen.has(l.id));
+    const known = this.chatLines.some((l) => l.id === line.id);
+    if (gone.length === 0 && known) return;
+    let lines = gone.length === 0 ? [...this.chatLines] : this.chatLines.filter((l) => !gone.includes(l));
+    if (!known) {
+      let i = lines.length;
+      while (i > 0 && lines[i - 1]!.id > line.id) i--;
+      lines.splice(i, 0, line);
+      if (lines.length > CHAT_LINES_KEPT) lines = lines.slice(lines.length - CHAT_LINES_KEPT);
+    }
+    this.chatLines = lines;
+    for (const l of gone) this.emit('chatDeleted', l.id);
+    if (known) return;
+    const event = line.event;
+    if (event && (event.kind === 'muted' || event.kind === 'unmuted')) {
+      const muted = event.kind === 'muted';
+      const i = this.members.findIndex((m) => m.id === event.player.id);
+      if (i >= 0 && (this.members[i]!.muted === true) !== muted) {
+        const { muted: _was, ...rest } = this.members[i]!;
+        this.members = this.members.map((m, j) => (j === i ? (muted ? { ...rest, muted: true } : rest) : m));
+        this.emit('members', this.members);
+      }
+    }
+    this.emit('chat', line);
+  }
+
+  /** @internal */
+  _chatDeleted(msg: ChatDeletedMsg): void {
+    if (this.chatLines.some((l) => l.id === msg.id)) this.chatLines = this.chatLines.filter((l) => l.id !== msg.id);
+    this.emit('chatDeleted', msg.id);
+  }
+
+  /** @internal A refusal that names this room and answers no request. */
+  _error(err: ArbiterError): void {
+    this.emit('error', err);
   }
 
   /** @internal */
