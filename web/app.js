@@ -9,6 +9,7 @@ import poker from './games/poker.js';
 import tcg from './games/tcg.js';
 import generic from './games/generic.js';
 import party from './games/party.js';
+import { createVideo } from './video.js';
 
 const RENDERERS = { tictactoe, dicegame, owedrahn, tellit, poker, tcg, party };
 const mountFor = (game) => RENDERERS[game] || generic;
@@ -48,6 +49,9 @@ function send(msg) {
   if (!online()) { toast('You are offline; reconnecting…'); return false; }
   return raw(msg);
 }
+const video = createVideo({
+  send, me: () => S.player?.id, tiles: $('#video-tiles'), button: $('#video-toggle'), toast,
+});
 function request(msg, meta) {
   const rid = ++S.rid;
   S.pending.set(rid, meta);
@@ -159,7 +163,11 @@ function onMessage(m) {
     case 'presence':
       if (!r) return;
       if (m.event === 'left') r.members.delete(m.member.id); else r.members.set(m.member.id, m.member);
+      if (r === cur()) video.members(r.id, r.members);
       break;
+    case 'signal':
+      if (r) video.signal(m, r.members).catch((e) => console.warn('signal failed', e, m));
+      return;
     case 'undo_state':
       if (!r) return;
       r.undo = { undo: m.undo || null, redo: m.redo || null };
@@ -535,6 +543,7 @@ function render() {
   const page = S.page === 'room' && !r ? (S.want ? 'room' : 'lobby') : S.page;
   $('#lobby').hidden = page !== 'lobby'; $('#room').hidden = page !== 'room'; $('#replay').hidden = page !== 'replay';
   if (page !== 'room' || !r) {
+    video.stop();
     if (mounted) { mounted.destroy?.(); mounted = null; $('#game').replaceChildren(); }
     if (page === 'room') { $('#room-code').textContent = S.want?.code || ''; setStatus('Joining…'); }
     if (page === 'lobby') { document.title = 'Arbiter'; renderMine(); }
@@ -747,6 +756,7 @@ for (const id of ['#f-game', '#f-space']) $(id).addEventListener('change', loadR
 for (const id of ['#f-lang', '#f-tag']) $(id).addEventListener('input', loadRooms);
 $('#filters').addEventListener('submit', (e) => e.preventDefault());
 $('#copy').addEventListener('click', copyLink);
+$('#video-toggle').addEventListener('click', () => { const r = cur(); if (r) video.toggle(r.id, r.members); });
 $('#replay-btn').addEventListener('click', () => { const r = cur(); if (r) openReplay(r.code); });
 $('#lobby-btn').addEventListener('click', () => go('lobby'));
 $('#leave').addEventListener('click', () => {

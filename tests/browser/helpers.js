@@ -52,8 +52,11 @@ export async function launchBrowser() {
     headless: true,
     args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
       '--disable-sync', '--no-first-run',
-      // Pages served by route interception (ARBITER_WEB_DIR) have no address space of their own.
-      ...(process.env.ARBITER_WEB_DIR ? ['--disable-features=LocalNetworkAccessChecks'] : [])],
+      // A camera and microphone that need no device and no permission prompt (video tiles).
+      '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+      // ICE candidates on loopback as addresses, not mDNS names nothing here resolves; pages
+      // served by route interception (ARBITER_WEB_DIR) have no address space of their own.
+      `--disable-features=WebRtcHideLocalIpsWithMdns${process.env.ARBITER_WEB_DIR ? ',LocalNetworkAccessChecks' : ''}`],
   });
 }
 
