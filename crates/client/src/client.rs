@@ -265,6 +265,8 @@ impl Client {
             game: game.to_owned(),
             config,
             max_players,
+            lang: None,
+            tags: Vec::new(),
         };
         joined(self.request(rid, msg).await?)
     }

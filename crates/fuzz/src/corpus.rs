@@ -174,6 +174,8 @@ fn client_messages() -> Vec<ClientMsg> {
             game: "race".into(),
             config: Some(serde_json::json!({"target": 30})),
             max_players: Some(4),
+            lang: None,
+            tags: Vec::new(),
         },
         ClientMsg::Media {
             room: room(),

@@ -379,6 +379,12 @@ pub enum ClientMsg {
         /// Seats a room must have (the game's maximum when absent).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         max_players: Option<u32>,
+        /// The language a room must play in (as `create.lang`); a new room gets it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        lang: Option<String>,
+        /// Tags a room must have, exactly (as `create.tags`); a new room gets them.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        tags: Vec<String>,
     },
     /// A party's host starts the picked game: a private room for it, with as many seats as
     /// members are ready. Answered with `launched`.

@@ -67,8 +67,8 @@ async fn seat(room: &RoomHandle, caller: &Caller, rid: Option<u64>) -> Result<bo
 }
 
 impl App {
-    /// Seat `caller` in a pooled room of `game` with `config` and `max_players`, or in a new
-    /// public one; the room answered them like a `join`.
+    /// Seat `caller` in a pooled room of `game` with `config`, `max_players` and the listing
+    /// (language, tags), or in a new public one; the room answered them like a `join`.
     pub(crate) async fn join_or_create(
         &self,
         caller: &Caller,
@@ -76,8 +76,9 @@ impl App {
         game: &str,
         config: Value,
         max_players: Option<u32>,
+        (lang, tags): (Option<String>, Vec<String>),
     ) -> Result<RoomHandle, GameError> {
-        let key = json!([game, max_players, config]).to_string();
+        let key = json!([game, max_players, config, lang, tags]).to_string();
         let pool = self.matchmaker().pool(key);
         let mut rooms = pool.lock().await;
         rooms.retain(|room| !room.is_closed());
@@ -93,6 +94,8 @@ impl App {
         let options = CreateOptions {
             public: Some(true),
             max_players,
+            lang,
+            tags,
             ..CreateOptions::default()
         };
         let room = self

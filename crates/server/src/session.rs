@@ -339,15 +339,23 @@ impl Session {
                 game,
                 config,
                 max_players,
+                lang,
+                tags,
             } => {
                 let config = config.unwrap_or(Value::Null);
-                if let Err(e) = self.config_fits(&config) {
-                    self.error(rid, e.code, e.message);
-                    return Flow::Continue;
-                }
+                let listing = self
+                    .config_fits(&config)
+                    .and_then(|()| crate::lobby::listing(lang, tags));
+                let listing = match listing {
+                    Ok(listing) => listing,
+                    Err(e) => {
+                        self.error(rid, e.code, e.message);
+                        return Flow::Continue;
+                    }
+                };
                 let seated = self
                     .app
-                    .join_or_create(&caller, rid, &game, config, max_players)
+                    .join_or_create(&caller, rid, &game, config, max_players, listing)
                     .await;
                 match seated {
                     Ok(room) => {

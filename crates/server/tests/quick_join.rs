@@ -18,6 +18,8 @@ fn quick(rid: u64, game: &str, config: Option<Value>, max_players: Option<u32>) 
         game: game.to_owned(),
         config,
         max_players,
+        lang: None,
+        tags: Vec::new(),
     }
 }
 
@@ -125,6 +127,38 @@ async fn options_keep_pools_apart_and_a_freed_seat_is_taken_again() {
         .await;
     let (b_room, _) = answer(&mut other, 1).await.unwrap();
     assert_ne!(b_room, full);
+
+    // A language (and tags) are filters too: German players share a room of their own,
+    // listed with its language, and a bad language is refused.
+    let german = |rid: u64| {
+        let mut msg = quick(rid, "race", None, Some(4));
+        if let ClientMsg::JoinOrCreate { lang, tags, .. } = &mut msg {
+            *lang = Some("DE".into());
+            *tags = vec!["casual".into()];
+        }
+        msg
+    };
+    let mut de = Vec::new();
+    for i in 0..2 {
+        let mut raw = player(addr, &format!("d{i}")).await;
+        raw.send(&german(1)).await;
+        de.push(answer(&mut raw, 1).await.unwrap().0);
+    }
+    assert_eq!(de[0], de[1]);
+    assert!(de[0] != full && de[0] != b_room);
+    let (_, found) = get(addr, "/api/v1/rooms?lang=de&tags=casual").await;
+    assert_eq!(found.as_array().unwrap().len(), 1, "{found}");
+    assert_eq!(found[0]["id"], json!(de[0]));
+    let mut bad = player(addr, "e").await;
+    let mut msg = german(2);
+    if let ClientMsg::JoinOrCreate { lang, .. } = &mut msg {
+        *lang = Some("x".into());
+    }
+    bad.send(&msg).await;
+    assert_eq!(
+        answer(&mut bad, 2).await.unwrap_err().0,
+        ErrorCode::InvalidField
+    );
 
     let mut fifth = player(addr, "a4").await;
     fifth.send(&quick(1, "race", None, Some(4))).await;
