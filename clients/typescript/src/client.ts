@@ -11,12 +11,14 @@ import {
   type LeftMsg,
   type Member,
   type PlayerInfo,
+  type RoomFilter,
   type RoomInfo,
   type ServerMsg,
   type UnknownMsg,
   type WelcomeMsg,
 } from './protocol.js';
-import { Room, type RoomHost } from './room.js';
+import { Room, type InviteInfo, type RoomHost } from './room.js';
+import { RoomWatch, type RoomWatchHost } from './watch.js';
 import {
   openLongPoll,
   openWebSocket,
@@ -137,6 +139,16 @@ export interface CreateOptions<G extends string = string> {
   seed?: number;
   /** A password newcomers must give to `join`. */
   password?: string;
+  /**
+   * The language the room plays in, for the room list's filter: a language tag of 2–12
+   * letters, digits and dashes (`en`, `pt-br`), kept in lower case (`INVALID_FIELD` otherwise).
+   */
+  lang?: string;
+  /**
+   * Up to 5 tags for the room list's filter, each 1–24 letters, digits and dashes, kept in
+   * lower case and once each (`INVALID_FIELD` otherwise).
+   */
+  tags?: string[];
 }
 
 export interface QuickJoinOptions<G extends string = string> {
@@ -145,15 +157,25 @@ export interface QuickJoinOptions<G extends string = string> {
   config?: unknown;
   /** The seats a room must have. */
   maxPlayers?: number;
+  /** The language a room must play in (as {@link CreateOptions.lang}); a new room gets it. */
+  lang?: string;
+  /** The tags a room must have, exactly (as {@link CreateOptions.tags}); a new room gets them. */
+  tags?: string[];
 }
 
 export interface JoinOptions {
   as?: JoinRole;
   /** The room's password, when it is `locked` (not needed to come back to a room you are in). */
   password?: string;
+  /**
+   * An invite a member of the room asked for ({@link ArbiterClient.invite}): admits to its own
+   * room instead of the password, for 7 days. A forged, expired or other room's invite is
+   * refused with `JOIN_REFUSED`.
+   */
+  invite?: string;
 }
 
-type RequestKind = 'create' | 'join' | 'join_or_create' | 'launch' | 'leave' | 'add_bot' | 'chat_history' | 'resume';
+type RequestKind = 'create' | 'join' | 'join_or_create' | 'launch' | 'leave' | 'add_bot' | 'chat_history' | 'invite' | 'resume';
 
 interface Request {
   rid: number;
@@ -239,6 +261,11 @@ export class ArbiterClient extends Emitter<ClientEvents> {
   #welcomeTimer: ReturnType<typeof setTimeout> | undefined;
   #heartbeatTimer: ReturnType<typeof setInterval> | undefined;
   readonly #host: RoomHost;
+  readonly #watchHost: RoomWatchHost;
+  /** The room list followed (one per connection on the server: a newer watch replaces it). */
+  #watch: RoomWatch | undefined;
+  /** The rid of the `watch_rooms` whose answer is awaited: lists without a rid until then are the replaced watch's. */
+  #watchRid: number | undefined;
 
   /**
    * This client instance's id, sent in every `hello` and kept across reconnects: the server
@@ -272,6 +299,16 @@ export class ArbiterClient extends Emitter<ClientEvents> {
         if (this.#rooms.get(room.id) === room) this.#rooms.delete(room.id);
       },
     };
+    this.#watchHost = {
+      stop: (watch) => {
+        if (this.#watch === watch) {
+          this.#watch = undefined;
+          this.#watchRid = undefined;
+          this.#send({ t: 'unwatch_rooms' });
+        }
+        watch._end(undefined);
+      },
+    };
   }
 
   /** The connection state. */
@@ -289,6 +326,10 @@ export class ArbiterClient extends Emitter<ClientEvents> {
   /** The rooms this client is in, by room id. */
   get rooms(): ReadonlyMap<string, Room<any, any>> {
     return this.#rooms;
+  }
+  /** The room list this client follows ({@link watchRooms}), while it does. */
+  get roomWatch(): RoomWatch | undefined {
+    return this.#watch;
   }
   /** A room this client is in, by id or code. */
   room<V = unknown, A = unknown>(idOrCode: string): Room<V, A> | undefined {
@@ -342,6 +383,8 @@ export class ArbiterClient extends Emitter<ClientEvents> {
     if (options.as !== undefined) msg.as = options.as;
     if (options.seed !== undefined) msg.seed = options.seed;
     if (options.password !== undefined) msg.password = options.password;
+    if (options.lang !== undefined) msg.lang = options.lang;
+    if (options.tags !== undefined) msg.tags = [...options.tags];
     return this.#request(msg, 'create', { as: options.as ?? 'any' });
   }
 
@@ -354,6 +397,8 @@ export class ArbiterClient extends Emitter<ClientEvents> {
     const msg: ClientMsg = { t: 'join_or_create', game: options.game };
     if (options.config !== undefined) msg.config = options.config;
     if (options.maxPlayers !== undefined) msg.max_players = options.maxPlayers;
+    if (options.lang !== undefined) msg.lang = options.lang;
+    if (options.tags !== undefined) msg.tags = [...options.tags];
     return this.#request(msg, 'join_or_create', { as: 'player' });
   }
 
@@ -370,7 +415,43 @@ export class ArbiterClient extends Emitter<ClientEvents> {
     const msg: ClientMsg = { t: 'join', room };
     if (options.as !== undefined) msg.as = options.as;
     if (options.password !== undefined) msg.password = options.password;
+    if (options.invite !== undefined) msg.invite = options.invite;
     return this.#request(msg, 'join', { as: options.as ?? 'any' });
+  }
+
+  /**
+   * Ask for an invite to a room this client is in (by id or code): a signed token that lets
+   * its holder {@link join} without the room's password for 7 days (`join(code, { invite })`).
+   * Rejects with `NOT_IN_ROOM` when this connection is not in the room.
+   */
+  invite(room: string): Promise<InviteInfo> {
+    return this.#request({ t: 'invite', room }, 'invite');
+  }
+
+  /**
+   * Follow the public room list (of the whole cluster, in a cluster): the rooms that pass
+   * every condition of `filter` — `game`; `space`, a free seat; `lang`; `tags`, all of them —
+   * at most 200, by id. The returned {@link RoomWatch} resolves {@link RoomWatch.ready} with
+   * the first list and emits `rooms` with it and again each time the filtered list changes
+   * (the server checks at most every 500 ms); `onList`, if given, listens to `rooms`.
+   *
+   * The server keeps one watch per connection, so a client follows one list: a new
+   * `watchRooms` replaces (ends) the previous watch. After a reconnection the client asks for
+   * the current watch again, and its fresh list comes as a `rooms` event. Stop it with
+   * {@link RoomWatch.stop}. Needs no room: a lobby can watch before joining anything.
+   */
+  watchRooms(filter: RoomFilter = {}, onList?: (rooms: readonly RoomInfo[]) => void): RoomWatch {
+    const watch = new RoomWatch(this.#watchHost, filter);
+    if (onList) watch.on('rooms', onList);
+    if (this.#state === 'closed') {
+      watch._end(new ArbiterError('CLOSED', 'the client is not connected: call connect() first'));
+      return watch;
+    }
+    const previous = this.#watch;
+    this.#watch = watch;
+    this.#sendWatch();
+    previous?._end(undefined);
+    return watch;
   }
 
   /** Measure the round trip to the server, in ms. */
@@ -540,9 +621,13 @@ export class ArbiterClient extends Emitter<ClientEvents> {
     this.#awaitingView.clear();
     const rooms = [...this.#rooms.values()];
     this.#rooms.clear();
+    const watch = this.#watch;
+    this.#watch = undefined;
+    this.#watchRid = undefined;
     waiter?.reject(error);
     for (const req of requests) req.reject(error);
     for (const room of rooms) room._gone(error);
+    watch?._end(error);
     this.#setState('closed', { code: info.code, reason: info.reason, error });
   }
 
@@ -578,6 +663,15 @@ export class ArbiterClient extends Emitter<ClientEvents> {
   }
 
   // ---- sending ---------------------------------------------------------------------------
+
+  /** Ask for the current room watch (again, on a new connection); its answer's rid is awaited. */
+  #sendWatch(): void {
+    const watch = this.#watch;
+    if (!watch) return;
+    const rid = ++this.#rid;
+    this.#watchRid = rid;
+    this.#send({ t: 'watch_rooms', rid, filter: watch.filter as RoomFilter });
+  }
 
   /** Send on the current connection if it is welcomed. */
   #send(msg: ClientMsg): boolean {
@@ -667,6 +761,26 @@ export class ArbiterClient extends Emitter<ClientEvents> {
         }
         return;
       }
+      case 'invited': {
+        const req = msg.rid === undefined ? undefined : this.#requests.get(msg.rid);
+        if (req?.kind === 'invite') {
+          this.#requests.delete(req.rid);
+          req.resolve({ room: msg.room, code: msg.code, invite: msg.invite, expires: msg.expires } satisfies InviteInfo);
+        }
+        return;
+      }
+      case 'rooms': {
+        const watch = this.#watch;
+        if (!watch) return; // stopped: lists still on their way are dropped
+        if (msg.rid !== undefined) {
+          if (msg.rid !== this.#watchRid) return; // the answer to a watch since replaced
+          this.#watchRid = undefined;
+        } else if (this.#watchRid !== undefined) {
+          return; // an update of the replaced watch, ahead of the current one's answer
+        }
+        watch._list(msg.rooms);
+        return;
+      }
       case 'launched': {
         const req = msg.rid === undefined ? undefined : this.#requests.get(msg.rid);
         if (req) {
@@ -726,6 +840,8 @@ export class ArbiterClient extends Emitter<ClientEvents> {
     for (const req of this.#requests.values()) {
       if (!req.sent) req.sent = this.#send(req.msg);
     }
+    // And the room list followed: the watch ended with the previous connection.
+    if (this.#watch) this.#sendWatch();
   }
 
   #onJoined(msg: JoinedMsg, touched: Set<Room<any, any>>): void {
@@ -762,6 +878,14 @@ export class ArbiterClient extends Emitter<ClientEvents> {
     const roomId = typeof details?.room === 'string' ? details.room : undefined;
     const req = msg.rid === undefined ? undefined : this.#requests.get(msg.rid);
     const err = new ArbiterError(msg.code, msg.message, msg.details, { room: roomId ?? (req?.msg as { room?: string } | undefined)?.room });
+    if (msg.rid !== undefined && msg.rid === this.#watchRid && this.#watch) {
+      // The server refused the room watch.
+      const watch = this.#watch;
+      this.#watch = undefined;
+      this.#watchRid = undefined;
+      watch._end(err);
+      return;
+    }
     if (req) {
       this.#requests.delete(req.rid);
       switch (req.kind) {

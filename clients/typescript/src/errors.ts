@@ -41,7 +41,8 @@ export type ServerErrorCode =
  * * `CONNECT_FAILED` — the first connection could not be opened or was not welcomed;
  * * `DISCONNECTED` — a `create` or `add_bot` was in flight when the connection dropped, so
  *   whether it happened is unknown (these are not idempotent and are not resent);
- * * `CLOSED` — the client was closed (or gave up reconnecting) with the request pending;
+ * * `CLOSED` — the client was closed (or gave up reconnecting) with the request pending, or a
+ *   room watch ended (stopped, replaced, the client closed) before its first list;
  * * `FRAME_TOO_LARGE` — the message is above the server's `max_frame` and was not sent;
  * * `PATCH_FAILED` — a server patch did not apply to the held view (the SDK re-syncs).
  */

@@ -25,6 +25,7 @@ export {
   type ActOptions,
   type ChatHistoryOptions,
   type ChatHistoryPage,
+  type InviteInfo,
   type PredictContext,
   type Predictor,
   type RewoundInfo,
@@ -33,6 +34,7 @@ export {
   type ViewInfo,
   type ViewReason,
 } from './room.js';
+export { RoomWatch, type RoomWatchEvents } from './watch.js';
 export { ArbiterError, type ClientErrorCode, type ErrorCode, type ServerErrorCode } from './errors.js';
 export { applyPatch, deepClone, deepEqual, escapePointerToken, parsePointer, PatchError } from './patch.js';
 export * as msgpack from './msgpack.js';

@@ -88,6 +88,27 @@ export interface RoomInfo {
   v: number;
   /** Newcomers must give the room's password. */
   locked?: boolean;
+  /** The room's name, when its game names it (a party's lobby name, which follows its `rename`). */
+  name?: string;
+  /** The language the room plays in (`create.lang`), in lower case. */
+  lang?: string;
+  /** The room's tags (`create.tags`), in lower case, each once. */
+  tags?: string[];
+}
+
+/**
+ * Which rooms of the public list to follow (`watch_rooms`): every condition given must hold.
+ * Language and tags are compared without case.
+ */
+export interface RoomFilter {
+  /** Rooms of this game (`party` for parties). */
+  game?: string;
+  /** Only rooms with a free seat (`players < max_players`). */
+  space?: boolean;
+  /** Rooms in this language. */
+  lang?: string;
+  /** Rooms that have every one of these tags. */
+  tags?: string[];
 }
 
 /** One RFC 6902 operation. */
@@ -123,6 +144,10 @@ export interface CreateMsg {
   key?: string;
   /** A password newcomers must give (kept by the server only as a hash). */
   password?: string;
+  /** The language the room plays in, for the room list's filter: 2–12 letters, digits and dashes (`en`, `pt-br`). */
+  lang?: string;
+  /** Up to 5 tags for the room list's filter, each 1–24 letters, digits and dashes. */
+  tags?: string[];
 }
 /** Quick play: a seat in a public room of `game` with these options, or in a new one. */
 export interface JoinOrCreateMsg {
@@ -131,6 +156,10 @@ export interface JoinOrCreateMsg {
   game: string;
   config?: unknown;
   max_players?: number;
+  /** The language a room must play in; a new room gets it. */
+  lang?: string;
+  /** The tags a room must have, exactly; a new room gets them. */
+  tags?: string[];
 }
 /** A party's host starts the picked game. */
 export interface LaunchMsg {
@@ -146,6 +175,24 @@ export interface JoinMsg {
   since?: number;
   /** The room's password, for a newcomer to a `locked` room. */
   password?: string;
+  /** An invite a member asked for (`invite`): admits to its own room instead of the password. */
+  invite?: string;
+}
+/** A member asks for an invite to a room this connection is in (by id or code). */
+export interface InviteMsg {
+  t: 'invite';
+  rid?: number;
+  room: string;
+}
+/** Follow the public room list: answered by `rooms`, then `rooms` again whenever the filtered list changes. */
+export interface WatchRoomsMsg {
+  t: 'watch_rooms';
+  rid?: number;
+  filter?: RoomFilter;
+}
+/** Stop the room list's updates. */
+export interface UnwatchRoomsMsg {
+  t: 'unwatch_rooms';
 }
 export interface LeaveMsg {
   t: 'leave';
@@ -246,6 +293,7 @@ export type ClientMsg =
   | JoinOrCreateMsg
   | LaunchMsg
   | JoinMsg
+  | InviteMsg
   | LeaveMsg
   | AddBotMsg
   | ActMsg
@@ -258,6 +306,8 @@ export type ClientMsg =
   | ChatMuteMsg
   | SendSignalMsg
   | MediaMsg
+  | WatchRoomsMsg
+  | UnwatchRoomsMsg
   | SyncMsg
   | PingMsg;
 /** The messages that use a room's seq counter and are answered by `ack` or `reject`. */
@@ -293,6 +343,28 @@ export interface LeftMsg {
   room: string;
   /** Why this client was removed without asking: `kicked` (an operator), `removed` (the game, e.g. a party host). */
   reason?: string;
+}
+/** Answer to `invite`: the invite for `join`'s `invite`, and when it stops admitting. */
+export interface InvitedMsg {
+  t: 'invited';
+  rid?: number;
+  /** The room's id. */
+  room: string;
+  /** The room's six-letter code. */
+  code: string;
+  /** The invite, for `join.invite`. */
+  invite: string;
+  /** When it stops admitting, in ms since the Unix epoch (7 days after it was made). */
+  expires: number;
+}
+/**
+ * The public room list `watch_rooms` asked for (at most 200 rooms, by id): its answer carries
+ * the `rid`; each later update (without `rid`) is the whole list again.
+ */
+export interface RoomsMsg {
+  t: 'rooms';
+  rid?: number;
+  rooms: RoomInfo[];
 }
 /** The party's game room is open (answer to `launch`). */
 export interface LaunchedMsg {
@@ -432,6 +504,8 @@ export type ServerMsg =
   | WelcomeMsg
   | JoinedMsg
   | LeftMsg
+  | InvitedMsg
+  | RoomsMsg
   | LaunchedMsg
   | BotAddedMsg
   | SnapshotMsg

@@ -147,12 +147,24 @@ export interface RewoundInfo<A> {
   lost: A[];
 }
 
+/** An invite to a room (`ArbiterClient.invite`, {@link Room.invite}): give {@link invite} to `join`. */
+export interface InviteInfo {
+  /** The room's id. */
+  room: string;
+  /** The room's six-letter code. */
+  code: string;
+  /** The invite, for `join`'s `invite` option. */
+  invite: string;
+  /** When it stops admitting, in ms since the Unix epoch (7 days after it was made). */
+  expires: number;
+}
+
 /** What a room needs from its client. Internal. */
 export interface RoomHost {
   /** Send now if the connection is ready; false if not (the message is then not sent). */
   send(msg: ClientMsg): boolean;
-  /** A request answered by rid (`add_bot`, `leave`, `chat_history`, the resume `join`). */
-  request<T>(msg: ClientMsg & { rid?: number }, kind: 'leave' | 'add_bot' | 'chat_history'): Promise<T>;
+  /** A request answered by rid (`add_bot`, `leave`, `chat_history`, `invite`, the resume `join`). */
+  request<T>(msg: ClientMsg & { rid?: number }, kind: 'leave' | 'add_bot' | 'chat_history' | 'invite'): Promise<T>;
   /** Bytes the message takes on the wire, and the server's cap (0 if unknown). */
   frameSize(msg: ClientMsg): { size: number; max: number };
   playerId(): string;
@@ -410,6 +422,15 @@ export class Room<V = unknown, A = unknown> extends Emitter<RoomEvents<V, A>> {
   addBot(): Promise<Member> {
     if (this.#gone) return Promise.reject(new ArbiterError('NOT_IN_ROOM', 'this client is no longer in the room'));
     return this.#host.request<Member>({ t: 'add_bot', room: this.id }, 'add_bot');
+  }
+
+  /**
+   * Ask for an invite to this room: a signed token that lets its holder join without the
+   * room's password for 7 days (`client.join(code, { invite })`). Same as `client.invite(room.id)`.
+   */
+  invite(): Promise<InviteInfo> {
+    if (this.#gone) return Promise.reject(new ArbiterError('NOT_IN_ROOM', 'this client is no longer in the room'));
+    return this.#host.request<InviteInfo>({ t: 'invite', room: this.id }, 'invite');
   }
 
   /** Leave the room (a seat is released: the game decides what that means). */

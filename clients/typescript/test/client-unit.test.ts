@@ -620,3 +620,91 @@ describe('client limits and errors', () => {
     await assert.rejects(client.connect(), (e: unknown) => e instanceof ArbiterError && e.code === 'BAD_TOKEN');
   });
 });
+
+describe('room watch', () => {
+  const listed = (id: string) => ({
+    id,
+    code: 'ABCDEF',
+    game: 'log',
+    public: true,
+    max_players: 2,
+    max_spectators: 8,
+    players: 1,
+    spectators: 0,
+    status: 'waiting',
+    v: 0,
+  });
+  const ids = (rooms: readonly { id: string }[] | undefined) => rooms?.map((r) => r.id);
+
+  it('drops the lists of a replaced or stopped watch, and asks again after a reconnection', async () => {
+    const server = new FakeServer();
+    const client = server.client();
+    await client.connect();
+
+    const firstLists: Array<string[] | undefined> = [];
+    const first = client.watchRooms({ game: 'log', tags: ['a'] }, (rooms) => firstLists.push(ids(rooms)));
+    const w1 = sent(server, 'watch_rooms')[0]!;
+    assert.deepStrictEqual(w1, { t: 'watch_rooms', rid: w1.rid, filter: { game: 'log', tags: ['a'] } });
+    server.socket.deliver({ t: 'rooms', rid: w1.rid, rooms: [listed('r_a')] });
+    assert.deepStrictEqual(ids(await first.ready), ['r_a']);
+    server.socket.deliver({ t: 'rooms', rooms: [listed('r_a'), listed('r_b')] });
+    assert.deepStrictEqual(ids(first.rooms), ['r_a', 'r_b']);
+
+    // A second watch replaces the first: until its answer, lists without a rid are the old one's.
+    const second = client.watchRooms({ lang: 'de' });
+    assert.equal(first.active, false);
+    const w2 = sent(server, 'watch_rooms')[1]!;
+    assert.notEqual(w2.rid, w1.rid);
+    server.socket.deliver({ t: 'rooms', rooms: [listed('r_old')] });
+    server.socket.deliver({ t: 'rooms', rid: w1.rid, rooms: [listed('r_old')] });
+    assert.equal(second.rooms, undefined);
+    server.socket.deliver({ t: 'rooms', rid: w2.rid, rooms: [listed('r_d')] });
+    server.socket.deliver({ t: 'rooms', rooms: [listed('r_d'), listed('r_e')] });
+    assert.deepStrictEqual(ids(second.rooms), ['r_d', 'r_e']);
+    assert.deepStrictEqual(firstLists, [['r_a'], ['r_a', 'r_b']], 'the replaced watch got nothing more');
+
+    // A reconnection: the watch is asked for again, with a new rid, once the client is welcomed.
+    const secondLists: Array<string[] | undefined> = [];
+    second.on('rooms', (rooms) => secondLists.push(ids(rooms)));
+    server.received.length = 0;
+    const open = new Promise<void>((resolve) => {
+      const off = client.on('state', (s) => {
+        if (s === 'open') {
+          off();
+          resolve();
+        }
+      });
+    });
+    server.socket.drop();
+    await open;
+    assert.deepStrictEqual(server.received.map((m) => m.t), ['hello', 'watch_rooms']);
+    const w3 = server.received[1]!;
+    assert.deepStrictEqual(w3, { t: 'watch_rooms', rid: w3.rid, filter: { lang: 'de' } });
+    server.socket.deliver({ t: 'rooms', rid: w3.rid, rooms: [listed('r_e')] });
+    assert.deepStrictEqual(secondLists, [['r_e']]);
+    assert.equal(second.active, true);
+
+    // stop(): unwatch_rooms, and lists still on their way are dropped.
+    second.stop();
+    assert.deepStrictEqual(server.received.at(-1), { t: 'unwatch_rooms' });
+    server.socket.deliver({ t: 'rooms', rooms: [listed('r_f')] });
+    assert.deepStrictEqual(secondLists, [['r_e']]);
+    assert.equal(client.roomWatch, undefined);
+    client.close();
+  });
+
+  it('asks for an invite and resolves with the answer', async () => {
+    const { server, client, room } = await setup();
+    const asked = room.invite();
+    const msg = sent(server, 'invite')[0]!;
+    assert.deepStrictEqual(msg, { t: 'invite', rid: msg.rid, room: 'r_1' });
+    server.socket.deliver({ t: 'invited', rid: msg.rid, room: 'r_1', code: 'ABCDE', invite: 'i1.x', expires: 42 });
+    assert.deepStrictEqual(await asked, { room: 'r_1', code: 'ABCDE', invite: 'i1.x', expires: 42 });
+    const refused = client.invite('ZZZZZZ');
+    const msg2 = sent(server, 'invite')[1]!;
+    server.socket.deliver({ t: 'error', rid: msg2.rid, code: 'NOT_IN_ROOM', message: 'only a member', details: { room: 'ZZZZZZ' } });
+    await assert.rejects(refused, (e: unknown) => e instanceof ArbiterError && e.code === 'NOT_IN_ROOM' && e.room === 'ZZZZZZ');
+    assert.equal(room.active, true, 'a refused invite leaves the room alone');
+    client.close();
+  });
+});
