@@ -181,11 +181,6 @@ function onMessage(m) {
     case 'chat':
       if (!r) return;
       addChat(r, m);
-      if (m.event?.kind === 'muted' || m.event?.kind === 'unmuted') {
-        const who = r.members.get(m.event.player.id);
-        if (who) who.muted = m.event.kind === 'muted';
-        if (r === cur()) render();
-      }
       if (r === cur()) renderChat(r);
       return;
     case 'chat_deleted':

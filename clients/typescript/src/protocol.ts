@@ -20,7 +20,7 @@ export type JoinRole = 'any' | 'player' | 'spectator';
 /** A room's lifecycle as the lobby shows it. */
 export type RoomStatus = 'waiting' | 'playing' | 'finished';
 /** What a `presence` message reports. */
-export type PresenceEvent = 'joined' | 'left' | 'connected' | 'disconnected' | 'media';
+export type PresenceEvent = 'joined' | 'left' | 'connected' | 'disconnected' | 'media' | 'muted';
 
 /** Who a participant is. */
 export interface PlayerInfo {

@@ -569,16 +569,8 @@ export class Room<V = unknown, A = unknown> extends Emitter<RoomEvents<V, A>> {
     this.chatLines = lines;
     for (const l of gone) this.emit('chatDeleted', l.id);
     if (known) return;
-    const event = line.event;
-    if (event && (event.kind === 'muted' || event.kind === 'unmuted')) {
-      const muted = event.kind === 'muted';
-      const i = this.members.findIndex((m) => m.id === event.player.id);
-      if (i >= 0 && (this.members[i]!.muted === true) !== muted) {
-        const { muted: _was, ...rest } = this.members[i]!;
-        this.members = this.members.map((m, j) => (j === i ? (muted ? { ...rest, muted: true } : rest) : m));
-        this.emit('members', this.members);
-      }
-    }
+    // A member's `muted` comes from `joined` and `presence` (event `muted`), never from these
+    // lines: a replayed old line must not undo a later change whose line was deleted.
     this.emit('chat', line);
   }
 

@@ -255,6 +255,8 @@ pub enum PresenceEvent {
     Disconnected,
     /// A member turned their camera or microphone on or off (`member.media`).
     Media,
+    /// The host muted the member's chat or let them speak again (`member.muted`).
+    Muted,
 }
 
 /// Where an undo proposal stands (`undo_proposal.state`).

@@ -7,7 +7,7 @@
 mod support;
 
 use arbiter_client::{ChatEventKind, ChatLine, Client, CreateRoom, Encoding, Events, Hello};
-use arbiter_protocol::{ErrorCode, JoinRole, ServerMsg};
+use arbiter_protocol::{ErrorCode, JoinRole, PresenceEvent, ServerMsg};
 use support::{durable_server, next_where, ws_url};
 
 /// The next chat message whose text is `text`.
@@ -111,6 +111,20 @@ async fn a_partys_chat_and_its_moderation_survive_a_restart() {
         );
     }
     ada.chat_mute(&party, &cy.player().id, true).unwrap();
+    let presence = next_where(&mut bob_ev, |m| {
+        matches!(
+            m,
+            ServerMsg::Presence {
+                event: PresenceEvent::Muted,
+                ..
+            }
+        )
+    })
+    .await;
+    let ServerMsg::Presence { member, .. } = presence else {
+        unreachable!()
+    };
+    assert_eq!((&member.id, member.muted), (&cy.player().id, true));
     let muted = said(&mut bob_ev, "the host muted Cy").await;
     assert_eq!(muted.event.unwrap().kind, ChatEventKind::Muted);
     cy.chat(&party, "am I muted?").unwrap();

@@ -211,6 +211,8 @@ impl<G: Game> Room<G> {
         }
         self.members[idx].muted = muted;
         self.chat.unsaved.muted = Some(self.chat.muted.iter().cloned().collect());
+        let member = self.members[idx].to_member();
+        self.presence(PresenceEvent::Muted, member);
         let info = self.members[idx].info.clone();
         let kind = if muted {
             ChatEventKind::Muted
