@@ -49,12 +49,33 @@ async fn verify(lock: String, password: String) -> Result<bool, GameError> {
 }
 
 impl App {
-    /// `JOIN_REFUSED` unless `password` is `room`'s (a room without one takes any).
-    pub(crate) async fn check_password(
+    /// Check the key a `join` gave for `room`: its password if it gave one (a room without
+    /// one takes any), else an invite to it if it gave one; `JOIN_REFUSED` when it does not
+    /// fit. A join that gave neither passes here: the room itself refuses a newcomer.
+    pub(crate) async fn check_key(
         &self,
         room: &RoomHandle,
-        password: &str,
+        password: Option<&str>,
+        invite: Option<&str>,
     ) -> Result<(), GameError> {
+        match (password, invite) {
+            (Some(password), _) => self.check_password(room, password).await,
+            (None, Some(invite)) => self
+                .identity()
+                .signer()
+                .check_invite(invite, room.id(), crate::auth::now_ms())
+                .map_err(|e| {
+                    GameError::new(
+                        ErrorCode::JoinRefused,
+                        format!("this invite does not admit to this room: {e}"),
+                    )
+                }),
+            (None, None) => Ok(()),
+        }
+    }
+
+    /// `JOIN_REFUSED` unless `password` is `room`'s (a room without one takes any).
+    async fn check_password(&self, room: &RoomHandle, password: &str) -> Result<(), GameError> {
         let lock = match room.lock() {
             Some(lock) => Some(lock.to_owned()),
             // A room served by another node: its record holds the hash.

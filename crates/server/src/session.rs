@@ -277,7 +277,12 @@ impl Session {
                     self.error(rid, ErrorCode::InvalidField, why);
                     return Flow::Continue;
                 }
-                let (lang, tags) = match crate::lobby::listing(lang, tags) {
+                let config = config.unwrap_or(Value::Null);
+                // Cheap checks first: hashing a password costs tens of milliseconds.
+                let listing = self
+                    .config_fits(&config)
+                    .and_then(|()| crate::lobby::listing(lang, tags));
+                let (lang, tags) = match listing {
                     Ok(listing) => listing,
                     Err(e) => {
                         self.error(rid, e.code, e.message);
@@ -310,11 +315,6 @@ impl Session {
                     lang,
                     tags,
                 };
-                let config = config.unwrap_or(Value::Null);
-                if let Err(e) = self.config_fits(&config) {
-                    self.error(rid, e.code, e.message);
-                    return Flow::Continue;
-                }
                 let created = self
                     .app
                     .create_room_for(&caller.player.id, &game, config, options)
@@ -446,33 +446,13 @@ impl Session {
             (
                 Ok(room),
                 ClientMsg::Join {
-                    password: Some(password),
-                    ..
+                    password, invite, ..
                 },
             ) => self
                 .app
-                .check_password(&room, password)
+                .check_key(&room, password.as_deref(), invite.as_deref())
                 .await
                 .map(|()| room),
-            (
-                Ok(room),
-                ClientMsg::Join {
-                    password: None,
-                    invite: Some(invite),
-                    ..
-                },
-            ) => match self
-                .app
-                .identity()
-                .signer()
-                .check_invite(invite, room.id(), now_ms())
-            {
-                Ok(()) => Ok(room),
-                Err(e) => Err(arbiter_engine::GameError::new(
-                    ErrorCode::JoinRefused,
-                    format!("this invite does not admit to this room: {e}"),
-                )),
-            },
             (found, _) => found,
         };
         match found {
