@@ -32,7 +32,7 @@ ROW_TIMEOUT=${ROW_TIMEOUT:-120}
 # The load generator is one address opening thousands of connections, each acting faster
 # than a person: lift the limits a public server keeps on its clients (docs/security.md).
 export ARBITER_RATE_ACT=off ARBITER_RATE_CHAT=off ARBITER_RATE_JOIN=off ARBITER_RATE_OTHER=off
-export ARBITER_RATE_STRIKES=off ARBITER_RATE_HTTP=off ARBITER_RATE_CONNECT=off ARBITER_MAX_CONNECTIONS=1000000
+export ARBITER_RATE_STRIKES=off ARBITER_RATE_READ_KIB=off ARBITER_RATE_HTTP=off ARBITER_RATE_CONNECT=off ARBITER_MAX_CONNECTIONS=1000000
 export ARBITER_MAX_CONNECTIONS_PER_IP=1000000 ARBITER_MAX_CONNECTIONS_PER_PLAYER=1000000
 export ARBITER_MAX_ROOMS_PER_PLAYER=1000000
 OUT=${OUT:-$ROOT/target/bench-cluster/$(date -u +%Y%m%dT%H%M%SZ)}

@@ -73,6 +73,7 @@ pub struct Config {
     pub rate_join: Rate,
     pub rate_other: Rate,
     pub rate_strikes: Rate,
+    pub rate_read_kib: Rate,
     pub rate_http: Rate,
     pub rate_connect: Rate,
     pub max_connections: usize,
@@ -135,6 +136,7 @@ impl Default for Config {
             rate_join: limits.join,
             rate_other: limits.other,
             rate_strikes: limits.strikes,
+            rate_read_kib: limits.read_kib,
             rate_http: limits.http,
             rate_connect: limits.connect,
             max_connections: limits.max_connections,
@@ -339,6 +341,10 @@ pub struct Overrides {
     /// is closed with 4029.
     #[arg(long, env = "ARBITER_RATE_STRIKES", value_name = "RATE")]
     pub rate_strikes: Option<Rate>,
+    /// KiB of frames one WebSocket connection may send (`N/PERIOD` or `off`); past them the
+    /// server stops reading that socket until the budget refills (TCP holds the sender back).
+    #[arg(long, env = "ARBITER_RATE_READ_KIB", value_name = "RATE")]
+    pub rate_read_kib: Option<Rate>,
     /// HTTP requests one client address may send (`N/PERIOD` or `off`): REST, admin,
     /// `/metrics`, web files and `POST /lp`; not WebSocket upgrades, a long-poll session's own
     /// requests, `/healthz` or `/readyz`. Over it: 429 `RATE_LIMITED` with `Retry-After`.
@@ -460,6 +466,7 @@ impl Overrides {
             rate_join,
             rate_other,
             rate_strikes,
+            rate_read_kib,
             rate_http,
             rate_connect,
             max_connections,
@@ -513,6 +520,7 @@ impl Overrides {
         set(&mut config.rate_join, rate_join);
         set(&mut config.rate_other, rate_other);
         set(&mut config.rate_strikes, rate_strikes);
+        set(&mut config.rate_read_kib, rate_read_kib);
         set(&mut config.rate_http, rate_http);
         set(&mut config.rate_connect, rate_connect);
         set(&mut config.max_connections, max_connections);
@@ -692,6 +700,7 @@ impl Config {
                 join: self.rate_join,
                 other: self.rate_other,
                 strikes: self.rate_strikes,
+                read_kib: self.rate_read_kib,
                 http: self.rate_http,
                 connect: self.rate_connect,
                 max_connections: self.max_connections,

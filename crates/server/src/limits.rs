@@ -138,6 +138,10 @@ pub struct Limits {
     pub other: Rate,
     /// Refusals for rate a connection may collect before it is closed (4029).
     pub strikes: Rate,
+    /// KiB of frames a WebSocket connection may send: past it the server stops reading the
+    /// socket until the bucket refills, so TCP holds the sender back and its bytes cost
+    /// nothing. Control frames count too.
+    pub read_kib: Rate,
     /// HTTP requests per client address: REST, admin, `/metrics`, web files and long-poll
     /// opens (not a long-poll session's own requests, WebSocket upgrades or the probes).
     pub http: Rate,
@@ -169,6 +173,8 @@ impl Default for Limits {
             join: Rate::new(30, Duration::from_secs(10)),
             other: Rate::new(60, Duration::from_secs(1)),
             strikes: Rate::new(30, Duration::from_secs(10)),
+            // 128 KiB/s, 8 of the largest frames at once.
+            read_kib: Rate::new(512, Duration::from_secs(4)),
             http: Rate::new(120, Duration::from_secs(10)),
             connect: Rate::new(30, Duration::from_secs(10)),
             max_connections: 50_000,
@@ -193,6 +199,7 @@ impl Limits {
             join: Rate::OFF,
             other: Rate::OFF,
             strikes: Rate::OFF,
+            read_kib: Rate::OFF,
             http: Rate::OFF,
             connect: Rate::OFF,
             ..self
@@ -324,6 +331,55 @@ impl ConnLimiter {
             return Verdict::Close;
         }
         Verdict::Limited(not_until.wait_time_from(self.clock.now()))
+    }
+}
+
+/// A WebSocket connection's budget of bytes read ([`Limits::read_kib`]): each frame is
+/// charged after it is read, whole KiB at a time (what is left over is carried to the next
+/// frame), and while a charge does not fit, the connection reads nothing.
+pub(crate) struct ReadBudget {
+    clock: TokioClock,
+    bucket: Option<(Bucket, NonZeroU32)>,
+    /// Bytes read and not yet charged.
+    owed: usize,
+}
+
+impl ReadBudget {
+    pub(crate) fn new(rate: Rate) -> Self {
+        let clock = TokioClock {
+            origin: tokio::time::Instant::now(),
+        };
+        Self {
+            bucket: rate
+                .0
+                .and_then(|(burst, _)| Some((bucket(rate, &clock)?, burst))),
+            clock,
+            owed: 0,
+        }
+    }
+
+    /// Charge `bytes` just read (and whatever is still owed). `None`: read on; `Some(wait)`:
+    /// read nothing for `wait`, then charge again (with 0).
+    pub(crate) fn charge(&mut self, bytes: usize) -> Option<Duration> {
+        let (bucket, burst) = self.bucket.as_ref()?;
+        self.owed = self.owed.saturating_add(bytes);
+        while self.owed >= 1024 {
+            // A frame larger than the burst is charged in bursts: it waits for a full bucket.
+            let kib = u32::try_from(self.owed / 1024).map_or(*burst, |kib| {
+                NonZeroU32::new(kib).map_or(*burst, |kib| kib.min(*burst))
+            });
+            match bucket.check_n(kib) {
+                Ok(Ok(())) => self.owed -= kib.get() as usize * 1024,
+                Ok(Err(not_until)) => {
+                    metrics::counter!(arbiter_engine::metrics::RATE_LIMITED, "what" => "read")
+                        .increment(1);
+                    return Some(not_until.wait_time_from(self.clock.now()));
+                }
+                // Not reached: `kib` is at most the burst.
+                Err(_) => self.owed = 0,
+            }
+        }
+        None
     }
 }
 
@@ -777,6 +833,31 @@ mod tests {
         for bad in ["", "5", "0/1s", "5/0s", "5/1d", "x/1s", "2000000/1ms"] {
             assert!(bad.parse::<Rate>().is_err(), "{bad}");
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_read_budget_charges_whole_kib_and_says_how_long_to_stop_reading() {
+        // 4 KiB at once, one KiB every 250 ms.
+        let mut budget = ReadBudget::new(Rate::new(4, Duration::from_secs(1)));
+        // 3,000 bytes: 2 KiB charged, 952 bytes carried.
+        assert_eq!(budget.charge(3_000), None);
+        // 952 + 1,200 = 2 KiB charged (the bucket is empty now), 104 carried.
+        assert_eq!(budget.charge(1_200), None);
+        assert_eq!(budget.charge(919), None, "1,023 owed: not yet a whole KiB");
+        // 1,025 owed: one KiB is charged when the bucket has one, 250 ms from now.
+        assert_eq!(budget.charge(2), Some(Duration::from_millis(250)));
+        tokio::time::advance(Duration::from_millis(249)).await;
+        assert_eq!(budget.charge(0), Some(Duration::from_millis(1)));
+        tokio::time::advance(Duration::from_millis(1)).await;
+        assert_eq!(budget.charge(0), None);
+        // A frame larger than the whole bucket waits for the bucket to be full, twice.
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert_eq!(budget.charge(6 * 1024), Some(Duration::from_millis(500)));
+        tokio::time::advance(Duration::from_millis(500)).await;
+        assert_eq!(budget.charge(0), None);
+        // Off: nothing is ever owed.
+        let mut off = ReadBudget::new(Rate::OFF);
+        assert_eq!(off.charge(usize::MAX), None);
     }
 
     #[test]

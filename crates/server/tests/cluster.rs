@@ -709,6 +709,8 @@ impl Cluster {
             "off",
             "--rate-connect",
             "off",
+            "--rate-read-kib",
+            "off",
             "--log",
             // Set ARBITER_TEST_NODE_LOG (e.g. `info`) to watch what the nodes do.
             &std::env::var("ARBITER_TEST_NODE_LOG").unwrap_or_else(|_| "warn".into()),

@@ -288,6 +288,7 @@ fn option_keys() -> BTreeSet<String> {
         rate_join: Rate::OFF,
         rate_other: Rate::OFF,
         rate_strikes: Rate::OFF,
+        rate_read_kib: Rate::OFF,
         rate_http: Rate::OFF,
         rate_connect: Rate::OFF,
         max_connections: 1,

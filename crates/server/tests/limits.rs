@@ -269,6 +269,79 @@ async fn a_persistent_flooder_is_closed_and_held_back_while_a_polite_client_is_a
     srv.stop().await.unwrap();
 }
 
+#[tokio::test]
+async fn past_its_read_budget_a_connection_is_not_read_until_the_budget_refills() {
+    // 128 KiB at once, then one KiB every 7.8125 ms; no message rates in the way.
+    let limits = Limits {
+        read_kib: Rate::new(128, Duration::from_secs(1)),
+        ..Limits::default().without_rates()
+    };
+    let srv = server_with(arbiter_games::registry(), with(limits)).await;
+    let mut big = Raw::connect(srv.addr()).await;
+    big.hello("big").await;
+    let room = counter_room(&mut big, 1).await;
+    let mut other = Raw::connect(srv.addr()).await;
+    other.hello("other").await;
+    other
+        .send_text(&format!(
+            r#"{{"t":"join","rid":1,"room":"{room}","as":"any"}}"#
+        ))
+        .await;
+    other
+        .until(|m| matches!(m, ServerMsg::Snapshot { .. }))
+        .await;
+    let _clock = support::Clock::freeze();
+
+    // Three 60 KiB frames (each refused as an unknown type), then a ping. The third frame
+    // overdraws the bucket by 52 KiB: it is answered, and then nothing is read for 406.25 ms.
+    let frame = format!(r#"{{"t":"fly","pad":"{}"}}"#, "x".repeat(60 * 1024 - 20));
+    assert_eq!(frame.len(), 60 * 1024);
+    for _ in 0..3 {
+        big.send_text(&frame).await;
+    }
+    big.send(&ClientMsg::Ping { n: Some(7) }).await;
+    for _ in 0..3 {
+        let answer = big.until(|m| matches!(m, ServerMsg::Error { .. })).await;
+        assert!(
+            matches!(
+                answer,
+                ServerMsg::Error {
+                    code: ErrorCode::UnknownType,
+                    ..
+                }
+            ),
+            "{answer:?}"
+        );
+    }
+    // While the reading waits, the connection is still written to: another member's moves
+    // reach it (as a patch or a snapshot), before the answer to the ping it sent earlier.
+    let pong_or_patch = |m: &ServerMsg| {
+        matches!(
+            m,
+            ServerMsg::Pong { .. } | ServerMsg::Patch { .. } | ServerMsg::Snapshot { .. }
+        )
+    };
+    other.send(&act(&room, 1)).await;
+    let first = big.until(pong_or_patch).await;
+    assert!(!matches!(first, ServerMsg::Pong { .. }), "{first:?}");
+    tokio::time::advance(Duration::from_millis(406)).await;
+    other.send(&act(&room, 2)).await;
+    let second = big.until(pong_or_patch).await;
+    assert!(!matches!(second, ServerMsg::Pong { .. }), "{second:?}");
+    // Once the bucket holds the 52 KiB, the ping is read and answered.
+    tokio::time::advance(Duration::from_millis(10)).await;
+    assert_eq!(
+        big.until(pong_or_patch).await,
+        ServerMsg::Pong { n: Some(7) }
+    );
+    // The pause was for reading only: the connection is open and served as before.
+    big.send(&act(&room, 1)).await;
+    assert!(matches!(
+        big.until(|m| matches!(m, ServerMsg::Ack { .. })).await,
+        ServerMsg::Ack { .. }
+    ));
+}
+
 /// Say `hello` as a new guest; the token to come back with.
 async fn hello_token(c: &mut Raw) -> String {
     c.send(&ClientMsg::Hello {

@@ -10,10 +10,12 @@ use arbiter_engine::ConnId;
 use arbiter_protocol::{Encoding, close};
 use bytes::Bytes;
 use futures_util::StreamExt;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::time::{Instant, MissedTickBehavior, timeout};
+use tokio::time::{Instant, MissedTickBehavior, Sleep, timeout};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{self, Message};
@@ -22,6 +24,24 @@ use tracing::Instrument;
 /// Read buffer per connection. tungstenite zero-fills the whole buffer before each read, so
 /// its 128 KiB default costs ~138 KB of RSS per idle connection and much CPU per frame.
 const READ_BUFFER: usize = 4 * 1024;
+
+/// Bytes a connection handles before its task lets the others run. tokio's budget counts
+/// socket reads, not bytes or frames: a client sending large frames as fast as it can would
+/// otherwise hold the node's thread for ~1 ms per turn (128 reads and what they hold), and
+/// every well-behaved connection queued behind a few of those waits for all of them.
+const YIELD_AFTER: usize = 16 * 1024;
+
+/// Charge `read` bytes to the connection's read budget; `true` (and `sleep` set to the
+/// end of the pause) when it must stop reading.
+fn pause(budget: &mut limits::ReadBudget, sleep: Pin<&mut Sleep>, read: usize) -> bool {
+    match budget.charge(read) {
+        Some(wait) => {
+            sleep.reset(Instant::now() + wait);
+            true
+        }
+        None => false,
+    }
+}
 
 /// Serve one upgraded connection until it closes, in its own span.
 pub(super) async fn run<T>(app: App, io: T, encoding: Encoding, request_id: String, slot: Slot)
@@ -78,6 +98,13 @@ where
     );
     heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut last_heard = Instant::now();
+    // Past its read budget the connection reads nothing until `read_pause`; bytes read since
+    // this task last let others run (see `YIELD_AFTER`).
+    let mut budget = limits::ReadBudget::new(settings.limits.read_kib);
+    let read_pause = tokio::time::sleep(Duration::ZERO);
+    tokio::pin!(read_pause);
+    let mut paused = false;
+    let mut unyielded = 0usize;
 
     let closing: Option<(u16, &'static str)> = loop {
         tokio::select! {
@@ -103,8 +130,14 @@ where
                     break Some((close::SERVICE_RESTART, ROOM_MOVED));
                 }
             }
-            incoming = stream.next() => {
+            () = &mut read_pause, if paused => {
+                // Not silent: its frames wait in the socket.
                 last_heard = Instant::now();
+                paused = pause(&mut budget, read_pause.as_mut(), 0);
+            }
+            incoming = stream.next(), if !paused => {
+                last_heard = Instant::now();
+                let read = incoming.as_ref().map_or(0, |m| m.as_ref().map_or(0, Message::len));
                 let flow = match incoming {
                     None => break None,
                     // The closing handshake: answer with a close frame, as RFC 6455 asks.
@@ -124,6 +157,12 @@ where
                 };
                 if let Flow::Close(code, reason) = flow {
                     break Some((code, reason));
+                }
+                paused = pause(&mut budget, read_pause.as_mut(), read);
+                unyielded += read;
+                if unyielded >= YIELD_AFTER {
+                    unyielded = 0;
+                    tokio::task::yield_now().await;
                 }
             }
             _ = heartbeat.tick() => {
