@@ -3,6 +3,8 @@
 
 #![allow(dead_code, unreachable_pub, missing_docs, clippy::unwrap_used)]
 
+pub mod legacy;
+
 use arbiter_protocol::{ClientMsg, PlayerInfo, ServerMsg};
 use arbiter_server::{Running, Settings, Signer};
 use futures_util::{SinkExt, StreamExt};

@@ -1,0 +1,64 @@
+//! One mapping per game whose old clients are served: the old `game_state` shape of a
+//! room's view, the old messages as the game's actions, and the old error strings. A game
+//! without a mapping is not offered on the hub.
+
+mod dicegame;
+mod tictactoe;
+
+use arbiter_protocol::ErrorCode;
+use serde_json::Value;
+
+/// How one game's old messages and state map onto the game's own.
+pub(super) trait Mapping: Send + Sync {
+    /// Seats in a room an old client creates: the old game's cap.
+    fn max_players(&self) -> Option<u32>;
+
+    /// The old `game_state` data for this view.
+    fn state(&self, view: &Value) -> Value;
+
+    /// The old message `ty` with `data` as an action, given the client's view; or the old
+    /// error string, and nothing is sent.
+    fn action(&self, ty: &str, data: &Value, view: &Value) -> Result<Value, String>;
+
+    /// The old error string for a refused action.
+    fn refusal(&self, ty: &str, code: ErrorCode, message: &str) -> String;
+
+    /// Events the old server sent before the `game_state` of a change from `before` to
+    /// `after`.
+    fn events(&self, before: Option<&Value>, after: &Value) -> Vec<Value> {
+        let _ = (before, after);
+        Vec::new()
+    }
+
+    /// The data of the `joined` (or `reconnected`) event a seated client gets after its
+    /// first `game_state`, if the old game sent one.
+    fn greeting(&self, view: &Value, me: &str, room: &str) -> Option<Value> {
+        let _ = (view, me, room);
+        None
+    }
+
+    /// An action the old server took by itself in this view, taken for client `me`.
+    fn automatic(&self, view: &Value, me: &str) -> Option<Value> {
+        let _ = (view, me);
+        None
+    }
+}
+
+/// The mapping for `game`, if its old clients are served.
+pub(super) fn of(game: &str) -> Option<&'static dyn Mapping> {
+    match game {
+        "tictactoe" => Some(&tictactoe::TicTacToe),
+        "dicegame" => Some(&dicegame::DiceGame),
+        _ => None,
+    }
+}
+
+/// `view[key]` as a string, `""` when absent or null (the old shapes' "nobody").
+fn text(view: &Value, key: &str) -> Value {
+    Value::String(view[key].as_str().unwrap_or_default().to_owned())
+}
+
+/// An old message's unknown type.
+fn unknown(ty: &str) -> String {
+    format!("Unknown message type: {ty}")
+}
