@@ -62,7 +62,10 @@ pub(crate) async fn upgrade(
     Query(interest): Query<Interest>,
     req: Request,
 ) -> Response {
-    let game = interest.game.map(|g| g.chars().take(64).collect());
+    let game = interest
+        .game
+        .filter(|g| !g.is_empty())
+        .map(|g| g.chars().take(64).collect());
     crate::ws::accept(app, peer, req, Dialect::Hub(game))
 }
 

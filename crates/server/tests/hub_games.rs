@@ -1,0 +1,458 @@
+//! The games over the Go game server's protocol (`/hub/ws`): the Go server's integration and
+//! game tests (`cmd/server/main_test.go`, `games/dicegame/dicegame_test.go`) re-expressed as
+//! black-box WebSocket tests, the old error strings, bad input, and a mixed room where a
+//! legacy client, a native client and a spectator play a dice game to the end.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use arbiter_client::{Client, CreateRoom, Hello};
+use arbiter_protocol::JoinRole;
+use serde_json::{Value, json};
+use std::time::Duration;
+use support::legacy::{Legacy, of_type};
+use support::{Clock, advance_until, human_choice, server, server_with, within, ws_url};
+
+/// A server whose rooms may be seeded (so a test can choose the dice).
+async fn seeded_server() -> arbiter_server::Running {
+    let mut settings = arbiter_server::Settings {
+        heartbeat_timeout: Duration::from_secs(3_600),
+        ..arbiter_server::Settings::default()
+    };
+    settings.rooms.allow_seeded_rooms = true;
+    server_with(arbiter_games::registry(), settings).await
+}
+
+/// Two legacy clients in a new room of `game`: (first, its id, second, its id, room id).
+async fn two_in_a_room(
+    addr: std::net::SocketAddr,
+    game: &str,
+) -> (Legacy, String, Legacy, String, String) {
+    let mut a = Legacy::connect(addr, game).await;
+    let mut b = Legacy::connect(addr, game).await;
+    let (ada, room) = a.join(json!({"gameType": game, "playerName": "Ada"})).await;
+    let (bob, _) = b.join(json!({"roomId": room, "playerName": "Bob"})).await;
+    (a, ada, b, bob, room)
+}
+
+// ---- cmd/server/main_test.go: TestGameFlowIntegration ----
+
+#[tokio::test]
+async fn tictactoe_create_join_and_move_reach_both_players() {
+    let srv = server().await;
+    let mut a = Legacy::connect(srv.addr(), "tictactoe").await;
+    let (ada, room) = a
+        .join(json!({"gameType": "tictactoe", "playerName": "Ada"}))
+        .await;
+    let greeting = a.until("joined").await;
+    assert_eq!(
+        greeting["data"],
+        json!({"clientId": ada, "symbol": "X", "roomId": room})
+    );
+    let mut b = Legacy::connect(srv.addr(), "tictactoe").await;
+    let (bob, _) = b.join(json!({"roomId": room, "playerName": "Bob"})).await;
+    let state = b.state_where(|s| s["currentTurn"] != "").await;
+    assert_eq!(b.until("joined").await["data"]["symbol"], "O");
+    assert_eq!(state["players"][&ada]["symbol"], "X");
+    assert_eq!(state["players"][&bob]["symbol"], "O");
+    assert_eq!(
+        state["board"],
+        json!([["", "", ""], ["", "", ""], ["", "", ""]])
+    );
+    assert_eq!(
+        (state["gameOver"].clone(), state["drawGame"].clone()),
+        (json!(false), json!(false))
+    );
+    // The Go test forced the creator's turn; here the player on turn moves.
+    let (mover, symbol) = if state["currentTurn"] == ada {
+        (&mut a, "X")
+    } else {
+        (&mut b, "O")
+    };
+    mover.send("make_move", json!({"row": 0, "col": 0})).await;
+    for c in [&mut a, &mut b] {
+        let s = c.state_where(|s| s["board"][0][0] != "").await;
+        assert_eq!(s["board"][0][0], symbol);
+        assert_ne!(s["currentTurn"], state["currentTurn"], "the turn passed");
+    }
+}
+
+#[tokio::test]
+async fn tictactoe_refusals_use_the_old_strings_and_change_nothing() {
+    let srv = server().await;
+    let mut a = Legacy::connect(srv.addr(), "tictactoe").await;
+    let (_, room) = a
+        .join(json!({"gameType": "tictactoe", "playerName": "Ada"}))
+        .await;
+    // Alone: nobody is on turn yet.
+    a.send("make_move", json!({"row": 1, "col": 1})).await;
+    assert_eq!(a.failure("error").await, "Not your turn");
+    let mut b = Legacy::connect(srv.addr(), "tictactoe").await;
+    let (bob, _) = b.join(json!({"roomId": room, "playerName": "Bob"})).await;
+    let state = b.state_where(|s| s["currentTurn"] != "").await;
+    let (mover, waiter) = if state["currentTurn"] == bob {
+        (&mut b, &mut a)
+    } else {
+        (&mut a, &mut b)
+    };
+    waiter.send("make_move", json!({"row": 0, "col": 0})).await;
+    assert_eq!(waiter.failure("error").await, "Not your turn");
+    mover.send("make_move", json!({"row": 3, "col": 0})).await;
+    assert_eq!(mover.failure("error").await, "Invalid move coordinates");
+    mover.send("make_move", json!({"row": -1, "col": 0})).await;
+    assert_eq!(mover.failure("error").await, "Invalid move coordinates");
+    mover.send("make_move", json!({"row": 0})).await;
+    assert_eq!(mover.failure("error").await, "Invalid move format");
+    mover.send("restart_game", Value::Null).await;
+    assert_eq!(
+        mover.failure("error").await,
+        "Cannot restart a game in progress"
+    );
+    mover.send("fly", Value::Null).await;
+    assert_eq!(mover.failure("error").await, "Unknown message type: fly");
+    // None of that changed the game: the board is still empty, nothing was broadcast.
+    assert!(of_type(&waiter.all_sent().await, "game_state").is_empty());
+    mover.send("make_move", json!({"row": 0, "col": 0})).await;
+    mover.state_where(|s| s["board"][0][0] != "").await;
+    waiter.send("make_move", json!({"row": 0, "col": 0})).await;
+    waiter.state_where(|s| s["board"][0][0] != "").await;
+    assert_eq!(waiter.failure("error").await, "Cell already occupied");
+    // A third client watches: "Game is full", and still a successful join.
+    let mut c = Legacy::connect(srv.addr(), "tictactoe").await;
+    c.send("join_room", json!({"roomId": room, "playerName": "Cy"}))
+        .await;
+    let sent = c.through("join_room_result").await;
+    assert_eq!(
+        sent[sent.len() - 2],
+        json!({"type": "error", "success": false, "error": "Game is full"})
+    );
+    assert_eq!(sent.last().unwrap()["success"], true);
+    let watched = c.until("game_state").await;
+    assert_eq!(watched["data"]["players"].as_object().unwrap().len(), 2);
+    assert!(
+        of_type(&c.all_sent().await, "joined").is_empty(),
+        "a spectator gets no symbol"
+    );
+}
+
+// ---- games/dicegame/dicegame_test.go ----
+
+/// A seed whose first roll is [1,1,3,3,5,5] (the Go test's forced dice) and whose next
+/// five-dice roll holds a 1, for the room made by [`dice_room`].
+const FORCED_DICE_SEED: u64 = 15;
+
+/// A two-seat dice room made by a native spectator with `seed`: its id.
+async fn dice_room(addr: std::net::SocketAddr, seed: u64, config: Value) -> (Client, String) {
+    let (sue, events) = Client::connect(&ws_url(addr), Hello::named("Sue"))
+        .await
+        .unwrap();
+    drop(events);
+    let created = sue
+        .create(CreateRoom {
+            seed: Some(seed),
+            max_players: Some(2),
+            role: JoinRole::Spectator,
+            config: Some(config),
+            ..CreateRoom::new("dicegame")
+        })
+        .await
+        .unwrap();
+    (sue, created.room.id)
+}
+
+fn dice(state: &Value) -> Vec<u64> {
+    state["dice"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_u64().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn dicegame_roll_select_and_set_aside_with_forced_dice() {
+    let srv = seeded_server().await;
+    let (_sue, room) = dice_room(srv.addr(), FORCED_DICE_SEED, Value::Null).await;
+    let mut a = Legacy::connect(srv.addr(), "dicegame").await;
+    let mut b = Legacy::connect(srv.addr(), "dicegame").await;
+    let (ada, _) = a.join(json!({"roomId": room, "playerName": "Ada"})).await;
+    let waiting = a.until("game_state").await;
+    assert_eq!(waiting["data"]["started"], false);
+    assert_eq!(waiting["data"]["dice"], json!([]));
+    let (bob, _) = b.join(json!({"roomId": room, "playerName": "Bob"})).await;
+    // The game starts by itself once two sit.
+    let started = a.state_where(|s| s["started"] == true).await;
+    assert_eq!(started["dice"], json!([0, 0, 0, 0, 0, 0]));
+    assert_eq!(started["targetScore"], 3000);
+    let first = started["currentTurn"].as_str().unwrap().to_owned();
+    let other = if first == ada {
+        bob.clone()
+    } else {
+        ada.clone()
+    };
+    let (mover, waiter) = if first == ada {
+        (&mut a, &mut b)
+    } else {
+        (&mut b, &mut a)
+    };
+
+    waiter.send("roll", Value::Null).await;
+    assert_eq!(waiter.failure("error").await, "not your turn");
+    mover.send("select", json!({"diceIndex": 0})).await;
+    assert_eq!(
+        mover.failure("error").await,
+        "select invalid",
+        "nothing rolled yet"
+    );
+
+    // roll → both players get the state.
+    mover.send("roll", Value::Null).await;
+    for c in [&mut *mover, &mut *waiter] {
+        let s = c.state_where(|s| dice(s).iter().any(|&d| d != 0)).await;
+        assert_eq!(
+            s["dice"],
+            json!([1, 1, 3, 3, 5, 5]),
+            "the seed's first roll"
+        );
+    }
+    mover.send("select", json!({"diceIndex": "0"})).await;
+    assert_eq!(mover.failure("error").await, "select payload invalid");
+    mover.send("select", json!({"diceIndex": 6})).await;
+    assert_eq!(mover.failure("error").await, "select invalid");
+    mover.send("select", json!({"diceIndex": 2})).await;
+    mover.state_where(|s| s["selectedDice"] == json!([2])).await;
+    mover.send("set_aside", json!({"endTurn": false})).await;
+    assert_eq!(
+        mover.failure("error").await,
+        "set aside invalid",
+        "a lone 3 scores nothing"
+    );
+    mover.send("set_aside", json!({})).await;
+    assert_eq!(mover.failure("error").await, "set aside payload invalid ");
+    // select toggles: the 3 goes back, the first 1 is taken.
+    mover.send("select", json!({"diceIndex": 2})).await;
+    mover.state_where(|s| s["selectedDice"] == json!([])).await;
+    mover.send("select", json!({"diceIndex": 0})).await;
+    let s = mover.state_where(|s| s["selectedDice"] == json!([0])).await;
+    assert_eq!(s["players"][&first]["turnScore"], 100);
+    mover.send("set_aside", json!({"endTurn": false})).await;
+    let s = mover.state_where(|s| s["setAside"] == json!([1])).await;
+    assert_eq!(s["dice"], json!([0, 0, 0, 0, 0]), "five dice left");
+    assert_eq!(s["players"][&first]["roundScore"], 100);
+    assert_eq!(s["currentTurn"], first);
+
+    // Again, banking: the turn passes with 200.
+    mover.send("roll", Value::Null).await;
+    let s = mover.state_where(|s| dice(s).iter().any(|&d| d != 0)).await;
+    assert_eq!(dice(&s)[0], 1, "the seed's second roll holds a 1");
+    mover.send("select", json!({"diceIndex": 0})).await;
+    mover.state_where(|s| s["selectedDice"] == json!([0])).await;
+    mover.send("set_aside", json!({"endTurn": true})).await;
+    for c in [&mut *mover, &mut *waiter] {
+        let s = c.state_where(|s| s["currentTurn"] == other).await;
+        assert_eq!(s["players"][&first]["score"], 200);
+        assert_eq!(s["players"][&first]["roundScore"], 0);
+        assert_eq!(s["dice"], json!([0, 0, 0, 0, 0, 0]));
+        assert_eq!(s["setAside"], json!([]));
+    }
+    // The old server's end_turn was commented out.
+    waiter.send("end_turn", Value::Null).await;
+    assert_eq!(
+        waiter.failure("error").await,
+        "Unknown message type: end_turn"
+    );
+}
+
+// ---- one room, three dialects ----
+
+/// A native dice action as the old client's message.
+fn legacy_of(action: &Value) -> (&'static str, Value) {
+    match action["type"].as_str().unwrap() {
+        "roll" => ("roll", Value::Null),
+        "select" => ("select", json!({"diceIndex": action["index"]})),
+        "set_aside" => ("set_aside", json!({"endTurn": action["end_turn"]})),
+        other => panic!("no old message for {other}"),
+    }
+}
+
+/// Leo (legacy, `/hub/ws`) and Nat (the Rust SDK) play a seeded dice game to the end while Sue
+/// (SDK, spectator) watches: all three end with the same winner and scores, each in its own
+/// format. The clock is frozen; bust pauses run in virtual time.
+#[tokio::test]
+async fn a_legacy_client_a_native_client_and_a_spectator_play_one_dice_game() {
+    let _clock = Clock::freeze();
+    let srv = seeded_server().await;
+    let config = json!({"target": 1000, "bust_delay_ms": 200});
+    let (sue, room) = dice_room(srv.addr(), 11, config).await;
+    let (nat, events) = Client::connect(&ws_url(srv.addr()), Hello::named("Nat"))
+        .await
+        .unwrap();
+    drop(events);
+    nat.join(&room, JoinRole::Player).await.unwrap();
+    let nat_id = nat.player().id.as_str().to_owned();
+    let mut leo = Legacy::connect(srv.addr(), "dicegame").await;
+    let (leo_id, _) = leo.join(json!({"roomId": room, "playerName": "Leo"})).await;
+
+    let (mut moves, mut legacy_moves) = (0, 0);
+    let end = loop {
+        let (rv, _) = advance_until(
+            &srv,
+            &nat,
+            &room,
+            "a move or the end",
+            Duration::from_secs(30),
+            |v| {
+                v["phase"] == "over"
+                    || (v["phase"] == "playing" && !v["legal"].as_array().unwrap().is_empty())
+            },
+        )
+        .await;
+        if rv.view["phase"] == "over" {
+            break rv;
+        }
+        let action = human_choice(&rv.view);
+        if rv.view["turn"] == nat_id {
+            let v = nat.act(&room, action).await.unwrap();
+            assert_eq!(v, rv.v + 1);
+        } else {
+            assert_eq!(rv.view["turn"], leo_id);
+            let (ty, data) = legacy_of(&action);
+            leo.send(ty, data).await;
+            let mut watch = nat.watch(&room);
+            within(
+                "the legacy move",
+                watch.wait_for(|w| w.as_ref().is_some_and(|w| w.v > rv.v)),
+            )
+            .await
+            .unwrap();
+            legacy_moves += 1;
+        }
+        moves += 1;
+        assert!(moves < 400, "the game does not end");
+    };
+    assert!(
+        legacy_moves > 0 && legacy_moves < moves,
+        "both players moved"
+    );
+
+    // The native player and the spectator see the same final view.
+    let mut watch = sue.watch(&room);
+    let sue_end = within(
+        "the spectator's final view",
+        watch.wait_for(|w| w.as_ref().is_some_and(|w| w.v >= end.v)),
+    )
+    .await
+    .unwrap()
+    .clone()
+    .unwrap();
+    assert_eq!(sue_end.v, end.v);
+    assert_eq!(sue_end.view, end.view);
+    let winner = end.view["winner"].as_str().unwrap();
+    assert!(winner == nat_id || winner == leo_id);
+    assert!(end.view["players"][winner]["score"].as_u64().unwrap() >= 1000);
+
+    // The legacy client sees the same outcome in the old shape.
+    let last = leo.state_where(|s| s["winner"] != "").await;
+    assert_eq!(last["winner"], end.view["winner_name"]);
+    assert_eq!(last["currentTurn"], "");
+    for id in [&nat_id, &leo_id] {
+        let native = &end.view["players"][id];
+        assert_eq!(last["players"][id]["name"], native["name"]);
+        assert_eq!(last["players"][id]["score"], native["score"]);
+    }
+    assert_eq!(last["players"][&leo_id]["name"], "Leo");
+}
+
+// ---- bad input and limits ----
+
+/// Nonsense from a legacy client in a room gets an old-style error, changes nothing and
+/// keeps the connection; a frame over the size cap closes it as a native one would be.
+#[tokio::test]
+async fn bad_legacy_input_changes_nothing() {
+    let srv = server().await;
+    let (mut a, _, mut b, _, room) = two_in_a_room(srv.addr(), "dicegame").await;
+    a.state_where(|s| s["started"] == true).await;
+    let id = srv
+        .rooms()
+        .list(true)
+        .into_iter()
+        .find(|r| r.game == "dicegame")
+        .unwrap()
+        .id;
+    let v = srv.rooms().find(&id).unwrap().info().v;
+    let deep = format!("{}{}", "[".repeat(100), "]".repeat(100));
+    let deep_data = format!(r#"{{"type":"select","data":{{"diceIndex":{deep}}}}}"#);
+    for bad in [
+        deep.as_str(),
+        deep_data.as_str(),
+        r#"{"type":"roll","data":"#,
+        "\u{0}",
+    ] {
+        a.send_text(bad).await;
+        assert_eq!(a.failure("error").await, "invalid message format", "{bad}");
+    }
+    for (ty, data) in [
+        ("select", json!("zero")),
+        ("select", json!({"diceIndex": -1})),
+        ("set_aside", json!({"endTurn": "yes"})),
+        ("join_room", json!({"roomId": room, "playerName": "Ada"})),
+    ] {
+        a.send(ty, data).await;
+        let answer = a.next().await;
+        assert!(
+            answer["success"] == false || answer["type"] == "reconnect_result",
+            "{answer}"
+        );
+    }
+    assert_eq!(
+        srv.rooms().find(&id).unwrap().info().v,
+        v,
+        "the room did not move"
+    );
+    // Both connections still work.
+    a.send("get_room_list", json!({"gameType": "dicegame"}))
+        .await;
+    a.until("room_list_update").await;
+    b.send("get_room_list", json!({"gameType": "dicegame"}))
+        .await;
+    b.until("room_list_update").await;
+
+    let big = json!({"type": "roll", "data": "x".repeat(70 * 1024)}).to_string();
+    let _ = futures_util::SinkExt::send(
+        &mut a.ws,
+        tokio_tungstenite::tungstenite::Message::text(big),
+    )
+    .await;
+    let closed = loop {
+        match futures_util::StreamExt::next(&mut a.ws).await {
+            Some(Ok(tokio_tungstenite::tungstenite::Message::Close(f))) => break f,
+            Some(Ok(_)) => continue,
+            other => panic!("no close frame: {other:?}"),
+        }
+    };
+    assert_eq!(closed.map(|f| u16::from(f.code)), Some(1009));
+}
+
+/// The legacy endpoint draws from the same per-connection buckets as the native one: with
+/// the clock frozen, the `other` bucket's 60 tokens pass and the 61st message is refused.
+#[tokio::test]
+async fn legacy_messages_are_rate_limited_like_native_ones() {
+    let _clock = Clock::freeze();
+    let srv = server().await;
+    let mut c = Legacy::connect(srv.addr(), "").await;
+    for _ in 0..60 {
+        c.send("get_room_list", json!({"gameType": "dicegame"}))
+            .await;
+    }
+    for _ in 0..60 {
+        assert_eq!(c.next().await["type"], "room_list_update");
+    }
+    c.send("get_room_list", json!({"gameType": "dicegame"}))
+        .await;
+    let refused = c.failure("error").await;
+    assert!(
+        refused.starts_with("too many messages; retry in"),
+        "{refused}"
+    );
+}
