@@ -166,6 +166,46 @@ async fn reconnect_after_close_gets_the_room_back() {
     );
 }
 
+// ---- internal/session/store_test.go (the expiry test the Go suite left commented out) ----
+
+#[tokio::test]
+async fn a_session_can_be_taken_for_fifteen_minutes() {
+    let _clock = support::Clock::freeze();
+    let hour = std::time::Duration::from_secs(3_600);
+    let mut settings = arbiter_server::Settings {
+        heartbeat_timeout: hour,
+        ..arbiter_server::Settings::default()
+    };
+    settings.rooms.seat_grace = hour;
+    settings.rooms.lifetimes.empty = hour;
+    settings.rooms.lifetimes.abandoned = hour;
+    let srv = support::server_with(arbiter_games::registry(), settings).await;
+    let mut a = Legacy::connect(srv.addr(), "tictactoe").await;
+    let mut b = Legacy::connect(srv.addr(), "tictactoe").await;
+    let (ada, room) = a
+        .join(json!({"gameType": "tictactoe", "playerName": "Ada"}))
+        .await;
+    let (bob, _) = b.join(json!({"roomId": room, "playerName": "Bob"})).await;
+    a.close().await;
+    b.until("client_left").await;
+    b.close().await;
+    support::step_until("both sessions kept", hour, || srv.open_connections() == 0).await;
+
+    tokio::time::advance(std::time::Duration::from_secs(15 * 60 - 5)).await;
+    let mut ada_again = Legacy::connect(srv.addr(), "tictactoe").await;
+    ada_again.send("reconnect", json!({"clientId": ada})).await;
+    let r = ada_again.until("reconnect_result").await;
+    assert_eq!(r["success"], true, "{r}");
+
+    tokio::time::advance(std::time::Duration::from_secs(10)).await;
+    let mut bob_again = Legacy::connect(srv.addr(), "tictactoe").await;
+    bob_again.send("reconnect", json!({"clientId": bob})).await;
+    assert_eq!(
+        bob_again.failure("reconnect_result").await,
+        "session expired or not found"
+    );
+}
+
 #[tokio::test]
 async fn reconnect_as_a_connected_client_fails() {
     let srv = server().await;
