@@ -266,6 +266,10 @@ async fn dicegame_roll_select_and_set_aside_with_forced_dice() {
 
 // ---- one room, three dialects ----
 
+fn names_of(msgs: &[Value]) -> Vec<&str> {
+    msgs.iter().map(|m| m["type"].as_str().unwrap()).collect()
+}
+
 /// A native dice action as the old client's message.
 fn legacy_of(action: &Value) -> (&'static str, Value) {
     match action["type"].as_str().unwrap() {
@@ -455,4 +459,291 @@ async fn legacy_messages_are_rate_limited_like_native_ones() {
         refused.starts_with("too many messages; retry in"),
         "{refused}"
     );
+}
+
+// ---- games/owe_drahn/game_test.go and bets_test.go ----
+
+/// Main bet, side bets, ready, roll, lose a life, choose the next player, a bust ending the
+/// game with its money settled, and the reset — Owe Drahn's old messages from start to end.
+#[tokio::test]
+async fn owedrahn_bets_turns_and_a_game_to_the_end() {
+    let _clock = Clock::freeze();
+    let srv = seeded_server().await;
+    let (sue, events) = Client::connect(&ws_url(srv.addr()), Hello::named("Sue"))
+        .await
+        .unwrap();
+    drop(events);
+    let created = sue
+        .create(CreateRoom {
+            seed: Some(3),
+            role: JoinRole::Spectator,
+            config: Some(json!({"reset_delay_ms": 1000})),
+            ..CreateRoom::new("owedrahn")
+        })
+        .await
+        .unwrap();
+    let room = created.room.id;
+    let mut a = Legacy::connect(srv.addr(), "owedrahn").await;
+    let mut b = Legacy::connect(srv.addr(), "owedrahn").await;
+    let (ada, _) = a
+        .join(json!({"roomId": room, "playerName": "Ada", "gameType": "owedrahn"}))
+        .await;
+    let (bob, _) = b
+        .join(json!({"roomId": room, "playerName": "Bob", "gameType": "owedrahn"}))
+        .await;
+    a.send("handshake", json!({"uid": ""})).await;
+    let s = a
+        .state_where(|s| s["players"].as_array().unwrap().len() == 2)
+        .await;
+    assert_eq!(s["mainBet"], 1.0, "the default main bet");
+    assert_eq!(s["players"][0]["id"], ada, "players in seating order");
+    assert_eq!(s["players"][1]["username"], "Bob");
+    assert_eq!(
+        (s["players"][0]["life"].clone(), s["started"].clone()),
+        (json!(6), json!(false))
+    );
+
+    // set_main_bet
+    for (amount, error) in [
+        (json!(0), "main bet must be greater than 0"),
+        (json!(-5), "main bet must be greater than 0"),
+        (json!("ten"), "invalid main bet format"),
+    ] {
+        a.send("set_main_bet", json!({"amount": amount})).await;
+        assert_eq!(a.failure("error").await, error);
+    }
+    a.send("set_main_bet", json!({"amount": 5})).await;
+    a.state_where(|s| s["mainBet"] == 5.0).await;
+    b.send("set_main_bet", json!({"amount": 10.5})).await;
+    a.state_where(|s| s["mainBet"] == 10.5).await;
+
+    // side bets
+    for (data, error) in [
+        (
+            json!({"opponentId": ada, "amount": 2}),
+            "player can not propose bet to oneself",
+        ),
+        (
+            json!({"opponentId": bob, "amount": 0}),
+            "amount must be greater than 0",
+        ),
+        (
+            json!({"opponentId": bob, "amount": -1}),
+            "amount must be greater than 0",
+        ),
+        (
+            json!({"opponentId": "nobody", "amount": 2}),
+            "opponent not found",
+        ),
+    ] {
+        a.send("sidebet_propose", data).await;
+        assert_eq!(a.failure("error").await, error);
+    }
+    a.send("sidebet_propose", json!({"opponentId": bob, "amount": 2.5}))
+        .await;
+    let s = a
+        .state_where(|s| s["sideBets"].as_array().unwrap().len() == 1)
+        .await;
+    let bet = &s["sideBets"][0];
+    assert_eq!(
+        (
+            &bet["challengerId"],
+            &bet["opponentId"],
+            &bet["amount"],
+            &bet["status"]
+        ),
+        (&json!(ada), &json!(bob), &json!(2.5), &json!(0))
+    );
+    assert_eq!(
+        (&bet["challengerName"], &bet["opponentName"]),
+        (&json!("Ada"), &json!("Bob"))
+    );
+    let bet_id = bet["id"].clone();
+    a.send("sidebet_accept", json!({"betId": bet_id})).await;
+    assert_eq!(
+        a.failure("error").await,
+        "player can not manage bets from other players"
+    );
+    b.send("sidebet_accept", json!({"betId": "99"})).await;
+    assert_eq!(b.failure("error").await, "side bet not found");
+    b.send("sidebet_accept", json!({"betId": bet_id})).await;
+    a.state_where(|s| s["sideBets"][0]["status"] == 1).await;
+    a.send("sidebet_propose", json!({"opponentId": bob, "amount": 1}))
+        .await;
+    let s = a
+        .state_where(|s| s["sideBets"].as_array().unwrap().len() == 2)
+        .await;
+    let second = s["sideBets"][1]["id"].clone();
+    a.send("sidebet_cancel", json!({"betId": second})).await;
+    a.state_where(|s| s["sideBets"].as_array().unwrap().len() == 1)
+        .await;
+
+    // ready ×2 starts the game
+    a.send("ready", json!(true)).await;
+    a.state_where(|s| s["players"][0]["ready"] == true).await;
+    b.send("ready", json!("yes")).await;
+    assert_eq!(b.failure("error").await, "invalid message format");
+    b.send("ready", json!(true)).await;
+    let mut s = Value::Null;
+    for c in [&mut a, &mut b] {
+        c.until("gameStarted").await;
+        s = c.state_where(|s| s["started"] == true).await;
+        assert!(
+            s["players"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|p| p["ready"] == false)
+        );
+    }
+    a.send("set_main_bet", json!({"amount": 2})).await;
+    assert_eq!(
+        a.failure("error").await,
+        "cannot change main bet after game has started"
+    );
+    a.send("sidebet_propose", json!({"opponentId": bob, "amount": 1}))
+        .await;
+    assert_eq!(
+        a.failure("error").await,
+        "can not propose bet. game already started"
+    );
+
+    // Roll up to 10 (from below 10 no roll can bust), then owe drahn and pass the turn on.
+    // After each step both clients read up to its `game_state`.
+    while s["currentValue"].as_u64().unwrap() < 10 {
+        let (mover, other) = if s["currentTurn"] == ada {
+            (&mut a, &mut b)
+        } else {
+            (&mut b, &mut a)
+        };
+        other.send("roll", Value::Null).await;
+        assert_eq!(other.failure("error").await, "not your turn");
+        mover.send("roll", Value::Null).await;
+        let seen = mover.through("game_state").await;
+        other.through("game_state").await;
+        let rolled = of_type(&seen, "rolledDice");
+        assert_eq!(rolled.len(), 1, "{seen:?}");
+        assert!((1..=6).contains(&rolled[0]["data"]["dice"].as_u64().unwrap()));
+        assert_eq!(rolled[0]["data"]["player"]["life"], 6);
+        s = seen.last().unwrap()["data"].clone();
+        assert_eq!(rolled[0]["data"]["total"], s["currentValue"]);
+    }
+    let chooser = s["currentTurn"].as_str().unwrap().to_owned();
+    let next = if chooser == ada {
+        bob.clone()
+    } else {
+        ada.clone()
+    };
+    let (mover, other) = if chooser == ada {
+        (&mut a, &mut b)
+    } else {
+        (&mut b, &mut a)
+    };
+    mover.send("loseLife", Value::Null).await;
+    let seen = mover.through("game_state").await;
+    other.through("game_state").await;
+    assert_eq!(of_type(&seen, "lostLife")[0]["data"]["player"]["life"], 5);
+    let s = seen.last().unwrap()["data"].clone();
+    let me = s["players"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == chooser)
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (me["life"].clone(), me["choosing"].clone()),
+        (json!(5), json!(true))
+    );
+    assert_eq!(
+        (s["currentValue"].clone(), s["currentTurn"].clone()),
+        (json!(0), json!(chooser))
+    );
+    mover
+        .send("chooseNextPlayer", json!({"nextPlayerId": "nobody"}))
+        .await;
+    assert_eq!(mover.failure("error").await, "next player is invalid");
+    mover
+        .send("chooseNextPlayer", json!({"nextPlayerId": next}))
+        .await;
+    let mut s = mover.until("game_state").await["data"].clone();
+    other.until("game_state").await;
+    assert_eq!(s["currentTurn"], next);
+    assert!(
+        s["players"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["choosing"] == false)
+    );
+
+    // Roll on until somebody goes over 15: the game is over, money moves.
+    let (busted, ends) = loop {
+        let me = s["currentTurn"].as_str().unwrap().to_owned();
+        let (mover, other) = if me == ada {
+            (&mut a, &mut b)
+        } else {
+            (&mut b, &mut a)
+        };
+        mover.send("roll", Value::Null).await;
+        let seen = mover.through("game_state").await;
+        let seen_too = other.through("game_state").await;
+        s = seen.last().unwrap()["data"].clone();
+        let rolled = of_type(&seen, "rolledDice")[0].clone();
+        if rolled["data"]["total"].as_u64().unwrap() > 15 {
+            assert_eq!(rolled["data"]["player"]["life"], 0);
+            break (me, [seen, seen_too]);
+        }
+    };
+    let winner = if busted == ada {
+        bob.clone()
+    } else {
+        ada.clone()
+    };
+    let winner_name = if busted == ada { "Bob" } else { "Ada" };
+    for seen in ends {
+        assert_eq!(
+            names_of(&seen)[seen.len() - 3..],
+            ["rolledDice", "gameOver", "game_state"]
+        );
+        assert_eq!(
+            of_type(&seen, "gameOver")[0]["data"],
+            json!({"winner": winner_name})
+        );
+        let s = &seen.last().unwrap()["data"];
+        assert_eq!(s["over"], true);
+        let balance = |id: &str| {
+            s["players"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["id"] == id)
+                .unwrap()["balance"]
+                .as_f64()
+                .unwrap()
+        };
+        // The main bet (10.5) and the accepted side bet (2.5) both go to the survivor.
+        assert_eq!(balance(&winner), 13.0);
+        assert_eq!(balance(&busted), -13.0);
+        assert_eq!(s["sideBets"][0]["status"], 3);
+    }
+    // The reset: gameInit, the main bet back to 1, balances kept.
+    let reset = srv.rooms().find(&room).unwrap().info().v + 1;
+    support::step_until("the reset", Duration::from_secs(5), || {
+        srv.rooms().find(&room).unwrap().info().v >= reset
+    })
+    .await;
+    for c in [&mut a, &mut b] {
+        let init = c.until("gameInit").await;
+        assert_eq!(init["data"]["mainBet"], 1.0);
+        assert_eq!(init["data"]["started"], false);
+        assert_eq!(init["data"]["players"][0]["life"], 6);
+        assert_eq!(
+            init["data"]["players"][0]["balance"]
+                .as_f64()
+                .unwrap()
+                .abs(),
+            13.0
+        );
+    }
 }

@@ -427,8 +427,17 @@ impl Client {
         };
         let view = room.view.clone().unwrap_or(Value::Null);
         let data = data.unwrap_or(Value::Null);
-        let action = match room.mapping.action(&ty, &data, &view) {
-            Ok(action) => action,
+        let me = self.me.as_ref().map(PlayerId::as_str).unwrap_or_default();
+        let action = match room.mapping.action(&ty, &data, &view, me) {
+            Ok(Some(action)) => action,
+            Ok(None) => {
+                let state = room.mapping.state(&view);
+                if let Err(flow) = self.session.admit(Class::Act) {
+                    return flow;
+                }
+                self.send(ok("game_state", state));
+                return Flow::Continue;
+            }
             Err(why) => return self.refuse(reply, &why),
         };
         let seq = room.next_seq;
@@ -472,7 +481,7 @@ impl Client {
                 };
                 if notice.is_some() && role == Role::Spectator {
                     // The old games seat no one past their cap, but keep them watching.
-                    out.push(fail("error", "Game is full"));
+                    out.push(fail("error", mapping.spectating()));
                 }
                 let data = if reconnect {
                     json!({ "roomId": name, "clientId": self.me, "gameType": game })

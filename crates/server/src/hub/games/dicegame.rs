@@ -49,9 +49,15 @@ impl Mapping for DiceGame {
         })
     }
 
-    fn action(&self, ty: &str, data: &Value, view: &Value) -> Result<Value, String> {
+    fn action(
+        &self,
+        ty: &str,
+        data: &Value,
+        view: &Value,
+        _: &str,
+    ) -> Result<Option<Value>, String> {
         match ty {
-            "roll" => Ok(json!({ "type": "roll" })),
+            "roll" => Ok(Some(json!({ "type": "roll" }))),
             "select" => {
                 let Some(index) = data["diceIndex"].as_i64() else {
                     return Err("select payload invalid".to_owned());
@@ -67,10 +73,10 @@ impl Mapping for DiceGame {
                     .as_array()
                     .is_some_and(|s| s.contains(&json!(index)));
                 let verb = if selected { "deselect" } else { "select" };
-                Ok(json!({ "type": verb, "index": index }))
+                Ok(Some(json!({ "type": verb, "index": index })))
             }
             "set_aside" => match data["endTurn"].as_bool() {
-                Some(end_turn) => Ok(json!({ "type": "set_aside", "end_turn": end_turn })),
+                Some(end_turn) => Ok(Some(json!({ "type": "set_aside", "end_turn": end_turn }))),
                 None => Err("set aside payload invalid ".to_owned()),
             },
             _ => Err(unknown(ty)),

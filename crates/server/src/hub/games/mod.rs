@@ -3,6 +3,7 @@
 //! without a mapping is not offered on the hub.
 
 mod dicegame;
+mod owedrahn;
 mod tictactoe;
 
 use arbiter_protocol::ErrorCode;
@@ -16,9 +17,21 @@ pub(super) trait Mapping: Send + Sync {
     /// The old `game_state` data for this view.
     fn state(&self, view: &Value) -> Value;
 
-    /// The old message `ty` with `data` as an action, given the client's view; or the old
-    /// error string, and nothing is sent.
-    fn action(&self, ty: &str, data: &Value, view: &Value) -> Result<Value, String>;
+    /// The old message `ty` with `data`, from client `me`, as an action given the client's
+    /// view: `None` for a message the old game only answered with a `game_state` (nothing to
+    /// apply); or the old error string, and nothing is sent.
+    fn action(
+        &self,
+        ty: &str,
+        data: &Value,
+        view: &Value,
+        me: &str,
+    ) -> Result<Option<Value>, String>;
+
+    /// The old error a joiner who only watches gets (past the seats, or mid-game).
+    fn spectating(&self) -> &'static str {
+        "Game is full"
+    }
 
     /// The old error string for a refused action.
     fn refusal(&self, ty: &str, code: ErrorCode, message: &str) -> String;
@@ -49,6 +62,7 @@ pub(super) fn of(game: &str) -> Option<&'static dyn Mapping> {
     match game {
         "tictactoe" => Some(&tictactoe::TicTacToe),
         "dicegame" => Some(&dicegame::DiceGame),
+        "owedrahn" => Some(&owedrahn::OweDrahn),
         _ => None,
     }
 }

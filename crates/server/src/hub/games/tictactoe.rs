@@ -38,7 +38,7 @@ impl Mapping for TicTacToe {
         })
     }
 
-    fn action(&self, ty: &str, data: &Value, _view: &Value) -> Result<Value, String> {
+    fn action(&self, ty: &str, data: &Value, _: &Value, _: &str) -> Result<Option<Value>, String> {
         match ty {
             "make_move" => {
                 let (Some(row), Some(col)) = (data["row"].as_i64(), data["col"].as_i64()) else {
@@ -47,9 +47,9 @@ impl Mapping for TicTacToe {
                 if !(0..3).contains(&row) || !(0..3).contains(&col) {
                     return Err("Invalid move coordinates".to_owned());
                 }
-                Ok(json!({ "type": "move", "row": row, "col": col }))
+                Ok(Some(json!({ "type": "move", "row": row, "col": col })))
             }
-            "restart_game" => Ok(json!({ "type": "restart" })),
+            "restart_game" => Ok(Some(json!({ "type": "restart" }))),
             _ => Err(unknown(ty)),
         }
     }
