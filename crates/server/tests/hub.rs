@@ -440,7 +440,7 @@ async fn rest_shapes_under_hub() {
         .map(|g| g.as_str().unwrap())
         .collect();
     games.sort_unstable();
-    assert_eq!(games, ["dicegame", "owedrahn", "tictactoe"]);
+    assert_eq!(games, ["dicegame", "owedrahn", "tellit", "tictactoe"]);
     let mut a = Legacy::connect(srv.addr(), "tictactoe").await;
     a.join(json!({"gameType": "tictactoe", "playerName": "Ada"}))
         .await;

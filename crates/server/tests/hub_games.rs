@@ -747,3 +747,107 @@ async fn owedrahn_bets_turns_and_a_game_to_the_end() {
         );
     }
 }
+
+// ---- games/tell_it: the submit_text integration tests ----
+
+/// Three writers: a first submission begins a writer's own story; stories pass on in joining
+/// order; a writer hears `story_update` only once they own a story; after two rounds each
+/// writer holds their own story again; everyone voting to finish ends the game with every
+/// story shown.
+#[tokio::test]
+async fn tellit_stories_circulate_and_finish() {
+    let srv = server().await;
+    let mut ada = Legacy::connect(srv.addr(), "tellit").await;
+    let (ada_id, room) = ada
+        .join(json!({"gameType": "tellit", "playerName": "Ada"}))
+        .await;
+    let first = ada.until("users_update").await;
+    assert_eq!(first["data"]["users"][0]["name"], "Ada");
+    assert_eq!(
+        ada.until("game_status").await["data"],
+        json!({"status": "waiting"})
+    );
+    ada.send("submit_text", json!({"text": "Too early."})).await;
+    assert_eq!(ada.failure("submit_text").await, "the game has not started");
+    ada.send("start", Value::Null).await;
+    ada.failure("error").await;
+    let mut bob = Legacy::connect(srv.addr(), "tellit").await;
+    bob.join(json!({"roomId": room, "playerName": "Bob"})).await;
+    let mut cy = Legacy::connect(srv.addr(), "tellit").await;
+    cy.join(json!({"roomId": room, "playerName": "Cy"})).await;
+    ada.send("start", Value::Null).await;
+    for c in [&mut ada, &mut bob, &mut cy] {
+        c.until_data("game_status", |d| d["status"] == "started")
+            .await;
+    }
+    // Round one: everyone begins a story. Nobody owns one before writing: no story_update.
+    ada.send("submit_text", json!({"text": "Ada one."})).await;
+    let users = bob.until("users_update").await;
+    assert_eq!(
+        users["data"]["users"][1]["queuedStories"], 1,
+        "Ada's story is Bob's"
+    );
+    assert!(of_type(&bob.all_sent().await, "story_update").is_empty());
+    bob.send("submit_text", json!({"text": "Bob one."})).await;
+    let held = bob.until("story_update").await;
+    assert_eq!(held["data"]["text"], "Ada one.");
+    assert_eq!(held["data"]["author"], "Ada");
+    assert_eq!(held["data"]["stats"]["turns"], 1);
+    cy.send("submit_text", json!({"text": "Cy one."})).await;
+    assert_eq!(cy.until("story_update").await["data"]["text"], "Bob one.");
+    // Ada began hers holding nothing (`null`); Cy's story reaches her now.
+    ada.until_data("story_update", |d| d["text"] == "Cy one.")
+        .await;
+    // Rounds two and three: each continues the story they hold; then everyone holds their
+    // own story again, three parts long.
+    for (round, holds) in [
+        (
+            "two",
+            [("Ada", "Cy two."), ("Bob", "Ada two."), ("Cy", "Bob two.")],
+        ),
+        (
+            "three",
+            [
+                ("Ada", "Cy three."),
+                ("Bob", "Ada three."),
+                ("Cy", "Bob three."),
+            ],
+        ),
+    ] {
+        for (c, name) in [(&mut ada, "Ada"), (&mut bob, "Bob"), (&mut cy, "Cy")] {
+            c.send("submit_text", json!({"text": format!("{name} {round}.")}))
+                .await;
+        }
+        for (c, (_, last)) in [&mut ada, &mut bob, &mut cy].into_iter().zip(holds) {
+            let held = c.until_data("story_update", |d| d["text"] == last).await;
+            assert!(held["stats"]["turns"].as_u64().unwrap() >= 2);
+        }
+    }
+    ada.send("submit_text", json!({"text": "x"})).await;
+    ada.until("story_update").await;
+    ada.send("submit_text", json!({"text": "y"})).await;
+    assert_eq!(
+        ada.failure("submit_text").await,
+        "can't wait - no story to continue"
+    );
+    // Everyone votes to finish (a toggle: twice takes it back).
+    ada.send("vote_finish", Value::Null).await;
+    ada.until_data("finish_vote_update", |d| d["votes"] == json!([ada_id]))
+        .await;
+    ada.send("vote_finish", Value::Null).await;
+    ada.until_data("finish_vote_update", |d| d["votes"] == json!([]))
+        .await;
+    for c in [&mut ada, &mut bob, &mut cy] {
+        c.send("vote_finish", Value::Null).await;
+    }
+    for c in [&mut ada, &mut bob, &mut cy] {
+        c.until_data("game_status", |d| d["status"] == "ended")
+            .await;
+    }
+    let finals = cy.until("final_stories").await;
+    let stories = finals["data"]["stories"].as_array().unwrap();
+    assert_eq!(stories.len(), 3);
+    let adas = stories.iter().find(|s| s["author"] == "Ada").unwrap();
+    assert_eq!(adas["text"], "Ada one. Bob two. Cy three. x");
+    assert_eq!(adas["stats"]["turns"], 4);
+}

@@ -427,15 +427,22 @@ impl Client {
         };
         let view = room.view.clone().unwrap_or(Value::Null);
         let data = data.unwrap_or(Value::Null);
-        let me = self.me.as_ref().map(PlayerId::as_str).unwrap_or_default();
+        let reply = match reply {
+            "error" => room.mapping.reply_to(&ty),
+            game_action => game_action,
+        };
+        // The session's player, not `me`: its `welcome` may still be on its way out.
+        let me = self.session.player().map_or("", |p| p.id.as_str());
         let action = match room.mapping.action(&ty, &data, &view, me) {
             Ok(Some(action)) => action,
             Ok(None) => {
-                let state = room.mapping.state(&view);
+                let updates = room.mapping.updates(None, &view);
                 if let Err(flow) = self.session.admit(Class::Act) {
                     return flow;
                 }
-                self.send(ok("game_state", state));
+                for update in updates {
+                    self.send(update);
+                }
                 return Flow::Continue;
             }
             Err(why) => return self.refuse(reply, &why),
@@ -634,8 +641,7 @@ impl Client {
             return;
         };
         let Some(view) = view else { return };
-        out.extend(r.mapping.events(r.view.as_ref(), &view));
-        out.push(ok("game_state", r.mapping.state(&view)));
+        out.extend(r.mapping.updates(r.view.as_ref(), &view));
         if let Some(greeting) = r.greeting.take()
             && let Some(data) = r.mapping.greeting(&view, me, &r.name)
         {

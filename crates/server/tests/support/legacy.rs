@@ -86,14 +86,19 @@ impl Legacy {
         self.through(ty).await.pop().unwrap()
     }
 
-    /// The first `game_state` whose data satisfies `pred`.
-    pub async fn state_where(&mut self, pred: impl Fn(&Value) -> bool) -> Value {
+    /// The data of the first message of type `ty` whose data satisfies `pred`.
+    pub async fn until_data(&mut self, ty: &str, pred: impl Fn(&Value) -> bool) -> Value {
         loop {
-            let m = self.until("game_state").await;
+            let m = self.until(ty).await;
             if pred(&m["data"]) {
                 return m["data"].clone();
             }
         }
+    }
+
+    /// The first `game_state` whose data satisfies `pred`.
+    pub async fn state_where(&mut self, pred: impl Fn(&Value) -> bool) -> Value {
+        self.until_data("game_state", pred).await
     }
 
     /// Everything the server sends before it answers a frame sent now: the answer to a bad

@@ -4,8 +4,10 @@
 
 mod dicegame;
 mod owedrahn;
+mod tellit;
 mod tictactoe;
 
+use super::wire::ok;
 use arbiter_protocol::ErrorCode;
 use serde_json::Value;
 
@@ -50,6 +52,20 @@ pub(super) trait Mapping: Send + Sync {
         None
     }
 
+    /// The old messages for a change of the view from `before` (`None`: the first view the
+    /// client gets) to `after`: the game's events, then `game_state`.
+    fn updates(&self, before: Option<&Value>, after: &Value) -> Vec<Value> {
+        let mut out = self.events(before, after);
+        out.push(ok("game_state", self.state(after)));
+        out
+    }
+
+    /// The `type` the old game's refusal of message `ty` came as.
+    fn reply_to(&self, ty: &str) -> &'static str {
+        let _ = ty;
+        "error"
+    }
+
     /// An action the old server took by itself in this view, taken for client `me`.
     fn automatic(&self, view: &Value, me: &str) -> Option<Value> {
         let _ = (view, me);
@@ -63,6 +79,7 @@ pub(super) fn of(game: &str) -> Option<&'static dyn Mapping> {
         "tictactoe" => Some(&tictactoe::TicTacToe),
         "dicegame" => Some(&dicegame::DiceGame),
         "owedrahn" => Some(&owedrahn::OweDrahn),
+        "tellit" => Some(&tellit::TellIt),
         _ => None,
     }
 }
