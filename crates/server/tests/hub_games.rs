@@ -491,6 +491,8 @@ async fn owedrahn_bets_turns_and_a_game_to_the_end() {
     let (bob, _) = b
         .join(json!({"roomId": room, "playerName": "Bob", "gameType": "owedrahn"}))
         .await;
+    a.send("fly", Value::Null).await;
+    assert_eq!(a.failure("error").await, "unknown message type: fly");
     a.send("handshake", json!({"uid": ""})).await;
     let s = a
         .state_where(|s| s["players"].as_array().unwrap().len() == 2)

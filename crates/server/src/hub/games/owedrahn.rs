@@ -4,7 +4,7 @@
 //! `event`: `gameStarted`, `rolledDice`, `lostLife`, `gameOver`, `gameInit`, `playerLeft`.
 //! Money is in units on the old wire and in cents in the game.
 
-use super::{Mapping, unknown};
+use super::Mapping;
 use crate::hub::wire::{done, ok};
 use arbiter_protocol::ErrorCode;
 use serde_json::{Value, json};
@@ -169,7 +169,8 @@ impl Mapping for OweDrahn {
                 };
                 json!({ "type": verb, "bet": bet })
             }
-            _ => return Err(unknown(ty)),
+            // This game's own wording, in lower case.
+            _ => return Err(format!("unknown message type: {ty}")),
         };
         Ok(Some(action))
     }
