@@ -853,3 +853,44 @@ async fn tellit_stories_circulate_and_finish() {
     assert_eq!(adas["text"], "Ada one. Bob two. Cy three. x");
     assert_eq!(adas["stats"]["turns"], 4);
 }
+
+/// Legacy and native connections share the per-address connection limit: with one allowed,
+/// a legacy socket beside a native one is refused at the handshake (429), and the other way
+/// round.
+#[tokio::test]
+async fn legacy_connections_count_against_the_same_connection_limits() {
+    let limits = arbiter_server::Limits {
+        max_connections_per_ip: 1,
+        ..arbiter_server::Limits::default()
+    };
+    let settings = arbiter_server::Settings {
+        limits,
+        ..arbiter_server::Settings::default()
+    };
+    let srv = server_with(arbiter_games::registry(), settings).await;
+    let status = |r: Result<_, tokio_tungstenite::tungstenite::Error>| match r {
+        Err(tokio_tungstenite::tungstenite::Error::Http(res)) => res.status().as_u16(),
+        Err(e) => panic!("not an HTTP refusal: {e}"),
+        Ok(_) => 101,
+    };
+    let native = tokio_tungstenite::connect_async(ws_url(srv.addr()))
+        .await
+        .unwrap();
+    let legacy = format!("ws://{}/hub/ws?game=dicegame", srv.addr());
+    assert_eq!(
+        status(tokio_tungstenite::connect_async(&legacy).await.map(drop)),
+        429
+    );
+    drop(native);
+    within("the native socket to close", async {
+        while srv.open_connections() != 0 {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+    let _legacy = Legacy::connect(srv.addr(), "dicegame").await;
+    let again = tokio_tungstenite::connect_async(ws_url(srv.addr()))
+        .await
+        .map(drop);
+    assert_eq!(status(again), 429);
+}
