@@ -34,7 +34,7 @@ pub(crate) enum Dialect {
 }
 
 /// Serve one upgraded connection until it closes, in its own span.
-pub(crate) async fn run<T>(
+pub(super) async fn run<T>(
     app: App,
     io: T,
     encoding: Encoding,
