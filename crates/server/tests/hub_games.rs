@@ -561,6 +561,9 @@ async fn owedrahn_bets_turns_and_a_game_to_the_end() {
         (&json!("Ada"), &json!("Bob"))
     );
     let bet_id = bet["id"].clone();
+    let proposed = a.until("sidebet_propose_result").await;
+    assert_eq!(proposed["data"]["betId"], bet_id);
+    assert_eq!(proposed["data"]["bets"], s["sideBets"]);
     a.send("sidebet_accept", json!({"betId": bet_id})).await;
     assert_eq!(
         a.failure("error").await,
@@ -569,6 +572,9 @@ async fn owedrahn_bets_turns_and_a_game_to_the_end() {
     b.send("sidebet_accept", json!({"betId": "99"})).await;
     assert_eq!(b.failure("error").await, "side bet not found");
     b.send("sidebet_accept", json!({"betId": bet_id})).await;
+    let accepted = b.until("sidebet_accept_result").await;
+    assert_eq!(accepted["data"]["betId"], bet_id);
+    assert_eq!(accepted["data"]["bets"][0]["status"], 1);
     a.state_where(|s| s["sideBets"][0]["status"] == 1).await;
     a.send("sidebet_propose", json!({"opponentId": bob, "amount": 1}))
         .await;

@@ -125,6 +125,8 @@ struct InRoom {
 struct Sent {
     /// Its `type`.
     ty: String,
+    /// The action it became.
+    action: Value,
     /// Where its error goes: `error`, or `game_action_result` for a `game_action`.
     reply: &'static str,
 }
@@ -449,7 +451,12 @@ impl Client {
         };
         let seq = room.next_seq;
         room.next_seq += 1;
-        room.acts.insert(seq, Some(Sent { ty, reply }));
+        let sent = Sent {
+            ty,
+            action: action.clone(),
+            reply,
+        };
+        room.acts.insert(seq, Some(sent));
         let act = ClientMsg::Act {
             room: room.id.clone(),
             seq,
@@ -549,8 +556,11 @@ impl Client {
                 }
             }
             ServerMsg::Ack { room, seq, .. } => {
-                if let Some(r) = self.room_named(&room) {
-                    r.acts.remove(&seq);
+                let Some(r) = self.room_named(&room) else {
+                    return;
+                };
+                if let (Some(Some(sent)), Some(view)) = (r.acts.remove(&seq), &r.view) {
+                    out.extend(r.mapping.answer(&sent.ty, &sent.action, view));
                 }
             }
             ServerMsg::Presence {

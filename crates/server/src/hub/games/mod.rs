@@ -60,6 +60,13 @@ pub(super) trait Mapping: Send + Sync {
         out
     }
 
+    /// The old answer to message `ty` once its `action` was applied, given the view after
+    /// it (the room sends a state before the acknowledgement), if the old game sent one.
+    fn answer(&self, ty: &str, action: &Value, view: &Value) -> Option<Value> {
+        let _ = (ty, action, view);
+        None
+    }
+
     /// The `type` the old game's refusal of message `ty` came as.
     fn reply_to(&self, ty: &str) -> &'static str {
         let _ = ty;

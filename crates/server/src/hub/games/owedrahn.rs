@@ -45,6 +45,24 @@ fn stats(s: &Value) -> Value {
     })
 }
 
+/// The old `sideBets`.
+fn bets(view: &Value) -> Value {
+    let bets: Vec<Value> = view["side_bets"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(id, b)| {
+            json!({
+                "id": id,
+                "challengerId": b["challenger"], "challengerName": name(view, &b["challenger"]),
+                "opponentId": b["opponent"], "opponentName": name(view, &b["opponent"]),
+                "amount": units(&b["amount_cents"]), "status": status(&b["status"]),
+            })
+        })
+        .collect();
+    Value::Array(bets)
+}
+
 /// A side bet's status number: 0 pending, 1 accepted, 2 declined (and lapsed), 3 resolved.
 fn status(s: &Value) -> u8 {
     match s.as_str() {
@@ -86,19 +104,6 @@ impl Mapping for OweDrahn {
                 })
             })
             .collect();
-        let bets: Vec<Value> = view["side_bets"]
-            .as_object()
-            .into_iter()
-            .flatten()
-            .map(|(id, b)| {
-                json!({
-                    "id": id,
-                    "challengerId": b["challenger"], "challengerName": name(view, &b["challenger"]),
-                    "opponentId": b["opponent"], "opponentName": name(view, &b["opponent"]),
-                    "amount": units(&b["amount_cents"]), "status": status(&b["status"]),
-                })
-            })
-            .collect();
         json!({
             "players": players,
             "started": view["phase"] != "lobby",
@@ -106,8 +111,26 @@ impl Mapping for OweDrahn {
             "over": view["phase"] == "over",
             "currentValue": view["total"],
             "mainBet": units(&view["main_bet_cents"]),
-            "sideBets": bets,
+            "sideBets": bets(view),
         })
+    }
+
+    /// The old `sidebet_*_result` answers: the bets, and the bet concerned.
+    fn answer(&self, ty: &str, action: &Value, view: &Value) -> Option<Value> {
+        let bet = match ty {
+            // The game numbers bets in order: a new one has the highest number.
+            "sidebet_propose" => view["side_bets"]
+                .as_object()?
+                .keys()
+                .filter_map(|id| id.parse::<u32>().ok())
+                .max()
+                .map(|id| id.to_string()),
+            "sidebet_accept" | "sidebet_decline" => Some(action["bet"].to_string()),
+            "sidebet_cancel" => return Some(ok("sidebet_cancel_result", bets(view))),
+            _ => return None,
+        };
+        let data = json!({ "bets": bets(view), "betId": bet });
+        Some(ok(&format!("{ty}_result"), data))
     }
 
     fn action(
