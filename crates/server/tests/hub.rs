@@ -72,6 +72,16 @@ async fn join_room_without_options_or_name_fails() {
     )
     .await;
     assert_eq!(c.failure("join_room_result").await, "unknown game type");
+    c.send(
+        "join_room",
+        json!({"playerName": "A".repeat(40), "gameType": "tictactoe"}),
+    )
+    .await;
+    assert_eq!(
+        c.failure("join_room_result").await,
+        "player name is invalid: name must be at most 32 characters"
+    );
+    assert!(c.all_sent().await.is_empty(), "one answer");
     c.send("join_room", json!({"playerName": "Ada", "gameType": 5}))
         .await;
     assert_eq!(

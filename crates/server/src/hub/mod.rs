@@ -269,6 +269,13 @@ impl Client {
         {
             return self.refuse("join_room_result", "room id is invalid");
         }
+        // Arbiter's rules for names, checked here so the refusal is one old-style answer.
+        if let Err(why) = crate::auth::clean_name(&join.player_name) {
+            return self.refuse(
+                "join_room_result",
+                &format!("player name is invalid: {why}"),
+            );
+        }
         if let Err(flow) = self.session.admit(Class::Join) {
             return flow;
         }
