@@ -118,6 +118,8 @@ pub(crate) struct Inner {
     matchmaker: crate::matchmaker::Matchmaker,
     /// The public list `watch_rooms` follows.
     lobby: crate::lobby::Lobby,
+    /// What the Go server's `reconnect` finds (see [`crate::hub`]).
+    hub_sessions: crate::hub::Sessions,
 }
 
 /// Open long-poll sessions, each reached through its task's command channel.
@@ -196,7 +198,13 @@ impl App {
             keyed_creates: tokio::sync::Mutex::default(),
             matchmaker: crate::matchmaker::Matchmaker::default(),
             lobby: crate::lobby::Lobby::default(),
+            hub_sessions: crate::hub::Sessions::default(),
         }))
+    }
+
+    /// What the Go server's `reconnect` finds.
+    pub(crate) fn hub_sessions(&self) -> &crate::hub::Sessions {
+        &self.0.hub_sessions
     }
 
     /// The public list `watch_rooms` follows.
@@ -337,7 +345,10 @@ impl App {
     }
 
     /// The room a keyed `create` made before, wherever it lives now.
-    async fn created_by(&self, key: &CreateKey) -> Result<Option<RoomHandle>, GameError> {
+    pub(crate) async fn created_by(
+        &self,
+        key: &CreateKey,
+    ) -> Result<Option<RoomHandle>, GameError> {
         let id = self.0.rooms.created_by(key).await.map_err(|e| {
             GameError::new(
                 ErrorCode::Unavailable,

@@ -12,6 +12,7 @@ mod cluster;
 pub mod config;
 mod error;
 mod http_client;
+mod hub;
 mod identity;
 mod limits;
 mod lobby;
@@ -64,6 +65,9 @@ fn router(app: App) -> Router {
         .route("/", get(web::index))
         .route("/web/{*path}", get(web::file))
         .route("/ws", get(ws::upgrade))
+        .route("/hub/ws", get(hub::upgrade))
+        .route("/hub/games", get(hub::games))
+        .route("/hub/rooms", get(hub::rooms))
         .route("/lp", post(lp::open))
         .route("/lp/{sid}", post(lp::send).get(lp::poll).delete(lp::end))
         .route("/healthz", get(api::health))

@@ -4,7 +4,7 @@
 use crate::app::App;
 use crate::auth::{Signer, clean_name, now_ms};
 use crate::limits::{Class, ConnLimiter, Slot, Verdict};
-use crate::queue::ConnQueue;
+use crate::queue::{ConnQueue, Item};
 use arbiter_engine::{
     Caller, ConnId, CreateKey, CreateOptions, Outbox, RoomCmd, RoomGone, RoomHandle,
 };
@@ -20,6 +20,47 @@ use std::sync::Arc;
 pub(crate) enum Flow {
     Continue,
     Close(u16, &'static str),
+}
+
+/// What speaks on a WebSocket connection: the native [`Session`], or a translation of
+/// another protocol wrapped around one (see [`crate::hub`]). The connection's run loop, its
+/// limits and its queue are the same for both.
+pub(crate) trait Peer: Send + 'static {
+    /// Whether the connection has said who it is (the hello deadline stops then).
+    fn authenticated(&self) -> bool;
+
+    /// Handle one frame as it came off the wire.
+    fn on_frame(&mut self, frame: &[u8]) -> impl Future<Output = Flow> + Send;
+
+    /// Ask rooms whose patches were collapsed for a fresh snapshot.
+    fn resync(&mut self, rooms: Vec<Arc<str>>) -> impl Future<Output = ()> + Send;
+
+    /// What goes on the wire for the messages drained from the queue: as they are for the
+    /// native protocol.
+    fn outgoing(&mut self, items: Vec<Item>) -> impl Future<Output = Vec<Item>> + Send {
+        std::future::ready(items)
+    }
+
+    /// The transport is gone.
+    fn end(self) -> impl Future<Output = ()> + Send;
+}
+
+impl Peer for Session {
+    fn authenticated(&self) -> bool {
+        self.player.is_some()
+    }
+
+    fn on_frame(&mut self, frame: &[u8]) -> impl Future<Output = Flow> + Send {
+        Session::on_frame(self, frame)
+    }
+
+    fn resync(&mut self, rooms: Vec<Arc<str>>) -> impl Future<Output = ()> + Send {
+        Session::resync(self, rooms)
+    }
+
+    fn end(self) -> impl Future<Output = ()> + Send {
+        Session::end(self)
+    }
 }
 
 /// The span of one connection's task: every log line of the connection carries its id, its
@@ -60,7 +101,7 @@ pub(crate) struct Session {
 }
 
 /// Stops its task when dropped: a session that ends stops sending its room list.
-struct Watching(tokio::task::JoinHandle<()>);
+pub(crate) struct Watching(pub(crate) tokio::task::JoinHandle<()>);
 
 impl Drop for Watching {
     fn drop(&mut self) {
@@ -83,10 +124,6 @@ impl Session {
             rooms: HashMap::new(),
             watching: None,
         }
-    }
-
-    pub(crate) fn authenticated(&self) -> bool {
-        self.player.is_some()
     }
 
     /// The session's transport is gone: the rooms mark the member disconnected (the seat is
@@ -160,6 +197,28 @@ impl Session {
         match encoding.decode_client(frame) {
             Ok(msg) => self.on_message(msg).await,
             Err(e) => self.bad_frame(encoding, frame, Unread::Invalid(e.0)),
+        }
+    }
+
+    /// Who the connection is, once `hello` said.
+    pub(crate) fn player(&self) -> Option<&PlayerInfo> {
+        self.player.as_ref()
+    }
+
+    /// Handle a message another protocol's translation made (see [`crate::hub`]), exactly as
+    /// if it had come off the wire: the same buckets, checks and routing.
+    pub(crate) async fn handle(&mut self, msg: ClientMsg) -> Flow {
+        self.on_message(msg).await
+    }
+
+    /// Draw from `class`'s bucket for a frame a translation answers itself (one that names
+    /// no native message); a refusal is an `error`, as for any other frame.
+    pub(crate) fn admit(&self, class: Class) -> Result<(), Flow> {
+        match self.limiter.check(class) {
+            Verdict::Pass => Ok(()),
+            verdict => {
+                Err(self.rate_limited(verdict, ReplyTo::Error { rid: None }, None, Map::new()))
+            }
         }
     }
 

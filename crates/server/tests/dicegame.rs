@@ -11,7 +11,7 @@ use arbiter_client::{Client, CreateRoom, Hello, RoomView};
 use arbiter_protocol::{ErrorCode, JoinRole, Role};
 use serde_json::{Value, json};
 use std::time::Duration;
-use support::{Clock, advance_until, server_with, within, ws_url};
+use support::{Clock, advance_until, human_choice, server_with, within, ws_url};
 
 /// Virtual time the bot and the bust delays may take before a human is on turn again.
 const BOT_TURN: Duration = Duration::from_secs(30);
@@ -64,44 +64,6 @@ async fn at_version(client: &Client, room: &str, v: u64) -> Value {
     .unwrap();
     assert_eq!(got.v, v, "overshot the final version");
     got.view
-}
-
-/// A simple human: roll when the table is clear; select every 1, every 5 and every die whose
-/// face shows three or more times (such a selection always scores); set aside, banking at 250
-/// or with one or two dice left. Every choice must be among the view's legal hints.
-fn human_choice(view: &Value) -> Value {
-    let legal = view["legal"].as_array().unwrap();
-    let roll = json!({"type": "roll"});
-    if legal.contains(&roll) {
-        return roll;
-    }
-    let dice: Vec<u64> = view["dice"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d.as_u64().unwrap())
-        .collect();
-    let selected: Vec<u64> = view["selected"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d.as_u64().unwrap())
-        .collect();
-    let wanted = |f: u64| f == 1 || f == 5 || dice.iter().filter(|&&d| d == f).count() >= 3;
-    let next = (0..dice.len() as u64).find(|&i| wanted(dice[i as usize]) && !selected.contains(&i));
-    let action = match next {
-        Some(index) => json!({"type": "select", "index": index}),
-        None => {
-            let me = view["turn"].as_str().unwrap();
-            let total = view["players"][me]["round_score"].as_u64().unwrap()
-                + view["selection"]["points"].as_u64().unwrap();
-            let left = dice.len() - selected.len();
-            let bank = total >= 250 || (1..=2).contains(&left);
-            json!({"type": "set_aside", "end_turn": bank})
-        }
-    };
-    assert!(legal.contains(&action), "{action} is not in {legal:?}");
-    action
 }
 
 /// One seeded game: Ada and Bob (humans) and a bot to 1000 (this seed makes a seven-turn

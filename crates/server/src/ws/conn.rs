@@ -5,8 +5,9 @@ use super::frame::{OP_PING, close_frame};
 use super::socket::{Reader, Socket};
 use crate::app::App;
 use crate::limits::{self, Slot};
-use crate::session::{Flow, Session, connection_span};
-use arbiter_engine::ConnId;
+use crate::queue::ConnQueue;
+use crate::session::{Flow, Peer, Session, connection_span};
+use arbiter_engine::Outbox;
 use arbiter_protocol::{Encoding, close};
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -43,27 +44,56 @@ fn pause(budget: &mut limits::ReadBudget, sleep: Pin<&mut Sleep>, read: usize) -
     }
 }
 
+/// How a connection's messages are spoken.
+pub(crate) enum Dialect {
+    /// Arbiter's own protocol: rooms write a member's frames straight onto the socket.
+    Native,
+    /// The Go game server's, translated by [`crate::hub`] for a client interested in this
+    /// game (`?game=`): every frame passes through the translation.
+    Hub(Option<String>),
+}
+
 /// Serve one upgraded connection until it closes, in its own span.
-pub(super) async fn run<T>(app: App, io: T, encoding: Encoding, request_id: String, slot: Slot)
-where
+pub(super) async fn run<T>(
+    app: App,
+    io: T,
+    encoding: Encoding,
+    request_id: String,
+    slot: Slot,
+    dialect: Dialect,
+) where
     T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
     let conn = app.next_conn_id();
-    serve(app, io, encoding, conn, slot)
-        .instrument(connection_span(conn, "ws", &request_id))
-        .await;
+    let socket = Arc::new(Socket::new(io, encoding));
+    match dialect {
+        Dialect::Native => {
+            let queue = app.new_queue(encoding, Some(socket.clone()));
+            let session = Session::new(app.clone(), queue.clone(), conn, slot);
+            serve(app, socket, queue, session)
+                .instrument(connection_span(conn, "ws", &request_id))
+                .await;
+        }
+        Dialect::Hub(game) => {
+            let queue = app.new_queue(encoding, None);
+            let session = Session::new(app.clone(), queue.clone(), conn, slot);
+            let peer = crate::hub::Client::new(app.clone(), session, queue.clone(), game);
+            serve(app, socket, queue, peer)
+                .instrument(connection_span(conn, "hub", &request_id))
+                .await;
+        }
+    }
 }
 
-async fn serve<T>(app: App, io: T, encoding: Encoding, conn: ConnId, slot: Slot)
+async fn serve<T, P>(app: App, socket: Arc<Socket<T>>, queue: Arc<ConnQueue>, mut session: P)
 where
     T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+    P: Peer,
 {
     let alive = app.connection_opened("ws");
     tracing::debug!("connection opened");
     let settings = app.settings().clone();
-    let socket = Arc::new(Socket::new(io, encoding));
-    let queue = app.new_queue(encoding, Some(socket.clone()));
-    let mut session = Session::new(app.clone(), queue.clone(), conn, slot);
+    let encoding = queue.encoding();
     let cap = settings.max_frame;
     let config = WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER)
@@ -120,7 +150,8 @@ where
                 if !drained.resync.is_empty() {
                     session.resync(drained.resync).await;
                 }
-                let bytes = socket.frame_drained(drained.rest, drained.items);
+                let items = session.outgoing(drained.items).await;
+                let bytes = socket.frame_drained(drained.rest, items);
                 match timeout(settings.write_timeout, socket.write_all(&bytes)).await {
                     Ok(Ok(())) => queue.written(),
                     Ok(Err(_)) => break None,
@@ -182,7 +213,8 @@ where
     // tungstenite's reply to the client's close), then say why, unless the socket is gone.
     queue.close();
     let drained = queue.drain();
-    let mut bytes = socket.frame_drained(drained.rest, drained.items);
+    let items = session.outgoing(drained.items).await;
+    let mut bytes = socket.frame_drained(drained.rest, items);
     if let Some((code, reason)) = closing {
         bytes.extend_from_slice(&close_frame(code, reason));
     }

@@ -2,7 +2,7 @@
 //! the subprotocol, answer `101 Switching Protocols` and hand the upgraded socket to
 //! [`super::conn::run`].
 
-use super::conn;
+use super::conn::{self, Dialect};
 use crate::app::App;
 use crate::error::AppError;
 use crate::request_id::RequestId;
@@ -20,8 +20,14 @@ use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 pub(crate) async fn upgrade(
     State(app): State<App>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    mut req: Request,
+    req: Request,
 ) -> Response {
+    accept(app, peer, req, Dialect::Native)
+}
+
+/// Check an opening handshake and, if it is one, serve the upgraded socket in `dialect`.
+/// The hub's dialect is JSON only and names no subprotocol.
+pub(crate) fn accept(app: App, peer: SocketAddr, mut req: Request, dialect: Dialect) -> Response {
     let headers = req.headers();
     if req.version() != Version::HTTP_11
         || !has_token(headers, header::CONNECTION, "upgrade")
@@ -49,14 +55,18 @@ pub(crate) async fn upgrade(
         Ok(slot) => slot,
         Err(over) => return over.refusal().into_response(),
     };
-    let encoding = pick_subprotocol(headers);
+    let encoding = match dialect {
+        Dialect::Native => pick_subprotocol(headers),
+        Dialect::Hub(_) => None,
+    };
     let on_upgrade = hyper::upgrade::on(&mut req);
     let request_id = RequestId::of(&req);
     tokio::spawn(async move {
         match on_upgrade.await {
             Ok(upgraded) => {
                 let io = TokioIo::new(upgraded);
-                conn::run(app, io, encoding.unwrap_or_default(), request_id, slot).await;
+                let encoding = encoding.unwrap_or_default();
+                conn::run(app, io, encoding, request_id, slot, dialect).await;
             }
             Err(e) => tracing::debug!(error = %e, "WebSocket upgrade failed"),
         }

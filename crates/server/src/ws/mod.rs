@@ -15,5 +15,5 @@ mod frame;
 mod handshake;
 mod socket;
 
-pub(crate) use conn::ROOM_MOVED;
-pub(crate) use handshake::upgrade;
+pub(crate) use conn::{Dialect, ROOM_MOVED};
+pub(crate) use handshake::{accept, upgrade};

@@ -3,10 +3,12 @@
 
 #![allow(dead_code, unreachable_pub, missing_docs, clippy::unwrap_used)]
 
+pub mod legacy;
+
 use arbiter_protocol::{ClientMsg, PlayerInfo, ServerMsg};
 use arbiter_server::{Running, Settings, Signer};
 use futures_util::{SinkExt, StreamExt};
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -398,6 +400,44 @@ impl Raw {
             }
         }
     }
+}
+
+/// The dice game's simple human (a native view in, an action out): roll when the table is clear; select every 1, every 5 and every die whose
+/// face shows three or more times (such a selection always scores); set aside, banking at 250
+/// or with one or two dice left. Every choice must be among the view's legal hints.
+pub fn human_choice(view: &Value) -> Value {
+    let legal = view["legal"].as_array().unwrap();
+    let roll = json!({"type": "roll"});
+    if legal.contains(&roll) {
+        return roll;
+    }
+    let dice: Vec<u64> = view["dice"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_u64().unwrap())
+        .collect();
+    let selected: Vec<u64> = view["selected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_u64().unwrap())
+        .collect();
+    let wanted = |f: u64| f == 1 || f == 5 || dice.iter().filter(|&&d| d == f).count() >= 3;
+    let next = (0..dice.len() as u64).find(|&i| wanted(dice[i as usize]) && !selected.contains(&i));
+    let action = match next {
+        Some(index) => json!({"type": "select", "index": index}),
+        None => {
+            let me = view["turn"].as_str().unwrap();
+            let total = view["players"][me]["round_score"].as_u64().unwrap()
+                + view["selection"]["points"].as_u64().unwrap();
+            let left = dice.len() - selected.len();
+            let bank = total >= 250 || (1..=2).contains(&left);
+            json!({"type": "set_aside", "end_turn": bank})
+        }
+    };
+    assert!(legal.contains(&action), "{action} is not in {legal:?}");
+    action
 }
 
 /// A plain HTTP/1.1 GET; returns the status and the JSON body.
