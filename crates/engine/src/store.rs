@@ -251,6 +251,12 @@ pub trait Store: Send + Sync + 'static {
     fn find_code(&self, code: &str) -> StoreFuture<'_, Option<String>>;
     /// The id of the room (live or archived) that the `create` request `key` made, if any.
     fn find_created(&self, key: &CreateKey) -> StoreFuture<'_, Option<String>>;
+    /// Keep `body` under a legacy client id until `expires_ms` (wall clock), replacing what
+    /// was kept for it (the Go game server's sessions, docs/hub-compat.md).
+    fn keep_legacy(&self, client: &str, body: &str, expires_ms: u64) -> StoreFuture<'_, ()>;
+    /// Take (read and forget) what is kept under a legacy client id, unless it expired before
+    /// `now_ms`.
+    fn take_legacy(&self, client: &str, now_ms: u64) -> StoreFuture<'_, Option<String>>;
     /// How many rooms `player` created that are not archived.
     fn live_created(&self, player: &PlayerId) -> StoreFuture<'_, u64>;
     /// A room's creation record alone (live or archived).

@@ -255,6 +255,10 @@ mod sql {
     /// Refused (nothing inserted) when a live room has the code, or a room the request key.
     pub(super) const CREATE: &str = "INSERT INTO rooms (id, code, game, config, seed, created_ms, public, max_players, max_spectators, seat_grace_ms, creator, create_key, lock, lang, tags) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT DO NOTHING";
     pub(super) const CREATED: &str = "SELECT id FROM rooms WHERE creator = $1 AND create_key = $2";
+    pub(super) const KEEP_LEGACY: &str = "INSERT INTO legacy_sessions (client, body, expires_ms) VALUES ($1, $2, $3) ON CONFLICT (client) DO UPDATE SET body = excluded.body, expires_ms = excluded.expires_ms";
+    pub(super) const SWEEP_LEGACY: &str = "DELETE FROM legacy_sessions WHERE expires_ms < $1";
+    pub(super) const TAKE_LEGACY: &str =
+        "DELETE FROM legacy_sessions WHERE client = $1 RETURNING body, expires_ms";
     pub(super) const LIVE_CREATED: &str =
         "SELECT COUNT(*) FROM rooms WHERE creator = $1 AND archived IS NULL";
     pub(super) const CLAIM: &str =
@@ -886,6 +890,76 @@ impl Store for SqlStore {
                 }
             };
             counted("live_created", n.map(from_db).map_err(err))
+        })
+    }
+
+    fn keep_legacy(&self, client: &str, body: &str, expires_ms: u64) -> StoreFuture<'_, ()> {
+        let (client, body) = (client.to_owned(), body.to_owned());
+        Box::pin(async move {
+            let expires = to_db(expires_ms);
+            let now = to_db(crate::auth::now_ms());
+            let done = match &self.db {
+                Db::Sqlite(pool) => {
+                    let mut tx = pool.begin().await.map_err(err)?;
+                    sqlx::query(&lite(sql::SWEEP_LEGACY))
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(err)?;
+                    sqlx::query(&lite(sql::KEEP_LEGACY))
+                        .bind(&client)
+                        .bind(&body)
+                        .bind(expires)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(err)?;
+                    tx.commit().await
+                }
+                Db::Postgres(pool) => {
+                    let mut tx = pool.begin().await.map_err(err)?;
+                    sqlx::query(sql::SWEEP_LEGACY)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(err)?;
+                    sqlx::query(sql::KEEP_LEGACY)
+                        .bind(&client)
+                        .bind(&body)
+                        .bind(expires)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(err)?;
+                    tx.commit().await
+                }
+            };
+            counted("keep_legacy", done.map_err(err))
+        })
+    }
+
+    fn take_legacy(&self, client: &str, now_ms: u64) -> StoreFuture<'_, Option<String>> {
+        let client = client.to_owned();
+        Box::pin(async move {
+            let row = match &self.db {
+                Db::Sqlite(pool) => {
+                    sqlx::query_as::<_, (String, i64)>(&lite(sql::TAKE_LEGACY))
+                        .bind(&client)
+                        .fetch_optional(pool)
+                        .await
+                }
+                Db::Postgres(pool) => {
+                    sqlx::query_as::<_, (String, i64)>(sql::TAKE_LEGACY)
+                        .bind(&client)
+                        .fetch_optional(pool)
+                        .await
+                }
+            };
+            let row = row.map_err(err);
+            counted(
+                "take_legacy",
+                row.map(|row| {
+                    row.and_then(|(body, expires)| (from_db(expires) >= now_ms).then_some(body))
+                }),
+            )
         })
     }
 

@@ -176,6 +176,54 @@ async fn reconnect_after_close_gets_the_room_back() {
     );
 }
 
+#[tokio::test]
+async fn a_legacy_session_outlives_a_restart_of_the_server() {
+    let dir = tempfile_dir("hub-restart");
+    let db = dir.join("arbiter.db");
+    let srv = support::durable_server(&db).await;
+    let mut a = Legacy::connect(srv.addr(), "tictactoe").await;
+    let mut b = Legacy::connect(srv.addr(), "tictactoe").await;
+    let (ada, room) = a
+        .join(json!({"gameType": "tictactoe", "playerName": "Ada"}))
+        .await;
+    b.join(json!({"roomId": room, "playerName": "Bob"})).await;
+    a.close().await;
+    // The session is stored before the room hears that Ada left.
+    assert_eq!(b.until("client_left").await["data"]["clientId"], ada);
+    drop(b);
+    srv.stop().await.unwrap();
+
+    let srv = support::durable_server(&db).await;
+    let mut again = Legacy::connect(srv.addr(), "tictactoe").await;
+    again
+        .send("reconnect", json!({"clientId": ada, "roomId": room}))
+        .await;
+    let r = again.until("reconnect_result").await;
+    assert_eq!(r["success"], true, "{r}");
+    assert_eq!(r["data"]["clientId"], ada);
+    let state = again.until("game_state").await;
+    assert_eq!(
+        state["data"]["players"][&ada]["symbol"], "X",
+        "the seat is back"
+    );
+    // Taken once, from the store too.
+    let mut thief = Legacy::connect(srv.addr(), "tictactoe").await;
+    thief.send("reconnect", json!({"clientId": ada})).await;
+    assert_eq!(
+        thief.failure("reconnect_result").await,
+        "session expired or not found"
+    );
+    srv.stop().await.unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+fn tempfile_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("arbiter-{name}-{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 // ---- internal/session/store_test.go (the expiry test the Go suite left commented out) ----
 
 #[tokio::test]

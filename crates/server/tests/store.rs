@@ -265,6 +265,40 @@ async fn chat_is_kept_with_the_room(store: &SqlStore) {
     );
 }
 
+/// The Go game server's sessions: kept until they expire, taken once, a newer one replacing
+/// an older one.
+async fn legacy_sessions_are_taken_once_until_they_expire(store: &SqlStore) {
+    // An hour from now: a keep sweeps what expired by the wall clock, which these are not.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+        + 3_600_000;
+    store.keep_legacy("p_a", "first", now + 10).await.unwrap();
+    store.keep_legacy("p_a", "second", now + 20).await.unwrap();
+    store.keep_legacy("p_b", "b's", now + 5).await.unwrap();
+    assert_eq!(
+        store.take_legacy("p_a", now + 20).await.unwrap(),
+        Some("second".into())
+    );
+    assert_eq!(
+        store.take_legacy("p_a", now).await.unwrap(),
+        None,
+        "taken once"
+    );
+    assert_eq!(
+        store.take_legacy("p_b", now + 6).await.unwrap(),
+        None,
+        "expired"
+    );
+    assert_eq!(
+        store.take_legacy("p_b", now).await.unwrap(),
+        None,
+        "and gone"
+    );
+    assert_eq!(store.take_legacy("p_nobody", now).await.unwrap(), None);
+}
+
 async fn every_store_test(url: &str) {
     let store = SqlStore::open(url).await.unwrap();
     snapshots_are_found_by_version(&store).await;
@@ -272,6 +306,7 @@ async fn every_store_test(url: &str) {
     many_rooms_appending_at_once_are_all_stored(&store).await;
     live_codes_are_unique(&store).await;
     chat_is_kept_with_the_room(&store).await;
+    legacy_sessions_are_taken_once_until_they_expire(&store).await;
 }
 
 #[tokio::test]

@@ -371,7 +371,8 @@ impl Client {
             };
             return self.refuse("reconnect_result", why);
         }
-        let Some(left) = self.app.hub_sessions().take(client_id) else {
+        let store = self.app.rooms().store();
+        let Some(left) = self.app.hub_sessions().take(store, client_id).await else {
             return self.refuse("reconnect_result", "session expired or not found");
         };
         if let Err(flow) = self.session.admit(Class::Join) {
@@ -758,15 +759,14 @@ impl Peer for Client {
     /// any other (the room holds the seat for its grace period).
     async fn end(self) {
         if let (Some(room), Some(me), Some(token)) = (&self.room, &self.me, &self.token) {
-            self.app.hub_sessions().keep(
-                me.as_str(),
-                sessions::Left {
-                    token: token.clone(),
-                    room: room.id.clone(),
-                    name: room.name.clone(),
-                    game: room.game.clone(),
-                },
-            );
+            let left = sessions::Left {
+                token: token.clone(),
+                room: room.id.clone(),
+                name: room.name.clone(),
+                game: room.game.clone(),
+            };
+            let store = self.app.rooms().store();
+            self.app.hub_sessions().keep(store, me.as_str(), left).await;
         }
         self.session.end().await;
     }

@@ -2,9 +2,15 @@
 //! `reconnect` naming its client id needs, for 15 minutes. Underneath, the reconnecting
 //! socket says hello with the player's own token and joins the room again: the engine's
 //! resume, which gives the held seat back.
+//!
+//! With a store the sessions are kept there (wall-clock expiry), so a restarted node or
+//! another node of the cluster finds them; without one, or when the store fails, in this
+//! node's memory (on tokio's clock).
 
+use arbiter_engine::Store;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -15,6 +21,7 @@ pub(crate) const SESSION_LIFETIME: Duration = Duration::from_secs(15 * 60);
 const SWEEP_PAST: usize = 1024;
 
 /// What a closed socket left behind.
+#[derive(Serialize, Deserialize)]
 pub(crate) struct Left {
     /// The player's signed token: the identity the reconnecting socket takes.
     pub(crate) token: String,
@@ -35,8 +42,19 @@ impl Sessions {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Keep `left` for `client`, replacing an older one.
-    pub(crate) fn keep(&self, client: &str, left: Left) {
+    /// Keep `left` for `client`, replacing an older one: in `store` if there is one.
+    pub(crate) async fn keep(&self, store: Option<&Arc<dyn Store>>, client: &str, left: Left) {
+        if let Some(store) = store {
+            let expires = crate::auth::now_ms()
+                .saturating_add(u64::try_from(SESSION_LIFETIME.as_millis()).unwrap_or(u64::MAX));
+            match serde_json::to_string(&left) {
+                Ok(body) => match store.keep_legacy(client, &body, expires).await {
+                    Ok(()) => return,
+                    Err(e) => tracing::warn!(error = %e, "legacy session kept in memory only"),
+                },
+                Err(e) => tracing::warn!(error = %e, "legacy session kept in memory only"),
+            }
+        }
         let now = Instant::now();
         let mut map = self.map();
         if map.len() >= SWEEP_PAST {
@@ -46,8 +64,16 @@ impl Sessions {
     }
 
     /// Take `client`'s session, if one is kept and not expired: each is taken once.
-    pub(crate) fn take(&self, client: &str) -> Option<Left> {
-        let (at, left) = self.map().remove(client)?;
-        (at.elapsed() <= SESSION_LIFETIME).then_some(left)
+    pub(crate) async fn take(&self, store: Option<&Arc<dyn Store>>, client: &str) -> Option<Left> {
+        let kept = self.map().remove(client);
+        if let Some((at, left)) = kept {
+            return (at.elapsed() <= SESSION_LIFETIME).then_some(left);
+        }
+        let body = store?
+            .take_legacy(client, crate::auth::now_ms())
+            .await
+            .inspect_err(|e| tracing::warn!(error = %e, "legacy session not read"))
+            .ok()??;
+        serde_json::from_str(&body).ok()
     }
 }
