@@ -15,6 +15,17 @@ fn names(msgs: &[Value]) -> Vec<&str> {
     msgs.iter().map(|m| m["type"].as_str().unwrap()).collect()
 }
 
+/// Ada makes a tic-tac-toe room and Bob joins it: their clients, Ada's id and the room.
+async fn ada_and_bob(addr: std::net::SocketAddr) -> (Legacy, Legacy, String, String) {
+    let mut a = Legacy::connect(addr, "tictactoe").await;
+    let mut b = Legacy::connect(addr, "tictactoe").await;
+    let (ada, room) = a
+        .join(json!({"gameType": "tictactoe", "playerName": "Ada"}))
+        .await;
+    b.join(json!({"roomId": room, "playerName": "Bob"})).await;
+    (a, b, ada, room)
+}
+
 // ---- router_test.go ----
 
 #[tokio::test]
@@ -134,12 +145,7 @@ async fn leave_room_outside_a_room_fails() {
 #[tokio::test]
 async fn reconnect_after_close_gets_the_room_back() {
     let srv = server().await;
-    let mut a = Legacy::connect(srv.addr(), "tictactoe").await;
-    let mut b = Legacy::connect(srv.addr(), "tictactoe").await;
-    let (ada, room) = a
-        .join(json!({"gameType": "tictactoe", "playerName": "Ada"}))
-        .await;
-    b.join(json!({"roomId": room, "playerName": "Bob"})).await;
+    let (a, mut b, ada, room) = ada_and_bob(srv.addr()).await;
     a.close().await;
     let left = b.until("client_left").await;
     assert_eq!(left["data"]["clientId"], ada);
@@ -181,12 +187,7 @@ async fn a_legacy_session_outlives_a_restart_of_the_server() {
     let dir = tempfile_dir("hub-restart");
     let db = dir.join("arbiter.db");
     let srv = support::durable_server(&db).await;
-    let mut a = Legacy::connect(srv.addr(), "tictactoe").await;
-    let mut b = Legacy::connect(srv.addr(), "tictactoe").await;
-    let (ada, room) = a
-        .join(json!({"gameType": "tictactoe", "playerName": "Ada"}))
-        .await;
-    b.join(json!({"roomId": room, "playerName": "Bob"})).await;
+    let (a, mut b, ada, room) = ada_and_bob(srv.addr()).await;
     a.close().await;
     // The session is stored before the room hears that Ada left.
     assert_eq!(b.until("client_left").await["data"]["clientId"], ada);
