@@ -184,7 +184,8 @@ impl State {
             | ServerMsg::Rooms { .. }
             | ServerMsg::Signal { .. }
             | ServerMsg::UndoProposal { .. }
-            | ServerMsg::UndoState { .. } => {}
+            | ServerMsg::UndoState { .. }
+            | ServerMsg::Paused { .. } => {}
         }
         None
     }

@@ -85,6 +85,7 @@ fn room_info() -> RoomInfo {
         lang: None,
         name: None,
         tags: Vec::new(),
+        paused: false,
     }
 }
 

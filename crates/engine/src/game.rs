@@ -178,11 +178,32 @@ pub struct Timer<A> {
     pub action: A,
 }
 
-/// Pending timers plus the counter that makes their ids deterministic.
+/// A pause of room time (see [`Timers::paused`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Pause {
+    /// Room time at which it began.
+    pub since_ms: u64,
+    /// The host who paused, or `None` when the room paused itself because every seated
+    /// player had disconnected (it then resumes when one comes back).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<PlayerId>,
+}
+
+/// Pending timers plus the counter that makes their ids deterministic, the next tick of a
+/// game that ticks, and whether room time is paused. All of it is room state: entries change
+/// it, snapshots keep it, replay rebuilds it.
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Timers<A> {
     next_id: u64,
     pending: Vec<Timer<A>>,
+    /// Room time of the next tick, while the game ticks (see [`Game::tick_ms`]) and the
+    /// room is not paused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) tick_due: Option<u64>,
+    /// Set while the room is paused: no timer, turn clock or tick fires, and game actions
+    /// are refused with `PAUSED`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) paused: Option<Pause>,
 }
 
 impl<A> Default for Timers<A> {
@@ -190,11 +211,30 @@ impl<A> Default for Timers<A> {
         Self {
             next_id: 1,
             pending: Vec::new(),
+            tick_due: None,
+            paused: None,
         }
     }
 }
 
 impl<A> Timers<A> {
+    /// Room time of the next tick, while the game ticks and the room is not paused.
+    pub fn tick_due(&self) -> Option<u64> {
+        self.tick_due.filter(|_| self.paused.is_none())
+    }
+
+    /// The pause in force, if the room is paused.
+    pub fn paused(&self) -> Option<&Pause> {
+        self.paused.as_ref()
+    }
+
+    /// Move every pending timer `ms` later (the room was paused that long).
+    pub(crate) fn postpone(&mut self, ms: u64) {
+        for t in &mut self.pending {
+            t.due_ms = t.due_ms.saturating_add(ms);
+        }
+    }
+
     /// Earliest due time, if any timer is pending.
     pub fn next_due(&self) -> Option<u64> {
         self.pending.iter().map(|t| t.due_ms).min()
@@ -337,6 +377,25 @@ impl<'a, A> Ctx<'a, A> {
             .find(|t| t.id == id)
             .map(|t| t.due_ms)
     }
+}
+
+/// How a game that ticks takes an action arriving between ticks (see [`Game::input`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputMode {
+    /// Only the player's latest input of this kind counts: a newer one replaces the one
+    /// waiting (a steering direction, a paddle's target).
+    Latest(&'static str),
+    /// Every input counts, in the order it arrived (a queue of turns).
+    Queued,
+}
+
+/// One player's input, as a tick hands it to [`Game::tick`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Input<A> {
+    /// Whose.
+    pub player: PlayerId,
+    /// What.
+    pub action: A,
 }
 
 /// A game: plain rules over plain data. The engine owns the state, the seats and the turn
@@ -523,6 +582,37 @@ pub trait Game: Send + Sync + 'static {
     fn history(&self, _state: &Self::State, _viewer: &Viewer) -> Value {
         Value::Null
     }
+
+    /// How often the room ticks while in `state`, in milliseconds (33 for 30 Hz), or `None`
+    /// when it does not (the default: a turn game). Asked after every entry, so a game ticks
+    /// only while it is being played. The engine ticks no faster than every 10 ms.
+    fn tick_ms(&self, _state: &Self::State) -> Option<u64> {
+        None
+    }
+
+    /// Whether `action` is an input for the next tick rather than an action applied at once,
+    /// and how it is buffered. Asked only while the room ticks; an input's `ack` comes with
+    /// the tick that consumed it. `None` (the default) for every action of a turn game.
+    fn input(&self, _action: &Self::Action) -> Option<InputMode> {
+        None
+    }
+
+    /// One tick: advance the simulation by [`Game::tick_ms`], consuming the inputs buffered
+    /// since the last tick (for [`InputMode::Latest`] kinds only each player's latest), in
+    /// the order they arrived. A tick cannot be refused: the game ignores inputs that make
+    /// no sense now. Timers, the RNG and seats work as in [`Game::apply`].
+    fn tick(
+        &self,
+        _state: &mut Self::State,
+        _inputs: Vec<Input<Self::Action>>,
+        _cx: &mut Ctx<'_, Self::Action>,
+    ) {
+    }
+
+    /// The room was paused (`paused: true`) or resumed. Room time stood still in between:
+    /// timers, the turn clock and ticks resume where they were. Nothing to do by default; a
+    /// game may note it in its state (to show it, or to count down again after a resume).
+    fn paused(&self, _state: &mut Self::State, _paused: bool, _cx: &mut Ctx<'_, Self::Action>) {}
 
     /// Whether `add_bot` may seat bots, which then play through [`Game::bot_move`].
     fn has_bots(&self) -> bool {

@@ -24,9 +24,10 @@ mod turns;
 pub use actor::{Durability, Persistence, RoomCmd, RoomGone, RoomHandle, RoomLifetimes};
 pub use arbiter_protocol as protocol;
 pub use game::{
-    Actor, BotMove, Ctx, Game, GameError, GameInfo, Status, Timer, TimerId, Timers, Viewer,
+    Actor, BotMove, Ctx, Game, GameError, GameInfo, Input, InputMode, Pause, Status, Timer,
+    TimerId, Timers, Viewer,
 };
-pub use log::{EntryKind, LogEntry, Proposal, Replayed, replay};
+pub use log::{EntryKind, LogEntry, Proposal, Replayed, TickInput, replay};
 pub use outbox::{Caller, ConnId, Frame, FrameKind, Outbox};
 pub use playtest::Playtest;
 pub use registry::{GameListing, Registry};

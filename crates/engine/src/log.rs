@@ -1,6 +1,6 @@
 //! The action log and deterministic replay: state = f(game, config, seed, log).
 
-use crate::game::{Actor, Ctx, Game, GameError, Timers};
+use crate::game::{Actor, Ctx, Game, GameError, Input, InputMode, Pause, Timers};
 use crate::rng::GameRng;
 use crate::seats::{Clock, Seats};
 use arbiter_protocol::{ErrorCode, PlayerId, PlayerInfo, UndoTop};
@@ -105,7 +105,45 @@ pub enum EntryKind {
         /// The action, applied as [`Actor::System`].
         action: Value,
     },
+    /// One tick of a game that ticks ([`Game::tick`]), with every input it consumed.
+    Tick {
+        /// The inputs buffered since the previous tick, in the order they arrived
+        /// (superseded [`InputMode::Latest`](crate::InputMode::Latest) ones included, so
+        /// their acks survive a restore; the game is handed only the latest).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        inputs: Vec<TickInput>,
+    },
+    /// Room time stopped: no timer, turn clock or tick fires, game actions are refused.
+    Pause {
+        /// The host who paused; absent when every seated player had disconnected.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by: Option<PlayerId>,
+    },
+    /// Room time runs again; timers, the turn clock and ticks are moved on by the pause.
+    Resume {
+        /// The host who resumed; absent when a seated player came back to a room that
+        /// paused itself.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by: Option<PlayerId>,
+    },
 }
+
+/// One input a tick consumed: an `act` buffered between ticks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TickInput {
+    /// Who.
+    pub player: PlayerId,
+    /// The client's sequence number.
+    pub seq: u64,
+    /// The client instance that sent it (see [`EntryKind::Act`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
+    /// The action as sent.
+    pub action: Value,
+}
+
+/// The fastest a room ticks, whatever the game asks.
+pub(crate) const MIN_TICK_MS: u64 = 10;
 
 /// One accepted entry: applying it to the state at `v - 1` gave the state at `v`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -404,6 +442,40 @@ impl<G: Game> Staged<G> {
     /// that fires it (at equal times a timer first, then the clock, then the proposal). Rooms
     /// and playtests both fire through it.
     pub(crate) fn due_entry(&self) -> Option<(u64, EntryKind)> {
+        if self.timers.paused.is_some() {
+            return None;
+        }
+        let event = self.due_event();
+        match (event, self.timers.tick_due) {
+            (Some((due, _)), Some(tick)) if tick < due => Some(Self::tick_at(tick)),
+            (None, Some(tick)) => Some(Self::tick_at(tick)),
+            (event, _) => event,
+        }
+    }
+
+    /// When [`Staged::due_entry`]'s entry is due, without building it.
+    pub(crate) fn next_due(&self) -> Option<u64> {
+        if self.timers.paused.is_some() {
+            return None;
+        }
+        [
+            self.timers.next_due(),
+            self.seats.clock().map(|c| c.due_ms),
+            self.proposal.as_ref().map(|p| p.until_ms),
+            self.timers.tick_due,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// A tick due at `due`, its inputs still to be filled in by whoever fires it.
+    fn tick_at(due: u64) -> (u64, EntryKind) {
+        (due, EntryKind::Tick { inputs: Vec::new() })
+    }
+
+    /// [`Staged::due_entry`] without ticks.
+    fn due_event(&self) -> Option<(u64, EntryKind)> {
         let clock = self.seats.clock();
         let event = match (self.timers.earliest(), clock) {
             (Some(t), _) if clock.is_none_or(|c| t.due_ms <= c.due_ms) => {
@@ -444,12 +516,50 @@ impl<G: Game> Staged<G> {
         v: u64,
         at_ms: u64,
     ) -> Result<(), GameError> {
+        if self.timers.paused.is_some()
+            && matches!(
+                kind,
+                EntryKind::Act { .. }
+                    | EntryKind::Undo { .. }
+                    | EntryKind::Redo { .. }
+                    | EntryKind::Consent { .. }
+                    | EntryKind::Tick { .. }
+            )
+        {
+            return Err(GameError::new(
+                ErrorCode::Paused,
+                "the game is paused; the host resumes it, or it resumes when a player returns",
+            ));
+        }
+        let ticked = self.timers.tick_due;
         self.apply_entry(game, kind, v, at_ms)?;
         // The game may keep fewer undo steps than the engine's bound (a room option).
         let depth = game.undo_depth(&self.state).clamp(1, UNDO_DEPTH);
         let excess = self.undo.len().saturating_sub(depth);
         self.undo.drain(..excess);
+        self.schedule_tick(game, matches!(kind, EntryKind::Tick { .. }), ticked, at_ms);
         Ok(())
+    }
+
+    /// After an entry at `at_ms`: when the next tick is due. A game that starts ticking
+    /// ticks first one period after the entry that started it; each tick is due one period
+    /// after the previous one was (so ticks do not drift), unless the room fell more than a
+    /// period behind, when it skips ahead rather than firing a burst of late ticks.
+    /// While the room is paused the next tick stays where it was; `Resume` moves it on.
+    fn schedule_tick(&mut self, game: &G, ticked: bool, was_due: Option<u64>, at_ms: u64) {
+        if self.timers.paused.is_some() {
+            return;
+        }
+        let period = game.tick_ms(&self.state).map(|p| p.max(MIN_TICK_MS));
+        self.timers.tick_due = match (period, self.timers.tick_due) {
+            (None, _) => None,
+            (Some(p), Some(due)) if ticked => {
+                let next = was_due.unwrap_or(due).saturating_add(p);
+                Some(if next <= at_ms { at_ms + p } else { next })
+            }
+            (Some(_), Some(due)) => Some(due),
+            (Some(p), None) => Some(at_ms.saturating_add(p)),
+        };
     }
 
     fn apply_entry(
@@ -615,6 +725,41 @@ impl<G: Game> Staged<G> {
                     ))
                 }
             }
+            EntryKind::Tick { inputs } => {
+                if self.timers.tick_due.is_none_or(|due| due > at_ms) {
+                    return Err(GameError::new(ErrorCode::Internal, "no tick is due"));
+                }
+                self.forget_undo();
+                let inputs = latest_inputs(game, inputs);
+                let (state, mut cx) = self.parts(at_ms);
+                game.tick(state, inputs, &mut cx);
+                Ok(())
+            }
+            EntryKind::Pause { by } => {
+                if self.timers.paused.is_some() {
+                    return Err(GameError::invalid_move("the game is already paused"));
+                }
+                self.forget_undo();
+                self.timers.paused = Some(Pause {
+                    since_ms: at_ms,
+                    by: by.clone(),
+                });
+                let (state, mut cx) = self.parts(at_ms);
+                game.paused(state, true, &mut cx);
+                Ok(())
+            }
+            EntryKind::Resume { .. } => {
+                let Some(pause) = self.timers.paused.take() else {
+                    return Err(GameError::invalid_move("the game is not paused"));
+                };
+                let stood = at_ms.saturating_sub(pause.since_ms);
+                self.timers.postpone(stood);
+                self.timers.tick_due = self.timers.tick_due.map(|d| d.saturating_add(stood));
+                self.seats.postpone_clock(stood);
+                let (state, mut cx) = self.parts(at_ms);
+                game.paused(state, false, &mut cx);
+                Ok(())
+            }
             EntryKind::UndoExpired { proposal } => {
                 if self.proposal.as_ref().map(|p| p.id) != Some(*proposal) {
                     return Err(GameError::new(
@@ -633,6 +778,37 @@ impl<G: Game> Staged<G> {
         self.redo.clear();
         self.proposal = None;
     }
+}
+
+/// A tick's logged inputs as the game gets them: decoded (the room checked each as it
+/// arrived, so one that no longer decodes — a log from other rules — is skipped), and of
+/// each player's [`InputMode::Latest`] kinds only the latest.
+fn latest_inputs<G: Game>(game: &G, inputs: &[TickInput]) -> Vec<Input<G::Action>> {
+    let decoded: Vec<(Option<InputMode>, Input<G::Action>)> = inputs
+        .iter()
+        .filter_map(|i| {
+            let action = parse_action::<G>(&i.action).ok()?;
+            let mode = game.input(&action);
+            let player = i.player.clone();
+            Some((mode, Input { player, action }))
+        })
+        .collect();
+    let superseded = |at: usize, mode: Option<InputMode>, player: &PlayerId| match mode {
+        Some(InputMode::Latest(kind)) => decoded[at + 1..]
+            .iter()
+            .any(|(m, i)| *m == Some(InputMode::Latest(kind)) && &i.player == player),
+        _ => false,
+    };
+    let keep: Vec<bool> = decoded
+        .iter()
+        .enumerate()
+        .map(|(at, (mode, i))| !superseded(at, *mode, &i.player))
+        .collect();
+    decoded
+        .into_iter()
+        .zip(keep)
+        .filter_map(|((_, input), keep)| keep.then_some(input))
+        .collect()
 }
 
 /// Player ids of bots start with this; a join entry for such an id seats a bot.

@@ -21,7 +21,9 @@
 //! ```
 
 use crate::game::{Game, GameError, Status, Timers, Viewer};
-use crate::log::{BOT_PREFIX, EntryKind, LogEntry, Proposal, Staged, parse_config, replay};
+use crate::log::{
+    BOT_PREFIX, EntryKind, LogEntry, Proposal, Staged, TickInput, parse_config, replay,
+};
 use crate::rng::GameRng;
 use crate::seats::{Seat, Seats};
 use arbiter_protocol::{ErrorCode, PlayerId, PlayerInfo};
@@ -43,6 +45,8 @@ pub struct Playtest<G: Game> {
     now_ms: u64,
     seqs: u64,
     bots: u32,
+    /// Inputs waiting for the next tick.
+    inputs: Vec<TickInput>,
     /// The state was set by hand ([`Playtest::arrange`]): the log no longer leads to it.
     arranged: bool,
 }
@@ -72,6 +76,7 @@ impl<G: Game> Playtest<G> {
             now_ms: START_MS,
             seqs: 0,
             bots: 0,
+            inputs: Vec::new(),
             arranged: false,
         })
     }
@@ -113,6 +118,59 @@ impl<G: Game> Playtest<G> {
             return Err(GameError::new(ErrorCode::AlreadyInRoom, "already seated"));
         }
         self.commit(EntryKind::Join { player })
+    }
+
+    /// `player` sends an input for the next tick of a game that ticks, as a room buffers it
+    /// (see [`Game::input`]); [`Playtest::advance`] hands it to the tick. Refused when the
+    /// room does not tick now or `action` is no input.
+    pub fn input(&mut self, player: &PlayerId, action: G::Action) -> Result<(), GameError> {
+        let action = serde_json::to_value(&action)
+            .map_err(|e| GameError::new(ErrorCode::Internal, e.to_string()))?;
+        self.input_json(player, action)
+    }
+
+    /// [`Playtest::input`] with raw JSON, as a client could send it (for testing bad input).
+    pub fn input_json(&mut self, player: &PlayerId, action: Value) -> Result<(), GameError> {
+        if self.current.timers.tick_due().is_none() {
+            return Err(GameError::invalid_move("the room does not tick now"));
+        }
+        let parsed = crate::log::parse_action::<G>(&action)?;
+        if self.game.input(&parsed).is_none() {
+            return Err(GameError::invalid_move("not an input: use act"));
+        }
+        if !self.current.seats.contains(player) {
+            return Err(GameError::new(
+                ErrorCode::NotAPlayer,
+                "spectators cannot act",
+            ));
+        }
+        self.seqs += 1;
+        self.inputs.push(TickInput {
+            player: player.clone(),
+            seq: self.seqs,
+            instance: None,
+            action,
+        });
+        Ok(())
+    }
+
+    /// Run time on to the next tick and fire it (with everything due before it); returns
+    /// the tick's version, or `None` when the room does not tick.
+    pub fn tick(&mut self) -> Option<u64> {
+        let due = self.current.timers.tick_due()?;
+        self.advance(due.saturating_sub(self.now_ms));
+        Some(self.version())
+    }
+
+    /// Stop room time, as the host's `pause` does (`by`: the host) or as a room does when
+    /// every seated player has gone (`None`).
+    pub fn pause(&mut self, by: Option<&PlayerId>) -> Result<u64, GameError> {
+        self.commit(EntryKind::Pause { by: by.cloned() })
+    }
+
+    /// Start room time again after [`Playtest::pause`].
+    pub fn resume(&mut self, by: Option<&PlayerId>) -> Result<u64, GameError> {
+        self.commit(EntryKind::Resume { by: by.cloned() })
     }
 
     /// `player` acts; returns the version the action made.
@@ -240,8 +298,11 @@ impl<G: Game> Playtest<G> {
     /// game's action): a room would log the same failure, so the test should fail.
     pub fn advance(&mut self, ms: u64) {
         let until = self.now_ms.saturating_add(ms);
-        while let Some((due, entry)) = self.current.due_entry().filter(|(d, _)| *d <= until) {
+        while let Some((due, mut entry)) = self.current.due_entry().filter(|(d, _)| *d <= until) {
             self.now_ms = self.now_ms.max(due);
+            if let EntryKind::Tick { inputs } = &mut entry {
+                *inputs = std::mem::take(&mut self.inputs);
+            }
             if let Err(e) = self.commit(entry) {
                 panic!("a due timer or clock failed to apply: {e}");
             }
@@ -267,6 +328,29 @@ impl<G: Game> Playtest<G> {
             }
         }
         None
+    }
+
+    /// Every bot's input for the next tick of a game that ticks, as a room asks them after
+    /// each tick; returns how many bots sent one.
+    pub fn bot_inputs(&mut self) -> usize {
+        let bots: Vec<Seat> = self
+            .current
+            .seats
+            .iter()
+            .filter(|s| s.bot)
+            .cloned()
+            .collect();
+        let mut sent = 0;
+        for bot in bots {
+            let mut rng = GameRng::from_seed(self.seed ^ self.version());
+            let decision = self.game.bot_move(&self.current.state, &bot, &mut rng);
+            if let Some(d) = decision.filter(|d| self.game.input(&d.action).is_some())
+                && self.input(&bot.id, d.action).is_ok()
+            {
+                sent += 1;
+            }
+        }
+        sent
     }
 
     /// Set up a position by hand (dice already rolled, a board half full) for the test of one

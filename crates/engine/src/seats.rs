@@ -136,6 +136,13 @@ impl Seats {
     pub(crate) fn set_clock(&mut self, clock: Option<Clock>) {
         self.clock = clock;
     }
+
+    /// Move the running clock's deadline `ms` later (the room was paused that long).
+    pub(crate) fn postpone_clock(&mut self, ms: u64) {
+        if let Some(c) = &mut self.clock {
+            c.due_ms = c.due_ms.saturating_add(ms);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -183,6 +183,14 @@ fn client_messages() -> Vec<ClientMsg> {
             mic: false,
         },
         ClientMsg::Sync { room: room() },
+        ClientMsg::Pause {
+            rid: Some(18),
+            room: room(),
+        },
+        ClientMsg::Resume {
+            rid: None,
+            room: room(),
+        },
         ClientMsg::Ping { n: Some(17) },
         ClientMsg::Ping { n: None },
     ];
@@ -191,6 +199,7 @@ fn client_messages() -> Vec<ClientMsg> {
         ("poker", Value::Null),
         ("tcg", json!({"format": "commander"})),
         ("race", json!({"target": 10, "turn_ms": 0})),
+        ("snake", json!({"width": 32, "height": 20, "step_ticks": 3})),
         ("dicegame", Value::Null),
     ];
     for (i, (game, config)) in configs.into_iter().enumerate() {

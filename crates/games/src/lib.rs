@@ -9,6 +9,7 @@ pub mod owedrahn;
 pub mod party;
 pub mod poker;
 pub mod race;
+pub mod snake;
 pub mod tcg;
 pub mod tellit;
 pub mod tictactoe;
@@ -30,5 +31,6 @@ pub(crate) fn games() -> Registry {
         .with(poker::Poker)
         .with(tcg::Tcg)
         .with(counter::Counter)
+        .with(snake::Snake)
         .with(race::Race)
 }

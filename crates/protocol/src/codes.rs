@@ -55,6 +55,8 @@ pub enum ErrorCode {
     GameOver,
     /// The action needs a finished game or a game that has not started.
     GameInProgress,
+    /// The room is paused: game actions wait until it resumes.
+    Paused,
     /// The game does not offer this (e.g. bots).
     Unsupported,
     /// The room is shutting down or closed.
@@ -109,6 +111,7 @@ impl ErrorCode {
             Self::InvalidMove => "INVALID_MOVE",
             Self::GameOver => "GAME_OVER",
             Self::GameInProgress => "GAME_IN_PROGRESS",
+            Self::Paused => "PAUSED",
             Self::Unsupported => "UNSUPPORTED",
             Self::RoomClosed => "ROOM_CLOSED",
             Self::Unavailable => "UNAVAILABLE",

@@ -204,6 +204,9 @@ pub struct RoomInfo {
     /// The room's tags (`create.tags`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
+    /// Room time stands still: the host paused the game, or every seated player is gone.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub paused: bool,
 }
 
 /// Which rooms of the public list a client wants (`watch_rooms`, and `GET /api/v1/rooms`'s
@@ -571,6 +574,24 @@ pub enum ClientMsg {
         /// Room id.
         room: String,
     },
+    /// The host stops room time: no timer, turn clock or tick runs and game actions are
+    /// refused with `PAUSED` until `resume`. Every member gets `paused`.
+    Pause {
+        /// Request id, echoed by an `error`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rid: Option<u64>,
+        /// Room id.
+        room: String,
+    },
+    /// The host starts room time again after `pause` (or after the room paused itself
+    /// because every seated player had gone). Every member gets `paused` with `paused: false`.
+    Resume {
+        /// Request id, echoed by an `error`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rid: Option<u64>,
+        /// Room id.
+        room: String,
+    },
     /// Liveness probe; answered with `pong`.
     Ping {
         /// Echoed in `pong`.
@@ -821,6 +842,20 @@ pub enum ServerMsg {
         /// The latest undone action that `redo` would re-apply, or none.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         redo: Option<UndoTop>,
+    },
+    /// The room paused (`paused: true`) or resumed. Sent to every member; a member entering
+    /// a paused room sees `room.paused` in `joined`.
+    Paused {
+        /// Room id.
+        room: String,
+        /// The version of the entry that paused or resumed it.
+        v: u64,
+        /// Paused now, or running again.
+        paused: bool,
+        /// The host who did it; absent when the room paused itself because every seated
+        /// player had disconnected, or resumed because one came back.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by: Option<PlayerId>,
     },
     /// Answer to `ping`.
     Pong {

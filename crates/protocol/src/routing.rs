@@ -105,7 +105,9 @@ impl ClientMsg {
             | Self::ChatMute { room, .. }
             | Self::Signal { room, .. }
             | Self::Media { room, .. }
-            | Self::Sync { room } => Some(room),
+            | Self::Sync { room }
+            | Self::Pause { room, .. }
+            | Self::Resume { room, .. } => Some(room),
             Self::Hello { .. }
             | Self::Create { .. }
             | Self::JoinOrCreate { .. }
@@ -137,6 +139,8 @@ impl ClientMsg {
             | Self::ChatDelete { rid, .. }
             | Self::ChatMute { rid, .. }
             | Self::Leave { rid, .. }
+            | Self::Pause { rid, .. }
+            | Self::Resume { rid, .. }
             | Self::AddBot { rid, .. } => ReplyTo::Error { rid: *rid },
             Self::Hello { .. }
             | Self::UnwatchRooms {}

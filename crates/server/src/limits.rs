@@ -241,6 +241,8 @@ impl Class {
             | ClientMsg::Signal { .. }
             | ClientMsg::Media { .. }
             | ClientMsg::Sync { .. }
+            | ClientMsg::Pause { .. }
+            | ClientMsg::Resume { .. }
             | ClientMsg::Ping { .. } => Self::Other,
         }
     }

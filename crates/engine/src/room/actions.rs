@@ -127,8 +127,15 @@ impl<G: Game> Room<G> {
         now_ms: u64,
     ) {
         self.now_ms = now_ms;
-        let msg = self.answer_act(caller.conn, seq, base, action);
-        self.send_to(caller.conn, &caller.outbox, FrameKind::Control, &msg);
+        let msg = if self.is_input(&action) {
+            // A tick game's input waits for the next tick, whatever version it was based on.
+            self.buffer_input(caller, seq, action)
+        } else {
+            Some(self.answer_act(caller.conn, seq, base, action))
+        };
+        if let Some(msg) = msg {
+            self.send_to(caller.conn, &caller.outbox, FrameKind::Control, &msg);
+        }
         self.settle();
     }
 
@@ -166,31 +173,10 @@ impl<G: Game> Room<G> {
         run: impl FnOnce(&mut Self, BookKey) -> Answer,
     ) -> ServerMsg {
         let room = self.spec.id.clone();
-        let player = match self.member_index_of_conn(conn) {
-            None => return reject(&room, seq, &not_in_room()),
-            Some(idx) if self.members[idx].role != Role::Player => {
-                let e = GameError::new(ErrorCode::NotAPlayer, "spectators cannot act");
-                return reject(&room, seq, &e);
-            }
-            Some(idx) => self.members[idx].info.id.clone(),
+        let key = match self.seq_key(conn, seq) {
+            Ok(key) => key,
+            Err(answer) => return *answer,
         };
-        let instance = self.conns.get(&conn).and_then(|c| c.instance.clone());
-        let key = (player, instance);
-        if let Some(book) = self.books.get(&key)
-            && seq <= book.last
-        {
-            return match book.answer(seq) {
-                Some(Answer::Ack(v)) => ServerMsg::Ack { room, seq, v: *v },
-                Some(Answer::Reject(e)) => reject(&room, seq, e),
-                None => {
-                    let message = format!(
-                        "seq {seq} is not above {} and its answer is no longer kept",
-                        book.last
-                    );
-                    reject(&room, seq, &GameError::new(ErrorCode::SeqReused, message))
-                }
-            };
-        }
         let answer = run(self, key.clone());
         let msg = match &answer {
             Answer::Ack(v) => ServerMsg::Ack {
@@ -202,6 +188,39 @@ impl<G: Game> Room<G> {
         };
         self.books.remember(key, seq, answer);
         msg
+    }
+
+    /// Whose book a request with `seq` on `conn` counts in — or, when it must not run, the
+    /// answer: the sender is not a seated member, or the seq was answered before (that
+    /// answer again, or `SEQ_REUSED` once it is no longer kept).
+    pub(super) fn seq_key(&self, conn: ConnId, seq: u64) -> Result<BookKey, Box<ServerMsg>> {
+        let room = self.spec.id.clone();
+        let player = match self.member_index_of_conn(conn) {
+            None => return Err(Box::new(reject(&room, seq, &not_in_room()))),
+            Some(idx) if self.members[idx].role != Role::Player => {
+                let e = GameError::new(ErrorCode::NotAPlayer, "spectators cannot act");
+                return Err(Box::new(reject(&room, seq, &e)));
+            }
+            Some(idx) => self.members[idx].info.id.clone(),
+        };
+        let instance = self.conns.get(&conn).and_then(|c| c.instance.clone());
+        let key = (player, instance);
+        if let Some(book) = self.books.get(&key)
+            && seq <= book.last
+        {
+            return Err(Box::new(match book.answer(seq) {
+                Some(Answer::Ack(v)) => ServerMsg::Ack { room, seq, v: *v },
+                Some(Answer::Reject(e)) => reject(&room, seq, e),
+                None => {
+                    let message = format!(
+                        "seq {seq} is not above {} and its answer is no longer kept",
+                        book.last
+                    );
+                    reject(&room, seq, &GameError::new(ErrorCode::SeqReused, message))
+                }
+            }));
+        }
+        Ok(key)
     }
 
     pub(super) fn check_and_commit(

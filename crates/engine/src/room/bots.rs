@@ -28,16 +28,17 @@ impl<G: Game> Room<G> {
             .enumerate()
             .collect();
         for (i, bot) in bots {
-            let seed = self.spec.seed
-                ^ self.v.wrapping_mul(0x9E37_79B9_7F4A_7C15)
-                ^ (i as u64).rotate_left(32);
-            let mut rng = GameRng::from_seed(seed);
+            let mut rng = self.bot_rng(i);
             let Some(seat) = self.current.seats.get(&bot) else {
                 continue;
             };
             let Some(decision) = self.game.bot_move(&self.current.state, seat, &mut rng) else {
                 continue;
             };
+            if self.ticking() && self.game.input(&decision.action).is_some() {
+                // Inputs go to the next tick (see `Room::tick`).
+                continue;
+            }
             let action = match serde_json::to_value(&decision.action) {
                 Ok(a) => a,
                 Err(e) => {
@@ -53,6 +54,14 @@ impl<G: Game> Room<G> {
             });
             return;
         }
+    }
+
+    /// The `i`th bot's own RNG at this version, derived from the room seed.
+    pub(super) fn bot_rng(&self, i: usize) -> GameRng {
+        let seed = self.spec.seed
+            ^ self.v.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            ^ (i as u64).rotate_left(32);
+        GameRng::from_seed(seed)
     }
 
     pub(super) fn play_bot(&mut self) {

@@ -225,7 +225,7 @@ impl<G: Game> Room<G> {
 
     /// Who moderates the chat: the game's host, or else the human member who has been here
     /// longest.
-    fn moderator(&self) -> Option<&PlayerId> {
+    pub(super) fn moderator(&self) -> Option<&PlayerId> {
         match self.game.host(&self.current.state) {
             Some(host) => self.member_index(&host).map(|i| &self.members[i].info.id),
             None => self.members.iter().find(|m| !m.bot).map(|m| &m.info.id),

@@ -56,6 +56,8 @@ impl<G: Game> Room<G> {
                 self.media(caller, Media { camera, mic }, now_ms);
             }
             ClientMsg::Sync { .. } => self.sync(caller),
+            ClientMsg::Pause { rid, .. } => self.pause(caller, rid, true, now_ms),
+            ClientMsg::Resume { rid, .. } => self.pause(caller, rid, false, now_ms),
             // The session answers these itself; one arriving here is a server bug.
             ClientMsg::Hello { .. }
             | ClientMsg::Create { .. }

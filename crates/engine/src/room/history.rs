@@ -155,6 +155,17 @@ impl<G: Game> Room<G> {
                 {
                     fields.remove("action");
                 }
+                // A tick's inputs likewise, each but the viewer's own.
+                if !open && let Some(inputs) = entry.get_mut("inputs").and_then(Value::as_array_mut)
+                {
+                    for input in inputs {
+                        let mine =
+                            matches!(viewer, Viewer::Player(p) if input["player"] == json!(p));
+                        if let (false, Some(fields)) = (mine, input.as_object_mut()) {
+                            fields.remove("action");
+                        }
+                    }
+                }
                 entry
             })
             .collect();

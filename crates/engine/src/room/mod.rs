@@ -7,7 +7,7 @@
 //! de-duplication books), `undo` (undo, redo, consent and proposal news), `views` (patches,
 //! snapshots, catch-up, broadcasts), `time` (timers, clocks, undo proposals lapsing, grace
 //! periods), `bots`, `chat`, `signal` (WebRTC signalling and camera/microphone state),
-//! `history` (the REST history API),
+//! `history` (the REST history API), `ticks` (inputs and ticks of games that tick, and pausing),
 //! `restore` (snapshots and replay from storage) and `mail` (outgoing frames).
 
 mod actions;
@@ -20,6 +20,7 @@ mod mail;
 mod members;
 mod restore;
 mod signal;
+mod ticks;
 mod time;
 mod undo;
 mod views;
@@ -120,6 +121,8 @@ pub struct Room<G: Game> {
     seat_deadlines: HashMap<PlayerId, u64>,
     pending_bot: Option<PendingBot>,
     bots_added: u32,
+    /// Inputs waiting for the next tick, in the order they came.
+    inputs: Vec<ticks::Buffered>,
     /// The chat kept, its moderation, and each member's chat bucket on room time.
     chat: chat::Chat,
     /// Handles on the metrics every action touches.
@@ -157,6 +160,7 @@ impl<G: Game> Room<G> {
             seat_deadlines: HashMap::new(),
             pending_bot: None,
             bots_added: 0,
+            inputs: Vec::new(),
             chat: chat::Chat::default(),
             metrics,
             restored_at: None,
@@ -217,12 +221,11 @@ impl<G: Game> Room<G> {
     }
 
     /// Room time of the next thing the room will do by itself: a game timer, a turn clock, an
-    /// undo proposal lapsing, a bot's move or the release of a disconnected player's seat.
+    /// undo proposal lapsing, a tick (none of these while paused), a bot's move or the
+    /// release of a disconnected player's seat.
     pub fn next_due(&self) -> Option<u64> {
         [
-            self.current.timers.next_due(),
-            self.current.seats.clock().map(|c| c.due_ms),
-            self.current.proposal.as_ref().map(|p| p.until_ms),
+            self.current.next_due(),
             self.pending_bot.as_ref().map(|b| b.due_ms),
             self.seat_deadlines.values().min().copied(),
         ]
@@ -254,6 +257,7 @@ impl<G: Game> Room<G> {
             name: self.game.title(&self.current.state).map(str::to_owned),
             lang: self.spec.options.lang.clone(),
             tags: self.spec.options.tags.clone(),
+            paused: self.current.timers.paused().is_some(),
         }
     }
 
@@ -263,12 +267,15 @@ impl<G: Game> Room<G> {
         let now = self.info_counts();
         let before = (info.players, info.spectators, info.status, info.v);
         (info.players, info.spectators, info.status, info.v) = now;
+        let paused = self.current.timers.paused().is_some();
+        let toggled = info.paused != paused;
+        info.paused = paused;
         let title = self.game.title(&self.current.state);
         let renamed = info.name.as_deref() != title;
         if renamed {
             info.name = title.map(str::to_owned);
         }
-        before != now || renamed
+        before != now || renamed || toggled
     }
 
     fn info_counts(&self) -> (u32, u32, RoomStatus, u64) {
@@ -348,6 +355,7 @@ impl<G: Game> Room<G> {
             };
             self.remove_member(idx, None, Some("removed"));
         }
+        self.pause_when_abandoned();
         self.announce_host();
     }
 
@@ -426,7 +434,9 @@ impl<G: Game> Room<G> {
             });
         }
         let undo_news = self.undo_news(&tops, v);
-        let news = self.proposal_news(asked, &kind, v);
+        let news = self
+            .proposal_news(asked, &kind, v)
+            .or_else(|| self.pause_news(&kind, v));
         self.log.push(LogEntry {
             v,
             at_ms: self.now_ms,

@@ -202,10 +202,18 @@ impl<G: Game> Room<G> {
                 let key = (player.clone(), instance.clone());
                 self.books.remember(key, *seq, Answer::Ack(entry.v));
             }
+            EntryKind::Tick { inputs } => {
+                for i in inputs {
+                    let key = (i.player.clone(), i.instance.clone());
+                    self.books.remember(key, i.seq, Answer::Ack(entry.v));
+                }
+            }
             EntryKind::Connection { .. }
             | EntryKind::Clock { .. }
             | EntryKind::Timer { .. }
             | EntryKind::Notice { .. }
+            | EntryKind::Pause { .. }
+            | EntryKind::Resume { .. }
             | EntryKind::UndoExpired { .. } => {}
         }
         self.log.push(entry.clone());

@@ -53,6 +53,13 @@ pub(crate) fn act<G: Game + Default + Clone>(input: &[u8]) {
     let result = match who >> 4 {
         0 => table.undo(&actor),
         1 => table.redo(&actor),
+        // A game that ticks takes its inputs at the next tick (which then fires).
+        _ if table.timers().tick_due().is_some() && who & 0x0f == 0x0f => {
+            match table.input_json(&actor, action) {
+                Ok(()) => Ok(table.tick().unwrap_or(0)),
+                Err(e) => Err(e),
+            }
+        }
         _ => table.act_json(&actor, action),
     };
     match result {
@@ -167,8 +174,11 @@ fn play<G: Game + Default + Clone>(selector: u16) -> Playtest<G> {
         }
         let (player, actions) = &movers[rng.random_range(0..movers.len())];
         let action = actions[rng.random_range(0..actions.len())].clone();
-        // A listed action may still be refused (the list is a hint); play on either way.
-        let _ = table.act(player, action);
+        // A listed action may still be refused (the list is a hint); play on either way. A
+        // ticking game's inputs wait for its next tick.
+        if table.input(player, action.clone()).is_err() {
+            let _ = table.act(player, action);
+        }
     }
     table
 }

@@ -12,7 +12,7 @@ use crate::mutate::Format;
 use arbiter_engine::Game;
 use arbiter_games::{
     counter::Counter, dicegame::DiceGame, owedrahn::OweDrahn, party::Party, poker::Poker,
-    race::Race, tcg::Tcg, tellit::TellIt, tictactoe::TicTacToe,
+    race::Race, snake::Snake, tcg::Tcg, tellit::TellIt, tictactoe::TicTacToe,
 };
 
 /// One fuzz target.
@@ -71,6 +71,7 @@ pub fn targets() -> Vec<Target> {
         game::<Tcg>(),
         game::<Counter>(),
         game::<Race>(),
+        game::<Snake>(),
         game::<Party>(),
     ]);
     all

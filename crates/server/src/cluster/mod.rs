@@ -693,6 +693,7 @@ impl Cluster {
             name: None,
             lang: room.lang,
             tags: room.tags,
+            paused: false,
         })
     }
 
