@@ -487,7 +487,7 @@ impl App {
         fresh.cluster = current.cluster.clone();
         fresh.metrics = current.metrics;
         self.0.rooms.set_limits(fresh.rooms);
-        // Keys written by `arbiter keys rotate` since the start sign from now on.
+        // Keys written by `arbiter signing-keys rotate` since the start sign from now on.
         match self.0.identity.signer().refresh() {
             Ok(0) => {}
             Ok(added) => tracing::info!(added, "token signing keys loaded"),

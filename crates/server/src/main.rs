@@ -34,11 +34,11 @@ enum Command {
     Admin(arbiter_server::AdminArgs),
     /// Manage the keys that sign guest tokens.
     #[command(subcommand)]
-    Keys(KeysCommand),
+    SigningKeys(SigningKeysCommand),
 }
 
 #[derive(Subcommand)]
-enum KeysCommand {
+enum SigningKeysCommand {
     /// Generate a new signing key into the data directory now (a running server signs with it
     /// from its next reload — SIGHUP or `arbiter admin reload` — or start; the key before it
     /// verifies for `key_grace_secs`).
@@ -88,7 +88,7 @@ fn main() -> ExitCode {
         Command::Admin(args) => {
             runtime().and_then(|rt| rt.block_on(arbiter_server::run_admin(args)))
         }
-        Command::Keys(KeysCommand::Rotate(args)) => args
+        Command::SigningKeys(SigningKeysCommand::Rotate(args)) => args
             .resolve()
             .map_err(|e| e.to_string())
             .and_then(|config| rotate_keys(&config)),
@@ -157,7 +157,7 @@ fn rotate_keys(config: &Config) -> Result<(), String> {
         };
         Signer::load_or_create(&config.data_dir, policy, now_ms())?.rotate(now_ms())
     };
-    let kid = rotate().map_err(|e| format!("keys rotate: {e}"))?;
+    let kid = rotate().map_err(|e| format!("signing-keys rotate: {e}"))?;
     println!(
         "new signing key {kid} in {}; a running server signs with it from its next reload \
          (SIGHUP or `arbiter admin reload`) or start",
