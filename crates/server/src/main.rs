@@ -32,6 +32,9 @@ enum Command {
     NewGame(NewGameArgs),
     /// Operate a running server through its admin API (needs its `--admin-token`).
     Admin(arbiter_server::AdminArgs),
+    /// Manage API keys for server-to-server calls (the external-game API).
+    #[command(subcommand)]
+    Keys(arbiter_server::KeysCommand),
     /// Manage the keys that sign guest tokens.
     #[command(subcommand)]
     SigningKeys(SigningKeysCommand),
@@ -87,6 +90,9 @@ fn main() -> ExitCode {
         Command::NewGame(args) => new_game(&args),
         Command::Admin(args) => {
             runtime().and_then(|rt| rt.block_on(arbiter_server::run_admin(args)))
+        }
+        Command::Keys(command) => {
+            runtime().and_then(|rt| rt.block_on(arbiter_server::run_keys(command)))
         }
         Command::SigningKeys(SigningKeysCommand::Rotate(args)) => args
             .resolve()
@@ -179,22 +185,25 @@ async fn serve(config: Config, args: ServeArgs) -> std::io::Result<()> {
         }
     };
     let url = config.database_url();
-    let persistence = if url == "memory" {
-        None
+    let (persistence, records) = if url == "memory" {
+        (None, None)
     } else {
         let store = SqlStore::open(&url).await.map_err(std::io::Error::other)?;
-        Some(Persistence {
+        let records = store.records();
+        let persistence = Persistence {
             store: Arc::new(store),
             durability: config.durability.into(),
             snapshot_every: config.snapshot_every.max(1),
-        })
+        };
+        (Some(persistence), Some(records))
     };
-    let mut running = arbiter_server::start_with(
+    let mut running = arbiter_server::start_full(
         config.listen,
         arbiter_games::registry(),
         config.settings(),
         signer,
         persistence,
+        records,
     )
     .await?;
     running.set_reloader(Box::new(move || {
