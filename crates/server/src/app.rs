@@ -131,6 +131,8 @@ pub(crate) struct Inner {
     key_used: Mutex<HashMap<String, u64>>,
     /// When this node last swept idempotency answers past their retention window.
     idempotency_swept: AtomicU64,
+    /// Wakes the webhook sender when an event is queued.
+    webhook_wake: Arc<tokio::sync::Notify>,
 }
 
 /// Where the records live: the rooms' database, or (a server keeping nothing on disk) a
@@ -230,6 +232,7 @@ impl App {
             key_limiter: crate::limits::KeyLimiter::new(),
             key_used: Mutex::default(),
             idempotency_swept: AtomicU64::new(0),
+            webhook_wake: Arc::default(),
         }))
     }
 
@@ -247,6 +250,20 @@ impl App {
                     )
                 }),
         }
+    }
+
+    /// Whether the records are open (a server without a database opens its in-memory ones on
+    /// first use only).
+    pub(crate) fn records_opened(&self) -> bool {
+        match &self.0.records {
+            RecordsSource::Given(_) => true,
+            RecordsSource::Memory(cell) => cell.initialized(),
+        }
+    }
+
+    /// Wakes the webhook sender.
+    pub(crate) fn webhook_wake(&self) -> &Arc<tokio::sync::Notify> {
+        &self.0.webhook_wake
     }
 
     /// Wall-clock time in ms since the epoch, as this server counts it: the time at start

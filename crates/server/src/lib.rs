@@ -36,6 +36,7 @@ mod session;
 mod sessions;
 mod store;
 mod web;
+mod webhooks;
 mod ws;
 
 pub use admin_cli::{AdminArgs, run_admin};
@@ -104,6 +105,14 @@ fn router(app: App) -> Router {
             post(external::register).layer(once()).get(external::list),
         )
         .route("/api/v2/games/{id}", get(external::show))
+        .route(
+            "/api/v2/webhooks",
+            post(webhooks::register).layer(once()).get(webhooks::list),
+        )
+        .route(
+            "/api/v2/webhooks/{id}/deliveries",
+            get(webhooks::deliveries),
+        )
         .route("/api/v2/sessions/validate", post(sessions::validate))
         .route("/api/v2/sessions/recover", post(sessions::recover))
         .route("/api/v2/sessions/{id}", get(sessions::show))
@@ -400,6 +409,7 @@ pub async fn start_full(
         alive_tx,
         records,
     );
+    tokio::spawn(webhooks::dispatch(app.downgrade()));
     let handle = app.clone();
     let served = tokio::spawn(serve(listener, app, stop_rx));
     tracing::info!(%addr, "arbiter listening");

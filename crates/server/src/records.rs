@@ -1,5 +1,6 @@
 //! The records of the operator-facing API, kept in the rooms' database (SQLite or
-//! PostgreSQL): API keys, the answers kept for `Idempotency-Key`s and external games. A server that keeps no rooms on disk keeps them in a private SQLite
+//! PostgreSQL): API keys, the answers kept for `Idempotency-Key`s, external games and their
+//! sessions, and webhooks with their deliveries. A server that keeps no rooms on disk keeps them in a private SQLite
 //! database in memory, so there is one implementation, tested on both databases.
 //!
 //! These are few and rarely written, so they go straight to the pool, not through the rooms'
@@ -48,8 +49,10 @@ macro_rules! bind_key {
 }
 
 mod sessions;
+mod webhooks;
 
 pub(crate) use sessions::{Located, Session, SessionPlayer, StateWrite};
+pub(crate) use webhooks::{Delivery, Webhook};
 
 fn err(e: impl std::fmt::Display) -> StoreError {
     StoreError::Failed(e.to_string())

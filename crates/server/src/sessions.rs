@@ -117,6 +117,12 @@ impl App {
             let _ = records.end_session(&id, None, self.clock_ms()).await;
             return Err(e);
         }
+        let started = json!({
+            "session": id, "round": launch.round, "settings": launch.pick["config"],
+            "players": players,
+        });
+        self.emit(&game.id, launch.party.id(), "session.started", started)
+            .await;
         let count = u32::try_from(players.len()).unwrap_or(u32::MAX);
         Ok(RoomInfo {
             id,
@@ -382,6 +388,16 @@ fn stale(player: &SessionPlayer) -> AppError {
     .with_details(json!({ "current": player }))
 }
 
+/// Tell webhooks that a player moved.
+async fn moved(app: &App, session: &Session, player: &SessionPlayer) {
+    let data = json!({
+        "session": session.id, "player": player.id, "location": player.location,
+        "version": player.version,
+    });
+    app.emit(&session.game, &session.party, "player.status", data)
+        .await;
+}
+
 /// `POST /api/v2/sessions/{id}/players/{player}/status` `{"location", "version"}`
 /// (`game:write`, idempotent): move a player, if their version is still `version`;
 /// `VERSION_CONFLICT` (409) with the current state otherwise.
@@ -392,14 +408,17 @@ pub(crate) async fn status(
     JsonBody(body): JsonBody<StatusBody>,
 ) -> Result<Json<Value>, AppError> {
     let to = location(&body.location)?;
-    session_for(&app, &key, &id).await?;
+    let session = session_for(&app, &key, &id).await?;
     let located = records(&app)
         .await?
         .locate_player(&id, &player, to, Some(body.version))
         .await
         .map_err(unavailable)?;
     match located {
-        Located::Done(now) => Ok(Json(json!({ "player": now }))),
+        Located::Done(now) => {
+            moved(&app, &session, &now).await;
+            Ok(Json(json!({ "player": now })))
+        }
         Located::Stale(now) => Err(stale(&now)),
         Located::Missing => Err(no_player(&player)),
     }
@@ -489,7 +508,10 @@ pub(crate) async fn bulk_status(
             .await
             .map_err(unavailable)?
         {
-            Located::Done(now) => updated.push(now),
+            Located::Done(now) => {
+                moved(&app, &session, &now).await;
+                updated.push(now);
+            }
             Located::Stale(now) => conflicts.push(now),
             Located::Missing => return Err(no_player(&line.player)),
         }
@@ -616,8 +638,11 @@ pub(crate) async fn end(
     }
     app.tell_finished(&session.party, &id, Some(&kept["ranking"]))
         .await;
+    let ended = json!({ "session": id, "ranking": kept["ranking"], "results": kept["results"] });
+    app.emit(&session.game, &session.party, "session.ended", ended)
+        .await;
     if body.return_players {
-        return_to_lobby(records, &session, None).await?;
+        return_to_lobby(&app, records, &session, None).await?;
     }
     let session = session_for(&app, &key, &id).await?;
     Ok(Json(session_view(&app, &session).await))
@@ -632,16 +657,20 @@ pub(crate) struct ReturnBody {
 }
 
 async fn return_to_lobby(
+    app: &App,
     records: &Records,
     session: &Session,
     players: Option<&[String]>,
 ) -> Result<(), AppError> {
     for p in &session.players {
         if players.is_none_or(|only| only.contains(&p.id)) && p.location != "lobby" {
-            records
+            let located = records
                 .locate_player(&session.id, &p.id, "lobby", None)
                 .await
                 .map_err(unavailable)?;
+            if let Located::Done(now) = located {
+                moved(app, session, &now).await;
+            }
         }
     }
     Ok(())
@@ -665,7 +694,7 @@ pub(crate) async fn return_players(
         return Err(no_player(stranger));
     }
     let records = records(&app).await?;
-    return_to_lobby(records, &session, body.players.as_deref()).await?;
+    return_to_lobby(&app, records, &session, body.players.as_deref()).await?;
     if body.players.is_none()
         && records
             .end_session(&id, None, app.clock_ms())
@@ -673,6 +702,9 @@ pub(crate) async fn return_players(
             .map_err(unavailable)?
     {
         app.tell_finished(&session.party, &id, None).await;
+        let returned = json!({ "session": id });
+        app.emit(&session.game, &session.party, "session.returned", returned)
+            .await;
     }
     let session = session_for(&app, &key, &id).await?;
     Ok(Json(session_view(&app, &session).await))

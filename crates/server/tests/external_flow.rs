@@ -534,3 +534,310 @@ async fn returning_everyone_ends_the_game_without_a_ranking() {
 
     srv.stop().await.unwrap();
 }
+
+/// What the test's webhook receiver saw of one request: its event, signature, body and the
+/// (virtual) time it arrived.
+struct Hit {
+    event: String,
+    signature: String,
+    body: String,
+    at: tokio::time::Instant,
+}
+
+/// A webhook endpoint on loopback that answers 500 to its first `failures` requests and 200
+/// after, reporting each request once it has answered.
+async fn receiver(failures: usize) -> (u16, tokio::sync::mpsc::UnboundedReceiver<Hit>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        for n in 0.. {
+            let Ok((mut s, _)) = listener.accept().await else {
+                return;
+            };
+            let mut buf = Vec::new();
+            let head_end = loop {
+                let mut chunk = [0u8; 4096];
+                let read = s.read(&mut chunk).await.unwrap();
+                assert!(read > 0, "the request ended early");
+                buf.extend_from_slice(&chunk[..read]);
+                if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                    break i + 4;
+                }
+            };
+            let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
+            let header = |name: &str| {
+                head.lines()
+                    .find_map(|l| l.strip_prefix(&format!("{name}: ")).map(str::to_owned))
+                    .unwrap_or_default()
+            };
+            let length: usize = header("content-length").parse().unwrap();
+            while buf.len() < head_end + length {
+                let mut chunk = [0u8; 4096];
+                let read = s.read(&mut chunk).await.unwrap();
+                buf.extend_from_slice(&chunk[..read]);
+            }
+            let status = if n < failures {
+                "500 Internal Server Error"
+            } else {
+                "200 OK"
+            };
+            let answer =
+                format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            s.write_all(answer.as_bytes()).await.unwrap();
+            s.shutdown().await.ok();
+            let hit = Hit {
+                event: header("x-arbiter-event"),
+                signature: header("x-arbiter-signature"),
+                body: String::from_utf8(buf[head_end..head_end + length].to_vec()).unwrap(),
+                at: tokio::time::Instant::now(),
+            };
+            if tx.send(hit).is_err() {
+                return;
+            }
+        }
+    });
+    (port, rx)
+}
+
+/// Whether `signature` (`t=<ms>,v1=<hex>`) is `secret`'s HMAC-SHA256 of `"<ms>.<body>"`.
+fn verifies(secret: &str, signature: &str, body: &str) -> bool {
+    use hmac::{Hmac, Mac};
+    let Some((t, v1)) = signature
+        .strip_prefix("t=")
+        .and_then(|rest| rest.split_once(",v1="))
+    else {
+        return false;
+    };
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{t}.{body}").as_bytes());
+    let expected: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    expected == v1
+}
+
+#[tokio::test]
+async fn webhooks_are_signed_retried_with_backoff_and_delivered_in_order_per_party() {
+    let settings = Settings {
+        admin_token: Some(TOKEN.into()),
+        ..Settings::default()
+    };
+    webhook_flow(server_with(arbiter_games::registry(), settings).await).await;
+}
+
+#[tokio::test]
+async fn webhooks_are_retried_and_kept_in_order_on_postgres() {
+    let db = support::PgDatabase::create("arbiter_hooks").await;
+    let store = arbiter_server::SqlStore::open(&db.url).await.unwrap();
+    let srv = arbiter_server::start_full(
+        "127.0.0.1:0".parse().unwrap(),
+        arbiter_games::registry(),
+        Settings {
+            admin_token: Some(TOKEN.into()),
+            ..Settings::default()
+        },
+        arbiter_server::Signer::new("test-secret-test-secret-test-secret"),
+        None,
+        Some(store.records()),
+    )
+    .await
+    .unwrap();
+    webhook_flow(srv).await;
+}
+
+/// A webhook whose endpoint fails twice: each delivery is signed, the retries wait for their
+/// growing backoff, the party's next event waits for the first, and the log shows it all.
+async fn webhook_flow(srv: arbiter_server::Running) {
+    use std::time::Duration;
+    use support::{Clock, within};
+    let addr = srv.addr();
+    let auth = format!("Bearer {TOKEN}");
+    let spec = json!({"name": "quiz", "scopes": ["game:read", "game:write"], "game": "quiz"});
+    let (_, made) = request(
+        addr,
+        "POST",
+        "/api/v1/admin/keys",
+        &[("Authorization", &auth)],
+        Some(&spec),
+    )
+    .await;
+    let mut game = Game {
+        addr,
+        key: made["key"].as_str().unwrap().to_owned(),
+        ops: 0,
+    };
+    let registration = json!({"id": "quiz", "name": "Quiz", "url": "http://127.0.0.1:9/quiz",
+        "min_players": 1, "max_players": 4});
+    assert_eq!(
+        game.write("POST", "/api/v2/games", &registration).await.0,
+        201
+    );
+    let (port, mut hits) = receiver(2).await;
+    let hook = json!({"url": format!("http://127.0.0.1:{port}/hooks"),
+        "events": ["session.started", "player.status"]});
+    let (status, registered) = game.write("POST", "/api/v2/webhooks", &hook).await;
+    assert_eq!(status, 201, "{registered}");
+    let secret = registered["secret"].as_str().unwrap().to_owned();
+    let hook_id = registered["webhook"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(registered["webhook"]["game"], "quiz", "the key's game");
+    let (status, body) = game
+        .write("POST", "/api/v2/webhooks", &json!({"url": "https://x/"}))
+        .await;
+    assert_eq!((status, code_of(&body)), (400, "INVALID_FIELD"), "{body}");
+
+    let (mut ada, a, _) = member(addr, "Ada").await;
+    ada.send(&create_msg(1, "party")).await;
+    let ServerMsg::Joined { room, .. } = ada.until(|m| matches!(m, ServerMsg::Joined { .. })).await
+    else {
+        unreachable!()
+    };
+    let party = room.id;
+    act(
+        &mut ada,
+        &party,
+        1,
+        json!({"type": "pick", "game": "ext:quiz"}),
+    )
+    .await
+    .unwrap();
+    act(&mut ada, &party, 2, json!({"type": "ready", "ready": true}))
+        .await
+        .unwrap();
+
+    let clock = Clock::freeze();
+    ada.send(&ClientMsg::Launch {
+        rid: Some(3),
+        room: party.clone(),
+    })
+    .await;
+    let ServerMsg::Launched { room: launched, .. } = within(
+        "launched",
+        ada.until(|m| matches!(m, ServerMsg::Launched { .. })),
+    )
+    .await
+    else {
+        unreachable!()
+    };
+    let session = launched.id;
+    // A second event about the party, queued behind the first.
+    let status_path = format!("/api/v2/sessions/{session}/players/{a}/status");
+    let (status, _) = within(
+        "a report",
+        game.write(
+            "POST",
+            &status_path,
+            &json!({"location": "game", "version": 0}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 200);
+
+    let log_path = format!("/api/v2/webhooks/{hook_id}/deliveries");
+    let first = within("the first attempt", hits.recv()).await.unwrap();
+    assert_eq!(first.event, "session.started");
+    assert!(
+        verifies(&secret, &first.signature, &first.body),
+        "{}",
+        first.signature
+    );
+    assert!(!verifies("whsec_other", &first.signature, &first.body));
+    let sent: Value = serde_json::from_str(&first.body).unwrap();
+    assert_eq!(
+        (sent["party"].as_str(), sent["data"]["session"].as_str()),
+        (Some(party.as_str()), Some(session.as_str()))
+    );
+
+    // Attempts are noted; the retry waits for its backoff (at least a second), and the
+    // party's next event waits for it.
+    let attempts_of = |log: &Value, event: &str| {
+        log["deliveries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["event"] == event)
+            .map(|d| d["attempts"].as_u64().unwrap())
+    };
+    let noted = |attempts: u64| {
+        let log_path = log_path.clone();
+        let game = &game;
+        async move {
+            loop {
+                let (_, log) = game.get(&log_path).await;
+                if attempts_of(&log, "session.started") == Some(attempts) {
+                    return log;
+                }
+                tokio::task::yield_now().await;
+            }
+        }
+    };
+    let log = within("the first attempt noted", noted(1)).await;
+    assert_eq!(attempts_of(&log, "player.status"), Some(0), "{log}");
+    tokio::time::advance(Duration::from_millis(999)).await;
+    game.get(&log_path).await;
+    assert!(hits.try_recv().is_err(), "retried before its backoff");
+
+    // Step time until a hit arrives; the virtual time between attempts is at least the backoff.
+    async fn next_hit(hits: &mut tokio::sync::mpsc::UnboundedReceiver<Hit>, game: &Game) -> Hit {
+        for _ in 0..400 {
+            if let Ok(hit) = hits.try_recv() {
+                return hit;
+            }
+            tokio::time::advance(Duration::from_millis(50)).await;
+            game.get("/api/v2/key").await;
+        }
+        panic!("no delivery within 20 s of virtual time");
+    }
+    let second = next_hit(&mut hits, &game).await;
+    assert_eq!(second.event, "session.started");
+    assert!(second.at - first.at >= Duration::from_millis(1_000));
+    within("the second attempt noted", noted(2)).await;
+    let third = next_hit(&mut hits, &game).await;
+    assert_eq!(third.event, "session.started");
+    assert!(
+        third.at - second.at >= Duration::from_millis(2_000),
+        "the backoff doubles"
+    );
+    assert_eq!(third.body, first.body, "the same delivery, again");
+    let fourth = next_hit(&mut hits, &game).await;
+    assert_eq!(
+        fourth.event, "player.status",
+        "in order, once the first got through"
+    );
+    assert!(verifies(&secret, &fourth.signature, &fourth.body));
+
+    let log = loop {
+        let (_, log) = within("the log", game.get(&log_path)).await;
+        if log["deliveries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["status"] == "delivered")
+        {
+            break log;
+        }
+        tokio::task::yield_now().await;
+    };
+    let started = log["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["event"] == "session.started")
+        .unwrap();
+    assert_eq!(
+        (
+            started["attempts"].as_u64(),
+            started["last_status"].as_u64()
+        ),
+        (Some(3), Some(200)),
+        "{log}"
+    );
+    assert_eq!(attempts_of(&log, "player.status"), Some(1));
+
+    clock.thaw();
+    srv.stop().await.unwrap();
+}
