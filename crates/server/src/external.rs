@@ -179,6 +179,22 @@ pub(crate) async fn list(
     Ok(Json(json!({ "games": games })))
 }
 
+/// `GET /api/v1/external-games` (public, like `/api/v1/games`): what a party's host may pick
+/// besides the built-in games — each game's pick name (`ext:<id>`), title and player counts.
+pub(crate) async fn listing(State(app): State<App>) -> Result<Json<Value>, AppError> {
+    let games = records(&app).await?.games().await.map_err(unavailable)?;
+    let listed: Vec<Value> = games
+        .into_iter()
+        .map(|g| {
+            json!({
+                "name": format!("{}{}", arbiter_games::party::EXTERNAL, g.id), "title": g.name,
+                "min_players": g.min_players, "max_players": g.max_players,
+            })
+        })
+        .collect();
+    Ok(Json(Value::Array(listed)))
+}
+
 /// `GET /api/v2/games/{id}` (`game:read`): one external game.
 pub(crate) async fn show(
     State(app): State<App>,

@@ -146,6 +146,7 @@ fn router(app: App) -> Router {
         .route("/metrics", get(metrics::serve))
         .route("/api/v1/cluster", get(api::cluster))
         .route("/api/v1/games", get(api::games))
+        .route("/api/v1/external-games", get(external::listing))
         .route("/api/v1/rooms", get(api::rooms))
         .route("/api/v1/rooms/{id}", get(api::room))
         .route("/api/v1/rooms/{id}/log", get(api::log))

@@ -172,6 +172,13 @@ async fn registering_a_game_needs_game_write_and_checks_every_field() {
     );
     let (status, _, shown) = call(addr, &reader, None, "GET", "/api/v2/games/quiz", None).await;
     assert_eq!((status, &shown), (200, &game));
+    // Parties' pickers see it without a key.
+    let (status, listed) = support::get(addr, "/api/v1/external-games").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        listed,
+        json!([{"name": "ext:quiz", "title": "Quiz", "min_players": 2, "max_players": 8}])
+    );
     let (status, _, body) = call(addr, &reader, None, "GET", "/api/v2/games/nope", None).await;
     assert_eq!((status, code_of(&body)), (404, "UNKNOWN_GAME"), "{body}");
 

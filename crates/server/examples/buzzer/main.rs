@@ -19,12 +19,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let key = std::env::var("ARBITER_API_KEY").map_err(|_| "set ARBITER_API_KEY")?;
     let listen = std::env::var("BUZZER_LISTEN").unwrap_or_else(|_| "127.0.0.1:7900".to_owned());
     let listener = tokio::net::TcpListener::bind(&listen).await?;
+    // The bound address, not the option: port 0 picks a free port.
+    let here = listener.local_addr()?;
     let arbiter = game::Arbiter {
         addr: arbiter_addr.clone(),
         key,
     };
-    arbiter.register(&format!("http://{listen}/")).await?;
-    println!("Buzzer is listening on http://{listen}/");
+    arbiter.register(&format!("http://{here}/")).await?;
+    println!("Buzzer is listening on http://{here}/");
     let app = game::router(arbiter, format!("http://{arbiter_addr}"));
     axum::serve(listener, app).await?;
     Ok(())
