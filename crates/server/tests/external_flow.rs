@@ -841,3 +841,145 @@ async fn webhook_flow(srv: arbiter_server::Running) {
     clock.thaw();
     srv.stop().await.unwrap();
 }
+
+/// A player in the game whose heartbeats stop for a minute is moved to `disconnected` by the
+/// server (a new version, which a stale report then conflicts with); heartbeats keep them in.
+#[tokio::test]
+async fn a_player_whose_heartbeats_stop_is_disconnected_after_a_minute() {
+    use std::time::Duration;
+    use support::{Clock, within};
+    let settings = Settings {
+        admin_token: Some(TOKEN.into()),
+        ..Settings::default()
+    };
+    let srv = server_with(arbiter_games::registry(), settings).await;
+    let addr = srv.addr();
+    let auth = format!("Bearer {TOKEN}");
+    let spec = json!({"name": "solo", "scopes": ["game:read", "game:write"]});
+    let (_, made) = request(
+        addr,
+        "POST",
+        "/api/v1/admin/keys",
+        &[("Authorization", &auth)],
+        Some(&spec),
+    )
+    .await;
+    let mut game = Game {
+        addr,
+        key: made["key"].as_str().unwrap().to_owned(),
+        ops: 0,
+    };
+    let registration = json!({"id": "solo", "name": "Solo", "url": "https://example.invalid/solo",
+        "min_players": 1, "max_players": 2});
+    assert_eq!(
+        game.write("POST", "/api/v2/games", &registration).await.0,
+        201
+    );
+    let (mut ada, a, _) = member(addr, "Ada").await;
+    ada.send(&create_msg(1, "party")).await;
+    let ServerMsg::Joined { room, .. } = ada.until(|m| matches!(m, ServerMsg::Joined { .. })).await
+    else {
+        unreachable!()
+    };
+    let party = room.id;
+    act(
+        &mut ada,
+        &party,
+        1,
+        json!({"type": "pick", "game": "ext:solo"}),
+    )
+    .await
+    .unwrap();
+    act(&mut ada, &party, 2, json!({"type": "ready", "ready": true}))
+        .await
+        .unwrap();
+    ada.send(&ClientMsg::Launch {
+        rid: Some(3),
+        room: party.clone(),
+    })
+    .await;
+    let ServerMsg::Launched { room: launched, .. } =
+        ada.until(|m| matches!(m, ServerMsg::Launched { .. })).await
+    else {
+        unreachable!()
+    };
+    let session = launched.id;
+    let status_path = format!("/api/v2/sessions/{session}/players/{a}/status");
+    game.write(
+        "POST",
+        &status_path,
+        &json!({"location": "game", "version": 0}),
+    )
+    .await;
+
+    let clock = Clock::freeze();
+    let beat = format!("/api/v2/sessions/{session}/players/{a}/heartbeat");
+    let session_path = format!("/api/v2/sessions/{session}");
+    let where_is_ada = || {
+        let game = &game;
+        let path = session_path.clone();
+        async move {
+            let (_, now) = within("the session", game.get(&path)).await;
+            now["session"]["players"][0]["location"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    // Step virtual time a second at a time (asking the server between steps), for `seconds`.
+    let pass = |seconds: u64| {
+        let where_is_ada = &where_is_ada;
+        async move {
+            for _ in 0..seconds {
+                tokio::time::advance(Duration::from_secs(1)).await;
+                where_is_ada().await;
+            }
+        }
+    };
+    within(
+        "a heartbeat",
+        game.write_as("beat-1", "POST", &beat, &json!({})),
+    )
+    .await;
+    pass(50).await;
+    assert_eq!(where_is_ada().await, "game", "50 s without a heartbeat");
+    within(
+        "a heartbeat",
+        game.write_as("beat-2", "POST", &beat, &json!({})),
+    )
+    .await;
+    pass(55).await;
+    assert_eq!(where_is_ada().await, "game", "the heartbeat counted");
+    let t0 = tokio::time::Instant::now();
+    let mut waited = 0;
+    while where_is_ada().await != "disconnected" {
+        assert!(
+            waited < 30,
+            "still in the game 85 s after the last heartbeat"
+        );
+        pass(1).await;
+        waited += 1;
+    }
+    assert!(
+        t0.elapsed() >= Duration::from_secs(5),
+        "not before a minute of silence"
+    );
+    let (status, body) = within(
+        "a stale report",
+        game.write(
+            "POST",
+            &status_path,
+            &json!({"location": "game", "version": 1}),
+        ),
+    )
+    .await;
+    assert_eq!(
+        (status, code_of(&body)),
+        (409, "VERSION_CONFLICT"),
+        "{body}"
+    );
+    assert_eq!(body["error"]["details"]["current"]["version"], 2);
+
+    clock.thaw();
+    srv.stop().await.unwrap();
+}
