@@ -411,7 +411,6 @@ pub async fn start_full(
         records,
     );
     tokio::spawn(webhooks::dispatch(app.downgrade()));
-    tokio::spawn(sessions::watch_heartbeats(app.downgrade()));
     let handle = app.clone();
     let served = tokio::spawn(serve(listener, app, stop_rx));
     tracing::info!(%addr, "arbiter listening");

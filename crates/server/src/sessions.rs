@@ -24,12 +24,6 @@ use std::collections::HashSet;
 /// How often an external game should send each player's heartbeat.
 const HEARTBEAT_MS: u64 = 30_000;
 
-/// A player in the game whose heartbeats stop for this long is moved to `disconnected`.
-pub(crate) const SILENCE_MS: u64 = 60_000;
-
-/// How often each node looks for silent players.
-const SILENCE_CHECK: std::time::Duration = std::time::Duration::from_secs(10);
-
 /// Largest game state kept, as JSON text.
 const STATE_MAX: usize = 256 * 1024;
 
@@ -714,54 +708,4 @@ pub(crate) async fn return_players(
     }
     let session = session_for(&app, &key, &id).await?;
     Ok(Json(session_view(&app, &session).await))
-}
-
-impl App {
-    /// Move players whose heartbeats stopped [`SILENCE_MS`] ago to `disconnected` (at the
-    /// version read, so a report racing this one wins) and tell the webhooks.
-    async fn disconnect_silent(&self) -> Result<(), String> {
-        let records = self.records().await.map_err(|e| e.message)?;
-        let before = self.clock_ms().saturating_sub(SILENCE_MS);
-        let silent = records
-            .silent_players(before)
-            .await
-            .map_err(|e| e.to_string())?;
-        for (session, player, version) in silent {
-            let moved_now = records
-                .locate_player(&session, &player, "disconnected", Some(version))
-                .await
-                .map_err(|e| e.to_string())?;
-            if let Located::Done(now) = moved_now
-                && let Some(session) = records.session(&session).await.map_err(|e| e.to_string())?
-            {
-                moved(self, &session, &now).await;
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Every [`SILENCE_CHECK`], disconnect the players whose heartbeats stopped; ends with the
-/// server. A server without a database looks only once its records are open.
-pub(crate) async fn watch_heartbeats(app: std::sync::Weak<crate::app::Inner>) {
-    let mut stop = match App::upgrade(&app) {
-        Some(app) => app.shutdown_signal(),
-        None => return,
-    };
-    let mut ticks = tokio::time::interval(SILENCE_CHECK);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = ticks.tick() => {}
-            _ = stop.wait_for(|stop| *stop) => return,
-        }
-        let Some(live) = App::upgrade(&app) else {
-            return;
-        };
-        if live.records_opened()
-            && let Err(e) = live.disconnect_silent().await
-        {
-            tracing::warn!(error = %e, "silent players could not be disconnected");
-        }
-    }
 }

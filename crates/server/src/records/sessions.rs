@@ -318,29 +318,4 @@ impl Records {
         });
         Ok(ended == 1)
     }
-
-    /// Players in the game of a playing session whose latest heartbeat is older than
-    /// `before_ms` (players who never sent one are the game's to report): session, player
-    /// and version.
-    pub(crate) async fn silent_players(
-        &self,
-        before_ms: u64,
-    ) -> Result<Vec<(String, String, u64)>, StoreError> {
-        let sql = "SELECT p.session, p.player, p.version FROM external_players p \
-             JOIN external_sessions s ON s.id = p.session \
-             WHERE s.status = 'playing' AND p.location = 'game' \
-             AND p.last_seen_ms IS NOT NULL AND p.last_seen_ms < $1 \
-             ORDER BY p.session, p.player LIMIT 1000";
-        let rows = on_db!(&self.db, |pool, q| {
-            sqlx::query_as::<_, (String, String, i64)>(&q(sql))
-                .bind(to_db(before_ms))
-                .fetch_all(pool)
-                .await
-        });
-        Ok(rows
-            .map_err(err)?
-            .into_iter()
-            .map(|(session, player, v)| (session, player, from_db(v)))
-            .collect())
-    }
 }
