@@ -433,6 +433,14 @@ async function getJson(path, auth = true) {
   if (!res.ok) throw Object.assign(new Error(body?.error?.message || `${path}: HTTP ${res.status}`), { code: body?.error?.code });
   return body;
 }
+/** A POST with the player's token (e.g. an external game's ticket); resolves with the JSON answer. */
+async function postJson(path) {
+  const token = store.get(K.token);
+  const res = await fetch(path, { method: 'POST', cache: 'no-store', headers: token ? { Authorization: `Bearer ${token}` } : {} });
+  const body = await res.json().catch(() => null);
+  if (!res.ok) throw Object.assign(new Error(body?.error?.message || `${path}: HTTP ${res.status}`), { code: body?.error?.code });
+  return body;
+}
 async function loadGames() {
   try { S.games = await getJson('/api/v1/games', false); } catch { S.games = []; }
   renderGames(); render();
@@ -577,6 +585,7 @@ function render() {
       members: () => cur()?.members || new Map(),
       room: () => cur(),
       getJson,
+      postJson,
       gameTitle,
       launch: () => request({ t: 'launch', room: cur()?.id }, { kind: 'launch' }),
       follow: (p) => joinRoom(p.code, p.players.includes(S.player?.id) ? 'player' : 'spectator'),

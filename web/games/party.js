@@ -20,17 +20,25 @@ export default function mount(el, ctx) {
   el.replaceChildren(title, picked, h('div', { class: 'actions' }, ready, back), hostTools, playing,
     h('div', { class: 'panel' }, h('h3', {}, 'Members'), members),
     h('div', { class: 'panel' }, h('h3', {}, 'Games played'), played));
-  ctx.getJson('/api/v1/games', false).then((games) => {
-    const options = (games || []).filter((g) => g.name !== 'party' && g.name !== 'counter');
-    picker.replaceChildren(...options.map((g) => h('option', { value: g.name }, g.title)));
-  }).catch(() => {});
+  // Built-in games, then the external games registered over the API (docs/external-games.md).
+  Promise.all([ctx.getJson('/api/v1/games', false), ctx.getJson('/api/v1/external-games', false).catch(() => [])])
+    .then(([games, external]) => {
+      const options = [...(games || []).filter((g) => g.name !== 'party' && g.name !== 'counter'), ...(external || [])];
+      picker.replaceChildren(...options.map((g) => h('option', { value: g.name }, g.title)));
+    }).catch(() => {});
+  // An external game is played on its own site: fetch this member's ticket and go there.
+  const goExternal = () => ctx.postJson(`/api/v1/rooms/${ctx.room().id}/external`)
+    .then((ticket) => window.location.assign(ticket.url))
+    .catch((e) => ctx.toast(e.message));
   return {
     update(v) {
       const me = ctx.me, host = v.host === me;
       const name = (id) => v.members[id]?.name || ctx.name(id) || 'someone';
+      // An external game is not in the server's game list: its title is the pick's.
+      const gameName = (game) => (v.pick?.game === game ? v.pick.title : ctx.gameTitle(game));
       const n = Object.keys(v.members).length, nReady = v.ready.length;
       title.textContent = v.name;
-      ctx.status(v.playing ? `Playing ${ctx.gameTitle(v.playing.game)}` : host ? 'You are the host' : `${name(v.host)} is the host`,
+      ctx.status(v.playing ? `Playing ${gameName(v.playing.game)}` : host ? 'You are the host' : `${name(v.host)} is the host`,
         v.playing ? 'go' : '', `${plural(n, 'member')} · ${nReady} ready${v.round ? ` · ${plural(v.round, 'game')} played or playing` : ''}`);
       const mine = v.ready.includes(me);
       ready.hidden = !v.members[me] || !!v.playing;
@@ -40,9 +48,12 @@ export default function mount(el, ctx) {
       const p = v.pick;
       start.disabled = !p || nReady < p.min_players || nReady > p.max_players;
       picked.textContent = p ? `Next game: ${p.title} (${p.min_players === p.max_players ? p.max_players : `${p.min_players}–${p.max_players}`} players)` : 'No game picked yet.';
-      keyed(playing, JSON.stringify(v.playing || null), () => (v.playing ? h('p', {},
-        `${ctx.gameTitle(v.playing.game)} is on in room ${v.playing.code}: ${v.playing.players.map(name).join(', ')}. `,
-        b('Go to the game', { id: 'party-go' }, () => ctx.follow(v.playing))) : null));
+      const external = v.playing?.game.startsWith('ext:');
+      keyed(playing, JSON.stringify([v.playing || null, me]), () => (!v.playing ? null : external ? h('p', {},
+        `${gameName(v.playing.game)} is on: ${v.playing.players.map(name).join(', ')}. `,
+        v.playing.players.includes(me) ? b('Go to the game', { id: 'party-go' }, goExternal) : null) : h('p', {},
+        `${gameName(v.playing.game)} is on in room ${v.playing.code}: ${v.playing.players.map(name).join(', ')}. `,
+        b('Go to the game', { id: 'party-go' }, () => ctx.follow(v.playing)))));
       keyed(members, JSON.stringify([v.members, v.host, v.ready, me]), () => Object.entries(v.members)
         .sort(([, a], [, c]) => a.seat - c.seat)
         .map(([id, m]) => h('li', { 'data-player': id },
@@ -58,7 +69,7 @@ export default function mount(el, ctx) {
       keyed(played, JSON.stringify(v.history), () => [...v.history].reverse().map((g) => {
         const first = g.ranking?.[0] || [];
         const result = !g.ranking ? 'not finished' : first.length === 1 ? `${name(first[0])} won` : 'a draw';
-        return h('li', { 'data-round': g.round }, `Game ${g.round}: ${ctx.gameTitle(g.game)} — ${result}`);
+        return h('li', { 'data-round': g.round }, `Game ${g.round}: ${gameName(g.game)} — ${result}`);
       }));
     },
   };

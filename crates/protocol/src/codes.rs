@@ -75,6 +75,25 @@ pub enum ErrorCode {
     NotFound,
     /// A failure of the server, not of the request.
     Internal,
+    /// A route of the external-game API was called without an `x-api-key` header.
+    ApiKeyRequired,
+    /// The `x-api-key` is not a key this server issued (malformed, unknown or wrong secret).
+    InvalidApiKey,
+    /// The API key was revoked by an operator.
+    ApiKeyRevoked,
+    /// The API key's lifetime (or a rotated key's grace period) is over.
+    ApiKeyExpired,
+    /// The API key is valid but lacks the scope (or the game) this route needs.
+    ForbiddenScope,
+    /// A mutating route of the external-game API was called without an `Idempotency-Key`.
+    IdempotencyKeyRequired,
+    /// The `Idempotency-Key` was used before (by the same API key) for a different request.
+    IdempotencyConflict,
+    /// The request with this `Idempotency-Key` is still being applied; retry shortly.
+    IdempotencyInProgress,
+    /// A report named a version older than the current one (an external game's player
+    /// status or state); `details` carry the current state.
+    VersionConflict,
     /// A code this client does not know yet (newer server).
     #[serde(other)]
     Unknown,
@@ -83,7 +102,10 @@ pub enum ErrorCode {
 impl ErrorCode {
     /// True when the request was at fault and resending it unchanged will fail again.
     pub fn is_client_fault(self) -> bool {
-        !matches!(self, Self::Internal | Self::Unavailable | Self::RoomClosed)
+        !matches!(
+            self,
+            Self::Internal | Self::Unavailable | Self::RoomClosed | Self::IdempotencyInProgress
+        )
     }
 
     /// The wire spelling, e.g. `"NOT_YOUR_TURN"`.
@@ -121,6 +143,15 @@ impl ErrorCode {
             Self::Forbidden => "FORBIDDEN",
             Self::NotFound => "NOT_FOUND",
             Self::Internal => "INTERNAL",
+            Self::ApiKeyRequired => "API_KEY_REQUIRED",
+            Self::InvalidApiKey => "INVALID_API_KEY",
+            Self::ApiKeyRevoked => "API_KEY_REVOKED",
+            Self::ApiKeyExpired => "API_KEY_EXPIRED",
+            Self::ForbiddenScope => "FORBIDDEN_SCOPE",
+            Self::IdempotencyKeyRequired => "IDEMPOTENCY_KEY_REQUIRED",
+            Self::IdempotencyConflict => "IDEMPOTENCY_CONFLICT",
+            Self::IdempotencyInProgress => "IDEMPOTENCY_IN_PROGRESS",
+            Self::VersionConflict => "VERSION_CONFLICT",
             Self::Unknown => "UNKNOWN",
         }
     }

@@ -133,7 +133,7 @@ pub(crate) async fn cluster(State(app): State<App>) -> Result<Json<Value>, AppEr
 
 /// Whose eyes a REST request looks through: a player with `Authorization: Bearer <token>`
 /// (the token from `welcome`), a spectator otherwise. A bad token is refused, not ignored.
-async fn viewer(app: &App, headers: &HeaderMap) -> Result<Viewer, AppError> {
+pub(crate) async fn viewer(app: &App, headers: &HeaderMap) -> Result<Viewer, AppError> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(Viewer::Spectator);
     };

@@ -120,6 +120,28 @@ pub(crate) struct Inner {
     lobby: crate::lobby::Lobby,
     /// What the Go server's `reconnect` finds (see [`crate::hub`]).
     hub_sessions: crate::hub::Sessions,
+    /// API keys and the other records of the external-game API.
+    records: RecordsSource,
+    /// The wall clock at start and tokio's instant then: [`App::clock_ms`] runs from them, so
+    /// paused time in tests moves key expiry as it moves timers.
+    epoch: (u64, tokio::time::Instant),
+    /// Each API key's rate limit.
+    key_limiter: crate::limits::KeyLimiter,
+    /// When this node last wrote each key's `last_used_ms`: at most once a minute per key.
+    key_used: Mutex<HashMap<String, u64>>,
+    /// When this node last swept idempotency answers past their retention window.
+    idempotency_swept: AtomicU64,
+    /// Wakes the webhook sender when an event is queued.
+    webhook_wake: Arc<tokio::sync::Notify>,
+}
+
+/// Where the records live: the rooms' database, or (a server keeping nothing on disk) a
+/// private one in memory, opened on first use.
+pub(crate) enum RecordsSource {
+    /// The rooms' database.
+    Given(crate::records::Records),
+    /// In memory, opened when first needed.
+    Memory(tokio::sync::OnceCell<crate::records::Records>),
 }
 
 /// Open long-poll sessions, each reached through its task's command channel.
@@ -166,6 +188,8 @@ impl Drop for Alive {
 }
 
 impl App {
+    // One call site (`start_full`), each argument a distinct part of the server.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         rooms: Rooms,
         cluster: Option<Cluster>,
@@ -174,6 +198,7 @@ impl App {
         metrics: Option<PrometheusHandle>,
         shutdown: watch::Receiver<bool>,
         alive: mpsc::Sender<()>,
+        records: Option<crate::records::Records>,
     ) -> Self {
         let http_limiter = Mutex::new(Arc::new(AddressLimiter::new(settings.limits.http)));
         let connect_limiter = Mutex::new(Arc::new(AddressLimiter::new(settings.limits.connect)));
@@ -199,7 +224,85 @@ impl App {
             matchmaker: crate::matchmaker::Matchmaker::default(),
             lobby: crate::lobby::Lobby::default(),
             hub_sessions: crate::hub::Sessions::default(),
+            records: match records {
+                Some(records) => RecordsSource::Given(records),
+                None => RecordsSource::Memory(tokio::sync::OnceCell::new()),
+            },
+            epoch: (crate::auth::now_ms(), tokio::time::Instant::now()),
+            key_limiter: crate::limits::KeyLimiter::new(),
+            key_used: Mutex::default(),
+            idempotency_swept: AtomicU64::new(0),
+            webhook_wake: Arc::default(),
         }))
+    }
+
+    /// The records of the external-game API (API keys).
+    pub(crate) async fn records(&self) -> Result<&crate::records::Records, GameError> {
+        match &self.0.records {
+            RecordsSource::Given(records) => Ok(records),
+            RecordsSource::Memory(cell) => cell
+                .get_or_try_init(crate::records::Records::memory)
+                .await
+                .map_err(|e| {
+                    GameError::new(
+                        ErrorCode::Unavailable,
+                        format!("the key records cannot be opened: {e}"),
+                    )
+                }),
+        }
+    }
+
+    /// Whether the records are open (a server without a database opens its in-memory ones on
+    /// first use only).
+    pub(crate) fn records_opened(&self) -> bool {
+        match &self.0.records {
+            RecordsSource::Given(_) => true,
+            RecordsSource::Memory(cell) => cell.initialized(),
+        }
+    }
+
+    /// Wakes the webhook sender.
+    pub(crate) fn webhook_wake(&self) -> &Arc<tokio::sync::Notify> {
+        &self.0.webhook_wake
+    }
+
+    /// Wall-clock time in ms since the epoch, as this server counts it: the time at start
+    /// plus tokio's time since (which tests pause and advance).
+    pub(crate) fn clock_ms(&self) -> u64 {
+        let (wall, instant) = self.0.epoch;
+        wall.saturating_add(u64::try_from(instant.elapsed().as_millis()).unwrap_or(u64::MAX))
+    }
+
+    /// Whether this node's sweep of old idempotency answers is due at `now_ms` (none in the
+    /// last minute); if so, it counts as done now.
+    pub(crate) fn idempotency_sweep_due(&self, now_ms: u64) -> bool {
+        let last = self.0.idempotency_swept.load(Ordering::Relaxed);
+        now_ms.saturating_sub(last) >= 60_000
+            && self
+                .0
+                .idempotency_swept
+                .compare_exchange(last, now_ms, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+    }
+
+    /// Each API key's rate limit.
+    pub(crate) fn key_limiter(&self) -> &crate::limits::KeyLimiter {
+        &self.0.key_limiter
+    }
+
+    /// Whether key `id`'s `last_used_ms` is due a write at `now_ms` (none from this node in
+    /// the last minute); if so, it counts as written now.
+    pub(crate) fn key_use_due(&self, id: &str, now_ms: u64) -> bool {
+        const EVERY_MS: u64 = 60_000;
+        // Single inserts: a poisoned lock still holds a consistent map.
+        let mut used = self.0.key_used.lock().unwrap_or_else(|p| p.into_inner());
+        match used.get(id) {
+            Some(&last) if now_ms.saturating_sub(last) < EVERY_MS => false,
+            _ => {
+                used.insert(id.to_owned(), now_ms);
+                true
+            }
+        }
     }
 
     /// What the Go server's `reconnect` finds.
@@ -487,7 +590,7 @@ impl App {
         fresh.cluster = current.cluster.clone();
         fresh.metrics = current.metrics;
         self.0.rooms.set_limits(fresh.rooms);
-        // Keys written by `arbiter keys rotate` since the start sign from now on.
+        // Keys written by `arbiter signing-keys rotate` since the start sign from now on.
         match self.0.identity.signer().refresh() {
             Ok(0) => {}
             Ok(added) => tracing::info!(added, "token signing keys loaded"),

@@ -283,6 +283,36 @@ impl Signer {
         format!("{body}.{sig}")
     }
 
+    /// A token for `player` in external game session `session`, made at `issued_ms` by the
+    /// newest key: `x1.kid.session.player.issued.mac`. Its own prefix keeps it from passing
+    /// as an identity token or an invite, and the reverse.
+    pub(crate) fn session_token(&self, session: &str, player: &PlayerId, issued_ms: u64) -> String {
+        let keys = self.keys();
+        let Some(key) = keys.last() else {
+            unreachable!("a key ring is never empty");
+        };
+        let body = format!("x1.{}.{session}.{player}.{issued_ms}", key.kid);
+        let sig = URL_SAFE_NO_PAD.encode(mac(&key.secret, &body).finalize().into_bytes());
+        format!("{body}.{sig}")
+    }
+
+    /// The session and player a session token names, and when it was issued, if it is valid
+    /// at `now_ms` (made by a key still in force, at most [`SESSION_LIFETIME`] ago).
+    pub(crate) fn check_session_token(
+        &self,
+        token: &str,
+        now_ms: u64,
+    ) -> Result<(String, PlayerId, u64), TokenError> {
+        match self.open(token, now_ms, SESSION_LIFETIME)?[..] {
+            ["x1", _, session, player, issued] => Ok((
+                session.to_owned(),
+                PlayerId(player.to_owned()),
+                issued.parse().map_err(|_| TokenError::Malformed)?,
+            )),
+            _ => Err(TokenError::Malformed),
+        }
+    }
+
     /// Whether `token` is a valid invite to `room` at `now_ms` (made by a key still in
     /// force, at most [`INVITE_LIFETIME`] ago).
     pub(crate) fn check_invite(
@@ -310,6 +340,7 @@ impl Signer {
         let (kid, issued) = match parts[..] {
             ["v1", _, issued] => (LEGACY_KID, issued),
             ["v2" | "i1", kid, _, issued] => (kid, issued),
+            ["x1", kid, _, _, issued] => (kid, issued),
             _ => return Err(TokenError::Malformed),
         };
         let issued: u64 = issued.parse().map_err(|_| TokenError::Malformed)?;
@@ -338,6 +369,10 @@ impl Signer {
         Ok(parts)
     }
 }
+
+/// How long an external game session token is valid (`POST /api/v2/sessions/recover` gives
+/// a fresh one while it is).
+pub(crate) const SESSION_LIFETIME: Duration = Duration::from_secs(6 * 3600);
 
 /// How long an invite admits its holder.
 pub(crate) const INVITE_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);

@@ -42,12 +42,21 @@ impl AppError {
             | ErrorCode::UnknownGame
             | ErrorCode::SessionNotFound
             | ErrorCode::NotFound => StatusCode::NOT_FOUND,
-            ErrorCode::BadToken | ErrorCode::NotAuthenticated => StatusCode::UNAUTHORIZED,
-            ErrorCode::ForbiddenOrigin | ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+            ErrorCode::BadToken
+            | ErrorCode::NotAuthenticated
+            | ErrorCode::ApiKeyRequired
+            | ErrorCode::InvalidApiKey
+            | ErrorCode::ApiKeyRevoked
+            | ErrorCode::ApiKeyExpired => StatusCode::UNAUTHORIZED,
+            ErrorCode::ForbiddenOrigin | ErrorCode::Forbidden | ErrorCode::ForbiddenScope => {
+                StatusCode::FORBIDDEN
+            }
             ErrorCode::Unsupported => StatusCode::NOT_IMPLEMENTED,
             ErrorCode::RoomClosed => StatusCode::GONE,
             ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::IdempotencyConflict => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::IdempotencyInProgress | ErrorCode::VersionConflict => StatusCode::CONFLICT,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
         }
@@ -91,6 +100,28 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Segment
             Ok(Path(segment)) => Ok(Self(segment)),
             Err(e) => Err(AppError::new(ErrorCode::InvalidField, e.body_text())),
         }
+    }
+}
+
+/// A JSON request body, refused with the structured `BAD_MESSAGE` body rather than plain
+/// text. An empty body reads as `{}` (for requests whose fields are all optional).
+pub(crate) struct JsonBody<T>(pub(crate) T);
+
+impl<T: DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for JsonBody<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, AppError> {
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| AppError::new(ErrorCode::BadMessage, e.body_text()))?;
+        let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+            b"{}"
+        } else {
+            &bytes
+        };
+        serde_json::from_slice(text)
+            .map(Self)
+            .map_err(|e| AppError::new(ErrorCode::BadMessage, format!("bad request body: {e}")))
     }
 }
 

@@ -5,15 +5,21 @@
 
 mod admin;
 mod admin_cli;
+mod admin_keys;
 mod api;
+mod api_auth;
+mod api_keys;
 mod app;
 mod auth;
 mod cluster;
 pub mod config;
 mod error;
+mod external;
 mod http_client;
 mod hub;
+mod idempotency;
 mod identity;
+mod keys_cli;
 mod limits;
 mod lobby;
 mod lp;
@@ -23,11 +29,14 @@ mod origin;
 mod party;
 mod password;
 mod queue;
+mod records;
 mod request_id;
 mod scaffold;
 mod session;
+mod sessions;
 mod store;
 mod web;
+mod webhooks;
 mod ws;
 
 pub use admin_cli::{AdminArgs, run_admin};
@@ -35,8 +44,10 @@ pub use app::{Reloader, Settings};
 pub use auth::{KeyPolicy, Signer, now_ms};
 pub use cluster::ClusterConfig;
 pub use identity::JwtSettings;
+pub use keys_cli::{KeysCommand, run_keys};
 pub use limits::{IpNet, Limits, Rate};
 pub use queue::QueueLimits;
+pub use records::Records;
 pub use scaffold::{NewGameError, new_game, next_steps};
 pub use store::SqlStore;
 
@@ -44,7 +55,7 @@ use app::App;
 use arbiter_engine::{Persistence, Registry, Rooms};
 use axum::Router;
 use axum::extract::ConnectInfo;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -61,6 +72,8 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The HTTP routes.
 fn router(app: App) -> Router {
+    // The external-game API's mutating routes take an `Idempotency-Key`.
+    let once = || axum::middleware::from_fn_with_state(app.clone(), idempotency::idempotent);
     Router::new()
         .route("/", get(web::index))
         .route("/web/{*path}", get(web::file))
@@ -78,9 +91,62 @@ fn router(app: App) -> Router {
         .route("/api/v1/admin/rooms/{id}/kick", post(admin::kick))
         .route("/api/v1/admin/drain", post(admin::drain))
         .route("/api/v1/admin/reload", post(admin::reload))
+        .route(
+            "/api/v1/admin/keys",
+            post(admin_keys::create).get(admin_keys::list),
+        )
+        .route("/api/v1/admin/keys/{id}", get(admin_keys::show))
+        .route("/api/v1/admin/keys/{id}/revoke", post(admin_keys::revoke))
+        .route("/api/v1/admin/keys/{id}/rotate", post(admin_keys::rotate))
+        .route("/api/v2/openapi.json", get(external::openapi))
+        .route("/api/v2/key", get(admin_keys::whoami))
+        .route(
+            "/api/v2/games",
+            post(external::register).layer(once()).get(external::list),
+        )
+        .route("/api/v2/games/{id}", get(external::show))
+        .route(
+            "/api/v2/webhooks",
+            post(webhooks::register).layer(once()).get(webhooks::list),
+        )
+        .route(
+            "/api/v2/webhooks/{id}/deliveries",
+            get(webhooks::deliveries),
+        )
+        .route("/api/v2/sessions/validate", post(sessions::validate))
+        .route("/api/v2/sessions/recover", post(sessions::recover))
+        .route("/api/v2/sessions/{id}", get(sessions::show))
+        .route(
+            "/api/v2/sessions/{id}/state",
+            put(sessions::write_state)
+                .layer(once())
+                .get(sessions::read_state),
+        )
+        .route(
+            "/api/v2/sessions/{id}/status",
+            post(sessions::bulk_status).layer(once()),
+        )
+        .route(
+            "/api/v2/sessions/{id}/players/{player}/status",
+            post(sessions::status).layer(once()),
+        )
+        .route(
+            "/api/v2/sessions/{id}/players/{player}/heartbeat",
+            post(sessions::heartbeat).layer(once()),
+        )
+        .route(
+            "/api/v2/sessions/{id}/end",
+            post(sessions::end).layer(once()),
+        )
+        .route(
+            "/api/v2/sessions/{id}/return",
+            post(sessions::return_players).layer(once()),
+        )
+        .route("/api/v1/rooms/{id}/external", post(sessions::member_ticket))
         .route("/metrics", get(metrics::serve))
         .route("/api/v1/cluster", get(api::cluster))
         .route("/api/v1/games", get(api::games))
+        .route("/api/v1/external-games", get(external::listing))
         .route("/api/v1/rooms", get(api::rooms))
         .route("/api/v1/rooms/{id}", get(api::room))
         .route("/api/v1/rooms/{id}/log", get(api::log))
@@ -281,13 +347,27 @@ pub async fn start(
 }
 
 /// Bind `listen` and serve `registry`'s games, keeping rooms in `persistence` when given:
-/// every room it holds is restored (and its timers resume) before the first connection.
+/// every room it holds is restored (and its timers resume) before the first connection. API
+/// keys live in memory ([`start_full`] keeps them in a database).
 pub async fn start_with(
     listen: SocketAddr,
     registry: Registry,
     settings: Settings,
     signer: Signer,
     persistence: Option<Persistence>,
+) -> io::Result<Running> {
+    start_full(listen, registry, settings, signer, persistence, None).await
+}
+
+/// [`start_with`], keeping API keys in `records` (usually [`SqlStore::records`] of the
+/// rooms' store) when given, in memory otherwise.
+pub async fn start_full(
+    listen: SocketAddr,
+    registry: Registry,
+    settings: Settings,
+    signer: Signer,
+    persistence: Option<Persistence>,
+    records: Option<Records>,
 ) -> io::Result<Running> {
     // Before any room starts: rooms look their metric handles up when they are built.
     let metrics = if settings.metrics {
@@ -328,7 +408,9 @@ pub async fn start_with(
         metrics,
         stop_rx.clone(),
         alive_tx,
+        records,
     );
+    tokio::spawn(webhooks::dispatch(app.downgrade()));
     let handle = app.clone();
     let served = tokio::spawn(serve(listener, app, stop_rx));
     tracing::info!(%addr, "arbiter listening");

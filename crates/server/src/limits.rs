@@ -449,6 +449,48 @@ impl AddressLimiter {
     }
 }
 
+/// A bucket per API key, each at the rate its record names (a key whose rate changed starts
+/// over with a new one). Keys are made by operators, so the map stays as small as their
+/// number.
+pub(crate) struct KeyLimiter {
+    clock: TokioClock,
+    buckets: Mutex<HashMap<String, (Rate, Arc<Bucket>)>>,
+}
+
+impl KeyLimiter {
+    pub(crate) fn new() -> Self {
+        Self {
+            clock: TokioClock {
+                origin: tokio::time::Instant::now(),
+            },
+            buckets: Mutex::default(),
+        }
+    }
+
+    /// Take a token from key `id`'s bucket at `rate`, or say how long until it has one.
+    pub(crate) fn check(&self, id: &str, rate: Rate) -> Result<(), Duration> {
+        let bucket = {
+            // Inserts only: a poisoned lock still holds whole buckets.
+            let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+            match buckets.get(id) {
+                Some((r, bucket)) if *r == rate => bucket.clone(),
+                _ => {
+                    let Some(bucket) = bucket(rate, &self.clock) else {
+                        buckets.remove(id);
+                        return Ok(());
+                    };
+                    let bucket = Arc::new(bucket);
+                    buckets.insert(id.to_owned(), (rate, bucket.clone()));
+                    bucket
+                }
+            }
+        };
+        bucket
+            .check()
+            .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
+    }
+}
+
 /// Routes outside the [`Limits::http`] bucket: a long-poll session's own requests (its
 /// messages draw from the session's buckets), WebSocket upgrades (counted by the connection
 /// limits) and the probes a load balancer sends.

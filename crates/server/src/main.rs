@@ -32,13 +32,16 @@ enum Command {
     NewGame(NewGameArgs),
     /// Operate a running server through its admin API (needs its `--admin-token`).
     Admin(arbiter_server::AdminArgs),
+    /// Manage API keys for server-to-server calls (the external-game API).
+    #[command(subcommand)]
+    Keys(arbiter_server::KeysCommand),
     /// Manage the keys that sign guest tokens.
     #[command(subcommand)]
-    Keys(KeysCommand),
+    SigningKeys(SigningKeysCommand),
 }
 
 #[derive(Subcommand)]
-enum KeysCommand {
+enum SigningKeysCommand {
     /// Generate a new signing key into the data directory now (a running server signs with it
     /// from its next reload — SIGHUP or `arbiter admin reload` — or start; the key before it
     /// verifies for `key_grace_secs`).
@@ -88,7 +91,10 @@ fn main() -> ExitCode {
         Command::Admin(args) => {
             runtime().and_then(|rt| rt.block_on(arbiter_server::run_admin(args)))
         }
-        Command::Keys(KeysCommand::Rotate(args)) => args
+        Command::Keys(command) => {
+            runtime().and_then(|rt| rt.block_on(arbiter_server::run_keys(command)))
+        }
+        Command::SigningKeys(SigningKeysCommand::Rotate(args)) => args
             .resolve()
             .map_err(|e| e.to_string())
             .and_then(|config| rotate_keys(&config)),
@@ -157,7 +163,7 @@ fn rotate_keys(config: &Config) -> Result<(), String> {
         };
         Signer::load_or_create(&config.data_dir, policy, now_ms())?.rotate(now_ms())
     };
-    let kid = rotate().map_err(|e| format!("keys rotate: {e}"))?;
+    let kid = rotate().map_err(|e| format!("signing-keys rotate: {e}"))?;
     println!(
         "new signing key {kid} in {}; a running server signs with it from its next reload \
          (SIGHUP or `arbiter admin reload`) or start",
@@ -179,22 +185,25 @@ async fn serve(config: Config, args: ServeArgs) -> std::io::Result<()> {
         }
     };
     let url = config.database_url();
-    let persistence = if url == "memory" {
-        None
+    let (persistence, records) = if url == "memory" {
+        (None, None)
     } else {
         let store = SqlStore::open(&url).await.map_err(std::io::Error::other)?;
-        Some(Persistence {
+        let records = store.records();
+        let persistence = Persistence {
             store: Arc::new(store),
             durability: config.durability.into(),
             snapshot_every: config.snapshot_every.max(1),
-        })
+        };
+        (Some(persistence), Some(records))
     };
-    let mut running = arbiter_server::start_with(
+    let mut running = arbiter_server::start_full(
         config.listen,
         arbiter_games::registry(),
         config.settings(),
         signer,
         persistence,
+        records,
     )
     .await?;
     running.set_reloader(Box::new(move || {

@@ -14,7 +14,11 @@ use arbiter_engine::{Caller, CreateKey, CreateOptions, GameError, Query, RoomCmd
 use serde_json::{Value, json};
 
 /// Ask `room` a question.
-async fn ask(room: &RoomHandle, viewer: Viewer, query: Query) -> Result<Value, GameError> {
+pub(crate) async fn ask(
+    room: &RoomHandle,
+    viewer: Viewer,
+    query: Query,
+) -> Result<Value, GameError> {
     let closed = || GameError::new(ErrorCode::RoomClosed, "the room has closed");
     let (reply, answer) = tokio::sync::oneshot::channel();
     let cmd = RoomCmd::Query {
@@ -27,7 +31,7 @@ async fn ask(room: &RoomHandle, viewer: Viewer, query: Query) -> Result<Value, G
 }
 
 /// Deliver news to `room`; the version it made, or the game's refusal.
-async fn tell(room: &RoomHandle, action: Value) -> Result<u64, GameError> {
+pub(crate) async fn tell(room: &RoomHandle, action: Value) -> Result<u64, GameError> {
     let closed = || GameError::new(ErrorCode::RoomClosed, "the room has closed");
     let (reply, answer) = tokio::sync::oneshot::channel();
     room.send(RoomCmd::Notice { action, reply })
@@ -108,6 +112,23 @@ impl App {
             )));
         }
         let round = view["round"].as_u64().unwrap_or(0) + 1;
+        if let Some(id) = game.strip_prefix(arbiter_games::party::EXTERNAL) {
+            let names = |p: &PlayerId| {
+                view["members"][p.as_str()]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            let launch = crate::sessions::Launch {
+                party: &handle,
+                by: &me,
+                game: id,
+                pick: pick.clone(),
+                players: players.iter().map(|p| (p.clone(), names(p))).collect(),
+                round,
+            };
+            return self.launch_external(launch).await;
+        }
         let options = CreateOptions {
             public: Some(false),
             max_players: u32::try_from(count).ok(),

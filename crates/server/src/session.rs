@@ -463,6 +463,38 @@ impl Session {
                 }
                 Err(e) => self.refuse(ReplyTo::Error { rid }, Some(&room), e.code, e.message),
             },
+            ClientMsg::Act {
+                room,
+                seq,
+                base,
+                mut action,
+            } if self
+                .rooms
+                .get(&room)
+                .is_some_and(|h| h.info().game == "party") =>
+            {
+                // A party's pick of an external game gets the game's registered facts.
+                match self.app.party_pick(&mut action).await {
+                    Ok(()) => {
+                        let act = ClientMsg::Act {
+                            room,
+                            seq,
+                            base,
+                            action,
+                        };
+                        self.forward(caller, act).await;
+                    }
+                    Err(e) => self.refuse(
+                        ReplyTo::Reject {
+                            room: room.clone(),
+                            seq,
+                        },
+                        Some(&room),
+                        e.code,
+                        e.message,
+                    ),
+                }
+            }
             msg => self.forward(caller, msg).await,
         }
         Flow::Continue

@@ -27,7 +27,7 @@ const GROUP: usize = 1024;
 
 /// The database behind the store.
 #[derive(Clone)]
-enum Db {
+pub(crate) enum Db {
     Sqlite(SqlitePool),
     Postgres(PgPool),
 }
@@ -143,6 +143,11 @@ impl SqlStore {
         Ok(Self { db, writes })
     }
 
+    /// The operator-facing records (API keys) kept in the same database.
+    pub fn records(&self) -> crate::records::Records {
+        crate::records::Records::on(self.db.clone())
+    }
+
     /// The one value (if any row) a query with one text parameter returns.
     async fn scalar<T>(&self, query: &str, arg: &str) -> Result<Option<T>, StoreError>
     where
@@ -181,6 +186,26 @@ impl SqlStore {
         };
         counted(op, written.await)
     }
+}
+
+/// A private SQLite database in memory, gone with the process (the records of a server that
+/// keeps nothing on disk).
+pub(crate) async fn memory_sqlite() -> Result<SqlitePool, StoreError> {
+    let options = SqliteConnectOptions::from_str("sqlite::memory:").map_err(err)?;
+    // Every connection to `:memory:` is a database of its own: keep exactly one, for ever.
+    let pool = SqlitePoolOptions::new()
+        .min_connections(1)
+        .max_connections(1)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .connect_with(options)
+        .await
+        .map_err(err)?;
+    sqlx::migrate!("./migrations/sqlite")
+        .run(&pool)
+        .await
+        .map_err(err)?;
+    Ok(pool)
 }
 
 async fn open_sqlite(path: &Path) -> Result<SqlitePool, StoreError> {
@@ -320,7 +345,8 @@ mod tests {
     }
 }
 
-fn lite(q: &str) -> String {
+/// A query written for PostgreSQL (`$1`, `$2`…) in SQLite's spelling (`?`, in order).
+pub(crate) fn lite(q: &str) -> String {
     q.replace('$', "?")
 }
 

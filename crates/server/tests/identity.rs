@@ -406,14 +406,14 @@ async fn a_jwks_url_on_loopback_is_fetched_and_refreshed_for_a_new_key() {
 }
 
 #[test]
-fn keys_rotate_adds_a_private_key_that_signs_while_the_old_one_verifies() {
+fn signing_keys_rotate_adds_a_private_key_that_signs_while_the_old_one_verifies() {
     let dir = scratch("keys-rotate");
     let now = now_ms();
     let before = Signer::load_or_create(&dir, policy(30), now - DAY_MS).unwrap();
     let player = Signer::new_player_id();
     let old = before.issue(&player, now - DAY_MS);
 
-    keys_rotate(&dir);
+    signing_keys_rotate(&dir);
     let files: Vec<_> = std::fs::read_dir(dir.join("keys"))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -462,7 +462,7 @@ async fn a_key_rotated_from_the_command_line_signs_after_the_running_server_relo
         other => panic!("expected welcome, got {other:?}"),
     };
 
-    keys_rotate(&dir);
+    signing_keys_rotate(&dir);
     // Until the reload the server signs with the key it started with.
     assert_eq!(kid(&welcomed(&srv, &old).await.2), kid(&old));
 
@@ -484,10 +484,15 @@ async fn a_key_rotated_from_the_command_line_signs_after_the_running_server_relo
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// Run `arbiter keys rotate` on data directory `dir`.
-fn keys_rotate(dir: &std::path::Path) {
+/// Run `arbiter signing-keys rotate` on data directory `dir`.
+fn signing_keys_rotate(dir: &std::path::Path) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_arbiter"))
-        .args(["keys", "rotate", "--data-dir", dir.to_str().unwrap()])
+        .args([
+            "signing-keys",
+            "rotate",
+            "--data-dir",
+            dir.to_str().unwrap(),
+        ])
         .env_remove("ARBITER_SECRET")
         .output()
         .unwrap();

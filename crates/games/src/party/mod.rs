@@ -47,6 +47,22 @@ pub struct Pick {
     pub max_players: u32,
 }
 
+/// What the server adds to a pick of an external game (`ext:<id>`): the facts of its
+/// registration, which the party's rules cannot look up themselves.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExternalPick {
+    /// Human title.
+    pub title: String,
+    /// Fewest players it starts with.
+    pub min_players: u32,
+    /// Most players it seats.
+    pub max_players: u32,
+}
+
+/// The prefix of an external game's name in a pick.
+pub const EXTERNAL: &str = "ext:";
+
 /// The game the party is playing now, in a room of its own.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Playing {
@@ -140,11 +156,15 @@ pub enum Action {
     /// Host: pick the next game and its settings (checked by that game's own setup). Every
     /// member's ready flag is cleared: they agreed to something else.
     Pick {
-        /// Registry name.
+        /// Registry name, or `ext:<id>` for a game that runs elsewhere.
         game: String,
         /// Its settings; its defaults when absent.
         #[serde(default)]
         config: Value,
+        /// For an `ext:` game: its facts, added by the server from the game's registration
+        /// (the server drops any a client sends). Absent for a registered game.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        external: Option<ExternalPick>,
     },
     /// Host: give up waiting for the game being played and return to the lobby.
     Back,
@@ -448,21 +468,57 @@ impl Game for Party {
                 }
             }
             Action::Pick { .. } if !host => return Err(forbidden("pick the game")),
-            Action::Pick { game, config } => {
+            Action::Pick {
+                game,
+                config,
+                external,
+            } => {
                 if game == self.info().name {
                     return Err(GameError::new(
                         ErrorCode::UnknownGame,
                         "a party picks a game, not another party",
                     ));
                 }
-                let info = self.games.check_config(&game, &config)?;
-                state.pick = Some(Pick {
-                    title: info.title.to_owned(),
-                    game,
-                    config,
-                    min_players: info.min_players,
-                    max_players: info.max_players,
-                });
+                let pick = match (game.strip_prefix(EXTERNAL), external) {
+                    (Some(_), Some(ext)) => {
+                        if !config.is_null() && !config.is_object() {
+                            return Err(GameError::new(
+                                ErrorCode::InvalidConfig,
+                                "an external game's settings are a JSON object",
+                            ));
+                        }
+                        Pick {
+                            title: ext.title,
+                            game,
+                            config,
+                            min_players: ext.min_players,
+                            max_players: ext.max_players,
+                        }
+                    }
+                    (Some(id), None) => {
+                        return Err(GameError::new(
+                            ErrorCode::UnknownGame,
+                            format!("no external game {id:?} is registered"),
+                        ));
+                    }
+                    (None, Some(_)) => {
+                        return Err(GameError::new(
+                            ErrorCode::InvalidAction,
+                            "`external` is for external games (and the server's to give)",
+                        ));
+                    }
+                    (None, None) => {
+                        let info = self.games.check_config(&game, &config)?;
+                        Pick {
+                            title: info.title.to_owned(),
+                            game,
+                            config,
+                            min_players: info.min_players,
+                            max_players: info.max_players,
+                        }
+                    }
+                };
+                state.pick = Some(pick);
                 state.ready.clear();
             }
             Action::Back if !host => return Err(forbidden("end the game for the party")),
@@ -541,6 +597,7 @@ impl Game for Party {
                 .map(|g| Action::Pick {
                     game: g.to_owned(),
                     config: Value::Null,
+                    external: None,
                 }),
         );
         for other in seats.iter().filter(|s| s.id != *player) {

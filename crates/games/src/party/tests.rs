@@ -86,6 +86,7 @@ fn only_the_host_renames_hands_over_kicks_or_picks_and_refusals_change_nothing()
     let pick = Action::Pick {
         game: "race".into(),
         config: Value::Null,
+        external: None,
     };
     assert_eq!(code(t.act(&bob, pick)), ErrorCode::Forbidden);
     let away = Action::HostAway { host: ada.clone() };
@@ -196,6 +197,7 @@ fn a_pick_is_checked_by_the_games_own_setup_and_clears_ready_flags() {
     let pick = |game: &str, config: Value| Action::Pick {
         game: game.into(),
         config,
+        external: None,
     };
     assert_eq!(
         code(t.act(&ada, pick("chess", Value::Null))),
@@ -230,6 +232,49 @@ fn a_pick_is_checked_by_the_games_own_setup_and_clears_ready_flags() {
     t.check_replay().expect("replays");
 }
 
+#[test]
+fn an_external_game_is_picked_with_the_facts_the_server_adds() {
+    let mut t = party();
+    let ada = t.seat("ada").expect("seat");
+    let facts = ExternalPick {
+        title: "Quiz".into(),
+        min_players: 2,
+        max_players: 8,
+    };
+    let pick = |game: &str, config: Value, external: Option<ExternalPick>| Action::Pick {
+        game: game.into(),
+        config,
+        external,
+    };
+    assert_eq!(
+        code(t.act(&ada, pick("ext:quiz", Value::Null, None))),
+        ErrorCode::UnknownGame,
+        "not registered: the server added nothing"
+    );
+    assert_eq!(
+        code(t.act(&ada, pick("race", Value::Null, Some(facts.clone())))),
+        ErrorCode::InvalidAction,
+        "facts only come with an external game"
+    );
+    assert_eq!(
+        code(t.act(&ada, pick("ext:quiz", json!([1]), Some(facts.clone())))),
+        ErrorCode::InvalidConfig
+    );
+    assert!(t.state().pick.is_none(), "refusals change nothing");
+    t.act(&ada, pick("ext:quiz", json!({"rounds": 3}), Some(facts)))
+        .expect("pick");
+    let chosen = t.state().pick.clone().expect("picked");
+    assert_eq!(
+        (
+            chosen.game.as_str(),
+            chosen.title.as_str(),
+            chosen.max_players
+        ),
+        ("ext:quiz", "Quiz", 8)
+    );
+    t.check_replay().expect("replays");
+}
+
 fn launched(by: &PlayerId, game: &str, room: &str) -> Action {
     Action::Launched {
         by: by.clone(),
@@ -256,6 +301,7 @@ fn the_servers_news_is_checked_against_the_party_as_it_is_now() {
         Action::Pick {
             game: "race".into(),
             config: Value::Null,
+            external: None,
         },
     )
     .expect("pick");
