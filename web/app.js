@@ -9,9 +9,10 @@ import poker from './games/poker.js';
 import tcg from './games/tcg.js';
 import generic from './games/generic.js';
 import party from './games/party.js';
+import snake from './games/snake.js';
 import { createVideo } from './video.js';
 
-const RENDERERS = { tictactoe, dicegame, owedrahn, tellit, poker, tcg, party };
+const RENDERERS = { tictactoe, dicegame, owedrahn, tellit, poker, tcg, party, snake };
 const mountFor = (game) => RENDERERS[game] || generic;
 
 // ---------- storage ----------
@@ -168,6 +169,13 @@ function onMessage(m) {
     case 'signal':
       if (r) video.signal(m, r.members).catch((e) => console.warn('signal failed', e, m));
       return;
+    case 'paused':
+      if (!r) return;
+      r.info = { ...r.info, paused: m.paused };
+      toast(m.paused
+        ? (m.by ? `${r.members.get(m.by)?.name || 'The host'} paused the game.` : 'The game is paused: every player is away.')
+        : 'The game goes on.');
+      break;
     case 'undo_state':
       if (!r) return;
       r.undo = { undo: m.undo || null, redo: m.redo || null };
@@ -571,6 +579,12 @@ function render() {
   const seated = members.filter((m) => m.role === 'player').length;
   $('#take-seat').hidden = !(r.role === 'spectator' && seated < r.info.max_players);
   $('#add-bot').hidden = !(r.role === 'player' && seated < r.info.max_players && gameHasBots(r.game));
+  // The host stops and restarts room time (clocks, timers, ticks) in any game but a party.
+  $('#paused').hidden = !r.info.paused;
+  const pause = $('#pause');
+  pause.hidden = !(moderating && r.role === 'player' && r.game !== 'party');
+  pause.textContent = r.info.paused ? 'Resume the game' : 'Pause the game';
+  pause.setAttribute('aria-pressed', String(!!r.info.paused));
   if (!mounted || mounted.id !== r.id || mounted.game !== r.game) {
     mounted?.destroy?.();
     const ctx = {
@@ -656,6 +670,9 @@ function describe(e) {
     case 'connection': return `${who(e.player)} ${e.connected ? 'reconnected' : 'disconnected'}.`;
     case 'act': return `${who(e.player)}: ${e.action ? action(e.action) : '(hidden action)'}`;
     case 'timer': return `Timer: ${e.action ? action(e.action) : 'fired'}`;
+    case 'tick': return e.inputs?.length ? `Tick: ${e.inputs.map((i) => `${who(i.player)} ${i.action ? action(i.action) : '(hidden input)'}`).join(', ')}` : 'Tick.';
+    case 'pause': return e.by ? `${who(e.by)} paused the game.` : 'The game paused: every player was away.';
+    case 'resume': return e.by ? `${who(e.by)} resumed the game.` : 'The game resumed.';
     case 'undo': return e.ask ? `${who(e.player)} asked to undo the last action.` : `${who(e.player)} undid their last action.`;
     case 'redo': return `${who(e.player)} redid an undone action.`;
     case 'consent': return `${who(e.player)} ${e.accept ? 'accepted' : 'refused'} the undo request.`;
@@ -770,6 +787,7 @@ $('#leave').addEventListener('click', () => {
 });
 $('#take-seat').addEventListener('click', () => { const code = cur().code; leaveRoom(() => joinRoom(code, 'any')); });
 $('#add-bot').addEventListener('click', () => { const r = cur(); if (r) request({ t: 'add_bot', room: r.id }, { kind: 'add_bot' }); });
+$('#pause').addEventListener('click', () => { const r = cur(); if (r) send({ t: r.info.paused ? 'resume' : 'pause', room: r.id }); });
 $('#home').addEventListener('click', (e) => { e.preventDefault(); go('lobby'); });
 $('#chat-form').addEventListener('submit', (e) => {
   e.preventDefault();
