@@ -749,6 +749,8 @@ export class ArbiterClient extends Emitter<ClientEvents> {
       }
       case 'undo_state':
         return room?._undoState(msg);
+      case 'paused':
+        return room?._paused(msg);
       case 'undo_proposal':
         return room?._undoProposal(msg);
       case 'left':

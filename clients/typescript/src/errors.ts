@@ -25,6 +25,7 @@ export type ServerErrorCode =
   | 'INVALID_MOVE'
   | 'GAME_OVER'
   | 'GAME_IN_PROGRESS'
+  | 'PAUSED'
   | 'UNSUPPORTED'
   | 'SESSION_NOT_FOUND'
   | 'FORBIDDEN_ORIGIN'

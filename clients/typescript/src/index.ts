@@ -35,6 +35,7 @@ export {
   type ViewReason,
 } from './room.js';
 export { RoomWatch, type RoomWatchEvents } from './watch.js';
+export { Interpolator, lerp, type InterpolatorOptions, type Sample } from './interpolate.js';
 export { ArbiterError, type ClientErrorCode, type ErrorCode, type ServerErrorCode } from './errors.js';
 export { applyPatch, deepClone, deepEqual, escapePointerToken, parsePointer, PatchError } from './patch.js';
 export * as msgpack from './msgpack.js';

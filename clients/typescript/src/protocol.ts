@@ -94,6 +94,8 @@ export interface RoomInfo {
   lang?: string;
   /** The room's tags (`create.tags`), in lower case, each once. */
   tags?: string[];
+  /** Room time stands still: the host paused the game, or every seated player is gone. */
+  paused?: boolean;
 }
 
 /**
@@ -281,6 +283,18 @@ export interface SyncMsg {
   t: 'sync';
   room: string;
 }
+/** The host stops room time (timers, turn clocks, ticks); game actions get `PAUSED` until `resume`. */
+export interface PauseMsg {
+  t: 'pause';
+  rid?: number;
+  room: string;
+}
+/** The host starts room time again. */
+export interface ResumeMsg {
+  t: 'resume';
+  rid?: number;
+  room: string;
+}
 export interface PingMsg {
   t: 'ping';
   n?: number;
@@ -309,6 +323,8 @@ export type ClientMsg =
   | WatchRoomsMsg
   | UnwatchRoomsMsg
   | SyncMsg
+  | PauseMsg
+  | ResumeMsg
   | PingMsg;
 /** The messages that use a room's seq counter and are answered by `ack` or `reject`. */
 export type SeqMsg = ActMsg | UndoMsg | RedoMsg | ConsentMsg;
@@ -493,6 +509,14 @@ export interface PongMsg {
   t: 'pong';
   n?: number;
 }
+/** The room paused or resumed at version `v`; `by` is the host, absent when the room did it by itself. */
+export interface PausedMsg {
+  t: 'paused';
+  room: string;
+  v: number;
+  paused: boolean;
+  by?: string;
+}
 /** A message of a type this SDK does not know (a newer server); passed on as is. */
 export interface UnknownMsg {
   t: string;
@@ -520,4 +544,5 @@ export type ServerMsg =
   | ErrorMsg
   | UndoStateMsg
   | UndoProposalMsg
+  | PausedMsg
   | PongMsg;

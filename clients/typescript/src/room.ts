@@ -2,6 +2,7 @@ import { Emitter } from './emitter.js';
 import { ArbiterError } from './errors.js';
 import { applyPatch, deepClone } from './patch.js';
 import type {
+  PausedMsg,
   ActMsg,
   ChatDeletedMsg,
   ChatHistoryRequestMsg,
@@ -127,6 +128,8 @@ export interface RoomEvents<V, A = unknown> {
    * again when it is still open; otherwise it closed while the client was away.
    */
   proposal: (news: UndoProposalMsg | null) => void;
+  /** The room paused (`paused: true`) or resumed: by its host, or by itself when every seated player was gone. {@link Room.paused} says where it stands. */
+  paused: (msg: PausedMsg) => void;
   /**
    * A problem that concerns this room but no request: a refused `chat`, `chat_delete`,
    * `chat_mute` or `signal` (`FORBIDDEN`, `RATE_LIMITED`, `INVALID_FIELD`, …; the client's
@@ -407,6 +410,31 @@ export class Room<V = unknown, A = unknown> extends Emitter<RoomEvents<V, A>> {
   /** Whether the room's host muted `player`'s chat (this player's by default). */
   isMuted(player: string = this.#host.playerId()): boolean {
     return this.members.some((m) => m.id === player && m.muted === true);
+  }
+
+  /** Room time stands still (the host paused, or every seated player is gone): game actions are refused with `PAUSED`. */
+  get paused(): boolean {
+    return this.info.paused === true;
+  }
+
+  /**
+   * The host stops room time: no timer, turn clock or tick runs until {@link resume}. Every
+   * member gets the `paused` event; anyone but the host gets an `error` (`FORBIDDEN`).
+   * False when there is no connection to send it on.
+   */
+  pause(): boolean {
+    return this.#host.send({ t: 'pause', room: this.id });
+  }
+
+  /** The host starts room time again; every member gets the `paused` event with `paused: false`. */
+  resume(): boolean {
+    return this.#host.send({ t: 'resume', room: this.id });
+  }
+
+  /** @internal */
+  _paused(msg: PausedMsg): void {
+    this.info = { ...this.info, paused: msg.paused };
+    this.emit('paused', msg);
   }
 
   /** Ask for a fresh snapshot; resolves when it has arrived. */
