@@ -132,6 +132,15 @@ async fn a_ticking_room_sends_one_patch_per_tick_and_acks_inputs_with_the_tick_t
     act(&mut ada, &room, 2, json!({"type": "turn", "dir": "up"})).await;
     // A retry of the waiting input is kept once.
     act(&mut ada, &room, 2, json!({"type": "turn", "dir": "up"})).await;
+    // The room answers a `sync` after what the connection sent before it: only then has it
+    // buffered the input, and only then may time move.
+    ada.send_text(&json!({"t": "sync", "room": room}).to_string())
+        .await;
+    within(
+        "the room to read the input",
+        ada.until(|m| matches!(m, ServerMsg::Snapshot { .. })),
+    )
+    .await;
     tokio::time::advance(TICK).await;
     let (_, v, ops) = patch(&mut ada).await;
     assert_eq!(v, started + 4);
@@ -144,15 +153,7 @@ async fn a_ticking_room_sends_one_patch_per_tick_and_acks_inputs_with_the_tick_t
     });
     assert!(queued, "the tick queued Ada's turn: {ops}");
     // The tick's log entry holds the input once; a retry now is answered from the books.
-    let (status, page) = request(
-        srv.addr(),
-        "GET",
-        &format!("/api/v1/rooms/{room}/log?after={}", v - 1),
-        &[],
-        None,
-    )
-    .await;
-    assert_eq!(status, 200);
+    let page = log_after(srv.addr(), &room, v - 1).await;
     let entry = &page["entries"][0];
     assert_eq!(entry["kind"], json!("tick"));
     assert_eq!(entry["inputs"].as_array().unwrap().len(), 1, "{entry}");
@@ -253,21 +254,8 @@ async fn a_paused_turn_clock_stands_still_and_runs_out_as_late_as_the_pause_last
         json!(1),
         "Ada ran out of time and 1 was added"
     );
-    let (_, page) = request(
-        srv.addr(),
-        "GET",
-        &format!("/api/v1/rooms/{room}/log?after={dealt}"),
-        &[],
-        None,
-    )
-    .await;
-    let kinds: Vec<&str> = page["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["kind"].as_str().unwrap())
-        .collect();
-    assert_eq!(kinds, ["pause", "resume", "clock"]);
+    let page = log_after(srv.addr(), &room, dealt).await;
+    assert_eq!(kinds(&page), ["pause", "resume", "clock"]);
     clock.thaw();
     srv.stop().await.unwrap();
 }
@@ -317,27 +305,31 @@ async fn a_room_pauses_itself_when_every_player_is_gone_and_resumes_when_one_ret
     tokio::time::advance(TICK).await;
     let (_, v, _) = patch(&mut ada).await;
     assert_eq!(v, at + 2, "the resume, then a tick");
-    let (_, page) = request(
-        srv.addr(),
-        "GET",
-        &format!("/api/v1/rooms/{room}/log?after={}", at - 1),
-        &[],
-        None,
-    )
-    .await;
-    let kinds: Vec<&str> = page["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["kind"].as_str().unwrap())
-        .collect();
-    assert_eq!(kinds, ["pause", "resume", "tick"]);
+    let page = log_after(srv.addr(), &room, at - 1).await;
+    assert_eq!(kinds(&page), ["pause", "resume", "tick"]);
     assert!(
         page["entries"][0].get("by").is_none(),
         "the room paused itself"
     );
     clock.thaw();
     srv.stop().await.unwrap();
+}
+
+/// A page of `room`'s log: the entries above version `after`.
+async fn log_after(addr: std::net::SocketAddr, room: &str, after: u64) -> Value {
+    let path = format!("/api/v1/rooms/{room}/log?after={after}");
+    let (status, page) = request(addr, "GET", &path, &[], None).await;
+    assert_eq!(status, 200, "{page}");
+    page
+}
+
+/// The `kind` of each entry of a log page.
+fn kinds(page: &Value) -> Vec<&str> {
+    let entries = page["entries"].as_array().unwrap();
+    entries
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect()
 }
 
 /// Every entry of `room`'s log, a page at a time.
