@@ -15,7 +15,8 @@
 #
 #   bench/compare.sh                 # everything (~10 minutes)
 #   QUICK=1 bench/compare.sh         # shorter windows and fewer rows (~3 minutes)
-#   ONLY=act,fanout bench/compare.sh # some sections: target, knee, fanout, durability, join, idle
+#   ONLY=act,fanout bench/compare.sh # some sections: target, knee, fanout, durability, join, idle,
+#                                    # tick
 #   ONLY=metrics bench/compare.sh    # the target workload with metrics on and off, twice each
 #                                    # (not in the default set)
 #   SCHEDULE=clustered bench/compare.sh  # a room's players back to back (default: spread, a
@@ -39,7 +40,7 @@ if [ "$QUICK" = 1 ]; then
 else
   WARMUP=${WARMUP:-3}; DURATION=${DURATION:-10}
 fi
-ONLY=${ONLY:-target,knee,fanout,durability,join,idle}
+ONLY=${ONLY:-target,knee,fanout,durability,join,idle,tick}
 # When in each interval the players act, for both generators (see `arbiter bench --schedule`).
 SCHEDULE=${SCHEDULE:-spread}
 APORT=${APORT:-17878}
@@ -239,6 +240,19 @@ if want metrics; then
   done
 fi
 
+if want tick; then
+  # Real-time rooms: rooms of 8 players ticking at 30 Hz (the `drift` game, the same room on
+  # both servers), every player sending a steering input every tick; more rooms per row.
+  # Colyseus runs setSimulationInterval(33 ms) and sends each tick's patch at once.
+  if [ "$QUICK" = 1 ]; then TICKROOMS="25 50"; else TICKROOMS="10 25 50 75"; fi
+  for r in $TICKROOMS; do
+    row "tick-arbiter-$r" arbiter arbiter --workload tick --rooms "$r" --clients 8 --tick-ms 33 "${W[@]}"
+    row "tick-colyseus-$r" colyseus-immediate colyseus --workload tick --rooms "$r" --clients 8 --tick-ms 33 "${W[@]}"
+  done
+  # Every tick kept on SQLite, acknowledged inputs durable before their ack (strict).
+  row tick-arbiter-sqlite-strict-50 arbiter-sqlite-strict arbiter-sqlite-strict --workload tick --rooms 50 --clients 8 --tick-ms 33 "${W[@]}"
+fi
+
 if want join; then
   # 2,000 clients joining (500 rooms of 4) as fast as each server takes them.
   row join-arbiter arbiter arbiter --workload join --rooms 500 --clients 4 --concurrency 256
@@ -263,7 +277,7 @@ fi
 {
   echo "# Arbiter vs Colyseus, against a bare server — $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) CPUs, server on CPU $SERVER_CPU, load on CPU $LOAD_CPU"
   echo "# load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
-  for section in target knee fanout durability metrics join idle; do
+  for section in target knee fanout durability metrics tick join idle; do
     sf=("$OUT"/"$section"-*.json)
     [ ${#sf[@]} -eq 0 ] && continue
     echo

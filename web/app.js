@@ -497,8 +497,9 @@ function renderMe() {
 function renderGames() {
   const list = $('#games');
   if (!S.games.length) return list.replaceChildren(h('li', { class: 'muted' }, 'No games available (is the server up?).'));
-  // The benchmark's counter goes last: it is a workload more than a game.
-  const games = [...S.games].sort((a, b) => (a.name === 'counter') - (b.name === 'counter'));
+  // The benchmark games go last: they are workloads more than games.
+  const bench = (g) => g.name === 'counter' || g.name === 'drift';
+  const games = [...S.games].sort((a, b) => bench(a) - bench(b));
   const pick = $('#f-game');
   if (pick.options.length === 1) pick.append(...games.map((g) => h('option', { value: g.name }, g.title)));
   list.replaceChildren(...games.map((g) => {

@@ -8,6 +8,11 @@
 //
 //   node loadgen.js --url ws://127.0.0.1:2567 --rooms 250 --clients 4 --interval-ms 100 \
 //     --warmup 3 --duration 10 --server-pid 1234 --label colyseus --json out.json
+//
+// `--workload tick` drives the `drift` room instead (`arbiter bench --workload tick`): rooms
+// ticking every --tick-ms, every player steering every --interval-ms (default: once per tick).
+// Each tick's patch is timed at every member from when the tick was due: the room's
+// setInterval runs a tick `tickMs` after the previous one started (`at` of the previous tick).
 'use strict';
 
 const fs = require('fs');
@@ -18,13 +23,17 @@ function parseArgs(argv) {
     url: 'ws://127.0.0.1:2567', workload: 'act', rooms: 250, clients: 4, spectators: 0,
     intervalMs: 100, warmup: 3, duration: 10, drain: 3, setupTimeout: 60, concurrency: 64,
     serverPid: 0, label: 'colyseus', json: '', format: 'table', schedule: 'clustered',
+    tickMs: 33,
   };
+  let interval = false;
   for (let i = 2; i < argv.length; i += 2) {
     const k = argv[i].replace(/^--/, '').replace(/-([a-z])/g, (_, c) => c.toUpperCase());
     if (!(k in o)) throw new Error(`unknown option ${argv[i]}`);
     const v = argv[i + 1];
     o[k] = typeof o[k] === 'number' ? Number(v) : v;
+    if (k === 'intervalMs') interval = true;
   }
+  if (o.workload === 'tick' && !interval) o.intervalMs = o.tickMs;
   const host = new URL(o.url.replace(/^ws/, 'http')).hostname;
   if (!/^127\./.test(host) && host !== 'localhost') throw new Error('load is only sent to 127.0.0.0/8');
   if (!['clustered', 'spread'].includes(o.schedule)) throw new Error(`unknown schedule ${o.schedule}`);
@@ -68,6 +77,9 @@ function procStats(a, b, pid, actions) {
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+// The system clock in ms, to the microsecond (the server's `at` is on the same clock).
+const wallMs = () => performance.timeOrigin + performance.now();
+const COMPASS = [[1, 0], [1, 1], [0, 1], [-1, 1], [-1, 0], [-1, -1], [0, -1], [1, -1]];
 
 async function main() {
   const o = parseArgs(process.argv);
@@ -75,8 +87,10 @@ async function main() {
   const total = o.rooms * perRoom;
   const players = o.rooms * o.clients;
   const sdk = new Client(o.url.replace(/^ws/, 'http'));
-  const c = { sent: 0, acks: 0, acksInWindow: 0, measuredSent: 0, measuredAnswered: 0, updates: 0, frames: 0, errors: 0, disconnects: 0, joined: 0, failed: 0, skipped: 0 };
-  const joinLat = new Lat(), ackLat = new Lat(), updLat = new Lat();
+  const ticking = o.workload === 'tick';
+  const game = ticking ? 'drift' : 'counter';
+  const c = { sent: 0, acks: 0, acksInWindow: 0, measuredSent: 0, measuredAnswered: 0, updates: 0, frames: 0, errors: 0, disconnects: 0, joined: 0, failed: 0, skipped: 0, bytes: 0, tickPatches: 0 };
+  const joinLat = new Lat(), ackLat = new Lat(), updLat = new Lat(), tickLat = new Lat();
   let firstError = null;
   let win = null; // {start, measure, end} in performance.now() ms
   let stopping = false;
@@ -115,7 +129,7 @@ async function main() {
     try {
       let cr;
       if (m === 0) {
-        cr = await sdk.create('counter', { name: `b${r * perRoom + m}`, maxPlayers: o.clients, maxSpectators: o.spectators });
+        cr = await sdk.create(game, { name: `b${r * perRoom + m}`, maxPlayers: o.clients, maxSpectators: o.spectators, tickMs: o.tickMs });
         room.resolve(cr.roomId);
       } else {
         const id = await room.id;
@@ -123,7 +137,8 @@ async function main() {
         cr = await sdk.joinById(id, { name: `b${r * perRoom + m}`, as: player ? 'player' : 'spectator' });
       }
       // First state received.
-      if (!cr.state || cr.state.actions === undefined) await new Promise((res) => cr.onStateChange.once(res));
+      const ready = (s) => s && (ticking ? s.tick !== undefined : s.actions !== undefined);
+      if (!ready(cr.state)) await new Promise((res) => cr.onStateChange.once(res));
       const now = performance.now();
       joinLat.record((now - t0) * 1000);
       lastJoined = now; c.joined++;
@@ -147,7 +162,28 @@ async function main() {
     const room = rooms[mem.r];
     let seen = mem.cr.state.actions || 0;
     mem.pending = [];
-    mem.cr.onStateChange((state) => {
+    // Payload bytes of every message this member receives.
+    const events = mem.cr.connection.events;
+    const onmessage = events.onmessage;
+    events.onmessage = (e) => {
+      const now = performance.now();
+      if (win && now >= win.measure && now < win.end) c.bytes += e.data.byteLength || e.data.length || 0;
+      onmessage(e);
+    };
+    if (ticking) {
+      let prev = { tick: mem.cr.state.tick, at: mem.cr.state.at };
+      mem.cr.onStateChange((state) => {
+        const arrival = wallMs();
+        const now = performance.now();
+        const inWin = win && now >= win.measure && now < win.end;
+        if (inWin) { c.updates++; c.frames++; }
+        if (state.tick === prev.tick + 1 && inWin) {
+          c.tickPatches++;
+          tickLat.record((arrival - (prev.at + o.tickMs)) * 1000);
+        }
+        prev = { tick: state.tick, at: state.at };
+      });
+    } else mem.cr.onStateChange((state) => {
       const now = performance.now();
       const inWin = win && now >= win.measure && now < win.end;
       if (inWin) { c.updates++; c.frames++; }
@@ -164,7 +200,7 @@ async function main() {
         const p = mem.pending.shift();
         if (p.seq < msg.seq) continue;
         c.acks++; if (inWin) c.acksInWindow++;
-        if (p.measured) { c.measuredAnswered++; ackLat.record((now - p.t0) * 1000); answered(room, msg.n, p.t0); }
+        if (p.measured) { c.measuredAnswered++; ackLat.record((now - p.t0) * 1000); if (!ticking) answered(room, msg.n, p.t0); }
       }
     });
     mem.cr.onMessage('reject', () => { c.errors++; });
@@ -173,7 +209,7 @@ async function main() {
   }
 
   let serverA = null, selfA = null, serverB = null, selfB = null, measuredMs = 0;
-  if (o.workload === 'act') {
+  if (o.workload === 'act' || ticking) {
     const start = performance.now() + 50;
     win = { start, measure: start + o.warmup * 1000, end: start + (o.warmup + o.duration) * 1000 };
     const acting = members.filter((m) => m.player);
@@ -194,7 +230,10 @@ async function main() {
         const measured = now >= win.measure;
         mem.pending.push({ seq, t0: now, measured });
         c.sent++; if (measured) c.measuredSent++;
-        mem.cr.send('add', { seq, n: 1 });
+        if (ticking) {
+          const [dx, dy] = COMPASS[(seq + idx) % 8];
+          mem.cr.send('steer', { seq, dx, dy });
+        } else mem.cr.send('add', { seq, n: 1 });
         due += o.intervalMs;
         const after = performance.now();
         while (due <= after) { due += o.intervalMs; c.skipped++; }
@@ -236,18 +275,28 @@ async function main() {
   if (!o.serverPid) notes.push('no --server-pid: no server CPU or RSS');
   const joinWall = firstConnect !== null && lastJoined !== null ? lastJoined - firstConnect : 0;
   const report = {
-    label: o.label, target: 'colyseus', workload: o.workload, game: 'counter',
+    label: o.label, target: 'colyseus', workload: o.workload, game,
     rooms: o.rooms, clients: o.clients, spectators: o.spectators, interval_ms: o.intervalMs,
     schedule: o.schedule,
     warmup_s: o.warmup, duration_s: secs, started_at: startedAt, connections: total,
     join: { joined: c.joined, failed: c.failed, wall_ms: joinWall, per_s: joinWall > 0 ? c.joined / (joinWall / 1000) : 0, latency: joinLat.summary() },
-    offered_actions_per_s: o.workload === 'act' ? players * 1000 / o.intervalMs : 0,
+    offered_actions_per_s: o.workload === 'act' || ticking ? players * 1000 / o.intervalMs : 0,
     actions_sent: c.sent, acks: c.acks, actions_per_s: perS(c.acksInWindow),
     updates: c.updates, updates_per_s: perS(c.updates), frames_per_s: perS(c.frames),
     ack_latency: ackLat.summary(), update_latency: updLat.summary(),
     errors: c.errors, disconnects: c.disconnects, unanswered: Math.max(0, c.measuredSent - c.measuredAnswered),
     server, loadgen, notes,
   };
+  if (ticking) {
+    const joined = Math.max(1, c.joined);
+    report.tick = {
+      tick_ms: o.tickMs,
+      ticks_per_s: perS(c.tickPatches) / joined,
+      tick_latency: tickLat.summary(),
+      bytes_per_client_per_s: perS(c.bytes) / joined,
+      cpu_ms_per_room_s: (server.cpu_user_pct + server.cpu_sys_pct) * 10 / Math.max(1, o.rooms),
+    };
+  }
   if (o.json) fs.writeFileSync(o.json, JSON.stringify(report, null, 2));
   console.log(JSON.stringify(report));
   process.exit(0);

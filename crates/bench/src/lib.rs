@@ -39,6 +39,11 @@ pub enum WorkloadArg {
     Join,
     /// Join, then stay idle for `--duration` seconds: server memory per connection.
     Idle,
+    /// A real-time room: rooms of `drift` ticking every `--tick-ms`, every player sending a
+    /// steering input every `--interval-ms` (by default once per tick); measured: each tick's
+    /// patch at every member against the tick's due time, bytes per client per second and
+    /// server CPU per room.
+    Tick,
 }
 
 /// How the report is printed.
@@ -61,9 +66,10 @@ pub struct BenchArgs {
     /// The workload.
     #[arg(long, value_enum, default_value = "act")]
     pub workload: WorkloadArg,
-    /// The game (`counter`: every action changes state all members see).
-    #[arg(long, default_value = "counter")]
-    pub game: String,
+    /// The game: `counter` for `act` (every action changes state all members see), `drift`
+    /// for `tick` (the default of each).
+    #[arg(long)]
+    pub game: Option<String>,
     /// Rooms.
     #[arg(long, short = 'R', default_value_t = 250)]
     pub rooms: u32,
@@ -73,9 +79,13 @@ pub struct BenchArgs {
     /// Spectators per room.
     #[arg(long, short = 'S', default_value_t = 0)]
     pub spectators: u32,
-    /// Each player acts every this many milliseconds.
-    #[arg(long, short = 'T', default_value_t = 100)]
-    pub interval_ms: u64,
+    /// Each player acts every this many milliseconds (default 100; with `--workload tick`,
+    /// `--tick-ms`).
+    #[arg(long, short = 'T')]
+    pub interval_ms: Option<u64>,
+    /// With `--workload tick`: the rooms' tick, ms (33 is 30 Hz).
+    #[arg(long, default_value_t = 33)]
+    pub tick_ms: u64,
     /// When in each interval the players act: `clustered` (player i of n at i/n, so a room's
     /// players back to back) or `spread` (a room's players far apart, as people acting on their
     /// own). Every report names it.
@@ -194,6 +204,11 @@ fn print(
             println!("{}", text.map_err(|e| e.to_string())?);
         }
         Format::Table => {
+            let (tick, reports): (Vec<_>, Vec<_>) =
+                reports.iter().cloned().partition(|r| r.workload == "tick");
+            if !tick.is_empty() {
+                print!("{}", report::tick_table(&tick));
+            }
             let (act, other): (Vec<_>, Vec<_>) =
                 reports.iter().cloned().partition(|r| r.workload == "act");
             if !act.is_empty() {
@@ -225,7 +240,8 @@ fn print(
             if !other.is_empty() {
                 print!("{}", report::join_table(&other));
             }
-            print!("{}", report::notes(reports));
+            print!("{}", report::notes(&tick));
+            print!("{}", report::notes(&reports));
         }
     }
     Ok(())
@@ -244,15 +260,25 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
         }
         return print(&reports, args.format, args.reference.as_deref());
     }
-    if args.game != "counter" {
+    let tick = args.workload == WorkloadArg::Tick;
+    let game = args
+        .game
+        .clone()
+        .unwrap_or_else(|| if tick { "drift" } else { "counter" }.into());
+    if game != if tick { "drift" } else { "counter" } {
         return Err(format!(
-            "--game {}: the load generator drives `counter` (every action is accepted and \
-             seen by every member)",
-            args.game
+            "--game {game}: the load generator drives `counter` (every action is accepted and \
+             seen by every member), or `drift` with --workload tick"
         ));
     }
-    if args.clients == 0 || args.rooms == 0 || args.interval_ms == 0 {
+    let interval_ms = args
+        .interval_ms
+        .unwrap_or(if tick { args.tick_ms } else { 100 });
+    if args.clients == 0 || args.rooms == 0 || interval_ms == 0 {
         return Err("--rooms, --clients and --interval-ms must be at least 1".into());
+    }
+    if tick && !(10..=1_000).contains(&args.tick_ms) {
+        return Err("--tick-ms must be between 10 and 1000".into());
     }
     if args.abuse.is_some() && args.workload != WorkloadArg::Act {
         return Err("--abuse runs beside the act workload".into());
@@ -290,12 +316,14 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
             WorkloadArg::Act => load::Workload::Act,
             WorkloadArg::Join => load::Workload::Join,
             WorkloadArg::Idle => load::Workload::Idle,
+            WorkloadArg::Tick => load::Workload::Tick,
         },
-        game: args.game.clone(),
+        game,
         rooms: args.rooms,
         clients: args.clients,
         spectators: args.spectators,
-        interval: Duration::from_millis(args.interval_ms),
+        interval: Duration::from_millis(interval_ms),
+        tick_ms: args.tick_ms,
         schedule: args.schedule,
         warmup: secs(args.warmup, "warmup")?,
         duration: secs(args.duration, "duration")?,

@@ -9,7 +9,7 @@
 use crate::abuse;
 use crate::hist::Latency;
 use crate::procstat::{self, Sample};
-use crate::report::{JoinStats, NodeStats, ProcStats, Report, RouteStats};
+use crate::report::{JoinStats, NodeStats, ProcStats, Report, RouteStats, TickStats};
 use crate::schedule::{self, Route, Slot};
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
@@ -53,6 +53,8 @@ pub(crate) struct Plan {
     pub(crate) clients: u32,
     pub(crate) spectators: u32,
     pub(crate) interval: Duration,
+    /// The rooms' tick (`Workload::Tick`), ms.
+    pub(crate) tick_ms: u64,
     /// When in each interval each player acts.
     pub(crate) schedule: schedule::Schedule,
     pub(crate) warmup: Duration,
@@ -71,7 +73,7 @@ pub(crate) struct Plan {
     pub(crate) abuse_targets: Vec<Target>,
 }
 
-/// The three workloads.
+/// The workloads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Workload {
     /// Join, then players act every interval.
@@ -80,6 +82,8 @@ pub(crate) enum Workload {
     Join,
     /// Join, then sit idle (memory per connection).
     Idle,
+    /// Join rooms that tick, then players send inputs every interval.
+    Tick,
 }
 
 impl Workload {
@@ -88,7 +92,13 @@ impl Workload {
             Self::Act => "act",
             Self::Join => "join",
             Self::Idle => "idle",
+            Self::Tick => "tick",
         }
+    }
+
+    /// Whether players send actions on a schedule.
+    fn acts(self) -> bool {
+        matches!(self, Self::Act | Self::Tick)
     }
 }
 
@@ -118,6 +128,10 @@ struct Counters {
     joined: Cell<u64>,
     join_failed: Cell<u64>,
     skipped_ticks: Cell<u64>,
+    /// Payload bytes of the frames received in the window.
+    bytes: Cell<u64>,
+    /// Tick patches received in the window.
+    tick_patches: Cell<u64>,
 }
 
 fn bump(c: &Cell<u64>) {
@@ -134,6 +148,11 @@ struct Shared {
     upd_lat: RefCell<[Latency; 2]>,
     /// How late measured actions left against their schedule: the generator's own delay.
     send_lag: RefCell<Latency>,
+    /// From each tick's due time to each member receiving its patch (`Workload::Tick`).
+    tick_lat: RefCell<Latency>,
+    /// The system clock, read once, and the instant it was read: arrival times on the same
+    /// clock as the server's room time, without the system clock's steps in between.
+    wall0: (Duration, Instant),
     first_connect: Cell<Option<Instant>>,
     last_joined: Cell<Option<Instant>>,
     window: watch::Receiver<Option<Window>>,
@@ -200,6 +219,11 @@ impl Track {
 struct RoomCtx {
     id: watch::Sender<Option<Result<String, ()>>>,
     track: RefCell<Track>,
+    /// `Workload::Tick`: the room time (ms) tick 0 was due, as the least `at − tick × tick_ms`
+    /// seen. The room ticks on a fixed schedule (each tick one period after the previous was
+    /// due) and records a tick at its firing time, never before it was due, so the least
+    /// such value is the schedule's origin once one tick fired within its millisecond.
+    origin: Cell<Option<i64>>,
 }
 
 /// The fields of a server message the generator reads.
@@ -244,7 +268,109 @@ pub(crate) fn joined_room_id(text: &str) -> Result<String, String> {
         .ok_or_else(|| "joined without a room id".to_string())
 }
 
+/// A `patch` of a ticking `drift` room: the `tick` and `at` its operations set (besides what
+/// [`Lite`] reads).
+#[derive(Deserialize)]
+struct TickLite<'a> {
+    #[serde(borrow)]
+    t: Cow<'a, str>,
+    #[serde(default)]
+    seq: Option<u64>,
+    #[serde(default, borrow)]
+    ops: Vec<Op<'a>>,
+    /// A `snapshot`'s view (sent instead of a patch when it is smaller: when every dot moves).
+    #[serde(default)]
+    view: Option<TickView>,
+}
+
+/// The fields of a `drift` view the generator reads.
+#[derive(Deserialize)]
+struct TickView {
+    tick: u64,
+    at: u64,
+}
+
+/// One JSON Patch operation; only whole-number values are kept.
+#[derive(Deserialize)]
+struct Op<'a> {
+    #[serde(borrow)]
+    path: Cow<'a, str>,
+    #[serde(default)]
+    value: Whole,
+}
+
+/// A JSON value that is read only when it is a non-negative integer.
+#[derive(Default)]
+struct Whole(Option<u64>);
+
+impl<'de> Deserialize<'de> for Whole {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Whole;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_u64<E>(self, n: u64) -> Result<Whole, E> {
+                Ok(Whole(Some(n)))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Whole, E> {
+                Ok(Whole(None))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Whole, E> {
+                Ok(Whole(None))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Whole, E> {
+                Ok(Whole(None))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Whole, E> {
+                Ok(Whole(None))
+            }
+            fn visit_unit<E>(self) -> Result<Whole, E> {
+                Ok(Whole(None))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut a: A) -> Result<Whole, A::Error> {
+                while a.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(Whole(None))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut a: A) -> Result<Whole, A::Error> {
+                while a
+                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(Whole(None))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl TickLite<'_> {
+    /// The `(tick, at)` a patch sets or a snapshot holds, when it has both.
+    fn tick_at(&self) -> Option<(u64, u64)> {
+        if let Some(view) = &self.view {
+            return Some((view.tick, view.at));
+        }
+        let field = |name: &str| {
+            self.ops
+                .iter()
+                .find(|op| op.path == name)
+                .and_then(|op| op.value.0)
+        };
+        Some((field("/tick")?, field("/at")?))
+    }
+}
+
+fn parse_tick_frame(text: &str) -> Result<Vec<TickLite<'_>>, serde_json::Error> {
+    messages(text)
+}
+
 pub(crate) fn parse_frame(text: &str) -> Result<Vec<Lite<'_>>, serde_json::Error> {
+    messages(text)
+}
+
+/// The messages of a frame: one message, or a batch (an array of them).
+fn messages<'a, T: Deserialize<'a>>(text: &'a str) -> Result<Vec<T>, serde_json::Error> {
     if text.trim_start().starts_with('[') {
         serde_json::from_str(text)
     } else {
@@ -291,6 +417,13 @@ pub(crate) async fn run(plan: Plan) -> Result<Report, String> {
         ack_lat: RefCell::default(),
         upd_lat: RefCell::default(),
         send_lag: RefCell::new(Latency::new()),
+        tick_lat: RefCell::new(Latency::new()),
+        wall0: (
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default(),
+            Instant::now(),
+        ),
         first_connect: Cell::new(None),
         last_joined: Cell::new(None),
         window: window_rx,
@@ -305,6 +438,7 @@ pub(crate) async fn run(plan: Plan) -> Result<Report, String> {
             Rc::new(RoomCtx {
                 id: watch::channel(None).0,
                 track: RefCell::new(Track::new(plan.clients + plan.spectators)),
+                origin: Cell::new(None),
             })
         })
         .collect();
@@ -369,7 +503,7 @@ pub(crate) async fn run(plan: Plan) -> Result<Report, String> {
             self_b = procstat::sample(std::process::id());
             measured = measured_from.elapsed();
         }
-        Workload::Act => {
+        Workload::Act | Workload::Tick => {
             let start = Instant::now() + Duration::from_millis(50);
             let w = Window {
                 start,
@@ -542,7 +676,7 @@ pub(crate) async fn run(plan: Plan) -> Result<Report, String> {
             },
             latency: join_lat.summary(),
         },
-        offered_actions_per_s: if plan.workload == Workload::Act {
+        offered_actions_per_s: if plan.workload.acts() {
             schedule::offered_per_s(players, plan.interval)
         } else {
             0.0
@@ -568,6 +702,13 @@ pub(crate) async fn run(plan: Plan) -> Result<Report, String> {
         routes,
         nodes: if cluster { nodes } else { Vec::new() },
         abuse: abuse_stats,
+        tick: (plan.workload == Workload::Tick).then(|| TickStats {
+            tick_ms: plan.tick_ms,
+            ticks_per_s: per_s(n.tick_patches.get()) / (joined.max(1) as f64),
+            tick_latency: shared.tick_lat.borrow().summary(),
+            bytes_per_client_per_s: per_s(n.bytes.get()) / (joined.max(1) as f64),
+            cpu_ms_per_room_s: server.cpu_pct() * 10.0 / f64::from(plan.rooms.max(1)),
+        }),
         notes,
     })
 }
@@ -661,8 +802,13 @@ async fn setup(shared: &Shared, room: &RoomCtx, slot: Slot, ws: &mut Ws) -> Resu
     expect(ws, "welcome").await?;
     let role = if slot.player { "player" } else { "spectator" };
     let room_id = if slot.creator {
+        let config = if plan.workload == Workload::Tick {
+            format!(r#","config":{{"tick_ms":{}}}"#, plan.tick_ms)
+        } else {
+            String::new()
+        };
         let create = format!(
-            r#"{{"t":"create","rid":1,"game":"{}","public":false,"max_players":{},"max_spectators":{},"as":"player"}}"#,
+            r#"{{"t":"create","rid":1,"game":"{}","public":false,"max_players":{},"max_spectators":{},"as":"player"{config}}}"#,
             plan.game,
             plan.clients.max(1),
             plan.spectators.max(1),
@@ -745,12 +891,13 @@ async fn client(
     let mut stop = shared.stop.clone();
     let mut window_rx = shared.window.clone();
     let mut window: Option<Window> = *window_rx.borrow();
-    let act_enabled = slot.player && plan.workload == Workload::Act;
+    let act_enabled = slot.player && plan.workload.acts();
+    let ticking = plan.workload == Workload::Tick;
     let mut next_act: Option<Instant> = None;
     let mut done_acting = false;
     let mut seq: u64 = 0;
     // Outstanding actions: (seq, sent at, measured).
-    let mut pending: VecDeque<(u64, Instant, bool)> = VecDeque::new();
+    let mut pending: Pending = VecDeque::new();
     let act_prefix = format!(r#"{{"t":"act","room":"{room_id}","seq":"#);
     let far = Instant::now() + Duration::from_secs(365 * 24 * 3600);
 
@@ -779,7 +926,13 @@ async fn client(
                 if measured {
                     shared.send_lag.borrow_mut().record(now.saturating_duration_since(due));
                 }
-                let text = format!(r#"{act_prefix}{seq},"action":{{"type":"add","n":1}}}}"#);
+                let text = if ticking {
+                    // Round the compass, each player from its own point: the dot always moves.
+                    let (dx, dy) = COMPASS[((seq + player_index) % 8) as usize];
+                    format!(r#"{act_prefix}{seq},"action":{{"type":"steer","dx":{dx},"dy":{dy}}}}}"#)
+                } else {
+                    format!(r#"{act_prefix}{seq},"action":{{"type":"add","n":1}}}}"#)
+                };
                 pending.push_back((seq, now, measured));
                 bump(&n.actions_sent);
                 if measured { bump(&n.measured_sent); }
@@ -818,7 +971,16 @@ async fn client(
                 };
                 let in_window = window.is_some_and(|w| now >= w.measure && now < w.end);
                 let counting = window.is_some_and(|w| now >= w.measure);
-                if in_window { bump(&n.frames); }
+                if in_window {
+                    bump(&n.frames);
+                    n.bytes.set(n.bytes.get() + text.len() as u64);
+                }
+                if ticking {
+                    if tick_frame(&shared, &room, &text, now, in_window, route, &mut pending).is_err() {
+                        bump(&n.errors);
+                    }
+                    continue;
+                }
                 let Ok(msgs) = parse_frame(&text) else {
                     bump(&n.errors);
                     continue;
@@ -857,6 +1019,91 @@ async fn client(
         }
     }
     let _ = ws.close(None).await;
+}
+
+/// Steering that goes round the compass.
+const COMPASS: [(i8, i8); 8] = [
+    (1, 0),
+    (1, 1),
+    (0, 1),
+    (-1, 1),
+    (-1, 0),
+    (-1, -1),
+    (0, -1),
+    (1, -1),
+];
+
+/// Outstanding actions of one client: (seq, sent at, measured).
+type Pending = VecDeque<(u64, Instant, bool)>;
+
+/// A frame of a ticking room: each tick's patch timed against the tick's due time, each
+/// input's `ack` (which comes with the tick that took it) against its sending.
+fn tick_frame(
+    shared: &Shared,
+    room: &RoomCtx,
+    text: &str,
+    now: Instant,
+    in_window: bool,
+    route: Route,
+    pending: &mut Pending,
+) -> Result<(), serde_json::Error> {
+    let n = &shared.n;
+    let tick_ms = i64::try_from(shared.plan.tick_ms).unwrap_or(i64::MAX);
+    for m in parse_tick_frame(text)? {
+        match m.t.as_ref() {
+            "patch" | "snapshot" => {
+                if in_window {
+                    bump(&n.updates);
+                }
+                let Some((tick, at)) = m.tick_at() else {
+                    continue;
+                };
+                let (Ok(tick), Ok(at)) = (i64::try_from(tick), i64::try_from(at)) else {
+                    continue;
+                };
+                let origin = at.saturating_sub(tick.saturating_mul(tick_ms));
+                let origin = room.origin.get().map_or(origin, |o| o.min(origin));
+                room.origin.set(Some(origin));
+                if in_window {
+                    bump(&n.tick_patches);
+                    let due_ms = origin.saturating_add(tick.saturating_mul(tick_ms));
+                    let (wall0, mono0) = shared.wall0;
+                    let arrival = wall0 + now.saturating_duration_since(mono0);
+                    let due = Duration::from_millis(u64::try_from(due_ms).unwrap_or(0));
+                    shared
+                        .tick_lat
+                        .borrow_mut()
+                        .record(arrival.saturating_sub(due));
+                }
+            }
+            "ack" | "reject" => {
+                if m.t == "reject" {
+                    bump(&n.errors);
+                }
+                let Some(s) = m.seq else { continue };
+                while let Some(&(ps, sent, measured)) = pending.front() {
+                    if ps > s {
+                        break;
+                    }
+                    pending.pop_front();
+                    if ps < s {
+                        continue;
+                    }
+                    bump(&n.acks);
+                    if in_window {
+                        bump(&n.acks_in_window[route.index()]);
+                    }
+                    if measured {
+                        bump(&n.measured_answered);
+                        shared.ack_lat.borrow_mut()[route.index()].record(now - sent);
+                    }
+                }
+            }
+            "error" => bump(&n.errors),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// Now as RFC 3339 UTC, without a date library.
@@ -942,6 +1189,27 @@ mod tests {
         let s = all.summary();
         assert!((s.max_ms - 4.0).abs() < 0.01, "{s:?}");
         assert!((s.p50_ms - 3.0).abs() < 0.01, "{s:?}");
+    }
+
+    #[test]
+    fn a_tick_patch_or_snapshot_gives_its_tick_and_time() {
+        let frame = r#"[{"t":"patch","room":"r_1","from":40,"v":41,"ops":[{"op":"replace","path":"/at","value":1765000000123},{"op":"replace","path":"/dots/p_a/x","value":-4},{"op":"add","path":"/dots/p_b","value":{"x":1,"y":2}},{"op":"replace","path":"/tick","value":39}]},{"t":"ack","room":"r_1","seq":3,"v":41}]"#;
+        let msgs = parse_tick_frame(frame).expect("parses");
+        assert_eq!(msgs.len(), 2);
+        assert_eq!(msgs[0].tick_at(), Some((39, 1_765_000_000_123)));
+        assert_eq!(
+            (msgs[1].t.as_ref(), msgs[1].seq, msgs[1].tick_at()),
+            ("ack", Some(3), None)
+        );
+        let snapshot = r#"{"t":"snapshot","room":"r_1","v":42,"view":{"tick_ms":33,"tick":40,"at":1765000000156,"dots":{"p_a":{"x":3,"y":4,"dx":1,"dy":0}}}}"#;
+        let msgs = parse_tick_frame(snapshot).expect("parses");
+        assert_eq!(msgs[0].tick_at(), Some((40, 1_765_000_000_156)));
+        // A patch that moves dots but not the clock names no tick.
+        let partial = r#"{"t":"patch","room":"r_1","from":1,"v":2,"ops":[{"op":"replace","path":"/tick","value":1}]}"#;
+        assert_eq!(
+            parse_tick_frame(partial).expect("parses")[0].tick_at(),
+            None
+        );
     }
 
     #[test]

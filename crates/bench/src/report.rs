@@ -70,8 +70,29 @@ pub(crate) struct Report {
     /// What the hostile connections of `--abuse` did in the window. Absent without them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) abuse: Option<AbuseStats>,
+    /// The `tick` workload's measures. Absent from other workloads' reports.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) tick: Option<TickStats>,
     /// Anything the reader should know (load-bound, limits hit, …).
     pub(crate) notes: Vec<String>,
+}
+
+/// What the `tick` workload measures besides the inputs' acks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub(crate) struct TickStats {
+    /// The rooms' tick, ms.
+    pub(crate) tick_ms: u64,
+    /// Tick patches each member received per second (1000 / `tick_ms` when none is lost).
+    pub(crate) ticks_per_s: f64,
+    /// From each tick's due time to each member receiving its patch. Arbiter: the room's
+    /// fixed schedule; Colyseus: the previous tick's start plus the interval, when its
+    /// `setInterval` next wanted to run.
+    pub(crate) tick_latency: Summary,
+    /// WebSocket payload bytes each member received per second.
+    pub(crate) bytes_per_client_per_s: f64,
+    /// Server CPU per room: ms of CPU per room per second of the window.
+    pub(crate) cpu_ms_per_room_s: f64,
 }
 
 /// The hostile side of a run (`--abuse`), counted in the measured window.
@@ -598,6 +619,69 @@ pub(crate) fn join_table(reports: &[Report]) -> String {
             format!("{:.1}", r.server.rss_before_kb as f64 / 1024.0),
             format!("{:.1}", r.server.rss_end_kb as f64 / 1024.0),
             format!("{:.1}", r.server.rss_per_conn_kb),
+        ]);
+    }
+    align(&rows)
+}
+
+/// The `tick` workload, one row per report: rooms × players at the tick rate, inputs per
+/// second, tick patches per member per second, from a tick's due time to each member
+/// receiving it, input → ack, bytes per member per second and server CPU per room.
+pub(crate) fn tick_table(reports: &[Report]) -> String {
+    let header = [
+        "label",
+        "workload",
+        "conns",
+        "inputs/s",
+        "ticks/s",
+        "tick p50",
+        "tick p99",
+        "tick max",
+        "ack p50",
+        "ack p99",
+        "KB/client/s",
+        "srv cpu%",
+        "cpu ms/room/s",
+        "srv MB",
+        "gen cpu%",
+        "err",
+        "disc",
+        "lost",
+    ];
+    let mut rows: Vec<Vec<String>> = vec![header.iter().map(|s| (*s).to_string()).collect()];
+    for r in reports {
+        let t = r.tick.unwrap_or_default();
+        let gen_mark = if r.loadgen.cpu_pct() >= LOAD_BOUND_PCT {
+            "!"
+        } else {
+            ""
+        };
+        rows.push(vec![
+            r.label.clone(),
+            format!(
+                "{}x{} @{}ms tick {}ms {}",
+                r.rooms,
+                r.clients,
+                r.interval_ms,
+                t.tick_ms,
+                r.schedule_name()
+            ),
+            r.connections.to_string(),
+            format!("{:.0}", r.actions_per_s),
+            format!("{:.1}", t.ticks_per_s),
+            format!("{:.2}", t.tick_latency.p50_ms),
+            format!("{:.2}", t.tick_latency.p99_ms),
+            format!("{:.2}", t.tick_latency.max_ms),
+            format!("{:.2}", r.ack_latency.p50_ms),
+            format!("{:.2}", r.ack_latency.p99_ms),
+            format!("{:.2}", t.bytes_per_client_per_s / 1_000.0),
+            format!("{:.0}", r.server.cpu_pct()),
+            format!("{:.3}", t.cpu_ms_per_room_s),
+            format!("{:.1}", r.server.rss_end_kb as f64 / 1024.0),
+            format!("{:.0}{gen_mark}", r.loadgen.cpu_pct()),
+            r.errors.to_string(),
+            r.disconnects.to_string(),
+            r.unanswered.to_string(),
         ]);
     }
     align(&rows)

@@ -151,31 +151,34 @@ impl RoomHandle {
 }
 
 /// Maps the room's millisecond clock (what the log records) onto tokio's clock, so timers
-/// follow `tokio::time::pause` in tests.
+/// follow `tokio::time::pause` in tests. The wall clock is read once, to the nanosecond, so
+/// room time is the system clock's milliseconds exactly (not up to 2 ms behind, as two
+/// truncations would make it): a client on the same machine can time a tick's patch
+/// against the tick's room time.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct RoomClock {
-    wall_ms: u64,
+    /// The system clock since the Unix epoch at `start`.
+    wall: Duration,
     start: Instant,
 }
 
 impl RoomClock {
     pub(crate) fn start() -> Self {
-        let wall_ms = SystemTime::now()
+        let wall = SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0);
+            .unwrap_or_default();
         Self {
-            wall_ms,
+            wall,
             start: Instant::now(),
         }
     }
 
     pub(crate) fn now_ms(&self) -> u64 {
-        self.wall_ms + self.start.elapsed().as_millis() as u64
+        (self.wall + self.start.elapsed()).as_millis() as u64
     }
 
     fn instant_of(&self, ms: u64) -> Instant {
-        self.start + Duration::from_millis(ms.saturating_sub(self.wall_ms))
+        self.start + Duration::from_millis(ms).saturating_sub(self.wall)
     }
 }
 

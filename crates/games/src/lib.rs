@@ -3,6 +3,7 @@
 
 pub mod counter;
 pub mod dicegame;
+pub mod drift;
 #[cfg(test)]
 mod golden;
 pub mod owedrahn;
@@ -31,6 +32,7 @@ pub(crate) fn games() -> Registry {
         .with(poker::Poker)
         .with(tcg::Tcg)
         .with(counter::Counter)
+        .with(drift::Drift)
         .with(snake::Snake)
         .with(race::Race)
 }

@@ -14,35 +14,30 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-#[tokio::test]
-async fn the_load_generator_accounts_for_every_action_and_update() {
-    let dir = std::env::temp_dir().join(format!("arbiter-bench-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+/// A real `arbiter serve` (in-memory rooms, `env` set) driven by a real `arbiter bench` with
+/// `args` for a one-second window after a one-second warm-up: its JSON report, and the
+/// server's pid.
+async fn serve_and_bench(name: &str, env: &[(&str, &str)], args: &[&str]) -> (Value, u32) {
+    let dir = temp_dir(name);
     let mut server = Command::new(env!("CARGO_BIN_EXE_arbiter"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--database-url",
-            "memory",
-        ])
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(["--database-url", "memory", "--log", "warn"])
         .arg("--data-dir")
         .arg(&dir)
-        .args(["--log", "warn"])
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
     let addr = support::listening(&mut server, support::PATIENCE).await;
-
     let report = dir.join("report.json");
-    let (rooms, players, spectators) = (3u64, 2u64, 1u64);
+    let pid = server.id();
+    let args: Vec<String> = args.iter().map(|a| (*a).to_string()).collect();
     let out = tokio::task::spawn_blocking({
-        let (addr, report, pid) = (addr, report.clone(), server.id());
+        let report = report.clone();
         move || {
             Command::new(env!("CARGO_BIN_EXE_arbiter"))
                 .args(["bench", "--url", &format!("ws://{addr}/ws")])
-                .args(["-R", &rooms.to_string(), "-C", &players.to_string()])
-                .args(["-S", &spectators.to_string(), "-T", "50"])
+                .args(&args)
                 .args(["--warmup", "1", "-D", "1", "--drain", "3"])
                 .args(["--server-pid", &pid.to_string(), "--format", "json"])
                 .arg("--json")
@@ -62,7 +57,14 @@ async fn the_load_generator_accounts_for_every_action_and_update() {
     );
     let r: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     std::fs::remove_dir_all(&dir).ok();
+    (r, pid)
+}
 
+#[tokio::test]
+async fn the_load_generator_accounts_for_every_action_and_update() {
+    let (rooms, players, spectators) = (3u64, 2u64, 1u64);
+    let (r, pid) =
+        serve_and_bench("act", &[], &["-R", "3", "-C", "2", "-S", "1", "-T", "50"]).await;
     let n = |path: &str| r.pointer(path).and_then(Value::as_u64).unwrap();
     assert_eq!(n("/connections"), rooms * (players + spectators));
     // `acks` and `actions_sent` count the warm-up too; the latency histograms hold the
@@ -79,8 +81,62 @@ async fn the_load_generator_accounts_for_every_action_and_update() {
         (n("/errors"), n("/disconnects"), n("/unanswered")),
         (0, 0, 0)
     );
-    assert_eq!(n("/server/pid"), u64::from(server.id()));
+    assert_eq!(n("/server/pid"), u64::from(pid));
     assert!(n("/server/rss_end_kb") > 0, "the server's /proc was read");
+}
+
+#[tokio::test]
+async fn the_tick_workload_times_every_tick_patch_and_acks_every_input() {
+    let (rooms, players, spectators) = (2u64, 3u64, 1u64);
+    let (r, _) = serve_and_bench(
+        "tick",
+        // 30 inputs a second per player, all from one address.
+        &[("ARBITER_RATE_ACT", "off")],
+        &[
+            "--workload",
+            "tick",
+            "--tick-ms",
+            "33",
+            "-R",
+            "2",
+            "-C",
+            "3",
+            "-S",
+            "1",
+        ],
+    )
+    .await;
+    let n = |path: &str| r.pointer(path).and_then(Value::as_u64).unwrap();
+    let f = |path: &str| r.pointer(path).and_then(Value::as_f64).unwrap();
+    assert_eq!(
+        (r["workload"].as_str(), r["game"].as_str()),
+        (Some("tick"), Some("drift"))
+    );
+    assert_eq!(n("/connections"), rooms * (players + spectators));
+    assert_eq!(
+        (n("/errors"), n("/disconnects"), n("/unanswered")),
+        (0, 0, 0),
+        "every input acked: {r}"
+    );
+    assert!(n("/ack_latency/count") > 0, "{r}");
+    // Every member (spectators too) gets each tick's patch, timed against its due time; no
+    // more ticks arrive than the schedule makes (30.3 a second, one more at the window's edge).
+    let timed = n("/tick/tick_latency/count");
+    let per_member = f("/tick/ticks_per_s") * f("/duration_s");
+    assert!(timed > 0, "{r}");
+    assert!(
+        (per_member * (rooms * (players + spectators)) as f64 - timed as f64).abs() < 0.5,
+        "each timed patch counted once: {r}"
+    );
+    assert!(
+        f("/tick/ticks_per_s") <= 1_000.0 / 33.0 + 1.0 / f("/duration_s") + 0.01,
+        "{r}"
+    );
+    assert!(f("/tick/bytes_per_client_per_s") > 0.0, "{r}");
+    assert!(
+        f("/tick/cpu_ms_per_room_s") > 0.0,
+        "the server's CPU was read: {r}"
+    );
 }
 
 /// `arbiter bench`'s options, parsed as the binary parses them.

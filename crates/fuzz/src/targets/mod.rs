@@ -11,8 +11,8 @@ pub(crate) use ws::{assemble, frame_op};
 use crate::mutate::Format;
 use arbiter_engine::Game;
 use arbiter_games::{
-    counter::Counter, dicegame::DiceGame, owedrahn::OweDrahn, party::Party, poker::Poker,
-    race::Race, snake::Snake, tcg::Tcg, tellit::TellIt, tictactoe::TicTacToe,
+    counter::Counter, dicegame::DiceGame, drift::Drift, owedrahn::OweDrahn, party::Party,
+    poker::Poker, race::Race, snake::Snake, tcg::Tcg, tellit::TellIt, tictactoe::TicTacToe,
 };
 
 /// One fuzz target.
@@ -70,6 +70,7 @@ pub fn targets() -> Vec<Target> {
         game::<Poker>(),
         game::<Tcg>(),
         game::<Counter>(),
+        game::<Drift>(),
         game::<Race>(),
         game::<Snake>(),
         game::<Party>(),
