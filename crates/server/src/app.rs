@@ -133,6 +133,10 @@ pub(crate) struct Inner {
     idempotency_swept: AtomicU64,
     /// Wakes the webhook sender when an event is queued.
     webhook_wake: Arc<tokio::sync::Notify>,
+    /// The parties whose logs this node reads for webhook events, and how far each feed
+    /// read. Async: the first follow of a party asks the room where to start while holding
+    /// it, so a party never gets two feeds.
+    party_feeds: tokio::sync::Mutex<HashMap<String, crate::party_feed::Progress>>,
 }
 
 /// Where the records live: the rooms' database, or (a server keeping nothing on disk) a
@@ -233,6 +237,7 @@ impl App {
             key_used: Mutex::default(),
             idempotency_swept: AtomicU64::new(0),
             webhook_wake: Arc::default(),
+            party_feeds: tokio::sync::Mutex::default(),
         }))
     }
 
@@ -264,6 +269,13 @@ impl App {
     /// Wakes the webhook sender.
     pub(crate) fn webhook_wake(&self) -> &Arc<tokio::sync::Notify> {
         &self.0.webhook_wake
+    }
+
+    /// The parties this node follows for webhook events (see [`crate::party_feed`]).
+    pub(crate) fn party_feeds(
+        &self,
+    ) -> &tokio::sync::Mutex<HashMap<String, crate::party_feed::Progress>> {
+        &self.0.party_feeds
     }
 
     /// Wall-clock time in ms since the epoch, as this server counts it: the time at start

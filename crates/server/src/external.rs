@@ -4,7 +4,7 @@
 use crate::api_auth::{Keyed, Reads, Writes, require_game};
 use crate::app::App;
 use crate::error::{AppError, JsonBody, Segment};
-use arbiter_engine::GameError;
+use arbiter_engine::{GameError, RoomHandle};
 use arbiter_protocol::ErrorCode;
 use axum::Json;
 use axum::extract::State;
@@ -207,11 +207,16 @@ pub(crate) async fn show(
 }
 
 impl App {
-    /// Prepare a member's action for a party: a pick of an external game (`ext:<id>`) gets
+    /// Prepare a member's action for `party`: a pick of an external game (`ext:<id>`) gets
     /// the game's registered facts as `external`, and any `external` a client sent is
     /// dropped (only the server says what an external game is). Without a registration the
-    /// party refuses the pick (`UNKNOWN_GAME`).
-    pub(crate) async fn party_pick(&self, action: &mut Value) -> Result<(), GameError> {
+    /// party refuses the pick (`UNKNOWN_GAME`). With one, the party is followed for
+    /// webhook events (see [`crate::party_feed`]) from before the pick.
+    pub(crate) async fn party_pick(
+        &self,
+        party: &RoomHandle,
+        action: &mut Value,
+    ) -> Result<(), GameError> {
         let Some(fields) = action.as_object_mut() else {
             return Ok(());
         };
@@ -245,6 +250,7 @@ impl App {
                     "max_players": game.max_players,
                 }),
             );
+            self.follow_party(party).await;
         }
         Ok(())
     }
@@ -310,5 +316,16 @@ mod tests {
         let routed = routed();
         assert!(routed.len() > 15, "{routed:?}");
         assert_eq!(documented, routed);
+    }
+
+    #[test]
+    fn the_openapi_document_names_every_webhook_event() {
+        let doc: serde_json::Value = serde_json::from_str(super::OPENAPI).unwrap();
+        let schema = &doc["paths"]["/api/v2/webhooks"]["post"]["requestBody"]["content"]["application/json"]
+            ["schema"];
+        assert_eq!(
+            schema["properties"]["events"]["items"]["enum"],
+            serde_json::json!(crate::webhooks::EVENTS)
+        );
     }
 }

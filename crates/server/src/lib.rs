@@ -27,6 +27,7 @@ mod matchmaker;
 mod metrics;
 mod origin;
 mod party;
+mod party_feed;
 mod password;
 mod queue;
 mod records;

@@ -474,7 +474,12 @@ impl Session {
                 .is_some_and(|h| h.info().game == "party") =>
             {
                 // A party's pick of an external game gets the game's registered facts.
-                match self.app.party_pick(&mut action).await {
+                let party = self.rooms.get(&room).cloned();
+                let picked = match &party {
+                    Some(party) => self.app.party_pick(party, &mut action).await,
+                    None => Ok(()),
+                };
+                match picked {
                     Ok(()) => {
                         let act = ClientMsg::Act {
                             room,

@@ -57,6 +57,34 @@ fn app_error(e: GameError) -> AppError {
     AppError::new(e.code, e.message)
 }
 
+/// What the party heard about its session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum News {
+    /// It started (`launched`).
+    Launched,
+    /// It ended, or everyone returned (`finished`).
+    Finished,
+}
+
+/// The webhook event of `news` about `session` (as its record reads after the news):
+/// `session.started`, `session.ended` (with the ranking and results) or `session.returned`.
+pub(crate) fn session_event(session: &Session, news: News) -> (&'static str, Value) {
+    match (news, &session.results) {
+        (News::Launched, _) => (
+            "session.started",
+            json!({
+                "session": session.id, "round": session.round, "settings": session.settings,
+                "players": session.players,
+            }),
+        ),
+        (News::Finished, Some(kept)) => (
+            "session.ended",
+            json!({ "session": session.id, "ranking": kept["ranking"], "results": kept["results"] }),
+        ),
+        (News::Finished, None) => ("session.returned", json!({ "session": session.id })),
+    }
+}
+
 impl App {
     /// Open a session of an external game for a party and tell the party (`launched`, its
     /// room being the session's id).
@@ -76,7 +104,7 @@ impl App {
                 )
             })?;
         let id = format!("x_{:016x}", rand::rng().random::<u64>());
-        let session = Session {
+        let mut session = Session {
             id: id.clone(),
             game: game.id.clone(),
             party: launch.party.id().to_owned(),
@@ -107,23 +135,28 @@ impl App {
             .open_session(&session, &players)
             .await
             .map_err(refused)?;
+        session.players = players;
         let ids: Vec<&PlayerId> = launch.players.iter().map(|(id, _)| id).collect();
         let launched = json!({
             "type": "launched", "by": launch.by, "game": launch.pick["game"],
             "config": launch.pick["config"], "players": ids, "room": id, "code": "",
         });
-        if let Err(e) = tell(launch.party, launched).await {
-            // The party refused (its pick changed meanwhile): the session never started.
-            let _ = records.end_session(&id, None, self.clock_ms()).await;
-            return Err(e);
+        // The party's feed sends `session.started` as it reads `launched`, in order with
+        // the party's other events; the answer waits for that.
+        let feed = self.follow_party(launch.party).await;
+        let v = match tell(launch.party, launched).await {
+            Ok(v) => v,
+            Err(e) => {
+                // The party refused (its pick changed meanwhile): the session never started.
+                let _ = records.end_session(&id, None, self.clock_ms()).await;
+                return Err(e);
+            }
+        };
+        if !crate::party_feed::reached(feed, v).await {
+            let (event, data) = session_event(&session, News::Launched);
+            self.emit(&game.id, launch.party.id(), event, data).await;
         }
-        let started = json!({
-            "session": id, "round": launch.round, "settings": launch.pick["config"],
-            "players": players,
-        });
-        self.emit(&game.id, launch.party.id(), "session.started", started)
-            .await;
-        let count = u32::try_from(players.len()).unwrap_or(u32::MAX);
+        let count = u32::try_from(session.players.len()).unwrap_or(u32::MAX);
         Ok(RoomInfo {
             id,
             code: String::new(),
@@ -143,16 +176,31 @@ impl App {
         })
     }
 
-    /// Tell `party` that its external session `session` ended, with `ranking` if it has one.
-    async fn tell_finished(&self, party: &str, session: &str, ranking: Option<&Value>) {
-        let news = json!({ "type": "finished", "room": session, "ranking": ranking });
+    /// Tell the party of `session` (its record after the end) that the session ended, with
+    /// `ranking` if it has one. The party's feed sends the webhook event as it reads the
+    /// news, in order with the party's other events; when the party cannot be followed here
+    /// or does not take the news, it is sent now.
+    async fn tell_finished(&self, session: &Session, ranking: Option<&Value>) {
+        let (party, id) = (&session.party, &session.id);
+        let news = json!({ "type": "finished", "room": id, "ranking": ranking });
         let told = match self.locate(party).await {
-            Ok(handle) => tell(&handle, news).await.map(drop),
+            Ok(handle) => {
+                let feed = self.follow_party(&handle).await;
+                match tell(&handle, news).await {
+                    Ok(v) => Ok(crate::party_feed::reached(feed, v).await),
+                    Err(e) => Err(e),
+                }
+            }
             Err(e) => Err(e),
         };
-        if let Err(e) = told {
-            tracing::warn!(%party, %session, error = %e, "the party did not hear its external game end");
+        if let Err(e) = &told {
+            tracing::warn!(%party, session = %id, error = %e, "the party did not hear its external game end");
         }
+        if told.is_ok_and(|sent| sent) {
+            return;
+        }
+        let (event, data) = session_event(session, News::Finished);
+        self.emit(&session.game, party, event, data).await;
     }
 }
 
@@ -627,8 +675,9 @@ pub(crate) async fn end(
         ));
     }
     let records = records(&app).await?;
+    let now = app.clock_ms();
     if !records
-        .end_session(&id, Some(&kept), app.clock_ms())
+        .end_session(&id, Some(&kept), now)
         .await
         .map_err(unavailable)?
     {
@@ -637,11 +686,13 @@ pub(crate) async fn end(
             format!("the session is {} already", session.status),
         ));
     }
-    app.tell_finished(&session.party, &id, Some(&kept["ranking"]))
-        .await;
-    let ended = json!({ "session": id, "ranking": kept["ranking"], "results": kept["results"] });
-    app.emit(&session.game, &session.party, "session.ended", ended)
-        .await;
+    let session = Session {
+        status: "ended".to_owned(),
+        results: Some(kept.clone()),
+        ended_ms: Some(now),
+        ..session
+    };
+    app.tell_finished(&session, Some(&kept["ranking"])).await;
     if body.return_players {
         return_to_lobby(&app, records, &session, None).await?;
     }
@@ -696,16 +747,19 @@ pub(crate) async fn return_players(
     }
     let records = records(&app).await?;
     return_to_lobby(&app, records, &session, body.players.as_deref()).await?;
+    let now = app.clock_ms();
     if body.players.is_none()
         && records
-            .end_session(&id, None, app.clock_ms())
+            .end_session(&id, None, now)
             .await
             .map_err(unavailable)?
     {
-        app.tell_finished(&session.party, &id, None).await;
-        let returned = json!({ "session": id });
-        app.emit(&session.game, &session.party, "session.returned", returned)
-            .await;
+        let returned = Session {
+            status: "returned".to_owned(),
+            ended_ms: Some(now),
+            ..session
+        };
+        app.tell_finished(&returned, None).await;
     }
     let session = session_for(&app, &key, &id).await?;
     Ok(Json(session_view(&app, &session).await))

@@ -25,7 +25,11 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 /// The events a webhook may ask for.
-pub(crate) const EVENTS: [&str; 4] = [
+pub(crate) const EVENTS: [&str; 8] = [
+    "party.selected",
+    "party.deselected",
+    "party.member_joined",
+    "party.member_left",
     "session.started",
     "player.status",
     "session.ended",

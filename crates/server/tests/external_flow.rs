@@ -841,3 +841,292 @@ async fn webhook_flow(srv: arbiter_server::Running) {
     clock.thaw();
     srv.stop().await.unwrap();
 }
+
+/// A party's host, its id, and the party room's id.
+async fn party_of(addr: SocketAddr) -> (Raw, String, String) {
+    let (mut ada, a, _) = member(addr, "Ada").await;
+    ada.send(&create_msg(1, "party")).await;
+    let ServerMsg::Joined { room, .. } = ada.until(|m| matches!(m, ServerMsg::Joined { .. })).await
+    else {
+        unreachable!()
+    };
+    (ada, a, room.id)
+}
+
+/// A member joins `party` and is seated; their socket and id.
+async fn joins(addr: SocketAddr, party: &str, name: &str) -> (Raw, String) {
+    let (mut raw, id, _) = member(addr, name).await;
+    raw.send(&ClientMsg::Join {
+        rid: Some(1),
+        room: party.to_owned(),
+        role: JoinRole::Any,
+        since: None,
+        password: None,
+        invite: None,
+    })
+    .await;
+    raw.until(|m| matches!(m, ServerMsg::Joined { .. })).await;
+    (raw, id)
+}
+
+/// A key for external game `id`, with the game registered; the admin token makes the key.
+async fn registered(addr: SocketAddr, id: &str) -> Game {
+    let auth = format!("Bearer {TOKEN}");
+    let spec = json!({"name": id, "scopes": ["game:read", "game:write"], "game": id});
+    let (_, made) = request(
+        addr,
+        "POST",
+        "/api/v1/admin/keys",
+        &[("Authorization", &auth)],
+        Some(&spec),
+    )
+    .await;
+    let mut game = Game {
+        addr,
+        key: made["key"].as_str().unwrap().to_owned(),
+        ops: 0,
+    };
+    let registration = json!({"id": id, "name": id.to_uppercase(),
+        "url": format!("http://127.0.0.1:9/{id}"), "min_players": 1, "max_players": 4});
+    assert_eq!(
+        game.write("POST", "/api/v2/games", &registration).await.0,
+        201
+    );
+    game
+}
+
+/// A webhook of `game`'s key for `events` (all when `None`) at a fresh receiver: its secret
+/// and what it hears.
+async fn hooked(
+    game: &mut Game,
+    events: Option<&[&str]>,
+) -> (String, tokio::sync::mpsc::UnboundedReceiver<Hit>) {
+    let (port, hits) = receiver(0).await;
+    let mut hook = json!({"url": format!("http://127.0.0.1:{port}/hooks")});
+    if let Some(events) = events {
+        hook["events"] = json!(events);
+    }
+    let (status, registered) = game.write("POST", "/api/v2/webhooks", &hook).await;
+    assert_eq!(status, 201, "{registered}");
+    (registered["secret"].as_str().unwrap().to_owned(), hits)
+}
+
+/// The next delivery, checked for its signature: its event and body.
+async fn heard(
+    hits: &mut tokio::sync::mpsc::UnboundedReceiver<Hit>,
+    secret: &str,
+) -> (String, Value) {
+    let hit = support::within("a delivery", hits.recv()).await.unwrap();
+    assert!(verifies(secret, &hit.signature, &hit.body), "{}", hit.body);
+    let body: Value = serde_json::from_str(&hit.body).unwrap();
+    assert_eq!(body["event"], hit.event.as_str());
+    (hit.event, body)
+}
+
+#[tokio::test]
+async fn party_events_reach_the_games_webhook_in_order_and_signed() {
+    let settings = Settings {
+        admin_token: Some(TOKEN.into()),
+        ..Settings::default()
+    };
+    let srv = server_with(arbiter_games::registry(), settings).await;
+    let addr = srv.addr();
+    let mut game = registered(addr, "quiz").await;
+    let (secret, mut hits) = hooked(&mut game, None).await;
+
+    let (mut ada, a, party) = party_of(addr).await;
+    let (_, b) = joins(addr, &party, "Bob").await;
+    let pick = json!({"type": "pick", "game": "ext:quiz", "config": {"rounds": 3}});
+    act(&mut ada, &party, 1, pick).await.unwrap();
+    let (mut cy, c) = joins(addr, &party, "Cy").await;
+    cy.send(&ClientMsg::Leave {
+        rid: Some(2),
+        room: party.clone(),
+    })
+    .await;
+    cy.until(|m| matches!(m, ServerMsg::Left { .. })).await;
+    act(&mut ada, &party, 2, json!({"type": "ready", "ready": true}))
+        .await
+        .unwrap();
+    ada.send(&ClientMsg::Launch {
+        rid: Some(3),
+        room: party.clone(),
+    })
+    .await;
+    let ServerMsg::Launched { room: session, .. } =
+        ada.until(|m| matches!(m, ServerMsg::Launched { .. })).await
+    else {
+        unreachable!()
+    };
+
+    let (event, selected) = heard(&mut hits, &secret).await;
+    assert_eq!(event, "party.selected", "{selected}");
+    assert_eq!(
+        (selected["game"].as_str(), selected["party"].as_str()),
+        (Some("quiz"), Some(party.as_str()))
+    );
+    let data = &selected["data"];
+    assert_eq!(data["host"], a.as_str());
+    assert_eq!(data["title"], "QUIZ");
+    assert_eq!(data["settings"], json!({"rounds": 3}));
+    assert_eq!(
+        data["members"],
+        json!([{"id": a, "name": "Ada"}, {"id": b, "name": "Bob"}])
+    );
+
+    let (event, joined) = heard(&mut hits, &secret).await;
+    assert_eq!(event, "party.member_joined", "{joined}");
+    assert_eq!(
+        (
+            joined["data"]["player"].as_str(),
+            joined["data"]["name"].as_str()
+        ),
+        (Some(c.as_str()), Some("Cy"))
+    );
+    assert_eq!(joined["data"]["members"].as_array().unwrap().len(), 3);
+    let (event, left) = heard(&mut hits, &secret).await;
+    assert_eq!(event, "party.member_left", "{left}");
+    assert_eq!(left["data"]["player"], c.as_str());
+    assert_eq!(left["data"]["members"].as_array().unwrap().len(), 2);
+
+    let (event, started) = heard(&mut hits, &secret).await;
+    assert_eq!(event, "session.started", "after the party's events");
+    assert_eq!(started["data"]["session"], session.id.as_str());
+    assert_eq!(started["party"], party.as_str());
+
+    // The session's end and the players' moves keep their order too.
+    let session = session.id;
+    let status_path = format!("/api/v2/sessions/{session}/players/{a}/status");
+    let report = json!({"location": "game", "version": 0});
+    assert_eq!(game.write("POST", &status_path, &report).await.0, 200);
+    let end = json!({"ranking": [[a]], "results": {"best": "Ada"}});
+    let end_path = format!("/api/v2/sessions/{session}/end");
+    assert_eq!(game.write("POST", &end_path, &end).await.0, 200);
+    let mut heard_then = Vec::new();
+    for _ in 0..3 {
+        let (event, body) = heard(&mut hits, &secret).await;
+        if event == "session.ended" {
+            assert_eq!(body["data"]["ranking"], json!([[a]]));
+            assert_eq!(body["data"]["results"], json!({"best": "Ada"}));
+        }
+        heard_then.push((event, body["data"]["location"].clone()));
+    }
+    assert_eq!(
+        heard_then,
+        [
+            ("player.status".to_owned(), json!("game")),
+            ("session.ended".to_owned(), Value::Null),
+            ("player.status".to_owned(), json!("lobby")),
+        ]
+    );
+
+    // A second round that everyone leaves without an end.
+    act(&mut ada, &party, 3, json!({"type": "ready", "ready": true}))
+        .await
+        .unwrap();
+    ada.send(&ClientMsg::Launch {
+        rid: Some(4),
+        room: party.clone(),
+    })
+    .await;
+    let ServerMsg::Launched { room: again, .. } =
+        ada.until(|m| matches!(m, ServerMsg::Launched { .. })).await
+    else {
+        unreachable!()
+    };
+    let return_path = format!("/api/v2/sessions/{}/return", again.id);
+    assert_eq!(game.write("POST", &return_path, &json!({})).await.0, 200);
+    let (event, body) = heard(&mut hits, &secret).await;
+    assert_eq!(
+        (event.as_str(), &body["data"]["round"]),
+        ("session.started", &json!(2))
+    );
+    let (event, body) = heard(&mut hits, &secret).await;
+    assert_eq!(event, "session.returned");
+    assert_eq!(body["data"], json!({"session": again.id}));
+    srv.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_games_webhook_hears_nothing_of_another_games_party_events() {
+    let settings = Settings {
+        admin_token: Some(TOKEN.into()),
+        ..Settings::default()
+    };
+    let srv = server_with(arbiter_games::registry(), settings).await;
+    let addr = srv.addr();
+    let mut quiz = registered(addr, "quiz").await;
+    let mut trivia = registered(addr, "trivia").await;
+    let (quiz_secret, mut quiz_hits) = hooked(&mut quiz, Some(&EVERY_PARTY_EVENT)).await;
+    let (trivia_secret, mut trivia_hits) = hooked(&mut trivia, Some(&EVERY_PARTY_EVENT)).await;
+
+    // The unknown event is refused, naming the events there are.
+    let hook = json!({"url": "http://127.0.0.1:9/hooks", "events": ["party.renamed"]});
+    let (status, body) = quiz.write("POST", "/api/v2/webhooks", &hook).await;
+    assert_eq!((status, code_of(&body)), (400, "INVALID_FIELD"), "{body}");
+    assert_eq!(body["error"]["details"]["field"], "events");
+    let message = body["error"]["message"].as_str().unwrap();
+    for event in EVERY_PARTY_EVENT {
+        assert!(message.contains(event), "{message}");
+    }
+
+    let (mut ada, _, party) = party_of(addr).await;
+    act(
+        &mut ada,
+        &party,
+        1,
+        json!({"type": "pick", "game": "ext:trivia"}),
+    )
+    .await
+    .unwrap();
+    let (mut bob, _) = joins(addr, &party, "Bob").await;
+    bob.send(&ClientMsg::Leave {
+        rid: Some(2),
+        room: party.clone(),
+    })
+    .await;
+    bob.until(|m| matches!(m, ServerMsg::Left { .. })).await;
+    act(
+        &mut ada,
+        &party,
+        2,
+        json!({"type": "pick", "game": "ext:quiz"}),
+    )
+    .await
+    .unwrap();
+
+    let mut trivia_heard = Vec::new();
+    for _ in 0..4 {
+        let (event, body) = heard(&mut trivia_hits, &trivia_secret).await;
+        assert_eq!(body["game"], "trivia", "{body}");
+        trivia_heard.push(event);
+    }
+    assert_eq!(
+        trivia_heard,
+        [
+            "party.selected",
+            "party.member_joined",
+            "party.member_left",
+            "party.deselected"
+        ]
+    );
+    // The party's events queue in order: had quiz's webhook been sent trivia's, they would
+    // have come first.
+    let (event, body) = heard(&mut quiz_hits, &quiz_secret).await;
+    assert_eq!(
+        (event.as_str(), body["game"].as_str()),
+        ("party.selected", Some("quiz"))
+    );
+    let (_, hooks) = quiz.get("/api/v2/webhooks").await;
+    let id = hooks["webhooks"][0]["id"].as_str().unwrap().to_owned();
+    let (_, log) = quiz.get(&format!("/api/v2/webhooks/{id}/deliveries")).await;
+    assert_eq!(log["deliveries"].as_array().unwrap().len(), 1, "{log}");
+    srv.stop().await.unwrap();
+}
+
+const EVERY_PARTY_EVENT: [&str; 4] = [
+    "party.selected",
+    "party.deselected",
+    "party.member_joined",
+    "party.member_left",
+];
