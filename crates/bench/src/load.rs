@@ -219,11 +219,6 @@ impl Track {
 struct RoomCtx {
     id: watch::Sender<Option<Result<String, ()>>>,
     track: RefCell<Track>,
-    /// `Workload::Tick`: the room time (ms) tick 0 was due, as the least `at − tick × tick_ms`
-    /// seen. The room ticks on a fixed schedule (each tick one period after the previous was
-    /// due) and records a tick at its firing time, never before it was due, so the least
-    /// such value is the schedule's origin once one tick fired within its millisecond.
-    origin: Cell<Option<i64>>,
 }
 
 /// The fields of a server message the generator reads.
@@ -268,8 +263,8 @@ pub(crate) fn joined_room_id(text: &str) -> Result<String, String> {
         .ok_or_else(|| "joined without a room id".to_string())
 }
 
-/// A `patch` of a ticking `drift` room: the `tick` and `at` its operations set (besides what
-/// [`Lite`] reads).
+/// A `patch` of a ticking `drift` room: the `at` its operations set, the time its tick was
+/// due (besides what [`Lite`] reads).
 #[derive(Deserialize)]
 struct TickLite<'a> {
     #[serde(borrow)]
@@ -283,10 +278,9 @@ struct TickLite<'a> {
     view: Option<TickView>,
 }
 
-/// The fields of a `drift` view the generator reads.
+/// The field of a `drift` view the generator reads.
 #[derive(Deserialize)]
 struct TickView {
-    tick: u64,
     at: u64,
 }
 
@@ -346,18 +340,15 @@ impl<'de> Deserialize<'de> for Whole {
 }
 
 impl TickLite<'_> {
-    /// The `(tick, at)` a patch sets or a snapshot holds, when it has both.
-    fn tick_at(&self) -> Option<(u64, u64)> {
+    /// When the tick a patch or snapshot carries was due (its `at`, room time in ms).
+    fn due(&self) -> Option<u64> {
         if let Some(view) = &self.view {
-            return Some((view.tick, view.at));
+            return Some(view.at);
         }
-        let field = |name: &str| {
-            self.ops
-                .iter()
-                .find(|op| op.path == name)
-                .and_then(|op| op.value.0)
-        };
-        Some((field("/tick")?, field("/at")?))
+        self.ops
+            .iter()
+            .find(|op| op.path == "/at")
+            .and_then(|op| op.value.0)
     }
 }
 
@@ -438,7 +429,6 @@ pub(crate) async fn run(plan: Plan) -> Result<Report, String> {
             Rc::new(RoomCtx {
                 id: watch::channel(None).0,
                 track: RefCell::new(Track::new(plan.clients + plan.spectators)),
-                origin: Cell::new(None),
             })
         })
         .collect();
@@ -976,7 +966,7 @@ async fn client(
                     n.bytes.set(n.bytes.get() + text.len() as u64);
                 }
                 if ticking {
-                    if tick_frame(&shared, &room, &text, now, in_window, route, &mut pending).is_err() {
+                    if tick_frame(&shared, &text, now, in_window, route, &mut pending).is_err() {
                         bump(&n.errors);
                     }
                     continue;
@@ -1040,7 +1030,6 @@ type Pending = VecDeque<(u64, Instant, bool)>;
 /// input's `ack` (which comes with the tick that took it) against its sending.
 fn tick_frame(
     shared: &Shared,
-    room: &RoomCtx,
     text: &str,
     now: Instant,
     in_window: bool,
@@ -1048,28 +1037,20 @@ fn tick_frame(
     pending: &mut Pending,
 ) -> Result<(), serde_json::Error> {
     let n = &shared.n;
-    let tick_ms = i64::try_from(shared.plan.tick_ms).unwrap_or(i64::MAX);
     for m in parse_tick_frame(text)? {
         match m.t.as_ref() {
             "patch" | "snapshot" => {
                 if in_window {
                     bump(&n.updates);
                 }
-                let Some((tick, at)) = m.tick_at() else {
+                let Some(at) = m.due() else {
                     continue;
                 };
-                let (Ok(tick), Ok(at)) = (i64::try_from(tick), i64::try_from(at)) else {
-                    continue;
-                };
-                let origin = at.saturating_sub(tick.saturating_mul(tick_ms));
-                let origin = room.origin.get().map_or(origin, |o| o.min(origin));
-                room.origin.set(Some(origin));
                 if in_window {
                     bump(&n.tick_patches);
-                    let due_ms = origin.saturating_add(tick.saturating_mul(tick_ms));
                     let (wall0, mono0) = shared.wall0;
                     let arrival = wall0 + now.saturating_duration_since(mono0);
-                    let due = Duration::from_millis(u64::try_from(due_ms).unwrap_or(0));
+                    let due = Duration::from_millis(at);
                     shared
                         .tick_lat
                         .borrow_mut()
@@ -1192,24 +1173,21 @@ mod tests {
     }
 
     #[test]
-    fn a_tick_patch_or_snapshot_gives_its_tick_and_time() {
+    fn a_tick_patch_or_snapshot_gives_the_time_its_tick_was_due() {
         let frame = r#"[{"t":"patch","room":"r_1","from":40,"v":41,"ops":[{"op":"replace","path":"/at","value":1765000000123},{"op":"replace","path":"/dots/p_a/x","value":-4},{"op":"add","path":"/dots/p_b","value":{"x":1,"y":2}},{"op":"replace","path":"/tick","value":39}]},{"t":"ack","room":"r_1","seq":3,"v":41}]"#;
         let msgs = parse_tick_frame(frame).expect("parses");
         assert_eq!(msgs.len(), 2);
-        assert_eq!(msgs[0].tick_at(), Some((39, 1_765_000_000_123)));
+        assert_eq!(msgs[0].due(), Some(1_765_000_000_123));
         assert_eq!(
-            (msgs[1].t.as_ref(), msgs[1].seq, msgs[1].tick_at()),
+            (msgs[1].t.as_ref(), msgs[1].seq, msgs[1].due()),
             ("ack", Some(3), None)
         );
         let snapshot = r#"{"t":"snapshot","room":"r_1","v":42,"view":{"tick_ms":33,"tick":40,"at":1765000000156,"dots":{"p_a":{"x":3,"y":4,"dx":1,"dy":0}}}}"#;
         let msgs = parse_tick_frame(snapshot).expect("parses");
-        assert_eq!(msgs[0].tick_at(), Some((40, 1_765_000_000_156)));
-        // A patch that moves dots but not the clock names no tick.
-        let partial = r#"{"t":"patch","room":"r_1","from":1,"v":2,"ops":[{"op":"replace","path":"/tick","value":1}]}"#;
-        assert_eq!(
-            parse_tick_frame(partial).expect("parses")[0].tick_at(),
-            None
-        );
+        assert_eq!(msgs[0].due(), Some(1_765_000_000_156));
+        // A patch that does not move the clock names no tick.
+        let partial = r#"{"t":"patch","room":"r_1","from":1,"v":2,"ops":[{"op":"replace","path":"/dots/p_a/x","value":1}]}"#;
+        assert_eq!(parse_tick_frame(partial).expect("parses")[0].due(), None);
     }
 
     #[test]

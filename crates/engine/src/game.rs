@@ -600,7 +600,9 @@ pub trait Game: Send + Sync + 'static {
     /// One tick: advance the simulation by [`Game::tick_ms`], consuming the inputs buffered
     /// since the last tick (for [`InputMode::Latest`] kinds only each player's latest), in
     /// the order they arrived. A tick cannot be refused: the game ignores inputs that make
-    /// no sense now. Timers, the RNG and seats work as in [`Game::apply`].
+    /// no sense now. Timers, the RNG and seats work as in [`Game::apply`]; `cx.now_ms()` is the
+    /// time the tick was due (its place on the fixed schedule, `tick_ms` after the previous
+    /// one), however late it ran, so ticks are evenly spaced in room time.
     fn tick(
         &self,
         _state: &mut Self::State,

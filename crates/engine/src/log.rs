@@ -150,7 +150,8 @@ pub(crate) const MIN_TICK_MS: u64 = 10;
 pub struct LogEntry {
     /// Version this entry produced.
     pub v: u64,
-    /// Room time of the entry (ms since the Unix epoch); games read it through `Ctx::now_ms`.
+    /// Room time of the entry (ms since the Unix epoch); games read it through `Ctx::now_ms`
+    /// (a tick's game sees the time the tick was due instead; this is when it ran).
     pub at_ms: u64,
     /// What happened.
     #[serde(flatten)]
@@ -726,12 +727,14 @@ impl<G: Game> Staged<G> {
                 }
             }
             EntryKind::Tick { inputs } => {
-                if self.timers.tick_due.is_none_or(|due| due > at_ms) {
+                let Some(due) = self.timers.tick_due.filter(|due| *due <= at_ms) else {
                     return Err(GameError::new(ErrorCode::Internal, "no tick is due"));
-                }
+                };
                 self.forget_undo();
                 let inputs = latest_inputs(game, inputs);
-                let (state, mut cx) = self.parts(at_ms);
+                // The game sees the tick's place on the schedule, not how late it ran (the
+                // entry's own time, which decides whether the schedule skips ahead).
+                let (state, mut cx) = self.parts(due);
                 game.tick(state, inputs, &mut cx);
                 Ok(())
             }

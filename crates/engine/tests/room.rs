@@ -970,3 +970,74 @@ fn a_log_page_from_before_the_stored_snapshot_is_storage_s_to_answer() {
     let page = log(&r, at).unwrap();
     assert_eq!(page["entries"][0]["v"], json!(at + 1));
 }
+
+#[test]
+fn a_late_tick_runs_at_its_due_time_for_the_game_and_a_room_far_behind_skips_ahead() {
+    /// Ticks every 100 ms and notes the room time each tick shows it.
+    struct Metronome;
+    impl Game for Metronome {
+        type State = Vec<u64>;
+        type Action = ();
+        type Config = ();
+        fn info(&self) -> arbiter_engine::GameInfo {
+            arbiter_engine::GameInfo::new("metronome", "Metronome", "ticks", 1..=2)
+        }
+        fn setup(
+            &self,
+            _: &(),
+            _: &mut arbiter_engine::Ctx<'_, ()>,
+        ) -> Result<Vec<u64>, arbiter_engine::GameError> {
+            Ok(Vec::new())
+        }
+        fn apply(
+            &self,
+            _: &mut Vec<u64>,
+            _: &arbiter_engine::Actor,
+            _: (),
+            _: &mut arbiter_engine::Ctx<'_, ()>,
+        ) -> Result<(), arbiter_engine::GameError> {
+            Ok(())
+        }
+        fn tick_ms(&self, _: &Vec<u64>) -> Option<u64> {
+            Some(100)
+        }
+        fn tick(
+            &self,
+            seen: &mut Vec<u64>,
+            _: Vec<arbiter_engine::Input<()>>,
+            cx: &mut arbiter_engine::Ctx<'_, ()>,
+        ) {
+            seen.push(cx.now_ms());
+        }
+    }
+    let mut spec = room(2).spec().clone();
+    spec.created_ms = 0;
+    let mut r = Room::new(Arc::new(Metronome), spec).unwrap();
+    let alice = Peer::new(1, "alice");
+    r.join(&alice.caller, JoinRole::Player, None, None, 0);
+    assert_eq!(r.next_due(), Some(100));
+    // 30 ms late: the game still sees 100, and the next tick stays on the schedule.
+    r.fire_due(130);
+    assert_eq!(r.next_due(), Some(200));
+    r.fire_due(200);
+    // 150 ms behind: one tick (its due time, 300), then the schedule starts again from now
+    // instead of firing the tick due at 400 at once.
+    r.fire_due(450);
+    assert_eq!(r.state(), &vec![100, 200, 300]);
+    assert_eq!(r.next_due(), Some(550));
+    r.fire_due(550);
+    assert_eq!(r.state(), &vec![100, 200, 300, 550]);
+    let ticks: Vec<u64> = r
+        .log()
+        .unwrap()
+        .iter()
+        .filter(|e| matches!(e.kind, arbiter_engine::EntryKind::Tick { .. }))
+        .map(|e| e.at_ms)
+        .collect();
+    assert_eq!(
+        ticks,
+        vec![130, 200, 450, 550],
+        "the log says when each ran"
+    );
+    assert_eq!(r.replayed().unwrap().state, *r.state());
+}

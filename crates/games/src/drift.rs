@@ -5,8 +5,8 @@
 //! workload `arbiter bench --workload tick` measures beside the same room on Colyseus
 //! (bench/colyseus/server.js).
 //!
-//! The view carries `tick` (ticks so far) and `at` (the tick's room time, ms since the Unix
-//! epoch), so a client can time each patch against the tick that made it.
+//! The view carries `tick` (ticks so far) and `at` (the room time the tick was due, ms since
+//! the Unix epoch), so a client can time each patch against the tick that made it.
 
 use arbiter_engine::protocol::{ErrorCode, PlayerId};
 use arbiter_engine::{Actor, Ctx, Game, GameError, GameInfo, Input, InputMode, Seat};
@@ -56,7 +56,7 @@ pub struct State {
     pub tick_ms: u64,
     /// Ticks so far.
     pub tick: u64,
-    /// Room time of the last tick (ms since the Unix epoch); 0 before the first.
+    /// Room time the last tick was due (ms since the Unix epoch); 0 before the first.
     pub at: u64,
     /// Every seated player's dot.
     pub dots: BTreeMap<PlayerId, Dot>,
