@@ -155,14 +155,24 @@ impl App {
     }
 
     /// Wait for a party's game room to end, then tell the party.
+    ///
+    /// Returns at once when the server stops: it waits for every holder of the app to let go
+    /// before the rooms shut down, so a follower waiting for its room would hold it up for
+    /// the whole drain timeout.
     async fn follow(&self, party: String, room: RoomHandle) {
         let mut info = room.watch_info();
+        let mut stop = self.shutdown_signal();
         let finished = loop {
             if info.borrow_and_update().status == RoomStatus::Finished {
                 break true;
             }
-            if info.changed().await.is_err() {
-                break false;
+            tokio::select! {
+                changed = info.changed() => {
+                    if changed.is_err() {
+                        break false;
+                    }
+                }
+                _ = stop.wait_for(|stop| *stop) => return,
             }
         };
         let ranking = if finished {

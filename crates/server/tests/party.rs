@@ -481,3 +481,43 @@ fn answer_any(rid: u64) -> impl Fn(&ServerMsg) -> bool {
             | ServerMsg::Invited { rid: r, .. } if *r == Some(rid))
     }
 }
+
+#[tokio::test]
+async fn a_server_stops_at_once_while_a_party_plays_a_built_in_game() {
+    let srv = server().await;
+    let (mut ada, _) = member(srv.addr(), "ada").await;
+    ada.send(&create_msg(1, "party")).await;
+    let ServerMsg::Joined { room: party, .. } =
+        ada.until(|m| matches!(m, ServerMsg::Joined { .. })).await
+    else {
+        unreachable!()
+    };
+    let party = party.id;
+    let (mut bob, _) = member(srv.addr(), "bob").await;
+    enter(&mut bob, &party, JoinRole::Any).await.unwrap();
+    ada.send(&act(
+        &party,
+        1,
+        json!({"type": "pick", "game": "tictactoe"}),
+    ))
+    .await;
+    acked(&mut ada, 1).await;
+    ada.send(&act(&party, 2, json!({"type": "ready", "ready": true})))
+        .await;
+    acked(&mut ada, 2).await;
+    bob.send(&act(&party, 1, json!({"type": "ready", "ready": true})))
+        .await;
+    acked(&mut bob, 1).await;
+    launch(&mut ada, 3, &party).await.expect("launched");
+    // The game runs; its follower waits for it to end. Everyone goes, then the server stops
+    // on a frozen clock: waiting out the drain timeout would move it on by 10 s.
+    drop((ada, bob));
+    tokio::time::pause();
+    let before = tokio::time::Instant::now();
+    srv.stop().await.unwrap();
+    assert!(
+        before.elapsed() < std::time::Duration::from_secs(10),
+        "stop waited {:?}: something held the app until the drain timeout",
+        before.elapsed()
+    );
+}
