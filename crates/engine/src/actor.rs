@@ -182,6 +182,11 @@ impl RoomClock {
     }
 }
 
+/// The most log a room without storage keeps in memory: past it, the journal starts again
+/// from a snapshot (a turn game never gets there; a room ticking at 30 Hz with eight players
+/// steering every tick, ~22 KB of entries a second, does after about six minutes).
+pub(crate) const MEMORY_LOG_BYTES: usize = 8 << 20;
+
 /// How long a room lives without connections before it closes itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RoomLifetimes {
@@ -425,8 +430,10 @@ impl Actor {
                 None => {}
             }
             if self.persistence.is_none() {
-                // Without storage the room's memory is the only copy of its log: keep it small.
+                // Without storage the room's memory is the only copy of its log: keep it small,
+                // and bounded.
                 room.compact_log();
+                room.keep_log_within(MEMORY_LOG_BYTES);
             }
             idle_since = match (room.connection_count(), idle_since) {
                 (0, None) => Some(Instant::now()),

@@ -900,6 +900,11 @@ impl Journal {
         self.tail.push(entry);
     }
 
+    /// Bytes the entries held as text take (their chunks, whole).
+    pub(crate) fn text_bytes(&self) -> usize {
+        self.texts.chunks.iter().map(String::capacity).sum()
+    }
+
     /// Version of the first entry held (1 unless the room was restored from a snapshot);
     /// `None` while empty.
     pub(crate) fn first_version(&self) -> Option<u64> {

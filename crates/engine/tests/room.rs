@@ -972,6 +972,51 @@ fn a_log_page_from_before_the_stored_snapshot_is_storage_s_to_answer() {
 }
 
 #[test]
+fn a_room_without_storage_keeps_its_log_within_a_budget_and_answers_from_its_snapshot() {
+    use arbiter_engine::Query;
+    let mut r = room(2);
+    let ada = Peer::new(1, "ada");
+    r.join(&ada.caller, JoinRole::Player, None, None, 0);
+    for seq in 1..=20 {
+        r.act(&ada.caller, seq, None, json!({"type": "bump"}), seq);
+    }
+    r.compact_log();
+    let log =
+        |r: &Room<Secrets>, after| r.query(&Viewer::Spectator, &Query::Log { after, limit: 100 });
+    let state_at = |r: &Room<Secrets>, v| r.query(&Viewer::Spectator, &Query::StateAt { v });
+    // Within budget: nothing changes.
+    r.keep_log_within(1 << 20);
+    assert_eq!(log(&r, 0).unwrap()["entries"].as_array().unwrap().len(), 21);
+    let at_10 = state_at(&r, Some(10)).unwrap();
+    // Over it: the journal starts again from a snapshot of now.
+    let cut = r.version();
+    r.keep_log_within(16);
+    assert_eq!(log(&r, 0).unwrap_err().code, ErrorCode::Unavailable, "gone");
+    assert_eq!(
+        state_at(&r, Some(10)).unwrap_err().code,
+        ErrorCode::Unavailable
+    );
+    assert_eq!(log(&r, cut).unwrap()["entries"], json!([]));
+    let mut live = Vec::new();
+    for seq in 21..=23 {
+        r.act(&ada.caller, seq, None, json!({"type": "bump"}), seq);
+        live.push(state_at(&r, None).unwrap());
+    }
+    let page = log(&r, cut).unwrap();
+    let vs: Vec<u64> = page["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["v"].as_u64().unwrap())
+        .collect();
+    assert_eq!(vs, vec![cut + 1, cut + 2, cut + 3]);
+    // A past state after the cut is rebuilt from the snapshot, as the room showed it then.
+    assert_eq!(state_at(&r, Some(cut + 1)).unwrap(), live[0]);
+    assert_eq!(state_at(&r, Some(cut + 2)).unwrap(), live[1]);
+    assert_ne!(at_10["view"], live[2]["view"], "the room moved on");
+}
+
+#[test]
 fn a_late_tick_runs_at_its_due_time_for_the_game_and_a_room_far_behind_skips_ahead() {
     /// Ticks every 100 ms and notes the room time each tick shows it.
     struct Metronome;

@@ -182,11 +182,19 @@ async fn ask(
     match answer {
         Ok(value) => Ok(Json(value)),
         // A room restored from a snapshot holds only the entries after it; the rest of its
-        // history is read from storage.
+        // history is read from storage. Without storage a room keeps only its recent history
+        // (the engine's memory log budget): the rest is gone.
         Err(e)
             if e.code == ErrorCode::Unavailable
                 && matches!(query, RoomQuery::StateAt { .. } | RoomQuery::Log { .. }) =>
         {
+            if app.rooms().store().is_none() {
+                return Err(AppError::new(
+                    ErrorCode::NotFound,
+                    "this part of the room's history is no longer kept: a server without \
+                     storage keeps only each room's recent history",
+                ));
+            }
             stored(app, id, &viewer, &query).await
         }
         Err(e) => Err(AppError::new(e.code, e.message)),

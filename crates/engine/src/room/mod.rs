@@ -400,6 +400,19 @@ impl<G: Game> Room<G> {
         self.base = Some(snapshot);
     }
 
+    /// Without storage: once the journal holds more than `bytes` of entries, start it again
+    /// from a snapshot of now, as a room with storage does after each stored snapshot. The
+    /// room then answers history from that snapshot on; what came before is gone (the
+    /// server keeps nothing else). Keeps a room that ticks from growing while it lives.
+    pub fn keep_log_within(&mut self, bytes: usize) {
+        if self.log.text_bytes() <= bytes {
+            return;
+        }
+        let snapshot = self.snapshot();
+        self.log.forget_through(snapshot.v);
+        self.base = Some(snapshot);
+    }
+
     /// Entries not yet handed to storage, marking them handed.
     pub fn take_unpersisted(&mut self) -> Vec<LogEntry> {
         let from = self.persisted_v;
