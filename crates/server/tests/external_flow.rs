@@ -8,7 +8,7 @@
 
 mod support;
 
-use arbiter_protocol::{ClientMsg, ErrorCode, JoinRole, ServerMsg};
+use arbiter_protocol::{ClientMsg, ErrorCode, JoinRole, RoomInfo, ServerMsg};
 use arbiter_server::Settings;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
@@ -56,6 +56,22 @@ async fn act(raw: &mut Raw, party: &str, seq: u64, action: Value) -> Result<u64,
     })
     .await;
     acked(raw, seq).await
+}
+
+/// The host starts the party's picked game: the room (or external session) it launched.
+async fn launch(host: &mut Raw, rid: u64, party: &str) -> RoomInfo {
+    host.send(&ClientMsg::Launch {
+        rid: Some(rid),
+        room: party.to_owned(),
+    })
+    .await;
+    match host
+        .until(|m| matches!(m, ServerMsg::Launched { rid: r, .. } if *r == Some(rid)))
+        .await
+    {
+        ServerMsg::Launched { room, .. } => room,
+        _ => unreachable!(),
+    }
 }
 
 /// The party's view now, from a fresh snapshot.
@@ -205,16 +221,7 @@ async fn a_party_plays_an_external_game_and_comes_back_to_the_lobby() {
         .unwrap();
 
     // Start: a session instead of a game room.
-    ada.send(&ClientMsg::Launch {
-        rid: Some(9),
-        room: party.clone(),
-    })
-    .await;
-    let ServerMsg::Launched { room: launched, .. } =
-        ada.until(|m| matches!(m, ServerMsg::Launched { .. })).await
-    else {
-        unreachable!()
-    };
+    let launched = launch(&mut ada, 9, &party).await;
     let session = launched.id;
     assert!(session.starts_with("x_"), "{session}");
     assert_eq!(launched.game, "ext:quiz");
@@ -489,16 +496,7 @@ async fn returning_everyone_ends_the_game_without_a_ranking() {
     act(&mut ada, &party, 2, json!({"type": "ready", "ready": true}))
         .await
         .unwrap();
-    ada.send(&ClientMsg::Launch {
-        rid: Some(3),
-        room: party.clone(),
-    })
-    .await;
-    let ServerMsg::Launched { room: launched, .. } =
-        ada.until(|m| matches!(m, ServerMsg::Launched { .. })).await
-    else {
-        unreachable!()
-    };
+    let launched = launch(&mut ada, 3, &party).await;
     let session = launched.id;
     let status_path = format!("/api/v2/sessions/{session}/players/{a}/status");
     game.write(
@@ -710,19 +708,7 @@ async fn webhook_flow(srv: arbiter_server::Running) {
         .unwrap();
 
     let clock = Clock::freeze();
-    ada.send(&ClientMsg::Launch {
-        rid: Some(3),
-        room: party.clone(),
-    })
-    .await;
-    let ServerMsg::Launched { room: launched, .. } = within(
-        "launched",
-        ada.until(|m| matches!(m, ServerMsg::Launched { .. })),
-    )
-    .await
-    else {
-        unreachable!()
-    };
+    let launched = within("launched", launch(&mut ada, 3, &party)).await;
     let session = launched.id;
     // A second event about the party, queued behind the first.
     let status_path = format!("/api/v2/sessions/{session}/players/{a}/status");
@@ -948,16 +934,7 @@ async fn party_events_reach_the_games_webhook_in_order_and_signed() {
     act(&mut ada, &party, 2, json!({"type": "ready", "ready": true}))
         .await
         .unwrap();
-    ada.send(&ClientMsg::Launch {
-        rid: Some(3),
-        room: party.clone(),
-    })
-    .await;
-    let ServerMsg::Launched { room: session, .. } =
-        ada.until(|m| matches!(m, ServerMsg::Launched { .. })).await
-    else {
-        unreachable!()
-    };
+    let session = launch(&mut ada, 3, &party).await;
 
     let (event, selected) = heard(&mut hits, &secret).await;
     assert_eq!(event, "party.selected", "{selected}");
@@ -1024,16 +1001,7 @@ async fn party_events_reach_the_games_webhook_in_order_and_signed() {
     act(&mut ada, &party, 3, json!({"type": "ready", "ready": true}))
         .await
         .unwrap();
-    ada.send(&ClientMsg::Launch {
-        rid: Some(4),
-        room: party.clone(),
-    })
-    .await;
-    let ServerMsg::Launched { room: again, .. } =
-        ada.until(|m| matches!(m, ServerMsg::Launched { .. })).await
-    else {
-        unreachable!()
-    };
+    let again = launch(&mut ada, 4, &party).await;
     let return_path = format!("/api/v2/sessions/{}/return", again.id);
     assert_eq!(game.write("POST", &return_path, &json!({})).await.0, 200);
     let (event, body) = heard(&mut hits, &secret).await;

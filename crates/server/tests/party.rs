@@ -5,7 +5,7 @@
 
 mod support;
 
-use arbiter_protocol::{ClientMsg, ErrorCode, JoinRole, PlayerId, ServerMsg};
+use arbiter_protocol::{ClientMsg, ErrorCode, JoinRole, PlayerId, RoomInfo, ServerMsg};
 use serde_json::{Value, json};
 use support::{Raw, create_msg, server};
 
@@ -13,6 +13,15 @@ async fn member(addr: std::net::SocketAddr, name: &str) -> (Raw, PlayerId) {
     let mut raw = Raw::connect(addr).await;
     let me = raw.hello(name).await;
     (raw, me.id)
+}
+
+/// `raw` sends `create` and is in the new room: its info.
+async fn created(raw: &mut Raw, create: &ClientMsg) -> RoomInfo {
+    raw.send(create).await;
+    match raw.until(|m| matches!(m, ServerMsg::Joined { .. })).await {
+        ServerMsg::Joined { room, .. } => room,
+        _ => unreachable!(),
+    }
 }
 
 async fn enter(raw: &mut Raw, room: &str, role: JoinRole) -> Result<(), ErrorCode> {
@@ -113,11 +122,7 @@ async fn the_host_leaving_hands_the_role_to_the_next_member() {
     if let ClientMsg::Create { config, .. } = &mut create {
         *config = Some(json!({"name": "Friday"}));
     }
-    ada.send(&create).await;
-    let ServerMsg::Joined { room, .. } = ada.until(|m| matches!(m, ServerMsg::Joined { .. })).await
-    else {
-        unreachable!()
-    };
+    let room = created(&mut ada, &create).await;
     let (mut bob, b) = member(srv.addr(), "bob").await;
     enter(&mut bob, &room.id, JoinRole::Any).await.unwrap();
     let (mut cy, _) = member(srv.addr(), "cy").await;
@@ -140,11 +145,7 @@ async fn the_host_leaving_hands_the_role_to_the_next_member() {
 async fn a_kicked_member_is_told_and_may_return_a_banned_one_cannot_even_watch() {
     let srv = server().await;
     let (mut ada, _) = member(srv.addr(), "ada").await;
-    ada.send(&create_msg(1, "party")).await;
-    let ServerMsg::Joined { room, .. } = ada.until(|m| matches!(m, ServerMsg::Joined { .. })).await
-    else {
-        unreachable!()
-    };
+    let room = created(&mut ada, &create_msg(1, "party")).await;
     let (mut bob, b) = member(srv.addr(), "bob").await;
     enter(&mut bob, &room.id, JoinRole::Any).await.unwrap();
 
@@ -206,13 +207,7 @@ async fn a_kicked_member_is_told_and_may_return_a_banned_one_cannot_even_watch()
 async fn a_party_plays_a_game_hears_its_result_and_plays_again() {
     let srv = server().await;
     let (mut ada, a) = member(srv.addr(), "ada").await;
-    ada.send(&create_msg(1, "party")).await;
-    let ServerMsg::Joined { room: party, .. } =
-        ada.until(|m| matches!(m, ServerMsg::Joined { .. })).await
-    else {
-        unreachable!()
-    };
-    let party = party.id;
+    let party = created(&mut ada, &create_msg(1, "party")).await.id;
     let (mut bob, b) = member(srv.addr(), "bob").await;
     enter(&mut bob, &party, JoinRole::Any).await.unwrap();
     let (mut cy, _) = member(srv.addr(), "cy").await;
@@ -324,11 +319,7 @@ async fn a_locked_party_admits_only_with_its_password_and_members_come_back_with
     if let ClientMsg::Create { password, .. } = &mut create {
         *password = Some("open sesame".into());
     }
-    ada.send(&create).await;
-    let ServerMsg::Joined { room, .. } = ada.until(|m| matches!(m, ServerMsg::Joined { .. })).await
-    else {
-        unreachable!()
-    };
+    let room = created(&mut ada, &create).await;
     assert!(room.locked);
     let (status, listed) = support::get(srv.addr(), "/api/v1/rooms").await;
     assert_eq!((status, &listed[0]["locked"]), (200, &json!(true)));
@@ -486,13 +477,7 @@ fn answer_any(rid: u64) -> impl Fn(&ServerMsg) -> bool {
 async fn a_server_stops_at_once_while_a_party_plays_a_built_in_game() {
     let srv = server().await;
     let (mut ada, _) = member(srv.addr(), "ada").await;
-    ada.send(&create_msg(1, "party")).await;
-    let ServerMsg::Joined { room: party, .. } =
-        ada.until(|m| matches!(m, ServerMsg::Joined { .. })).await
-    else {
-        unreachable!()
-    };
-    let party = party.id;
+    let party = created(&mut ada, &create_msg(1, "party")).await.id;
     let (mut bob, _) = member(srv.addr(), "bob").await;
     enter(&mut bob, &party, JoinRole::Any).await.unwrap();
     ada.send(&act(
