@@ -310,16 +310,20 @@ impl<G: Game> Playtest<G> {
         self.now_ms = until;
     }
 
-    /// Ask the first bot (in seat order) that wants to act for its move and play it, without
-    /// its pause. Returns the bot and the version, or `None` when no bot wants to act.
-    pub fn bot_step(&mut self) -> Option<(PlayerId, Result<u64, GameError>)> {
-        let bots: Vec<Seat> = self
-            .current
+    /// The bots' seats, in seat order.
+    fn bot_seats(&self) -> Vec<Seat> {
+        self.current
             .seats
             .iter()
             .filter(|s| s.bot)
             .cloned()
-            .collect();
+            .collect()
+    }
+
+    /// Ask the first bot (in seat order) that wants to act for its move and play it, without
+    /// its pause. Returns the bot and the version, or `None` when no bot wants to act.
+    pub fn bot_step(&mut self) -> Option<(PlayerId, Result<u64, GameError>)> {
+        let bots = self.bot_seats();
         for bot in bots {
             let mut rng = GameRng::from_seed(self.seed ^ self.version());
             if let Some(decision) = self.game.bot_move(&self.current.state, &bot, &mut rng) {
@@ -333,13 +337,7 @@ impl<G: Game> Playtest<G> {
     /// Every bot's input for the next tick of a game that ticks, as a room asks them after
     /// each tick; returns how many bots sent one.
     pub fn bot_inputs(&mut self) -> usize {
-        let bots: Vec<Seat> = self
-            .current
-            .seats
-            .iter()
-            .filter(|s| s.bot)
-            .cloned()
-            .collect();
+        let bots = self.bot_seats();
         let mut sent = 0;
         for bot in bots {
             let mut rng = GameRng::from_seed(self.seed ^ self.version());
