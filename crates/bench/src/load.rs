@@ -284,59 +284,13 @@ struct TickView {
     at: u64,
 }
 
-/// One JSON Patch operation; only whole-number values are kept.
+/// One JSON Patch operation.
 #[derive(Deserialize)]
 struct Op<'a> {
     #[serde(borrow)]
     path: Cow<'a, str>,
     #[serde(default)]
-    value: Whole,
-}
-
-/// A JSON value that is read only when it is a non-negative integer.
-#[derive(Default)]
-struct Whole(Option<u64>);
-
-impl<'de> Deserialize<'de> for Whole {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = Whole;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("any JSON value")
-            }
-            fn visit_u64<E>(self, n: u64) -> Result<Whole, E> {
-                Ok(Whole(Some(n)))
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<Whole, E> {
-                Ok(Whole(None))
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Whole, E> {
-                Ok(Whole(None))
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<Whole, E> {
-                Ok(Whole(None))
-            }
-            fn visit_str<E>(self, _: &str) -> Result<Whole, E> {
-                Ok(Whole(None))
-            }
-            fn visit_unit<E>(self) -> Result<Whole, E> {
-                Ok(Whole(None))
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut a: A) -> Result<Whole, A::Error> {
-                while a.next_element::<serde::de::IgnoredAny>()?.is_some() {}
-                Ok(Whole(None))
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut a: A) -> Result<Whole, A::Error> {
-                while a
-                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(Whole(None))
-            }
-        }
-        d.deserialize_any(V)
-    }
+    value: Option<serde_json::Value>,
 }
 
 impl TickLite<'_> {
@@ -348,7 +302,7 @@ impl TickLite<'_> {
         self.ops
             .iter()
             .find(|op| op.path == "/at")
-            .and_then(|op| op.value.0)
+            .and_then(|op| op.value.as_ref()?.as_u64())
     }
 }
 
@@ -984,21 +938,9 @@ async fn client(
                             }
                         }
                         "ack" | "reject" => {
-                            if m.t == "reject" { bump(&n.errors); }
-                            let Some(s) = m.seq else { continue };
-                            while let Some(&(ps, sent, measured)) = pending.front() {
-                                if ps > s { break; }
-                                pending.pop_front();
-                                if ps < s { continue; }
-                                bump(&n.acks);
-                                if in_window { bump(&n.acks_in_window[route.index()]); }
-                                if measured {
-                                    bump(&n.measured_answered);
-                                    shared.ack_lat.borrow_mut()[route.index()].record(now - sent);
-                                    if let (Some(v), "ack") = (m.v, m.t.as_ref()) {
-                                        room.track.borrow_mut().answered(v, sent, &mut shared.upd_lat.borrow_mut());
-                                    }
-                                }
+                            let sent = answered(&shared, &mut pending, &m.t, m.seq, now, in_window, route);
+                            if let (Some(sent), Some(v), "ack") = (sent, m.v, m.t.as_ref()) {
+                                room.track.borrow_mut().answered(v, sent, &mut shared.upd_lat.borrow_mut());
                             }
                         }
                         "error" => bump(&n.errors),
@@ -1025,6 +967,44 @@ const COMPASS: [(i8, i8); 8] = [
 
 /// Outstanding actions of one client: (seq, sent at, measured).
 type Pending = VecDeque<(u64, Instant, bool)>;
+
+/// An `ack` or `reject` (`t`) of action `seq`: the client's outstanding actions up to it
+/// are settled (those before it went unanswered) and it is counted and timed. When it
+/// answers a measured action: when that action was sent.
+fn answered(
+    shared: &Shared,
+    pending: &mut Pending,
+    t: &str,
+    seq: Option<u64>,
+    now: Instant,
+    in_window: bool,
+    route: Route,
+) -> Option<Instant> {
+    let n = &shared.n;
+    if t == "reject" {
+        bump(&n.errors);
+    }
+    let s = seq?;
+    while let Some(&(ps, sent, measured)) = pending.front() {
+        if ps > s {
+            break;
+        }
+        pending.pop_front();
+        if ps < s {
+            continue;
+        }
+        bump(&n.acks);
+        if in_window {
+            bump(&n.acks_in_window[route.index()]);
+        }
+        if measured {
+            bump(&n.measured_answered);
+            shared.ack_lat.borrow_mut()[route.index()].record(now - sent);
+            return Some(sent);
+        }
+    }
+    None
+}
 
 /// A frame of a ticking room: each tick's patch timed against the tick's due time, each
 /// input's `ack` (which comes with the tick that took it) against its sending.
@@ -1058,27 +1038,7 @@ fn tick_frame(
                 }
             }
             "ack" | "reject" => {
-                if m.t == "reject" {
-                    bump(&n.errors);
-                }
-                let Some(s) = m.seq else { continue };
-                while let Some(&(ps, sent, measured)) = pending.front() {
-                    if ps > s {
-                        break;
-                    }
-                    pending.pop_front();
-                    if ps < s {
-                        continue;
-                    }
-                    bump(&n.acks);
-                    if in_window {
-                        bump(&n.acks_in_window[route.index()]);
-                    }
-                    if measured {
-                        bump(&n.measured_answered);
-                        shared.ack_lat.borrow_mut()[route.index()].record(now - sent);
-                    }
-                }
+                answered(shared, pending, &m.t, m.seq, now, in_window, route);
             }
             "error" => bump(&n.errors),
             _ => {}
