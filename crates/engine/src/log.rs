@@ -902,7 +902,7 @@ impl Journal {
 
     /// Bytes the entries held as text take (their chunks, whole).
     pub(crate) fn text_bytes(&self) -> usize {
-        self.texts.chunks.iter().map(String::capacity).sum()
+        self.texts.bytes
     }
 
     /// Version of the first entry held (1 unless the room was restored from a snapshot);
@@ -990,6 +990,8 @@ struct Texts {
     chunks: Vec<String>,
     /// Per entry: chunk, start and length within it.
     index: Vec<(u32, u32, u32)>,
+    /// The chunks' capacity, added up.
+    bytes: usize,
 }
 
 impl Texts {
@@ -1005,8 +1007,9 @@ impl Texts {
             .last()
             .is_some_and(|c| c.len() + text.len() <= c.capacity());
         if !fits {
-            self.chunks
-                .push(String::with_capacity(CHUNK.max(text.len())));
+            let chunk = String::with_capacity(CHUNK.max(text.len()));
+            self.bytes += chunk.capacity();
+            self.chunks.push(chunk);
         }
         let n = self.chunks.len() - 1;
         let chunk = &mut self.chunks[n];
